@@ -1,0 +1,7 @@
+"""Attention Studio's engine: corpora, tokenizers, Transformer models, training and generation.
+
+No Qt here. `config`, `events`, `estimate` and `errors` import no torch either, so the studio can use
+them at start-up.
+"""
+
+__version__ = "0.1.0"

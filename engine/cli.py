@@ -1,0 +1,339 @@
+"""The engine's command line: prepare, tokenizer, train, resume, eval, generate, attention, control, runs.
+
+Bad configs and corpora get one line saying what is wrong and exit status 2, never a traceback.
+When stdout is not a terminal (a GUI, a pipe) training events go to stdout as JSON lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from engine.errors import UserError
+
+EXIT_USER, EXIT_FAULT, EXIT_CRASH = 2, 3, 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USER
+    try:
+        return args.func(args) or 0
+    except UserError as e:
+        _say_error(str(e), getattr(e, "problems", []))
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m engine", description="Attention Studio's engine: train and use "
+                                "Transformer language models from a TOML run config.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name, func, help):
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=func)
+        return sp
+
+    def output_flags(sp):
+        g = sp.add_mutually_exclusive_group()
+        g.add_argument("--events", dest="events", action="store_true", default=None,
+                       help="print events as JSON lines (default when stdout is not a terminal)")
+        g.add_argument("--human", dest="events", action="store_false", help="print readable lines")
+
+    sp = add("train", cmd_train, "train a model from a run config")
+    sp.add_argument("config", help="the run config (TOML)")
+    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a value")
+    output_flags(sp)
+    sp = add("resume", cmd_resume, "continue a run from its last checkpoint (or extend a finished one)")
+    sp.add_argument("run_dir")
+    sp.add_argument("--max-steps", type=int, help="train to this many steps in all (extends a finished run)")
+    output_flags(sp)
+    sp = add("prepare", cmd_prepare, "load, clean, tokenize and encode a config's corpus; print statistics")
+    sp.add_argument("config")
+    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    sp = add("tokenizer", cmd_tokenizer, "train the config's tokenizer and save it as tokenizer.json")
+    sp.add_argument("config")
+    sp.add_argument("--out", default="tokenizer.json")
+    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    sp = add("eval", cmd_eval, "validation loss and perplexity of a run's checkpoint")
+    sp.add_argument("run_dir")
+    sp.add_argument("--checkpoint", help="a checkpoint name such as step-000500 (default: the newest)")
+    sp.add_argument("--batches", type=int, default=50)
+    sp = add("generate", cmd_generate, "continue a prompt with a run's model")
+    sp.add_argument("run_dir")
+    sp.add_argument("--prompt", default="\n")
+    sp.add_argument("--checkpoint")
+    sp.add_argument("--max-new-tokens", type=int, default=200)
+    sp.add_argument("--temperature", type=float, default=0.8)
+    sp.add_argument("--top-k", type=int, default=0)
+    sp.add_argument("--top-p", type=float, default=1.0)
+    sp.add_argument("--repetition-penalty", type=float, default=1.0)
+    sp.add_argument("--beams", type=int, default=1, help="beam search with this many beams (deterministic)")
+    sp.add_argument("--stop", action="append", default=[], help="stop at this string (repeatable)")
+    sp.add_argument("--seed", type=int)
+    sp.add_argument("--device", default="cpu")
+    sp = add("attention", cmd_attention, "export a checkpoint's attention maps for a text (.npy or .csv)")
+    sp.add_argument("run_dir")
+    sp.add_argument("--text", required=True)
+    sp.add_argument("--checkpoint")
+    sp.add_argument("--out", required=True, help="a .npy file (layers, heads, T, T) or a .csv (long format)")
+    sp = add("control", cmd_control, "ask a running trainer to pause, resume, stop or checkpoint")
+    sp.add_argument("run_dir")
+    sp.add_argument("action", choices=["pause", "resume", "stop", "checkpoint"])
+    sp = add("runs", cmd_runs, "list the runs in a folder")
+    sp.add_argument("folder", nargs="?", default="runs")
+    return p
+
+
+# ----- training ----------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from engine import config as config_mod
+
+    cfg = config_mod.load(args.config, args.set)
+    cfg.validate()
+    return _run_trainer(cfg, Path(cfg.train.out_dir), resume=False, events=args.events)
+
+
+def cmd_resume(args) -> int:
+    from engine import config as config_mod
+    from engine.runinfo import RUN_FILE
+    from engine.tomlio import write_atomic
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / RUN_FILE).is_file():
+        raise UserError(f"{run_dir} is not a run folder (no {RUN_FILE})")
+    cfg = config_mod.load(run_dir / RUN_FILE)
+    cfg.train.out_dir = str(run_dir)
+    if args.max_steps is not None:
+        if args.max_steps < 1:
+            raise UserError("--max-steps must be at least 1")
+        cfg.train.max_steps = args.max_steps
+        write_atomic(run_dir / RUN_FILE, cfg.to_toml())
+    return _run_trainer(cfg.validate(), run_dir, resume=True, events=args.events)
+
+
+def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> int:
+    from engine.events import EventWriter
+
+    as_json = events if events is not None else not sys.stdout.isatty()
+    writer = EventWriter(None, echo=sys.stdout if as_json else None)
+    if not as_json:
+        writer.listeners.append(_HumanPrinter(cfg.train.max_steps))
+    trainer = None
+    try:
+        import torch
+
+        from engine.train.trainer import Trainer, TrainingStopped
+
+        trainer = Trainer(cfg, events=writer, run_dir=run_dir, resume=resume)
+        trainer.setup()
+        reason = trainer.fit()
+        if trainer.dist.is_main:
+            writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
+                        best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val)
+        return 0
+    except UserError as e:
+        if writer.path is not None:
+            writer.emit("error", kind="config", message=str(e))
+        raise
+    except TrainingStopped as e:
+        writer.emit("error", trainer.step if trainer else None, kind=e.kind, message=str(e))
+        _say_error(str(e))
+        return EXIT_FAULT
+    except torch.OutOfMemoryError:
+        b, a = cfg.train.batch_size, cfg.train.grad_accum
+        hint = (f"try train.batch_size = {max(1, b // 2)} with train.grad_accum = {a * 2} (same global batch)"
+                if b > 1 else "use a smaller model or context")
+        msg = f"out of memory on {cfg.train.device} at batch_size {b}: {hint}"
+        writer.emit("error", trainer.step if trainer else None, kind="oom", message=msg,
+                    batch_size=max(1, b // 2), grad_accum=a * 2)
+        _say_error(msg)
+        return EXIT_FAULT
+    except Exception as e:  # a bug or an environment failure: say it in one line, keep the details in train.log
+        detail = traceback.format_exc()
+        msg = f"the trainer crashed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        writer.emit("error", trainer.step if trainer else None, kind="crash", message=msg)
+        if (run_dir / "run.toml").is_file():
+            with open(run_dir / "train.log", "a", encoding="utf-8") as f:
+                f.write(detail)
+            msg += f" (details in {run_dir / 'train.log'})"
+        else:
+            print(detail, file=sys.stderr) if os.environ.get("ENGINE_DEBUG") else None
+        _say_error(msg)
+        return EXIT_CRASH
+    finally:
+        if trainer is not None:
+            trainer.close()
+        writer.close()
+
+
+class _HumanPrinter:
+    """Readable progress for a terminal: a tqdm bar for steps, lines for everything else."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.bar = None
+
+    def __call__(self, e) -> None:
+        from engine.humanlog import describe
+
+        if e.type == "step" and not sys.stderr.isatty():
+            if e.step % max(1, self.total // 20) == 0:
+                print(describe(e), file=sys.stderr)
+            return
+        if e.type == "step":
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=self.total, initial=max(0, e.step - 1), unit="step", file=sys.stderr,
+                                dynamic_ncols=True)
+            self.bar.n = e.step
+            self.bar.set_postfix_str(f"loss {e.get('loss') or float('nan'):.4f}", refresh=False)
+            self.bar.refresh()
+            return
+        line = describe(e)
+        if line:
+            (self.bar.write if self.bar else print)(line, file=sys.stderr)
+        if e.type in ("finished", "error") and self.bar:
+            self.bar.close()
+
+
+# ----- corpus ------------------------------------------------------------------------------------
+def cmd_prepare(args) -> int:
+    from engine import config as config_mod
+    from engine.data.encode import prepare_corpus
+
+    cfg = config_mod.load(args.config, args.set).validate()
+    corpus = prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}", file=sys.stderr))
+    s = corpus.stats
+    print(f"documents {s.documents:,}\ncharacters {s.characters:,}\nbytes {s.bytes:,}\ntokens {s.tokens:,} "
+          f"(train {s.train_tokens:,}, validation {s.val_tokens:,})\nvocabulary {s.vocab_size:,}")
+    for step, n in s.removed.items():
+        print(f"cleaning removed {n:,} ({step})")
+    return 0
+
+
+def cmd_tokenizer(args) -> int:
+    from engine import config as config_mod
+    from engine.data.encode import prepare_corpus
+
+    cfg = config_mod.load(args.config, args.set).validate()
+    corpus = prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}", file=sys.stderr))
+    corpus.tokenizer.save(args.out)
+    print(f"saved a {cfg.tokenizer.kind} tokenizer of {corpus.tokenizer.vocab_size:,} tokens to {args.out}")
+    return 0
+
+
+# ----- using a trained run -----------------------------------------------------------------------
+def cmd_eval(args) -> int:
+    import math
+
+    import numpy as np
+
+    from engine import config as config_mod
+    from engine.data.batches import WindowSampler, eval_starts
+    from engine.data.encode import prepare_corpus
+    from engine.train.trainer import load_for_inference
+
+    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
+    cfg = config_mod.load(Path(args.run_dir) / "run.toml")
+    corpus = prepare_corpus(cfg)
+    _, val = corpus.arrays()
+    import torch
+
+    T, B = model.config.block_size, cfg.train.batch_size
+    starts = eval_starts(len(val), T, args.batches, B, seed=cfg.train.seed + 1)
+    sampler = WindowSampler(val, T, B, seed=0)
+    losses = []
+    with torch.no_grad():
+        for row in starts:
+            x, y = sampler.windows(row)
+            losses.append(float(model(torch.from_numpy(x), torch.from_numpy(y))[1]))
+    loss = float(np.mean(losses))
+    print(f"{path.name}: validation loss {loss:.4f}, perplexity {math.exp(loss):.2f} "
+          f"({args.batches} batches of {B}x{T} tokens)")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from engine.generate import SamplingOptions, beam_search, generate_text
+    from engine.train.trainer import load_for_inference
+
+    _check_sampling(args)
+    model, tokenizer, _ = load_for_inference(Path(args.run_dir), args.checkpoint, device=args.device)
+    if args.beams > 1:
+        ids = beam_search(model, tokenizer.encode(args.prompt), beams=args.beams, max_new_tokens=args.max_new_tokens,
+                          device=args.device)
+        text = tokenizer.decode(ids)
+    else:
+        opts = SamplingOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
+                               top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed,
+                               stop=args.stop)
+        text = generate_text(model, tokenizer, args.prompt, opts, device=args.device)
+    sys.stdout.write(args.prompt + text + "\n")
+    return 0
+
+
+def _check_sampling(args) -> None:
+    if args.max_new_tokens < 1:
+        raise UserError("--max-new-tokens must be at least 1")
+    if args.temperature < 0:
+        raise UserError("--temperature must be >= 0 (0 = greedy)")
+    if not 0 < args.top_p <= 1:
+        raise UserError("--top-p must be in (0, 1]")
+    if args.top_k < 0 or args.beams < 1 or args.repetition_penalty <= 0:
+        raise UserError("--top-k must be >= 0, --beams >= 1 and --repetition-penalty > 0")
+
+
+def cmd_attention(args) -> int:
+    from engine.inspect import attention_maps, save_maps
+    from engine.train.trainer import load_for_inference
+
+    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
+    maps, tokens = attention_maps(model, tokenizer, args.text)
+    save_maps(args.out, maps, tokens)
+    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {maps.shape[2]} tokens from {path.name} "
+          f"to {args.out}")
+    return 0
+
+
+def cmd_control(args) -> int:
+    from engine.runinfo import summarize
+    from engine.train.control import request
+
+    s = summarize(args.run_dir)
+    if s.status != "running":
+        raise UserError(f"{args.run_dir} is not running (status: {s.status})")
+    request(args.run_dir, args.action)
+    print(f"asked {args.run_dir} to {args.action}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from engine.estimate import human_seconds
+    from engine.runinfo import list_runs
+
+    runs = list_runs(args.folder)
+    if not runs:
+        print(f"no runs in {args.folder}")
+    for r in runs:
+        best = f"{r.best_val_loss:.4f}" if r.best_val_loss is not None else "-"
+        print(f"{r.path.name:30s} {r.status:12s} step {r.step}/{r.max_steps}  best val {best}  "
+              f"{human_seconds(r.duration)}")
+    return 0
+
+
+def _say_error(message: str, problems: list[str] | None = None) -> None:
+    if problems and len(problems) > 1:
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+    print(f"error: {message}", file=sys.stderr)

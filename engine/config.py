@@ -1,0 +1,335 @@
+"""The run config: typed dataclasses that round-trip through TOML and list every problem at once.
+
+The CLI and the studio build the same `RunConfig`. Each section owns its defaults; values are plain
+(numbers, strings, lists) and implementations are chosen by name (`position = "rope"`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError, UserError
+from engine.tomlio import dumps_toml, parse_toml, read_toml
+
+FORMAT_VERSION = 1
+
+TOKENIZER_KINDS = ("char", "bpe", "wordpiece", "unigram", "file")
+POSITIONS = ("learned", "sinusoidal", "rope")
+NORMS = ("layernorm", "rmsnorm")
+MLPS = ("gelu", "swiglu")
+OBJECTIVES = ("causal",)
+OPTIMIZERS = ("adamw", "sgd", "adagrad")
+SCHEDULES = ("cosine", "linear", "constant")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+HEALTH_POLICIES = ("skip", "rollback", "stop")
+
+
+@dataclass
+class DataConfig:
+    path: str = ""
+    """A text/Markdown/JSONL/CSV/Parquet file, a folder of them, or a `save_to_disk` dataset folder."""
+    text_column: str = "text"
+    """The column holding the text, for JSONL/CSV/Parquet and saved datasets."""
+    val_fraction: float = 0.1
+    """The last fraction of the token stream is held out for validation (deterministic)."""
+    encoding: str = "utf-8"
+    """Text encoding of text files; anything else is decoded and re-encoded as UTF-8."""
+    normalize: str = ""
+    """Unicode normalization: "" (none), "NFC", "NFKC"."""
+    collapse_whitespace: bool = False
+    """Collapse runs of spaces and tabs, strip trailing spaces."""
+    dedupe: bool = False
+    """Drop exact-duplicate documents."""
+    min_chars: int = 0
+    """Drop documents shorter than this many characters."""
+    cache_dir: str = ""
+    """Where encoded corpora are cached; "" means ~/.cache/attention-studio."""
+
+
+@dataclass
+class TokenizerConfig:
+    kind: str = "char"
+    """char | bpe | wordpiece | unigram | file (then `path` is a tokenizer.json)."""
+    vocab_size: int = 8192
+    """Target vocabulary for bpe, wordpiece and unigram; a char vocabulary is what the corpus holds."""
+    path: str = ""
+    """A tokenizer.json to load when kind = "file"."""
+
+
+@dataclass
+class ModelConfig:
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    """Context length in tokens."""
+    dropout: float = 0.0
+    vocab_size: int = 0
+    """0 takes the tokenizer's vocabulary (rounded up to a multiple of 64 for speed when over 1024)."""
+    bias: bool = False
+    position: str = "learned"
+    """learned | sinusoidal | rope."""
+    norm: str = "layernorm"
+    mlp: str = "gelu"
+    tie_weights: bool = True
+    objective: str = "causal"
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 12
+    """Sequences per micro-batch per process."""
+    grad_accum: int = 1
+    max_steps: int = 2000
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 100
+    schedule: str = "cosine"
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    momentum: float = 0.9
+    """SGD momentum."""
+    grad_clip: float = 1.0
+    """Clip the global gradient norm to this; 0 disables."""
+    eval_interval: int = 250
+    eval_batches: int = 20
+    log_interval: int = 0
+    """Steps between step events; 0 = every step on CPU, every 10 on GPUs (reading the loss syncs)."""
+    checkpoint_interval: int = 0
+    """0 = checkpoint at every evaluation."""
+    keep_last: int = 2
+    keep_best: bool = True
+    early_stopping: int = 0
+    """Stop after this many evaluations without a better validation loss; 0 never stops early."""
+    sample_interval: int = 0
+    """0 = sample at every evaluation; -1 never."""
+    sample_prompts: list[str] = field(default_factory=lambda: ["\n"])
+    sample_tokens: int = 120
+    probe_text: str = ""
+    """A text whose attention maps are recorded at each evaluation ("" = first 64 tokens of val)."""
+    seed: int = 1337
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N."""
+    precision: str = "auto"
+    """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16."""
+    compile: bool = False
+    threads: int = 0
+    """CPU threads for torch; 0 = all cores."""
+    health_policy: str = "skip"
+    """On a NaN/inf loss: skip the step (up to max_bad_steps in a row), then rollback or stop."""
+    max_bad_steps: int = 5
+    spike_factor: float = 3.0
+    """A loss above spike_factor x its recent mean is reported as a spike."""
+    tensorboard: bool = False
+    out_dir: str = "runs/run"
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str = ""
+    format: int = FORMAT_VERSION
+
+    SECTIONS = ("data", "tokenizer", "model", "train")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"meta": {"format": self.format, "name": self.name}}
+        for s in self.SECTIONS:
+            out[s] = dataclasses.asdict(getattr(self, s))
+        return out
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+    def validate(self) -> RunConfig:
+        problems = validate(self)
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    def copy(self) -> RunConfig:
+        return from_dict(self.to_dict())
+
+
+def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfig:
+    """Build a RunConfig from plain data; unknown sections or keys and wrong types are problems."""
+    problems: list[str] = []
+    cfg = RunConfig()
+    for key in data:
+        if key not in (*RunConfig.SECTIONS, "meta"):
+            problems.append(f"unknown section [{key}]{_suggest(key, RunConfig.SECTIONS)}")
+    meta = data.get("meta", {})
+    cfg.name = str(meta.get("name", "") or "")
+    cfg.format = int(meta.get("format", FORMAT_VERSION) or FORMAT_VERSION)
+    if cfg.format > FORMAT_VERSION:
+        problems.append(f"this run uses format {cfg.format}, newer than this engine's {FORMAT_VERSION}: update")
+    for section in RunConfig.SECTIONS:
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            problems.append(f"[{section}] must be a table")
+            continue
+        target = getattr(cfg, section)
+        fields = {f.name: f for f in dataclasses.fields(target)}
+        for key, value in values.items():
+            if key not in fields:
+                problems.append(f"unknown key {section}.{key}{_suggest(key, fields)}")
+                continue
+            coerced, problem = _coerce(value, getattr(target, key), f"{section}.{key}")
+            if problem:
+                problems.append(problem)
+            else:
+                setattr(target, key, coerced)
+    if problems:
+        raise ConfigError(problems)
+    if base_dir is not None:
+        cfg.data.path = _resolve(cfg.data.path, base_dir)
+        if cfg.tokenizer.path:
+            cfg.tokenizer.path = _resolve(cfg.tokenizer.path, base_dir)
+    return cfg
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a TOML config; relative data paths are read from the config file's folder."""
+    path = Path(path)
+    data = read_toml(path)
+    apply_overrides(data, overrides or [])
+    return from_dict(data, base_dir=path.resolve().parent)
+
+
+def loads(text: str, *, base_dir: Path | None = None) -> RunConfig:
+    return from_dict(parse_toml(text), base_dir=base_dir)
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> None:
+    """Apply `section.key=value` strings; the value is parsed as TOML, or taken as a string."""
+    for item in overrides:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise UserError(f"--set expects section.key=value, got {item!r}")
+        dotted, raw = item.split("=", 1)
+        section, key = dotted.strip().split(".", 1)
+        try:
+            value = parse_toml(f"v = {raw}")["v"]
+        except UserError:
+            value = raw
+        data.setdefault(section, {})[key] = value
+
+
+def validate(cfg: RunConfig) -> list[str]:
+    """Every problem in the config, each naming its field and how to fix it."""
+    p: list[str] = []
+    d, t, m, tr = cfg.data, cfg.tokenizer, cfg.model, cfg.train
+    if not d.path:
+        p.append("data.path is empty: name a corpus file or folder")
+    if not 0.0 < d.val_fraction < 0.9:
+        p.append(f"data.val_fraction must be between 0 and 0.9, got {d.val_fraction}")
+    if d.normalize not in ("", "NFC", "NFKC", "NFD", "NFKD"):
+        p.append(f'data.normalize must be "", "NFC" or "NFKC", got {d.normalize!r}')
+    if d.min_chars < 0:
+        p.append("data.min_chars must be >= 0")
+    _choice(p, "tokenizer.kind", t.kind, TOKENIZER_KINDS)
+    if t.kind == "file" and not t.path:
+        p.append('tokenizer.kind = "file" needs tokenizer.path = "tokenizer.json"')
+    if t.kind in ("bpe", "wordpiece", "unigram") and t.vocab_size < 300:
+        p.append(f"tokenizer.vocab_size {t.vocab_size} is too small for {t.kind}: use at least 300 "
+                 f"(bpe alone needs 256 byte tokens)")
+    if t.vocab_size > 1_000_000:
+        p.append(f"tokenizer.vocab_size {t.vocab_size} is too large (at most 1,000,000)")
+    for name in ("n_layer", "n_head", "n_embd", "block_size"):
+        if getattr(m, name) < 1:
+            p.append(f"model.{name} must be at least 1, got {getattr(m, name)}")
+    if m.n_head >= 1 and m.n_embd >= 1 and m.n_embd % m.n_head:
+        p.append(f"model.n_head ({m.n_head}) must divide model.n_embd ({m.n_embd}): try n_embd = "
+                 f"{-(-m.n_embd // m.n_head) * m.n_head}")
+    elif m.position == "rope" and m.n_head >= 1 and (m.n_embd // m.n_head) % 2:
+        p.append(f"rope needs an even head size; n_embd / n_head = {m.n_embd // m.n_head}")
+    if not 0.0 <= m.dropout < 1.0:
+        p.append(f"model.dropout must be in [0, 1), got {m.dropout}")
+    if m.vocab_size < 0:
+        p.append("model.vocab_size must be >= 0 (0 = the tokenizer's)")
+    _choice(p, "model.position", m.position, POSITIONS)
+    _choice(p, "model.norm", m.norm, NORMS)
+    _choice(p, "model.mlp", m.mlp, MLPS)
+    _choice(p, "model.objective", m.objective, OBJECTIVES)
+    for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
+        if getattr(tr, name) < 1:
+            p.append(f"train.{name} must be at least 1, got {getattr(tr, name)}")
+    if tr.eval_interval < 1:
+        p.append(f"train.eval_interval must be at least 1, got {tr.eval_interval}")
+    if not tr.lr > 0:
+        p.append(f"train.lr must be positive, got {tr.lr}")
+    elif tr.min_lr < 0 or tr.min_lr > tr.lr:
+        p.append(f"train.min_lr must be between 0 and train.lr ({tr.lr}), got {tr.min_lr}")
+    if tr.warmup_steps < 0:
+        p.append("train.warmup_steps must be >= 0")
+    if tr.weight_decay < 0:
+        p.append("train.weight_decay must be >= 0")
+    if not (0 <= tr.beta1 < 1 and 0 <= tr.beta2 < 1):
+        p.append("train.beta1 and train.beta2 must be in [0, 1)")
+    if tr.grad_clip < 0:
+        p.append("train.grad_clip must be >= 0 (0 disables clipping)")
+    for name in ("log_interval", "checkpoint_interval", "early_stopping", "threads"):
+        if getattr(tr, name) < 0:
+            p.append(f"train.{name} must be >= 0")
+    if tr.keep_last < 1:
+        p.append("train.keep_last must be at least 1")
+    if tr.spike_factor <= 1:
+        p.append("train.spike_factor must be above 1")
+    _choice(p, "train.optimizer", tr.optimizer, OPTIMIZERS)
+    _choice(p, "train.schedule", tr.schedule, SCHEDULES)
+    _choice(p, "train.precision", tr.precision, PRECISIONS)
+    _choice(p, "train.health_policy", tr.health_policy, HEALTH_POLICIES)
+    if not (tr.device in ("auto", "cpu", "cuda", "mps") or tr.device.startswith("cuda:") and tr.device[5:].isdigit()):
+        p.append(f'train.device must be auto, cpu, cuda or cuda:N, got {tr.device!r}')
+    if not tr.out_dir:
+        p.append("train.out_dir is empty: name the run folder")
+    if not tr.sample_prompts:
+        tr.sample_prompts = ["\n"]
+    return p
+
+
+def _choice(problems: list[str], name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        problems.append(f"{name} = {value!r} is not one of {', '.join(choices)}{_suggest(value, choices)}")
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _coerce(value: Any, default: Any, name: str) -> tuple[Any, str | None]:
+    if isinstance(default, bool):
+        return (value, None) if isinstance(value, bool) else (None, f"{name} must be true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, None
+        if isinstance(value, float) and value.is_integer():
+            return int(value), None
+        return None, f"{name} must be a whole number, got {value!r}"
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value), None
+        return None, f"{name} must be a number, got {value!r}"
+    if isinstance(default, str):
+        return (value, None) if isinstance(value, str) else (None, f"{name} must be a string, got {value!r}")
+    if isinstance(default, list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value, None
+        return None, f"{name} must be a list of strings"
+    return value, None
+
+
+def _resolve(path: str, base_dir: Path) -> str:
+    if not path:
+        return path
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (base_dir / p).resolve())

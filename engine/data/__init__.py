@@ -1,0 +1,1 @@
+"""Corpora: loading through `datasets`, cleaning, tokenizers, encoding to token files, batches."""

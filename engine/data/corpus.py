@@ -1,0 +1,100 @@
+"""Loading a corpus as documents through the `datasets` library, offline, with its cache where we say.
+
+The file suffix picks the generic builder (text, json, csv, parquet); text files are read one
+paragraph per document, so joining documents with a blank line gives back the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config import DataConfig
+from engine.data.files import CorpusFiles, check_text_file, find_corpus_files
+from engine.errors import UserError
+
+DOC_SEPARATOR = "\n\n"
+
+
+@dataclass
+class Documents:
+    """A corpus as a `datasets.Dataset` with one text column, and where it came from."""
+
+    dataset: object
+    column: str
+    files: CorpusFiles
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def iter_text(self, batch: int = 1000) -> Iterator[list[str]]:
+        for rows in self.dataset.iter(batch_size=batch):
+            yield [t if isinstance(t, str) else ("" if t is None else str(t)) for t in rows[self.column]]
+
+
+def load_documents(cfg: DataConfig, cache_dir: str | Path) -> Documents:
+    files = find_corpus_files(cfg.path)
+    _quiet_datasets()
+    import datasets
+
+    cache = str(Path(cache_dir) / "datasets")
+    if files.saved_dataset is not None:
+        ds = _load_saved(files.saved_dataset)
+        return Documents(_text_only(ds, cfg.text_column, files.saved_dataset.name), cfg.text_column, files)
+    parts = []
+    for builder, paths in files.by_builder.items():
+        for p in paths:
+            if builder == "text" or builder in ("json", "csv"):
+                check_text_file(p, cfg.encoding if builder == "text" else "utf-8")
+            elif p.stat().st_size == 0:
+                raise UserError(f"{p.name} is empty")
+        kwargs = {"sample_by": "paragraph", "encoding": cfg.encoding} if builder == "text" else {}
+        try:
+            ds = datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]}, split="train",
+                                       cache_dir=cache, **kwargs)
+        except Exception as e:  # datasets wraps parser errors in many types; say which file failed
+            raise UserError(f"could not read {', '.join(p.name for p in paths[:3])} as {builder}: "
+                            f"{_first_line(e)}") from None
+        column = "text" if builder == "text" else cfg.text_column
+        ds = _text_only(ds, column, paths[0].name)
+        if column != "text":
+            ds = ds.rename_column(column, "text")
+        parts.append(ds)
+    ds = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    return Documents(ds, "text", files)
+
+
+def _load_saved(path: Path):
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(str(path))
+    except Exception as e:
+        raise UserError(f"could not open the saved dataset {path}: {_first_line(e)}") from None
+    if isinstance(ds, datasets.DatasetDict):
+        ds = ds["train"] if "train" in ds else next(iter(ds.values()))
+    return ds
+
+
+def _text_only(ds, column: str, source: str):
+    if column not in ds.column_names:
+        raise UserError(f"{source} has no column {column!r}; its columns are {', '.join(ds.column_names)}: "
+                        f"set data.text_column to one of them")
+    return ds.select_columns([column])
+
+
+def _quiet_datasets() -> None:
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return (text[-1] if text else type(e).__name__)[:200]

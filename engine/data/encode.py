@@ -1,0 +1,178 @@
+"""Preparing a corpus for training: documents -> cleaning -> tokenizer -> one token file, cached.
+
+The token file is a flat uint16/uint32 array (`tokens.bin`); the last `val_fraction` of it is the
+validation split. The cache key covers the corpus content, the cleaning options and the tokenizer,
+so an unchanged corpus is never encoded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.config import RunConfig
+from engine.data.clean import CleanStats, clean_documents
+from engine.data.corpus import DOC_SEPARATOR, load_documents
+from engine.data.files import find_corpus_files, fingerprint
+from engine.data.tokenizer import Tokenizer, train_tokenizer
+from engine.errors import UserError
+
+Progress = Callable[[str, str], None]
+CACHE_VERSION = "1"
+
+
+@dataclass
+class CorpusStats:
+    documents: int
+    characters: int
+    bytes: int
+    tokens: int
+    train_tokens: int
+    val_tokens: int
+    vocab_size: int
+    removed: dict[str, int]
+
+
+@dataclass
+class PreparedCorpus:
+    tokenizer: Tokenizer
+    tokens_path: Path
+    dtype: str
+    split_at: int
+    stats: CorpusStats
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Train and validation token arrays: memmaps, or in RAM when small (faster gathers)."""
+        data = np.memmap(self.tokens_path, dtype=self.dtype, mode="r")
+        if data.nbytes < 256 << 20:
+            data = np.array(data)
+        return data[: self.split_at], data[self.split_at:]
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ATTENTION_STUDIO_CACHE", Path.home() / ".cache" / "attention-studio"))
+
+
+def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None) -> PreparedCorpus:
+    say = progress or (lambda stage, msg: None)
+    d, t = cfg.data, cfg.tokenizer
+    cache_root = Path(d.cache_dir).expanduser() if d.cache_dir else default_cache_dir()
+    files = find_corpus_files(d.path)
+    tok_source = Path(t.path).read_bytes() if t.kind == "file" and Path(t.path).is_file() else b""
+    if t.kind == "file" and not tok_source:
+        raise UserError(f"tokenizer file not found: {t.path}")
+    key = fingerprint(files, CACHE_VERSION, d.text_column, d.encoding, d.normalize, str(d.collapse_whitespace),
+                      str(d.dedupe), str(d.min_chars), t.kind, str(t.vocab_size),
+                      hashlib.blake2b(tok_source, digest_size=16).hexdigest())
+    entry = cache_root / "corpora" / key
+    meta_path = entry / "meta.json"
+    if meta_path.is_file():
+        say("cache", f"using the encoded corpus cached in {entry}")
+        return _from_cache(entry, d.val_fraction, cfg.model.block_size)
+
+    say("load", f"reading {d.path}")
+    docs = load_documents(d, cache_root)
+    stats = CleanStats()
+
+    def cleaned():
+        for batch in docs.iter_text():
+            yield from clean_documents(batch, normalize=d.normalize, collapse_whitespace=d.collapse_whitespace,
+                                       dedupe=d.dedupe, min_chars=d.min_chars, stats=stats)
+
+    if t.kind == "file":
+        tokenizer = Tokenizer.load(t.path)
+    else:
+        say("tokenizer", f"training a {t.kind} tokenizer" + ("" if t.kind == "char" else f" of {t.vocab_size} tokens"))
+        tokenizer = train_tokenizer(t.kind, cleaned, vocab_size=t.vocab_size,
+                                    length=len(docs))
+    stats = CleanStats()  # count again during encoding: tokenizer training may have read the docs twice
+    say("encode", f"encoding {len(docs):,} documents")
+    tmp = entry.with_name(f".tmp-{key}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        counts = _encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say)
+        if counts["tokens"] == 0:
+            raise UserError(f"{Path(d.path).name} holds no text after cleaning: nothing to train on")
+        tokenizer.save(tmp / "tokenizer.json")
+        meta = {"version": CACHE_VERSION, "dtype": counts.pop("dtype"), "documents": stats.documents_out,
+                "removed": stats.removed, **counts, "source": str(d.path), "created": time.time()}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        if entry.exists():
+            shutil.rmtree(entry)
+        os.replace(tmp, entry)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _from_cache(entry, d.val_fraction, cfg.model.block_size)
+
+
+def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Progress) -> dict:
+    dtype = np.uint16 if tokenizer.vocab_size <= 65535 else np.uint32
+    sep = tokenizer.encode(DOC_SEPARATOR)
+    n_tokens = n_chars = n_bytes = done = 0
+    started = time.monotonic()
+    last_report = started
+    batch: list[str] = []
+    first = True
+    with open(path, "wb") as f:
+        def flush():
+            nonlocal n_tokens, first
+            for ids in tokenizer.encode_batch(batch):
+                if not first:
+                    ids = sep + ids
+                first = False
+                arr = np.asarray(ids, dtype=dtype)
+                f.write(arr.tobytes())
+                n_tokens += arr.size
+            batch.clear()
+
+        for doc in docs:
+            batch.append(doc)
+            n_chars += len(doc)
+            n_bytes += len(doc.encode("utf-8"))
+            done += 1
+            if len(batch) >= 2000:
+                flush()
+                now = time.monotonic()
+                if now - last_report > 1.0:
+                    rate = done / (now - started)
+                    eta = (n_docs - done) / rate if rate > 0 else 0
+                    say("encode", f"{done:,}/{n_docs:,} documents, {n_tokens:,} tokens, ETA {eta:.0f}s")
+                    last_report = now
+        if batch:
+            flush()
+        f.flush()
+        os.fsync(f.fileno())
+    if n_docs > 1:
+        n_chars += len(DOC_SEPARATOR) * (done - 1)
+        n_bytes += len(DOC_SEPARATOR) * (done - 1)
+    return {"tokens": n_tokens, "characters": n_chars, "bytes": n_bytes, "dtype": np.dtype(dtype).name}
+
+
+def _from_cache(entry: Path, val_fraction: float, block_size: int) -> PreparedCorpus:
+    meta = json.loads((entry / "meta.json").read_text())
+    tokenizer = Tokenizer.load(entry / "tokenizer.json")
+    n = meta["tokens"]
+    split_at = int(round(n * (1 - val_fraction)))
+    n_val = n - split_at
+    need = block_size + 1
+    if n_val < need or split_at < need:
+        raise UserError(f"the corpus has {n:,} tokens, so the {'validation' if n_val < need else 'training'} "
+                        f"split holds {min(n_val, split_at):,}: fewer than model.block_size + 1 = {need}. "
+                        f"Lower model.block_size, change data.val_fraction, or add text")
+    stats = CorpusStats(documents=meta["documents"], characters=meta["characters"], bytes=meta["bytes"], tokens=n,
+                        train_tokens=split_at, val_tokens=n_val, vocab_size=tokenizer.vocab_size,
+                        removed=meta.get("removed", {}))
+    return PreparedCorpus(tokenizer, entry / "tokens.bin", meta["dtype"], split_at, stats)
+
+
+def stats_dict(stats: CorpusStats) -> dict:
+    return asdict(stats)

@@ -1,0 +1,147 @@
+"""Text generation with a KV cache: greedy, temperature, top-k, top-p, repetition penalty, beams, stops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional as F
+
+from engine.model.gpt import GPT, KVCache
+
+
+@dataclass
+class SamplingOptions:
+    max_new_tokens: int = 200
+    temperature: float = 1.0
+    """0 means greedy."""
+    top_k: int = 0
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    use_cache: bool = True
+    banned: list[int] = field(default_factory=list)
+    """Token ids never to generate (unknown-token markers, vocabulary padding)."""
+
+
+@dataclass
+class GeneratedToken:
+    id: int
+    prob: float
+    alternatives: list[tuple[int, float]]
+    """The most likely tokens at this position with their probabilities."""
+
+
+def adjust_logits(logits: torch.Tensor, history: torch.Tensor, opts: SamplingOptions) -> torch.Tensor:
+    """Apply repetition penalty, temperature, top-k and top-p to (B, V) logits."""
+    logits = logits.float().clone()
+    if opts.banned:
+        logits[:, opts.banned] = float("-inf")
+    if opts.repetition_penalty != 1.0 and history.numel():
+        seen = logits.gather(1, history)
+        seen = torch.where(seen > 0, seen / opts.repetition_penalty, seen * opts.repetition_penalty)
+        logits.scatter_(1, history, seen)
+    if opts.temperature > 0:
+        logits = logits / opts.temperature
+    if opts.top_k > 0:
+        k = min(opts.top_k, logits.size(-1))
+        kth = torch.topk(logits, k).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if 0 < opts.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True)
+        cum = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
+        drop = cum - torch.softmax(sorted_logits, dim=-1) > opts.top_p  # keep the token that crosses top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(1, order, sorted_logits)
+    return logits
+
+
+@torch.no_grad()
+def stream(model: GPT, prompt_ids: list[int], opts: SamplingOptions, *, device: torch.device | str = "cpu",
+           n_alternatives: int = 5, should_stop: Callable[[], bool] | None = None) -> Iterator[GeneratedToken]:
+    """Yield generated tokens one at a time (batch of one)."""
+    model.eval()
+    block = model.config.block_size
+    gen = torch.Generator(device=device)
+    gen.manual_seed(opts.seed if opts.seed is not None else torch.seed())
+    ids = torch.tensor([prompt_ids or [0]], dtype=torch.long, device=device)
+    cache = KVCache(model.config.n_layer) if opts.use_cache else None
+    logits = _prefill(model, ids, cache)
+    for _ in range(opts.max_new_tokens):
+        if should_stop is not None and should_stop():
+            return
+        history = ids[:, -256:]
+        probs_raw = torch.softmax(logits.float(), dim=-1)
+        adjusted = adjust_logits(logits, history, opts)
+        if opts.temperature <= 0:
+            next_id = adjusted.argmax(-1, keepdim=True)
+        else:
+            next_id = torch.multinomial(torch.softmax(adjusted, dim=-1), 1, generator=gen)
+        top = torch.topk(probs_raw[0], min(n_alternatives, probs_raw.size(-1)))
+        token = int(next_id)
+        yield GeneratedToken(token, float(probs_raw[0, token]),
+                             [(int(i), float(p)) for p, i in zip(top.values, top.indices)])
+        ids = torch.cat([ids, next_id], dim=1)
+        if cache is not None and cache.length + 1 <= block:
+            logits = model(next_id, cache=cache)[0][:, -1, :]
+        else:  # no cache, or the context is full: recompute over the last `block` tokens
+            cache = KVCache(model.config.n_layer) if opts.use_cache else None
+            logits = _prefill(model, ids[:, -block:], cache)
+
+
+def _prefill(model: GPT, ids: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
+    ids = ids[:, -model.config.block_size:]
+    return model(ids, cache=cache)[0][:, -1, :]
+
+
+def generate_text(model: GPT, tokenizer, prompt: str, opts: SamplingOptions, *, device="cpu") -> str:
+    """The continuation of `prompt` as text, cut at the first stop string."""
+    out: list[int] = []
+    text = ""
+    opts.banned = opts.banned or banned_ids(model, tokenizer)
+    for tok in stream(model, tokenizer.encode(prompt), opts, device=device):
+        out.append(tok.id)
+        if opts.stop:
+            text = tokenizer.decode(out)
+            if any(s in text for s in opts.stop):
+                break
+    text = tokenizer.decode(out)
+    for s in opts.stop:
+        if s in text:
+            text = text[: text.index(s)]
+    return text
+
+
+def banned_ids(model: GPT, tokenizer) -> list[int]:
+    """Ids a model should never emit: the unknown token and rows that pad the vocabulary."""
+    ids = list(range(tokenizer.vocab_size, model.config.vocab_size))
+    for special in ("<unk>", "[UNK]", "[PAD]"):
+        i = tokenizer.token_id(special)
+        if i is not None:
+            ids.append(i)
+    return ids
+
+
+@torch.no_grad()
+def beam_search(model: GPT, prompt_ids: list[int], *, beams: int = 4, max_new_tokens: int = 50,
+                length_penalty: float = 1.0, device="cpu") -> list[int]:
+    """The most likely continuation by beam search (scores are summed log-probabilities)."""
+    model.eval()
+    block = model.config.block_size
+    ids = torch.tensor([prompt_ids or [0]], dtype=torch.long, device=device)[:, -block:]
+    scores = torch.zeros(1, device=device)
+    seqs = ids
+    for _ in range(max_new_tokens):
+        logits = model(seqs[:, -block:])[0][:, -1, :]
+        logp = F.log_softmax(logits.float(), dim=-1) + scores[:, None]  # (beams, V)
+        flat = logp.view(-1)
+        best = torch.topk(flat, beams)
+        rows = best.indices // logits.size(-1)
+        cols = best.indices % logits.size(-1)
+        seqs = torch.cat([seqs[rows], cols[:, None]], dim=1)
+        scores = best.values
+    n_new = seqs.size(1) - ids.size(1)
+    best_row = int(torch.argmax(scores / (n_new ** length_penalty)))
+    return seqs[best_row, ids.size(1):].tolist()

@@ -1,0 +1,70 @@
+"""Events as one readable line each: for the terminal and for the run's train.log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TextIO
+
+from engine.estimate import human_seconds
+from engine.events import Event
+
+
+def describe(e: Event) -> str | None:
+    g = e.get
+    if e.type == "prepare":
+        return f"[{g('stage')}] {g('message')}"
+    if e.type == "started":
+        resumed = f", resumed from {g('resumed_from')}" if g("resumed_from") else ""
+        return (f"started {g('run_dir')}: {g('n_params'):,} parameters on {g('device')} ({g('precision')}), "
+                f"{g('world_size')} process(es){resumed}")
+    if e.type == "step":
+        gn = f" | grad {g('grad_norm'):.2f}" if g("grad_norm") is not None else ""
+        loss = "nan" if g("loss") is None else f"{g('loss'):.4f}"
+        return (f"step {e.step} | loss {loss} | lr {g('lr'):.2e}{gn} | {g('tokens_per_s'):,.0f} tok/s | "
+                f"MFU {100 * (g('mfu') or 0):.1f}% | ETA {human_seconds(g('eta'))}")
+    if e.type == "eval":
+        star = " (best)" if g("best") else ""
+        return (f"eval at step {e.step}: train loss {g('train_loss'):.4f}, val loss {g('val_loss'):.4f}, "
+                f"val perplexity {g('val_ppl'):.2f}{star}")
+    if e.type == "sample":
+        return f"sample at step {e.step}: {(g('prompt') + g('text'))!r}"[:300]
+    if e.type == "checkpoint":
+        return f"checkpoint {g('path')}" + (" (best)" if g("best") else "")
+    if e.type == "status":
+        return f"status: {g('state')}"
+    if e.type == "warning":
+        return f"warning ({g('kind')}): {g('message')}"
+    if e.type == "finished":
+        best = g("best_val_loss")
+        return (f"finished at step {e.step} ({g('reason')}) after {human_seconds(g('elapsed'))}"
+                + (f"; best val loss {best:.4f}" if best is not None else ""))
+    if e.type == "error":
+        return f"error ({g('kind')}): {g('message')}"
+    return None
+
+
+class TextLog:
+    """Writes each event's line, time-stamped, to a file (the run's train.log)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._f: TextIO | None = None
+        self._pending: list[str] = []
+
+    def __call__(self, e: Event) -> None:
+        line = describe(e)
+        if line is None:
+            return
+        self._pending.append(time.strftime("%Y-%m-%d %H:%M:%S ", time.localtime(e.time)) + line + "\n")
+        if self._f is None:
+            if not (self.path.parent / "run.toml").is_file():
+                return  # the run folder is made only once the config and corpus are known to be good
+            self._f = open(self.path, "a", encoding="utf-8")
+        self._f.writelines(self._pending)
+        self._pending.clear()
+        self._f.flush()
+
+    def close(self) -> None:
+        if self._f:
+            self._f.close()

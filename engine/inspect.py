@@ -1,0 +1,44 @@
+"""Attention maps of a text through the model's explicit attention path, and their export."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.errors import UserError
+
+
+@torch.no_grad()
+def attention_maps(model, tokenizer, text: str) -> tuple[np.ndarray, list[str]]:
+    """(layers, heads, T, T) float32 weights for `text` (cut to the context), and its tokens."""
+    ids = tokenizer.encode(text)[: model.config.block_size]
+    if not ids:
+        raise UserError("the text is empty after tokenization: type some text")
+    device = next(model.parameters()).device
+    model.eval()
+    _, _, maps = model(torch.tensor([ids], device=device), need_weights=True)
+    arr = torch.stack([m[0] for m in maps]).float().cpu().numpy()
+    return arr, tokenizer.token_strings(ids)
+
+
+def save_maps(path: str | Path, maps: np.ndarray, tokens: list[str]) -> None:
+    path = Path(path)
+    if path.suffix == ".npy":
+        np.save(path, maps)
+        path.with_suffix(".tokens.json").write_text(json.dumps(tokens, ensure_ascii=False))
+    elif path.suffix == ".csv":
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["layer", "head", "query_index", "query_token", "key_index", "key_token", "weight"])
+            L, H, T, _ = maps.shape
+            for layer in range(L):
+                for head in range(H):
+                    for q in range(T):
+                        for k in range(q + 1):
+                            w.writerow([layer, head, q, tokens[q], k, tokens[k], f"{maps[layer, head, q, k]:.6g}"])
+    else:
+        raise UserError(f"--out must end in .npy or .csv, got {path.name}")

@@ -1,0 +1,1 @@
+"""Transformer models: the decoder-only GPT in gpt.py."""

@@ -1,0 +1,38 @@
+"""From the run config's [model] section to a GPT, and back from a checkpoint's metadata."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+from engine.config import ModelConfig
+from engine.errors import UserError
+from engine.model.gpt import GPT, GPTConfig
+
+
+def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:
+    if cfg.vocab_size:
+        if cfg.vocab_size < tokenizer_vocab:
+            raise UserError(f"model.vocab_size {cfg.vocab_size} is smaller than the tokenizer's vocabulary "
+                            f"({tokenizer_vocab}): set it to 0 to follow the tokenizer")
+        return cfg.vocab_size
+    # a multiple of 64 makes the output matmul faster; pad ids are never targets
+    return tokenizer_vocab if tokenizer_vocab <= 1024 else (tokenizer_vocab + 63) // 64 * 64
+
+
+def gpt_config(cfg: ModelConfig, tokenizer_vocab: int) -> GPTConfig:
+    return GPTConfig(vocab_size=model_vocab_size(cfg, tokenizer_vocab), block_size=cfg.block_size,
+                     n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias,
+                     position=cfg.position, norm=cfg.norm, mlp=cfg.mlp, tie_weights=cfg.tie_weights)
+
+
+def gpt_config_from_dict(d: dict) -> GPTConfig:
+    names = {f.name for f in fields(GPTConfig)}
+    return GPTConfig(**{k: v for k, v in d.items() if k in names})
+
+
+def build_model(gcfg: GPTConfig) -> GPT:
+    return GPT(gcfg)
+
+
+def config_dict(gcfg: GPTConfig) -> dict:
+    return asdict(gcfg)

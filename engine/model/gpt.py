@@ -1,0 +1,257 @@
+"""A decoder-only Transformer (GPT): attention, MLP, block and model in one file.
+
+Pre-norm blocks; positions learned, sinusoidal or rotary; LayerNorm or RMSNorm; GELU or SwiGLU.
+Training uses fused `scaled_dot_product_attention`; `need_weights=True` takes an explicit path that
+returns every layer's attention weights (B, nh, T, T) for inspection.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 65
+    block_size: int = 64
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    bias: bool = False
+    position: str = "learned"
+    norm: str = "layernorm"
+    mlp: str = "gelu"
+    tie_weights: bool = True
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return F.rms_norm(x, (x.size(-1),), self.weight, self.eps)
+
+
+def make_norm(cfg: GPTConfig) -> nn.Module:
+    return RMSNorm(cfg.n_embd) if cfg.norm == "rmsnorm" else nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+
+
+class KVCache:
+    """Keys and values of the tokens seen so far, per layer: (B, nh, S, hs) each."""
+
+    def __init__(self, n_layer: int):
+        self.k: list[torch.Tensor | None] = [None] * n_layer
+        self.v: list[torch.Tensor | None] = [None] * n_layer
+
+    @property
+    def length(self) -> int:
+        return 0 if self.k[0] is None else self.k[0].size(2)
+
+    def layer_length(self, layer: int) -> int:
+        return 0 if self.k[layer] is None else self.k[layer].size(2)
+
+    def append(self, layer: int, k, v):
+        if self.k[layer] is not None:
+            k = torch.cat([self.k[layer], k], dim=2)
+            v = torch.cat([self.v[layer], v], dim=2)
+        self.k[layer], self.v[layer] = k, v
+        return k, v
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep the rows `index` (beam search)."""
+        self.k = [None if k is None else k.index_select(0, index) for k in self.k]
+        self.v = [None if v is None else v.index_select(0, index) for v in self.v]
+
+
+def rope_tables(head_size: int, length: int, base: float = 10000.0, device=None):
+    inv = 1.0 / (base ** (torch.arange(0, head_size, 2, device=device, dtype=torch.float32) / head_size))
+    angles = torch.outer(torch.arange(length, device=device, dtype=torch.float32), inv)  # (T, hs/2)
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x, cos, sin):
+    x1, x2 = x[..., 0::2], x[..., 1::2]                   # (B, nh, T, hs/2)
+    out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+    return out.flatten(-2).type_as(x)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: GPTConfig, layer: int):
+        super().__init__()
+        self.layer = layer
+        self.n_head = cfg.n_head
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.c_proj.residual = True
+        self.dropout = cfg.dropout
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, rope=None, cache: KVCache | None = None, need_weights: bool = False):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        past = 0 if cache is None else cache.layer_length(self.layer)
+        if cache is not None:
+            k, v = cache.append(self.layer, k, v)
+        weights = None
+        if need_weights:
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, S)
+            att = att.masked_fill(~causal_mask(T, past, x.device), float("-inf"))
+            weights = F.softmax(att.float(), dim=-1).type_as(q)
+            y = weights @ v
+        else:
+            mask = None if past == 0 or T == 1 else causal_mask(T, past, x.device)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=past == 0 and T > 1,
+                                               dropout_p=self.dropout if self.training else 0.0)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y)), weights
+
+
+def causal_mask(T: int, past: int, device) -> torch.Tensor:
+    """(T, past + T) booleans: query i may see keys up to past + i."""
+    return torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.swiglu = cfg.mlp == "swiglu"
+        hidden = 4 * cfg.n_embd
+        if self.swiglu:  # same parameter count as the 4x GELU MLP
+            hidden = int(2 * hidden / 3 + 63) // 64 * 64
+            self.c_gate = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
+        self.c_fc = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
+        self.c_proj = nn.Linear(hidden, cfg.n_embd, bias=cfg.bias)
+        self.c_proj.residual = True
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        h = F.silu(self.c_gate(x)) * self.c_fc(x) if self.swiglu else F.gelu(self.c_fc(x))
+        return self.dropout(self.c_proj(h))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPTConfig, layer: int):
+        super().__init__()
+        self.ln_1 = make_norm(cfg)
+        self.attn = CausalSelfAttention(cfg, layer)
+        self.ln_2 = make_norm(cfg)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x, rope=None, cache=None, need_weights=False):
+        a, weights = self.attn(self.ln_1(x), rope, cache, need_weights)
+        x = x + a
+        x = x + self.mlp(self.ln_2(x))
+        return x, weights
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.config = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        if cfg.position == "learned":
+            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        elif cfg.position == "sinusoidal":
+            self.register_buffer("wpe_table", sinusoid_table(cfg.block_size, cfg.n_embd), persistent=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
+        self.ln_f = make_norm(cfg)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        if cfg.tie_weights:
+            self.lm_head.weight = self.wte.weight
+        self.apply(self._init_weights)
+        self._rope_cache: tuple | None = None
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            # residual projections shrink with depth so the residual stream's variance stays ~1 (GPT-2)
+            std = 0.02 / math.sqrt(2 * self.config.n_layer) if getattr(module, "residual", False) else 0.02
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Parameters; non_embedding leaves out lookups that are not matmuls (positions, untied wte).
+
+        This is the N of the 6N FLOPs-per-token rule: the output head counts, tied or not.
+        """
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            if hasattr(self, "wpe"):
+                n -= self.wpe.weight.numel()
+            if not self.config.tie_weights:
+                n -= self.wte.weight.numel()
+        return n
+
+    def forward(self, idx, targets=None, *, cache: KVCache | None = None, need_weights: bool = False):
+        """Logits (B, T, vocab) and the mean cross-entropy loss when targets are given.
+
+        With a cache, positions continue after the cached tokens. With need_weights, also returns a
+        list of per-layer attention weights (B, nh, T, S).
+        """
+        B, T = idx.shape
+        past = 0 if cache is None else cache.length
+        if past + T > self.config.block_size:
+            raise ValueError(f"sequence of {past + T} tokens is longer than the context ({self.config.block_size})")
+        x = self.wte(idx)  # (B, T, C)
+        rope = None
+        if self.config.position == "learned":
+            x = x + self.wpe(torch.arange(past, past + T, device=idx.device))
+        elif self.config.position == "sinusoidal":
+            x = x + self.wpe_table[past: past + T]
+        else:
+            cos, sin = self._rope(idx.device)
+            rope = (cos[past: past + T], sin[past: past + T])
+        x = self.drop(x)
+        maps = []
+        for block in self.h:
+            x, weights = block(x, rope, cache, need_weights)
+            if need_weights:
+                maps.append(weights)
+        x = self.ln_f(x)
+        if targets is not None:
+            logits = self.lm_head(x)
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-100)
+        else:
+            logits, loss = self.lm_head(x), None
+        return (logits, loss, maps) if need_weights else (logits, loss)
+
+    def _rope(self, device):
+        if self._rope_cache is None or self._rope_cache[0].device != device:
+            self._rope_cache = rope_tables(self.config.head_size, self.config.block_size, device=device)
+        return self._rope_cache
+
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """Decay only matrices (linear and embedding weights); never norms or biases."""
+        params = {n: p for n, p in self.named_parameters() if p.requires_grad}
+        decay = [p for p in params.values() if p.dim() >= 2]
+        rest = [p for p in params.values() if p.dim() < 2]
+        return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
+def sinusoid_table(length: int, dim: int) -> torch.Tensor:
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq[: dim // 2])
+    return table

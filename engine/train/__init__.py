@@ -1,0 +1,1 @@
+"""Training: the Trainer object, optimizers, the schedule, checkpoints, health checks, devices."""

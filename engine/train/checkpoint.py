@@ -1,0 +1,170 @@
+"""Checkpoints: self-describing folders written atomically, in safetensors and JSON (never pickle).
+
+checkpoints/step-000500/  model.safetensors, optimizer.safetensors, meta.json, tokenizer.json
+A checkpoint is first written to a hidden temporary folder, every file fsynced, then renamed into
+place; meta.json is the last file written, so a folder without it is never taken as a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from engine.errors import UserError
+from engine.tomlio import fsync_dir
+
+MODEL_FILE = "model.safetensors"
+OPTIMIZER_FILE = "optimizer.safetensors"
+META_FILE = "meta.json"
+
+
+@dataclass
+class CheckpointInfo:
+    path: Path
+    step: int
+    val_loss: float | None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "checkpoints"
+
+
+def model_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with tied weights stored once (safetensors refuses shared memory)."""
+    sd = model.state_dict()
+    seen: set[tuple] = set()
+    out = {}
+    for name, t in sd.items():
+        key = (t.data_ptr(), tuple(t.shape), t.dtype)
+        if t.numel() and key in seen:
+            continue
+        seen.add(key)
+        out[name] = t.detach().cpu().contiguous()
+    return out
+
+
+def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, *, meta: dict,
+                    optimizer_tensors: dict[str, torch.Tensor] | None = None,
+                    extra_files: dict[str, str] | None = None) -> Path:
+    root = checkpoint_dir(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:06d}"
+    tmp = root / f".tmp-step-{step:06d}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        save_file(model_tensors(model), tmp / MODEL_FILE, metadata={"format": "attention-studio"})
+        if optimizer_tensors is not None:
+            save_file(optimizer_tensors, tmp / OPTIMIZER_FILE)
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        (tmp / META_FILE).write_text(json.dumps({"step": step, **meta}, indent=1, allow_nan=False))
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        fsync_dir(tmp)
+        if final.exists():
+            old = root / f".old-{final.name}-{os.getpid()}"
+            os.replace(final, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, final)
+        fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def list_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
+    """Complete checkpoints, oldest first; half-written temporary folders are ignored."""
+    root = checkpoint_dir(run_dir)
+    if not root.is_dir():
+        return []
+    out = []
+    for d in root.iterdir():
+        if not d.name.startswith("step-") or not (d / META_FILE).is_file() or not (d / MODEL_FILE).is_file():
+            continue
+        try:
+            meta = json.loads((d / META_FILE).read_text())
+            out.append(CheckpointInfo(d, int(meta["step"]), meta.get("val_loss")))
+        except (ValueError, KeyError, OSError):
+            continue
+    return sorted(out, key=lambda c: c.step)
+
+
+def read_meta(path: Path) -> dict:
+    try:
+        return json.loads((Path(path) / META_FILE).read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path} is not a checkpoint: it has no {META_FILE}") from None
+    except ValueError:
+        raise UserError(f"{path}/{META_FILE} is corrupt (not JSON)") from None
+
+
+def load_tensors(path: Path, *, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """Read a safetensors file; anything else (a pickle, a truncated file) is refused, never unpickled."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint file missing: {path}")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head[:1] == b"\x80" or head == b"PK":
+        raise UserError(f"{path.name} is a pickle/zip file, not safetensors: it is refused and never unpickled")
+    try:
+        return load_file(str(path), device=device)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise UserError(f"{path.parent.name}/{path.name} is corrupt or truncated ({str(e).splitlines()[0][:100]})")\
+            from None
+
+
+def load_model_weights(model: torch.nn.Module, path: Path) -> None:
+    tensors = load_tensors(Path(path) / MODEL_FILE)
+    expected = model.state_dict()
+    for name, t in tensors.items():
+        if name not in expected:
+            raise UserError(f"checkpoint {Path(path).name} has a weight {name!r} this model lacks: it was made "
+                            f"by a different model shape")
+        if tuple(expected[name].shape) != tuple(t.shape):
+            raise UserError(f"checkpoint {Path(path).name} is for a different model shape: {name} is "
+                            f"{tuple(t.shape)}, this model has {tuple(expected[name].shape)}")
+    missing = [n for n in expected if n not in tensors and not _is_tied_copy(model, n)]
+    if missing:
+        raise UserError(f"checkpoint {Path(path).name} lacks {len(missing)} weights (e.g. {missing[0]}): "
+                        f"a different model shape or a damaged file")
+    model.load_state_dict(tensors, strict=False)
+
+
+def _is_tied_copy(model: torch.nn.Module, name: str) -> bool:
+    return name == "lm_head.weight" and getattr(model.config, "tie_weights", False)
+
+
+def prune_checkpoints(run_dir: Path, *, keep_last: int, keep: set[Path]) -> None:
+    """Delete all but the newest `keep_last` checkpoints and those in `keep` (the best)."""
+    ckpts = list_checkpoints(run_dir)
+    for c in ckpts[:-keep_last] if keep_last else ckpts:
+        if c.path not in keep:
+            shutil.rmtree(c.path, ignore_errors=True)
+    for stale in checkpoint_dir(run_dir).glob(".tmp-*"):
+        if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _pid_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

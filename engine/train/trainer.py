@@ -1,0 +1,511 @@
+"""The Trainer: set-up, step, evaluate, sample, checkpoint, as separate methods around one loop.
+
+It reports through an EventWriter and polls a ControlChannel between steps; the CLI and the
+studio's child process are thin shells around it. Batches and dropout are pure functions of
+(seed, step), so a resumed run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from engine import estimate as est
+from engine.config import RunConfig
+from engine.data.batches import WindowSampler, eval_starts
+from engine.data.encode import PreparedCorpus, prepare_corpus, stats_dict
+from engine.data.tokenizer import Tokenizer
+from engine.errors import UserError
+from engine.events import EventWriter
+from engine.generate import SamplingOptions, generate_text
+from engine.humanlog import TextLog
+from engine.model.build import build_model, config_dict, gpt_config
+from engine.runinfo import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
+from engine.tomlio import write_atomic
+from engine.train import checkpoint as ckpt
+from engine.train import device as dev
+from engine.train import distributed as ddp
+from engine.train.control import ControlChannel
+from engine.train.health import LossMonitor
+from engine.train.lock import RunLock
+from engine.train.optim import load_optimizer_state, make_optimizer, optimizer_state_tensors, set_lr
+from engine.train.schedule import learning_rate
+
+MAX_ROLLBACKS = 3
+
+
+class TrainingStopped(Exception):
+    """Raised inside the loop to end training early with a reason (nan, disk, ...)."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind = kind
+        super().__init__(message)
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False):
+        self.cfg = cfg.validate()
+        self.events = events
+        self.resume = resume
+        self.run_dir = Path(run_dir or cfg.train.out_dir)
+        self.dist = ddp.init_from_env(cfg.train.device)
+        self.lock = RunLock(self.run_dir)
+        self.control = ControlChannel(None)
+        self.step = 0
+        self.best_val = math.inf
+        self.evals_without_gain = 0
+        self.lr_scale = 1.0
+        self.rollbacks = 0
+        self.elapsed_before = 0.0
+        self.tb = None
+        self.text_log = TextLog(self.run_dir / "train.log")
+        events.listeners.append(self.text_log)
+
+    # ----- set-up -------------------------------------------------------------------------------
+    def setup(self) -> None:
+        cfg, tr = self.cfg, self.cfg.train
+        if not self.resume and (self.run_dir / RUN_FILE).exists():
+            raise UserError(f"{self.run_dir} already holds a run: continue it with `python -m engine resume "
+                            f"{self.run_dir}` or choose another train.out_dir")
+        self.device = dev.resolve_device(ddp.device_name_for(self.dist, tr.device))
+        self.precision = dev.resolve_precision(tr.precision, self.device)
+        dev.set_threads(tr.threads)
+        if self.device.type == "cpu":
+            dev.keep_freed_memory()
+        else:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.corpus = self._prepare_corpus()
+        self.tokenizer = self.corpus.tokenizer
+        torch.manual_seed(tr.seed)
+        self.gpt_config = gpt_config(cfg.model, self.tokenizer.vocab_size)
+        self.model = build_model(self.gpt_config).to(self.device)
+        self.optimizer = make_optimizer(self.model, tr, self.device.type)
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
+        train_tokens, val_tokens = self.corpus.arrays()
+        self.val_tokens = val_tokens
+        self.sampler = WindowSampler(train_tokens, cfg.model.block_size, tr.batch_size, seed=tr.seed,
+                                     grad_accum=tr.grad_accum, rank=self.dist.rank, world_size=self.dist.world_size)
+        self.train_eval = train_tokens
+        self.flops_per_token = est.flops_per_token(cfg, self.model.num_params())
+        self.peak = dev.peak_flops(self.device, self.precision)
+        resumed_from = None
+        if self.resume:
+            resumed_from = self._load_latest()
+        if self.dist.is_main:
+            self._open_run_folder()
+        self.forward_model = self.model
+        if tr.compile:
+            self.forward_model = torch.compile(self.model)
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.forward_model = DDP(self.forward_model, device_ids=ids)
+        self.log_every = tr.log_interval or (1 if self.device.type == "cpu" else 10)
+        self.control = ControlChannel(self.run_dir if self.dist.is_main else None)
+        self.control.install_signal_handlers()
+        self.monitor = LossMonitor(tr.spike_factor)
+        self.events.emit("started", self.step, run_dir=str(self.run_dir.resolve()), config=cfg.to_dict(),
+                         n_params=sum(p.numel() for p in self.model.parameters()),
+                         non_embedding_params=self.model.num_params(), device=dev.describe(self.device),
+                         precision=self.precision, world_size=self.dist.world_size, resumed_from=resumed_from,
+                         corpus=stats_dict(self.corpus.stats), pid=os.getpid(), peak_flops=self.peak,
+                         flops_per_token=self.flops_per_token)
+
+    def _prepare_corpus(self) -> PreparedCorpus:
+        if self.dist.is_main:
+            corpus = prepare_corpus(self.cfg, progress=lambda stage, msg: self.events.emit("prepare", stage=stage,
+                                                                                           message=msg))
+            ddp.barrier(self.dist)
+            return corpus
+        ddp.barrier(self.dist)  # rank 0 encodes; the others read its cache
+        return prepare_corpus(self.cfg)
+
+    def _open_run_folder(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()
+        if not self.resume:
+            write_atomic(self.run_dir / RUN_FILE, self.cfg.to_toml())
+            self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
+        self.events.attach(self.run_dir / EVENTS_FILE)
+        if self.cfg.train.tensorboard:
+            self.tb = _tensorboard_writer(self.run_dir, self.events)
+
+    def _load_latest(self) -> str | None:
+        """Load the newest readable checkpoint; a damaged newest one falls back to the one before."""
+        for info in reversed(ckpt.list_checkpoints(self.run_dir)):
+            try:
+                self._load_checkpoint(info.path)
+                return info.name
+            except UserError as e:
+                self.events.emit("warning", kind="bad_checkpoint", message=f"skipped {info.name}: {e}")
+        if (self.run_dir / RUN_FILE).exists():
+            self.events.emit("warning", kind="no_checkpoint", message="no checkpoint to resume from: starting at 0")
+        return None
+
+    def _load_checkpoint(self, path: Path) -> None:
+        meta = ckpt.read_meta(path)
+        ckpt.load_model_weights(self.model, path)
+        opt_file = path / ckpt.OPTIMIZER_FILE
+        if opt_file.is_file() and meta.get("optimizer"):
+            try:
+                load_optimizer_state(self.optimizer, ckpt.load_tensors(opt_file, device=str(self.device)),
+                                     meta["optimizer"])
+            except (ValueError, KeyError) as e:
+                raise UserError(f"{path.name}: optimizer state does not fit this run ({e})") from None
+        self.step = int(meta["step"])
+        self.best_val = meta.get("best_val_loss") or math.inf
+        self.lr_scale = meta.get("lr_scale", 1.0)
+        self.elapsed_before = meta.get("elapsed", 0.0)
+        self.evals_without_gain = meta.get("evals_without_gain", 0)
+
+    # ----- the loop -----------------------------------------------------------------------------
+    def fit(self) -> str:
+        """Train to max_steps; returns why it ended: finished | stopped | early_stopping."""
+        tr = self.cfg.train
+        ckpt_every = tr.checkpoint_interval or tr.eval_interval
+        sample_every = tr.eval_interval if tr.sample_interval == 0 else tr.sample_interval
+        self.t0 = time.monotonic()
+        self._mark = (self.step, time.monotonic())
+        self._excluded = 0.0
+        step_times: deque[float] = deque(maxlen=50)
+        if self.step == 0:
+            self._timed(self.evaluate)
+        reason = "finished"
+        self.model.train()
+        while self.step < tr.max_steps:
+            if self._poll_control() == "stop":
+                reason = "stopped"
+                break
+            loss, grad_norm = self.train_step()
+            self.step += 1
+            last = self.step == tr.max_steps
+            if self.step % self.log_every == 0 or last:
+                self._log_step(loss, grad_norm, step_times)
+            if self.step % tr.eval_interval == 0 or last:
+                improved = self._timed(self.evaluate)
+                if self.step % ckpt_every == 0 or last:
+                    self._timed(self.save, best=improved)
+                if tr.early_stopping and self.evals_without_gain >= tr.early_stopping:
+                    reason = "early_stopping"
+                    break
+            elif self.step % ckpt_every == 0:
+                self._timed(self.save, best=False)
+            if sample_every > 0 and (self.step % sample_every == 0 or last) and self.dist.is_main:
+                self._timed(self.sample)
+        if reason != "finished" and self.step > 0 and not self._checkpoint_at(self.step):
+            self.save(best=False)
+        return reason
+
+    def _timed(self, fn, *args, **kwargs):
+        """Run fn, leaving its time out of the training throughput."""
+        t = time.monotonic()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._excluded += time.monotonic() - t
+
+    def train_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        tr = self.cfg.train
+        lr = learning_rate(self.step, lr=tr.lr, min_lr=tr.min_lr, warmup_steps=tr.warmup_steps,
+                           max_steps=tr.max_steps, schedule=tr.schedule) * self.lr_scale
+        set_lr(self.optimizer, lr)
+        self.current_lr = lr
+        torch.manual_seed(tr.seed * 1_000_003 + self.step)  # dropout: a function of the step, for exact resume
+        total = torch.zeros((), device=self.device)
+        for micro in range(tr.grad_accum):
+            x, y = self._to_device(*self.sampler.batch(self.step, micro))
+            sync = micro == tr.grad_accum - 1
+            ctx = self.forward_model.no_sync() if self.dist.enabled and not sync else _null()
+            with ctx:
+                with dev.autocast(self.device, self.precision):
+                    _, loss = self.forward_model(x, y)
+                loss = _inject_fault(loss, self.step)
+                scaled = loss / tr.grad_accum
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            total += loss.detach()
+        loss = total / tr.grad_accum
+        if self.dist.enabled:
+            loss = ddp.all_reduce_sum(loss, self.dist) / self.dist.world_size
+        # reading the loss syncs a GPU: there, judge health only at log steps
+        if self.device.type == "cpu" or (self.step + 1) % self.log_every == 0:
+            if not self._healthy(loss):
+                self.optimizer.zero_grad(set_to_none=True)
+                return loss, None
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        grad_norm = None
+        if tr.grad_clip > 0:
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), tr.grad_clip)
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss, grad_norm
+
+    def _to_device(self, x: np.ndarray, y: np.ndarray):
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        if self.device.type == "cuda":
+            return xt.pin_memory().to(self.device, non_blocking=True), yt.pin_memory().to(self.device,
+                                                                                          non_blocking=True)
+        return xt, yt
+
+    def _healthy(self, loss: torch.Tensor) -> bool:
+        value = float(loss)
+        verdict = self.monitor.check(value)
+        if verdict == "loss_spike":
+            factor = self.cfg.train.spike_factor
+            self.events.emit("warning", self.step + 1, kind="loss_spike", loss=value,
+                             message=f"loss spiked to {value:.3f} (over {factor}x its recent mean)")
+            return True
+        if verdict != "nan_loss":
+            return True
+        policy = self.cfg.train.health_policy
+        self.events.emit("warning", self.step + 1, kind="nan_loss", policy=policy,
+                         message=f"the loss is {value} at step {self.step + 1}; policy: {policy}")
+        if policy == "stop":
+            raise TrainingStopped("nan", f"the loss became {value} at step {self.step + 1} (policy: stop). Lower "
+                                  f"train.lr or resume from the last checkpoint")
+        if policy == "skip" and self.monitor.bad_in_a_row <= self.cfg.train.max_bad_steps:
+            return False
+        self._rollback()
+        return False
+
+    def _rollback(self) -> None:
+        good = ckpt.list_checkpoints(self.run_dir)
+        if not good or self.rollbacks >= MAX_ROLLBACKS:
+            why = "there is no checkpoint to roll back to" if not good else "rollbacks are used up"
+            raise TrainingStopped("nan", f"the loss stayed non-finite and {why}: lower train.lr and resume")
+        self.rollbacks += 1
+        scale = self.lr_scale
+        self._load_checkpoint(good[-1].path)
+        self.lr_scale = scale * 0.5
+        self.monitor.bad_in_a_row = 0
+        self.events.emit("warning", self.step, kind="rollback", to_step=self.step, lr_scale=self.lr_scale,
+                         message=f"rolled back to step {self.step} and halved the learning rate")
+        self.step -= 1  # the caller counts this (skipped) step; it resumes at the checkpoint's step
+
+    def _log_step(self, loss, grad_norm, step_times: deque) -> None:
+        tr = self.cfg.train
+        value = float(loss)  # waits for the GPU, so the clock below is honest
+        now = time.monotonic()
+        steps = self.step - self._mark[0]
+        if steps > 0:
+            step_times.append((now - self._mark[1] - self._excluded) / steps)
+        self._mark, self._excluded = (self.step, now), 0.0
+        t_step = float(np.median(step_times)) if step_times else 0.0
+        tokens_step = tr.batch_size * tr.grad_accum * self.cfg.model.block_size * self.dist.world_size
+        tps = tokens_step / t_step if t_step else 0.0
+        mfu = self.flops_per_token * tps / self.dist.world_size / self.peak if self.peak else 0.0
+        eta = (tr.max_steps - self.step) * t_step
+        gn = float(grad_norm) if grad_norm is not None else None
+        if not self.dist.is_main:
+            return
+        if gn is not None and tr.grad_clip and gn > 10 * tr.grad_clip:
+            self.events.emit("warning", self.step, kind="clipped",
+                             message=f"gradient norm {gn:.1f} clipped to {tr.grad_clip}")
+        self.events.emit("step", self.step, loss=value, lr=self.current_lr, grad_norm=gn, tokens_per_s=tps,
+                         mfu=mfu, elapsed=self.elapsed(), eta=eta, step_time=t_step)
+        if self.tb:
+            self.tb.add_scalar("train/loss", value, self.step)
+            self.tb.add_scalar("train/lr", self.current_lr, self.step)
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.t0
+
+    # ----- evaluation, samples, attention ------------------------------------------------------
+    @torch.no_grad()
+    def estimate_loss(self, tokens: np.ndarray, which: int) -> float:
+        tr, T = self.cfg.train, self.cfg.model.block_size
+        starts = eval_starts(len(tokens), T, tr.eval_batches, tr.batch_size, seed=tr.seed + which)
+        sampler = WindowSampler(tokens, T, tr.batch_size, seed=0)
+        total = torch.zeros(2, device=self.device)
+        for b in range(self.dist.rank, len(starts), self.dist.world_size):
+            x, y = self._to_device(*sampler.windows(starts[b]))
+            with dev.autocast(self.device, self.precision):
+                _, loss = self.model(x, y)
+            total += torch.stack([loss.float(), torch.ones((), device=self.device)])
+        ddp.all_reduce_sum(total, self.dist)
+        return float(total[0] / total[1])
+
+    def evaluate(self) -> bool:
+        """Validation and training loss on fixed windows; True when the validation loss is a new best."""
+        self.model.eval()
+        val = self.estimate_loss(self.val_tokens, 1)
+        train = self.estimate_loss(self.train_eval, 2)
+        self.model.train()
+        improved = val < self.best_val
+        if improved:
+            self.best_val, self.evals_without_gain = val, 0
+        else:
+            self.evals_without_gain += 1
+        if self.dist.is_main:
+            self.events.emit("eval", self.step, train_loss=train, val_loss=val, val_ppl=math.exp(min(val, 50)),
+                             best=improved)
+            if self.tb:
+                self.tb.add_scalar("val/loss", val, self.step)
+            self.record_attention()
+        return improved
+
+    def sample(self) -> None:
+        tr = self.cfg.train
+        for i, prompt in enumerate(tr.sample_prompts):
+            opts = SamplingOptions(max_new_tokens=tr.sample_tokens, temperature=0.8, top_k=50, seed=tr.seed + i)
+            text = generate_text(self.model, self.tokenizer, prompt, opts, device=self.device)
+            self.events.emit("sample", self.step, prompt=prompt, text=text)
+        self.model.train()
+
+    def probe_ids(self) -> list[int]:
+        T = min(64, self.cfg.model.block_size)
+        if self.cfg.train.probe_text:
+            return self.tokenizer.encode(self.cfg.train.probe_text)[: self.cfg.model.block_size]
+        return [int(t) for t in self.val_tokens[:T]]
+
+    @torch.no_grad()
+    def record_attention(self) -> None:
+        """The probe text's attention maps at this step: attention/step-NNNNNN.npy, (L, H, T, T) float16."""
+        ids = self.probe_ids()
+        if not ids:
+            return
+        self.model.eval()
+        x = torch.tensor([ids], device=self.device)
+        _, _, maps = self.model(x, need_weights=True)
+        self.model.train()
+        arr = torch.stack([m[0] for m in maps]).float().cpu().numpy().astype(np.float16)
+        folder = self.run_dir / "attention"
+        folder.mkdir(exist_ok=True)
+        if not (folder / "tokens.json").exists():
+            write_atomic(folder / "tokens.json", json.dumps({"ids": ids, "tokens": self.tokenizer.token_strings(ids)}))
+        path = folder / f"step-{self.step:06d}.npy"
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, arr)
+        os.replace(tmp, path)
+        self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
+
+    # ----- checkpoints ---------------------------------------------------------------------------
+    def _checkpoint_at(self, step: int) -> bool:
+        return (self.run_dir / "checkpoints" / f"step-{step:06d}").is_dir()
+
+    def save(self, *, best: bool) -> None:
+        if not self.dist.is_main:
+            return
+        tensors, opt_meta = optimizer_state_tensors(self.optimizer)
+        meta = {"val_loss": None if math.isinf(self.best_val) else self.best_val, "best": best,
+                "best_val_loss": None if math.isinf(self.best_val) else self.best_val, "lr_scale": self.lr_scale,
+                "elapsed": self.elapsed(), "evals_without_gain": self.evals_without_gain,
+                "model": config_dict(self.gpt_config), "optimizer": opt_meta, "time": time.time()}
+        try:
+            _inject_disk_fault(self.step)
+            path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, meta=meta, optimizer_tensors=tensors,
+                                        extra_files={TOKENIZER_FILE: self.tokenizer.to_str()})
+        except OSError as e:
+            raise TrainingStopped("disk", f"could not write the checkpoint at step {self.step}: {e.strerror or e}. "
+                                  f"The previous checkpoint is intact; free disk space, then resume") from None
+        keep: set[Path] = set()
+        if self.cfg.train.keep_best:  # the newest checkpoint marked best is the best so far
+            keep = {c.path for c in ckpt.list_checkpoints(self.run_dir) if ckpt.read_meta(c.path).get("best")}
+            keep = {max(keep)} if keep else set()
+        ckpt.prune_checkpoints(self.run_dir, keep_last=self.cfg.train.keep_last, keep=keep)
+        self.events.emit("checkpoint", self.step, path=str(path.relative_to(self.run_dir)), best=best)
+
+    # ----- control -------------------------------------------------------------------------------
+    def _poll_control(self) -> str | None:
+        action = self.control.poll()
+        if action == "checkpoint":
+            self.save(best=False)
+            action = None
+        elif action == "pause":
+            self.events.emit("status", self.step, state="paused")
+            paused_at = time.monotonic()
+            while True:
+                time.sleep(0.1)
+                a = self.control.poll()
+                if a in ("resume", "stop"):
+                    break
+                if a == "checkpoint":
+                    self.save(best=False)
+            self.t0 += time.monotonic() - paused_at  # paused time is neither training time nor throughput
+            self._excluded += time.monotonic() - paused_at
+            if a == "stop":
+                action = "stop"
+            else:
+                self.events.emit("status", self.step, state="running")
+                action = None
+        if self.dist.enabled:
+            return "stop" if ddp.broadcast_flag(action == "stop", self.dist, self.device) else None
+        return action
+
+    def close(self) -> None:
+        if self.tb:
+            self.tb.close()
+        self.lock.release()
+        self.text_log.close()
+        ddp.shutdown(self.dist)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _inject_fault(loss: torch.Tensor, step: int) -> torch.Tensor:
+    """Tests set ENGINE_FAULT_NAN_STEPS=3,4 to make those steps' losses NaN."""
+    steps = os.environ.get("ENGINE_FAULT_NAN_STEPS")
+    if steps and str(step + 1) in steps.split(","):
+        return loss * float("nan")
+    return loss
+
+
+def _inject_disk_fault(step: int) -> None:
+    """Tests set ENGINE_FAULT_DISK_FULL_AT=N to make the checkpoint at step N fail as a full disk would."""
+    at = os.environ.get("ENGINE_FAULT_DISK_FULL_AT")
+    if at and int(at) == step:
+        raise OSError(28, "No space left on device")
+
+
+def _tensorboard_writer(run_dir: Path, events: EventWriter):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        events.emit("warning", kind="tensorboard", message="tensorboard is not installed: pip install tensorboard")
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str = "cpu"):
+    """(model, tokenizer, checkpoint path) of a run, for generation, evaluation and inspection."""
+    from engine.model.build import gpt_config_from_dict
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"run folder not found: {run_dir}")
+    ckpts = ckpt.list_checkpoints(run_dir)
+    if checkpoint:
+        path = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
+        if not path.is_dir():
+            raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
+                            f"{', '.join(c.name for c in ckpts) or 'none'}")
+    elif ckpts:
+        path = ckpts[-1].path
+    else:
+        raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
+    meta = ckpt.read_meta(path)
+    tok_file = path / TOKENIZER_FILE if (path / TOKENIZER_FILE).is_file() else run_dir / TOKENIZER_FILE
+    tokenizer = Tokenizer.load(tok_file)
+    model = build_model(gpt_config_from_dict(meta["model"]))
+    ckpt.load_model_weights(model, path)
+    model.to(device).eval()
+    return model, tokenizer, path

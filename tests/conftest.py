@@ -1,0 +1,53 @@
+"""Shared fixtures: offline, offscreen, tiny corpora written into tmp_path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
+
+PANGRAMS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Pack my box with five dozen liquor jugs!",
+    "How vexingly quick daft zebras jump.",
+    "Sphinx of black quartz, judge my vow.",
+    "The five boxing wizards jump quickly.",
+]
+
+
+@pytest.fixture
+def tiny_text(tmp_path: Path) -> Path:
+    """About 20 kB of simple English text, blank-line separated paragraphs."""
+    path = tmp_path / "corpus.txt"
+    paragraphs = [" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(120)]
+    path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def tiny_config(data_path: Path, tmp_path: Path, **sections):
+    """A RunConfig for a 1-layer model that trains in a second or two."""
+    from engine.config import from_dict
+
+    base = {
+        "data": {"path": str(data_path), "cache_dir": str(tmp_path / "cache")},
+        "tokenizer": {"kind": "char"},
+        "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16},
+        "train": {"batch_size": 4, "max_steps": 20, "lr": 3e-3, "min_lr": 3e-4, "warmup_steps": 2,
+                  "eval_interval": 10, "eval_batches": 2, "device": "cpu", "threads": 1, "sample_tokens": 8,
+                  "out_dir": str(tmp_path / "run")},
+    }
+    for name, values in sections.items():
+        base.setdefault(name, {}).update(values)
+    return from_dict(base)

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+
+from engine import config as config_mod
+from engine.errors import ConfigError, UserError
+
+
+def test_round_trip_through_toml(tmp_path):
+    cfg = config_mod.RunConfig()
+    cfg.data.path = str(tmp_path / "c.txt")
+    cfg.model.n_layer = 6
+    cfg.train.sample_prompts = ["ROMEO:", "\n"]
+    path = tmp_path / "run.toml"
+    path.write_text(cfg.to_toml())
+    back = config_mod.load(path)
+    assert back.to_dict() == cfg.to_dict()
+
+
+def test_relative_data_path_is_read_from_the_config_folder(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "run.toml"
+    path.write_text('[data]\npath = "corpus.txt"\n')
+    assert config_mod.load(path).data.path == str(tmp_path / "sub" / "corpus.txt")
+
+
+def test_validation_lists_every_problem():
+    cfg = config_mod.RunConfig()
+    cfg.data.path = "x.txt"
+    cfg.model.n_head, cfg.model.n_embd = 3, 16
+    cfg.train.lr = -0.1
+    cfg.train.optimizer = "adamx"
+    with pytest.raises(ConfigError) as e:
+        cfg.validate()
+    text = " ".join(e.value.problems)
+    assert len(e.value.problems) == 3
+    assert "n_head (3) must divide model.n_embd (16)" in text
+    assert "train.lr must be positive" in text
+    assert "'adamx' is not one of adamw, sgd, adagrad (did you mean 'adamw'?)" in text
+
+
+def test_unknown_key_and_wrong_type_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key train\.lrr \(did you mean 'lr'\?\)"):
+        config_mod.from_dict({"train": {"lrr": 1.0}})
+    with pytest.raises(ConfigError, match=r"model\.n_layer must be a whole number"):
+        config_mod.from_dict({"model": {"n_layer": "four"}})
+
+
+def test_overrides_parse_values_as_toml():
+    data = {}
+    config_mod.apply_overrides(data, ["train.lr=3e-4", 'model.position="rope"', "train.compile=true",
+                                      "data.path=/tmp/x.txt"])
+    assert data == {"train": {"lr": 3e-4, "compile": True}, "model": {"position": "rope"},
+                    "data": {"path": "/tmp/x.txt"}}
+    with pytest.raises(UserError, match="section.key=value"):
+        config_mod.apply_overrides({}, ["lr=1"])
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    p = Path(tmp_path / "bad.toml")
+    p.write_text("[data\npath = ")
+    with pytest.raises(UserError, match="bad.toml is not valid TOML"):
+        config_mod.load(p)

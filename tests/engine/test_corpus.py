@@ -1,0 +1,110 @@
+import json
+
+import numpy as np
+import pytest
+
+from engine.config import DataConfig
+from engine.data.clean import CleanStats, clean_documents
+from engine.data.corpus import load_documents
+from engine.data.encode import prepare_corpus
+from engine.errors import UserError
+from tests.conftest import tiny_config
+
+ROWS = [{"text": f"document number {i} says hello", "label": i % 2} for i in range(30)]
+
+
+def _texts(docs):
+    return [t for batch in docs.iter_text() for t in batch]
+
+
+def test_text_file_is_read_by_paragraph_and_joins_back_exactly(tmp_path):
+    body = "First paragraph,\nstill first.\n\nSecond one.\n\n\nThird, after two blank lines.\n"
+    (tmp_path / "a.txt").write_text(body)
+    docs = load_documents(DataConfig(path=str(tmp_path / "a.txt")), tmp_path / "cache")
+    assert "\n\n".join(_texts(docs)) == body
+
+
+def test_markdown_folder_reads_every_file_recursively(tmp_path):
+    (tmp_path / "notes" / "deep").mkdir(parents=True)
+    (tmp_path / "notes" / "a.md").write_text("# Title\n\nalpha")
+    (tmp_path / "notes" / "deep" / "b.txt").write_text("beta")
+    (tmp_path / "notes" / ".hidden.txt").write_text("never read")
+    texts = _texts(load_documents(DataConfig(path=str(tmp_path / "notes")), tmp_path / "cache"))
+    assert sorted(texts) == ["# Title", "alpha", "beta"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "saved"])
+def test_tabular_formats_take_the_chosen_column(tmp_path, fmt):
+    import datasets
+
+    ds = datasets.Dataset.from_list([{"body": r["text"], "label": r["label"]} for r in ROWS])
+    path = tmp_path / f"data.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("\n".join(json.dumps({"body": r["text"], "label": r["label"]}) for r in ROWS))
+    elif fmt == "csv":
+        ds.to_csv(str(path), index=False)
+    elif fmt == "parquet":
+        ds.to_parquet(str(path))
+    else:
+        path = tmp_path / "saved"
+        ds.save_to_disk(str(path))
+    docs = load_documents(DataConfig(path=str(path), text_column="body"), tmp_path / "cache")
+    assert _texts(docs) == [r["text"] for r in ROWS]
+    with pytest.raises(UserError, match="has no column 'text'; its columns are body, label"):
+        load_documents(DataConfig(path=str(path), text_column="text"), tmp_path / "cache")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"\x00\x01\x02binary\x00" * 100, "looks binary"),
+    ("caf\u00e9 na\u00efve\n".encode("latin-1"), r"not valid utf-8 text: byte 0xe9 at offset 3"),
+])
+def test_unreadable_files_are_explained(tmp_path, content, message):
+    (tmp_path / "bad.txt").write_bytes(content)
+    with pytest.raises(UserError, match=message):
+        load_documents(DataConfig(path=str(tmp_path / "bad.txt")), tmp_path / "cache")
+
+
+def test_latin1_is_read_when_asked(tmp_path):
+    (tmp_path / "l.txt").write_bytes("caf\u00e9\n".encode("latin-1"))
+    docs = load_documents(DataConfig(path=str(tmp_path / "l.txt"), encoding="latin-1"), tmp_path / "cache")
+    assert _texts(docs) == ["caf\u00e9\n"]
+
+
+def test_cleaning_reports_what_each_step_removed():
+    stats = CleanStats()
+    docs = ["keep  this   one", "keep  this   one", "short", "\uff21BC wide letters here"]
+    out = list(clean_documents(docs, normalize="NFKC", collapse_whitespace=True, dedupe=True, min_chars=8,
+                               stats=stats))
+    assert out == ["keep this one", "ABC wide letters here"]
+    assert stats.removed == {"whitespace characters": 6, "exact duplicates": 1, "shorter than min_chars": 1}
+    assert (stats.documents_in, stats.documents_out) == (4, 2)
+
+
+def test_prepare_splits_the_tail_and_caches_by_content(tmp_path, tiny_text):
+    cfg = tiny_config(tiny_text, tmp_path)
+    first = prepare_corpus(cfg)
+    train, val = first.arrays()
+    text = tiny_text.read_text()
+    assert first.stats.tokens == len(text) == len(train) + len(val)
+    assert abs(len(val) - 0.1 * len(text)) <= 1
+    assert first.tokenizer.decode(val.tolist()) == text[len(train):]
+    messages = []
+    again = prepare_corpus(cfg, progress=lambda stage, msg: messages.append(stage))
+    assert messages == ["cache"] and again.tokens_path == first.tokens_path
+    tiny_text.write_text(text + "more text\n")
+    changed = prepare_corpus(cfg)
+    assert changed.tokens_path != first.tokens_path and changed.stats.tokens == len(text) + 10
+
+
+def test_token_files_use_uint16_when_the_vocabulary_fits(tmp_path, tiny_text):
+    corpus = prepare_corpus(tiny_config(tiny_text, tmp_path))
+    assert corpus.dtype == "uint16"
+    assert np.memmap(corpus.tokens_path, dtype=corpus.dtype, mode="r").size == corpus.stats.tokens
+
+
+def test_context_longer_than_the_data_is_refused(tmp_path):
+    (tmp_path / "small.txt").write_text("just a few words of text here\n")
+    cfg = tiny_config(tmp_path / "small.txt", tmp_path, model={"block_size": 64})
+    with pytest.raises(UserError, match=r"fewer than model.block_size \+ 1 = 65"):
+        prepare_corpus(cfg)

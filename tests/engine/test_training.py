@@ -1,0 +1,180 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.events import EventWriter, read_events
+from engine.generate import SamplingOptions, adjust_logits, beam_search, generate_text, stream
+from engine.train import checkpoint as ckpt
+from engine.train.trainer import Trainer, load_for_inference
+from tests.conftest import tiny_config
+
+
+def train(cfg, *, resume=False, stop_at=None):
+    """Train in this process; `stop_at` asks for a stop through the control file, as the studio does."""
+    from engine.train.control import request
+
+    writer = EventWriter(None)
+    if stop_at:
+        writer.listeners.append(lambda e: e.type == "step" and e.step == stop_at
+                                and request(cfg.train.out_dir, "stop"))
+    trainer = Trainer(cfg, events=writer, resume=resume)
+    trainer.setup()
+    try:
+        reason = trainer.fit()
+        writer.emit("finished", trainer.step, reason=reason)
+    finally:
+        trainer.close()
+        writer.close()
+    return trainer
+
+
+def step_losses(run_dir: Path) -> dict[int, float]:
+    return {e.step: e["loss"] for e in read_events(run_dir / "events.jsonl") if e.type == "step"}
+
+
+def test_loss_falls_and_the_run_folder_is_complete(tmp_path, tiny_text):
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 60, "eval_interval": 30})
+    trainer = train(cfg)
+    run = tmp_path / "run"
+    evals = [e for e in read_events(run / "events.jsonl") if e.type == "eval"]
+    assert [e.step for e in evals] == [0, 30, 60]
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"] - 1.0
+    assert {p.name for p in run.iterdir()} >= {"run.toml", "tokenizer.json", "events.jsonl", "checkpoints",
+                                               "attention", "train.log"}
+    assert not (run / "lock").exists()
+    assert [c.step for c in ckpt.list_checkpoints(run)] == [30, 60]
+    assert not list(run.rglob("*.pt")) and not list(run.rglob("*.pkl"))
+    assert trainer.best_val == pytest.approx(evals[-1]["val_loss"], abs=1e-6)
+
+
+def test_resume_continues_exactly_the_uninterrupted_curve(tmp_path, tiny_text):
+    extra = {"max_steps": 40, "eval_interval": 10, "checkpoint_interval": 20}
+    whole = tiny_config(tiny_text, tmp_path / "a", train=extra | {"out_dir": str(tmp_path / "whole")},
+                        model={"dropout": 0.1})
+    train(whole)
+    part = tiny_config(tiny_text, tmp_path / "b", train=extra | {"out_dir": str(tmp_path / "part")},
+                       model={"dropout": 0.1})
+    stopped = train(part, stop_at=17)
+    assert stopped.step == 17  # stop saves a checkpoint where it is
+    assert ckpt.list_checkpoints(tmp_path / "part")[-1].step == 17
+    train(part, resume=True)
+    a, b = step_losses(tmp_path / "whole"), step_losses(tmp_path / "part")
+    assert sorted(b) == list(range(1, 41))
+    assert [a[s] for s in range(1, 41)] == [b[s] for s in range(1, 41)]
+
+
+def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, tiny_text, monkeypatch):
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 10, "eval_interval": 10})
+    trainer = train(cfg)
+    run = tmp_path / "run"
+    before = (run / "checkpoints" / "step-000010" / "model.safetensors").read_bytes()
+
+    def dies_half_way(tensors, path, metadata=None):
+        Path(path).write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt, "save_file", dies_half_way)
+    with pytest.raises(OSError):
+        ckpt.save_checkpoint(run, 10, trainer.model, meta={})
+    with pytest.raises(OSError):
+        ckpt.save_checkpoint(run, 20, trainer.model, meta={})
+    assert [c.step for c in ckpt.list_checkpoints(run)] == [10]
+    assert (run / "checkpoints" / "step-000010" / "model.safetensors").read_bytes() == before
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-000010"]
+
+
+def test_pickles_and_damaged_files_are_refused_never_unpickled(tmp_path, tiny_text):
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 10, "eval_interval": 10})
+    train(cfg)
+    path = tmp_path / "run" / "checkpoints" / "step-000010"
+    model_file = path / "model.safetensors"
+    model_file.write_bytes(model_file.read_bytes()[:100])
+    from engine.errors import UserError
+
+    with pytest.raises(UserError, match="corrupt or truncated"):
+        load_for_inference(tmp_path / "run")
+    torch.save({"x": torch.zeros(2)}, model_file)
+    with pytest.raises(UserError, match="pickle/zip file, not safetensors"):
+        load_for_inference(tmp_path / "run")
+
+
+def test_checkpoint_meta_describes_the_model(tmp_path, tiny_text):
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 10, "eval_interval": 10})
+    train(cfg)
+    meta = json.loads((tmp_path / "run" / "checkpoints" / "step-000010" / "meta.json").read_text())
+    assert meta["model"]["n_layer"] == 1 and meta["model"]["n_embd"] == 32 and meta["step"] == 10
+    model, tokenizer, path = load_for_inference(tmp_path / "run")
+    assert path.name == "step-000010" and model.config.vocab_size == tokenizer.vocab_size
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tests.conftest import PANGRAMS
+
+    tmp = tmp_path_factory.mktemp("gen")
+    (tmp / "c.txt").write_text("\n\n".join(PANGRAMS * 40))
+    cfg = tiny_config(tmp / "c.txt", tmp, train={"max_steps": 80, "eval_interval": 80},
+                      model={"n_layer": 2, "n_embd": 48, "block_size": 32})
+    train(cfg)
+    return load_for_inference(tmp / "run")
+
+
+def test_generation_is_seeded_and_greedy_is_deterministic(trained):
+    model, tok, _ = trained
+    a = generate_text(model, tok, "The ", SamplingOptions(max_new_tokens=30, temperature=1.0, seed=3))
+    b = generate_text(model, tok, "The ", SamplingOptions(max_new_tokens=30, temperature=1.0, seed=3))
+    assert a == b and len(a) == 30
+    g1 = generate_text(model, tok, "The ", SamplingOptions(max_new_tokens=40, temperature=0))
+    g2 = generate_text(model, tok, "The ", SamplingOptions(max_new_tokens=40, temperature=0, seed=99))
+    assert g1 == g2
+
+
+def test_generation_past_the_context_and_without_cache_agree(trained):
+    model, tok, _ = trained
+    ids = tok.encode("Sphinx of black quartz")
+    with_cache = [t.id for t in stream(model, ids, SamplingOptions(max_new_tokens=50, temperature=0))]
+    no_cache = [t.id for t in stream(model, ids, SamplingOptions(max_new_tokens=50, temperature=0, use_cache=False))]
+    assert with_cache == no_cache and len(with_cache) == 50
+
+
+def test_stop_strings_cut_the_output(trained):
+    model, tok, _ = trained
+    text = generate_text(model, tok, "T", SamplingOptions(max_new_tokens=60, temperature=0, stop=[" "]))
+    assert " " not in text and len(text) < 60
+
+
+def test_top_k_top_p_and_repetition_penalty_shape_the_distribution():
+    logits = torch.tensor([[4.0, 3.0, 2.0, 1.0, 0.0]])
+    k2 = adjust_logits(logits, torch.zeros(1, 0, dtype=torch.long), SamplingOptions(top_k=2))
+    assert torch.isinf(k2[0, 2:]).all() and torch.isfinite(k2[0, :2]).all()
+    p = torch.softmax(logits, -1)[0]
+    top_p = adjust_logits(logits, torch.zeros(1, 0, dtype=torch.long), SamplingOptions(top_p=float(p[0]) + 0.01))
+    assert torch.isfinite(top_p[0, :2]).all() and torch.isinf(top_p[0, 2:]).all()
+    rep = adjust_logits(logits, torch.tensor([[0]]), SamplingOptions(repetition_penalty=2.0))
+    assert rep[0, 0] == 2.0 and rep[0, 1] == 3.0
+    hot = adjust_logits(logits, torch.zeros(1, 0, dtype=torch.long), SamplingOptions(temperature=0.5))
+    assert torch.allclose(hot, logits * 2)
+
+
+def test_alternatives_report_probabilities(trained):
+    model, tok, _ = trained
+    first = next(stream(model, tok.encode("The quick"), SamplingOptions(max_new_tokens=1, temperature=0)))
+    assert first.id == first.alternatives[0][0]
+    assert first.prob == pytest.approx(first.alternatives[0][1])
+    assert sum(p for _, p in first.alternatives) <= 1.0 + 1e-6
+
+
+def test_beam_search_scores_at_least_as_well_as_greedy(trained):
+    model, tok, _ = trained
+    prompt = tok.encode("How vex")
+
+    def logprob(cont):
+        ids = torch.tensor([prompt + cont])
+        logp = torch.log_softmax(model(ids)[0][0, len(prompt) - 1:-1], -1)
+        return float(logp.detach().gather(1, torch.tensor(cont)[:, None]).sum())
+
+    greedy = [t.id for t in stream(model, prompt, SamplingOptions(max_new_tokens=12, temperature=0))]
+    beams = beam_search(model, prompt, beams=4, max_new_tokens=12)
+    assert len(beams) == 12 and logprob(beams) >= logprob(greedy) - 1e-4
