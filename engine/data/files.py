@@ -95,3 +95,29 @@ def _looks_like_text(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(4096)
     return b"\x00" not in head
+
+
+def peek_columns(path: str | Path) -> list[str]:
+    """The column names of a JSONL/CSV/Parquet file, read from its first record; [] for text."""
+    import csv
+    import json
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".json"):
+            with open(p, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        row = json.loads(line)
+                        return list(row) if isinstance(row, dict) else []
+        elif suffix == ".csv":
+            with open(p, encoding="utf-8", newline="") as f:
+                return next(csv.reader(f), [])
+        elif suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(p).names)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return []
+    return []

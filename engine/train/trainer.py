@@ -51,8 +51,11 @@ class TrainingStopped(Exception):
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False):
+    def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False,
+                 corpus: PreparedCorpus | None = None):
+        """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way)."""
         self.cfg = cfg.validate()
+        self.given_corpus = corpus
         self.events = events
         self.resume = resume
         self.run_dir = Path(run_dir or cfg.train.out_dir)
@@ -120,6 +123,8 @@ class Trainer:
                          flops_per_token=self.flops_per_token)
 
     def _prepare_corpus(self) -> PreparedCorpus:
+        if self.given_corpus is not None:
+            return self.given_corpus
         if self.dist.is_main:
             corpus = prepare_corpus(self.cfg, progress=lambda stage, msg: self.events.emit("prepare", stage=stage,
                                                                                            message=msg))

@@ -1,0 +1,347 @@
+"""The Corpus page: sources (files, folders, drag and drop, demo corpora) | preview | statistics;
+cleaning and split options; tokenizer training with progress and cancel; a sentence shown as tokens."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import config as C
+from engine.data.files import TABLE_SUFFIXES, peek_columns
+from engine.demo import DEMOS, make_demo_corpus
+from engine.estimate import human_bytes
+from studio.jobs import Job
+from studio.widgets.cards import Card, token_html
+
+PREVIEW_DOCS = 30
+
+
+class CorpusPage(QWidget):
+    sig_corpus_chosen = Signal(object, object)
+    """(a RunConfig whose data and tokenizer sections describe the corpus, vocabulary size or None)."""
+
+    def __init__(self, store, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self.job: Job | None = None
+        self.tokenizer = None
+        self.setAcceptDrops(True)
+
+        self.path = QLineEdit()
+        self.path.setObjectName("corpus_path")
+        self.path.setPlaceholderText("Drop a file or folder here, or choose one")
+        add_file = QPushButton("Add file…")
+        add_folder = QPushButton("Add folder…")
+        self.demo = QComboBox()
+        self.demo.setObjectName("demo_corpus")
+        self.demo.addItem("Demo corpus…")
+        for name, text in DEMOS.items():
+            self.demo.addItem(f"{name}: {text}", name)
+        sources = QHBoxLayout()
+        sources.addWidget(self.path, 1)
+        sources.addWidget(add_file)
+        sources.addWidget(add_folder)
+        sources.addWidget(self.demo)
+
+        self.column = QComboBox()
+        self.column.setObjectName("text_column")
+        self.column.setEditable(True)
+        self.column.addItem("text")
+        self.val_fraction = QDoubleSpinBox(decimals=3, minimum=0.001, maximum=0.5, singleStep=0.01, value=0.1)
+        self.normalize = QCheckBox("Unicode NFC")
+        self.whitespace = QCheckBox("Collapse whitespace")
+        self.dedupe = QCheckBox("Drop exact duplicates")
+        self.min_chars = QSpinBox(maximum=1_000_000)
+        options = QGroupBox("Reading and cleaning")
+        f = QFormLayout(options)
+        f.addRow("Text column", self.column)
+        f.addRow("Validation fraction", self.val_fraction)
+        f.addRow(self.normalize)
+        f.addRow(self.whitespace)
+        f.addRow(self.dedupe)
+        f.addRow("Minimum characters", self.min_chars)
+
+        self.kind = QComboBox()
+        self.kind.setObjectName("tokenizer_kind")
+        self.kind.addItems(list(C.TOKENIZER_KINDS))
+        self.vocab_size = QSpinBox(minimum=300, maximum=1_000_000, value=8192, singleStep=1024)
+        self.tokenizer_file = QLineEdit()
+        self.tokenizer_file.setPlaceholderText("tokenizer.json (for kind = file)")
+        self.prepare_btn = QPushButton("Prepare: train tokenizer and encode")
+        self.prepare_btn.setObjectName("prepare_button")
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress_label = QLabel("")
+        self.progress_label.setObjectName("progress_label")
+        self.progress_label.setWordWrap(True)
+        tok = QGroupBox("Tokenizer")
+        t = QFormLayout(tok)
+        t.addRow("Kind", self.kind)
+        t.addRow("Vocabulary size", self.vocab_size)
+        load_tok = QPushButton("Load tokenizer.json…")
+        row = QHBoxLayout()
+        row.addWidget(self.tokenizer_file)
+        row.addWidget(load_tok)
+        t.addRow(row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.prepare_btn)
+        buttons.addWidget(self.cancel_btn)
+        t.addRow(buttons)
+        t.addRow(self.progress)
+        t.addRow(self.progress_label)
+
+        self.stats = Card("Statistics", [("documents", "Documents"), ("characters", "Characters"),
+                                         ("bytes", "Size"), ("tokens", "Tokens"), ("split", "Train / validation"),
+                                         ("vocab", "Vocabulary"), ("removed", "Cleaning removed")])
+        self.preview = QPlainTextEdit(readOnly=True)
+        self.preview.setObjectName("preview")
+        self.vocab_list = QListWidget()
+        self.vocab_list.setObjectName("vocab_list")
+        self.sentence = QLineEdit("The quick brown fox jumps over the lazy dog.")
+        self.sentence.setObjectName("sample_sentence")
+        self.tokens_view = QLabel()
+        self.tokens_view.setObjectName("tokens_view")
+        self.tokens_view.setWordWrap(True)
+        self.use_btn = QPushButton("Use this corpus on the Model page →")
+        self.use_btn.setObjectName("use_corpus")
+        self.use_btn.setEnabled(False)
+
+        left = QVBoxLayout()
+        left.addWidget(options)
+        left.addWidget(tok)
+        left.addWidget(self.stats)
+        left.addStretch()
+        left_w = QWidget()
+        left_w.setLayout(left)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("<b>Preview</b> (first documents)"))
+        right.addWidget(self.preview, 3)
+        right.addWidget(QLabel("<b>Vocabulary</b>"))
+        right.addWidget(self.vocab_list, 1)
+        right.addWidget(QLabel("<b>A sentence as tokens</b>"))
+        right.addWidget(self.sentence)
+        right.addWidget(self.tokens_view)
+        right.addWidget(self.use_btn)
+        right_w = QWidget()
+        right_w.setLayout(right)
+        split = QSplitter()
+        split.addWidget(left_w)
+        split.addWidget(right_w)
+        split.setSizes([420, 700])
+        layout = QVBoxLayout(self)
+        layout.addLayout(sources)
+        layout.addWidget(split)
+
+        add_file.clicked.connect(self._on_add_file)
+        add_folder.clicked.connect(self._on_add_folder)
+        load_tok.clicked.connect(self._on_load_tokenizer)
+        self.demo.activated.connect(self._on_demo_chosen)
+        self.prepare_btn.clicked.connect(self.prepare)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.sentence.textChanged.connect(self._show_tokens)
+        self.use_btn.clicked.connect(self._on_use)
+        self.kind.currentTextChanged.connect(lambda k: self.vocab_size.setEnabled(k in ("bpe", "wordpiece", "unigram")))
+        self.vocab_size.setEnabled(False)
+
+    # ----- choosing sources --------------------------------------------------------------------------
+    def set_sources(self, paths: list[Path]) -> None:
+        """One file or folder is used as is; several files become a folder of links in the workspace."""
+        paths = [Path(p) for p in paths]
+        if len(paths) == 1:
+            source = paths[0]
+        else:
+            source = self.store.corpora_dir / f"set-{len(list(self.store.corpora_dir.glob('set-*'))) + 1}"
+            source.mkdir(parents=True, exist_ok=True)
+            for p in paths:
+                link = source / p.name
+                if not link.exists():
+                    os.symlink(p.resolve(), link)
+        self.path.setText(str(source))
+        columns = peek_columns(source) if source.is_file() and source.suffix.lower() in TABLE_SUFFIXES else []
+        self.column.clear()
+        self.column.addItems(columns or ["text"])
+        if "text" in columns:
+            self.column.setCurrentText("text")
+        self.column.setEnabled(bool(columns) or source.is_dir())
+        self.tokenizer = None
+        self.use_btn.setEnabled(False)
+        self.load_preview()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.set_sources(paths)
+            event.acceptProposedAction()
+
+    def _on_add_file(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add corpus files", str(Path.home()),
+                                                "Text and tables (*.txt *.md *.jsonl *.json *.csv *.parquet *.py);;"
+                                                "All files (*)")
+        if files:
+            self.set_sources([Path(f) for f in files])
+
+    def _on_add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a corpus folder", str(Path.home()))
+        if folder:
+            self.set_sources([Path(folder)])
+
+    def _on_load_tokenizer(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a tokenizer", str(Path.home()), "tokenizer.json (*.json)")
+        if path:
+            self.tokenizer_file.setText(path)
+            self.kind.setCurrentText("file")
+
+    def _on_demo_chosen(self, index: int) -> None:
+        name = self.demo.itemData(index)
+        self.demo.setCurrentIndex(0)
+        if name:
+            self.use_demo(name)
+
+    def use_demo(self, name: str) -> Path:
+        path = make_demo_corpus(name, self.store.corpora_dir, size_bytes=400_000)
+        self.set_sources([path])
+        return path
+
+    # ----- the data config this page describes ------------------------------------------------------
+    def data_config(self) -> C.RunConfig:
+        cfg = C.RunConfig()
+        d, t = cfg.data, cfg.tokenizer
+        d.path = self.path.text().strip()
+        d.text_column = self.column.currentText().strip() or "text"
+        d.val_fraction = self.val_fraction.value()
+        d.normalize = "NFC" if self.normalize.isChecked() else ""
+        d.collapse_whitespace = self.whitespace.isChecked()
+        d.dedupe = self.dedupe.isChecked()
+        d.min_chars = self.min_chars.value()
+        d.cache_dir = str(self.store.cache_dir)
+        t.kind = self.kind.currentText()
+        t.vocab_size = self.vocab_size.value()
+        t.path = self.tokenizer_file.text().strip()
+        cfg.model.block_size = 1  # the page measures the corpus; the Model page checks the context
+        return cfg
+
+    # ----- jobs --------------------------------------------------------------------------------------
+    def load_preview(self) -> None:
+        cfg = self.data_config()
+        if not cfg.data.path:
+            return
+        self.preview.setPlainText("Reading…")
+
+        def read(progress):
+            from engine.data.corpus import load_documents
+
+            docs = load_documents(cfg.data, self.store.cache_dir)
+            first = []
+            for batch in docs.iter_text(batch=PREVIEW_DOCS):
+                first = batch
+                break
+            return len(docs), first
+
+        self._start(Job(read), self._on_preview_done)
+
+    def _on_preview_done(self, result) -> None:
+        n, first = result
+        text = "\n\n─────\n\n".join(d[:2000] for d in first)
+        self.preview.setPlainText(f"{n:,} documents. The first {len(first)}:\n\n{text}")
+        self.stats.set("documents", f"{n:,}")
+
+    def prepare(self) -> None:
+        cfg = self.data_config()
+        problems = [p for p in C.validate(cfg) if p.startswith(("data.", "tokenizer."))]
+        if problems:
+            self._on_failed("; ".join(problems))
+            return
+
+        def run(progress):
+            from engine.data.encode import prepare_corpus
+
+            return prepare_corpus(cfg, progress=progress)
+
+        self.prepare_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        self.progress.setRange(0, 0)  # busy
+        self._start(Job(run), self._on_prepared)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+        self._idle("Cancelled.")
+
+    def _start(self, job: Job, on_done) -> None:
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+        self.job = job
+        job.setParent(self)
+        job.sig_progress.connect(lambda stage, msg: self.progress_label.setText(msg))
+        job.sig_done.connect(on_done)
+        job.sig_failed.connect(self._on_failed)
+        job.start()
+
+    def _on_prepared(self, corpus) -> None:
+        s = corpus.stats
+        self.tokenizer = corpus.tokenizer
+        self.stats.set("documents", f"{s.documents:,}")
+        self.stats.set("characters", f"{s.characters:,}")
+        self.stats.set("bytes", human_bytes(s.bytes))
+        self.stats.set("tokens", f"{s.tokens:,} ({s.characters / max(1, s.tokens):.2f} characters a token)")
+        self.stats.set("split", f"{s.train_tokens:,} / {s.val_tokens:,}")
+        self.stats.set("vocab", f"{s.vocab_size:,}")
+        self.stats.set("removed", ", ".join(f"{n:,} {k}" for k, n in s.removed.items()) or "nothing")
+        self.vocab_list.clear()
+        vocab = sorted(self.tokenizer.hf.get_vocab().items(), key=lambda kv: kv[1])[:500]
+        self.vocab_list.addItems([f"{i:>6}  {self.tokenizer.decode([i])!r}" for _, i in vocab])
+        self._show_tokens()
+        self.use_btn.setEnabled(True)
+        self._idle(f"Ready: {s.tokens:,} tokens, vocabulary of {s.vocab_size:,}.")
+
+    def _on_failed(self, message: str) -> None:
+        self._idle("")
+        self.progress_label.setText(f"<span style='color:#b91c1c'>{message}</span>")
+        if self.preview.toPlainText() == "Reading…":
+            self.preview.setPlainText("")
+
+    def _idle(self, message: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if message.startswith("Ready") else 0)
+        self.prepare_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        self.progress_label.setText(message)
+
+    def _show_tokens(self) -> None:
+        if self.tokenizer is None:
+            self.tokens_view.setText("Prepare the corpus to see how this sentence is split.")
+            return
+        ids = self.tokenizer.encode(self.sentence.text())
+        self.tokens_view.setText(f"{len(ids)} tokens: " + token_html(self.tokenizer.token_strings(ids)))
+
+    def _on_use(self) -> None:
+        cfg = self.data_config()
+        vocab = self.tokenizer.vocab_size if self.tokenizer else None
+        self.sig_corpus_chosen.emit(cfg, vocab)

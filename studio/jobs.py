@@ -1,0 +1,67 @@
+"""Short jobs off the GUI thread: a function runs in a worker thread and reports through Qt signals.
+
+The function receives a `progress(stage, message)` callback; calling `cancel()` makes the next
+progress call raise Cancelled, and a cancelled job's result is never delivered.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.errors import UserError
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Job(QObject):
+    sig_progress = Signal(str, str)
+    """(stage, message) from inside the job."""
+    sig_done = Signal(object)
+    """The function's result."""
+    sig_failed = Signal(str)
+    """A plain-words reason (a UserError's message, or the exception's type and text)."""
+
+    def __init__(self, fn: Callable, parent=None):
+        super().__init__(parent)
+        self.fn = fn
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Job:
+        self.thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+    def _progress(self, stage: str, message: str) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled()
+        self.sig_progress.emit(stage, message)
+
+    def _run(self) -> None:
+        try:
+            result = self.fn(self._progress)
+        except Cancelled:
+            return
+        except UserError as e:
+            if not self.cancelled.is_set():
+                self.sig_failed.emit(str(e))
+            return
+        except Exception as e:  # noqa: BLE001 - shown to the user in words, details on stderr
+            traceback.print_exc()
+            if not self.cancelled.is_set():
+                self.sig_failed.emit(f"{type(e).__name__}: {e}")
+            return
+        if not self.cancelled.is_set():
+            self.sig_done.emit(result)

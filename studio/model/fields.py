@@ -1,0 +1,57 @@
+"""The form's description of the run config: which widget each field gets, its group and its help text
+(taken from the docstrings under the dataclass fields, so the form and the config never disagree)."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from functools import cache
+
+from engine import config as C
+
+CHOICES = {
+    ("tokenizer", "kind"): C.TOKENIZER_KINDS, ("model", "position"): C.POSITIONS, ("model", "norm"): C.NORMS,
+    ("model", "mlp"): C.MLPS, ("model", "objective"): C.OBJECTIVES, ("train", "optimizer"): C.OPTIMIZERS,
+    ("train", "schedule"): C.SCHEDULES, ("train", "precision"): C.PRECISIONS,
+    ("train", "health_policy"): C.HEALTH_POLICIES, ("data", "normalize"): ("", "NFC", "NFKC"),
+}
+
+GROUPS = {
+    "Architecture": [("model", k) for k in ("n_layer", "n_head", "n_embd", "block_size", "dropout", "vocab_size",
+                                             "position", "norm", "mlp", "bias", "tie_weights")],
+    "Objective": [("model", "objective")],
+    "Optimization": [("train", k) for k in ("optimizer", "lr", "min_lr", "schedule", "warmup_steps", "max_steps",
+                                            "batch_size", "grad_accum", "weight_decay", "beta1", "beta2", "momentum",
+                                            "grad_clip", "seed")],
+    "Evaluation and checkpoints": [("train", k) for k in (
+        "eval_interval", "eval_batches", "log_interval", "checkpoint_interval", "keep_last", "keep_best",
+        "early_stopping", "sample_interval", "sample_prompts", "sample_tokens", "probe_text")],
+    "Training health": [("train", k) for k in ("health_policy", "max_bad_steps", "spike_factor")],
+    "Hardware": [("train", k) for k in ("device", "precision", "compile", "threads", "tensorboard")],
+    "Tokenizer": [("tokenizer", k) for k in ("kind", "vocab_size", "path")],
+    "Corpus": [("data", k) for k in ("path", "text_column", "val_fraction", "encoding", "normalize",
+                                     "collapse_whitespace", "dedupe", "min_chars")],
+}
+
+# wide numeric ranges: the form accepts what the engine validates, and shows the engine's messages
+INT_RANGE = (0, 10_000_000)
+SCIENTIFIC = {("train", "lr"), ("train", "min_lr"), ("train", "weight_decay")}
+
+
+@cache
+def field_docs(cls) -> dict[str, str]:
+    """Docstrings written under dataclass fields (ast of the class source)."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    return docs
+
+
+def label(key: str) -> str:
+    special = {"n_layer": "Layers", "n_head": "Heads", "n_embd": "Width (n_embd)", "block_size": "Context length",
+               "lr": "Learning rate", "min_lr": "Final learning rate", "mlp": "MLP", "grad_clip": "Gradient clip",
+               "grad_accum": "Gradient accumulation", "val_fraction": "Validation fraction"}
+    return special.get(key, key.replace("_", " ").capitalize())

@@ -1,0 +1,133 @@
+"""A form widget generated from the run config dataclasses: set_config / config round-trip exactly."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import config as C
+from studio.model.fields import CHOICES, GROUPS, INT_RANGE, SCIENTIFIC, field_docs, label
+
+
+class ConfigForm(QWidget):
+    sig_changed = Signal()
+    """Any field changed."""
+
+    def __init__(self, parent=None, *, groups=GROUPS):
+        super().__init__(parent)
+        self.widgets: dict[tuple[str, str], QWidget] = {}
+        self._loading = False
+        layout = QVBoxLayout(self)
+        defaults = C.RunConfig()
+        for title, fields in groups.items():
+            box = QGroupBox(title)
+            form = QFormLayout(box)
+            for section, key in fields:
+                default = getattr(getattr(defaults, section), key)
+                w = self._make(section, key, default)
+                w.setObjectName(f"{section}.{key}")
+                w.setToolTip(field_docs(type(getattr(defaults, section))).get(key, ""))
+                form.addRow(label(key), w)
+                self.widgets[(section, key)] = w
+            layout.addWidget(box)
+        layout.addStretch()
+        self.set_config(defaults)
+
+    def _make(self, section: str, key: str, default) -> QWidget:
+        if (section, key) in CHOICES:
+            w = QComboBox()
+            w.setEditable(key == "device")
+            w.addItems(list(CHOICES[(section, key)]))
+            w.currentTextChanged.connect(self._on_changed)
+            return w
+        if key == "device":
+            w = QComboBox()
+            w.setEditable(True)
+            w.addItems(["auto", "cpu"])
+            w.currentTextChanged.connect(self._on_changed)
+            return w
+        if isinstance(default, bool):
+            w = QCheckBox()
+            w.toggled.connect(self._on_changed)
+            return w
+        if isinstance(default, int):
+            w = QSpinBox()
+            w.setRange(-1 if key == "sample_interval" else INT_RANGE[0], INT_RANGE[1])
+            w.setGroupSeparatorShown(True)
+            w.valueChanged.connect(self._on_changed)
+            return w
+        if isinstance(default, float) and (section, key) not in SCIENTIFIC:
+            w = QDoubleSpinBox()
+            w.setDecimals(3)
+            w.setRange(-1.0, 1e6)
+            w.setSingleStep(0.01)
+            w.valueChanged.connect(self._on_changed)
+            return w
+        w = QLineEdit()  # strings, scientific floats ("3e-4"), and lists (one per line, '|' separated)
+        w.textChanged.connect(self._on_changed)
+        return w
+
+    def _on_changed(self, *_):
+        if not self._loading:
+            self.sig_changed.emit()
+
+    def set_config(self, cfg: C.RunConfig) -> None:
+        self._loading = True
+        try:
+            for (section, key), w in self.widgets.items():
+                value = getattr(getattr(cfg, section), key)
+                if isinstance(w, QComboBox):
+                    if w.findText(str(value)) < 0:
+                        w.addItem(str(value))
+                    w.setCurrentText(str(value))
+                elif isinstance(w, QCheckBox):
+                    w.setChecked(bool(value))
+                elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                    w.setValue(value)
+                elif isinstance(value, list):
+                    w.setText(" | ".join(v.replace("\n", "\\n") for v in value))
+                else:
+                    w.setText(repr(value) if isinstance(value, float) else str(value))
+        finally:
+            self._loading = False
+        self.name = cfg.name
+        self.sig_changed.emit()
+
+    def config(self) -> tuple[C.RunConfig, list[str]]:
+        """The config the form shows, and the problems of fields the form could not even read."""
+        cfg = C.RunConfig(name=getattr(self, "name", ""))
+        problems = []
+        for (section, key), w in self.widgets.items():
+            target = getattr(cfg, section)
+            default = getattr(target, key)
+            if isinstance(w, QComboBox):
+                value = w.currentText()
+            elif isinstance(w, QCheckBox):
+                value = w.isChecked()
+            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                value = w.value()
+            elif isinstance(default, list):
+                value = [v.strip().replace("\\n", "\n") for v in w.text().split("|") if v.strip()]
+            elif isinstance(default, float):
+                try:
+                    value = float(w.text())
+                except ValueError:
+                    problems.append(f"{section}.{key} must be a number like 3e-4, got {w.text()!r}")
+                    continue
+            else:
+                value = w.text()
+            setattr(target, key, value)
+        return cfg, problems
+
+    def widget(self, section: str, key: str) -> QWidget:
+        return self.widgets[(section, key)]

@@ -1,0 +1,39 @@
+"""What hardware the Model page can offer, found without torch: GPUs from nvidia-smi, CPU cores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from engine.train.device import GPU_BF16_PEAK
+
+CPU_FLOPS_PER_CORE = 100e9  # fp32 with AVX2/AVX-512 FMA; measured ~160 GFLOP/s a core on this project's machines
+
+
+@dataclass
+class Device:
+    key: str
+    """The config value: cpu, cuda:0, ..."""
+    name: str
+    peak_flops: float
+
+    @property
+    def type(self) -> str:
+        return "cuda" if self.key.startswith("cuda") else "cpu"
+
+
+def find_devices() -> list[Device]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    devices = [Device("cpu", f"CPU ({cores} cores)", cores * CPU_FLOPS_PER_CORE)]
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=3).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        for i, line in enumerate(ln for ln in out.splitlines() if ln.startswith("GPU ")):
+            name = line.split(":", 1)[1].split("(")[0].strip()
+            peak = next((v for k, v in GPU_BF16_PEAK.items() if k in name), 100e12)
+            devices.append(Device(f"cuda:{i}", name, peak))
+    return devices

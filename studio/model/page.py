@@ -1,0 +1,191 @@
+"""The Model page: the config form | a live estimate card, inline problems, presets, Save/Load, Train."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import config as C
+from engine.errors import UserError
+from engine.estimate import estimate, human_bytes, human_count, human_seconds
+from studio.model.form import ConfigForm
+from studio.model.hardware import find_devices
+from studio.model.presets import apply_preset, preset_names
+from studio.widgets.cards import Card
+
+CHAR_VOCAB_GUESS = 100
+
+
+class ModelPage(QWidget):
+    sig_train_requested = Signal(object)
+    """Train this RunConfig (valid) in a new run."""
+
+    def __init__(self, store, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self.devices = find_devices()
+        self.corpus_vocab: int | None = None
+        self.name = QLineEdit("my-model")
+        self.name.setObjectName("run_name")
+        self.presets = QComboBox()
+        self.presets.setObjectName("presets")
+        self.presets.addItem("Presets…")
+        self.presets.addItems(preset_names())
+        self.form = ConfigForm()
+        device = self.form.widget("train", "device")
+        device.clear()
+        device.addItems(["auto"] + [d.key for d in self.devices])
+        scroll = QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        self.card = Card("Estimate", [("params", "Parameters"), ("flops", "FLOPs per token"), ("memory", "Memory"),
+                                      ("step", "Time per step"), ("tokens", "Tokens seen"), ("total", "Total time"),
+                                      ("device", "Device")])
+        self.problems = QLabel()
+        self.problems.setObjectName("problems")
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #b91c1c;")
+        self.train_btn = QPushButton("Train")
+        self.train_btn.setObjectName("train_button")
+        self.train_btn.setDefault(True)
+        save = QPushButton("Save TOML…")
+        load = QPushButton("Load TOML…")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Run name"))
+        top.addWidget(self.name)
+        top.addWidget(self.presets)
+        top.addStretch()
+        top.addWidget(load)
+        top.addWidget(save)
+        side = QVBoxLayout()
+        side.addWidget(self.card)
+        side.addWidget(self.problems)
+        side.addStretch()
+        side.addWidget(self.train_btn)
+        body = QHBoxLayout()
+        body.addWidget(scroll, 3)
+        body.addLayout(side, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(body)
+
+        self.form.sig_changed.connect(self._on_form_changed)
+        self.presets.activated.connect(self._on_preset_chosen)
+        self.train_btn.clicked.connect(self._on_train_clicked)
+        save.clicked.connect(self._on_save)
+        load.clicked.connect(self._on_load)
+        self._on_form_changed()
+
+    # ----- reading and showing the config ---------------------------------------------------------
+    def current_config(self) -> tuple[C.RunConfig, list[str]]:
+        cfg, problems = self.form.config()
+        cfg.name = self.name.text().strip()
+        problems += C.validate(cfg)
+        if not cfg.name:
+            problems.append("give the run a name")
+        return cfg, problems
+
+    def set_config(self, cfg: C.RunConfig) -> None:
+        if cfg.name:
+            self.name.setText(cfg.name)
+        self.form.set_config(cfg)
+
+    def set_corpus(self, corpus: C.RunConfig, vocab_size: int | None = None) -> None:
+        """Called by the Corpus page: its data and tokenizer settings and, once measured, the vocabulary."""
+        cfg, _ = self.form.config()
+        cfg.name = self.name.text()
+        cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer
+        self.corpus_vocab = vocab_size
+        self.set_config(cfg)
+
+    def _vocab(self, cfg: C.RunConfig) -> int:
+        if cfg.tokenizer.kind == "char":
+            return self.corpus_vocab or CHAR_VOCAB_GUESS
+        return cfg.tokenizer.vocab_size
+
+    def _device(self, key: str):
+        if key == "auto":
+            return next((d for d in self.devices if d.type == "cuda"), self.devices[0])
+        return next((d for d in self.devices if d.key == key), self.devices[0])
+
+    def _on_form_changed(self) -> None:
+        cfg, problems = self.current_config()
+        device = self._device(cfg.train.device)
+        ok_shape = not any(p.startswith("model.") for p in problems)
+        if ok_shape:
+            e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type)
+            approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
+            self.card.set("params", f"{approx}{human_count(e.params)} ({human_count(e.non_embedding_params)} "
+                                    f"in matmuls)")
+            self.card.set("flops", f"{human_count(e.flops_per_token)}FLOP")
+            self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size})")
+            self.card.set("step", f"≈ {human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens)")
+            self.card.set("tokens", human_count(e.tokens_total))
+            self.card.set("total", f"≈ {human_seconds(e.seconds_total)}")
+        else:
+            for key in ("params", "flops", "memory", "step", "tokens", "total"):
+                self.card.set(key, "–")
+        self.card.set("device", device.name)
+        self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
+        self.train_btn.setEnabled(not problems)
+        self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
+
+    # ----- actions ---------------------------------------------------------------------------------
+    def _on_preset_chosen(self, index: int) -> None:
+        if index <= 0:
+            return
+        cfg, _ = self.form.config()
+        cfg.name = self.name.text()
+        try:
+            self.set_config(apply_preset(self.presets.itemText(index), cfg))
+        except UserError as e:
+            QMessageBox.warning(self, "Preset", str(e))
+        self.presets.setCurrentIndex(0)
+
+    def _on_train_clicked(self) -> None:
+        cfg, problems = self.current_config()
+        if problems:
+            return
+        self.sig_train_requested.emit(cfg)
+
+    def _on_save(self) -> None:
+        cfg, problems = self.current_config()
+        start = str(self.store.configs_dir / f"{cfg.name or 'run'}.toml")
+        path, _ = QFileDialog.getSaveFileName(self, "Save run config", start, "TOML (*.toml)")
+        if path:
+            self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> None:
+        from engine.tomlio import write_atomic
+
+        cfg, _ = self.current_config()
+        write_atomic(path, cfg.to_toml())
+
+    def _on_load(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load run config", str(self.store.configs_dir), "TOML (*.toml)")
+        if path:
+            self.load_from(Path(path))
+
+    def load_from(self, path: Path) -> bool:
+        try:
+            cfg = C.load(path)
+        except UserError as e:
+            QMessageBox.warning(self, "Load run config", f"{path.name} cannot be used:\n\n"
+                                + "\n".join(f"• {p}" for p in e.problems))
+            return False
+        self.set_config(cfg)
+        return True

@@ -1,0 +1,1 @@
+"""The Runs page: every run of the workspace, compared side by side."""

@@ -1,0 +1,212 @@
+"""The Runs page: a table of runs, an overlay of the selected runs' curves, their config differences,
+and actions (open, resume, extend, duplicate and edit, delete, open folder)."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.estimate import human_count, human_seconds
+from engine.runinfo import delete_run
+from studio.store import Store
+from studio.widgets.plots import PALETTE, MetricPlot
+
+COLUMNS = ["Name", "Status", "Objective", "Parameters", "Best val loss", "Steps", "Duration", "Started"]
+
+
+def config_differences(configs: dict[str, dict]) -> list[str]:
+    """Lines `section.key: a | b | c` for every value that differs between the named configs."""
+    names = list(configs)
+    lines = []
+    keys = sorted({(s, k) for c in configs.values() for s, d in c.items() if isinstance(d, dict) for k in d})
+    for section, key in keys:
+        if section == "meta" or key in ("out_dir", "cache_dir"):
+            continue
+        values = [configs[n].get(section, {}).get(key) for n in names]
+        if any(v != values[0] for v in values[1:]):
+            lines.append(f"{section}.{key}: " + " | ".join(f"{n}={v!r}" for n, v in zip(names, values)))
+    return lines
+
+
+class RunsPage(QWidget):
+    sig_open_requested = Signal(object)
+    """Show this run (a Path) on the Train page."""
+    sig_resume_requested = Signal(object, object)
+    """(run Path, max_steps or None) resume or extend a run."""
+    sig_duplicate_requested = Signal(object)
+    """Load this run's config (a RunConfig) into the Model page for editing."""
+
+    def __init__(self, store: Store, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("runs_table")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setSortingEnabled(True)
+        self.plot = MetricPlot("Validation loss of the selected runs")
+        self.diff = QPlainTextEdit(readOnly=True)
+        self.diff.setObjectName("config_diff")
+        self.diff.setPlaceholderText("Select two or more runs to see how their configs differ.")
+        self.buttons = {}
+        actions = QHBoxLayout()
+        for key, label in [("open", "Open"), ("resume", "Resume"), ("extend", "Extend…"),
+                           ("duplicate", "Duplicate && edit"), ("folder", "Open folder"), ("delete", "Delete…"),
+                           ("refresh", "Refresh")]:
+            b = QPushButton(label)
+            b.setObjectName(f"runs_{key}")
+            self.buttons[key] = b
+            actions.addWidget(b)
+        actions.addStretch()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.plot)
+        right.addWidget(self.diff)
+        split = QSplitter()
+        split.addWidget(self.table)
+        split.addWidget(right)
+        split.setSizes([620, 520])
+        layout = QVBoxLayout(self)
+        layout.addLayout(actions)
+        layout.addWidget(split)
+
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.table.itemDoubleClicked.connect(lambda _: self._on_open())
+        self.buttons["open"].clicked.connect(self._on_open)
+        self.buttons["resume"].clicked.connect(lambda: self._on_resume(None))
+        self.buttons["extend"].clicked.connect(self._on_extend)
+        self.buttons["duplicate"].clicked.connect(self._on_duplicate)
+        self.buttons["folder"].clicked.connect(self._on_folder)
+        self.buttons["delete"].clicked.connect(self._on_delete)
+        self.buttons["refresh"].clicked.connect(store.refresh)
+        store.sig_runs_changed.connect(self.reload)
+        self.reload()
+
+    # ----- table -----------------------------------------------------------------------------------
+    def reload(self) -> None:
+        selected = set(self.selected())
+        self.table.setSortingEnabled(False)
+        runs = sorted(self.store.runs.values(), key=lambda r: r.summary.started or 0, reverse=True)
+        runs = [r for r in runs if r.summary.config is not None or r.summary.status != "new"]
+        self.table.setRowCount(len(runs))
+        for row, run in enumerate(runs):
+            s = run.summary
+            started = datetime.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
+            best = f"{s.best_val_loss:.4f}" if s.best_val_loss is not None else ""
+            values = [s.name, s.status, s.config.model.objective if s.config else "?",
+                      human_count(s.n_params) if s.n_params else "", best, f"{s.step}/{s.max_steps}",
+                      human_seconds(s.duration) if s.duration else "", started]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, str(run.path))
+                if col == 1 and s.message:
+                    item.setToolTip(s.message)
+                self.table.setItem(row, col, item)
+            if run.path in selected:
+                self.table.selectRow(row)
+        self.table.setSortingEnabled(True)
+        self._on_selection_changed()
+
+    def selected(self) -> list[Path]:
+        rows = sorted({i.row() for i in self.table.selectedItems()})
+        return [Path(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)) for r in rows]
+
+    def select(self, paths: list[Path]) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for r in range(self.table.rowCount()):
+            if Path(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)) in paths:
+                self.table.selectRow(r)
+        self.table.setSelectionMode(mode)
+
+    def _on_selection_changed(self) -> None:
+        paths = self.selected()
+        self.plot.clear_series()
+        configs = {}
+        for i, path in enumerate(paths):
+            run = self.store.runs.get(path)
+            if run is None:
+                continue
+            curve = run.curves["val_loss"]
+            self.plot.set_series(run.summary.name, curve.steps, curve.values, color=PALETTE[i % len(PALETTE)],
+                                 symbol="o")
+            if run.summary.config:
+                configs[f"{run.summary.name}" if run.summary.name not in configs else path.name] = \
+                    run.summary.config.to_dict()
+        lines = config_differences(configs) if len(configs) > 1 else []
+        self.diff.setPlainText("\n".join(lines) if lines else ("The selected configs are identical."
+                                                               if len(configs) > 1 else ""))
+        one = len(paths) == 1
+        run = self.store.runs.get(paths[0]) if one else None
+        self.buttons["open"].setEnabled(one)
+        self.buttons["resume"].setEnabled(bool(run and run.summary.resumable and run.summary.status != "finished"))
+        self.buttons["extend"].setEnabled(bool(run and run.summary.resumable))
+        self.buttons["duplicate"].setEnabled(bool(run and run.summary.config))
+        self.buttons["folder"].setEnabled(one)
+        self.buttons["delete"].setEnabled(bool(paths) and all(self.store.runs[p].summary.status != "running"
+                                                              for p in paths if p in self.store.runs))
+
+    # ----- actions ---------------------------------------------------------------------------------
+    def _on_open(self) -> None:
+        if self.selected():
+            self.sig_open_requested.emit(self.selected()[0])
+
+    def _on_resume(self, max_steps) -> None:
+        if self.selected():
+            self.sig_resume_requested.emit(self.selected()[0], max_steps)
+
+    def _on_extend(self) -> None:
+        run = self.store.runs.get(self.selected()[0]) if self.selected() else None
+        if run is None:
+            return
+        current = run.summary.max_steps
+        steps, ok = QInputDialog.getInt(self, "Extend the run", f"Train to this many steps in all (now {current}):",
+                                        current * 2, current + 1, 10_000_000)
+        if ok:
+            self._on_resume(steps)
+
+    def _on_duplicate(self) -> None:
+        run = self.store.runs.get(self.selected()[0]) if self.selected() else None
+        if run and run.summary.config:
+            cfg = run.summary.config.copy()
+            cfg.name = f"{cfg.name or run.path.name}-copy"
+            self.sig_duplicate_requested.emit(cfg)
+
+    def _on_folder(self) -> None:
+        if self.selected():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.selected()[0])))
+
+    def _on_delete(self) -> None:
+        paths = self.selected()
+        if not paths:
+            return
+        names = ", ".join(p.name for p in paths)
+        answer = QMessageBox.question(self, "Delete runs", f"Delete {len(paths)} run(s) and all their checkpoints?"
+                                      f"\n\n{names}\n\nThis cannot be undone.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        for p in paths:
+            try:
+                delete_run(p)
+            except (OSError, ValueError) as e:
+                QMessageBox.warning(self, "Delete runs", f"Could not delete {p.name}: {e}")
+        self.store.refresh()

@@ -1,0 +1,160 @@
+"""The studio's state: the workspace's runs and their live metric buffers. A QObject used on the GUI
+thread only; pages subscribe to its signals and never own this state themselves."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.events import Event, read_events
+from engine.runinfo import RunSummary, list_runs, summarize
+
+CURVES = ("loss", "val_loss", "train_loss", "val_ppl", "lr", "tokens_per_s", "grad_norm")
+
+
+@dataclass
+class Curve:
+    steps: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def append(self, step: float, value: float, t: float) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+        self.times.append(t)
+
+    def truncate_after(self, step: float) -> None:
+        keep = sum(1 for s in self.steps if s <= step)
+        del self.steps[keep:], self.values[keep:], self.times[keep:]
+
+
+@dataclass
+class RunState:
+    """What the studio knows of one run: its summary plus everything its events said."""
+
+    path: Path
+    summary: RunSummary
+    curves: dict[str, Curve] = field(default_factory=lambda: {k: Curve() for k in CURVES})
+    samples: list[Event] = field(default_factory=list)
+    markers: list[Event] = field(default_factory=list)
+    """Warnings (spikes, NaN, rollbacks) to mark on the curves."""
+    log: list[str] = field(default_factory=list)
+    last_step: Event | None = None
+    state: str = ""
+    first_time: float | None = None
+    version: int = 0
+    """Bumped on every change, so views redraw only when something is new."""
+
+    def apply(self, events: list[Event]) -> None:
+        from engine.humanlog import describe
+
+        for e in events:
+            if self.first_time is None:
+                self.first_time = e.time
+            if e.type == "started" and e.get("resumed_from") and e.step is not None:
+                for c in self.curves.values():  # a resumed run replays the steps after its checkpoint
+                    c.truncate_after(e.step)
+            if e.type == "step":
+                for k in ("loss", "lr", "tokens_per_s", "grad_norm"):
+                    if e.get(k) is not None:
+                        self.curves[k].append(e.step, e[k], e.time)
+                self.last_step = e
+            elif e.type == "eval":
+                for k in ("val_loss", "train_loss", "val_ppl"):
+                    if e.get(k) is not None:
+                        self.curves[k].append(e.step, e[k], e.time)
+            elif e.type == "sample":
+                self.samples.append(e)
+            elif e.type == "warning":
+                self.markers.append(e)
+            elif e.type == "status":
+                self.state = e.get("state", "")
+            line = describe(e)
+            if line and e.type != "step":
+                self.log.append(line)
+        if events:
+            self.version += 1
+
+
+class Store(QObject):
+    sig_runs_changed = Signal()
+    """The list of runs (or a run's status) changed."""
+    sig_run_updated = Signal(object)
+    """New events arrived for a run (its Path)."""
+    sig_current_run_changed = Signal(object)
+    """Another run (a Path or None) is now the one shown on the Train page."""
+    sig_workspace_changed = Signal(object)
+
+    def __init__(self, workspace: Path):
+        super().__init__()
+        self.workspace = Path(workspace)
+        self.runs: dict[Path, RunState] = {}
+        self.current: Path | None = None
+        self.last_refresh = 0.0
+
+    # folders of the workspace
+    @property
+    def runs_dir(self) -> Path:
+        return self.workspace / "runs"
+
+    @property
+    def configs_dir(self) -> Path:
+        return self.workspace / "configs"
+
+    @property
+    def corpora_dir(self) -> Path:
+        return self.workspace / "corpora"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.workspace / "cache"
+
+    def set_workspace(self, path: Path) -> None:
+        self.workspace = Path(path)
+        self.runs.clear()
+        self.current = None
+        self.refresh()
+        self.sig_workspace_changed.emit(self.workspace)
+
+    def refresh(self) -> None:
+        """Re-read the runs folder: new runs appear, deleted ones go, statuses update."""
+        found = {s.path: s for s in list_runs(self.runs_dir)}
+        for path in list(self.runs):
+            if path not in found and not (path / "stdout.jsonl").exists():
+                del self.runs[path]
+                if self.current == path:
+                    self.set_current(None)
+        for path, summary in found.items():
+            if path in self.runs:
+                self.runs[path].summary = summary
+            else:
+                state = RunState(path, summary)
+                state.apply(read_events(path / "events.jsonl"))
+                self.runs[path] = state
+        self.last_refresh = time.monotonic()
+        self.sig_runs_changed.emit()
+
+    def run(self, path: Path) -> RunState:
+        path = Path(path)
+        if path not in self.runs:
+            self.runs[path] = RunState(path, summarize(path))
+        return self.runs[path]
+
+    def add_events(self, path: Path, events: list[Event]) -> None:
+        state = self.run(path)
+        state.apply(events)
+        if any(e.type in ("started", "finished", "error") for e in events):
+            state.summary = summarize(path)
+            self.sig_runs_changed.emit()
+        self.sig_run_updated.emit(Path(path))
+
+    def resummarize(self, path: Path) -> None:
+        self.run(path).summary = summarize(path)
+        self.sig_runs_changed.emit()
+
+    def set_current(self, path: Path | None) -> None:
+        self.current = Path(path) if path else None
+        self.sig_current_run_changed.emit(self.current)

@@ -1,0 +1,257 @@
+"""The Train page: header with status, progress and controls; four live plots; samples; log."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.estimate import human_seconds
+from studio.store import RunState, Store
+from studio.widgets.plots import PALETTE, MetricPlot, ema
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
+                "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
+
+
+def reference_curve(name: str) -> dict | None:
+    """The built-in recipe's measured curve (resources/recipes/NAME.reference.json), if there is one."""
+    path = RESOURCES / "recipes" / f"{name}.reference.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class TrainPage(QWidget):
+    sig_resume_requested = Signal(object)
+    """The user asked to resume a run (its Path)."""
+
+    def __init__(self, store: Store, client, parent=None):
+        super().__init__(parent)
+        self.store, self.client = store, client
+        self.shown_version = -1
+        self.run: RunState | None = None
+
+        self.title = QLabel("No run yet: design a model on the Model page and press Train")
+        self.title.setObjectName("run_title")
+        self.status = QLabel("")
+        self.status.setObjectName("run_status")
+        self.progress = QProgressBar()
+        self.progress.setFormat("step %v of %m")
+        self.eta = QLabel("")
+        self.pause_btn = QPushButton("Pause")
+        self.stop_btn = QPushButton("Stop")
+        self.resume_btn = QPushButton("Resume")
+        self.message = QLabel("")
+        self.message.setObjectName("run_message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b91c1c;")
+        header = QGridLayout()
+        header.addWidget(self.title, 0, 0, 1, 3)
+        header.addWidget(self.status, 0, 3)
+        header.addWidget(self.progress, 1, 0, 1, 2)
+        header.addWidget(self.eta, 1, 2)
+        buttons = QHBoxLayout()
+        for b in (self.pause_btn, self.resume_btn, self.stop_btn):
+            buttons.addWidget(b)
+        header.addLayout(buttons, 1, 3)
+        header.addWidget(self.message, 2, 0, 1, 4)
+
+        self.loss_plot = MetricPlot("Loss", y_label="cross-entropy")
+        self.ppl_plot = MetricPlot("Validation perplexity")
+        self.lr_plot = MetricPlot("Learning rate")
+        self.tps_plot = MetricPlot("Throughput", y_label="tokens/s")
+        self.plots = [self.loss_plot, self.ppl_plot, self.lr_plot, self.tps_plot]
+        grid = QGridLayout()
+        for i, plot in enumerate(self.plots):
+            grid.addWidget(plot, i // 2, i % 2)
+        plots = QWidget()
+        plots.setLayout(grid)
+
+        self.smoothing = QSlider()
+        self.smoothing.setOrientation(self.smoothing.orientation().Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(60)
+        self.log_y = QCheckBox("log scale")
+        self.x_axis = QComboBox()
+        self.x_axis.addItems(["step", "time (s)"])
+        options = QHBoxLayout()
+        options.addWidget(QLabel("Smoothing"))
+        options.addWidget(self.smoothing)
+        options.addWidget(self.log_y)
+        options.addWidget(QLabel("x axis"))
+        options.addWidget(self.x_axis)
+        options.addStretch()
+
+        self.samples = QPlainTextEdit(readOnly=True)
+        self.samples.setObjectName("samples")
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setObjectName("log")
+        tabs = QTabWidget()
+        tabs.addTab(self.samples, "Samples")
+        tabs.addTab(self.log, "Log")
+        split = QSplitter()
+        split.setOrientation(split.orientation().Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(options)
+        top_layout.addWidget(plots)
+        split.addWidget(top)
+        split.addWidget(tabs)
+        split.setSizes([560, 180])
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(split)
+
+        self.pause_btn.clicked.connect(self._on_pause_clicked)
+        self.stop_btn.clicked.connect(self._on_stop_clicked)
+        self.resume_btn.clicked.connect(lambda: self.run and self.sig_resume_requested.emit(self.run.path))
+        self.smoothing.valueChanged.connect(self._redraw)
+        self.log_y.toggled.connect(self._on_log_toggled)
+        self.x_axis.currentIndexChanged.connect(self._redraw)
+        store.sig_current_run_changed.connect(self._on_current_changed)
+        store.sig_runs_changed.connect(self._update_header)
+        self.timer = QTimer(self)  # redraw at most 10 times a second, whatever the event rate
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._on_timer)
+        self.timer.start()
+        self._update_header()
+
+    # ----- slots ---------------------------------------------------------------------------------
+    def _on_current_changed(self, path) -> None:
+        self.run = self.store.run(path) if path else None
+        self.shown_version = -1
+        for p in self.plots:
+            p.clear_series()
+        self.samples.clear()
+        self.log.clear()
+        self.message.clear()
+        self._on_timer()
+
+    def _on_timer(self) -> None:
+        if self.run is not None and self.run.version != self.shown_version:
+            self._redraw()
+            self._update_header()
+
+    def _on_pause_clicked(self) -> None:
+        if self.run is None:
+            return
+        paused = self.run.state == "paused"
+        self.client.control(self.run.path, "resume" if paused else "pause")
+        self.pause_btn.setEnabled(False)  # until the trainer confirms with a status event
+
+    def _on_stop_clicked(self) -> None:
+        if self.run is not None:
+            self.client.stop(self.run.path)
+            self.stop_btn.setEnabled(False)
+            self.status.setText("Stopping: saving a checkpoint…")
+
+    def _on_log_toggled(self, on: bool) -> None:
+        for p in (self.loss_plot, self.ppl_plot):
+            p.set_log_y(on)
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    # ----- drawing -------------------------------------------------------------------------------
+    def _x(self, curve) -> np.ndarray:
+        if self.x_axis.currentIndex() == 0:
+            return np.asarray(curve.steps, dtype=float)
+        t0 = self.run.first_time or 0.0
+        return np.asarray(curve.times, dtype=float) - t0
+
+    def _redraw(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        self.shown_version = run.version
+        c = run.curves
+        weight = self.smoothing.value() / 100
+        loss = np.asarray(c["loss"].values, dtype=float)
+        x = self._x(c["loss"])
+        self.loss_plot.set_series("train (raw)", x, loss, color=PALETTE[0], width=1, faint=True)
+        self.loss_plot.set_series("train", x, ema(loss, weight), color=PALETTE[0], width=2)
+        self.loss_plot.set_series("validation", self._x(c["val_loss"]), c["val_loss"].values, color=PALETTE[1],
+                                  width=2, symbol="o")
+        self._draw_reference()
+        self._draw_markers()
+        self.ppl_plot.set_series("validation", self._x(c["val_ppl"]), c["val_ppl"].values, color=PALETTE[1],
+                                 symbol="o")
+        self.lr_plot.set_series("lr", self._x(c["lr"]), c["lr"].values, color=PALETTE[2])
+        self.tps_plot.set_series("tokens/s", self._x(c["tokens_per_s"]), c["tokens_per_s"].values, color=PALETTE[3])
+        if len(run.samples) != self.samples.blockCount() - 1 or not self.samples.toPlainText():
+            self.samples.setPlainText("\n\n".join(f"— step {s.step} —\n{s.get('prompt', '')}{s.get('text', '')}"
+                                                  for s in run.samples[-5:][::-1]))
+        if len(run.log) != self.log.blockCount():
+            self.log.setPlainText("\n".join(run.log[-500:]))
+            self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+
+    def _draw_reference(self) -> None:
+        cfg = self.run.summary.config
+        ref = reference_curve(cfg.name) if cfg and cfg.name else None
+        if ref and self.x_axis.currentIndex() == 0:
+            self.loss_plot.set_series("reference (validation)", ref["steps"], ref["val_loss"], color="#888888",
+                                      dashed=True, faint=True)
+        else:
+            self.loss_plot.remove_series("reference (validation)")
+
+    def _draw_markers(self) -> None:
+        marks = [m for m in self.run.markers if m.get("kind") in ("loss_spike", "nan_loss", "rollback")]
+        loss = self.run.curves["loss"]
+        if not marks or not loss.steps:
+            self.loss_plot.markers.setData([], [])
+            return
+        top = max(v for v in loss.values if v is not None and math.isfinite(v))
+        self.loss_plot.markers.setData([m.step or 0 for m in marks], [top] * len(marks),
+                                       data=[m.get("message") for m in marks])
+
+    def _update_header(self) -> None:
+        run = self.run
+        if run is None:
+            for b in (self.pause_btn, self.stop_btn, self.resume_btn):
+                b.setEnabled(False)
+            return
+        s = run.summary
+        live = self.client.is_alive(run.path)
+        status = "paused" if live and run.state == "paused" else ("running" if live else s.status)
+        self.title.setText(f"<b>{s.name}</b> &nbsp; <span style='color:#666'>{run.path}</span>")
+        self.status.setText(STATUS_WORDS.get(status, status))
+        self.progress.setMaximum(max(1, s.max_steps))
+        step = run.last_step.step if run.last_step else s.step
+        self.progress.setValue(min(step or 0, max(1, s.max_steps)))
+        if run.last_step and live:
+            tps = run.last_step.get("tokens_per_s") or 0
+            self.eta.setText(f"ETA {human_seconds(run.last_step.get('eta'))} · {tps:,.0f} tokens/s")
+        else:
+            self.eta.setText(f"best val loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else "")
+        self.pause_btn.setText("Resume" if status == "paused" else "Pause")
+        self.pause_btn.setEnabled(live)
+        self.stop_btn.setEnabled(live)
+        self.resume_btn.setText("Extend…" if status == "finished" else "Resume")
+        self.resume_btn.setEnabled(not live and s.resumable)
+        if status == "interrupted" and not self.message.text():
+            self.message.setText("This run ended without finishing (the trainer was killed or crashed). Its last "
+                                 "checkpoint is intact: press Resume to continue.")
+        elif status == "failed" and s.message and not self.message.text():
+            self.message.setText(s.message)

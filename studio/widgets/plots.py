@@ -1,0 +1,73 @@
+"""Live metric plots: items made once, data set from growing buffers; peak downsampling keeps spikes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """Exponential moving average with TensorBoard's debiasing; weight 0 returns the values."""
+    if weight <= 0 or len(values) == 0:
+        return values
+    out = np.empty_like(values, dtype=float)
+    acc, norm = 0.0, 0.0
+    for i, v in enumerate(values):
+        acc = acc * weight + (1 - weight) * v
+        norm = norm * weight + (1 - weight)
+        out[i] = acc / norm
+    return out
+
+
+class MetricPlot(pg.PlotWidget):
+    """One metric's plot with named series; `set_series` replaces a series' data."""
+
+    def __init__(self, title: str, *, y_label: str = "", parent=None):
+        super().__init__(parent=parent)
+        self.setTitle(title, size="10pt")
+        self.showGrid(x=True, y=True, alpha=0.25)
+        self.setLabel("left", y_label)
+        self.setLabel("bottom", "step")
+        self.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.series: dict[str, pg.PlotDataItem] = {}
+        self.markers = pg.ScatterPlotItem(size=9, symbol="t", brush=pg.mkBrush("#e6550d"), pen=None)
+        self.addItem(self.markers)
+
+    def ensure(self, name: str, *, color: str, width: float = 1.5, dashed: bool = False, faint: bool = False,
+               symbol: str | None = None) -> pg.PlotDataItem:
+        if name not in self.series:
+            c = pg.mkColor(color)
+            if faint:
+                c.setAlpha(90)
+            pen = pg.mkPen(c, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            item = self.plot([], [], pen=pen, name=name, symbol=symbol, symbolSize=6, symbolBrush=color,
+                             symbolPen=None)
+            item.setDownsampling(auto=True, method="peak")  # min/max per pixel: spikes stay visible
+            item.setClipToView(True)
+            self.series[name] = item
+        return self.series[name]
+
+    def set_series(self, name: str, x, y, **style) -> None:
+        self.ensure(name, **style).setData(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+    def remove_series(self, name: str) -> None:
+        item = self.series.pop(name, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def clear_series(self) -> None:
+        for name in list(self.series):
+            self.remove_series(name)
+        self.markers.setData([], [])
+
+    def point_count(self, name: str) -> int:
+        item = self.series.get(name)
+        return 0 if item is None or item.xData is None else len(item.xData)
+
+    def set_log_y(self, on: bool) -> None:
+        self.setLogMode(y=on)
