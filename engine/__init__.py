@@ -4,4 +4,9 @@ No Qt here. `config`, `events`, `estimate` and `errors` import no torch either, 
 them at start-up.
 """
 
+import time
+
 __version__ = "0.1.0"
+
+PROCESS_START = time.time()
+"""When this process imported the engine: control requests written before it are stale."""

@@ -95,6 +95,14 @@ class EventFollower:
         self._offset = 0
         self._partial = b""
 
+    def skip_to_end(self) -> None:
+        """Ignore what the file holds now (it was read some other way); follow only what comes next."""
+        try:
+            self._offset = self.path.stat().st_size
+        except FileNotFoundError:
+            self._offset = 0
+        self._partial = b""
+
     def poll(self, max_bytes: int = 8 << 20) -> list[Event]:
         try:
             with open(self.path, "rb") as f:

@@ -19,6 +19,10 @@ class Cancelled(Exception):
     pass
 
 
+# Jobs run one at a time: `datasets` locks its cache files, and two loads at once can wait on each other.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 class Job(QObject):
     sig_progress = Signal(str, str)
     """(stage, message) from inside the job."""
@@ -50,6 +54,12 @@ class Job(QObject):
         self.sig_progress.emit(stage, message)
 
     def _run(self) -> None:
+        with _ONE_AT_A_TIME:
+            self._run_alone()
+
+    def _run_alone(self) -> None:
+        if self.cancelled.is_set():
+            return
         try:
             result = self.fn(self._progress)
         except Cancelled:

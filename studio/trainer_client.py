@@ -86,8 +86,8 @@ class TrainerClient(QObject):
         events = EventFollower(run_dir / "events.jsonl")
         stdout = EventFollower(run_dir / "stdout.jsonl")
         if not from_start or run_dir in self.store.runs:
-            events.poll(max_bytes=1 << 40)  # the store has these already
-        stdout.poll(max_bytes=1 << 40)
+            events.skip_to_end()  # the store has these already
+        stdout.skip_to_end()
         self.followers[run_dir] = (events, stdout)
 
     def is_alive(self, run_dir: Path) -> bool:

@@ -30,11 +30,21 @@ def request(run_dir: str | Path, action: str) -> None:
 
 
 class ControlChannel:
-    def __init__(self, run_dir: Path | None):
+    def __init__(self, run_dir: Path | None, *, since: float | None = None):
+        """Requests written before `since` (default: when this process started) are stale and ignored;
+        later ones, even those written while the trainer was still starting, are acted on."""
+        from engine import PROCESS_START
+
         self.path = Path(run_dir) / CONTROL_FILE if run_dir else None
         self._mtime = 0.0
-        self._seq = self._read()[0]
+        self._seq = 0
         self.stop_requested = False
+        try:
+            stale = self.path is not None and self.path.stat().st_mtime < (since or PROCESS_START)
+        except FileNotFoundError:
+            stale = False
+        if stale:
+            self._seq = self._read()[0]
 
     def install_signal_handlers(self) -> None:
         def on_signal(signum, frame):

@@ -50,6 +50,7 @@ class TrainPage(QWidget):
         super().__init__(parent)
         self.store, self.client = store, client
         self.shown_version = -1
+        self._shown = (0, 0)  # samples and log lines on screen
         self.run: RunState | None = None
 
         self.title = QLabel("No run yet: design a model on the Model page and press Train")
@@ -142,6 +143,7 @@ class TrainPage(QWidget):
     def _on_current_changed(self, path) -> None:
         self.run = self.store.run(path) if path else None
         self.shown_version = -1
+        self._shown = (0, 0)
         for p in self.plots:
             p.clear_series()
         self.samples.clear()
@@ -200,12 +202,13 @@ class TrainPage(QWidget):
                                  symbol="o")
         self.lr_plot.set_series("lr", self._x(c["lr"]), c["lr"].values, color=PALETTE[2])
         self.tps_plot.set_series("tokens/s", self._x(c["tokens_per_s"]), c["tokens_per_s"].values, color=PALETTE[3])
-        if len(run.samples) != self.samples.blockCount() - 1 or not self.samples.toPlainText():
+        if len(run.samples) != self._shown[0]:
             self.samples.setPlainText("\n\n".join(f"— step {s.step} —\n{s.get('prompt', '')}{s.get('text', '')}"
                                                   for s in run.samples[-5:][::-1]))
-        if len(run.log) != self.log.blockCount():
+        if len(run.log) != self._shown[1]:
             self.log.setPlainText("\n".join(run.log[-500:]))
             self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+        self._shown = (len(run.samples), len(run.log))
 
     def _draw_reference(self) -> None:
         cfg = self.run.summary.config

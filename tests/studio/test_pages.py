@@ -1,0 +1,110 @@
+"""Each page driven as a user would: typing, clicking, dropping files; assertions on what is shown."""
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from engine import config as C
+from engine.model.build import gpt_config
+from engine.model.gpt import GPT
+from tests.conftest import PANGRAMS
+
+
+def write_corpus(tmp_path: Path, name="corpus.txt") -> Path:
+    p = tmp_path / name
+    p.write_text("\n\n".join(PANGRAMS * 30) + "\n")
+    return p
+
+
+def test_corpus_page_previews_measures_and_tokenizes(qtbot, window, tmp_path):
+    page = window.corpus_page
+    page.set_sources([write_corpus(tmp_path)])
+    qtbot.waitUntil(lambda: "150 documents" in page.preview.toPlainText(), timeout=20000)
+    assert "The quick brown fox" in page.preview.toPlainText()
+    qtbot.mouseClick(page.prepare_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.use_btn.isEnabled(), timeout=30000)
+    text = (tmp_path / "corpus.txt").read_text()
+    assert page.stats.text("characters") == f"{len(text):,}"
+    assert page.stats.text("vocab") == f"{len(set(text)) + 1}"
+    assert page.vocab_list.count() == len(set(text)) + 1
+    page.sentence.setText("fox dog")
+    assert page.tokens_view.text().startswith("7 tokens")
+
+
+def test_corpus_page_explains_a_binary_file(qtbot, window, tmp_path):
+    bad = tmp_path / "data.txt"
+    bad.write_bytes(b"\x00\x01binary" * 200)
+    page = window.corpus_page
+    page.set_sources([bad])
+    qtbot.mouseClick(page.prepare_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "looks binary" in page.progress_label.text(), timeout=20000)
+    assert page.prepare_btn.isEnabled() and not page.use_btn.isEnabled()
+
+
+def test_dropping_files_makes_a_corpus_folder_and_offers_columns(qtbot, window, tmp_path):
+    page = window.corpus_page
+    a, b = write_corpus(tmp_path, "a.txt"), write_corpus(tmp_path, "b.md")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(a)), QUrl.fromLocalFile(str(b))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    page.dropEvent(event)
+    folder = Path(page.path.text())
+    assert folder.parent == window.store.corpora_dir and sorted(p.name for p in folder.iterdir()) == ["a.txt", "b.md"]
+    csv = tmp_path / "table.csv"
+    csv.write_text("id,body,label\n1,hello there,0\n2,general kenobi,1\n")
+    page.set_sources([csv])
+    assert [page.column.itemText(i) for i in range(page.column.count())] == ["id", "body", "label"]
+
+
+def test_model_page_explains_impossible_settings_and_estimates(qtbot, window):
+    page = window.model_page
+    f = page.form
+    assert "data.path is empty: name a corpus file or folder" in page.problems.text()
+    f.widget("data", "path").setText("/some/corpus.txt")
+    f.widget("model", "n_embd").setValue(16)
+    f.widget("model", "n_head").setValue(3)
+    assert "must divide model.n_embd" in page.problems.text()
+    assert not page.train_btn.isEnabled()
+    f.widget("model", "n_head").setValue(4)
+    qtbot.keyClicks(f.widget("train", "lr"), "x")
+    assert "train.lr must be a number" in page.problems.text()
+    f.widget("train", "lr").setText("3e-4")
+    assert page.problems.text() == "" and page.train_btn.isEnabled()
+    cfg, _ = page.current_config()
+    cfg.model.vocab_size = 0
+    model = GPT(gpt_config(cfg.model, 100))
+    assert page.card.text("params").startswith(f"≈ {sum(p.numel() for p in model.parameters()) / 1e3:.2f}k")
+
+
+def test_model_page_saves_and_loads_the_engines_toml(qtbot, window, tmp_path):
+    page = window.model_page
+    page.name.setText("round-trip")
+    page.form.widget("model", "n_layer").setValue(7)
+    page.form.widget("model", "position").setCurrentText("rope")
+    page.form.widget("train", "sample_prompts").setText("ROMEO: | JULIET:")
+    page.save_to(tmp_path / "x.toml")
+    cfg = C.load(tmp_path / "x.toml")
+    assert (cfg.name, cfg.model.n_layer, cfg.model.position) == ("round-trip", 7, "rope")
+    assert cfg.train.sample_prompts == ["ROMEO:", "JULIET:"]
+    page.form.widget("model", "n_layer").setValue(2)
+    assert page.load_from(tmp_path / "x.toml")
+    assert page.form.widget("model", "n_layer").value() == 7
+    (tmp_path / "bad.toml").write_text("[model]\nn_layer = 'x'\n")
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    QMessageBox.warning = lambda *a: shown.append(a[2])
+    assert not page.load_from(tmp_path / "bad.toml")
+    assert "model.n_layer must be a whole number" in shown[0]
+
+
+def test_presets_fill_the_form(qtbot, window):
+    page = window.model_page
+    index = page.presets.findText("recipe: baby-shakespeare")
+    page.presets.activated.emit(index)
+    assert page.form.widget("model", "n_embd").value() == 128
+    assert page.form.widget("model", "position").currentText() == "rope"
+    page.presets.activated.emit(page.presets.findText("small (CPU, an hour)"))
+    assert page.form.widget("model", "n_layer").value() == 6
