@@ -44,7 +44,8 @@ class CorpusPage(QWidget):
     def __init__(self, store, parent=None):
         super().__init__(parent)
         self.store = store
-        self.job: Job | None = None
+        self.jobs: dict[str, Job] = {}
+        """The running job of each kind (preview, prepare); a new one replaces only its own kind."""
         self.tokenizer = None
         self.setAcceptDrops(True)
 
@@ -264,7 +265,7 @@ class CorpusPage(QWidget):
                 break
             return len(docs), first
 
-        self._start(Job(read), self._on_preview_done)
+        self._start("preview", Job(read), self._on_preview_done)
 
     def _on_preview_done(self, result) -> None:
         n, first = result
@@ -287,17 +288,17 @@ class CorpusPage(QWidget):
         self.prepare_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.progress.setRange(0, 0)  # busy
-        self._start(Job(run), self._on_prepared)
+        self._start("prepare", Job(run), self._on_prepared)
 
     def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        if "prepare" in self.jobs:
+            self.jobs["prepare"].cancel()
         self._idle("Cancelled.")
 
-    def _start(self, job: Job, on_done) -> None:
-        if self.job is not None and self.job.running:
-            self.job.cancel()
-        self.job = job
+    def _start(self, kind: str, job: Job, on_done) -> None:
+        if kind in self.jobs and self.jobs[kind].running:
+            self.jobs[kind].cancel()
+        self.jobs[kind] = job
         job.setParent(self)
         job.sig_progress.connect(lambda stage, msg: self.progress_label.setText(msg))
         job.sig_done.connect(on_done)

@@ -1,0 +1,79 @@
+"""Make the README's screenshots offscreen: a real workspace, two short real runs, each page grabbed.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def wait(app, condition, timeout=180.0):
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the studio did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    from studio.main_window import MainWindow
+    from studio.settings import Settings
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    out.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="as-shots-"))
+    settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    settings.workspace = tmp / "workspace"
+    w = MainWindow(settings)
+    w.resize(1400, 900)
+    w.show()
+    w.offer_demo()
+    corpus = w.corpus_page
+    corpus.prepare()
+    wait(app, corpus.use_btn.isEnabled)
+    w.nav.setCurrentRow(0)
+    wait(app, lambda: "documents" in corpus.preview.toPlainText())
+    corpus.sentence.setText("def train(model, steps=100):")
+    app.processEvents()
+    w.grab().save(str(out / "corpus.png"))
+    corpus.use_btn.click()
+    model = w.model_page
+    form = model.form
+    for name, layers in (("demo-2-layers", 2), ("demo-3-layers", 3)):
+        model.name.setText(name)
+        form.widget("model", "n_layer").setValue(layers)
+        form.widget("train", "max_steps").setValue(300)
+        form.widget("train", "eval_interval").setValue(50)
+        form.widget("train", "log_interval").setValue(2)
+        w.nav.setCurrentRow(1)
+        app.processEvents()
+        if layers == 3:
+            w.grab().save(str(out / "model.png"))
+        model.train_btn.click()
+        wait(app, lambda: w.train_page.status.text() == "Finished", timeout=600)
+    w.train_page.smoothing.setValue(70)
+    app.processEvents()
+    w.grab().save(str(out / "train.png"))
+    w.store.refresh()
+    w.nav.setCurrentRow(3)
+    w.runs_page.select(list(w.store.runs))
+    app.processEvents()
+    w.grab().save(str(out / "runs.png"))
+    print(f"screenshots in {out}/ (workspace {tmp})")
+
+
+if __name__ == "__main__":
+    main()
