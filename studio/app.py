@@ -39,10 +39,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.workspace:
         settings.workspace = Path(args.workspace)
     window = MainWindow(settings)
+    install_error_dialog(window)
     window.show()
     if args.demo or settings.first_start:
         window.offer_demo()
     return app.exec()
+
+
+def install_error_dialog(window) -> None:
+    """An unexpected error in the GUI becomes a message in words (details go to stderr), never a dead window."""
+    import traceback
+
+    from PySide6.QtWidgets import QMessageBox
+
+    def hook(kind, value, tb):
+        traceback.print_exception(kind, value, tb)
+        QMessageBox.warning(window, "Something went wrong",
+                            f"{kind.__name__}: {value}\n\nYour runs and files are safe. The details were written to "
+                            "the terminal; please report them.")
+
+    sys.excepthook = hook
 
 
 def run_headless_demo(workspace: str | None) -> int:

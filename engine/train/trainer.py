@@ -100,11 +100,9 @@ class Trainer:
         self.train_eval = train_tokens
         self.flops_per_token = est.flops_per_token(cfg, self.model.num_params())
         self.peak = dev.peak_flops(self.device, self.precision)
-        resumed_from = None
-        if self.resume:
-            resumed_from = self._load_latest()
         if self.dist.is_main:
-            self._open_run_folder()
+            self._open_run_folder()  # lock and events first: what resuming finds is recorded in the run
+        resumed_from = self._load_latest() if self.resume else None
         self.forward_model = self.model
         if tr.compile:
             self.forward_model = torch.compile(self.model)
@@ -134,7 +132,14 @@ class Trainer:
         return prepare_corpus(self.cfg)
 
     def _open_run_folder(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.run_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise UserError(f"cannot write the run folder {self.run_dir}: {e.strerror or e}; choose another "
+                            f"train.out_dir or free the disk") from None
         self.lock.acquire()
         if not self.resume:
             write_atomic(self.run_dir / RUN_FILE, self.cfg.to_toml())
@@ -466,10 +471,14 @@ class _null:
         return False
 
 
+_injected: set[int] = set()
+
+
 def _inject_fault(loss: torch.Tensor, step: int) -> torch.Tensor:
-    """Tests set ENGINE_FAULT_NAN_STEPS=3,4 to make those steps' losses NaN."""
+    """Tests set ENGINE_FAULT_NAN_STEPS=3,4 to make those steps' losses NaN (once each, like a real blip)."""
     steps = os.environ.get("ENGINE_FAULT_NAN_STEPS")
-    if steps and str(step + 1) in steps.split(","):
+    if steps and str(step + 1) in steps.split(",") and step not in _injected:
+        _injected.add(step)
         return loss * float("nan")
     return loss
 

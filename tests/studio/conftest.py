@@ -1,33 +1,6 @@
-"""GUI fixtures: a real main window over a workspace in tmp_path, settings in a private ini file."""
+"""Helpers for GUI tests (the window fixtures live in tests/conftest.py)."""
 
 from __future__ import annotations
-
-import pytest
-
-
-@pytest.fixture
-def settings(tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from studio.settings import Settings
-
-    s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    s.workspace = tmp_path / "workspace"
-    s.mark_started()
-    return s
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    from studio.main_window import MainWindow
-
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    for run_dir in w.client.running():  # never leave a trainer behind
-        w.client.procs[run_dir].kill()
-        w.client.procs[run_dir].wait()
 
 
 def tiny_model(page, **train):

@@ -1,0 +1,61 @@
+"""Running the real engine in a child process, as the studio and users do, and reading what it left."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import tomli_w
+
+from engine.events import read_events
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp_path: Path, corpus: Path, name="run", **train) -> Path:
+    cfg = {"data": {"path": str(corpus), "cache_dir": str(tmp_path / "cache")}, "tokenizer": {"kind": "char"},
+           "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16},
+           "train": {"batch_size": 4, "max_steps": 60, "eval_interval": 10, "eval_batches": 2, "lr": 3e-3,
+                     "warmup_steps": 2, "device": "cpu", "threads": 1, "sample_interval": -1, "keep_last": 3,
+                     "out_dir": str(tmp_path / name)} | train}
+    path = tmp_path / f"{name}.toml"
+    path.write_text(tomli_w.dumps(cfg))
+    return path
+
+
+def env(**extra) -> dict:
+    e = dict(os.environ, PYTHONPATH=str(ROOT), HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def engine(*args, timeout=300, **extra_env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "engine", *map(str, args)], capture_output=True, text=True,
+                          env=env(**extra_env), timeout=timeout, cwd=ROOT)
+
+
+def start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "engine", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env(), cwd=ROOT)
+
+
+def wait_for(condition, timeout=120.0, poll=0.05):
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("condition not reached")
+        threading.Event().wait(poll)  # polling a child process's files; no Qt event loop here
+
+
+def losses(run_dir: Path) -> dict[int, float]:
+    """The last loss logged for each step (a resumed run replays the steps after its checkpoint)."""
+    return {e.step: e["loss"] for e in read_events(run_dir / "events.jsonl") if e.type == "step"}
+
+
+def last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""

@@ -1,0 +1,236 @@
+"""Reliability of the engine: kills, locks, unhealthy losses, full disks, damaged checkpoints, bad input.
+Each case asserts what the user is told and that nothing was lost."""
+
+import json
+import os
+import random
+import signal
+import socket
+
+import pytest
+import torch
+
+from engine.events import EventWriter, parse_line, read_events
+from engine.runinfo import summarize
+from engine.train import checkpoint as ckpt
+from tests.conftest import SHAKESPEARE
+from tests.reliability.helpers import engine, last_line, losses, start, wait_for, write_config
+
+
+@pytest.fixture
+def corpus(tiny_text):
+    return tiny_text
+
+
+def test_kill9_at_random_steps_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
+    whole = write_config(tmp_path, corpus, "whole", max_steps=80)
+    assert engine("train", whole).returncode == 0
+    run = tmp_path / "killed"
+    cfg = write_config(tmp_path, corpus, "killed", max_steps=80)
+    rng = random.Random(7)
+    proc = start("train", cfg)
+    for _ in range(3):
+        target = (max(losses(run), default=0) if (run / "events.jsonl").exists() else 0) + rng.randint(8, 20)
+        wait_for(lambda: proc.poll() is not None or max(losses(run), default=0) >= target)
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert summarize(run).status == "interrupted"
+        ckpts = ckpt.list_checkpoints(run)
+        assert ckpts and all((c.path / "model.safetensors").is_file() for c in ckpts)
+        assert max(losses(run)) - ckpts[-1].step <= 10 + 1  # at most one checkpoint interval is lost
+        proc = start("resume", run)
+    assert proc.wait(timeout=300) == 0
+    assert summarize(run).status == "finished"
+    assert losses(run) == losses(tmp_path / "whole")
+
+
+def test_a_stale_lock_is_recovered(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=10)
+    assert engine("train", cfg).returncode == 0
+    (tmp_path / "run" / "lock").write_text(json.dumps({"pid": 999_999, "host": socket.gethostname(), "time": 0}))
+    assert summarize(tmp_path / "run").status != "running"
+    r = engine("resume", tmp_path / "run", "--max-steps", 20)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "run" / "lock").exists()
+
+
+def test_two_processes_never_write_one_run(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=10)
+    assert engine("train", cfg).returncode == 0
+    (tmp_path / "run" / "lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": 0}))
+    r = engine("resume", tmp_path / "run", "--max-steps", 20)
+    assert r.returncode == 2
+    assert f"already being trained by process {os.getpid()}" in last_line(r.stderr)
+    assert max(losses(tmp_path / "run")) == 10
+
+
+def test_nan_losses_are_skipped_then_training_goes_on(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=20, health_policy="skip")
+    r = engine("train", cfg, ENGINE_FAULT_NAN_STEPS="5,6")
+    assert r.returncode == 0, r.stderr
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    warned = [e.step for e in events if e.type == "warning" and e["kind"] == "nan_loss"]
+    assert warned == [5, 6]
+    assert events[-1].type == "finished" and events[-1]["best_val_loss"] is not None
+
+
+def test_nan_with_the_stop_policy_stops_and_keeps_the_checkpoint(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=40, health_policy="stop")
+    r = engine("train", cfg, ENGINE_FAULT_NAN_STEPS="15")
+    assert r.returncode == 3
+    assert "the loss became nan at step 15 (policy: stop)" in last_line(r.stderr)
+    assert [c.step for c in ckpt.list_checkpoints(tmp_path / "run")] == [10]
+    assert summarize(tmp_path / "run").status == "failed"
+
+
+def test_persistent_nan_rolls_back_with_a_lower_learning_rate(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=30, health_policy="rollback")
+    r = engine("train", cfg, ENGINE_FAULT_NAN_STEPS="14")
+    assert r.returncode == 0, r.stderr
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    rollback = [e for e in events if e.type == "warning" and e["kind"] == "rollback"]
+    assert len(rollback) == 1 and rollback[0]["to_step"] == 10 and rollback[0]["lr_scale"] == 0.5
+    assert events[-1].type == "finished"
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=40)
+    r = engine("train", cfg, ENGINE_FAULT_DISK_FULL_AT="20")
+    assert r.returncode == 3
+    assert "could not write the checkpoint at step 20: No space left on device" in last_line(r.stderr)
+    run = tmp_path / "run"
+    assert [c.step for c in ckpt.list_checkpoints(run)] == [10]
+    assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")]
+    assert read_events(run / "events.jsonl")[-1]["kind"] == "disk"
+    assert engine("resume", run).returncode == 0  # and the run goes on from step 10 once there is space
+
+
+def test_an_unwritable_run_folder_is_explained(tmp_path, corpus):
+    (tmp_path / "file").write_text("not a folder")
+    cfg = write_config(tmp_path, corpus, out_dir=str(tmp_path / "file" / "run"))
+    r = engine("train", cfg)
+    assert r.returncode == 2 and "cannot write the run folder" in last_line(r.stderr)
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_one_before(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=30)
+    assert engine("train", cfg).returncode == 0
+    run = tmp_path / "run"
+    newest = run / "checkpoints" / "step-000030" / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[:200])
+    r = engine("resume", run, "--max-steps", 40)
+    assert r.returncode == 0, r.stderr
+    events = read_events(run / "events.jsonl")
+    assert any(e.type == "warning" and "skipped step-000030" in e["message"] for e in events)
+    started = [e for e in events if e.type == "started"][-1]
+    assert started["resumed_from"] == "step-000020"
+
+
+def test_a_tampered_meta_file_is_not_taken_as_a_checkpoint(tmp_path, corpus):
+    cfg = write_config(tmp_path, corpus, max_steps=20)
+    assert engine("train", cfg).returncode == 0
+    (tmp_path / "run" / "checkpoints" / "step-000020" / "meta.json").write_text("{garbage")
+    assert [c.step for c in ckpt.list_checkpoints(tmp_path / "run")] == [10]
+
+
+def test_a_checkpoint_from_another_model_shape_is_refused(tmp_path, corpus):
+    from engine.errors import UserError
+    from engine.model.gpt import GPT, GPTConfig
+
+    cfg = write_config(tmp_path, corpus, max_steps=10)
+    assert engine("train", cfg).returncode == 0
+    other = GPT(GPTConfig(vocab_size=40, block_size=16, n_layer=1, n_head=2, n_embd=48))
+    with pytest.raises(UserError, match="different model shape"):
+        ckpt.load_model_weights(other, tmp_path / "run" / "checkpoints" / "step-000010")
+
+
+def test_a_pickle_offered_as_a_checkpoint_is_never_unpickled(tmp_path, corpus, monkeypatch):
+    import pickle
+
+    cfg = write_config(tmp_path, corpus, max_steps=10)
+    assert engine("train", cfg).returncode == 0
+    path = tmp_path / "run" / "checkpoints" / "step-000010" / "model.safetensors"
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    path.write_bytes(pickle.dumps(Boom()))
+    r = engine("generate", tmp_path / "run", "--prompt", "a")
+    assert r.returncode == 2 and "is a pickle/zip file" in last_line(r.stderr)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.txt", b"", "is empty"),
+    ("binary.txt", os.urandom(3000) + b"\x00", "looks binary"),
+    ("latin1.txt", "déjà vu\n".encode("latin-1") * 40, "not valid utf-8"),
+])
+def test_bad_corpora_leave_no_run_folder(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    r = engine("train", write_config(tmp_path, tmp_path / name))
+    assert r.returncode == 2 and message in last_line(r.stderr).lower() and "Traceback" not in r.stderr
+    assert not (tmp_path / "run" / "run.toml").exists()
+
+
+def test_a_csv_without_the_chosen_column(tmp_path):
+    (tmp_path / "t.csv").write_text("title,body\nhi,there\n")
+    r = engine("train", write_config(tmp_path, tmp_path / "t.csv"))
+    assert r.returncode == 2 and "has no column 'text'; its columns are title, body" in last_line(r.stderr)
+
+
+def test_invalid_toml_is_explained(tmp_path):
+    (tmp_path / "c.toml").write_text("[train]\nlr = = 3\n")
+    r = engine("train", tmp_path / "c.toml")
+    assert r.returncode == 2 and "c.toml is not valid TOML" in last_line(r.stderr)
+
+
+def test_out_of_memory_is_reported_with_a_smaller_micro_batch(tmp_path, corpus, monkeypatch, capsys):
+    from engine.cli import main
+    from engine.model import gpt
+
+    def oom(*a, **k):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(gpt.GPT, "forward", oom)
+    cfg = write_config(tmp_path, corpus, batch_size=8, grad_accum=2)
+    assert main(["train", str(cfg), "--human"]) == 3
+    assert "try train.batch_size = 4 with train.grad_accum = 4 (same global batch)" in capsys.readouterr().err
+
+
+def test_a_torn_last_line_is_skipped_and_sealed(tmp_path):
+    path = tmp_path / "events.jsonl"
+    w = EventWriter(path)
+    w.emit("step", 1, loss=2.0)
+    w.close()
+    with open(path, "ab") as f:
+        f.write(b'{"v": 1, "type": "step", "st')  # the trainer died mid-write
+    assert [e.step for e in read_events(path)] == [1]
+    w = EventWriter(path)
+    w.emit("step", 2, loss=1.5)
+    w.close()
+    assert [e.step for e in read_events(path)] == [1, 2]
+
+
+def test_unknown_event_types_and_newer_versions_are_skipped():
+    assert parse_line('{"v": 1, "type": "hologram", "time": 1}') is None
+    assert parse_line('{"v": 2, "type": "step", "time": 1, "step": 3, "loss": 1.0, "new_field": 7}').step == 3
+    assert parse_line("Traceback (most recent call last):") is None
+
+
+def test_nothing_reaches_the_network(tmp_path, monkeypatch):
+    """Train and generate in-process with every outgoing connection refused."""
+    def refuse(self, address):
+        raise AssertionError(f"network access to {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    from engine.cli import main
+
+    cfg = write_config(tmp_path, SHAKESPEARE, max_steps=5)
+    assert main(["train", str(cfg), "--human"]) == 0
+    assert main(["generate", str(tmp_path / "run"), "--max-new-tokens", "5"]) == 0

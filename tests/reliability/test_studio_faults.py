@@ -1,0 +1,65 @@
+"""Reliability of the studio: runs deleted under it, the GUI dying mid-run, failing trainers, bad values."""
+
+import shutil
+
+from PySide6.QtCore import Qt
+
+from engine.events import read_events
+from tests.studio.conftest import tiny_model
+from tests.studio.test_training_flow import RUN_TIMEOUT, train_through_gui
+
+
+def test_a_run_folder_deleted_while_shown_goes_quietly(qtbot, window, tmp_path):
+    run_dir = train_through_gui(qtbot, window, tmp_path, name="doomed", max_steps=10)
+    qtbot.waitUntil(lambda: window.train_page.status.text() == "Finished", timeout=RUN_TIMEOUT)
+    window.nav.setCurrentRow(3)
+    shutil.rmtree(run_dir)
+    qtbot.mouseClick(window.runs_page.buttons["refresh"], Qt.MouseButton.LeftButton)
+    assert window.runs_page.table.rowCount() == 0
+    assert window.store.current is None and window.train_page.run is None
+
+
+def test_the_trainer_outlives_the_gui_and_is_reattached(qtbot, window, tmp_path, settings):
+    run_dir = train_through_gui(qtbot, window, tmp_path, name="survivor", max_steps=3000, eval_interval=500)
+    proc = window.client.procs[run_dir]
+    qtbot.waitUntil(lambda: window.train_page.run.last_step is not None, timeout=RUN_TIMEOUT)
+    window.client.procs.clear()  # the GUI "dies": it forgets its child without stopping it
+    window.client.timer.stop()
+    window.close()
+    assert proc.poll() is None  # still training
+    from studio.main_window import MainWindow
+
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    try:
+        assert again.store.current == run_dir
+        seen = again.train_page.run.last_step.step if again.train_page.run.last_step else 0
+        qtbot.waitUntil(lambda: again.train_page.run.last_step and again.train_page.run.last_step.step > seen + 5,
+                        timeout=RUN_TIMEOUT)
+        assert again.train_page.status.text() == "Training" and again.train_page.stop_btn.isEnabled()
+        qtbot.mouseClick(again.train_page.stop_btn, Qt.MouseButton.LeftButton)
+        assert proc.wait(timeout=60) == 0
+        assert read_events(run_dir / "events.jsonl")[-1]["reason"] == "stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_trainer_that_fails_at_start_is_explained(qtbot, window, tmp_path):
+    page = window.model_page
+    page.name.setText("no-corpus")
+    tiny_model(page)
+    page.form.widget("data", "path").setText(str(tmp_path / "missing.txt"))
+    qtbot.mouseClick(page.train_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "corpus not found" in window.train_page.message.text(), timeout=RUN_TIMEOUT)
+
+
+def test_out_of_range_values_are_refused_in_words(qtbot, window):
+    page = window.model_page
+    page.form.widget("data", "path").setText("/corpus.txt")
+    page.form.widget("train", "lr").setText("-1")
+    page.form.widget("model", "dropout").setValue(1.5)
+    page.form.widget("train", "batch_size").setValue(0)
+    text = page.problems.text()
+    assert "train.lr must be positive" in text and "model.dropout must be in [0, 1)" in text
+    assert "train.batch_size must be at least 1" in text and not page.train_btn.isEnabled()
