@@ -1,0 +1,46 @@
+"""Data-parallel training on CPU with the gloo backend: 2 processes equal 1 process with the same global
+batch, rank 0 alone writes the run, and a run resumes on a different number of processes."""
+
+import sys
+
+import pytest
+
+from engine.events import read_events
+from tests.reliability.helpers import env, losses, write_config
+
+pytestmark = pytest.mark.slow
+
+
+def torchrun(nproc: int, *args, timeout=300):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                           str(nproc), "-m", "engine", *map(str, args)], capture_output=True, text=True,
+                          env=env(OMP_NUM_THREADS=1), timeout=timeout)
+
+
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path, tiny_text):
+    two = write_config(tmp_path, tiny_text, "two", max_steps=12, batch_size=4, grad_accum=1)
+    one = write_config(tmp_path, tiny_text, "one", max_steps=12, batch_size=4, grad_accum=2)
+    r = torchrun(2, "train", two)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = torchrun(1, "train", one)
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, b = losses(tmp_path / "two"), losses(tmp_path / "one")
+    assert sorted(a) == list(range(1, 13))
+    assert a == pytest.approx(b, rel=1e-4, abs=1e-5)
+    started = [e for e in read_events(tmp_path / "two" / "events.jsonl") if e.type == "started"]
+    assert len(started) == 1 and started[0]["world_size"] == 2  # rank 0 alone writes
+    val_two = [e["val_loss"] for e in read_events(tmp_path / "two" / "events.jsonl") if e.type == "eval"]
+    val_one = [e["val_loss"] for e in read_events(tmp_path / "one" / "events.jsonl") if e.type == "eval"]
+    assert val_two == pytest.approx(val_one, rel=1e-4)
+
+
+def test_a_two_process_run_resumes_on_one_process(tmp_path, tiny_text):
+    cfg = write_config(tmp_path, tiny_text, "run", max_steps=10, batch_size=4)
+    assert torchrun(2, "train", cfg).returncode == 0
+    r = torchrun(1, "resume", tmp_path / "run", "--max-steps", 20)
+    assert r.returncode == 0, r.stderr[-2000:]
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    assert [e["world_size"] for e in events if e.type == "started"] == [2, 1]
+    assert max(losses(tmp_path / "run")) == 20 and events[-1].type == "finished"
