@@ -43,6 +43,7 @@ class RunState:
     """Warnings (spikes, NaN, rollbacks) to mark on the curves."""
     log: list[str] = field(default_factory=list)
     last_step: Event | None = None
+    last_error: Event | None = None
     state: str = ""
     first_time: float | None = None
     version: int = 0
@@ -72,6 +73,10 @@ class RunState:
                 self.markers.append(e)
             elif e.type == "status":
                 self.state = e.get("state", "")
+            elif e.type == "error":
+                self.last_error = e
+            elif e.type == "started":
+                self.last_error = None
             line = describe(e)
             if line and e.type != "step":
                 self.log.append(line)

@@ -237,7 +237,7 @@ class Trainer:
             with ctx:
                 with dev.autocast(self.device, self.precision):
                     _, loss = self.forward_model(x, y)
-                loss = _inject_fault(loss, self.step)
+                loss = _inject_fault(loss, self.step, self.cfg.train.batch_size)
                 scaled = loss / tr.grad_accum
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             total += loss.detach()
@@ -474,8 +474,12 @@ class _null:
 _injected: set[int] = set()
 
 
-def _inject_fault(loss: torch.Tensor, step: int) -> torch.Tensor:
-    """Tests set ENGINE_FAULT_NAN_STEPS=3,4 to make those steps' losses NaN (once each, like a real blip)."""
+def _inject_fault(loss: torch.Tensor, step: int, batch_size: int) -> torch.Tensor:
+    """Tests set ENGINE_FAULT_NAN_STEPS=3,4 to make those steps' losses NaN (once each, like a real blip),
+    and ENGINE_FAULT_OOM_ABOVE=N to run out of memory with micro-batches larger than N."""
+    oom_above = os.environ.get("ENGINE_FAULT_OOM_ABOVE")
+    if oom_above and batch_size > int(oom_above):
+        raise torch.OutOfMemoryError(f"injected: out of memory at micro-batch {batch_size}")
     steps = os.environ.get("ENGINE_FAULT_NAN_STEPS")
     if steps and str(step + 1) in steps.split(",") and step not in _injected:
         _injected.add(step)

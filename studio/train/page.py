@@ -45,6 +45,8 @@ def reference_curve(name: str) -> dict | None:
 class TrainPage(QWidget):
     sig_resume_requested = Signal(object)
     """The user asked to resume a run (its Path)."""
+    sig_retry_requested = Signal(object)
+    """Train this RunConfig again (after running out of memory, with a smaller micro-batch)."""
 
     def __init__(self, store: Store, client, parent=None):
         super().__init__(parent)
@@ -63,6 +65,9 @@ class TrainPage(QWidget):
         self.pause_btn = QPushButton("Pause")
         self.stop_btn = QPushButton("Stop")
         self.resume_btn = QPushButton("Resume")
+        self.retry_btn = QPushButton("Retry with a smaller micro-batch")
+        self.retry_btn.setObjectName("retry_button")
+        self.retry_btn.setVisible(False)
         self.message = QLabel("")
         self.message.setObjectName("run_message")
         self.message.setWordWrap(True)
@@ -76,7 +81,8 @@ class TrainPage(QWidget):
         for b in (self.pause_btn, self.resume_btn, self.stop_btn):
             buttons.addWidget(b)
         header.addLayout(buttons, 1, 3)
-        header.addWidget(self.message, 2, 0, 1, 4)
+        header.addWidget(self.message, 2, 0, 1, 3)
+        header.addWidget(self.retry_btn, 2, 3)
 
         self.loss_plot = MetricPlot("Loss", y_label="cross-entropy")
         self.ppl_plot = MetricPlot("Validation perplexity")
@@ -128,6 +134,7 @@ class TrainPage(QWidget):
         self.pause_btn.clicked.connect(self._on_pause_clicked)
         self.stop_btn.clicked.connect(self._on_stop_clicked)
         self.resume_btn.clicked.connect(lambda: self.run and self.sig_resume_requested.emit(self.run.path))
+        self.retry_btn.clicked.connect(self._on_retry_clicked)
         self.smoothing.valueChanged.connect(self._redraw)
         self.log_y.toggled.connect(self._on_log_toggled)
         self.x_axis.currentIndexChanged.connect(self._redraw)
@@ -168,6 +175,22 @@ class TrainPage(QWidget):
             self.client.stop(self.run.path)
             self.stop_btn.setEnabled(False)
             self.status.setText("Stopping: saving a checkpoint…")
+
+    def oom_retry_config(self):
+        """The run's config with the micro-batch the trainer suggested after running out of memory."""
+        run = self.run
+        err = run.last_error if run else None
+        if err is None or err.get("kind") != "oom" or run.summary.config is None:
+            return None
+        cfg = run.summary.config.copy()
+        cfg.train.batch_size = err.get("batch_size", max(1, cfg.train.batch_size // 2))
+        cfg.train.grad_accum = err.get("grad_accum", cfg.train.grad_accum * 2)
+        return cfg
+
+    def _on_retry_clicked(self) -> None:
+        cfg = self.oom_retry_config()
+        if cfg is not None:
+            self.sig_retry_requested.emit(cfg)
 
     def _on_log_toggled(self, on: bool) -> None:
         for p in (self.loss_plot, self.ppl_plot):
@@ -253,6 +276,11 @@ class TrainPage(QWidget):
         self.stop_btn.setEnabled(live)
         self.resume_btn.setText("Extend…" if status == "finished" else "Resume")
         self.resume_btn.setEnabled(not live and s.resumable)
+        retry = None if live else self.oom_retry_config()
+        self.retry_btn.setVisible(retry is not None)
+        if retry is not None:
+            self.retry_btn.setText(f"Retry with batch {retry.train.batch_size} × accumulation "
+                                   f"{retry.train.grad_accum}")
         if status == "interrupted" and not self.message.text():
             self.message.setText("This run ended without finishing (the trainer was killed or crashed). Its last "
                                  "checkpoint is intact: press Resume to continue.")

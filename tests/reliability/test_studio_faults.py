@@ -63,3 +63,16 @@ def test_out_of_range_values_are_refused_in_words(qtbot, window):
     text = page.problems.text()
     assert "train.lr must be positive" in text and "model.dropout must be in [0, 1)" in text
     assert "train.batch_size must be at least 1" in text and not page.train_btn.isEnabled()
+
+
+def test_out_of_memory_offers_a_retry_with_the_same_global_batch(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGINE_FAULT_OOM_ABOVE", "2")  # micro-batches above 2 run out of memory
+    train_through_gui(qtbot, window, tmp_path, name="big-batch", batch_size=4, grad_accum=1, max_steps=10)
+    page = window.train_page
+    qtbot.waitUntil(lambda: page.retry_btn.isVisible(), timeout=RUN_TIMEOUT)
+    assert "out of memory" in page.message.text() and "train.batch_size = 2" in page.message.text()
+    assert page.retry_btn.text() == "Retry with batch 2 × accumulation 2"
+    qtbot.mouseClick(page.retry_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.status.text() == "Finished", timeout=RUN_TIMEOUT)
+    cfg = window.store.run(window.store.current).summary.config
+    assert (cfg.train.batch_size, cfg.train.grad_accum) == (2, 2)
