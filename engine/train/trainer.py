@@ -40,6 +40,7 @@ from engine.train.optim import load_optimizer_state, make_optimizer, optimizer_s
 from engine.train.schedule import learning_rate
 
 MAX_ROLLBACKS = 3
+_trainers_made = 0
 
 
 class TrainingStopped(Exception):
@@ -54,8 +55,13 @@ class Trainer:
     def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False,
                  corpus: PreparedCorpus | None = None):
         """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way)."""
+        global _trainers_made
         self.cfg = cfg.validate()
         self.given_corpus = corpus
+        # control requests older than this session are stale: a CLI process's session starts when it starts
+        # (a stop sent while it imports torch still counts); a later trainer in the same process starts now
+        self.session_start = None if _trainers_made == 0 else time.time()
+        _trainers_made += 1
         self.events = events
         self.resume = resume
         self.run_dir = Path(run_dir or cfg.train.out_dir)
@@ -110,7 +116,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward_model = DDP(self.forward_model, device_ids=ids)
         self.log_every = tr.log_interval or (1 if self.device.type == "cpu" else 10)
-        self.control = ControlChannel(self.run_dir if self.dist.is_main else None)
+        self.control = ControlChannel(self.run_dir if self.dist.is_main else None, since=self.session_start)
         self.control.install_signal_handlers()
         self.monitor = LossMonitor(tr.spike_factor)
         self.events.emit("started", self.step, run_dir=str(self.run_dir.resolve()), config=cfg.to_dict(),
