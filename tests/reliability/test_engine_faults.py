@@ -234,3 +234,21 @@ def test_nothing_reaches_the_network(tmp_path, monkeypatch):
     cfg = write_config(tmp_path, SHAKESPEARE, max_steps=5)
     assert main(["train", str(cfg), "--human"]) == 0
     assert main(["generate", str(tmp_path / "run"), "--max-new-tokens", "5"]) == 0
+
+
+def test_a_large_corpus_streams_through_encoding_with_progress(tmp_path):
+    """40 MB of text: encoded in batches straight to the token file, with progress and an ETA."""
+    import resource
+
+    line = "All the world's a stage, and all the men and women merely players.\n"
+    with open(tmp_path / "big.txt", "w") as f:
+        for i in range(40_000):
+            f.write(line * 15 + "\n")
+    size = (tmp_path / "big.txt").stat().st_size
+    r = engine("prepare", write_config(tmp_path, tmp_path / "big.txt"), timeout=600)
+    assert r.returncode == 0, r.stderr
+    tokens = int(r.stdout.split("tokens ")[1].split()[0].replace(",", ""))
+    assert size - 2 <= tokens <= size  # one token a character; the file's final blank line is not a paragraph
+    assert "documents, " in r.stderr and "ETA" in r.stderr  # progress lines while encoding
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak_mb < 2000, f"peak memory {peak_mb:.0f} MB"
