@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from engine.config import RunConfig
 
+# dense bf16 tensor-core peaks (FLOP/s) by device-name fragment, for MFU and time estimates on GPUs
+GPU_BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12,
+                 "3090": 71e12, "V100": 125e12, "T4": 65e12}
 BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "auto": 4}
 # Achieved fraction of peak for small models, measured here (CPU ~40%, GPU ~45% at GPT-2 small)
 DEFAULT_EFFICIENCY = {"cpu": 0.35, "cuda": 0.40}

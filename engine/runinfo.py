@@ -123,6 +123,16 @@ def metrics(events: list[Event]) -> dict[str, list[tuple[float, ...]]]:
     return out
 
 
+def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:
+    """(name, step, validation loss) of a run's complete checkpoints, oldest first; reads no weights."""
+    out = []
+    for d in (Path(run_dir) / "checkpoints").glob("step-*"):
+        meta = meta_of_checkpoint(d)
+        if "step" in meta and (d / "model.safetensors").is_file():
+            out.append((d.name, int(meta["step"]), meta.get("val_loss")))
+    return sorted(out, key=lambda c: c[1])
+
+
 def meta_of_checkpoint(path: Path) -> dict:
     try:
         return json.loads((Path(path) / "meta.json").read_text())

@@ -72,6 +72,26 @@ def main() -> None:
     w.runs_page.select(list(w.store.runs))
     app.processEvents()
     w.grab().save(str(out / "runs.png"))
+    inspect = w.inspect_page
+    inspect.picker.reload()
+    inspect.text.setPlainText("def add(a, b):\n    return a + b\n")
+    inspect.compute()
+    wait(app, lambda: inspect.maps is not None)
+    inspect.select_head(2, 1)
+    w.nav.setCurrentRow(4)
+    app.processEvents()
+    w.grab().save(str(out / "inspect.png"))
+    play = w.playground_page
+    play.prompt.setPlainText("def ")
+    play.seed.setValue(3)
+    play.max_tokens.setValue(160)
+    play.compare.setChecked(True)
+    play.right.picker.checkpoints.setCurrentIndex(play.right.picker.checkpoints.count() - 1)
+    play.generate()
+    wait(app, play.generate_btn.isEnabled)
+    w.nav.setCurrentRow(5)
+    app.processEvents()
+    w.grab().save(str(out / "playground.png"))
     print(f"screenshots in {out}/ (workspace {tmp})")
 
 

@@ -18,14 +18,16 @@ from PySide6.QtWidgets import (
 
 from engine.demo import demo_config_toml
 from studio.corpus.page import CorpusPage
+from studio.inspect.page import InspectPage
 from studio.model.page import ModelPage
+from studio.playground.page import PlaygroundPage
 from studio.runs.page import RunsPage
 from studio.settings import Settings
 from studio.store import Store
 from studio.train.page import TrainPage
 from studio.trainer_client import TrainerClient
 
-PAGES = ("Corpus", "Model", "Train", "Runs")
+PAGES = ("Corpus", "Model", "Train", "Runs", "Inspect", "Playground")
 STYLE = """
 QListWidget#nav { background: #1f2937; color: #e5e7eb; font-size: 14px; border: none; }
 QListWidget#nav::item { padding: 12px 18px; }
@@ -47,12 +49,15 @@ class MainWindow(QMainWindow):
         self.model_page = ModelPage(self.store)
         self.train_page = TrainPage(self.store, self.client)
         self.runs_page = RunsPage(self.store)
+        self.inspect_page = InspectPage(self.store)
+        self.playground_page = PlaygroundPage(self.store)
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.addItems(PAGES)
         self.nav.setFixedWidth(140)
         self.stack = QStackedWidget()
-        for page in (self.corpus_page, self.model_page, self.train_page, self.runs_page):
+        for page in (self.corpus_page, self.model_page, self.train_page, self.runs_page, self.inspect_page,
+                     self.playground_page):
             self.stack.addWidget(page)
         central = QWidget()
         layout = QHBoxLayout(central)

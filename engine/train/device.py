@@ -10,10 +10,7 @@ from contextlib import nullcontext
 import torch
 
 from engine.errors import UserError
-
-# dense bf16 tensor-core peaks (FLOP/s) by device-name fragment, for MFU on GPUs
-GPU_BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12,
-                 "3090": 71e12, "V100": 125e12, "T4": 65e12}
+from engine.estimate import GPU_BF16_PEAK
 
 
 def resolve_device(name: str) -> torch.device:

@@ -1,0 +1,1 @@
+"""The Inspect page: attention maps of any text, per layer and head, and across training."""

@@ -1,0 +1,98 @@
+"""Attention heatmaps: a grid of every layer x head, and one head large with token labels and a colour bar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+
+CMAP = "viridis"
+
+
+class HeadsGrid(pg.GraphicsLayoutWidget):
+    sig_head_clicked = Signal(int, int)
+    """(layer, head) chosen by a click."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.cells: dict[tuple[int, int], tuple[pg.ViewBox, pg.ImageItem]] = {}
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.cmap = pg.colormap.get(CMAP)
+
+    def set_maps(self, maps: np.ndarray) -> None:
+        """maps: (layers, heads, T, T)."""
+        L, H = maps.shape[:2]
+        if set(self.cells) != {(layer, h) for layer in range(L) for h in range(H)}:
+            self.clear()
+            self.cells.clear()
+            for layer in range(L):
+                for h in range(H):
+                    vb = self.addViewBox(row=layer, col=h, lockAspect=True, enableMouse=False)
+                    vb.invertY(True)
+                    img = pg.ImageItem(axisOrder="row-major")
+                    img.setColorMap(self.cmap)
+                    vb.addItem(img)
+                    self.cells[(layer, h)] = (vb, img)
+        for (layer, h), (vb, img) in self.cells.items():
+            img.setImage(maps[layer, h], levels=(0.0, 1.0))
+            vb.autoRange(padding=0.02)
+
+    def image(self, layer: int, head: int) -> np.ndarray:
+        return self.cells[(layer, head)][1].image
+
+    def _on_click(self, event) -> None:
+        for (layer, h), (vb, _) in self.cells.items():
+            if vb.sceneBoundingRect().contains(event.scenePos()):
+                self.sig_head_clicked.emit(layer, h)
+                return
+
+
+class HeadView(pg.PlotWidget):
+    """One attention map, queries down the left, keys along the bottom, with a colour bar and hover."""
+
+    sig_hovered = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent=parent)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get(CMAP))
+        self.addItem(self.image)
+        self.invertY(True)
+        self.setAspectLocked(True)
+        self.setLabel("left", "query (attends from)")
+        self.setLabel("bottom", "key (attends to)")
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(CMAP), interactive=False,
+                                        label="weight")
+        self.colorbar.setImageItem(self.image, insert_in=self.getPlotItem())
+        self.tokens: list[str] = []
+        self.weights = np.zeros((0, 0))
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def set_map(self, weights: np.ndarray, tokens: list[str], title: str) -> None:
+        self.weights = weights
+        self.tokens = tokens
+        self.image.setImage(weights, levels=(0.0, max(1e-6, float(weights.max()))))
+        self.colorbar.setLevels((0.0, max(1e-6, float(weights.max()))))
+        shown = [(i + 0.5, _label(t)) for i, t in enumerate(tokens)]
+        step = max(1, len(tokens) // 48)  # at most ~48 labels an axis stay readable
+        ticks = [shown[::step], []]
+        self.getAxis("bottom").setTicks(ticks)
+        self.getAxis("left").setTicks(ticks)
+        self.setTitle(title)
+        self.autoRange(padding=0.01)
+
+    def describe(self, q: int, k: int) -> str:
+        if not (0 <= q < len(self.tokens) and 0 <= k < len(self.tokens)):
+            return ""
+        return (f"query {q} {_label(self.tokens[q])!s} → key {k} {_label(self.tokens[k])!s}: "
+                f"weight {self.weights[q, k]:.4f}")
+
+    def _on_mouse_moved(self, pos) -> None:
+        point = self.getPlotItem().vb.mapSceneToView(pos)
+        text = self.describe(int(np.floor(point.y())), int(np.floor(point.x())))
+        if text:
+            self.sig_hovered.emit(text)
+
+
+def _label(token: str) -> str:
+    return repr(token)[1:-1].replace(" ", "·") or "∅"

@@ -1,0 +1,238 @@
+"""The Inspect page: run + checkpoint (or a step of training) + text | heads grid | one head large |
+the token view; exports as PNG, CSV or NumPy."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.inference import attention_job
+from studio.inspect.heatmaps import HeadsGrid, HeadView
+from studio.widgets.run_picker import RunPicker
+
+DEFAULT_TEXT = "To be, or not to be, that is the question:"
+
+
+def recorded_steps(run_dir: Path | None) -> list[int]:
+    """Steps at which the trainer recorded the probe text's attention (attention/step-NNNNNN.npy)."""
+    if run_dir is None:
+        return []
+    return sorted(int(p.stem.split("-")[1]) for p in (run_dir / "attention").glob("step-*.npy"))
+
+
+class InspectPage(QWidget):
+    def __init__(self, store, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self.maps: np.ndarray | None = None
+        self.tokens: list[str] = []
+        self.layer, self.head = 0, 0
+        self.job = None
+
+        self.picker = RunPicker(store)
+        self.text = QPlainTextEdit(DEFAULT_TEXT)
+        self.text.setObjectName("inspect_text")
+        self.text.setMaximumHeight(70)
+        self.show_btn = QPushButton("Show attention")
+        self.show_btn.setObjectName("show_attention")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 1)
+        self.busy.setMaximumWidth(160)
+        self.status = QLabel("")
+        self.status.setObjectName("inspect_status")
+        self.mean = QCheckBox("mean over heads")
+        self.steps = QSlider()
+        self.steps.setOrientation(self.steps.orientation().Horizontal)
+        self.steps.setObjectName("training_steps")
+        self.steps_label = QLabel("Attention over training: (no recorded steps)")
+        self.grid = HeadsGrid()
+        self.view = HeadView()
+        self.hover = QLabel("")
+        self.hover.setObjectName("hover")
+        self.query = QComboBox()
+        self.query.setObjectName("query_token")
+        self.token_view = QLabel()
+        self.token_view.setObjectName("token_view")
+        self.token_view.setWordWrap(True)
+        exports = QHBoxLayout()
+        for text, slot in (("Export PNG…", self._on_export_png), ("Export CSV…", lambda: self._on_export("csv")),
+                           ("Export NumPy…", lambda: self._on_export("npy"))):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            exports.addWidget(b)
+        exports.addStretch()
+
+        top = QHBoxLayout()
+        top.addWidget(self.picker, 3)
+        top.addWidget(self.show_btn)
+        top.addWidget(self.busy)
+        top.addWidget(self.mean)
+        training = QHBoxLayout()
+        training.addWidget(self.steps_label)
+        training.addWidget(self.steps, 1)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(QLabel("<b>All heads</b> (rows: layers, columns: heads; click one)"))
+        lv.addWidget(self.grid)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.view, 1)
+        rv.addWidget(self.hover)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Token"))
+        row.addWidget(self.query, 1)
+        rv.addLayout(row)
+        rv.addWidget(self.token_view)
+        rv.addLayout(exports)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([420, 780])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.text)
+        layout.addLayout(training)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+
+        self.show_btn.clicked.connect(self.compute)
+        self.picker.sig_changed.connect(self._on_run_changed)
+        self.grid.sig_head_clicked.connect(self.select_head)
+        self.view.sig_hovered.connect(self.hover.setText)
+        self.mean.toggled.connect(lambda _: self._show_head())
+        self.query.currentIndexChanged.connect(lambda _: self._show_token_view())
+        self.steps.valueChanged.connect(self._on_step_moved)
+        self._on_run_changed()
+
+    # ----- computing -----------------------------------------------------------------------------
+    def compute(self) -> None:
+        run = self.picker.run_dir()
+        if run is None:
+            self.status.setText("Train a run first: its checkpoints appear here.")
+            return
+        self.busy.setRange(0, 0)
+        self.show_btn.setEnabled(False)
+        self.status.setText("Computing…")
+        job = attention_job(run, self.picker.checkpoint(), self.text.toPlainText())
+        job.setParent(self)
+        job.sig_done.connect(self._on_maps)
+        job.sig_failed.connect(self._on_failed)
+        self.job = job.start()
+
+    def _on_maps(self, result) -> None:
+        maps, tokens = result
+        self._idle(f"{maps.shape[0]} layers × {maps.shape[1]} heads over {len(tokens)} tokens "
+                   f"({self.picker.checkpoint()})")
+        self.set_maps(maps, tokens)
+
+    def _on_failed(self, message: str) -> None:
+        self._idle("")
+        self.status.setText(f"<span style='color:#b91c1c'>{html.escape(message)}</span>")
+
+    def _idle(self, message: str) -> None:
+        self.busy.setRange(0, 1)
+        self.show_btn.setEnabled(True)
+        self.status.setText(message)
+
+    def set_maps(self, maps: np.ndarray, tokens: list[str]) -> None:
+        self.maps, self.tokens = maps, tokens
+        self.layer = min(self.layer, maps.shape[0] - 1)
+        self.head = min(self.head, maps.shape[1] - 1)
+        self.grid.set_maps(maps)
+        self.query.blockSignals(True)
+        self.query.clear()
+        self.query.addItems([f"{i}: {t!r}" for i, t in enumerate(tokens)])
+        self.query.setCurrentIndex(len(tokens) - 1)
+        self.query.blockSignals(False)
+        self._show_head()
+
+    def select_head(self, layer: int, head: int) -> None:
+        self.layer, self.head = layer, head
+        self.mean.setChecked(False)
+        self._show_head()
+
+    def current_map(self) -> np.ndarray:
+        if self.mean.isChecked():
+            return self.maps[self.layer].mean(axis=0)
+        return self.maps[self.layer, self.head]
+
+    def _show_head(self) -> None:
+        if self.maps is None:
+            return
+        which = "mean over heads" if self.mean.isChecked() else f"head {self.head}"
+        self.view.set_map(self.current_map(), self.tokens, f"layer {self.layer}, {which}")
+        self._show_token_view()
+
+    def _show_token_view(self) -> None:
+        """The chosen token's attention as shaded text: darker = attended to more."""
+        if self.maps is None or self.query.currentIndex() < 0:
+            return
+        q = self.query.currentIndex()
+        row = self.current_map()[q]
+        top = max(float(row.max()), 1e-6)
+        spans = []
+        for k, t in enumerate(self.tokens):
+            alpha = row[k] / top if k <= q else 0.0
+            border = "border-bottom:2px solid #d62728;" if k == q else ""
+            shown = html.escape(t).replace("\n", "&#8629;")
+            spans.append(f'<span style="background:rgba(37,99,235,{alpha:.2f});{border}">{shown}</span>')
+        self.token_view.setText("".join(spans))
+
+    # ----- attention over training ---------------------------------------------------------------
+    def _on_run_changed(self) -> None:
+        steps = recorded_steps(self.picker.run_dir())
+        self.recorded = steps
+        self.steps.blockSignals(True)
+        self.steps.setRange(0, max(0, len(steps) - 1))
+        self.steps.setValue(max(0, len(steps) - 1))
+        self.steps.setEnabled(bool(steps))
+        self.steps.blockSignals(False)
+        self.steps_label.setText(f"Attention over training: step {steps[-1]}" if steps else
+                                 "Attention over training: (no recorded steps)")
+
+    def _on_step_moved(self, index: int) -> None:
+        run = self.picker.run_dir()
+        if run is None or not self.recorded:
+            return
+        step = self.recorded[index]
+        maps = np.load(run / "attention" / f"step-{step:06d}.npy").astype(np.float32)
+        tokens = json.loads((run / "attention" / "tokens.json").read_text())["tokens"]
+        self.steps_label.setText(f"Attention over training: step {step} (the run's probe text)")
+        self.set_maps(maps, tokens)
+
+    # ----- export --------------------------------------------------------------------------------
+    def _on_export_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the map as PNG", "attention.png", "PNG (*.png)")
+        if path:
+            self.export_png(Path(path))
+
+    def export_png(self, path: Path) -> None:
+        self.view.grab().save(str(path))
+
+    def _on_export(self, kind: str) -> None:
+        if self.maps is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the weights", f"attention.{kind}", f"*.{kind}")
+        if path:
+            from engine.inspect import save_maps  # imports torch: only when asked
+
+            save_maps(path, self.maps, self.tokens)

@@ -1,0 +1,59 @@
+"""A read-only text view of generated tokens, shaded by probability; hovering a token shows alternatives."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import QTextBrowser, QToolTip
+
+
+class TokenOutput(QTextBrowser):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMouseTracking(True)
+        self.prompt = ""
+        self.tokens: list[dict] = []
+        self.spans: list[tuple[int, int]] = []
+        """Character range of each token in the plain text."""
+
+    def start(self, prompt: str) -> None:
+        self.prompt = prompt
+        self.tokens, self.spans = [], []
+        self.setHtml(self._escape(prompt, bold=True))
+
+    def add(self, token: dict) -> None:
+        start = len(self.prompt) + sum(len(t["text"]) for t in self.tokens)
+        self.tokens.append(token)
+        self.spans.append((start, start + len(token["text"])))
+        prob = token.get("prob")
+        shade = "" if prob is None else f"background:rgba(234,88,12,{0.55 * (1 - prob):.2f});"
+        cursor = self.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertHtml(f'<span style="{shade}">{self._escape(token["text"])}</span>')
+
+    def generated_text(self) -> str:
+        return "".join(t["text"] for t in self.tokens)
+
+    def token_at(self, position: int) -> int | None:
+        for i, (a, b) in enumerate(self.spans):
+            if a <= position < b:
+                return i
+        return None
+
+    def describe(self, index: int) -> str:
+        t = self.tokens[index]
+        if t.get("prob") is None:
+            return f"{t['text']!r} (beam search)"
+        alts = "<br>".join(f"{html.escape(repr(text))}: {p:.1%}" for text, p in t["alternatives"])
+        return f"<b>{html.escape(repr(t['text']))}</b>: {t['prob']:.1%}<br>{alts}"
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        index = self.token_at(self.cursorForPosition(event.position().toPoint()).position())
+        if index is not None:
+            QToolTip.showText(event.globalPosition().toPoint(), self.describe(index), self)
+        super().mouseMoveEvent(event)
+
+    @staticmethod
+    def _escape(text: str, bold: bool = False) -> str:
+        body = html.escape(text).replace("\n", "<br>").replace("  ", "&nbsp; ")
+        return f"<b>{body}</b>" if bold else body

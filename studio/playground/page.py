@@ -1,0 +1,161 @@
+"""The Playground page: prompt | sampling settings | streamed output, with an optional second checkpoint."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.inference import TokenStream
+from studio.playground.output import TokenOutput
+from studio.widgets.run_picker import RunPicker
+
+
+class Column(QWidget):
+    """One checkpoint's side: its picker, its output and its state."""
+
+    sig_finished = Signal()
+
+    def __init__(self, store, label: str, parent=None):
+        super().__init__(parent)
+        self.picker = RunPicker(store, label)
+        self.output = TokenOutput()
+        self.state = QLabel("")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.picker)
+        layout.addWidget(self.output, 1)
+        layout.addWidget(self.state)
+        self.stream: TokenStream | None = None
+
+    def generate(self, prompt: str, options: dict) -> None:
+        run = self.picker.run_dir()
+        if run is None:
+            self.state.setText("Choose a run with a checkpoint.")
+            self.sig_finished.emit()
+            return
+        self.output.start(prompt)
+        self.state.setText("Generating…")
+        self.stream = TokenStream(run, self.picker.checkpoint(), prompt, dict(options), parent=self)
+        self.stream.sig_token.connect(self.output.add)
+        self.stream.sig_done.connect(self._on_done)
+        self.stream.sig_failed.connect(self._on_failed)
+        self.stream.start()
+
+    def stop(self) -> None:
+        if self.stream is not None:
+            self.stream.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.stream is not None and self.stream.running
+
+    def _on_done(self, why: str) -> None:
+        n = len(self.output.tokens)
+        self.state.setText(f"{n} tokens" + (" (stopped)" if why == "stopped" else ""))
+        self.sig_finished.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self.state.setText(f"<span style='color:#b91c1c'>{html.escape(message)}</span>")
+        self.sig_finished.emit()
+
+
+class PlaygroundPage(QWidget):
+    def __init__(self, store, parent=None):
+        super().__init__(parent)
+        self.prompt = QPlainTextEdit("ROMEO:")
+        self.prompt.setObjectName("prompt")
+        self.prompt.setMaximumHeight(80)
+        self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=0.8)
+        self.top_k = QSpinBox(minimum=0, maximum=100_000, value=50)
+        self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, value=1.0)
+        self.repetition = QDoubleSpinBox(minimum=0.5, maximum=3.0, singleStep=0.05, value=1.0)
+        self.max_tokens = QSpinBox(minimum=1, maximum=100_000, value=200)
+        self.seed = QSpinBox(minimum=-1, maximum=2**31 - 1, value=-1)
+        self.seed.setSpecialValueText("random")
+        self.beams = QSpinBox(minimum=1, maximum=16, value=1)
+        settings = QGroupBox("Sampling")
+        f = QFormLayout(settings)
+        for label, w in (("Temperature (0 = greedy)", self.temperature), ("Top-k (0 = off)", self.top_k),
+                         ("Top-p", self.top_p), ("Repetition penalty", self.repetition),
+                         ("Max new tokens", self.max_tokens), ("Seed", self.seed), ("Beams", self.beams)):
+            f.addRow(label, w)
+        self.compare = QCheckBox("Compare with a second checkpoint")
+        self.generate_btn = QPushButton("Generate")
+        self.generate_btn.setObjectName("generate")
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setEnabled(False)
+        self.left = Column(store, "A")
+        self.right = Column(store, "B")
+        self.right.setVisible(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.compare)
+        buttons.addStretch()
+        buttons.addWidget(self.generate_btn)
+        buttons.addWidget(self.stop_btn)
+        side = QVBoxLayout()
+        side.addWidget(QLabel("<b>Prompt</b>"))
+        side.addWidget(self.prompt)
+        side.addWidget(settings)
+        side.addStretch()
+        side_w = QWidget()
+        side_w.setLayout(side)
+        outputs = QSplitter()
+        outputs.addWidget(self.left)
+        outputs.addWidget(self.right)
+        body = QSplitter()
+        body.addWidget(side_w)
+        body.addWidget(outputs)
+        body.setSizes([320, 900])
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(body, 1)
+
+        self.compare.toggled.connect(self.right.setVisible)
+        self.generate_btn.clicked.connect(self.generate)
+        self.stop_btn.clicked.connect(self.stop)
+        for column in (self.left, self.right):
+            column.sig_finished.connect(self._on_column_finished)
+
+    def options(self) -> dict:
+        return {"max_new_tokens": self.max_tokens.value(), "temperature": self.temperature.value(),
+                "top_k": self.top_k.value(), "top_p": self.top_p.value(),
+                "repetition_penalty": self.repetition.value(),
+                "seed": None if self.seed.value() < 0 else self.seed.value(), "beams": self.beams.value()}
+
+    def columns(self) -> list[Column]:
+        return [self.left, self.right] if self.compare.isChecked() else [self.left]
+
+    def generate(self) -> None:
+        options = self.options()
+        if options["seed"] is None:  # both sides get the same random seed, so only the checkpoint differs
+            import random
+
+            options["seed"] = random.randrange(2**31)
+        self.generate_btn.setEnabled(False)
+        self.stop_btn.setEnabled(True)
+        for column in self.columns():
+            column.generate(self.prompt.toPlainText(), options)
+
+    def stop(self) -> None:
+        for column in self.columns():
+            column.stop()
+
+    def _on_column_finished(self) -> None:
+        if not any(c.running for c in self.columns()):
+            self.generate_btn.setEnabled(True)
+            self.stop_btn.setEnabled(False)

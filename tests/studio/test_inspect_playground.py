@@ -1,0 +1,104 @@
+"""The Inspect and Playground pages on a real trained run: what they show equals the engine's own answer."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.generate import SamplingOptions, generate_text
+from engine.inspect import attention_maps
+from engine.train.trainer import load_for_inference
+from tests.conftest import PANGRAMS
+from tests.reliability.helpers import engine, write_config
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inspect")
+    (root / "runs").mkdir()
+    (root / "c.txt").write_text("\n\n".join(PANGRAMS * 40))
+    cfg = write_config(root / "runs", root / "c.txt", "pangrams", max_steps=60, eval_interval=20)
+    text = cfg.read_text().replace("n_layer = 1", "n_layer = 2").replace("block_size = 16", "block_size = 48")
+    cfg.write_text(text)
+    assert engine("train", cfg).returncode == 0
+    return root
+
+
+@pytest.fixture
+def window_on(qtbot, settings, trained_run):
+    from studio.main_window import MainWindow
+
+    settings.workspace = trained_run
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_inspect_shows_the_engines_attention_for_any_text(qtbot, window_on, trained_run):
+    page = window_on.inspect_page
+    assert page.picker.runs.count() == 1 and page.picker.checkpoints.count() == 3
+    page.picker.checkpoints.setCurrentIndex(page.picker.checkpoints.findData("step-000040"))
+    page.text.setPlainText("Sphinx of black quartz")
+    qtbot.mouseClick(page.show_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.maps is not None, timeout=30000)
+    model, tok, _ = load_for_inference(trained_run / "runs" / "pangrams", "step-000040")
+    expected, tokens = attention_maps(model, tok, "Sphinx of black quartz")
+    assert page.tokens == tokens and np.allclose(page.maps, expected)
+    assert np.allclose(page.grid.image(1, 1), expected[1, 1])
+    page.grid.sig_head_clicked.emit(1, 0)
+    assert np.allclose(page.view.image.image, expected[1, 0])
+    assert page.view.describe(3, 1) == f"query 3 i → key 1 p: weight {expected[1, 0, 3, 1]:.4f}"
+    page.mean.setChecked(True)
+    assert np.allclose(page.view.image.image, expected[1].mean(axis=0))
+    page.query.setCurrentIndex(2)
+    assert page.token_view.text().count("<span") == len(tokens)
+
+
+def test_attention_over_training_and_exports(qtbot, window_on, trained_run, tmp_path):
+    page = window_on.inspect_page
+    assert page.recorded == [0, 20, 40, 60]
+    page.steps.setValue(0)
+    first = page.maps.copy()
+    page.steps.setValue(3)
+    assert page.maps.shape == first.shape and not np.allclose(page.maps, first)
+    assert "step 60" in page.steps_label.text()
+    page.export_png(tmp_path / "map.png")
+    assert (tmp_path / "map.png").stat().st_size > 1000
+    from engine.inspect import save_maps
+
+    save_maps(tmp_path / "w.npy", page.maps, page.tokens)
+    assert np.allclose(np.load(tmp_path / "w.npy"), page.maps)
+
+
+def test_playground_streams_what_the_engine_generates(qtbot, window_on, trained_run):
+    page = window_on.playground_page
+    page.prompt.setPlainText("The quick")
+    page.temperature.setValue(0)
+    page.max_tokens.setValue(40)
+    qtbot.mouseClick(page.generate_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(page.generate_btn.isEnabled, timeout=30000)
+    model, tok, _ = load_for_inference(trained_run / "runs" / "pangrams")
+    expected = generate_text(model, tok, "The quick", SamplingOptions(max_new_tokens=40, temperature=0))
+    assert page.left.output.generated_text() == expected
+    assert len(page.left.output.tokens) == 40 and page.left.state.text() == "40 tokens"
+    first = page.left.output.tokens[0]
+    assert 0 < first["prob"] <= 1 and first["alternatives"][0][0] == first["text"]
+    assert "%" in page.left.output.describe(0)
+
+
+def test_playground_stops_at_once_and_compares_two_checkpoints(qtbot, window_on):
+    page = window_on.playground_page
+    page.max_tokens.setValue(100_000)
+    qtbot.mouseClick(page.generate_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(page.left.output.tokens) > 5, timeout=30000)
+    qtbot.mouseClick(page.stop_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(page.generate_btn.isEnabled, timeout=10000)
+    assert "(stopped)" in page.left.state.text() and len(page.left.output.tokens) < 100_000
+    page.compare.setChecked(True)
+    page.right.picker.checkpoints.setCurrentIndex(page.right.picker.checkpoints.findData("step-000020"))
+    page.max_tokens.setValue(30)
+    page.temperature.setValue(0)
+    qtbot.mouseClick(page.generate_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(page.generate_btn.isEnabled, timeout=30000)
+    assert len(page.left.output.tokens) == len(page.right.output.tokens) == 30
+    assert page.left.output.generated_text() != page.right.output.generated_text()
