@@ -41,6 +41,8 @@ class Column(QWidget):
         layout.addWidget(self.output, 1)
         layout.addWidget(self.state)
         self.stream: TokenStream | None = None
+        self.busy = False
+        """Between Generate and this column's end signal (set on the GUI thread, unlike the thread's state)."""
 
     def generate(self, prompt: str, options: dict) -> None:
         run = self.picker.run_dir()
@@ -50,6 +52,7 @@ class Column(QWidget):
             return
         self.output.start(prompt)
         self.state.setText("Generating…")
+        self.busy = True
         self.stream = TokenStream(run, self.picker.checkpoint(), prompt, dict(options), parent=self)
         self.stream.sig_token.connect(self.output.add)
         self.stream.sig_done.connect(self._on_done)
@@ -62,14 +65,16 @@ class Column(QWidget):
 
     @property
     def running(self) -> bool:
-        return self.stream is not None and self.stream.running
+        return self.busy
 
     def _on_done(self, why: str) -> None:
+        self.busy = False
         n = len(self.output.tokens)
         self.state.setText(f"{n} tokens" + (" (stopped)" if why == "stopped" else ""))
         self.sig_finished.emit()
 
     def _on_failed(self, message: str) -> None:
+        self.busy = False
         self.state.setText(f"<span style='color:#b91c1c'>{html.escape(message)}</span>")
         self.sig_finished.emit()
 

@@ -102,3 +102,21 @@ def test_playground_stops_at_once_and_compares_two_checkpoints(qtbot, window_on)
     qtbot.waitUntil(page.generate_btn.isEnabled, timeout=30000)
     assert len(page.left.output.tokens) == len(page.right.output.tokens) == 30
     assert page.left.output.generated_text() != page.right.output.generated_text()
+
+
+def test_the_command_line_gives_the_same_maps_and_text(qtbot, window_on, trained_run, tmp_path):
+    run = trained_run / "runs" / "pangrams"
+    page = window_on.inspect_page
+    page.text.setPlainText("How vexingly quick")
+    page.compute()
+    qtbot.waitUntil(lambda: page.maps is not None and page.tokens[0] == "H", timeout=30000)
+    assert engine("attention", run, "--text", "How vexingly quick", "--out", tmp_path / "m.npy").returncode == 0
+    assert np.allclose(np.load(tmp_path / "m.npy"), page.maps, atol=1e-6)
+    play = window_on.playground_page
+    play.prompt.setPlainText("Pack my")
+    play.temperature.setValue(0)
+    play.max_tokens.setValue(30)
+    play.generate()
+    qtbot.waitUntil(play.generate_btn.isEnabled, timeout=30000)
+    cli = engine("generate", run, "--prompt", "Pack my", "--temperature", "0", "--max-new-tokens", "30")
+    assert cli.stdout == "Pack my" + play.left.output.generated_text() + "\n"
