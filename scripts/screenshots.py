@@ -77,7 +77,7 @@ def main() -> None:
     inspect.text.setPlainText("def add(a, b):\n    return a + b\n")
     inspect.compute()
     wait(app, lambda: inspect.maps is not None)
-    inspect.select_head(2, 1)
+    inspect.select_head(1, 1)
     w.nav.setCurrentRow(4)
     app.processEvents()
     w.grab().save(str(out / "inspect.png"))

@@ -55,6 +55,7 @@ class InspectPage(QWidget):
         self.busy = QProgressBar()
         self.busy.setRange(0, 1)
         self.busy.setMaximumWidth(160)
+        self.busy.setVisible(False)
         self.status = QLabel("")
         self.status.setObjectName("inspect_status")
         self.mean = QCheckBox("mean over heads")
@@ -130,6 +131,7 @@ class InspectPage(QWidget):
             self.status.setText("Train a run first: its checkpoints appear here.")
             return
         self.busy.setRange(0, 0)
+        self.busy.setVisible(True)
         self.show_btn.setEnabled(False)
         self.status.setText("Computing…")
         job = attention_job(run, self.picker.checkpoint(), self.text.toPlainText())
@@ -150,6 +152,7 @@ class InspectPage(QWidget):
 
     def _idle(self, message: str) -> None:
         self.busy.setRange(0, 1)
+        self.busy.setVisible(False)
         self.show_btn.setEnabled(True)
         self.status.setText(message)
 

@@ -29,7 +29,7 @@ class TokenOutput(QTextBrowser):
         shade = "" if prob is None else f"background:rgba(234,88,12,{0.55 * (1 - prob):.2f});"
         cursor = self.textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
-        cursor.insertHtml(f'<span style="{shade}">{self._escape(token["text"])}</span>')
+        cursor.insertHtml(f'<span style="white-space:pre-wrap;{shade}">{self._escape(token["text"])}</span>')
 
     def generated_text(self) -> str:
         return "".join(t["text"] for t in self.tokens)
@@ -55,5 +55,5 @@ class TokenOutput(QTextBrowser):
 
     @staticmethod
     def _escape(text: str, bold: bool = False) -> str:
-        body = html.escape(text).replace("\n", "<br>").replace("  ", "&nbsp; ")
-        return f"<b>{body}</b>" if bold else body
+        body = html.escape(text).replace("\n", "<br>")
+        return f'<b style="white-space:pre-wrap">{body}</b>' if bold else body

@@ -18,9 +18,9 @@ class RunPicker(QWidget):
         super().__init__(parent)
         self.store = store
         self.runs = QComboBox()
-        self.runs.setMinimumWidth(260)
+        self.runs.setMinimumWidth(160)
         self.checkpoints = QComboBox()
-        self.checkpoints.setMinimumWidth(140)
+        self.checkpoints.setMinimumWidth(120)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(label))
