@@ -242,7 +242,7 @@ def cmd_eval(args) -> int:
     from engine import config as config_mod
     from engine.data.batches import WindowSampler, eval_starts
     from engine.data.encode import prepare_corpus
-    from engine.train.trainer import load_for_inference
+    from engine.load import load_for_inference
 
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
     cfg = config_mod.load(Path(args.run_dir) / "run.toml")
@@ -266,7 +266,7 @@ def cmd_eval(args) -> int:
 
 def cmd_generate(args) -> int:
     from engine.generate import SamplingOptions, beam_search, generate_text
-    from engine.train.trainer import load_for_inference
+    from engine.load import load_for_inference
 
     _check_sampling(args)
     model, tokenizer, _ = load_for_inference(Path(args.run_dir), args.checkpoint, device=args.device)
@@ -296,7 +296,7 @@ def _check_sampling(args) -> None:
 
 def cmd_attention(args) -> int:
     from engine.inspect import attention_maps, save_maps
-    from engine.train.trainer import load_for_inference
+    from engine.load import load_for_inference
 
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
     maps, tokens = attention_maps(model, tokenizer, args.text)

@@ -19,7 +19,7 @@ _models_lock = threading.Lock()
 
 def load_model(run_dir: Path, checkpoint: str | None):
     """(model, tokenizer, checkpoint path), cached; raises UserError for a bad run or checkpoint."""
-    from engine.train.trainer import load_for_inference
+    from engine.load import load_for_inference
 
     key = (str(run_dir), checkpoint or "")
     with _models_lock:

@@ -7,11 +7,11 @@ studio's child process are thin shells around it. Batches and dropout are pure f
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from collections import deque
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,6 @@ from engine import estimate as est
 from engine.config import RunConfig
 from engine.data.batches import WindowSampler, eval_starts
 from engine.data.encode import PreparedCorpus, prepare_corpus, stats_dict
-from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.events import EventWriter
 from engine.generate import SamplingOptions, generate_text
@@ -34,9 +33,11 @@ from engine.train import checkpoint as ckpt
 from engine.train import device as dev
 from engine.train import distributed as ddp
 from engine.train.control import ControlChannel
+from engine.train.faults import inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.lock import RunLock
 from engine.train.optim import load_optimizer_state, make_optimizer, optimizer_state_tensors, set_lr
+from engine.train.probe import probe_ids, record_attention, tensorboard_writer
 from engine.train.schedule import learning_rate
 
 MAX_ROLLBACKS = 3
@@ -152,7 +153,7 @@ class Trainer:
             self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
         self.events.attach(self.run_dir / EVENTS_FILE)
         if self.cfg.train.tensorboard:
-            self.tb = _tensorboard_writer(self.run_dir, self.events)
+            self.tb = tensorboard_writer(self.run_dir, self.events)
 
     def _load_latest(self) -> str | None:
         """Load the newest readable checkpoint; a damaged newest one falls back to the one before."""
@@ -239,11 +240,11 @@ class Trainer:
         for micro in range(tr.grad_accum):
             x, y = self._to_device(*self.sampler.batch(self.step, micro))
             sync = micro == tr.grad_accum - 1
-            ctx = self.forward_model.no_sync() if self.dist.enabled and not sync else _null()
+            ctx = self.forward_model.no_sync() if self.dist.enabled and not sync else nullcontext()
             with ctx:
                 with dev.autocast(self.device, self.precision):
                     _, loss = self.forward_model(x, y)
-                loss = _inject_fault(loss, self.step, self.cfg.train.batch_size)
+                loss = inject_fault(loss, self.step, self.cfg.train.batch_size)
                 scaled = loss / tr.grad_accum
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             total += loss.detach()
@@ -380,33 +381,11 @@ class Trainer:
             self.events.emit("sample", self.step, prompt=prompt, text=text)
         self.model.train()
 
-    def probe_ids(self) -> list[int]:
-        T = min(64, self.cfg.model.block_size)
-        if self.cfg.train.probe_text:
-            return self.tokenizer.encode(self.cfg.train.probe_text)[: self.cfg.model.block_size]
-        return [int(t) for t in self.val_tokens[:T]]
-
-    @torch.no_grad()
     def record_attention(self) -> None:
-        """The probe text's attention maps at this step: attention/step-NNNNNN.npy, (L, H, T, T) float16."""
-        ids = self.probe_ids()
-        if not ids:
-            return
-        self.model.eval()
-        x = torch.tensor([ids], device=self.device)
-        _, _, maps = self.model(x, need_weights=True)
-        self.model.train()
-        arr = torch.stack([m[0] for m in maps]).float().cpu().numpy().astype(np.float16)
-        folder = self.run_dir / "attention"
-        folder.mkdir(exist_ok=True)
-        if not (folder / "tokens.json").exists():
-            write_atomic(folder / "tokens.json", json.dumps({"ids": ids, "tokens": self.tokenizer.token_strings(ids)}))
-        path = folder / f"step-{self.step:06d}.npy"
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            np.save(f, arr)
-        os.replace(tmp, path)
-        self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
+        ids = probe_ids(self.tokenizer, self.cfg.train.probe_text, self.val_tokens, self.cfg.model.block_size)
+        path = record_attention(self.model, self.tokenizer, ids, self.run_dir, self.step)
+        if path is not None:
+            self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
 
     # ----- checkpoints ---------------------------------------------------------------------------
     def _checkpoint_at(self, step: int) -> bool:
@@ -421,7 +400,7 @@ class Trainer:
                 "elapsed": self.elapsed(), "evals_without_gain": self.evals_without_gain,
                 "model": config_dict(self.gpt_config), "optimizer": opt_meta, "time": time.time()}
         try:
-            _inject_disk_fault(self.step)
+            inject_disk_fault(self.step)
             path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, meta=meta, optimizer_tensors=tensors,
                                         extra_files={TOKENIZER_FILE: self.tokenizer.to_str()})
         except OSError as e:
@@ -467,69 +446,3 @@ class Trainer:
         self.lock.release()
         self.text_log.close()
         ddp.shutdown(self.dist)
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-
-_injected: set[int] = set()
-
-
-def _inject_fault(loss: torch.Tensor, step: int, batch_size: int) -> torch.Tensor:
-    """Tests set ENGINE_FAULT_NAN_STEPS=3,4 to make those steps' losses NaN (once each, like a real blip),
-    and ENGINE_FAULT_OOM_ABOVE=N to run out of memory with micro-batches larger than N."""
-    oom_above = os.environ.get("ENGINE_FAULT_OOM_ABOVE")
-    if oom_above and batch_size > int(oom_above):
-        raise torch.OutOfMemoryError(f"injected: out of memory at micro-batch {batch_size}")
-    steps = os.environ.get("ENGINE_FAULT_NAN_STEPS")
-    if steps and str(step + 1) in steps.split(",") and step not in _injected:
-        _injected.add(step)
-        return loss * float("nan")
-    return loss
-
-
-def _inject_disk_fault(step: int) -> None:
-    """Tests set ENGINE_FAULT_DISK_FULL_AT=N to make the checkpoint at step N fail as a full disk would."""
-    at = os.environ.get("ENGINE_FAULT_DISK_FULL_AT")
-    if at and int(at) == step:
-        raise OSError(28, "No space left on device")
-
-
-def _tensorboard_writer(run_dir: Path, events: EventWriter):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        events.emit("warning", kind="tensorboard", message="tensorboard is not installed: pip install tensorboard")
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"))
-
-
-def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str = "cpu"):
-    """(model, tokenizer, checkpoint path) of a run, for generation, evaluation and inspection."""
-    from engine.model.build import gpt_config_from_dict
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError(f"run folder not found: {run_dir}")
-    ckpts = ckpt.list_checkpoints(run_dir)
-    if checkpoint:
-        path = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
-        if not path.is_dir():
-            raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
-                            f"{', '.join(c.name for c in ckpts) or 'none'}")
-    elif ckpts:
-        path = ckpts[-1].path
-    else:
-        raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
-    meta = ckpt.read_meta(path)
-    tok_file = path / TOKENIZER_FILE if (path / TOKENIZER_FILE).is_file() else run_dir / TOKENIZER_FILE
-    tokenizer = Tokenizer.load(tok_file)
-    model = build_model(gpt_config_from_dict(meta["model"]))
-    ckpt.load_model_weights(model, path)
-    model.to(device).eval()
-    return model, tokenizer, path

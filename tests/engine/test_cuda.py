@@ -9,8 +9,9 @@ from engine.data.encode import CorpusStats, PreparedCorpus
 from engine.data.tokenizer import train_tokenizer
 from engine.events import EventWriter
 from engine.generate import SamplingOptions, stream
+from engine.load import load_for_inference
 from engine.model.gpt import GPT, GPTConfig
-from engine.train.trainer import Trainer, load_for_inference
+from engine.train.trainer import Trainer
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

@@ -6,8 +6,9 @@ import torch
 
 from engine.events import EventWriter, read_events
 from engine.generate import SamplingOptions, adjust_logits, beam_search, generate_text, stream
+from engine.load import load_for_inference
 from engine.train import checkpoint as ckpt
-from engine.train.trainer import Trainer, load_for_inference
+from engine.train.trainer import Trainer
 from tests.conftest import tiny_config
 
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from engine.generate import SamplingOptions, generate_text
 from engine.inspect import attention_maps
-from engine.train.trainer import load_for_inference
+from engine.load import load_for_inference
 from tests.conftest import PANGRAMS
 from tests.reliability.helpers import engine, write_config
 
