@@ -235,7 +235,8 @@ class Trainer:
                            max_steps=tr.max_steps, schedule=tr.schedule) * self.lr_scale
         set_lr(self.optimizer, lr)
         self.current_lr = lr
-        torch.manual_seed(tr.seed * 1_000_003 + self.step)  # dropout: a function of the step, for exact resume
+        if self.cfg.model.dropout > 0:  # dropout masks: a function of the step, for exact resume
+            torch.manual_seed(tr.seed * 1_000_003 + self.step)
         total = torch.zeros((), device=self.device)
         for micro in range(tr.grad_accum):
             x, y = self._to_device(*self.sampler.batch(self.step, micro))
