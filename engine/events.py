@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,8 +32,6 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "finished": ("step", "reason", "best_val_loss", "elapsed"),
     "error": ("kind", "message"),               # config | data | oom | disk | crash
 }
-
-TERMINAL_TYPES = ("finished", "error")
 
 
 @dataclass
@@ -179,13 +175,6 @@ class EventWriter:
                 if f.read(1) != b"\n":
                     self._file.write(b"\n")
                     self._file.flush()
-
-
-def iter_stdout_events(stream: TextIO = sys.stdin) -> Iterator[Event]:
-    for line in stream:
-        event = parse_line(line)
-        if event is not None:
-            yield event
 
 
 def _plain(v: Any) -> Any:

@@ -107,22 +107,6 @@ def delete_run(run_dir: str | Path) -> None:
     shutil.rmtree(run_dir)
 
 
-def metrics(events: list[Event]) -> dict[str, list[tuple[float, ...]]]:
-    """Curves from an event history: name -> [(step, value, time)]."""
-    out: dict[str, list[tuple[float, ...]]] = {k: [] for k in ("loss", "val_loss", "train_loss", "lr",
-                                                               "tokens_per_s", "grad_norm")}
-    for e in events:
-        if e.type == "step":
-            for k in ("loss", "lr", "tokens_per_s", "grad_norm"):
-                if e.get(k) is not None:
-                    out[k].append((e.step, e[k], e.time))
-        elif e.type == "eval":
-            for k in ("val_loss", "train_loss"):
-                if e.get(k) is not None:
-                    out[k].append((e.step, e[k], e.time))
-    return out
-
-
 def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:
     """(name, step, validation loss) of a run's complete checkpoints, oldest first; reads no weights."""
     out = []

@@ -3,7 +3,6 @@ thread only; pages subscribe to its signals and never own this state themselves.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +97,6 @@ class Store(QObject):
         self.workspace = Path(workspace)
         self.runs: dict[Path, RunState] = {}
         self.current: Path | None = None
-        self.last_refresh = 0.0
 
     # folders of the workspace
     @property
@@ -139,7 +137,6 @@ class Store(QObject):
                 state = RunState(path, summary)
                 state.apply(read_events(path / "events.jsonl"))
                 self.runs[path] = state
-        self.last_refresh = time.monotonic()
         self.sig_runs_changed.emit()
 
     def run(self, path: Path) -> RunState:
