@@ -76,3 +76,13 @@ def test_out_of_memory_offers_a_retry_with_the_same_global_batch(qtbot, window, 
     qtbot.waitUntil(lambda: page.status.text() == "Finished", timeout=RUN_TIMEOUT)
     cfg = window.store.run(window.store.current).summary.config
     assert (cfg.train.batch_size, cfg.train.grad_accum) == (2, 2)
+
+
+def test_unhealthy_steps_are_marked_on_the_loss_curve(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGINE_FAULT_NAN_STEPS", "5,6")
+    train_through_gui(qtbot, window, tmp_path, name="nan", max_steps=12)
+    page = window.train_page
+    qtbot.waitUntil(lambda: page.status.text() == "Finished", timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: len(page.loss_plot.markers.data) == 2, timeout=5000)
+    assert sorted(page.loss_plot.markers.data["x"]) == [5, 6]
+    assert "policy: skip" in page.log.toPlainText()
