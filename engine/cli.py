@@ -166,8 +166,8 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
             with open(run_dir / "train.log", "a", encoding="utf-8") as f:
                 f.write(detail)
             msg += f" (details in {run_dir / 'train.log'})"
-        else:
-            print(detail, file=sys.stderr) if os.environ.get("ENGINE_DEBUG") else None
+        elif os.environ.get("ENGINE_DEBUG"):
+            print(detail, file=sys.stderr)
         _say_error(msg)
         return EXIT_CRASH
     finally:

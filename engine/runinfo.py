@@ -60,7 +60,7 @@ def summarize(run_dir: str | Path, events: list[Event] | None = None) -> RunSumm
     events = read_events(run_dir / EVENTS_FILE) if events is None else events
     s = RunSummary(path=run_dir, name=(cfg.name if cfg and cfg.name else run_dir.name), status="new", config=cfg,
                    max_steps=cfg.train.max_steps if cfg else 0, message=problem)
-    s.checkpoints = sorted(p.name for p in (run_dir / "checkpoints").glob("step-*") if (p / "meta.json").is_file())
+    s.checkpoints = [name for name, _, _ in checkpoints(run_dir)]
     end: Event | None = None
     for e in events:
         if e.type == "started":

@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.config import RunConfig
-from engine.events import EventFollower
+from engine.events import EventFollower, read_events
 from engine.runinfo import summarize
 from engine.train.control import request
 
@@ -144,8 +144,6 @@ def explain_exit(run_dir: Path, code: int) -> str:
 
 def _last_error(run_dir: Path) -> str:
     for name in ("events.jsonl", "stdout.jsonl"):
-        from engine.events import read_events
-
         errors = [e for e in read_events(run_dir / name) if e.type == "error"]
         if errors:
             return errors[-1].get("message", "")

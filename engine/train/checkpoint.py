@@ -18,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.errors import UserError
+from engine.runinfo import checkpoints
 from engine.tomlio import fsync_dir
 
 MODEL_FILE = "model.safetensors"
@@ -88,19 +89,7 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, *, meta: d
 
 def list_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
     """Complete checkpoints, oldest first; half-written temporary folders are ignored."""
-    root = checkpoint_dir(run_dir)
-    if not root.is_dir():
-        return []
-    out = []
-    for d in root.iterdir():
-        if not d.name.startswith("step-") or not (d / META_FILE).is_file() or not (d / MODEL_FILE).is_file():
-            continue
-        try:
-            meta = json.loads((d / META_FILE).read_text())
-            out.append(CheckpointInfo(d, int(meta["step"]), meta.get("val_loss")))
-        except (ValueError, KeyError, OSError):
-            continue
-    return sorted(out, key=lambda c: c.step)
+    return [CheckpointInfo(checkpoint_dir(run_dir) / name, step, val) for name, step, val in checkpoints(run_dir)]
 
 
 def read_meta(path: Path) -> dict:

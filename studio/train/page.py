@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished
                 "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
 
 
+@cache
 def reference_curve(name: str) -> dict | None:
     """The built-in recipe's measured curve (resources/recipes/NAME.reference.json), if there is one."""
     path = RESOURCES / "recipes" / f"{name}.reference.json"
