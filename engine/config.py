@@ -20,8 +20,11 @@ FORMAT_VERSION = 1
 TOKENIZER_KINDS = ("char", "bpe", "wordpiece", "unigram", "file")
 POSITIONS = ("learned", "sinusoidal", "rope")
 NORMS = ("layernorm", "rmsnorm")
-MLPS = ("gelu", "swiglu")
-OBJECTIVES = ("causal",)
+MLPS = ("gelu", "gelu_tanh", "swiglu")
+OBJECTIVES = ("causal", "masked", "classify")
+ARCHS = ("auto", "gpt", "bert")
+FINETUNE_METHODS = ("full", "lora")
+LORA_TARGETS = ("attention", "attention_out", "mlp_in", "mlp_out")
 OPTIMIZERS = ("adamw", "sgd", "adagrad")
 SCHEDULES = ("cosine", "linear", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -77,6 +80,36 @@ class ModelConfig:
     mlp: str = "gelu"
     tie_weights: bool = True
     objective: str = "causal"
+    """causal (GPT-style next token) | masked (BERT-style) | classify (text -> label)."""
+    arch: str = "auto"
+    """auto (bert for masked, else gpt or the fine-tuned model's) | gpt (causal decoder) | bert (encoder)."""
+
+
+@dataclass
+class TaskConfig:
+    mask_prob: float = 0.15
+    """masked: the share of tokens chosen for prediction (of those, 80% become [MASK], 10% random, 10% kept)."""
+    whole_word_mask: bool = False
+    """masked: choose whole words, so every piece of a chosen word is masked together."""
+    nsp: bool = False
+    """masked: also predict whether sentence B follows sentence A (next-sentence prediction)."""
+    label_column: str = "label"
+    """classify: the column holding each row's label in a CSV/JSONL/Parquet corpus."""
+    labels: list[str] = field(default_factory=list)
+    """classify: the label names in order; empty = every label found, sorted."""
+
+
+@dataclass
+class FinetuneConfig:
+    source: str = ""
+    """Start from a run folder, one of its checkpoints, or a Hugging Face GPT-2/BERT folder; "" = from scratch."""
+    method: str = "full"
+    """full (train every weight) | lora (train small adapters; the base stays frozen)."""
+    lora_rank: int = 8
+    lora_alpha: float = 16.0
+    lora_dropout: float = 0.05
+    lora_targets: list[str] = field(default_factory=lambda: ["attention", "attention_out"])
+    """Which projections get adapters: attention, attention_out, mlp_in, mlp_out."""
 
 
 @dataclass
@@ -135,11 +168,20 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
     format: int = FORMAT_VERSION
 
-    SECTIONS = ("data", "tokenizer", "model", "train")
+    SECTIONS = ("data", "tokenizer", "model", "task", "finetune", "train")
+
+    @property
+    def arch(self) -> str:
+        """gpt or bert: what the model is, given the objective (a fine-tune's source may decide later)."""
+        if self.model.arch != "auto":
+            return self.model.arch
+        return "bert" if self.model.objective == "masked" else "gpt"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"meta": {"format": self.format, "name": self.name}}
@@ -194,6 +236,8 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
         cfg.data.path = _resolve(cfg.data.path, base_dir)
         if cfg.tokenizer.path:
             cfg.tokenizer.path = _resolve(cfg.tokenizer.path, base_dir)
+        if cfg.finetune.source:
+            cfg.finetune.source = _resolve(cfg.finetune.source, base_dir)
     return cfg
 
 
@@ -259,6 +303,8 @@ def validate(cfg: RunConfig) -> list[str]:
     _choice(p, "model.norm", m.norm, NORMS)
     _choice(p, "model.mlp", m.mlp, MLPS)
     _choice(p, "model.objective", m.objective, OBJECTIVES)
+    _choice(p, "model.arch", m.arch, ARCHS)
+    p.extend(_validate_task(cfg))
     for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
         if getattr(tr, name) < 1:
             p.append(f"train.{name} must be at least 1, got {getattr(tr, name)}")
@@ -293,6 +339,40 @@ def validate(cfg: RunConfig) -> list[str]:
         p.append("train.out_dir is empty: name the run folder")
     if not tr.sample_prompts:
         tr.sample_prompts = ["\n"]
+    return p
+
+
+def _validate_task(cfg: RunConfig) -> list[str]:
+    p: list[str] = []
+    m, k, f = cfg.model, cfg.task, cfg.finetune
+    if m.objective == "masked" and m.arch == "gpt":
+        p.append('model.objective = "masked" needs a bidirectional encoder: set model.arch = "bert" or "auto"')
+    if m.objective == "causal" and m.arch == "bert":
+        p.append('model.objective = "causal" needs a decoder: set model.arch = "gpt" or "auto"')
+    if not 0.0 < k.mask_prob < 1.0:
+        p.append(f"task.mask_prob must be between 0 and 1, got {k.mask_prob}")
+    if m.objective == "classify" and not k.label_column:
+        p.append("task.label_column is empty: name the column holding each row's label")
+    if len(set(k.labels)) != len(k.labels):
+        p.append("task.labels lists a label twice")
+    if m.objective == "masked" and k.nsp and m.block_size < 8:
+        p.append("task.nsp needs model.block_size of at least 8 to hold two sentences")
+    _choice(p, "finetune.method", f.method, FINETUNE_METHODS)
+    if f.method == "lora":
+        if not f.source:
+            p.append('finetune.method = "lora" adapts a trained model: set finetune.source to a run or model folder')
+        if f.lora_rank < 1:
+            p.append(f"finetune.lora_rank must be at least 1, got {f.lora_rank}")
+        if f.lora_alpha <= 0:
+            p.append("finetune.lora_alpha must be positive")
+        if not 0.0 <= f.lora_dropout < 1.0:
+            p.append("finetune.lora_dropout must be in [0, 1)")
+        if not f.lora_targets:
+            p.append(f"finetune.lora_targets is empty: choose from {', '.join(LORA_TARGETS)}")
+        for t in f.lora_targets:
+            _choice(p, "finetune.lora_targets", t, LORA_TARGETS)
+    if f.source and not Path(f.source).expanduser().exists():
+        p.append(f"finetune.source not found: {f.source}")
     return p
 
 

@@ -1,4 +1,8 @@
-"""Loading a run's model and tokenizer from a checkpoint, for generation, evaluation and inspection."""
+"""Loading a run's model and tokenizer from a checkpoint, for generation, evaluation and inspection.
+
+A LoRA checkpoint holds only adapters and heads: the run's `base/` folder (a checkpoint-format copy of
+the model it started from) is loaded first, the adapters on top, and then merged into plain weights.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from pathlib import Path
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.model.build import build_model, gpt_config_from_dict
+from engine.model.lora import apply_lora, merge_lora
 from engine.runinfo import TOKENIZER_FILE
 from engine.train import checkpoint as ckpt
 
+BASE_DIR = "base"
 
-def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str = "cpu"):
-    """(model, tokenizer, checkpoint path) of a run, for generation, evaluation and inspection."""
+
+def resolve_checkpoint(run_dir: Path, checkpoint: str | None = None) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"run folder not found: {run_dir}")
@@ -22,14 +28,40 @@ def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str
         if not path.is_dir():
             raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
                             f"{', '.join(c.name for c in ckpts) or 'none'}")
-    elif ckpts:
-        path = ckpts[-1].path
-    else:
-        raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
+        return path
+    if ckpts:
+        return ckpts[-1].path
+    raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
+
+
+def model_from_checkpoint(path: Path, run_dir: Path | None = None):
+    """(model on the CPU in eval mode, checkpoint meta); LoRA adapters merged into the weights."""
+    path = Path(path)
     meta = ckpt.read_meta(path)
+    if "model" not in meta:
+        raise UserError(f"{path} has no model description in its meta.json: not a model checkpoint")
+    model = build_model(gpt_config_from_dict(meta["model"]))
+    lora = meta.get("lora")
+    if lora:
+        base = Path(run_dir or path.parent.parent) / BASE_DIR
+        if not (base / ckpt.META_FILE).is_file():
+            raise UserError(f"{path.name} holds LoRA adapters but the run's base model ({base}) is missing")
+        ckpt.load_model_weights(model, base, partial=True)
+        apply_lora(model, targets=lora["targets"], rank=lora["rank"], alpha=lora["alpha"], dropout=0.0)
+        ckpt.load_model_weights(model, path, partial=True)
+        merge_lora(model)
+    else:
+        ckpt.load_model_weights(model, path)
+    return model.eval(), meta
+
+
+def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str = "cpu"):
+    """(model, tokenizer, checkpoint path) of a run, for generation, evaluation and inspection."""
+    run_dir = Path(run_dir)
+    path = resolve_checkpoint(run_dir, checkpoint)
     tok_file = path / TOKENIZER_FILE if (path / TOKENIZER_FILE).is_file() else run_dir / TOKENIZER_FILE
     tokenizer = Tokenizer.load(tok_file)
-    model = build_model(gpt_config_from_dict(meta["model"]))
-    ckpt.load_model_weights(model, path)
+    model, meta = model_from_checkpoint(path, run_dir)
+    model.labels = meta.get("labels") or []
     model.to(device).eval()
     return model, tokenizer, path

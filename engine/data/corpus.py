@@ -34,7 +34,8 @@ class Documents:
             yield [t if isinstance(t, str) else ("" if t is None else str(t)) for t in rows[self.column]]
 
 
-def load_documents(cfg: DataConfig, cache_dir: str | Path) -> Documents:
+def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[str, ...] = ()) -> Documents:
+    """The corpus's documents; `extra_columns` (a label) are kept beside the text of table files."""
     files = find_corpus_files(cfg.path)
     _quiet_datasets()
     import datasets
@@ -42,7 +43,8 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path) -> Documents:
     cache = str(Path(cache_dir) / "datasets")
     if files.saved_dataset is not None:
         ds = _load_saved(files.saved_dataset)
-        return Documents(_text_only(ds, cfg.text_column, files.saved_dataset.name), cfg.text_column, files)
+        ds = _columns(ds, (cfg.text_column, *extra_columns), files.saved_dataset.name)
+        return Documents(ds, cfg.text_column, files)
     parts = []
     for builder, paths in files.by_builder.items():
         for p in paths:
@@ -58,7 +60,10 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path) -> Documents:
             raise UserError(f"could not read {', '.join(p.name for p in paths[:3])} as {builder}: "
                             f"{_first_line(e)}") from None
         column = "text" if builder == "text" else cfg.text_column
-        ds = _text_only(ds, column, paths[0].name)
+        if extra_columns and builder in ("text",):
+            raise UserError(f"{paths[0].name} is plain text: labels need a CSV, JSONL or Parquet file with "
+                            f"columns {cfg.text_column!r} and {extra_columns[0]!r}")
+        ds = _columns(ds, (column, *extra_columns), paths[0].name)
         if column != "text":
             ds = ds.rename_column(column, "text")
         parts.append(ds)
@@ -78,11 +83,12 @@ def _load_saved(path: Path):
     return ds
 
 
-def _text_only(ds, column: str, source: str):
-    if column not in ds.column_names:
-        raise UserError(f"{source} has no column {column!r}; its columns are {', '.join(ds.column_names)}: "
-                        f"set data.text_column to one of them")
-    return ds.select_columns([column])
+def _columns(ds, columns: tuple[str, ...], source: str):
+    for column, key in zip(columns, ("data.text_column", "task.label_column")):
+        if column not in ds.column_names:
+            raise UserError(f"{source} has no column {column!r}; its columns are {', '.join(ds.column_names)}: "
+                            f"set {key} to one of them")
+    return ds.select_columns(list(columns))
 
 
 def _quiet_datasets() -> None:

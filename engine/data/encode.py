@@ -1,8 +1,9 @@
 """Preparing a corpus for training: documents -> cleaning -> tokenizer -> one token file, cached.
 
 The token file is a flat uint16/uint32 array (`tokens.bin`); the last `val_fraction` of it is the
-validation split. The cache key covers the corpus content, the cleaning options and the tokenizer,
-so an unchanged corpus is never encoded twice.
+validation split; `docs.npy` holds where each document starts in it (for sentence pairs). The cache
+key covers the corpus content, the cleaning options and the tokenizer, so an unchanged corpus is never
+encoded twice.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from engine.data.tokenizer import Tokenizer, train_tokenizer
 from engine.errors import UserError
 
 Progress = Callable[[str, str], None]
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 @dataclass
@@ -56,30 +57,47 @@ class PreparedCorpus:
             data = np.array(data)
         return data[: self.split_at], data[self.split_at:]
 
+    def doc_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Document start offsets within the train and the validation array."""
+        path = self.tokens_path.with_name("docs.npy")
+        starts = np.load(path) if path.is_file() else np.zeros(1, dtype=np.int64)
+        train = starts[starts < self.split_at]
+        val = np.concatenate([[0], starts[starts > self.split_at] - self.split_at]).astype(np.int64)
+        return train, val
+
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("ATTENTION_STUDIO_CACHE", Path.home() / ".cache" / "attention-studio"))
 
 
-def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None) -> PreparedCorpus:
+def cache_root(cfg: RunConfig) -> Path:
+    return Path(cfg.data.cache_dir).expanduser() if cfg.data.cache_dir else default_cache_dir()
+
+
+def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
+                   tokenizer: Tokenizer | None = None) -> PreparedCorpus:
+    """Encode the corpus (or find it cached); `tokenizer` replaces the [tokenizer] section (fine-tuning)."""
     say = progress or (lambda stage, msg: None)
     d, t = cfg.data, cfg.tokenizer
-    cache_root = Path(d.cache_dir).expanduser() if d.cache_dir else default_cache_dir()
+    root = cache_root(cfg)
     files = find_corpus_files(d.path)
-    tok_source = Path(t.path).read_bytes() if t.kind == "file" and Path(t.path).is_file() else b""
-    if t.kind == "file" and not tok_source:
-        raise UserError(f"tokenizer file not found: {t.path}")
+    if tokenizer is not None:
+        tok_source = tokenizer.to_str().encode()
+    else:
+        tok_source = Path(t.path).read_bytes() if t.kind == "file" and Path(t.path).is_file() else b""
+        if t.kind == "file" and not tok_source:
+            raise UserError(f"tokenizer file not found: {t.path}")
     key = fingerprint(files, CACHE_VERSION, d.text_column, d.encoding, d.normalize, str(d.collapse_whitespace),
-                      str(d.dedupe), str(d.min_chars), t.kind, str(t.vocab_size),
+                      str(d.dedupe), str(d.min_chars), "given" if tokenizer else t.kind, str(t.vocab_size),
                       hashlib.blake2b(tok_source, digest_size=16).hexdigest())
-    entry = cache_root / "corpora" / key
+    entry = root / "corpora" / key
     meta_path = entry / "meta.json"
     if meta_path.is_file():
         say("cache", f"using the encoded corpus cached in {entry}")
         return _from_cache(entry, d.val_fraction, cfg.model.block_size)
 
     say("load", f"reading {d.path}")
-    docs = load_documents(d, cache_root)
+    docs = load_documents(d, root)
     stats = CleanStats()
 
     def cleaned():
@@ -87,7 +105,9 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None) -> Prepa
             yield from clean_documents(batch, normalize=d.normalize, collapse_whitespace=d.collapse_whitespace,
                                        dedupe=d.dedupe, min_chars=d.min_chars, stats=stats)
 
-    if t.kind == "file":
+    if tokenizer is not None:
+        pass
+    elif t.kind == "file":
         tokenizer = Tokenizer.load(t.path)
     else:
         say("tokenizer", f"training a {t.kind} tokenizer" + ("" if t.kind == "char" else f" of {t.vocab_size} tokens"))
@@ -121,11 +141,13 @@ def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Pr
     started = time.monotonic()
     last_report = started
     batch: list[str] = []
+    starts: list[int] = []
     first = True
     with open(path, "wb") as f:
         def flush():
             nonlocal n_tokens, first
             for ids in tokenizer.encode_batch(batch):
+                starts.append(n_tokens if first else n_tokens + len(sep))
                 if not first:
                     ids = sep + ids
                 first = False
@@ -151,6 +173,7 @@ def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Pr
             flush()
         f.flush()
         os.fsync(f.fileno())
+    np.save(path.with_name("docs.npy"), np.asarray(starts, dtype=np.int64))
     if n_docs > 1:
         n_chars += len(DOC_SEPARATOR) * (done - 1)
         n_bytes += len(DOC_SEPARATOR) * (done - 1)

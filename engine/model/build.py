@@ -1,4 +1,4 @@
-"""From the run config's [model] section to a GPT, and back from a checkpoint's metadata."""
+"""From the run config's [model] section to a GPT or a BERT-style encoder, and back from a checkpoint."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:
     return tokenizer_vocab if tokenizer_vocab <= 1024 else (tokenizer_vocab + 63) // 64 * 64
 
 
-def gpt_config(cfg: ModelConfig, tokenizer_vocab: int) -> GPTConfig:
+def gpt_config(cfg: ModelConfig, tokenizer_vocab: int, *, arch: str = "gpt", nsp: bool = False,
+               num_labels: int = 0) -> GPTConfig:
     return GPTConfig(vocab_size=model_vocab_size(cfg, tokenizer_vocab), block_size=cfg.block_size,
                      n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias,
-                     position=cfg.position, norm=cfg.norm, mlp=cfg.mlp, tie_weights=cfg.tie_weights)
+                     position=cfg.position, norm=cfg.norm, mlp=cfg.mlp, tie_weights=cfg.tie_weights, arch=arch,
+                     nsp=nsp, num_labels=num_labels)
 
 
 def gpt_config_from_dict(d: dict) -> GPTConfig:
@@ -30,7 +32,11 @@ def gpt_config_from_dict(d: dict) -> GPTConfig:
     return GPTConfig(**{k: v for k, v in d.items() if k in names})
 
 
-def build_model(gcfg: GPTConfig) -> GPT:
+def build_model(gcfg: GPTConfig):
+    if gcfg.arch == "bert":
+        from engine.model.encoder import Encoder
+
+        return Encoder(gcfg)
     return GPT(gcfg)
 
 

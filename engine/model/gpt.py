@@ -2,7 +2,9 @@
 
 Pre-norm blocks; positions learned, sinusoidal or rotary; LayerNorm or RMSNorm; GELU or SwiGLU.
 Training uses fused `scaled_dot_product_attention`; `need_weights=True` takes an explicit path that
-returns every layer's attention weights (B, nh, T, T) for inspection.
+returns every layer's attention weights (B, nh, T, T) for inspection. The attention and MLP here are
+shared with the bidirectional encoder (engine/model/encoder.py). With `num_labels` the output head is
+a sequence classifier reading the last real token, the one that has seen the whole text.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ class GPTConfig:
     norm: str = "layernorm"
     mlp: str = "gelu"
     tie_weights: bool = True
+    arch: str = "gpt"
+    """gpt (causal decoder) | bert (bidirectional encoder)."""
+    norm_eps: float = 1e-5
+    nsp: bool = False
+    """bert only: a next-sentence-prediction head on the pooled first token."""
+    num_labels: int = 0
+    """Above 0: a sequence classifier with this many classes instead of the language-model head."""
 
     @property
     def head_size(self) -> int:
@@ -45,7 +54,9 @@ class RMSNorm(nn.Module):
 
 
 def make_norm(cfg: GPTConfig) -> nn.Module:
-    return RMSNorm(cfg.n_embd) if cfg.norm == "rmsnorm" else nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+    if cfg.norm == "rmsnorm":
+        return RMSNorm(cfg.n_embd, cfg.norm_eps)
+    return nn.LayerNorm(cfg.n_embd, eps=cfg.norm_eps, bias=cfg.bias)
 
 
 class KVCache:
@@ -87,10 +98,13 @@ def apply_rope(x, cos, sin):
     return out.flatten(-2).type_as(x)
 
 
-class CausalSelfAttention(nn.Module):
+class SelfAttention(nn.Module):
+    """Multi-head self-attention: causal for GPT; bidirectional, with a key padding mask, for BERT."""
+
     def __init__(self, cfg: GPTConfig, layer: int):
         super().__init__()
         self.layer = layer
+        self.causal = cfg.arch == "gpt"
         self.n_head = cfg.n_head
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
@@ -98,7 +112,8 @@ class CausalSelfAttention(nn.Module):
         self.dropout = cfg.dropout
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, rope=None, cache: KVCache | None = None, need_weights: bool = False):
+    def forward(self, x, rope=None, cache: KVCache | None = None, need_weights: bool = False, pad_mask=None):
+        """pad_mask: (B, S) booleans, True for keys that may be attended to (encoder only)."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
@@ -110,7 +125,18 @@ class CausalSelfAttention(nn.Module):
         if cache is not None:
             k, v = cache.append(self.layer, k, v)
         weights = None
-        if need_weights:
+        if not self.causal:
+            mask = None if pad_mask is None else pad_mask[:, None, None, :]
+            if need_weights:
+                att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+                if mask is not None:
+                    att = att.masked_fill(~mask, float("-inf"))
+                weights = F.softmax(att.float(), dim=-1).type_as(q)
+                y = weights @ v
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                                   dropout_p=self.dropout if self.training else 0.0)
+        elif need_weights:
             att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, S)
             att = att.masked_fill(~causal_mask(T, past, x.device), float("-inf"))
             weights = F.softmax(att.float(), dim=-1).type_as(q)
@@ -132,6 +158,7 @@ class MLP(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.swiglu = cfg.mlp == "swiglu"
+        self.approximate = "tanh" if cfg.mlp == "gelu_tanh" else "none"  # GPT-2's own checkpoints use tanh
         hidden = 4 * cfg.n_embd
         if self.swiglu:  # same parameter count as the 4x GELU MLP
             hidden = int(2 * hidden / 3 + 63) // 64 * 64
@@ -142,7 +169,10 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, x):
-        h = F.silu(self.c_gate(x)) * self.c_fc(x) if self.swiglu else F.gelu(self.c_fc(x))
+        if self.swiglu:
+            h = F.silu(self.c_gate(x)) * self.c_fc(x)
+        else:
+            h = F.gelu(self.c_fc(x), approximate=self.approximate)
         return self.dropout(self.c_proj(h))
 
 
@@ -150,7 +180,7 @@ class Block(nn.Module):
     def __init__(self, cfg: GPTConfig, layer: int):
         super().__init__()
         self.ln_1 = make_norm(cfg)
-        self.attn = CausalSelfAttention(cfg, layer)
+        self.attn = SelfAttention(cfg, layer)
         self.ln_2 = make_norm(cfg)
         self.mlp = MLP(cfg)
 
@@ -173,9 +203,12 @@ class GPT(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.h = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
         self.ln_f = make_norm(cfg)
-        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
-        if cfg.tie_weights:
-            self.lm_head.weight = self.wte.weight
+        if cfg.num_labels:
+            self.classifier = nn.Linear(cfg.n_embd, cfg.num_labels, bias=False)
+        else:
+            self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+            if cfg.tie_weights:
+                self.lm_head.weight = self.wte.weight
         self.apply(self._init_weights)
         self._rope_cache: tuple | None = None
 
@@ -198,15 +231,18 @@ class GPT(nn.Module):
         if non_embedding:
             if hasattr(self, "wpe"):
                 n -= self.wpe.weight.numel()
-            if not self.config.tie_weights:
+            if not self.config.tie_weights or self.config.num_labels:
                 n -= self.wte.weight.numel()
         return n
 
-    def forward(self, idx, targets=None, *, cache: KVCache | None = None, need_weights: bool = False):
+    def forward(self, idx, targets=None, *, cache: KVCache | None = None, need_weights: bool = False,
+                lengths=None):
         """Logits (B, T, vocab) and the mean cross-entropy loss when targets are given.
 
         With a cache, positions continue after the cached tokens. With need_weights, also returns a
-        list of per-layer attention weights (B, nh, T, S).
+        list of per-layer attention weights (B, nh, T, S). A classifier returns (B, num_labels) logits
+        read at position `lengths - 1` (right padding is never seen by a causal model) and takes class
+        ids as targets.
         """
         B, T = idx.shape
         past = 0 if cache is None else cache.length
@@ -228,6 +264,11 @@ class GPT(nn.Module):
             if need_weights:
                 maps.append(weights)
         x = self.ln_f(x)
+        if self.config.num_labels:
+            last = (lengths - 1) if lengths is not None else torch.full((B,), T - 1, device=idx.device)
+            logits = self.classifier(x[torch.arange(B, device=idx.device), last])
+            loss = None if targets is None else F.cross_entropy(logits.float(), targets)
+            return (logits, loss, maps) if need_weights else (logits, loss)
         if targets is not None:
             logits = self.lm_head(x)
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-100)

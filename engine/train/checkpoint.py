@@ -57,20 +57,30 @@ def model_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, *, meta: dict,
                     optimizer_tensors: dict[str, torch.Tensor] | None = None,
-                    extra_files: dict[str, str] | None = None) -> Path:
+                    extra_files: dict[str, str] | None = None, tensors: dict[str, torch.Tensor] | None = None) -> Path:
+    """`tensors` replaces the model's full state (a LoRA run stores only its adapters and heads)."""
     root = checkpoint_dir(run_dir)
     root.mkdir(parents=True, exist_ok=True)
-    final = root / f"step-{step:06d}"
-    tmp = root / f".tmp-step-{step:06d}-{os.getpid()}"
+    return write_folder(root / f"step-{step:06d}", tensors if tensors is not None else model_tensors(model),
+                        meta={"step": step, **meta}, optimizer_tensors=optimizer_tensors, extra_files=extra_files)
+
+
+def write_folder(final: Path, tensors: dict[str, torch.Tensor], *, meta: dict,
+                 optimizer_tensors: dict[str, torch.Tensor] | None = None,
+                 extra_files: dict[str, str] | None = None) -> Path:
+    """Write a checkpoint-format folder atomically: a hidden temporary folder, fsynced, renamed."""
+    root = final.parent
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        save_file(model_tensors(model), tmp / MODEL_FILE, metadata={"format": "attention-studio"})
+        save_file(tensors, tmp / MODEL_FILE, metadata={"format": "attention-studio"})
         if optimizer_tensors is not None:
             save_file(optimizer_tensors, tmp / OPTIMIZER_FILE)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
-        (tmp / META_FILE).write_text(json.dumps({"step": step, **meta}, indent=1, allow_nan=False))
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False))
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -117,7 +127,9 @@ def load_tensors(path: Path, *, device: str = "cpu") -> dict[str, torch.Tensor]:
             from None
 
 
-def load_model_weights(model: torch.nn.Module, path: Path) -> None:
+def load_model_weights(model: torch.nn.Module, path: Path, *, partial: bool = False) -> None:
+    """Load a checkpoint's weights, refusing any of another shape; `partial` allows some to be absent
+    (a LoRA checkpoint holds only adapters and heads)."""
     tensors = load_tensors(Path(path) / MODEL_FILE)
     expected = model.state_dict()
     for name, t in tensors.items():
@@ -128,14 +140,14 @@ def load_model_weights(model: torch.nn.Module, path: Path) -> None:
             raise UserError(f"checkpoint {Path(path).name} is for a different model shape: {name} is "
                             f"{tuple(t.shape)}, this model has {tuple(expected[name].shape)}")
     missing = [n for n in expected if n not in tensors and not _is_tied_copy(model, n)]
-    if missing:
+    if missing and not partial:
         raise UserError(f"checkpoint {Path(path).name} lacks {len(missing)} weights (e.g. {missing[0]}): "
                         f"a different model shape or a damaged file")
     model.load_state_dict(tensors, strict=False)
 
 
 def _is_tied_copy(model: torch.nn.Module, name: str) -> bool:
-    return name == "lm_head.weight" and getattr(model.config, "tie_weights", False)
+    return name in ("lm_head.weight", "mlm_decoder.weight") and getattr(model.config, "tie_weights", False)
 
 
 def prune_checkpoints(run_dir: Path, *, keep_last: int, keep: set[Path]) -> None:
@@ -144,7 +156,7 @@ def prune_checkpoints(run_dir: Path, *, keep_last: int, keep: set[Path]) -> None
     for c in ckpts[:-keep_last] if keep_last else ckpts:
         if c.path not in keep:
             shutil.rmtree(c.path, ignore_errors=True)
-    for stale in checkpoint_dir(run_dir).glob(".tmp-*"):
+    for stale in checkpoint_dir(run_dir).glob(".tmp-*"):  # .tmp-step-000100-PID
         if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)
 

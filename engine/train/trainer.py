@@ -20,25 +20,28 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from engine import estimate as est
 from engine.config import RunConfig
-from engine.data.batches import WindowSampler, eval_starts
-from engine.data.encode import PreparedCorpus, prepare_corpus, stats_dict
+from engine.data.encode import PreparedCorpus, cache_root, prepare_corpus, stats_dict
+from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.events import EventWriter
-from engine.generate import SamplingOptions, generate_text
 from engine.humanlog import TextLog
+from engine.load import BASE_DIR
 from engine.model.build import build_model, config_dict, gpt_config
+from engine.model.lora import apply_lora, count_trainable, trainable_tensors
 from engine.runinfo import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
 from engine.tomlio import write_atomic
 from engine.train import checkpoint as ckpt
 from engine.train import device as dev
 from engine.train import distributed as ddp
+from engine.train import finetune
 from engine.train.control import ControlChannel
 from engine.train.faults import inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.lock import RunLock
 from engine.train.optim import load_optimizer_state, make_optimizer, optimizer_state_tensors, set_lr
-from engine.train.probe import probe_ids, record_attention, tensorboard_writer
+from engine.train.probe import record_attention, tensorboard_writer
 from engine.train.schedule import learning_rate
+from engine.train.tasks import make_task
 
 MAX_ROLLBACKS = 3
 _trainers_made = 0
@@ -93,18 +96,28 @@ class Trainer:
         else:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        self.corpus = self._prepare_corpus()
-        self.tokenizer = self.corpus.tokenizer
+        self.source = self._load_source()
+        self.arch = self.source.config.arch if self.source else cfg.arch
+        given = self.source.tokenizer if self.source else None
+        if given is not None and self.resume and (self.run_dir / TOKENIZER_FILE).is_file():
+            given = Tokenizer.load(self.run_dir / TOKENIZER_FILE)
+        if cfg.model.objective == "classify":
+            self.corpus = None
+            self.tokenizer = given or self._prepare_corpus(None).tokenizer
+            self.task = make_task(self, cache_dir=cache_root(cfg))
+            self.corpus_stats = {"documents": self.task.data.texts, "labels": self.task.labels,
+                                 "train_examples": len(self.task.data.train), "val_examples": len(self.task.data.val),
+                                 "truncated": self.task.data.truncated, "vocab_size": self.tokenizer.vocab_size}
+        else:
+            self.corpus = self._prepare_corpus(given)
+            self.tokenizer = self.corpus.tokenizer
+            self.task = make_task(self, corpus=self.corpus)
+            self.corpus_stats = stats_dict(self.corpus.stats)
+        self.sampler = self.task.sampler
         torch.manual_seed(tr.seed)
-        self.gpt_config = gpt_config(cfg.model, self.tokenizer.vocab_size)
-        self.model = build_model(self.gpt_config).to(self.device)
+        self.model = self._build_model()
         self.optimizer = make_optimizer(self.model, tr, self.device.type)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
-        train_tokens, val_tokens = self.corpus.arrays()
-        self.val_tokens = val_tokens
-        self.sampler = WindowSampler(train_tokens, cfg.model.block_size, tr.batch_size, seed=tr.seed,
-                                     grad_accum=tr.grad_accum, rank=self.dist.rank, world_size=self.dist.world_size)
-        self.train_eval = train_tokens
         self.flops_per_token = est.flops_per_token(cfg, self.model.num_params())
         self.peak = dev.peak_flops(self.device, self.precision)
         if self.dist.is_main:
@@ -124,19 +137,60 @@ class Trainer:
                          n_params=sum(p.numel() for p in self.model.parameters()),
                          non_embedding_params=self.model.num_params(), device=dev.describe(self.device),
                          precision=self.precision, world_size=self.dist.world_size, resumed_from=resumed_from,
-                         corpus=stats_dict(self.corpus.stats), pid=os.getpid(), peak_flops=self.peak,
-                         flops_per_token=self.flops_per_token)
+                         corpus=self.corpus_stats, pid=os.getpid(), peak_flops=self.peak,
+                         flops_per_token=self.flops_per_token, objective=cfg.model.objective, arch=self.arch,
+                         trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
+                         source=self.source.description if self.source else None, method=cfg.finetune.method)
 
-    def _prepare_corpus(self) -> PreparedCorpus:
+    def _prepare_corpus(self, tokenizer: Tokenizer | None) -> PreparedCorpus:
         if self.given_corpus is not None:
             return self.given_corpus
         if self.dist.is_main:
-            corpus = prepare_corpus(self.cfg, progress=lambda stage, msg: self.events.emit("prepare", stage=stage,
-                                                                                           message=msg))
+            corpus = prepare_corpus(self.cfg, tokenizer=tokenizer, progress=lambda stage, msg: self.events.emit(
+                "prepare", stage=stage, message=msg))
             ddp.barrier(self.dist)
             return corpus
         ddp.barrier(self.dist)  # rank 0 encodes; the others read its cache
-        return prepare_corpus(self.cfg)
+        return prepare_corpus(self.cfg, tokenizer=tokenizer)
+
+    def _load_source(self) -> finetune.Source | None:
+        """The model this run fine-tunes; a resumed LoRA run reads the base copy in its own folder."""
+        ft = self.cfg.finetune
+        base = self.run_dir / BASE_DIR
+        if self.resume and ft.method == "lora" and (base / ckpt.META_FILE).is_file():
+            return finetune.load_source(base)
+        if not ft.source:
+            return None
+        if self.resume and not Path(ft.source).exists() and ckpt.list_checkpoints(self.run_dir):
+            return finetune.load_source(ckpt.list_checkpoints(self.run_dir)[-1].path)
+        return finetune.load_source(ft.source)
+
+    def _build_model(self):
+        cfg, ft = self.cfg, self.cfg.finetune
+        labels = len(self.task.labels) if cfg.model.objective == "classify" else 0
+        nsp = cfg.task.nsp and cfg.model.objective == "masked"
+        if self.source:
+            self.gpt_config = finetune.fine_tune_config(self.source.config, dropout=cfg.model.dropout, nsp=nsp,
+                                                        num_labels=labels, objective=cfg.model.objective)
+        else:
+            self.gpt_config = gpt_config(cfg.model, self.tokenizer.vocab_size, arch=self.arch, nsp=nsp,
+                                         num_labels=labels)
+        if self.tokenizer.vocab_size > self.gpt_config.vocab_size:
+            raise UserError(f"the tokenizer has {self.tokenizer.vocab_size} tokens but the model only "
+                            f"{self.gpt_config.vocab_size}: the source model lacks tokens this objective needs "
+                            f"([CLS] [SEP] [MASK] [PAD])")
+        model = build_model(self.gpt_config)
+        if self.source:
+            fresh, dropped = finetune.init_from(model, self.source)
+            self.events.emit("finetune", source=self.source.description, method=ft.method, new=fresh,
+                             dropped=dropped, message=f"starting from {self.source.description}")
+        self.lora = None
+        if ft.method == "lora":
+            self.base_tensors = ckpt.model_tensors(model)
+            self.lora = {"rank": ft.lora_rank, "alpha": ft.lora_alpha, "targets": list(ft.lora_targets)}
+            apply_lora(model, targets=ft.lora_targets, rank=ft.lora_rank, alpha=ft.lora_alpha,
+                       dropout=ft.lora_dropout)
+        return model.to(self.device)
 
     def _open_run_folder(self) -> None:
         try:
@@ -151,6 +205,10 @@ class Trainer:
         if not self.resume:
             write_atomic(self.run_dir / RUN_FILE, self.cfg.to_toml())
             self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
+            if self.lora:
+                ckpt.write_folder(self.run_dir / BASE_DIR, self.base_tensors,
+                                  meta={"step": 0, "model": config_dict(self.source.config)},
+                                  extra_files={TOKENIZER_FILE: self.tokenizer.to_str()})
         self.events.attach(self.run_dir / EVENTS_FILE)
         if self.cfg.train.tensorboard:
             self.tb = tensorboard_writer(self.run_dir, self.events)
@@ -169,7 +227,7 @@ class Trainer:
 
     def _load_checkpoint(self, path: Path) -> None:
         meta = ckpt.read_meta(path)
-        ckpt.load_model_weights(self.model, path)
+        ckpt.load_model_weights(self.model, path, partial=self.lora is not None)
         opt_file = path / ckpt.OPTIMIZER_FILE
         if opt_file.is_file() and meta.get("optimizer"):
             try:
@@ -239,12 +297,12 @@ class Trainer:
             torch.manual_seed(tr.seed * 1_000_003 + self.step)
         total = torch.zeros((), device=self.device)
         for micro in range(tr.grad_accum):
-            x, y = self._to_device(*self.sampler.batch(self.step, micro))
+            batch = self.to_device(self.task.batch(self.step, micro))
             sync = micro == tr.grad_accum - 1
             ctx = self.forward_model.no_sync() if self.dist.enabled and not sync else nullcontext()
             with ctx:
-                with dev.autocast(self.device, self.precision):
-                    _, loss = self.forward_model(x, y)
+                with self.autocast():
+                    _, loss = self.forward_model(**batch)
                 loss = inject_fault(loss, self.step, self.cfg.train.batch_size)
                 scaled = loss / tr.grad_accum
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
@@ -270,12 +328,14 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         return loss, grad_norm
 
-    def _to_device(self, x: np.ndarray, y: np.ndarray):
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    def to_device(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        out = {k: torch.from_numpy(v) for k, v in batch.items()}
         if self.device.type == "cuda":
-            return xt.pin_memory().to(self.device, non_blocking=True), yt.pin_memory().to(self.device,
-                                                                                          non_blocking=True)
-        return xt, yt
+            return {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in out.items()}
+        return out
+
+    def autocast(self):
+        return dev.autocast(self.device, self.precision)
 
     def _healthy(self, loss: torch.Tensor) -> bool:
         value = float(loss)
@@ -321,7 +381,7 @@ class Trainer:
             step_times.append((now - self._mark[1] - self._excluded) / steps)
         self._mark, self._excluded = (self.step, now), 0.0
         t_step = float(np.median(step_times)) if step_times else 0.0
-        tokens_step = tr.batch_size * tr.grad_accum * self.cfg.model.block_size * self.dist.world_size
+        tokens_step = tr.batch_size * tr.grad_accum * self.task.tokens_per_row * self.dist.world_size
         tps = tokens_step / t_step if t_step else 0.0
         mfu = self.flops_per_token * tps / self.dist.world_size / self.peak if self.peak else 0.0
         eta = (tr.max_steps - self.step) * t_step
@@ -341,49 +401,37 @@ class Trainer:
         return self.elapsed_before + time.monotonic() - self.t0
 
     # ----- evaluation, samples, attention ------------------------------------------------------
-    @torch.no_grad()
-    def estimate_loss(self, tokens: np.ndarray, which: int) -> float:
-        tr, T = self.cfg.train, self.cfg.model.block_size
-        starts = eval_starts(len(tokens), T, tr.eval_batches, tr.batch_size, seed=tr.seed + which)
-        sampler = WindowSampler(tokens, T, tr.batch_size, seed=0)
-        total = torch.zeros(2, device=self.device)
-        for b in range(self.dist.rank, len(starts), self.dist.world_size):
-            x, y = self._to_device(*sampler.windows(starts[b]))
-            with dev.autocast(self.device, self.precision):
-                _, loss = self.model(x, y)
-            total += torch.stack([loss.float(), torch.ones((), device=self.device)])
-        ddp.all_reduce_sum(total, self.dist)
-        return float(total[0] / total[1])
-
     def evaluate(self) -> bool:
-        """Validation and training loss on fixed windows; True when the validation loss is a new best."""
+        """Validation and training metrics on fixed rows; True when the validation loss is a new best."""
         self.model.eval()
-        val = self.estimate_loss(self.val_tokens, 1)
-        train = self.estimate_loss(self.train_eval, 2)
+        val_metrics = self.task.evaluate(self.model, "val")
+        train_metrics = self.task.evaluate(self.model, "train")
         self.model.train()
+        val, train = val_metrics.pop("loss"), train_metrics["loss"]
         improved = val < self.best_val
         if improved:
             self.best_val, self.evals_without_gain = val, 0
         else:
             self.evals_without_gain += 1
         if self.dist.is_main:
-            self.events.emit("eval", self.step, train_loss=train, val_loss=val, val_ppl=math.exp(min(val, 50)),
-                             best=improved)
+            extra = {f"val_{k}": v for k, v in val_metrics.items()}
+            extra.update({f"train_{k}": v for k, v in train_metrics.items() if k in self.task.metric_names})
+            if "labels" in dir(self.task):
+                extra["labels"] = self.task.labels
+            self.events.emit("eval", self.step, train_loss=train, val_loss=val, best=improved, **extra)
             if self.tb:
                 self.tb.add_scalar("val/loss", val, self.step)
             self.record_attention()
         return improved
 
     def sample(self) -> None:
-        tr = self.cfg.train
-        for i, prompt in enumerate(tr.sample_prompts):
-            opts = SamplingOptions(max_new_tokens=tr.sample_tokens, temperature=0.8, top_k=50, seed=tr.seed + i)
-            text = generate_text(self.model, self.tokenizer, prompt, opts, device=self.device)
+        for prompt, text in self.task.samples(self.model):
             self.events.emit("sample", self.step, prompt=prompt, text=text)
         self.model.train()
 
     def record_attention(self) -> None:
-        ids = probe_ids(self.tokenizer, self.cfg.train.probe_text, self.val_tokens, self.cfg.model.block_size)
+        probe = self.cfg.train.probe_text
+        ids = self.tokenizer.encode(probe)[: self.gpt_config.block_size] if probe else self.task.probe_ids()
         path = record_attention(self.model, self.tokenizer, ids, self.run_dir, self.step)
         if path is not None:
             self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
@@ -396,14 +444,18 @@ class Trainer:
         if not self.dist.is_main:
             return
         tensors, opt_meta = optimizer_state_tensors(self.optimizer)
-        meta = {"val_loss": None if math.isinf(self.best_val) else self.best_val, "best": best,
+        extra = {"lora": self.lora, "base": BASE_DIR} if self.lora else {}
+        if getattr(self.task, "labels", None):
+            extra["labels"] = self.task.labels
+        meta = {**extra, "val_loss": None if math.isinf(self.best_val) else self.best_val, "best": best,
                 "best_val_loss": None if math.isinf(self.best_val) else self.best_val, "lr_scale": self.lr_scale,
                 "elapsed": self.elapsed(), "evals_without_gain": self.evals_without_gain,
                 "model": config_dict(self.gpt_config), "optimizer": opt_meta, "time": time.time()}
         try:
             inject_disk_fault(self.step)
             path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, meta=meta, optimizer_tensors=tensors,
-                                        extra_files={TOKENIZER_FILE: self.tokenizer.to_str()})
+                                        extra_files={TOKENIZER_FILE: self.tokenizer.to_str()},
+                                        tensors=trainable_tensors(self.model) if self.lora else None)
         except OSError as e:
             raise TrainingStopped("disk", f"could not write the checkpoint at step {self.step}: {e.strerror or e}. "
                                   f"The previous checkpoint is intact; free disk space, then resume") from None

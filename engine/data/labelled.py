@@ -1,0 +1,121 @@
+"""Labelled examples for sequence classification: rows of (text, label) from a table corpus.
+
+Rows are shuffled once with the run's seed before the validation split (label-sorted files are
+common), encoded to at most the model's context, and padded on the right. An encoder sees
+`[CLS] text [SEP]`; a decoder sees the text and is read at its last token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.config import RunConfig
+from engine.data.corpus import load_documents
+from engine.errors import UserError
+
+
+@dataclass
+class LabelledSplit:
+    idx: np.ndarray
+    """(N, T) token ids, right-padded."""
+    lengths: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        width = int(self.lengths[rows].max())
+        return {"idx": self.idx[rows, :width].astype(np.int64), "lengths": self.lengths[rows].astype(np.int64),
+                "targets": self.labels[rows].astype(np.int64)}
+
+
+@dataclass
+class LabelledData:
+    train: LabelledSplit
+    val: LabelledSplit
+    label_names: list[str]
+    texts: int
+    truncated: int
+
+
+def load_labelled(cfg: RunConfig, tokenizer, cache_dir: str | Path, *, encoder: bool, pad_id: int,
+                  cls_id: int | None = None, sep_id: int | None = None) -> LabelledData:
+    d, k, T = cfg.data, cfg.task, cfg.model.block_size
+    docs = load_documents(d, cache_dir, extra_columns=(k.label_column,))
+    texts, raw = [], []
+    for rows in docs.dataset.iter(batch_size=1000):
+        for text, label in zip(rows["text"], rows[k.label_column]):
+            if text is None or label is None or str(text).strip() == "":
+                continue
+            texts.append(str(text))
+            raw.append(str(label))
+    if len(texts) < 4:
+        raise UserError(f"{Path(d.path).name} has {len(texts)} labelled rows: a classifier needs a few per label")
+    names = list(k.labels) or sorted(set(raw), key=_natural)
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise UserError(f"labels {', '.join(unknown[:5])} are not in task.labels ({', '.join(names)}): add them or "
+                        f"clear task.labels to take every label found")
+    if len(names) < 2:
+        raise UserError(f"every row has the label {names[0]!r}: a classifier needs at least two labels")
+    index = {n: i for i, n in enumerate(names)}
+    order = np.random.default_rng(cfg.train.seed).permutation(len(texts))
+    body = T - 2 if encoder else T
+    idx = np.full((len(texts), T), pad_id, dtype=np.int64)
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    truncated = 0
+    for row, ids in enumerate(tokenizer.encode_batch([texts[i] for i in order])):
+        truncated += len(ids) > body
+        ids = ids[:body] or [pad_id]
+        if encoder:
+            ids = [cls_id, *ids, sep_id]
+        idx[row, : len(ids)] = ids
+        lengths[row] = len(ids)
+    labels = np.array([index[raw[i]] for i in order], dtype=np.int64)
+    n_val = max(1, int(round(len(texts) * d.val_fraction)))
+    split = len(texts) - n_val
+    return LabelledData(LabelledSplit(idx[:split], lengths[:split], labels[:split]),
+                        LabelledSplit(idx[split:], lengths[split:], labels[split:]), names, len(texts), truncated)
+
+
+class ExampleSampler:
+    """Batches of examples: a fresh permutation every epoch, a pure function of (seed, step)."""
+
+    def __init__(self, data: LabelledSplit, batch_size: int, *, seed: int, grad_accum: int = 1, rank: int = 0,
+                 world_size: int = 1):
+        self.data, self.batch_size, self.seed = data, batch_size, seed
+        self.grad_accum, self.rank, self.world_size = grad_accum, rank, world_size
+
+    def batch(self, step: int, micro: int = 0) -> dict[str, np.ndarray]:
+        n = self.world_size * self.grad_accum * self.batch_size
+        first = step * n + (micro * self.world_size + self.rank) * self.batch_size
+        positions = np.arange(first, first + self.batch_size)
+        N = len(self.data)
+        rows = np.empty(self.batch_size, dtype=np.int64)
+        for epoch in np.unique(positions // N):
+            here = positions // N == epoch
+            rows[here] = np.random.default_rng([self.seed, int(epoch)]).permutation(N)[positions[here] % N]
+        return self.data.take(rows)
+
+
+def _natural(label: str):
+    return (0, int(label), "") if label.lstrip("-").isdigit() else (1, 0, label)
+
+
+def classification_metrics(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> dict:
+    """Accuracy, macro-F1 (the mean over classes of per-class F1; a class never predicted nor present
+    counts 0) and the confusion matrix, rows = true label, columns = predicted."""
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
+    tp = np.diag(confusion).astype(float)
+    predicted, actual = confusion.sum(0), confusion.sum(1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {"accuracy": float(tp.sum() / max(1, len(labels))), "macro_f1": float(f1.mean()),
+            "confusion": confusion.tolist()}

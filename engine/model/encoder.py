@@ -1,0 +1,139 @@
+"""A bidirectional Transformer encoder (BERT-style) for masked-LM, next-sentence and classification.
+
+The layout is BERT's, so a model exports to a `transformers` BERT folder weight for weight: word,
+position and token-type embeddings summed and normalized; post-norm blocks (norm after each
+residual add); a masked-LM head of dense, GELU, norm and a decoder tied to the word embeddings with
+its own bias; a pooler (dense + tanh on the first token, [CLS]) feeding the next-sentence and
+classification heads. Attention and MLP are the decoder's (engine/model/gpt.py), without the mask.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+from engine.model.gpt import MLP, GPTConfig, SelfAttention, make_norm, rope_tables, sinusoid_table
+
+TYPE_VOCAB = 2
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, cfg: GPTConfig, layer: int):
+        super().__init__()
+        self.attn = SelfAttention(cfg, layer)
+        self.ln_1 = make_norm(cfg)
+        self.mlp = MLP(cfg)
+        self.ln_2 = make_norm(cfg)
+
+    def forward(self, x, rope=None, pad_mask=None, need_weights=False):
+        a, weights = self.attn(x, rope, None, need_weights, pad_mask)
+        x = self.ln_1(x + a)
+        x = self.ln_2(x + self.mlp(x))
+        return x, weights
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.config = cfg
+        C = cfg.n_embd
+        self.wte = nn.Embedding(cfg.vocab_size, C)
+        if cfg.position == "learned":
+            self.wpe = nn.Embedding(cfg.block_size, C)
+        elif cfg.position == "sinusoidal":
+            self.register_buffer("wpe_table", sinusoid_table(cfg.block_size, C), persistent=False)
+        self.wtt = nn.Embedding(TYPE_VOCAB, C)
+        self.ln_e = make_norm(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList(EncoderBlock(cfg, i) for i in range(cfg.n_layer))
+        if cfg.num_labels or cfg.nsp:
+            self.pooler = nn.Linear(C, C)
+            self.head_drop = nn.Dropout(cfg.dropout)
+        if cfg.num_labels:
+            self.classifier = nn.Linear(C, cfg.num_labels)
+        else:
+            self.mlm_dense = nn.Linear(C, C)
+            self.mlm_ln = make_norm(cfg)
+            self.mlm_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
+            self.mlm_decoder = nn.Linear(C, cfg.vocab_size, bias=False)
+            if cfg.tie_weights:
+                self.mlm_decoder.weight = self.wte.weight
+            if cfg.nsp:
+                self.nsp_head = nn.Linear(C, 2)
+        self.apply(self._init_weights)
+        self._rope_cache: tuple | None = None
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.wtt.weight.numel() + (self.wpe.weight.numel() if hasattr(self, "wpe") else 0)
+            if not self.config.tie_weights or self.config.num_labels:
+                n -= self.wte.weight.numel()
+        return n
+
+    def encode(self, idx, token_types=None, pad_mask=None, need_weights: bool = False):
+        """Final hidden states (B, T, C) and, with need_weights, the per-layer attention maps."""
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence of {T} tokens is longer than the context ({self.config.block_size})")
+        x = self.wte(idx)
+        rope = None
+        if self.config.position == "learned":
+            x = x + self.wpe(torch.arange(T, device=idx.device))
+        elif self.config.position == "sinusoidal":
+            x = x + self.wpe_table[:T]
+        else:
+            if self._rope_cache is None or self._rope_cache[0].device != idx.device:
+                self._rope_cache = rope_tables(self.config.head_size, self.config.block_size, device=idx.device)
+            rope = (self._rope_cache[0][:T], self._rope_cache[1][:T])
+        x = x + self.wtt(token_types if token_types is not None else torch.zeros_like(idx))
+        x = self.drop(self.ln_e(x))
+        maps = []
+        for block in self.h:
+            x, weights = block(x, rope, pad_mask, need_weights)
+            maps.append(weights)
+        return x, maps
+
+    def pooled(self, hidden):
+        return self.head_drop(torch.tanh(self.pooler(hidden[:, 0])))
+
+    def mlm_logits(self, hidden):
+        h = self.mlm_ln(F.gelu(self.mlm_dense(hidden)))
+        return self.mlm_decoder(h) + self.mlm_bias
+
+    def nsp_logits(self, hidden):
+        return self.nsp_head(self.pooled(hidden))
+
+    def forward(self, idx, targets=None, *, token_types=None, pad_mask=None, nsp_labels=None,
+                need_weights: bool = False, lengths=None):
+        """Masked-LM logits (B, T, vocab), or class logits (B, num_labels), and the loss when targets
+        are given (-100 marks unmasked positions). With nsp_labels the next-sentence loss is added."""
+        if pad_mask is None and lengths is not None:
+            pad_mask = torch.arange(idx.size(1), device=idx.device)[None, :] < lengths[:, None]
+        hidden, maps = self.encode(idx, token_types, pad_mask, need_weights)
+        if self.config.num_labels:
+            logits = self.classifier(self.pooled(hidden))
+            loss = None if targets is None else F.cross_entropy(logits.float(), targets)
+        else:
+            logits = self.mlm_logits(hidden)
+            loss = None
+            if targets is not None:
+                loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1),
+                                       ignore_index=-100)
+            if nsp_labels is not None and self.config.nsp:
+                nsp = F.cross_entropy(self.nsp_logits(hidden).float(), nsp_labels)
+                loss = nsp if loss is None else loss + nsp
+        return (logits, loss, maps) if need_weights else (logits, loss)
+
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        params = [p for p in self.parameters() if p.requires_grad]
+        decay = [p for p in params if p.dim() >= 2]
+        rest = [p for p in params if p.dim() < 2]
+        return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]

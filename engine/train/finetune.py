@@ -1,0 +1,79 @@
+"""Where a fine-tuning run starts: a run folder, one of its checkpoints, or a Hugging Face folder.
+
+The source gives the architecture, the tokenizer and the weights; the new run keeps its own
+objective's heads (a classifier starts fresh; a language-model head unused by a classifier is dropped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from engine.data.tokenizer import Tokenizer
+from engine.errors import UserError
+from engine.hf import import_model, is_hf_folder
+from engine.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
+from engine.model.gpt import GPTConfig
+from engine.runinfo import RUN_FILE, TOKENIZER_FILE
+from engine.train import checkpoint as ckpt
+
+
+@dataclass
+class Source:
+    config: GPTConfig
+    tensors: dict[str, torch.Tensor]
+    tokenizer: Tokenizer
+    description: str
+
+
+def load_source(path: str | Path) -> Source:
+    p = Path(path).expanduser()
+    if is_hf_folder(p):
+        cfg, tensors, tok = import_model(p)
+        return Source(cfg, tensors, tok, f"Hugging Face {'BERT' if cfg.arch == 'bert' else 'GPT-2'} model {p.name}")
+    if (p / ckpt.META_FILE).is_file():
+        ck, run_dir = p, (p.parent if p.name == BASE_DIR else p.parent.parent)
+    elif (p / RUN_FILE).is_file():
+        ck, run_dir = best_checkpoint(p), p
+    else:
+        raise UserError(f"finetune.source {p} is neither a run folder, a checkpoint, nor a Hugging Face model folder "
+                        f"(config.json + model.safetensors)")
+    model, _ = model_from_checkpoint(ck, run_dir)
+    tok_file = ck / TOKENIZER_FILE if (ck / TOKENIZER_FILE).is_file() else run_dir / TOKENIZER_FILE
+    return Source(model.config, ckpt.model_tensors(model), Tokenizer.load(tok_file), f"{run_dir.name}/{ck.name}")
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint with the lowest validation loss (the newest if none recorded one)."""
+    found = ckpt.list_checkpoints(run_dir)
+    scored = [c for c in found if c.val_loss is not None]
+    return min(scored, key=lambda c: c.val_loss).path if scored else resolve_checkpoint(run_dir)
+
+
+def fine_tune_config(source: GPTConfig, *, dropout: float, nsp: bool, num_labels: int, objective: str) -> GPTConfig:
+    if objective == "masked" and source.arch != "bert":
+        raise UserError("masked-LM fine-tuning needs an encoder (BERT-style) source; this one is a GPT decoder")
+    if objective == "causal" and source.arch != "gpt":
+        raise UserError("causal-LM fine-tuning needs a GPT decoder source; this one is a BERT-style encoder: "
+                        "choose the masked or classify objective")
+    return replace(source, dropout=dropout, nsp=nsp and objective == "masked", num_labels=num_labels)
+
+
+def init_from(model: torch.nn.Module, source: Source) -> tuple[list[str], list[str]]:
+    """Copy the source's weights into `model`; returns (new weights left at their init, dropped ones)."""
+    own = model.state_dict()
+    loaded, dropped = {}, []
+    for name, t in source.tensors.items():
+        if name not in own:
+            dropped.append(name)
+        elif tuple(own[name].shape) != tuple(t.shape):
+            raise UserError(f"the source's {name} is {tuple(t.shape)} but this run needs {tuple(own[name].shape)}: "
+                            f"the vocabulary or shape changed")
+        else:
+            loaded[name] = t
+    model.load_state_dict(loaded, strict=False)
+    tied = {"lm_head.weight", "mlm_decoder.weight"} if model.config.tie_weights else set()
+    fresh = [n for n in own if n not in loaded and n not in tied]
+    return fresh, dropped

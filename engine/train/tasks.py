@@ -1,0 +1,226 @@
+"""What is learned: causal LM, masked LM (+ next sentence) or classification, behind one interface.
+
+A task owns its data (batches as dicts of arrays that the model takes as keyword arguments), its
+evaluation (sums reduced across processes, then turned into metrics) and what it shows as samples.
+The trainer's loop is the same for all three.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from engine.data.batches import WindowSampler, eval_starts
+from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
+from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
+from engine.generate import SamplingOptions, generate_text
+
+
+class Task:
+    name = ""
+    metric_names: tuple[str, ...] = ()
+
+    def __init__(self, trainer):
+        self.t = trainer
+        self.tr = trainer.cfg.train
+
+    def batch(self, step: int, micro: int) -> dict[str, np.ndarray]:
+        return self.sampler.batch(step, micro)
+
+    def rank_args(self) -> dict:
+        d = self.t.dist
+        return {"grad_accum": self.tr.grad_accum, "rank": d.rank, "world_size": d.world_size}
+
+    @torch.no_grad()
+    def evaluate(self, model, which: str) -> dict:
+        """Metrics on fixed validation ("val") or training ("train") rows, reduced over processes."""
+        batches = self.eval_batches(which)
+        total = None
+        for b in range(self.t.dist.rank, len(batches), self.t.dist.world_size):
+            batch = self.t.to_device(batches[b])
+            with self.t.autocast():
+                sums = self.batch_sums(model, batch)
+            total = sums if total is None else total + sums
+        if total is None:
+            total = torch.zeros(self.n_sums(), device=self.t.device)
+        from engine.train import distributed as ddp
+
+        ddp.all_reduce_sum(total, self.t.dist)
+        metrics = self.summarize(total.double().cpu().numpy())
+        return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in metrics.items()}
+
+    def samples(self, model) -> list[tuple[str, str]]:
+        return []
+
+
+class CausalTask(Task):
+    name = "causal"
+
+    def __init__(self, trainer, corpus):
+        super().__init__(trainer)
+        self.train_tokens, self.val_tokens = corpus.arrays()
+        T = trainer.cfg.model.block_size
+        self.sampler = WindowSampler(self.train_tokens, T, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
+        self.tokens_per_row = T
+
+    def batch(self, step, micro):
+        return dict(zip(("idx", "targets"), self.sampler.batch(step, micro)))
+
+    def eval_batches(self, which):
+        tokens = self.val_tokens if which == "val" else self.train_tokens
+        T = self.t.cfg.model.block_size
+        starts = eval_starts(len(tokens), T, self.tr.eval_batches, self.tr.batch_size,
+                             seed=self.tr.seed + (1 if which == "val" else 2))
+        sampler = WindowSampler(tokens, T, self.tr.batch_size, seed=0)
+        return [dict(zip(("idx", "targets"), sampler.windows(s))) for s in starts]
+
+    def n_sums(self):
+        return 2
+
+    def batch_sums(self, model, batch):
+        _, loss = model(**batch)
+        return torch.stack([loss.float(), torch.ones((), device=loss.device)])
+
+    def summarize(self, s):
+        loss = s[0] / max(s[1], 1)
+        return {"loss": loss, "ppl": math.exp(min(loss, 50))}
+
+    def probe_ids(self) -> list[int]:
+        return [int(t) for t in self.val_tokens[: min(64, self.t.cfg.model.block_size)]]
+
+    def samples(self, model):
+        out = []
+        for i, prompt in enumerate(self.tr.sample_prompts):
+            opts = SamplingOptions(max_new_tokens=self.tr.sample_tokens, temperature=0.8, top_k=50,
+                                   seed=self.tr.seed + i)
+            out.append((prompt, generate_text(model, self.t.tokenizer, prompt, opts, device=self.t.device)))
+        return out
+
+
+class MaskedTask(CausalTask):
+    name = "masked"
+    metric_names = ("accuracy", "nsp_accuracy")
+
+    def __init__(self, trainer, corpus):
+        Task.__init__(self, trainer)
+        self.specials = special_ids(trainer.tokenizer)
+        self.train_tokens, self.val_tokens = corpus.arrays()
+        self.train_docs, self.val_docs = corpus.doc_starts()
+        self.tokens_per_row = trainer.cfg.model.block_size
+        self.sampler = self.make_sampler(self.train_tokens, self.train_docs, **self.rank_args())
+
+    def batch(self, step, micro):
+        return self.sampler.batch(step, micro)
+
+    def make_sampler(self, tokens, docs, **kwargs) -> MaskedSampler:
+        k, tok = self.t.cfg.task, self.t.tokenizer
+        spaces = None
+        if tok.kind == "char":
+            spaces = np.array([i for ch in " \t\n\r" if (i := tok.token_id(ch)) is not None], dtype=np.int64)
+        return MaskedSampler(tokens, docs, self.t.cfg.model.block_size, self.tr.batch_size, specials=self.specials,
+                             seed=self.tr.seed, prob=k.mask_prob, nsp=k.nsp, whole_word=k.whole_word_mask,
+                             continues=continuation_table(tok), space_ids=spaces, **kwargs)
+
+    def eval_batches(self, which):
+        tokens, docs = (self.val_tokens, self.val_docs) if which == "val" else (self.train_tokens, self.train_docs)
+        return self.make_sampler(tokens, docs).eval_batches(self.tr.eval_batches,
+                                                           seed=self.tr.seed + (1 if which == "val" else 2))
+
+    def n_sums(self):
+        return 5
+
+    def batch_sums(self, model, batch):
+        hidden, _ = model.encode(batch["idx"], batch["token_types"])
+        logits = model.mlm_logits(hidden).float()
+        targets = batch["targets"]
+        chosen = targets != IGNORE
+        n = chosen.sum()
+        loss = torch.nn.functional.cross_entropy(logits[chosen], targets[chosen], reduction="sum")
+        correct = (logits.argmax(-1)[chosen] == targets[chosen]).sum()
+        nsp_correct = nsp_n = torch.zeros((), device=logits.device)
+        if "nsp_labels" in batch:
+            nsp_correct = (model.nsp_logits(hidden).argmax(-1) == batch["nsp_labels"]).sum()
+            nsp_n = torch.tensor(float(len(batch["nsp_labels"])), device=logits.device)
+        return torch.stack([loss, n.float(), correct.float(), nsp_correct.float(), nsp_n])
+
+    def summarize(self, s):
+        loss = s[0] / max(s[1], 1)
+        out = {"loss": loss, "ppl": math.exp(min(loss, 50)), "accuracy": s[2] / max(s[1], 1)}
+        if s[4]:
+            out["nsp_accuracy"] = s[3] / s[4]
+        return out
+
+    def samples(self, model):
+        """The first validation window with its masks filled in by the model."""
+        batch = self.t.to_device(self.eval_batches("val")[0])
+        row = {k: v[:1] for k, v in batch.items()}
+        model.eval()
+        with torch.no_grad():
+            hidden, _ = model.encode(row["idx"], row["token_types"])
+            guess = model.mlm_logits(hidden).argmax(-1)[0]
+        model.train()
+        ids = row["idx"][0].tolist()
+        masked = [i for i, t in enumerate(row["targets"][0].tolist()) if t != IGNORE]
+        tok = self.t.tokenizer
+        shown = [tok.decode([x]) for x in ids]
+        filled = list(shown)
+        for i in masked:
+            filled[i] = f"[{tok.decode([int(guess[i])])}]"
+        return [("".join(shown[1:60]), "".join(filled[1:60]))]
+
+
+class ClassifyTask(Task):
+    name = "classify"
+    metric_names = ("accuracy", "macro_f1")
+
+    def __init__(self, trainer, cache_dir):
+        super().__init__(trainer)
+        encoder = trainer.arch == "bert"
+        tok = trainer.tokenizer
+        kw = {}
+        if encoder:
+            sp = special_ids(tok)
+            kw = {"pad_id": sp.pad, "cls_id": sp.cls, "sep_id": sp.sep}
+        else:
+            kw = {"pad_id": tok.token_id("[PAD]") or 0}
+        self.data = load_labelled(trainer.cfg, tok, cache_dir, encoder=encoder, **kw)
+        self.labels = self.data.label_names
+        self.sampler = ExampleSampler(self.data.train, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
+        self.tokens_per_row = int(self.data.train.lengths.mean())
+
+    def eval_batches(self, which):
+        split = self.data.val if which == "val" else self.data.train
+        n = len(split) if which == "val" else min(len(split), self.tr.eval_batches * self.tr.batch_size)
+        bs = self.tr.batch_size
+        return [split.take(np.arange(i, min(i + bs, n))) for i in range(0, n, bs)]
+
+    def n_sums(self):
+        return 2 + len(self.labels) ** 2
+
+    def batch_sums(self, model, batch):
+        logits, loss = model(**batch)
+        k = len(self.labels)
+        cells = batch["targets"] * k + logits.argmax(-1)
+        confusion = torch.bincount(cells, minlength=k * k).float()
+        n = float(len(batch["targets"]))
+        return torch.cat([torch.stack([loss.float() * n, torch.tensor(n, device=loss.device)]), confusion])
+
+    def summarize(self, s):
+        k = len(self.labels)
+        confusion = s[2:].reshape(k, k).astype(np.int64)
+        truth = np.repeat(np.arange(k), confusion.sum(1))
+        pred = np.concatenate([np.repeat(np.arange(k), row) for row in confusion])
+        metrics = classification_metrics(truth, pred, k)
+        return {"loss": s[0] / max(s[1], 1), **metrics}
+
+    def probe_ids(self) -> list[int]:
+        return self.data.val.idx[0, : int(self.data.val.lengths[0])].tolist()
+
+
+def make_task(trainer, *, corpus=None, cache_dir=None) -> Task:
+    objective = trainer.cfg.model.objective
+    if objective == "classify":
+        return ClassifyTask(trainer, cache_dir)
+    return (MaskedTask if objective == "masked" else CausalTask)(trainer, corpus)
