@@ -1,4 +1,5 @@
-"""The engine's command line: prepare, tokenizer, train, resume, eval, generate, attention, control, runs.
+"""The engine's command line: prepare, tokenizer, train, resume, eval, generate, predict, attention, export,
+control, runs.
 
 Bad configs and corpora get one line saying what is wrong and exit status 2, never a traceback.
 When stdout is not a terminal (a GUI, a pipe) training events go to stdout as JSON lines.
@@ -81,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stop", action="append", default=[], help="stop at this string (repeatable)")
     sp.add_argument("--seed", type=int)
     sp.add_argument("--device", default="cpu")
+    sp = add("predict", cmd_predict, "label a text (classifier) or fill in its [MASK] tokens (masked LM)")
+    sp.add_argument("run_dir")
+    sp.add_argument("--text", required=True)
+    sp.add_argument("--checkpoint")
+    sp.add_argument("--top-k", type=int, default=5)
+    sp = add("export", cmd_export, "write a run's model as a Hugging Face transformers folder (GPT-2 or BERT)")
+    sp.add_argument("run_dir")
+    sp.add_argument("--out", required=True, help="a new folder")
+    sp.add_argument("--checkpoint")
     sp = add("attention", cmd_attention, "export a checkpoint's attention maps for a text (.npy or .csv)")
     sp.add_argument("run_dir")
     sp.add_argument("--text", required=True)
@@ -246,7 +256,10 @@ def cmd_eval(args) -> int:
 
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
     cfg = config_mod.load(Path(args.run_dir) / "run.toml")
-    corpus = prepare_corpus(cfg)
+    if cfg.model.objective != "causal":
+        raise UserError(f"eval measures causal models; this {cfg.model.objective} run's validation metrics are in "
+                        f"its events (the Train and Runs pages), and `predict` tries it on a text")
+    corpus = prepare_corpus(cfg, tokenizer=tokenizer if cfg.finetune.source else None)
     _, val = corpus.arrays()
     import torch
 
@@ -270,6 +283,8 @@ def cmd_generate(args) -> int:
 
     _check_sampling(args)
     model, tokenizer, _ = load_for_inference(Path(args.run_dir), args.checkpoint, device=args.device)
+    if model.config.arch != "gpt" or model.config.num_labels:
+        raise UserError("generate continues text with a causal (GPT) model; use `predict` for this run")
     if args.beams > 1:
         ids = beam_search(model, tokenizer.encode(args.prompt), beams=args.beams, max_new_tokens=args.max_new_tokens,
                           device=args.device)
@@ -292,6 +307,35 @@ def _check_sampling(args) -> None:
         raise UserError("--top-p must be in (0, 1]")
     if args.top_k < 0 or args.beams < 1 or args.repetition_penalty <= 0:
         raise UserError("--top-k must be >= 0, --beams >= 1 and --repetition-penalty > 0")
+
+
+def cmd_predict(args) -> int:
+    from engine.load import load_for_inference
+    from engine.predict import classify, fill_mask
+
+    model, tokenizer, _ = load_for_inference(Path(args.run_dir), args.checkpoint)
+    if model.config.num_labels:
+        for label, p in classify(model, tokenizer, args.text):
+            print(f"{p:7.2%}  {label}")
+    elif model.config.arch == "bert":
+        filled, guesses = fill_mask(model, tokenizer, args.text, args.top_k)
+        print(filled)
+        for g in guesses:
+            print(f"  token {g.position}: " + ", ".join(f"{t!r} {p:.1%}" for t, p in g.candidates))
+    else:
+        raise UserError("predict is for classifiers and masked-LM models; use `generate` for a causal model")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from engine.hf import export_model
+    from engine.load import load_for_inference
+
+    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
+    out = export_model(model, tokenizer, args.out, labels=getattr(model, "labels", None))
+    kind = "BERT" if model.config.arch == "bert" else "GPT-2"
+    print(f"wrote {path.name} as a Hugging Face {kind} model to {out}")
+    return 0
 
 
 def cmd_attention(args) -> int:

@@ -17,6 +17,7 @@ DEMOS = {
     "sort": "sort a random string of letters after '>'",
     "add": "add two numbers: 123+45=168",
     "brackets": "balanced bracket sequences; each closer attends to its opener",
+    "balanced": "classification: is a bracket sequence balanced? (a CSV of text and label)",
 }
 
 
@@ -24,9 +25,16 @@ def make_demo_corpus(name: str, folder: str | Path, *, size_bytes: int = 1_000_0
     """Write the demo corpus `name` into `folder` and return its path (one UTF-8 text file)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.txt"
+    path = folder / (f"{name}.csv" if name == "balanced" else f"{name}.txt")
     rng = random.Random(seed)
-    if name == "python-stdlib":
+    if name == "balanced":
+        rows, total = ["text,label"], 0
+        while total < size_bytes:
+            text, label = _labelled_brackets(rng)
+            rows.append(f"{text},{label}")
+            total += len(rows[-1]) + 1
+        text = "\n".join(rows) + "\n"
+    elif name == "python-stdlib":
         text = _stdlib_text(size_bytes)
     elif name in ("copy", "sort", "add", "brackets"):
         make = {"copy": _copy_line, "sort": _sort_line, "add": _add_line, "brackets": _bracket_line}[name]
@@ -85,6 +93,34 @@ def _bracket_line(rng: random.Random) -> str:
             out.append(c)
     out.extend({"(": ")", "[": "]", "{": "}"}[c] for c in reversed(stack))
     return "".join(out)
+
+
+def _labelled_brackets(rng: random.Random) -> tuple[str, str]:
+    """A balanced sequence, or (half the time) one spoiled by a wrong closer, a swap or a lost bracket."""
+    s = _bracket_line(rng)
+    if rng.random() < 0.5:
+        return s, "balanced"
+    chars = list(s)
+    i = rng.randrange(len(chars))
+    how = rng.random()
+    if how < 0.4 and chars[i] in ")]}":
+        chars[i] = rng.choice([c for c in ")]}" if c != chars[i]])
+    elif how < 0.7 and i + 1 < len(chars) and chars[i] != chars[i + 1]:
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    else:
+        del chars[i]
+    spoiled = "".join(chars)
+    return (spoiled, "unbalanced") if not _is_balanced(spoiled) else (s, "balanced")
+
+
+def _is_balanced(s: str) -> bool:
+    stack = []
+    for c in s:
+        if c in "([{":
+            stack.append(c)
+        elif not stack or {"(": ")", "[": "]", "{": "}"}[stack.pop()] != c:
+            return False
+    return not stack
 
 
 def demo_config_toml(corpus_path: Path, out_dir: Path) -> str:

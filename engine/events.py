@@ -23,7 +23,10 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "prepare": ("stage", "message"),           # corpus loading, tokenizer training, encoding progress
     "started": ("run_dir", "config", "n_params", "device", "world_size", "resumed_from"),
     "step": ("step", "loss", "lr", "grad_norm", "tokens_per_s", "mfu", "elapsed", "eta"),
-    "eval": ("step", "train_loss", "val_loss", "val_ppl"),
+    # language models add val_ppl; masked LM val_accuracy and val_nsp_accuracy; classifiers val_accuracy,
+    # val_macro_f1, val_confusion (rows = true label) and labels
+    "eval": ("step", "train_loss", "val_loss"),
+    "finetune": ("source", "method", "new", "dropped"),  # where a fine-tuning run started from
     "sample": ("step", "prompt", "text"),
     "attention": ("step", "path"),
     "checkpoint": ("step", "path", "best"),

@@ -49,7 +49,8 @@ def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: li
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp / "model.safetensors", metadata={"format": "pt"})
+        save_file({k: v.contiguous().clone() for k, v in tensors.items()}, tmp / "model.safetensors",
+                  metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         _write_tokenizer(tmp, tokenizer, cfg)
         if out.exists():
@@ -126,7 +127,8 @@ def _bert_export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
         t[p + "transform.LayerNorm.weight"] = sd["mlm_ln.weight"]
         t[p + "transform.LayerNorm.bias"] = _zeros_if_none(sd, "mlm_ln.bias", C)
         t[p + "bias"] = t[p + "decoder.bias"] = sd["mlm_bias"]
-        t[p + "decoder.weight"] = sd.get("mlm_decoder.weight", sd["wte.weight"])
+        if not cfg.tie_weights:
+            t[p + "decoder.weight"] = sd["mlm_decoder.weight"]
         if cfg.nsp:
             t["cls.seq_relationship.weight"] = sd["nsp_head.weight"]
             t["cls.seq_relationship.bias"] = sd["nsp_head.bias"]

@@ -16,8 +16,13 @@ def describe(e: Event) -> str | None:
         return f"[{g('stage')}] {g('message')}"
     if e.type == "started":
         resumed = f", resumed from {g('resumed_from')}" if g("resumed_from") else ""
-        return (f"started {g('run_dir')}: {g('n_params'):,} parameters on {g('device')} ({g('precision')}), "
-                f"{g('world_size')} process(es){resumed}")
+        trainable = g("trainable_params")
+        lora = f" ({trainable:,} trainable)" if trainable is not None and trainable != g("n_params") else ""
+        return (f"started {g('run_dir')}: {g('objective') or 'causal'} objective, {g('n_params'):,} parameters"
+                f"{lora} on {g('device')} ({g('precision')}), {g('world_size')} process(es){resumed}")
+    if e.type == "finetune":
+        new = f"; new: {', '.join(g('new'))}" if g("new") else ""
+        return f"fine-tuning ({g('method')}) from {g('source')}{new}"
     if e.type == "step":
         gn = f" | grad {g('grad_norm'):.2f}" if g("grad_norm") is not None else ""
         loss = "nan" if g("loss") is None else f"{g('loss'):.4f}"
@@ -25,8 +30,10 @@ def describe(e: Event) -> str | None:
                 f"MFU {100 * (g('mfu') or 0):.1f}% | ETA {human_seconds(g('eta'))}")
     if e.type == "eval":
         star = " (best)" if g("best") else ""
-        return (f"eval at step {e.step}: train loss {g('train_loss'):.4f}, val loss {g('val_loss'):.4f}, "
-                f"val perplexity {g('val_ppl'):.2f}{star}")
+        extra = "".join(f", {label} {g(key):.2f}" for key, label in (
+            ("val_ppl", "val perplexity"), ("val_accuracy", "val accuracy"), ("val_nsp_accuracy", "NSP accuracy"),
+            ("val_macro_f1", "val macro-F1")) if g(key) is not None)
+        return f"eval at step {e.step}: train loss {g('train_loss'):.4f}, val loss {g('val_loss'):.4f}{extra}{star}"
     if e.type == "sample":
         return f"sample at step {e.step}: {(g('prompt') + g('text'))!r}"[:300]
     if e.type == "checkpoint":

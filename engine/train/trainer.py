@@ -182,8 +182,8 @@ class Trainer:
         model = build_model(self.gpt_config)
         if self.source:
             fresh, dropped = finetune.init_from(model, self.source)
-            self.events.emit("finetune", source=self.source.description, method=ft.method, new=fresh,
-                             dropped=dropped, message=f"starting from {self.source.description}")
+            self.finetune_info = {"source": self.source.description, "method": ft.method, "new": fresh,
+                                  "dropped": dropped}
         self.lora = None
         if ft.method == "lora":
             self.base_tensors = ckpt.model_tensors(model)
@@ -210,6 +210,8 @@ class Trainer:
                                   meta={"step": 0, "model": config_dict(self.source.config)},
                                   extra_files={TOKENIZER_FILE: self.tokenizer.to_str()})
         self.events.attach(self.run_dir / EVENTS_FILE)
+        if self.source and not self.resume:
+            self.events.emit("finetune", **self.finetune_info)
         if self.cfg.train.tensorboard:
             self.tb = tensorboard_writer(self.run_dir, self.events)
 

@@ -1,0 +1,110 @@
+"""Hugging Face interoperability: an exported model gives the engine's logits in `transformers`."""
+
+import pytest
+import torch
+
+from engine.data.tokenizer import train_tokenizer
+from engine.errors import UserError
+from engine.hf import export_model, import_model
+from engine.model.build import build_model
+from engine.model.gpt import GPTConfig
+from tests.conftest import PANGRAMS
+
+transformers = pytest.importorskip("transformers")
+
+
+def randomized(cfg: GPTConfig):
+    """A model whose every weight (norms and biases too) is random, so no mapping error can hide."""
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.2 + (1.0 if p.dim() == 1 and p.shape[0] == cfg.n_embd else 0.0))
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    tok = train_tokenizer("wordpiece", lambda: PANGRAMS * 10, vocab_size=300)
+    return tok
+
+
+def config(tokenizer, **kw):
+    return GPTConfig(vocab_size=tokenizer.vocab_size, block_size=24, n_layer=2, n_head=4, n_embd=32, bias=True, **kw)
+
+
+@pytest.mark.parametrize("mlp", ["gelu", "gelu_tanh"])
+@pytest.mark.parametrize("tie", [True, False])
+def test_gpt2_export_gives_the_same_logits(tmp_path, tokenizer, mlp, tie):
+    model = randomized(config(tokenizer, mlp=mlp, tie_weights=tie))
+    out = export_model(model, tokenizer, tmp_path / "gpt2")
+    hf = transformers.AutoModelForCausalLM.from_pretrained(out).eval()
+    x = torch.tensor([tokenizer.encode(PANGRAMS[0])[:24]])
+    with torch.no_grad():
+        ours, theirs = model(x)[0], hf(x).logits
+    assert (ours - theirs).abs().max() < 1e-4
+    hf_tok = transformers.AutoTokenizer.from_pretrained(out)
+    assert hf_tok(PANGRAMS[1], add_special_tokens=False)["input_ids"] == tokenizer.encode(PANGRAMS[1])
+
+
+def test_a_model_without_biases_exports_with_zero_biases(tmp_path, tokenizer):
+    cfg = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=24, n_layer=1, n_head=2, n_embd=32, bias=False,
+                    position="sinusoidal")
+    model = randomized(cfg)
+    hf = transformers.AutoModelForCausalLM.from_pretrained(export_model(model, tokenizer, tmp_path / "g")).eval()
+    x = torch.tensor([tokenizer.encode(PANGRAMS[2])[:24]])
+    with torch.no_grad():
+        assert (model(x)[0] - hf(x).logits).abs().max() < 1e-4
+
+
+def test_bert_export_with_nsp_gives_the_same_logits(tmp_path, tokenizer):
+    model = randomized(config(tokenizer, arch="bert", nsp=True))
+    out = export_model(model, tokenizer, tmp_path / "bert")
+    hf = transformers.BertForPreTraining.from_pretrained(out).eval()
+    a, b = tokenizer.encode(PANGRAMS[0])[:8], tokenizer.encode(PANGRAMS[1])[:8]
+    cls, sep, pad = (tokenizer.token_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
+    ids = torch.tensor([[cls, *a, sep, *b, sep], [cls, *a, sep, pad, pad, pad, pad, pad, pad, pad, pad, pad]])
+    types = torch.tensor([[0] * 10 + [1] * 9, [0] * 19])
+    keep = torch.tensor([[1] * 19, [1] * 10 + [0] * 9])
+    with torch.no_grad():
+        hidden, _ = model.encode(ids, types, keep.bool())
+        theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=keep)
+        assert (model.mlm_logits(hidden) - theirs.prediction_logits)[keep.bool()].abs().max() < 1e-4
+        assert (model.nsp_logits(hidden) - theirs.seq_relationship_logits).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("arch", ["gpt", "bert"])
+def test_classifiers_export_with_their_labels(tmp_path, tokenizer, arch):
+    model = randomized(config(tokenizer, arch=arch, num_labels=3))
+    out = export_model(model, tokenizer, tmp_path / arch, labels=["neg", "neutral", "pos"])
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(out).eval()
+    assert hf.config.id2label[2] == "pos"
+    ids = tokenizer.encode(PANGRAMS[3])[:20]
+    if arch == "bert":
+        ids = [tokenizer.token_id("[CLS]"), *ids, tokenizer.token_id("[SEP]")]
+    x = torch.tensor([ids])
+    with torch.no_grad():
+        assert (model(x)[0] - hf(x).logits).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("arch", ["gpt", "bert"])
+def test_import_of_an_exported_folder_gives_back_the_model(tmp_path, tokenizer, arch):
+    model = randomized(config(tokenizer, arch=arch))
+    out = export_model(model, tokenizer, tmp_path / arch)
+    cfg, tensors, tok = import_model(out)
+    again = build_model(cfg).eval()
+    missing, unexpected = again.load_state_dict(tensors, strict=False)
+    assert not unexpected and set(missing) <= {"lm_head.weight", "mlm_decoder.weight"}
+    x = torch.tensor([tok.encode(PANGRAMS[4])[:24]])
+    with torch.no_grad():
+        assert (model(x)[0] - again(x)[0]).abs().max() < 1e-5
+
+
+def test_export_refuses_what_gpt2_cannot_express_and_a_nonempty_folder(tmp_path, tokenizer):
+    with pytest.raises(UserError, match="position = 'rope'"):
+        export_model(randomized(config(tokenizer, position="rope")), tokenizer, tmp_path / "x")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    with pytest.raises(UserError, match="not empty"):
+        export_model(randomized(config(tokenizer)), tokenizer, tmp_path / "full")
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"

@@ -1,0 +1,128 @@
+"""Masked LM, classification and fine-tuning (full and LoRA) trained end to end in this process."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.config import ConfigError
+from engine.demo import make_demo_corpus
+from engine.errors import UserError
+from engine.events import read_events
+from engine.load import load_for_inference
+from engine.predict import classify, fill_mask
+from engine.train import checkpoint as ckpt
+from tests.conftest import tiny_config
+from tests.engine.test_training import train
+
+
+def evals(run_dir):
+    return [e for e in read_events(run_dir / "events.jsonl") if e.type == "eval"]
+
+
+def started(run_dir):
+    return next(e for e in read_events(run_dir / "events.jsonl") if e.type == "started")
+
+
+@pytest.fixture
+def balanced_csv(tmp_path):
+    return make_demo_corpus("balanced", tmp_path / "data", size_bytes=12_000)
+
+
+def test_masked_lm_with_next_sentence_prediction(tmp_path, tiny_text):
+    cfg = tiny_config(tiny_text, tmp_path, tokenizer={"kind": "wordpiece", "vocab_size": 300},
+                      model={"objective": "masked", "block_size": 24},
+                      task={"nsp": True, "whole_word_mask": True}, train={"max_steps": 30, "eval_interval": 15})
+    train(cfg)
+    run = tmp_path / "run"
+    first, last = evals(run)[0], evals(run)[-1]
+    assert last["val_loss"] < first["val_loss"]
+    for key in ("val_accuracy", "val_nsp_accuracy", "val_ppl"):
+        assert last.get(key) is not None
+    assert last["val_accuracy"] > first["val_accuracy"]
+    assert started(run)["arch"] == "bert"
+    model, tok, _ = load_for_inference(run)
+    filled, guesses = fill_mask(model, tok, "The quick brown [MASK] jumps over the lazy dog.")
+    assert len(guesses) == 1 and len(guesses[0].candidates) == 5
+    assert "[MASK]" not in filled
+    with pytest.raises(UserError, match=r"type \[MASK\]"):
+        fill_mask(model, tok, "no mask here")
+
+
+def test_classification_reports_accuracy_f1_and_a_confusion_matrix(tmp_path, balanced_csv):
+    cfg = tiny_config(balanced_csv, tmp_path, model={"objective": "classify", "block_size": 32},
+                      train={"max_steps": 40, "eval_interval": 20, "batch_size": 16})
+    train(cfg)
+    run = tmp_path / "run"
+    last = evals(run)[-1]
+    assert last["labels"] == ["balanced", "unbalanced"]
+    confusion = np.array(last["val_confusion"])
+    n_val = started(run)["corpus"]["val_examples"]
+    assert confusion.shape == (2, 2) and confusion.sum() == n_val
+    assert last["val_accuracy"] == pytest.approx(np.trace(confusion) / n_val)
+    assert 0 <= last["val_macro_f1"] <= 1
+    model, tok, _ = load_for_inference(run)
+    probs = classify(model, tok, "(([]))")
+    assert sorted(label for label, _ in probs) == ["balanced", "unbalanced"]
+    assert sum(p for _, p in probs) == pytest.approx(1.0)
+
+
+def test_lora_fine_tune_saves_adapters_apart_and_resumes(tmp_path, tiny_text, balanced_csv):
+    base = tiny_config(tiny_text, tmp_path, train={"out_dir": str(tmp_path / "base"), "max_steps": 20})
+    train(base)
+    brackets = make_demo_corpus("brackets", tmp_path / "data", size_bytes=8000)
+    cfg = tiny_config(brackets, tmp_path, finetune={"source": str(tmp_path / "base"), "method": "lora",
+                                                    "lora_rank": 2, "lora_targets": ["attention", "mlp_in"]},
+                      train={"max_steps": 20, "eval_interval": 10, "lr": 1e-2})
+    train(cfg, stop_at=12)
+    run = tmp_path / "run"
+    info = started(run)
+    assert 0 < info["trainable_params"] < info["n_params"] / 5
+    last = ckpt.list_checkpoints(run)[-1].path
+    stored = ckpt.load_tensors(last / ckpt.MODEL_FILE)
+    assert stored and all("lora_" in name for name in stored), "only the adapters are stored"
+    assert json.loads((last / "meta.json").read_text())["lora"]["rank"] == 2
+    base_weights = ckpt.load_tensors(ckpt.list_checkpoints(tmp_path / "base")[-1].path / ckpt.MODEL_FILE)
+    copied = ckpt.load_tensors(run / "base" / ckpt.MODEL_FILE)
+    assert all(torch.equal(base_weights[n], copied[n]) for n in base_weights), "the base is frozen and copied whole"
+    train(cfg, resume=True)
+    assert max(e.step for e in evals(run)) == 20
+    merged, tok, _ = load_for_inference(run)
+    original, _, _ = load_for_inference(tmp_path / "base")
+    x = torch.tensor([tok.encode("([{}])")])
+    assert not torch.allclose(merged(x)[0], original(x)[0]), "the merged adapters change the model"
+
+
+def test_full_fine_tune_of_an_exported_hugging_face_model_as_a_classifier(tmp_path, tiny_text, balanced_csv):
+    pytest.importorskip("transformers")
+    from engine.hf import export_model
+
+    pre = tiny_config(tiny_text, tmp_path, model={"objective": "masked", "position": "learned"},
+                      train={"out_dir": str(tmp_path / "mlm"), "max_steps": 10})
+    train(pre)
+    model, tok, _ = load_for_inference(tmp_path / "mlm")
+    export_model(model, tok, tmp_path / "hf-bert")
+    cfg = tiny_config(balanced_csv, tmp_path, model={"objective": "classify"},
+                      finetune={"source": str(tmp_path / "hf-bert")}, train={"max_steps": 10})
+    train(cfg)
+    events = list(read_events(tmp_path / "run" / "events.jsonl"))
+    ft = next(e for e in events if e.type == "finetune")
+    # pre-trained without next-sentence prediction, so the pooler starts fresh too
+    assert set(ft["new"]) == {"classifier.weight", "classifier.bias", "pooler.weight", "pooler.bias"}
+    assert started(tmp_path / "run")["arch"] == "bert"
+
+
+def test_objective_mistakes_get_clear_messages(tmp_path, tiny_text, balanced_csv):
+    with pytest.raises(ConfigError, match="needs a bidirectional encoder"):
+        tiny_config(tiny_text, tmp_path, model={"objective": "masked", "arch": "gpt"}).validate()
+    with pytest.raises(ConfigError, match="set finetune.source"):
+        tiny_config(tiny_text, tmp_path, finetune={"method": "lora"}).validate()
+    with pytest.raises(UserError, match="labels need a CSV"):
+        train(tiny_config(tiny_text, tmp_path, model={"objective": "classify"}))
+    with pytest.raises(UserError, match="has no column 'kind'.*set task.label_column"):
+        train(tiny_config(balanced_csv, tmp_path, model={"objective": "classify"}, task={"label_column": "kind"}))
+    train(tiny_config(tiny_text, tmp_path, train={"out_dir": str(tmp_path / "gpt"), "max_steps": 2}))
+    with pytest.raises(UserError, match="needs an encoder"):
+        train(tiny_config(tiny_text, tmp_path, model={"objective": "masked"},
+                          finetune={"source": str(tmp_path / "gpt")}))
