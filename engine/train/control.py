@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 from engine.tomlio import write_atomic
@@ -76,6 +77,18 @@ class ControlChannel:
             self._seq = seq
             return action
         return None
+
+    def wait_while_paused(self, on_checkpoint) -> tuple[str, float]:
+        """Block until resume or stop is requested (checkpoints still honoured); returns the action
+        and the seconds spent paused."""
+        paused_at = time.monotonic()
+        while True:
+            time.sleep(0.1)
+            action = self.poll()
+            if action in ("resume", "stop"):
+                return action, time.monotonic() - paused_at
+            if action == "checkpoint":
+                on_checkpoint()
 
     def _read(self) -> tuple[int, str | None]:
         if self.path is None:

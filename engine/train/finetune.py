@@ -11,11 +11,14 @@ from pathlib import Path
 
 import torch
 
+from engine.config import RunConfig
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.hf import import_model, is_hf_folder
 from engine.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
+from engine.model.build import build_model, gpt_config
 from engine.model.gpt import GPTConfig
+from engine.model.lora import apply_lora
 from engine.runinfo import RUN_FILE, TOKENIZER_FILE
 from engine.train import checkpoint as ckpt
 
@@ -77,3 +80,54 @@ def init_from(model: torch.nn.Module, source: Source) -> tuple[list[str], list[s
     tied = {"lm_head.weight", "mlm_decoder.weight"} if model.config.tie_weights else set()
     fresh = [n for n in own if n not in loaded and n not in tied]
     return fresh, dropped
+
+
+def source_for_run(cfg: RunConfig, run_dir: Path, *, resume: bool) -> Source | None:
+    """The model a run fine-tunes; a resumed LoRA run reads the base copy in its own folder, and a
+    resumed full fine-tune whose source has gone starts from its own newest checkpoint."""
+    ft = cfg.finetune
+    base = Path(run_dir) / BASE_DIR
+    if resume and ft.method == "lora" and (base / ckpt.META_FILE).is_file():
+        return load_source(base)
+    if not ft.source:
+        return None
+    if resume and not Path(ft.source).exists() and ckpt.list_checkpoints(run_dir):
+        return load_source(ckpt.list_checkpoints(run_dir)[-1].path)
+    return load_source(ft.source)
+
+
+@dataclass
+class BuiltModel:
+    model: torch.nn.Module
+    config: GPTConfig
+    lora: dict | None
+    """rank, alpha and targets of a LoRA run (recorded in its checkpoints)."""
+    base_tensors: dict[str, torch.Tensor] | None
+    """A LoRA run's starting weights, saved once as the run's base/ folder."""
+    info: dict | None
+    """For the `finetune` event: source, method, new and dropped weights."""
+
+
+def build_for_run(cfg: RunConfig, tokenizer: Tokenizer, source: Source | None, *, arch: str,
+                  num_labels: int) -> BuiltModel:
+    ft, objective = cfg.finetune, cfg.model.objective
+    nsp = cfg.task.nsp and objective == "masked"
+    if source:
+        gcfg = fine_tune_config(source.config, dropout=cfg.model.dropout, nsp=nsp, num_labels=num_labels,
+                                objective=objective)
+    else:
+        gcfg = gpt_config(cfg.model, tokenizer.vocab_size, arch=arch, nsp=nsp, num_labels=num_labels)
+    if tokenizer.vocab_size > gcfg.vocab_size:
+        raise UserError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {gcfg.vocab_size}: the "
+                        f"source model lacks tokens this objective needs ([CLS] [SEP] [MASK] [PAD])")
+    model = build_model(gcfg)
+    info = None
+    if source:
+        fresh, dropped = init_from(model, source)
+        info = {"source": source.description, "method": ft.method, "new": fresh, "dropped": dropped}
+    lora = base = None
+    if ft.method == "lora":
+        base = ckpt.model_tensors(model)
+        lora = {"rank": ft.lora_rank, "alpha": ft.lora_alpha, "targets": list(ft.lora_targets)}
+        apply_lora(model, targets=ft.lora_targets, rank=ft.lora_rank, alpha=ft.lora_alpha, dropout=ft.lora_dropout)
+    return BuiltModel(model, gcfg, lora, base, info)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from engine.data.batches import WindowSampler, eval_starts
+from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
 from engine.generate import SamplingOptions, generate_text
@@ -54,6 +55,10 @@ class Task:
     def samples(self, model) -> list[tuple[str, str]]:
         return []
 
+    def stats(self) -> dict:
+        """The data's statistics for the `started` event."""
+        return stats_dict(self.t.corpus.stats)
+
 
 class CausalTask(Task):
     name = "causal"
@@ -64,6 +69,7 @@ class CausalTask(Task):
         T = trainer.cfg.model.block_size
         self.sampler = WindowSampler(self.train_tokens, T, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
         self.tokens_per_row = T
+        warn_unknown_tokens(trainer, self.train_tokens)
 
     def batch(self, step, micro):
         return dict(zip(("idx", "targets"), self.sampler.batch(step, micro)))
@@ -109,6 +115,7 @@ class MaskedTask(CausalTask):
         self.train_tokens, self.val_tokens = corpus.arrays()
         self.train_docs, self.val_docs = corpus.doc_starts()
         self.tokens_per_row = trainer.cfg.model.block_size
+        warn_unknown_tokens(trainer, self.train_tokens)
         self.sampler = self.make_sampler(self.train_tokens, self.train_docs, **self.rank_args())
 
     def batch(self, step, micro):
@@ -190,6 +197,11 @@ class ClassifyTask(Task):
         self.sampler = ExampleSampler(self.data.train, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
         self.tokens_per_row = int(self.data.train.lengths.mean())
 
+    def stats(self):
+        d = self.data
+        return {"documents": d.texts, "labels": self.labels, "train_examples": len(d.train),
+                "val_examples": len(d.val), "truncated": d.truncated, "vocab_size": self.t.tokenizer.vocab_size}
+
     def eval_batches(self, which):
         split = self.data.val if which == "val" else self.data.train
         n = len(split) if which == "val" else min(len(split), self.tr.eval_batches * self.tr.batch_size)
@@ -219,8 +231,26 @@ class ClassifyTask(Task):
         return self.data.val.idx[0, : int(self.data.val.lengths[0])].tolist()
 
 
-def make_task(trainer, *, corpus=None, cache_dir=None) -> Task:
+def warn_unknown_tokens(trainer, tokens: np.ndarray) -> None:
+    """A fine-tune's tokenizer may not know the new corpus's characters: say so when it shows."""
+    unk = [i for t in ("<unk>", "[UNK]") if (i := trainer.tokenizer.token_id(t)) is not None]
+    head = tokens[: 1_000_000]
+    share = float(np.isin(head, unk).mean()) if unk and len(head) else 0.0
+    if share > 0.01:
+        trainer.events.emit("warning", kind="unknown_tokens", share=share,
+                            message=f"{share:.0%} of the corpus is unknown to the tokenizer: the model cannot learn "
+                                    f"those parts (a fine-tune keeps its source's tokenizer)")
+
+
+def make_task(trainer, tokenizer=None) -> Task:
+    """The run's task with its data ready; `tokenizer` (a fine-tune's) replaces the [tokenizer] section.
+
+    Sets `trainer.tokenizer`, and `trainer.corpus` for language models (a token stream)."""
     objective = trainer.cfg.model.objective
+    trainer.corpus = None
     if objective == "classify":
-        return ClassifyTask(trainer, cache_dir)
-    return (MaskedTask if objective == "masked" else CausalTask)(trainer, corpus)
+        trainer.tokenizer = tokenizer or trainer._prepare_corpus(None).tokenizer
+        return ClassifyTask(trainer, cache_root(trainer.cfg))
+    trainer.corpus = trainer._prepare_corpus(tokenizer)
+    trainer.tokenizer = trainer.corpus.tokenizer
+    return (MaskedTask if objective == "masked" else CausalTask)(trainer, trainer.corpus)

@@ -20,14 +20,14 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from engine import estimate as est
 from engine.config import RunConfig
-from engine.data.encode import PreparedCorpus, cache_root, prepare_corpus, stats_dict
+from engine.data.encode import PreparedCorpus, prepare_corpus
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.events import EventWriter
 from engine.humanlog import TextLog
 from engine.load import BASE_DIR
-from engine.model.build import build_model, config_dict, gpt_config
-from engine.model.lora import apply_lora, count_trainable, trainable_tensors
+from engine.model.build import config_dict
+from engine.model.lora import count_trainable, trainable_tensors
 from engine.runinfo import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
 from engine.tomlio import write_atomic
 from engine.train import checkpoint as ckpt
@@ -96,26 +96,19 @@ class Trainer:
         else:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        self.source = self._load_source()
+        self.source = finetune.source_for_run(cfg, self.run_dir, resume=self.resume)
         self.arch = self.source.config.arch if self.source else cfg.arch
         given = self.source.tokenizer if self.source else None
         if given is not None and self.resume and (self.run_dir / TOKENIZER_FILE).is_file():
             given = Tokenizer.load(self.run_dir / TOKENIZER_FILE)
-        if cfg.model.objective == "classify":
-            self.corpus = None
-            self.tokenizer = given or self._prepare_corpus(None).tokenizer
-            self.task = make_task(self, cache_dir=cache_root(cfg))
-            self.corpus_stats = {"documents": self.task.data.texts, "labels": self.task.labels,
-                                 "train_examples": len(self.task.data.train), "val_examples": len(self.task.data.val),
-                                 "truncated": self.task.data.truncated, "vocab_size": self.tokenizer.vocab_size}
-        else:
-            self.corpus = self._prepare_corpus(given)
-            self.tokenizer = self.corpus.tokenizer
-            self.task = make_task(self, corpus=self.corpus)
-            self.corpus_stats = stats_dict(self.corpus.stats)
+        self.task = make_task(self, given)  # sets the tokenizer, and the corpus of a language model
+        self.corpus_stats = self.task.stats()
         self.sampler = self.task.sampler
         torch.manual_seed(tr.seed)
-        self.model = self._build_model()
+        labels = len(self.task.labels) if cfg.model.objective == "classify" else 0
+        self.built = finetune.build_for_run(cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
+        self.gpt_config, self.lora = self.built.config, self.built.lora
+        self.model = self.built.model.to(self.device)
         self.optimizer = make_optimizer(self.model, tr, self.device.type)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.flops_per_token = est.flops_per_token(cfg, self.model.num_params())
@@ -153,45 +146,6 @@ class Trainer:
         ddp.barrier(self.dist)  # rank 0 encodes; the others read its cache
         return prepare_corpus(self.cfg, tokenizer=tokenizer)
 
-    def _load_source(self) -> finetune.Source | None:
-        """The model this run fine-tunes; a resumed LoRA run reads the base copy in its own folder."""
-        ft = self.cfg.finetune
-        base = self.run_dir / BASE_DIR
-        if self.resume and ft.method == "lora" and (base / ckpt.META_FILE).is_file():
-            return finetune.load_source(base)
-        if not ft.source:
-            return None
-        if self.resume and not Path(ft.source).exists() and ckpt.list_checkpoints(self.run_dir):
-            return finetune.load_source(ckpt.list_checkpoints(self.run_dir)[-1].path)
-        return finetune.load_source(ft.source)
-
-    def _build_model(self):
-        cfg, ft = self.cfg, self.cfg.finetune
-        labels = len(self.task.labels) if cfg.model.objective == "classify" else 0
-        nsp = cfg.task.nsp and cfg.model.objective == "masked"
-        if self.source:
-            self.gpt_config = finetune.fine_tune_config(self.source.config, dropout=cfg.model.dropout, nsp=nsp,
-                                                        num_labels=labels, objective=cfg.model.objective)
-        else:
-            self.gpt_config = gpt_config(cfg.model, self.tokenizer.vocab_size, arch=self.arch, nsp=nsp,
-                                         num_labels=labels)
-        if self.tokenizer.vocab_size > self.gpt_config.vocab_size:
-            raise UserError(f"the tokenizer has {self.tokenizer.vocab_size} tokens but the model only "
-                            f"{self.gpt_config.vocab_size}: the source model lacks tokens this objective needs "
-                            f"([CLS] [SEP] [MASK] [PAD])")
-        model = build_model(self.gpt_config)
-        if self.source:
-            fresh, dropped = finetune.init_from(model, self.source)
-            self.finetune_info = {"source": self.source.description, "method": ft.method, "new": fresh,
-                                  "dropped": dropped}
-        self.lora = None
-        if ft.method == "lora":
-            self.base_tensors = ckpt.model_tensors(model)
-            self.lora = {"rank": ft.lora_rank, "alpha": ft.lora_alpha, "targets": list(ft.lora_targets)}
-            apply_lora(model, targets=ft.lora_targets, rank=ft.lora_rank, alpha=ft.lora_alpha,
-                       dropout=ft.lora_dropout)
-        return model.to(self.device)
-
     def _open_run_folder(self) -> None:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -206,12 +160,12 @@ class Trainer:
             write_atomic(self.run_dir / RUN_FILE, self.cfg.to_toml())
             self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
             if self.lora:
-                ckpt.write_folder(self.run_dir / BASE_DIR, self.base_tensors,
+                ckpt.write_folder(self.run_dir / BASE_DIR, self.built.base_tensors,
                                   meta={"step": 0, "model": config_dict(self.source.config)},
                                   extra_files={TOKENIZER_FILE: self.tokenizer.to_str()})
         self.events.attach(self.run_dir / EVENTS_FILE)
         if self.source and not self.resume:
-            self.events.emit("finetune", **self.finetune_info)
+            self.events.emit("finetune", **self.built.info)
         if self.cfg.train.tensorboard:
             self.tb = tensorboard_writer(self.run_dir, self.events)
 
@@ -476,16 +430,9 @@ class Trainer:
             action = None
         elif action == "pause":
             self.events.emit("status", self.step, state="paused")
-            paused_at = time.monotonic()
-            while True:
-                time.sleep(0.1)
-                a = self.control.poll()
-                if a in ("resume", "stop"):
-                    break
-                if a == "checkpoint":
-                    self.save(best=False)
-            self.t0 += time.monotonic() - paused_at  # paused time is neither training time nor throughput
-            self._excluded += time.monotonic() - paused_at
+            a, paused = self.control.wait_while_paused(lambda: self.save(best=False))
+            self.t0 += paused  # paused time is neither training time nor throughput
+            self._excluded += paused
             if a == "stop":
                 action = "stop"
             else:
