@@ -373,6 +373,15 @@ def _validate_task(cfg: RunConfig) -> list[str]:
             _choice(p, "finetune.lora_targets", t, LORA_TARGETS)
     if f.source and not Path(f.source).expanduser().exists():
         p.append(f"finetune.source not found: {f.source}")
+    elif f.source:
+        from engine.sourceinfo import describe_source, objective_problem
+
+        try:
+            problem = objective_problem(m.objective, describe_source(f.source).arch)
+        except UserError as e:
+            problem = str(e)
+        if problem:
+            p.append(f"finetune.source: {problem}")
     return p
 
 

@@ -11,7 +11,8 @@ from PySide6.QtCore import QObject, Signal
 from engine.events import Event, read_events
 from engine.runinfo import RunSummary, list_runs, summarize
 
-CURVES = ("loss", "val_loss", "train_loss", "val_ppl", "lr", "tokens_per_s", "grad_norm")
+EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1")
+CURVES = ("loss", "lr", "tokens_per_s", "grad_norm", *EVAL_CURVES)
 
 
 @dataclass
@@ -44,6 +45,10 @@ class RunState:
     last_step: Event | None = None
     last_error: Event | None = None
     state: str = ""
+    objective: str = "causal"
+    labels: list[str] = field(default_factory=list)
+    confusion: list[list[int]] | None = None
+    """The newest validation confusion matrix of a classifier (rows = true label)."""
     first_time: float | None = None
     version: int = 0
     """Bumped on every change, so views redraw only when something is new."""
@@ -63,9 +68,11 @@ class RunState:
                         self.curves[k].append(e.step, e[k], e.time)
                 self.last_step = e
             elif e.type == "eval":
-                for k in ("val_loss", "train_loss", "val_ppl"):
+                for k in EVAL_CURVES:
                     if e.get(k) is not None:
                         self.curves[k].append(e.step, e[k], e.time)
+                if e.get("val_confusion") is not None:
+                    self.confusion, self.labels = e["val_confusion"], e.get("labels") or self.labels
             elif e.type == "sample":
                 self.samples.append(e)
             elif e.type == "warning":
@@ -76,6 +83,8 @@ class RunState:
                 self.last_error = e
             elif e.type == "started":
                 self.last_error = None
+                self.objective = e.get("objective") or "causal"
+                self.labels = e.get("labels") or []
             line = describe(e)
             if line and e.type != "step":
                 self.log.append(line)

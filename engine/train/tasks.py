@@ -168,14 +168,19 @@ class MaskedTask(CausalTask):
             hidden, _ = model.encode(row["idx"], row["token_types"])
             guess = model.mlm_logits(hidden).argmax(-1)[0]
         model.train()
-        ids = row["idx"][0].tolist()
-        masked = [i for i, t in enumerate(row["targets"][0].tolist()) if t != IGNORE]
+        ids = row["idx"][0].tolist()[1:49]
+        targets = row["targets"][0].tolist()[1:49]
         tok = self.t.tokenizer
-        shown = [tok.decode([x]) for x in ids]
-        filled = list(shown)
-        for i in masked:
-            filled[i] = f"[{tok.decode([int(guess[i])])}]"
-        return [("".join(shown[1:60]), "".join(filled[1:60]))]
+        filled, run = [], []
+        for i, (x, t) in enumerate(zip(ids, targets)):
+            if t == IGNORE:
+                run.append(x)
+                continue
+            filled.append(tok.decode(run))
+            run = []
+            filled.append(f" [{tok.decode([int(guess[i + 1])]).strip()}]")
+        filled.append(tok.decode(run))
+        return [(tok.decode(ids) + "\n→ ", "".join(filled))]
 
 
 class ClassifyTask(Task):
@@ -195,6 +200,8 @@ class ClassifyTask(Task):
         self.data = load_labelled(trainer.cfg, tok, cache_dir, encoder=encoder, **kw)
         self.labels = self.data.label_names
         self.sampler = ExampleSampler(self.data.train, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
+        train = self.data.train
+        warn_unknown_tokens(trainer, train.idx[np.arange(train.idx.shape[1])[None, :] < train.lengths[:, None]])
         self.tokens_per_row = int(self.data.train.lengths.mean())
 
     def stats(self):
@@ -229,6 +236,25 @@ class ClassifyTask(Task):
 
     def probe_ids(self) -> list[int]:
         return self.data.val.idx[0, : int(self.data.val.lengths[0])].tolist()
+
+    def samples(self, model):
+        """The first validation examples with the model's label and its confidence."""
+        n = min(5, len(self.data.val))
+        batch = self.t.to_device(self.data.val.take(np.arange(n)))
+        model.eval()
+        with torch.no_grad():
+            probs = torch.softmax(model(**batch)[0].float(), -1)
+        model.train()
+        out = []
+        specials = {self.t.tokenizer.token_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")}
+        for i in range(n):
+            ids = [t for t in self.data.val.idx[i, : int(self.data.val.lengths[i])].tolist() if t not in specials]
+            guess, truth = int(probs[i].argmax()), int(self.data.val.labels[i])
+            mark = "✓" if guess == truth else "✗"
+            out.append((self.t.tokenizer.decode(ids)[:200],
+                        f"\n  {mark} predicted {self.labels[guess]} ({float(probs[i, guess]):.0%}), "
+                        f"true {self.labels[truth]}"))
+        return out
 
 
 def warn_unknown_tokens(trainer, tokens: np.ndarray) -> None:

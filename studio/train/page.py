@@ -1,4 +1,7 @@
-"""The Train page: header with status, progress and controls; four live plots; samples; log."""
+"""The Train page: header with status, progress and controls; four live plots; samples; log.
+
+The second plot follows the objective: perplexity for a causal LM, masked-token and next-sentence
+accuracy for a masked LM, accuracy and macro-F1 (plus a live confusion matrix) for a classifier."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine.estimate import human_seconds
 from studio.store import RunState, Store
+from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.plots import PALETTE, MetricPlot, ema
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -89,6 +93,7 @@ class TrainPage(QWidget):
 
         self.loss_plot = MetricPlot("Loss", y_label="cross-entropy")
         self.ppl_plot = MetricPlot("Validation perplexity")
+        self.ppl_plot.setObjectName("metric_plot")
         self.lr_plot = MetricPlot("Learning rate")
         self.tps_plot = MetricPlot("Throughput", y_label="tokens/s")
         self.plots = [self.loss_plot, self.ppl_plot, self.lr_plot, self.tps_plot]
@@ -117,9 +122,12 @@ class TrainPage(QWidget):
         self.samples.setObjectName("samples")
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setObjectName("log")
-        tabs = QTabWidget()
+        self.confusion = ConfusionMatrix()
+        self.tabs = tabs = QTabWidget()
         tabs.addTab(self.samples, "Samples")
         tabs.addTab(self.log, "Log")
+        tabs.addTab(self.confusion, "Confusion matrix")
+        tabs.setTabVisible(2, False)
         split = QSplitter()
         split.setOrientation(split.orientation().Vertical)
         top = QWidget()
@@ -156,6 +164,7 @@ class TrainPage(QWidget):
         self._shown = (0, 0)
         for p in self.plots:
             p.clear_series()
+        self._set_objective(self.run.objective if self.run else "causal")
         self.samples.clear()
         self.log.clear()
         self.message.clear()
@@ -237,16 +246,39 @@ class TrainPage(QWidget):
             self._draw_reference()
             self._draw_markers()
         elif index == 1:
-            self.ppl_plot.set_series("validation", self._x(c["val_ppl"]), c["val_ppl"].values, color=PALETTE[1],
-                                     symbol="o")
+            self._set_objective(self.run.objective)
+            if self.run.objective == "causal":
+                self.ppl_plot.set_series("validation", self._x(c["val_ppl"]), c["val_ppl"].values, color=PALETTE[1],
+                                         symbol="o")
+                return
+            second = ("val_nsp_accuracy", "next sentence") if self.run.objective == "masked" else \
+                ("val_macro_f1", "macro-F1")
+            for i, (key, name) in enumerate((("val_accuracy", "accuracy"), second)):
+                if c[key].steps:
+                    self.ppl_plot.set_series(name, self._x(c[key]), c[key].values, color=PALETTE[1 + 3 * i],
+                                             symbol="o")
         elif index == 2:
             self.lr_plot.set_series("lr", self._x(c["lr"]), c["lr"].values, color=PALETTE[2])
         else:
             self.tps_plot.set_series("tokens/s", self._x(c["tokens_per_s"]), c["tokens_per_s"].values,
                                      color=PALETTE[3])
 
+    def _set_objective(self, objective: str) -> None:
+        """Title the metric plot and show the confusion matrix for the run's objective."""
+        title = {"causal": "Validation perplexity", "masked": "Masked-token and next-sentence accuracy",
+                 "classify": "Validation accuracy and macro-F1"}.get(objective, "Validation")
+        if getattr(self, "_objective", None) != objective:
+            self._objective = objective
+            self.ppl_plot.clear_series()
+            self.ppl_plot.set_title(title)
+            self.tabs.setTabVisible(2, objective == "classify")
+            self.tabs.setTabText(0, "Predictions" if objective == "classify" else "Samples")
+
     def _draw_texts(self) -> None:
         run = self.run
+        if run.confusion is not None:
+            last = run.curves["val_accuracy"].steps
+            self.confusion.set_matrix(run.confusion, run.labels, int(last[-1]) if last else None)
         if len(run.samples) != self._shown[0]:
             self.samples.setPlainText("\n\n".join(f"— step {s.step} —\n{s.get('prompt', '')}{s.get('text', '')}"
                                                   for s in run.samples[-5:][::-1]))

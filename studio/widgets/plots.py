@@ -38,6 +38,9 @@ class MetricPlot(pg.PlotWidget):
         self.markers = pg.ScatterPlotItem(size=9, symbol="t", brush=pg.mkBrush("#e6550d"), pen=None)
         self.addItem(self.markers)
 
+    def set_title(self, title: str) -> None:
+        self.setTitle(title, size="10pt")
+
     def ensure(self, name: str, *, color: str, width: float = 1.5, dashed: bool = False, faint: bool = False,
                symbol: str | None = None) -> pg.PlotDataItem:
         if name not in self.series:

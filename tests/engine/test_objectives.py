@@ -123,6 +123,6 @@ def test_objective_mistakes_get_clear_messages(tmp_path, tiny_text, balanced_csv
     with pytest.raises(UserError, match="has no column 'kind'.*set task.label_column"):
         train(tiny_config(balanced_csv, tmp_path, model={"objective": "classify"}, task={"label_column": "kind"}))
     train(tiny_config(tiny_text, tmp_path, train={"out_dir": str(tmp_path / "gpt"), "max_steps": 2}))
-    with pytest.raises(UserError, match="needs an encoder"):
+    with pytest.raises(ConfigError, match="finetune.source: a masked LM fine-tunes an encoder"):
         train(tiny_config(tiny_text, tmp_path, model={"objective": "masked"},
                           finetune={"source": str(tmp_path / "gpt")}))

@@ -1,0 +1,81 @@
+"""What a fine-tuning source is, read without torch: a run, a checkpoint or a Hugging Face folder.
+
+The studio's form shows the source's shape while the user chooses, and the config's validation
+refuses an objective the source cannot serve (a masked LM needs an encoder, a causal LM a decoder).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import UserError
+
+SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp", "bias",
+              "tie_weights")
+
+
+@dataclass
+class SourceInfo:
+    kind: str
+    """run | checkpoint | hf"""
+    arch: str
+    """gpt | bert"""
+    shape: dict
+    """The [model] fields it fixes: layers, heads, width, context, vocabulary, positions, ..."""
+    description: str
+
+
+def describe_source(path: str | Path) -> SourceInfo:
+    from engine.runinfo import RUN_FILE, checkpoints, meta_of_checkpoint
+
+    p = Path(path).expanduser()
+    if (p / "config.json").is_file() and any(p.glob("*.safetensors")):
+        return _hf_info(p)
+    if (p / "meta.json").is_file():
+        meta, kind, name = meta_of_checkpoint(p), "checkpoint", f"{p.parent.parent.name}/{p.name}"
+    elif (p / RUN_FILE).is_file():
+        found = checkpoints(p)
+        if not found:
+            raise UserError(f"the run {p.name} has no checkpoint yet: train it first, then fine-tune it")
+        meta, kind, name = meta_of_checkpoint(p / "checkpoints" / found[-1][0]), "run", p.name
+    else:
+        raise UserError(f"{p} is neither a run folder, a checkpoint, nor a Hugging Face model folder")
+    model = meta.get("model") or {}
+    if not model:
+        raise UserError(f"{name} has no model description (meta.json)")
+    shape = {k: model[k] for k in SHAPE_KEYS if k in model}
+    arch = model.get("arch", "gpt")
+    return SourceInfo(kind, arch, shape, f"{name} ({'BERT-style encoder' if arch == 'bert' else 'GPT decoder'}, "
+                                        f"{shape.get('n_layer')} layers × {shape.get('n_embd')} wide)")
+
+
+def _hf_info(p: Path) -> SourceInfo:
+    try:
+        hf = json.loads((p / "config.json").read_text())
+    except ValueError:
+        raise UserError(f"{p.name}/config.json is not JSON") from None
+    kind = hf.get("model_type")
+    if kind == "gpt2":
+        shape = {"n_layer": hf.get("n_layer", 12), "n_head": hf.get("n_head", 12), "n_embd": hf.get("n_embd", 768),
+                 "block_size": hf.get("n_positions", 1024), "vocab_size": hf.get("vocab_size", 50257)}
+        arch = "gpt"
+    elif kind == "bert":
+        shape = {"n_layer": hf.get("num_hidden_layers", 12), "n_head": hf.get("num_attention_heads", 12),
+                 "n_embd": hf.get("hidden_size", 768), "block_size": hf.get("max_position_embeddings", 512),
+                 "vocab_size": hf.get("vocab_size", 30522)}
+        arch = "bert"
+    else:
+        raise UserError(f"{p.name} is a {kind!r} model: only GPT-2 and BERT families can be imported")
+    shape.update(position="learned", norm="layernorm", bias=True)
+    return SourceInfo("hf", arch, shape, f"Hugging Face {'BERT' if arch == 'bert' else 'GPT-2'} {p.name} "
+                                         f"({shape['n_layer']} layers × {shape['n_embd']} wide)")
+
+
+def objective_problem(objective: str, arch: str) -> str | None:
+    if objective == "masked" and arch != "bert":
+        return "a masked LM fine-tunes an encoder (BERT-style); this source is a GPT decoder"
+    if objective == "causal" and arch != "gpt":
+        return "a causal LM fine-tunes a GPT decoder; this source is an encoder: choose masked or classify"
+    return None
