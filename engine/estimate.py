@@ -53,11 +53,49 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     attn = C * 3 * C + 3 * C * bias + C * C + C * bias
     mlp = (3 if m.mlp == "swiglu" else 2) * C * hidden + (hidden * (2 if m.mlp == "swiglu" else 1) + C) * bias
     per_layer = attn + mlp + 2 * norm
-    non_embedding = L * per_layer + norm
+    non_embedding = L * per_layer + norm  # the final norm (GPT) or the embedding norm (encoder)
     embedding = vocab * C + (m.block_size * C if m.position == "learned" else 0)
+    labels = len(cfg.task.labels) or 2
+    if cfg.arch == "bert":
+        embedding += 2 * C  # token types
+        pooled = C * C + C
+        if m.objective == "classify":
+            heads = pooled + C * labels + labels
+        else:
+            heads = C * C + C + norm + vocab + (pooled + 2 * C + 2 if cfg.task.nsp else 0)
+        non_embedding += heads
+    elif m.objective == "classify":
+        non_embedding += C * labels
+    if m.objective == "classify":
+        return non_embedding + embedding, non_embedding
     head = vocab * C
     total = non_embedding + embedding + (0 if m.tie_weights else head)
     return total, non_embedding + head
+
+
+LORA_SHAPES = {"attention": lambda C, h: [(C, 3 * C)], "attention_out": lambda C, h: [(C, C)],
+               "mlp_in": lambda C, h: [(C, h)], "mlp_out": lambda C, h: [(h, C)]}
+
+
+def trainable_parameters(cfg: RunConfig, total: int) -> int:
+    """What the optimizer updates: everything, or with LoRA the adapters (r x (in + out) per adapted
+    projection) and a classifier's head."""
+    f, m = cfg.finetune, cfg.model
+    if f.method != "lora":
+        return total
+    C, hidden = m.n_embd, mlp_hidden(m.n_embd, m.mlp)
+    shapes = [s for t in f.lora_targets if t in LORA_SHAPES for s in LORA_SHAPES[t](C, hidden)]
+    if "mlp_in" in f.lora_targets and m.mlp == "swiglu":
+        shapes.append((C, hidden))  # the gate
+    adapters = m.n_layer * sum(f.lora_rank * (i + o) for i, o in shapes)
+    if m.objective == "masked":
+        return adapters + (C * C + C + 2 * C + 2 if cfg.task.nsp else 0)
+    if m.objective != "classify":
+        return adapters
+    labels = len(cfg.task.labels) or 2
+    if cfg.arch == "bert":
+        return adapters + C * C + C + C * labels + labels
+    return adapters + C * labels
 
 
 def flops_per_token(cfg: RunConfig, non_embedding_params: int) -> float:

@@ -49,6 +49,38 @@ def attention_job(run_dir: Path, checkpoint: str | None, text: str) -> Job:
     return Job(run)
 
 
+def prediction_job(run_dir: Path, checkpoint: str | None, text: str) -> Job:
+    """A Job whose result is {"kind": "classify", "labels": [(label, p)]} or
+    {"kind": "fill", "text": filled text, "guesses": [(position, [(token, p)])]}."""
+    def run(progress):
+        from engine.predict import classify, fill_mask
+
+        progress("load", "loading the checkpoint")
+        model, tokenizer, _ = load_model(run_dir, checkpoint)
+        if model.config.num_labels:
+            return {"kind": "classify", "labels": classify(model, tokenizer, text)}
+        filled, guesses = fill_mask(model, tokenizer, text)
+        return {"kind": "fill", "text": filled, "guesses": [(g.position, g.candidates) for g in guesses]}
+
+    return Job(run)
+
+
+def export_job(run_dir: Path, out_dir: Path) -> Job:
+    """A Job that writes the run's newest checkpoint (adapters merged) as a Hugging Face folder."""
+    def run(progress):
+        from engine.hf import export_model
+        from engine.load import load_for_inference
+
+        progress("load", "loading the checkpoint")
+        model, tokenizer, path = load_for_inference(Path(run_dir))
+        progress("export", f"writing {out_dir}")
+        export_model(model, tokenizer, out_dir, labels=getattr(model, "labels", None))
+        return f"{path.name} written as a Hugging Face {'BERT' if model.config.arch == 'bert' else 'GPT-2'} " \
+               f"model to {out_dir}"
+
+    return Job(run)
+
+
 class TokenStream(QObject):
     """Generates in a thread, emitting each token as it comes; stop() ends it at the next token."""
 

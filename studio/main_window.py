@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.runs_page.sig_open_requested.connect(self.open_run)
         self.runs_page.sig_resume_requested.connect(self.resume)
         self.runs_page.sig_duplicate_requested.connect(self._on_duplicate)
+        self.runs_page.sig_finetune_requested.connect(self._on_finetune)
         self.client.sig_events.connect(self.store.add_events)
         self.client.sig_process_ended.connect(self._on_process_ended)
         self.store.sig_runs_changed.connect(self._update_status)
@@ -162,6 +163,12 @@ class MainWindow(QMainWindow):
 
     def _on_duplicate(self, cfg) -> None:
         self.model_page.set_config(cfg)
+        self.nav.setCurrentRow(PAGES.index("Model"))
+
+    def _on_finetune(self, run_dir) -> None:
+        """Start designing a run that continues this one: its model, on the corpus chosen next."""
+        self.model_page.name.setText(f"{Path(run_dir).name}-finetune")
+        self.model_page.set_source(str(run_dir))
         self.nav.setCurrentRow(PAGES.index("Model"))
 
     def _on_process_ended(self, run_dir: Path, code: int, message: str) -> None:

@@ -21,8 +21,8 @@ TARGETS = {
     "mlp_in": ("mlp.c_fc", "mlp.c_gate"),
     "mlp_out": ("mlp.c_proj",),
 }
-HEAD_PREFIXES = ("classifier.", "pooler.")
-"""New task heads are trained in full beside the adapters."""
+HEAD_PREFIXES = ("classifier.", "pooler.", "nsp_head.")
+"""Task heads (often new) are trained in full beside the adapters; the language-model heads stay frozen."""
 
 
 class LoRALinear(nn.Linear):

@@ -14,12 +14,25 @@ CHOICES = {
     ("model", "mlp"): C.MLPS, ("model", "objective"): C.OBJECTIVES, ("train", "optimizer"): C.OPTIMIZERS,
     ("train", "schedule"): C.SCHEDULES, ("train", "precision"): C.PRECISIONS,
     ("train", "health_policy"): C.HEALTH_POLICIES, ("data", "normalize"): ("", "NFC", "NFKC"),
+    ("model", "arch"): C.ARCHS, ("finetune", "method"): C.FINETUNE_METHODS, ("finetune", "source"): ("",),
 }
+EDITABLE = {("train", "device"), ("finetune", "source")}
+"""Choices the user may also type into (a device name, a folder)."""
+
+MASKED_ONLY = [("task", k) for k in ("mask_prob", "whole_word_mask", "nsp")]
+CLASSIFY_ONLY = [("task", k) for k in ("label_column", "labels")]
+LORA_ONLY = [("finetune", k) for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_targets")]
+SHAPE = [("model", k) for k in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp",
+                                 "bias", "tie_weights", "arch")] + [("tokenizer", k) for k in ("kind", "vocab_size",
+                                                                                               "path")]
+"""Fields a fine-tune takes from its source model, shown but not editable then."""
 
 GROUPS = {
     "Architecture": [("model", k) for k in ("n_layer", "n_head", "n_embd", "block_size", "dropout", "vocab_size",
                                              "position", "norm", "mlp", "bias", "tie_weights")],
-    "Objective": [("model", "objective")],
+    "Objective": [("model", "objective"), ("model", "arch"), *MASKED_ONLY, *CLASSIFY_ONLY],
+    "Fine-tuning": [("finetune", k) for k in ("source", "method", "lora_rank", "lora_alpha", "lora_dropout",
+                                              "lora_targets")],
     "Optimization": [("train", k) for k in ("optimizer", "lr", "min_lr", "schedule", "warmup_steps", "max_steps",
                                             "batch_size", "grad_accum", "weight_decay", "beta1", "beta2", "momentum",
                                             "grad_clip", "seed")],
@@ -53,5 +66,9 @@ def field_docs(cls) -> dict[str, str]:
 def label(key: str) -> str:
     special = {"n_layer": "Layers", "n_head": "Heads", "n_embd": "Width (n_embd)", "block_size": "Context length",
                "lr": "Learning rate", "min_lr": "Final learning rate", "mlp": "MLP", "grad_clip": "Gradient clip",
-               "grad_accum": "Gradient accumulation", "val_fraction": "Validation fraction"}
+               "grad_accum": "Gradient accumulation", "val_fraction": "Validation fraction",
+               "arch": "Architecture", "mask_prob": "Mask probability", "nsp": "Next-sentence prediction",
+               "source": "Start from", "method": "Fine-tuning method", "lora_rank": "LoRA rank",
+               "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout", "lora_targets": "LoRA projections",
+               "labels": "Labels (| separated)"}
     return special.get(key, key.replace("_", " ").capitalize())

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import config as C
-from studio.model.fields import CHOICES, GROUPS, INT_RANGE, SCIENTIFIC, field_docs, label
+from studio.model.fields import CHOICES, EDITABLE, GROUPS, INT_RANGE, SCIENTIFIC, field_docs, label
 
 
 class ConfigForm(QWidget):
@@ -26,6 +26,7 @@ class ConfigForm(QWidget):
     def __init__(self, parent=None, *, groups=GROUPS):
         super().__init__(parent)
         self.widgets: dict[tuple[str, str], QWidget] = {}
+        self.forms: dict[tuple[str, str], QFormLayout] = {}
         self._loading = False
         layout = QVBoxLayout(self)
         defaults = C.RunConfig()
@@ -39,6 +40,7 @@ class ConfigForm(QWidget):
                 w.setToolTip(field_docs(type(getattr(defaults, section))).get(key, ""))
                 form.addRow(label(key), w)
                 self.widgets[(section, key)] = w
+                self.forms[(section, key)] = form
             layout.addWidget(box)
         layout.addStretch()
         self.set_config(defaults)
@@ -46,7 +48,7 @@ class ConfigForm(QWidget):
     def _make(self, section: str, key: str, default) -> QWidget:
         if (section, key) in CHOICES:
             w = QComboBox()
-            w.setEditable(key == "device")
+            w.setEditable((section, key) in EDITABLE)
             w.addItems(list(CHOICES[(section, key)]))
             w.currentTextChanged.connect(self._on_changed)
             return w
@@ -128,6 +130,12 @@ class ConfigForm(QWidget):
                 value = w.text()
             setattr(target, key, value)
         return cfg, problems
+
+    def set_row_visible(self, section: str, key: str, visible: bool) -> None:
+        self.forms[(section, key)].setRowVisible(self.widgets[(section, key)], visible)
+
+    def is_row_visible(self, section: str, key: str) -> bool:
+        return self.forms[(section, key)].isRowVisible(self.widgets[(section, key)])
 
     def widget(self, section: str, key: str) -> QWidget:
         return self.widgets[(section, key)]

@@ -1,4 +1,8 @@
-"""The Model page: the config form | a live estimate card, inline problems, presets, Save/Load, Train."""
+"""The Model page: the config form | a live estimate card, inline problems, presets, Save/Load, Train.
+
+The form follows the objective (masking options for a masked LM, label options for a classifier) and
+the fine-tuning source: a source fixes the architecture and tokenizer, which are then shown, not edited.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from engine import config as C
 from engine.errors import UserError
-from engine.estimate import estimate, human_bytes, human_count, human_seconds
+from engine.estimate import estimate, human_bytes, human_count, human_seconds, trainable_parameters
+from engine.sourceinfo import SourceInfo, describe_source
+from studio.model.fields import CLASSIFY_ONLY, LORA_ONLY, MASKED_ONLY, SHAPE
 from studio.model.form import ConfigForm
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
@@ -39,6 +45,8 @@ class ModelPage(QWidget):
         self.store = store
         self.devices = find_devices()
         self.corpus_vocab: int | None = None
+        self.source: SourceInfo | None = None
+        self._source_path = ""
         self.name = QLineEdit("my-model")
         self.name.setObjectName("run_name")
         self.presets = QComboBox()
@@ -52,7 +60,14 @@ class ModelPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
-        self.card = Card("Estimate", [("params", "Parameters"), ("flops", "FLOPs per token"), ("memory", "Memory"),
+        self.source_note = QLabel()
+        self.source_note.setObjectName("source_note")
+        self.source_note.setWordWrap(True)
+        browse = QPushButton("Fine-tune a model folder…")
+        browse.setToolTip("Start from a run folder, a checkpoint, or a Hugging Face GPT-2/BERT folder")
+        browse.clicked.connect(self._on_browse_source)
+        self.card = Card("Estimate", [("params", "Parameters"), ("trainable", "Trained"),
+                                      ("flops", "FLOPs per token"), ("memory", "Memory"),
                                       ("step", "Time per step"), ("tokens", "Tokens seen"), ("total", "Total time"),
                                       ("device", "Device")])
         self.problems = QLabel()
@@ -69,10 +84,12 @@ class ModelPage(QWidget):
         top.addWidget(self.name)
         top.addWidget(self.presets)
         top.addStretch()
+        top.addWidget(browse)
         top.addWidget(load)
         top.addWidget(save)
         side = QVBoxLayout()
         side.addWidget(self.card)
+        side.addWidget(self.source_note)
         side.addWidget(self.problems)
         side.addStretch()
         side.addWidget(self.train_btn)
@@ -88,6 +105,8 @@ class ModelPage(QWidget):
         self.train_btn.clicked.connect(self._on_train_clicked)
         save.clicked.connect(self._on_save)
         load.clicked.connect(self._on_load)
+        store.sig_runs_changed.connect(self.refresh_sources)
+        self.refresh_sources()
         self._on_form_changed()
 
     # ----- reading and showing the config ---------------------------------------------------------
@@ -122,8 +141,55 @@ class ModelPage(QWidget):
             return next((d for d in self.devices if d.type == "cuda"), self.devices[0])
         return next((d for d in self.devices if d.key == key), self.devices[0])
 
+    def refresh_sources(self) -> None:
+        """Offer the workspace's runs that have a checkpoint as fine-tuning sources."""
+        combo = self.form.widget("finetune", "source")
+        current = combo.currentText()
+        runs = sorted(str(r.path) for r in getattr(self.store, "runs", {}).values() if r.summary.checkpoints)
+        self.form._loading = True
+        try:
+            combo.clear()
+            combo.addItems(["", *runs])
+            combo.setCurrentText(current)
+        finally:
+            self.form._loading = False
+
+    def _apply_source(self, cfg: C.RunConfig) -> list[str]:
+        """Follow the fine-tuning source: fill in and lock its shape; returns problems reading it."""
+        path = cfg.finetune.source
+        problems = []
+        if path != self._source_path:
+            self._source_path = path
+            self.source = None
+            if path:
+                try:
+                    self.source = describe_source(path)
+                except UserError as e:
+                    problems.append(str(e))
+            if self.source:
+                for key, value in self.source.shape.items():
+                    setattr(cfg.model, key, value)
+                cfg.model.arch = self.source.arch
+                self.form.set_config(cfg)
+        for section, key in SHAPE:
+            self.form.widget(section, key).setEnabled(self.source is None)
+        self.source_note.setText(f"Fine-tuning {self.source.description}: its architecture and tokenizer are "
+                                 f"kept." if self.source else "")
+        return problems
+
+    def _follow_objective(self, cfg: C.RunConfig) -> None:
+        for fields, shown in ((MASKED_ONLY, cfg.model.objective == "masked"),
+                              (CLASSIFY_ONLY, cfg.model.objective == "classify"),
+                              (LORA_ONLY, cfg.finetune.method == "lora")):
+            for section, key in fields:
+                self.form.set_row_visible(section, key, shown)
+
     def _on_form_changed(self) -> None:
         cfg, problems = self.current_config()
+        problems = self._apply_source(cfg) + problems
+        if self.source:
+            cfg, problems = self.current_config()
+        self._follow_objective(cfg)
         device = self._device(cfg.train.device)
         ok_shape = not any(p.startswith("model.") for p in problems)
         if ok_shape:
@@ -131,13 +197,17 @@ class ModelPage(QWidget):
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
             self.card.set("params", f"{approx}{human_count(e.params)} ({human_count(e.non_embedding_params)} "
                                     f"in matmuls)")
+            trained = trainable_parameters(cfg, e.params)
+            self.card.set("trainable", "all" if trained == e.params else
+                          f"{approx}{human_count(trained)} ({trained / e.params:.2%}: LoRA adapters"
+                          f"{' and the head' if cfg.model.objective == 'classify' else ''})")
             self.card.set("flops", f"{human_count(e.flops_per_token)}FLOP")
             self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size})")
             self.card.set("step", f"≈ {human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens)")
             self.card.set("tokens", human_count(e.tokens_total))
             self.card.set("total", f"≈ {human_seconds(e.seconds_total)}")
         else:
-            for key in ("params", "flops", "memory", "step", "tokens", "total"):
+            for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total"):
                 self.card.set(key, "–")
         self.card.set("device", device.name)
         self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
@@ -155,6 +225,15 @@ class ModelPage(QWidget):
         except UserError as e:
             QMessageBox.warning(self, "Preset", str(e))
         self.presets.setCurrentIndex(0)
+
+    def _on_browse_source(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Fine-tune which model? (a run, a checkpoint or a Hugging Face "
+                                                      "folder)", str(self.store.runs_dir))
+        if path:
+            self.set_source(path)
+
+    def set_source(self, path: str) -> None:
+        self.form.widget("finetune", "source").setCurrentText(path)
 
     def _on_train_clicked(self) -> None:
         cfg, problems = self.current_config()

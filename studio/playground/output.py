@@ -31,6 +31,21 @@ class TokenOutput(QTextBrowser):
         cursor.movePosition(cursor.MoveOperation.End)
         cursor.insertHtml(f'<span style="white-space:pre-wrap;{shade}">{self._escape(token["text"])}</span>')
 
+    def show_prediction(self, result: dict) -> None:
+        """A classifier's labels as probability bars, or a masked LM's filled-in text and its guesses."""
+        self.tokens, self.spans = [], []
+        if result["kind"] == "classify":
+            rows = "".join(
+                f"<tr><td style='padding-right:8px'>{html.escape(label)}</td><td width='240'>"
+                f"<div style='background:#2563eb;width:{max(1, int(p * 240))}px'>&nbsp;</div></td>"
+                f"<td style='padding-left:8px'>{p:.1%}</td></tr>" for label, p in result["labels"])
+            self.setHtml(f"<p>{self._escape(self.prompt, bold=True)}</p><table>{rows}</table>")
+            return
+        guesses = "".join(f"<li>[MASK] {i + 1}: " + ", ".join(f"{html.escape(repr(t))} {p:.1%}" for t, p in cands)
+                          + "</li>" for i, (_, cands) in enumerate(result["guesses"]))
+        self.setHtml(f"<p>{self._escape(self.prompt, bold=True)}</p><p>→ {self._escape(result['text'])}</p>"
+                     f"<ul>{guesses}</ul>")
+
     def generated_text(self) -> str:
         return "".join(t["text"] for t in self.tokens)
 

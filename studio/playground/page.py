@@ -1,4 +1,7 @@
-"""The Playground page: prompt | sampling settings | streamed output, with an optional second checkpoint."""
+"""The Playground page: prompt | sampling settings | streamed output, with an optional second checkpoint.
+
+A causal model streams a continuation; a masked LM fills in the [MASK] tokens of the text; a
+classifier shows the probability of each label for the text."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.inference import TokenStream
+from studio.inference import TokenStream, prediction_job
 from studio.playground.output import TokenOutput
 from studio.widgets.run_picker import RunPicker
 
@@ -32,6 +35,7 @@ class Column(QWidget):
 
     def __init__(self, store, label: str, parent=None):
         super().__init__(parent)
+        self.store = store
         self.picker = RunPicker(store, label)
         self.output = TokenOutput()
         self.state = QLabel("")
@@ -44,6 +48,12 @@ class Column(QWidget):
         self.busy = False
         """Between Generate and this column's end signal (set on the GUI thread, unlike the thread's state)."""
 
+    def objective(self) -> str:
+        run = self.picker.run_dir()
+        state = self.store.runs.get(run) if run else None
+        cfg = state.summary.config if state else None
+        return cfg.model.objective if cfg else "causal"
+
     def generate(self, prompt: str, options: dict) -> None:
         run = self.picker.run_dir()
         if run is None:
@@ -51,6 +61,9 @@ class Column(QWidget):
             self.sig_finished.emit()
             return
         self.output.start(prompt)
+        if self.objective() != "causal":
+            self.predict(run, prompt)
+            return
         self.state.setText("Generating…")
         self.busy = True
         self.stream = TokenStream(run, self.picker.checkpoint(), prompt, dict(options), parent=self)
@@ -58,6 +71,22 @@ class Column(QWidget):
         self.stream.sig_done.connect(self._on_done)
         self.stream.sig_failed.connect(self._on_failed)
         self.stream.start()
+
+    def predict(self, run, text: str) -> None:
+        self.state.setText("Predicting…")
+        self.busy = True
+        self.job = prediction_job(run, self.picker.checkpoint(), text)
+        self.job.setParent(self)
+        self.job.sig_done.connect(self._on_predicted)
+        self.job.sig_failed.connect(self._on_failed)
+        self.job.start()
+
+    def _on_predicted(self, result: dict) -> None:
+        self.busy = False
+        self.output.show_prediction(result)
+        self.state.setText("Most likely: " + result["labels"][0][0] if result["kind"] == "classify" else
+                           f"{len(result['guesses'])} [MASK] filled in")
+        self.sig_finished.emit()
 
     def stop(self) -> None:
         if self.stream is not None:
@@ -130,11 +159,23 @@ class PlaygroundPage(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(body, 1)
 
+        self.settings = settings
+        self.left.picker.sig_changed.connect(self._follow_objective)
         self.compare.toggled.connect(self.right.setVisible)
         self.generate_btn.clicked.connect(self.generate)
         self.stop_btn.clicked.connect(self.stop)
         for column in (self.left, self.right):
             column.sig_finished.connect(self._on_column_finished)
+        self._follow_objective()
+
+    def _follow_objective(self) -> None:
+        """Sampling is for causal models; others predict, and their prompt says what to type."""
+        objective = self.left.objective()
+        self.settings.setEnabled(objective == "causal")
+        self.generate_btn.setText({"masked": "Fill in [MASK]", "classify": "Classify"}.get(objective, "Generate"))
+        hints = {"masked": "Type a text with [MASK] where the model should fill in a token",
+                 "classify": "Type a text to classify", "causal": "A prompt to continue"}
+        self.prompt.setPlaceholderText(hints.get(objective, ""))
 
     def options(self) -> dict:
         return {"max_new_tokens": self.max_tokens.value(), "temperature": self.temperature.value(),

@@ -1,5 +1,6 @@
 """The Runs page: a table of runs, an overlay of the selected runs' curves, their config differences,
-and actions (open, resume, extend, duplicate and edit, delete, open folder)."""
+and actions (open, resume, extend, duplicate and edit, fine-tune, export to Hugging Face, delete,
+open folder)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -45,6 +47,18 @@ def config_differences(configs: dict[str, dict]) -> list[str]:
     return lines
 
 
+def objective_text(cfg) -> str:
+    if cfg is None:
+        return "?"
+    text = {"causal": "causal LM", "masked": "masked LM", "classify": "classifier"}.get(cfg.model.objective,
+                                                                                     cfg.model.objective)
+    if cfg.model.objective == "masked" and cfg.task.nsp:
+        text += " + NSP"
+    if cfg.finetune.source:
+        text += f" · {'LoRA' if cfg.finetune.method == 'lora' else 'fine-tune'} of {Path(cfg.finetune.source).name}"
+    return text
+
+
 class RunsPage(QWidget):
     sig_open_requested = Signal(object)
     """Show this run (a Path) on the Train page."""
@@ -52,6 +66,8 @@ class RunsPage(QWidget):
     """(run Path, max_steps or None) resume or extend a run."""
     sig_duplicate_requested = Signal(object)
     """Load this run's config (a RunConfig) into the Model page for editing."""
+    sig_finetune_requested = Signal(object)
+    """Design a run that fine-tunes this run (a Path) on the Model page."""
 
     def __init__(self, store: Store, parent=None):
         super().__init__(parent)
@@ -70,7 +86,8 @@ class RunsPage(QWidget):
         self.buttons = {}
         actions = QHBoxLayout()
         for key, label in [("open", "Open"), ("resume", "Resume"), ("extend", "Extend…"),
-                           ("duplicate", "Duplicate && edit"), ("folder", "Open folder"), ("delete", "Delete…"),
+                           ("duplicate", "Duplicate && edit"), ("finetune", "Fine-tune…"),
+                           ("export", "Export to Hugging Face…"), ("folder", "Open folder"), ("delete", "Delete…"),
                            ("refresh", "Refresh")]:
             b = QPushButton(label)
             b.setObjectName(f"runs_{key}")
@@ -95,6 +112,10 @@ class RunsPage(QWidget):
         self.buttons["extend"].clicked.connect(self._on_extend)
         self.buttons["duplicate"].clicked.connect(self._on_duplicate)
         self.buttons["folder"].clicked.connect(self._on_folder)
+        self.buttons["finetune"].clicked.connect(
+            lambda: self.selected() and self.sig_finetune_requested.emit(self.selected()[0]))
+        self.buttons["export"].clicked.connect(self._on_export)
+        self.job = None
         self.buttons["delete"].clicked.connect(self._on_delete)
         self.buttons["refresh"].clicked.connect(store.refresh)
         store.sig_runs_changed.connect(self.reload)
@@ -111,7 +132,7 @@ class RunsPage(QWidget):
             s = run.summary
             started = datetime.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
             best = f"{s.best_val_loss:.4f}" if s.best_val_loss is not None else ""
-            values = [s.name, s.status, s.config.model.objective if s.config else "?",
+            values = [s.name, s.status, objective_text(s.config),
                       human_count(s.n_params) if s.n_params else "", best, f"{s.step}/{s.max_steps}",
                       human_seconds(s.duration) if s.duration else "", started]
             for col, value in enumerate(values):
@@ -162,6 +183,8 @@ class RunsPage(QWidget):
         self.buttons["extend"].setEnabled(bool(run and run.summary.resumable))
         self.buttons["duplicate"].setEnabled(bool(run and run.summary.config))
         self.buttons["folder"].setEnabled(one)
+        self.buttons["finetune"].setEnabled(bool(run and run.summary.checkpoints))
+        self.buttons["export"].setEnabled(bool(run and run.summary.checkpoints) and self.job is None)
         self.buttons["delete"].setEnabled(bool(paths) and all(self.store.runs[p].summary.status != "running"
                                                               for p in paths if p in self.store.runs))
 
@@ -190,6 +213,32 @@ class RunsPage(QWidget):
             cfg = run.summary.config.copy()
             cfg.name = f"{cfg.name or run.path.name}-copy"
             self.sig_duplicate_requested.emit(cfg)
+
+    def _on_export(self) -> None:
+        if not self.selected():
+            return
+        run = self.selected()[0]
+        out, _ = QFileDialog.getSaveFileName(self, "Export as a Hugging Face model folder",
+                                             str(run.parent / f"{run.name}-hf"))
+        if out:
+            self.export_to(run, Path(out))
+
+    def export_to(self, run: Path, out: Path) -> None:
+        from studio.inference import export_job
+
+        self.buttons["export"].setEnabled(False)
+        self.job = export_job(run, out)
+        self.job.setParent(self)
+        self.job.sig_done.connect(lambda text: self._on_exported(True, text))
+        self.job.sig_failed.connect(lambda text: self._on_exported(False, text))
+        self.job.start()
+
+    def _on_exported(self, ok: bool, text: str) -> None:
+        self.job = None
+        self._on_selection_changed()
+        self.last_export_message = text
+        box = QMessageBox.information if ok else QMessageBox.warning
+        box(self, "Export to Hugging Face", text if ok else f"The export failed: {text}")
 
     def _on_folder(self) -> None:
         if self.selected():

@@ -84,3 +84,25 @@ def test_weight_decay_only_on_matrices():
     groups = small(bias=True).param_groups(0.1)
     assert all(p.dim() == 2 for p in groups[0]["params"]) and groups[0]["weight_decay"] == 0.1
     assert all(p.dim() == 1 for p in groups[1]["params"]) and groups[1]["weight_decay"] == 0.0
+
+
+@pytest.mark.parametrize("objective,arch,nsp", [("masked", "bert", False), ("masked", "bert", True),
+                                                ("classify", "bert", False), ("classify", "gpt", False)])
+@pytest.mark.parametrize("lora", [False, True])
+def test_estimated_counts_equal_encoders_classifiers_and_lora(objective, arch, nsp, lora):
+    from engine.estimate import trainable_parameters
+    from engine.model.build import build_model
+    from engine.model.lora import apply_lora, count_trainable
+
+    cfg = RunConfig()
+    cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd, cfg.model.block_size = 2, 4, 64, 32
+    cfg.model.objective, cfg.model.arch, cfg.task.nsp = objective, arch, nsp
+    cfg.task.labels = ["a", "b", "c"]
+    model = build_model(gpt_config(cfg.model, 300, arch=arch, nsp=nsp and objective == "masked",
+                                   num_labels=3 if objective == "classify" else 0))
+    total, _ = parameters(cfg, 300)
+    assert total == sum(p.numel() for p in model.parameters())
+    if lora:
+        cfg.finetune.method, cfg.finetune.lora_targets = "lora", ["attention", "mlp_in", "mlp_out"]
+        apply_lora(model, targets=cfg.finetune.lora_targets, rank=cfg.finetune.lora_rank, alpha=8, dropout=0)
+        assert trainable_parameters(cfg, total) == count_trainable(model)
