@@ -37,8 +37,8 @@ def classify(model, tokenizer, text: str) -> list[tuple[str, float]]:
     """Every label with its probability, most likely first."""
     if not model.config.num_labels:
         raise UserError("this run's model is not a classifier")
-    ids = tokenizer.encode(text) and encoder_ids(model, tokenizer, text)
-    if not ids:
+    ids = encoder_ids(model, tokenizer, text)
+    if not tokenizer.encode(text):
         raise UserError("the text is empty after tokenization: type some text")
     model.eval()
     x = torch.tensor([ids], device=_device(model))
@@ -55,8 +55,11 @@ def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> tuple[str, list[Ma
         raise UserError("filling in [MASK] needs a masked-LM (BERT-style) model")
     mask_id = tokenizer.token_id(MASK)
     ids = encoder_ids(model, tokenizer, text)
-    if mask_id is None or mask_id not in ids:
+    if mask_id is None or mask_id not in tokenizer.encode(text):
         raise UserError(f"type {MASK} where the model should fill in a token, e.g. 'To be or [MASK] to be'")
+    if mask_id not in ids:
+        raise UserError(f"the {MASK} lies beyond the model's context of {model.config.block_size} tokens: "
+                        f"shorten the text before it")
     model.eval()
     logits, _ = model(torch.tensor([ids], device=_device(model)))
     probs = torch.softmax(logits.float()[0], -1)

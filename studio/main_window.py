@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
 
     def _on_finetune(self, run_dir) -> None:
         """Start designing a run that continues this one: its model, on the corpus chosen next."""
-        self.model_page.name.setText(f"{Path(run_dir).name}-finetune")
+        run = self.store.runs.get(Path(run_dir))
+        self.model_page.name.setText(f"{run.summary.name if run else Path(run_dir).name}-finetune")
         self.model_page.set_source(str(run_dir))
         self.nav.setCurrentRow(PAGES.index("Model"))
 

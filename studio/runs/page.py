@@ -55,7 +55,9 @@ def objective_text(cfg) -> str:
     if cfg.model.objective == "masked" and cfg.task.nsp:
         text += " + NSP"
     if cfg.finetune.source:
-        text += f" · {'LoRA' if cfg.finetune.method == 'lora' else 'fine-tune'} of {Path(cfg.finetune.source).name}"
+        source = Path(cfg.finetune.source)
+        source = source.parent.parent if source.parent.name == "checkpoints" else source
+        text += f" · {'LoRA' if cfg.finetune.method == 'lora' else 'fine-tune'} of {source.name}"
     return text
 
 
