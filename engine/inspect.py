@@ -35,10 +35,11 @@ def save_maps(path: str | Path, maps: np.ndarray, tokens: list[str]) -> None:
             w = csv.writer(f)
             w.writerow(["layer", "head", "query_index", "query_token", "key_index", "key_token", "weight"])
             L, H, T, _ = maps.shape
+            causal = not np.triu(maps, 1).any()  # an encoder's queries also see later keys
             for layer in range(L):
                 for head in range(H):
                     for q in range(T):
-                        for k in range(q + 1):
+                        for k in range(q + 1 if causal else T):
                             w.writerow([layer, head, q, tokens[q], k, tokens[k], f"{maps[layer, head, q, k]:.6g}"])
     else:
         raise UserError(f"--out must end in .npy or .csv, got {path.name}")

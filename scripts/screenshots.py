@@ -1,6 +1,6 @@
 """Make the README's screenshots offscreen: a real workspace, two short real runs, each page grabbed.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs] [--only-objectives]
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def main() -> None:
     from studio.main_window import MainWindow
     from studio.settings import Settings
 
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = Path(args[0] if args else "docs")
     out.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="as-shots-"))
     settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
@@ -40,6 +41,13 @@ def main() -> None:
     w = MainWindow(settings)
     w.resize(1400, 900)
     w.show()
+    if "--only-objectives" not in sys.argv:
+        language_model_shots(app, w, out)
+    objective_shots(app, w, out)
+    print(f"screenshots in {out}/ (workspace {tmp})")
+
+
+def language_model_shots(app, w, out: Path) -> None:
     w.offer_demo()
     corpus = w.corpus_page
     corpus.prepare()
@@ -92,7 +100,44 @@ def main() -> None:
     w.nav.setCurrentRow(5)
     app.processEvents()
     w.grab().save(str(out / "playground.png"))
-    print(f"screenshots in {out}/ (workspace {tmp})")
+
+
+def objective_shots(app, w, out: Path) -> None:
+    """A classifier on the generated bracket-balance corpus, then a LoRA fine-tune of it on the Model page."""
+    corpus = w.corpus_page
+    corpus.use_demo("balanced")
+    corpus.prepare()
+    wait(app, corpus.use_btn.isEnabled)
+    corpus.use_btn.click()
+    model = w.model_page
+    form = model.form
+    model.name.setText("brackets-classifier")
+    form.widget("model", "objective").setCurrentText("classify")
+    form.widget("model", "arch").setCurrentText("bert")
+    for key, value in dict(n_layer=2, n_head=4, n_embd=64, block_size=64).items():
+        form.widget("model", key).setValue(value)
+    for key, value in dict(max_steps=400, eval_interval=50, batch_size=32, warmup_steps=20).items():
+        form.widget("train", key).setValue(value)
+    model.train_btn.click()
+    wait(app, lambda: w.train_page.status.text() == "Finished", timeout=600)
+    w.train_page.tabs.setCurrentIndex(2)
+    app.processEvents()
+    w.grab().save(str(out / "classify.png"))
+    run_dir = w.store.current
+    play = w.playground_page
+    play.left.picker.choose(run_dir)
+    play.compare.setChecked(False)
+    play.prompt.setPlainText("([{}])[]{(})")
+    play.generate()
+    wait(app, play.generate_btn.isEnabled)
+    w.nav.setCurrentRow(5)
+    app.processEvents()
+    w.grab().save(str(out / "classify-playground.png"))
+    w._on_finetune(run_dir)
+    form.widget("finetune", "method").setCurrentText("lora")
+    form.widget("task", "labels").setText("balanced | unbalanced")
+    app.processEvents()
+    w.grab().save(str(out / "finetune.png"))
 
 
 if __name__ == "__main__":

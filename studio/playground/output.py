@@ -36,8 +36,8 @@ class TokenOutput(QTextBrowser):
         self.tokens, self.spans = [], []
         if result["kind"] == "classify":
             rows = "".join(
-                f"<tr><td style='padding-right:8px'>{html.escape(label)}</td><td width='240'>"
-                f"<div style='background:#2563eb;width:{max(1, int(p * 240))}px'>&nbsp;</div></td>"
+                f"<tr><td style='padding-right:8px'>{html.escape(label)}</td>"
+                f"<td><span style='color:#2563eb'>{'█' * max(1, round(p * 40))}</span></td>"
                 f"<td style='padding-left:8px'>{p:.1%}</td></tr>" for label, p in result["labels"])
             self.setHtml(f"<p>{self._escape(self.prompt, bold=True)}</p><table>{rows}</table>")
             return

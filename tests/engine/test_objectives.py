@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from engine.cli import main
 from engine.config import ConfigError
 from engine.demo import make_demo_corpus
 from engine.errors import UserError
 from engine.events import read_events
+from engine.inspect import attention_maps
 from engine.load import load_for_inference
 from engine.predict import classify, fill_mask
 from engine.train import checkpoint as ckpt
@@ -48,6 +50,22 @@ def test_masked_lm_with_next_sentence_prediction(tmp_path, tiny_text):
     assert "[MASK]" not in filled
     with pytest.raises(UserError, match=r"type \[MASK\]"):
         fill_mask(model, tok, "no mask here")
+    maps, tokens = attention_maps(model, tok, "The quick brown fox")
+    assert np.triu(maps, 1).any(), "encoder queries attend to later tokens"
+
+
+def test_the_command_line_predicts_exports_and_refuses_generate_for_encoders(tmp_path, tiny_text, capsys):
+    cfg = tiny_config(tiny_text, tmp_path, model={"objective": "masked"}, train={"max_steps": 4})
+    train(cfg)
+    run = str(tmp_path / "run")
+    assert main(["predict", run, "--text", "The [MASK] fox"]) == 0
+    assert "token 4:" in capsys.readouterr().out  # characters: T h e space [MASK]
+    assert main(["generate", run, "--prompt", "The"]) == 2
+    assert "use `predict`" in capsys.readouterr().err
+    assert main(["export", run, "--out", str(tmp_path / "hf")]) == 0
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+    assert main(["export", run, "--out", str(tmp_path / "hf")]) == 2
+    assert "not empty" in capsys.readouterr().err
 
 
 def test_classification_reports_accuracy_f1_and_a_confusion_matrix(tmp_path, balanced_csv):
