@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USER
+    args.argv = list(argv if argv is not None else sys.argv[1:])
     try:
         return args.func(args) or 0
     except UserError as e:
@@ -110,7 +111,23 @@ def cmd_train(args) -> int:
 
     cfg = config_mod.load(args.config, args.set)
     cfg.validate()
-    return _run_trainer(cfg, Path(cfg.train.out_dir), resume=False, events=args.events)
+    return _launch_or_train(cfg, args, Path(cfg.train.out_dir), resume=False)
+
+
+def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
+    """Several processes: start them here (this process only waits); one: train in this process."""
+    from engine.train.launch import launch_local, local_plan, under_launcher
+
+    n, visible = local_plan(cfg.train.device, cfg.train.processes)
+    if n > 1 and not under_launcher():
+        if visible is not None:
+            import torch
+
+            have = torch.cuda.device_count()
+            if max(int(g) for g in visible.split(",")) >= have:
+                raise UserError(f"train.device = {cfg.train.device!r} but this machine has {have} CUDA GPU(s)")
+        return launch_local(args.argv, n, visible)
+    return _run_trainer(cfg, run_dir, resume=resume, events=args.events)
 
 
 def cmd_resume(args) -> int:
@@ -127,16 +144,22 @@ def cmd_resume(args) -> int:
         if args.max_steps < 1:
             raise UserError("--max-steps must be at least 1")
         cfg.train.max_steps = args.max_steps
-        write_atomic(run_dir / RUN_FILE, cfg.to_toml())
-    return _run_trainer(cfg.validate(), run_dir, resume=True, events=args.events)
+        if not _under_launcher_worker():
+            write_atomic(run_dir / RUN_FILE, cfg.to_toml())
+    return _launch_or_train(cfg.validate(), args, run_dir, resume=True)
+
+
+def _under_launcher_worker() -> bool:
+    return int(os.environ.get("RANK", "0")) > 0
 
 
 def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> int:
     from engine.events import EventWriter
 
     as_json = events if events is not None else not sys.stdout.isatty()
-    writer = EventWriter(None, echo=sys.stdout if as_json else None)
-    if not as_json:
+    quiet = _under_launcher_worker()  # with several processes rank 0 alone reports
+    writer = EventWriter(None, echo=sys.stdout if as_json and not quiet else None)
+    if not as_json and not quiet:
         writer.listeners.append(_HumanPrinter(cfg.train.max_steps))
     trainer = None
     try:

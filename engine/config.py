@@ -148,7 +148,9 @@ class TrainConfig:
     """A text whose attention maps are recorded at each evaluation ("" = first 64 tokens of val)."""
     seed: int = 1337
     device: str = "auto"
-    """auto | cpu | cuda | cuda:N."""
+    """auto | cpu | cuda | cuda:N | cuda:0,1,... (data parallel over those GPUs, one process each)."""
+    processes: int = 1
+    """Processes on this machine, data parallel (one per GPU; on CPU they share the cores, gloo)."""
     precision: str = "auto"
     """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16."""
     compile: bool = False
@@ -333,8 +335,16 @@ def validate(cfg: RunConfig) -> list[str]:
     _choice(p, "train.schedule", tr.schedule, SCHEDULES)
     _choice(p, "train.precision", tr.precision, PRECISIONS)
     _choice(p, "train.health_policy", tr.health_policy, HEALTH_POLICIES)
-    if not (tr.device in ("auto", "cpu", "cuda", "mps") or tr.device.startswith("cuda:") and tr.device[5:].isdigit()):
-        p.append(f'train.device must be auto, cpu, cuda or cuda:N, got {tr.device!r}')
+    gpus = tr.device[5:].split(",") if tr.device.startswith("cuda:") else []
+    if not (tr.device in ("auto", "cpu", "cuda", "mps") or gpus and all(g.strip().isdigit() for g in gpus)):
+        p.append(f'train.device must be auto, cpu, cuda, cuda:N or cuda:0,1,..., got {tr.device!r}')
+    elif len(set(gpus)) != len(gpus):
+        p.append(f"train.device lists a GPU twice: {tr.device}")
+    if tr.processes < 1:
+        p.append("train.processes must be at least 1")
+    elif len(gpus) > 1 and tr.processes not in (1, len(gpus)):
+        p.append(f"train.device names {len(gpus)} GPUs, so train.processes must be {len(gpus)} (or 1), "
+                 f"got {tr.processes}")
     if not tr.out_dir:
         p.append("train.out_dir is empty: name the run folder")
     if not tr.sample_prompts:

@@ -40,7 +40,7 @@ GROUPS = {
         "eval_interval", "eval_batches", "log_interval", "checkpoint_interval", "keep_last", "keep_best",
         "early_stopping", "sample_interval", "sample_prompts", "sample_tokens", "probe_text")],
     "Training health": [("train", k) for k in ("health_policy", "max_bad_steps", "spike_factor")],
-    "Hardware": [("train", k) for k in ("device", "precision", "compile", "threads", "tensorboard")],
+    "Hardware": [("train", k) for k in ("device", "processes", "precision", "compile", "threads", "tensorboard")],
     "Tokenizer": [("tokenizer", k) for k in ("kind", "vocab_size", "path")],
     "Corpus": [("data", k) for k in ("path", "text_column", "val_fraction", "encoding", "normalize",
                                      "collapse_whitespace", "dedupe", "min_chars")],

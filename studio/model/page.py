@@ -27,6 +27,7 @@ from engine import config as C
 from engine.errors import UserError
 from engine.estimate import estimate, human_bytes, human_count, human_seconds, trainable_parameters
 from engine.sourceinfo import SourceInfo, describe_source
+from engine.train.launch import local_plan
 from studio.model.fields import CLASSIFY_ONLY, LORA_ONLY, MASKED_ONLY, SHAPE
 from studio.model.form import ConfigForm
 from studio.model.hardware import find_devices
@@ -57,6 +58,9 @@ class ModelPage(QWidget):
         device = self.form.widget("train", "device")
         device.clear()
         device.addItems(["auto"] + [d.key for d in self.devices])
+        gpus = [d.key.removeprefix("cuda:") for d in self.devices if d.type == "cuda"]
+        if len(gpus) > 1:  # data parallel over every GPU of the workstation, one process each
+            device.addItem("cuda:" + ",".join(gpus))
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -137,6 +141,8 @@ class ModelPage(QWidget):
         return cfg.tokenizer.vocab_size
 
     def _device(self, key: str):
+        if "," in key:
+            key = key.split(",")[0]
         if key == "auto":
             return next((d for d in self.devices if d.type == "cuda"), self.devices[0])
         return next((d for d in self.devices if d.key == key), self.devices[0])
@@ -193,7 +199,9 @@ class ModelPage(QWidget):
         device = self._device(cfg.train.device)
         ok_shape = not any(p.startswith("model.") for p in problems)
         if ok_shape:
-            e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type)
+            world, _ = local_plan(cfg.train.device, cfg.train.processes)
+            e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type,
+                         world_size=world)
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
             self.card.set("params", f"{approx}{human_count(e.params)} ({human_count(e.non_embedding_params)} "
                                     f"in matmuls)")
@@ -209,7 +217,8 @@ class ModelPage(QWidget):
         else:
             for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total"):
                 self.card.set(key, "–")
-        self.card.set("device", device.name)
+        world, _ = local_plan(cfg.train.device, cfg.train.processes)
+        self.card.set("device", device.name + (f" × {world} processes" if world > 1 else ""))
         self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
         self.train_btn.setEnabled(not problems)
         self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")

@@ -44,3 +44,26 @@ def test_a_two_process_run_resumes_on_one_process(tmp_path, tiny_text):
     events = read_events(tmp_path / "run" / "events.jsonl")
     assert [e["world_size"] for e in events if e.type == "started"] == [2, 1]
     assert max(losses(tmp_path / "run")) == 20 and events[-1].type == "finished"
+
+
+def test_the_engine_launches_its_own_processes_and_reports_once(tmp_path, tiny_text):
+    import subprocess
+
+    cfg = write_config(tmp_path, tiny_text, "self", max_steps=6, batch_size=4)
+    r = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--set", "train.processes=2", "--events"],
+                       capture_output=True, text=True, env=env(OMP_NUM_THREADS=1), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    printed = [line for line in r.stdout.splitlines() if '"type": "started"' in line or '"type":"started"' in line]
+    assert len(printed) == 1, "rank 0 alone reports"
+    events = read_events(tmp_path / "self" / "events.jsonl")
+    assert [e["world_size"] for e in events if e.type == "started"] == [2]
+    assert events[-1].type == "finished" and max(losses(tmp_path / "self")) == 6
+
+
+def test_naming_gpus_without_them_is_refused_in_words(tmp_path, tiny_text):
+    import subprocess
+
+    cfg = write_config(tmp_path, tiny_text, "gpus", max_steps=2)
+    r = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--set", 'train.device="cuda:0,1"'],
+                       capture_output=True, text=True, env=env(CUDA_VISIBLE_DEVICES=""), timeout=120)
+    assert r.returncode == 2 and "CUDA GPU" in r.stderr and "Traceback" not in r.stderr

@@ -108,3 +108,23 @@ def test_presets_fill_the_form(qtbot, window):
     assert page.form.widget("model", "position").currentText() == "rope"
     page.presets.activated.emit(page.presets.findText("small (CPU, an hour)"))
     assert page.form.widget("model", "n_layer").value() == 6
+
+
+def test_a_workstation_with_several_gpus_offers_them_all(qtbot, settings, monkeypatch):
+    from studio.model import page as model_page
+    from studio.model.hardware import Device
+    from studio.store import Store
+
+    fake = [Device("cpu", "CPU (8 cores)", 8e11), Device("cuda:0", "NVIDIA H100", 989e12),
+            Device("cuda:1", "NVIDIA H100", 989e12)]
+    monkeypatch.setattr(model_page, "find_devices", lambda: fake)
+    page = model_page.ModelPage(Store(settings.workspace))
+    qtbot.addWidget(page)
+    device = page.form.widget("train", "device")
+    assert [device.itemText(i) for i in range(device.count())] == ["auto", "cpu", "cuda:0", "cuda:1", "cuda:0,1"]
+    page.form.widget("data", "path").setText(str(Path(__file__)))
+    device.setCurrentText("cuda:0,1")
+    assert page.card.text("device") == "NVIDIA H100 × 2 processes"
+    one = page.card.text("tokens")
+    device.setCurrentText("cuda:0")
+    assert page.card.text("tokens") != one, "two processes see twice the tokens per step"

@@ -101,3 +101,12 @@ def test_runs_page_compares_and_deletes(qtbot, window, tmp_path, monkeypatch):
     runs.select([first])
     qtbot.mouseClick(runs.buttons["delete"], Qt.MouseButton.LeftButton)
     assert not first.exists() and runs.table.rowCount() == 1
+
+
+def test_two_data_parallel_processes_from_the_model_page(qtbot, window, tmp_path):
+    run_dir = train_through_gui(qtbot, window, tmp_path, name="two", max_steps=10, eval_interval=5, processes=2)
+    page = window.train_page
+    qtbot.waitUntil(lambda: page.status.text() == "Finished", timeout=RUN_TIMEOUT)
+    started = [e for e in read_events(run_dir / "events.jsonl") if e.type == "started"]
+    assert [e["world_size"] for e in started] == [2]
+    qtbot.waitUntil(lambda: page.loss_plot.point_count("train") == 10, timeout=5000)
