@@ -26,7 +26,8 @@ def main() -> None:
     for variant in args.variants.split(","):
         mode, batch = variant.split("-b")
         cfg = recipe_config(args.recipe, steps=args.steps, device="cuda", out_dir=str(tmp / variant),
-                            batch_size=int(batch), compile=mode == "compile", log_interval=5, precision="bf16")
+                            batch_size=int(batch), compile="on" if mode == "compile" else "off", log_interval=5,
+                            precision="bf16")
         torch.cuda.reset_peak_memory_stats()
         r = run_trainer(cfg, corpus)
         r.update(variant=variant, recipe=args.recipe, device=torch.cuda.get_device_name(),

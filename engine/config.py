@@ -29,6 +29,7 @@ OPTIMIZERS = ("adamw", "sgd", "adagrad")
 SCHEDULES = ("cosine", "linear", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEALTH_POLICIES = ("skip", "rollback", "stop")
+COMPILE_MODES = ("auto", "on", "off")
 
 
 @dataclass
@@ -115,7 +116,7 @@ class FinetuneConfig:
 @dataclass
 class TrainConfig:
     batch_size: int = 12
-    """Sequences per micro-batch per process."""
+    """Sequences per micro-batch per process; 0 = the largest that fits the device's memory by the estimate."""
     grad_accum: int = 1
     max_steps: int = 2000
     optimizer: str = "adamw"
@@ -153,7 +154,8 @@ class TrainConfig:
     """Processes on this machine, data parallel (one per GPU; on CPU they share the cores, gloo)."""
     precision: str = "auto"
     """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16."""
-    compile: bool = False
+    compile: str = "auto"
+    """auto (on CUDA for models of 10M+ parameters and 500+ steps, where compiling pays for itself) | on | off."""
     threads: int = 0
     """CPU threads for torch; 0 = all cores."""
     health_policy: str = "skip"
@@ -227,6 +229,8 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
             if key not in fields:
                 problems.append(f"unknown key {section}.{key}{_suggest(key, fields)}")
                 continue
+            if (section, key) == ("train", "compile") and isinstance(value, bool):
+                value = "on" if value else "off"  # format 1 configs wrote true/false
             coerced, problem = _coerce(value, getattr(target, key), f"{section}.{key}")
             if problem:
                 problems.append(problem)
@@ -307,7 +311,9 @@ def validate(cfg: RunConfig) -> list[str]:
     _choice(p, "model.objective", m.objective, OBJECTIVES)
     _choice(p, "model.arch", m.arch, ARCHS)
     p.extend(_validate_task(cfg))
-    for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
+    if tr.batch_size < 0:
+        p.append(f"train.batch_size must be at least 1 (or 0 for automatic), got {tr.batch_size}")
+    for name in ("grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
         if getattr(tr, name) < 1:
             p.append(f"train.{name} must be at least 1, got {getattr(tr, name)}")
     if tr.eval_interval < 1:
@@ -335,6 +341,7 @@ def validate(cfg: RunConfig) -> list[str]:
     _choice(p, "train.schedule", tr.schedule, SCHEDULES)
     _choice(p, "train.precision", tr.precision, PRECISIONS)
     _choice(p, "train.health_policy", tr.health_policy, HEALTH_POLICIES)
+    _choice(p, "train.compile", tr.compile, COMPILE_MODES)
     gpus = tr.device[5:].split(",") if tr.device.startswith("cuda:") else []
     if not (tr.device in ("auto", "cpu", "cuda", "mps") or gpus and all(g.strip().isdigit() for g in gpus)):
         p.append(f'train.device must be auto, cpu, cuda, cuda:N or cuda:0,1,..., got {tr.device!r}')

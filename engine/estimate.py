@@ -106,6 +106,10 @@ def flops_per_token(cfg: RunConfig, non_embedding_params: int) -> float:
 def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None, device_type: str = "cpu",
              world_size: int = 1) -> Estimate:
     m, t = cfg.model, cfg.train
+    if t.batch_size == 0:  # automatic: shown as the CPU's choice; a GPU's depends on its free memory
+        cfg = cfg.copy()
+        cfg.train.batch_size = 16
+        t = cfg.train
     total, non_emb = parameters(cfg, vocab_size)
     fpt = flops_per_token(cfg, non_emb)
     tokens_step = t.batch_size * t.grad_accum * m.block_size * world_size
@@ -127,6 +131,20 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
     return Estimate(params=total, non_embedding_params=non_emb, flops_per_token=fpt, memory_bytes=int(memory),
                     tokens_per_step=tokens_step, tokens_total=tokens_step * t.max_steps, seconds_per_step=seconds,
                     seconds_total=seconds * t.max_steps if seconds else None)
+
+
+def auto_batch_size(cfg: RunConfig, vocab_size: int, budget_bytes: float, *, cap: int = 64) -> int:
+    """The largest power-of-two micro-batch (up to `cap`) whose estimated memory fits the budget."""
+    trial = cfg.copy()
+    best = 1
+    b = 1
+    while b <= cap:
+        trial.train.batch_size = b
+        if estimate(trial, vocab_size=vocab_size).memory_bytes > budget_bytes:
+            break
+        best = b
+        b *= 2
+    return best
 
 
 def human_count(n: float) -> str:

@@ -101,3 +101,38 @@ def describe(device: torch.device) -> str:
 
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def should_compile(setting: str, device: torch.device, n_params: int, max_steps: int) -> bool:
+    """torch.compile costs tens of seconds up front and pays back ~1.5x on GPU-sized models (bench/)."""
+    if setting != "auto":
+        return setting == "on"
+    return device.type == "cuda" and n_params >= 10_000_000 and max_steps >= 500
+
+
+def prepare(device: torch.device, threads: int) -> None:
+    """Threads and allocator on CPU; TF32 matmuls on GPUs."""
+    set_threads(threads)
+    if device.type == "cpu":
+        keep_freed_memory()
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+CPU_AUTO_BATCH = 16
+"""On CPUs a bigger micro-batch brings no speed: stop at 16, or less if memory is short."""
+
+
+def auto_batch_size(cfg, vocab_size: int, device: torch.device) -> int:
+    """train.batch_size = 0: the micro-batch that fits 80% of the free memory by the estimate."""
+    from engine.estimate import auto_batch_size as fit
+
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return fit(cfg, vocab_size, 0.8 * free)
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        free = 8 << 30
+    return fit(cfg, vocab_size, 0.5 * free, cap=CPU_AUTO_BATCH)

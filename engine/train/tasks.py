@@ -268,6 +268,17 @@ def warn_unknown_tokens(trainer, tokens: np.ndarray) -> None:
                                     f"those parts (a fine-tune keeps its source's tokenizer)")
 
 
+def resolve_auto_batch(trainer) -> None:
+    """train.batch_size = 0 becomes a number here, once the vocabulary is known; run.toml records it."""
+    tr = trainer.cfg.train
+    if tr.batch_size == 0:
+        from engine.train.device import auto_batch_size
+
+        tr.batch_size = auto_batch_size(trainer.cfg, trainer.tokenizer.vocab_size, trainer.device)
+        trainer.events.emit("prepare", stage="batch", message=f"micro-batch {tr.batch_size} (train.batch_size = 0: "
+                            f"the largest that fits the memory estimate)")
+
+
 def make_task(trainer, tokenizer=None) -> Task:
     """The run's task with its data ready; `tokenizer` (a fine-tune's) replaces the [tokenizer] section.
 
@@ -276,7 +287,9 @@ def make_task(trainer, tokenizer=None) -> Task:
     trainer.corpus = None
     if objective == "classify":
         trainer.tokenizer = tokenizer or trainer._prepare_corpus(None).tokenizer
+        resolve_auto_batch(trainer)
         return ClassifyTask(trainer, cache_root(trainer.cfg))
     trainer.corpus = trainer._prepare_corpus(tokenizer)
     trainer.tokenizer = trainer.corpus.tokenizer
+    resolve_auto_batch(trainer)
     return (MaskedTask if objective == "masked" else CausalTask)(trainer, trainer.corpus)

@@ -90,12 +90,7 @@ class Trainer:
                             f"{self.run_dir}` or choose another train.out_dir")
         self.device = dev.resolve_device(ddp.device_name_for(self.dist, tr.device))
         self.precision = dev.resolve_precision(tr.precision, self.device)
-        dev.set_threads(tr.threads)
-        if self.device.type == "cpu":
-            dev.keep_freed_memory()
-        else:
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        dev.prepare(self.device, tr.threads)
         self.source = finetune.source_for_run(cfg, self.run_dir, resume=self.resume)
         self.arch = self.source.config.arch if self.source else cfg.arch
         given = self.source.tokenizer if self.source else None
@@ -107,7 +102,7 @@ class Trainer:
         torch.manual_seed(tr.seed)
         labels = len(self.task.labels) if cfg.model.objective == "classify" else 0
         self.built = finetune.build_for_run(cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
-        self.gpt_config, self.lora = self.built.config, self.built.lora
+        self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
         self.model = self.built.model.to(self.device)
         self.optimizer = make_optimizer(self.model, tr, self.device.type)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
@@ -117,7 +112,8 @@ class Trainer:
             self._open_run_folder()  # lock and events first: what resuming finds is recorded in the run
         resumed_from = self._load_latest() if self.resume else None
         self.forward_model = self.model
-        if tr.compile:
+        self.compiled = dev.should_compile(tr.compile, self.device, self.model.num_params(), tr.max_steps)
+        if self.compiled:
             self.forward_model = torch.compile(self.model)
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -133,7 +129,8 @@ class Trainer:
                          corpus=self.corpus_stats, pid=os.getpid(), peak_flops=self.peak,
                          flops_per_token=self.flops_per_token, objective=cfg.model.objective, arch=self.arch,
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
-                         source=self.source.description if self.source else None, method=cfg.finetune.method)
+                         source=self.source.description if self.source else None, method=cfg.finetune.method,
+                         compiled=self.compiled)
 
     def _prepare_corpus(self, tokenizer: Tokenizer | None) -> PreparedCorpus:
         if self.given_corpus is not None:

@@ -14,7 +14,8 @@ CHOICES = {
     ("model", "mlp"): C.MLPS, ("model", "objective"): C.OBJECTIVES, ("train", "optimizer"): C.OPTIMIZERS,
     ("train", "schedule"): C.SCHEDULES, ("train", "precision"): C.PRECISIONS,
     ("train", "health_policy"): C.HEALTH_POLICIES, ("data", "normalize"): ("", "NFC", "NFKC"),
-    ("model", "arch"): C.ARCHS, ("finetune", "method"): C.FINETUNE_METHODS, ("finetune", "source"): ("",),
+    ("model", "arch"): C.ARCHS, ("train", "compile"): C.COMPILE_MODES, ("finetune", "method"): C.FINETUNE_METHODS,
+    ("finetune", "source"): ("",),
 }
 EDITABLE = {("train", "device"), ("finetune", "source")}
 """Choices the user may also type into (a device name, a folder)."""

@@ -31,5 +31,5 @@ def apply_preset(name: str, cfg: C.RunConfig) -> C.RunConfig:
         setattr(out.model, k, v)
     if name.startswith("GPT-2"):
         out.tokenizer.kind, out.tokenizer.vocab_size = "bpe", 50257
-        out.train.batch_size, out.train.precision, out.train.compile = 16, "bf16", True
+        out.train.batch_size, out.train.precision, out.train.compile = 16, "bf16", "on"
     return out

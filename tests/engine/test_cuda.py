@@ -29,7 +29,7 @@ def corpus_in(tmp_path) -> PreparedCorpus:
                           CorpusStats(1, len(TEXT), len(TEXT), len(ids), split, len(ids) - split, tok.vocab_size, {}))
 
 
-@pytest.mark.parametrize("precision, compile", [("bf16", False), ("fp16", False), ("bf16", True)])
+@pytest.mark.parametrize("precision, compile", [("bf16", "off"), ("fp16", "off"), ("bf16", "on")])
 def test_training_on_cuda_lowers_the_loss_and_loads_on_cpu(tmp_path, precision, compile):
     cfg = from_dict({"data": {"path": "given"}, "model": {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 32},
                      "train": {"batch_size": 16, "max_steps": 60, "eval_interval": 30, "eval_batches": 4, "lr": 3e-3,

@@ -179,3 +179,21 @@ def test_beam_search_scores_at_least_as_well_as_greedy(trained):
     greedy = [t.id for t in stream(model, prompt, SamplingOptions(max_new_tokens=12, temperature=0))]
     beams = beam_search(model, prompt, beams=4, max_new_tokens=12)
     assert len(beams) == 12 and logprob(beams) >= logprob(greedy) - 1e-4
+
+
+def test_an_automatic_micro_batch_fits_the_memory_and_is_recorded(tmp_path, tiny_text):
+    from engine import config as config_mod
+    from engine.estimate import auto_batch_size, estimate
+
+    cfg = tiny_config(tiny_text, tmp_path, train={"batch_size": 0, "max_steps": 2})
+    sizes = [auto_batch_size(cfg, 60, budget) for budget in (1e5, 3e6, 1e7, 1e12)]
+    assert sizes == sorted(sizes) and sizes[0] == 1 and sizes[-1] == 64
+    for budget, b in zip((3e6, 1e7), sizes[1:3]):
+        fits = cfg.copy()
+        fits.train.batch_size = b
+        assert estimate(fits, vocab_size=60).memory_bytes <= budget
+        fits.train.batch_size = 2 * b
+        assert estimate(fits, vocab_size=60).memory_bytes > budget or b == 64
+    trainer = train(cfg)
+    assert trainer.cfg.train.batch_size == 16  # the CPU's choice: no speed to gain beyond it
+    assert config_mod.load(tmp_path / "run" / "run.toml").train.batch_size == 16

@@ -59,10 +59,10 @@ def test_out_of_range_values_are_refused_in_words(qtbot, window):
     page.form.widget("data", "path").setText("/corpus.txt")
     page.form.widget("train", "lr").setText("-1")
     page.form.widget("model", "dropout").setValue(1.5)
-    page.form.widget("train", "batch_size").setValue(0)
+    page.form.widget("train", "grad_accum").setValue(0)
     text = page.problems.text()
     assert "train.lr must be positive" in text and "model.dropout must be in [0, 1)" in text
-    assert "train.batch_size must be at least 1" in text and not page.train_btn.isEnabled()
+    assert "train.grad_accum must be at least 1" in text and not page.train_btn.isEnabled()
 
 
 def test_out_of_memory_offers_a_retry_with_the_same_global_batch(qtbot, window, tmp_path, monkeypatch):
