@@ -30,6 +30,7 @@ SCHEDULES = ("cosine", "linear", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEALTH_POLICIES = ("skip", "rollback", "stop")
 COMPILE_MODES = ("auto", "on", "off")
+PARALLELS = ("ddp", "fsdp")
 
 
 @dataclass
@@ -152,6 +153,9 @@ class TrainConfig:
     """auto | cpu | cuda | cuda:N | cuda:0,1,... (data parallel over those GPUs, one process each)."""
     processes: int = 1
     """Processes on this machine, data parallel (one per GPU; on CPU they share the cores, gloo)."""
+    parallel: str = "ddp"
+    """With several processes: ddp (each holds the whole model) | fsdp (weights, gradients and optimizer
+    state sharded across them, for models too big for one GPU)."""
     precision: str = "auto"
     """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16."""
     compile: str = "auto"
@@ -342,6 +346,9 @@ def validate(cfg: RunConfig) -> list[str]:
     _choice(p, "train.precision", tr.precision, PRECISIONS)
     _choice(p, "train.health_policy", tr.health_policy, HEALTH_POLICIES)
     _choice(p, "train.compile", tr.compile, COMPILE_MODES)
+    _choice(p, "train.parallel", tr.parallel, PARALLELS)
+    if tr.parallel == "fsdp" and cfg.finetune.method == "lora":
+        p.append('train.parallel = "fsdp" with LoRA: the adapters are small, use "ddp"')
     gpus = tr.device[5:].split(",") if tr.device.startswith("cuda:") else []
     if not (tr.device in ("auto", "cpu", "cuda", "mps") or gpus and all(g.strip().isdigit() for g in gpus)):
         p.append(f'train.device must be auto, cpu, cuda, cuda:N or cuda:0,1,..., got {tr.device!r}')

@@ -55,6 +55,11 @@ def model_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
+def model_tensors_from(full: dict[str, torch.Tensor], *, tied: set[str]) -> dict[str, torch.Tensor]:
+    """A gathered full state dict (sharded training) in the checkpoint's form: tied copies left out."""
+    return {k: v.detach().cpu().contiguous() for k, v in full.items() if k not in tied}
+
+
 def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, *, meta: dict,
                     optimizer_tensors: dict[str, torch.Tensor] | None = None,
                     extra_files: dict[str, str] | None = None, tensors: dict[str, torch.Tensor] | None = None) -> Path:

@@ -51,13 +51,13 @@ def all_reduce_sum(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
     return t
 
 
-def broadcast_flag(flag: bool, info: DistInfo, device: torch.device) -> bool:
-    """True on every rank when any rank says True (stop requests must reach all ranks)."""
+def broadcast_code(code: int, info: DistInfo, device: torch.device) -> int:
+    """The largest code any rank holds, on every rank (0 nothing, 1 stop, 2 checkpoint)."""
     if not info.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
+        return code
+    t = torch.tensor([float(code)], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
+    return int(t.item())
 
 
 def barrier(info: DistInfo) -> None:

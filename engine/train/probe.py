@@ -21,14 +21,17 @@ def probe_ids(tokenizer, probe_text: str, val_tokens: np.ndarray, block_size: in
 
 
 @torch.no_grad()
-def record_attention(model, tokenizer, ids: list[int], run_dir: Path, step: int) -> Path | None:
-    """Save attention/step-NNNNNN.npy, (layers, heads, T, T) float16, and the tokens once."""
+def record_attention(model, tokenizer, ids: list[int], run_dir: Path | None, step: int) -> Path | None:
+    """Save attention/step-NNNNNN.npy, (layers, heads, T, T) float16, and the tokens once; with no
+    run_dir only compute (the other ranks of a sharded model join the forward pass)."""
     if not ids:
         return None
     device = next(model.parameters()).device
     model.eval()
     _, _, maps = model(torch.tensor([ids], device=device), need_weights=True)
     model.train()
+    if run_dir is None:
+        return None
     arr = torch.stack([m[0] for m in maps]).float().cpu().numpy().astype(np.float16)
     folder = Path(run_dir) / "attention"
     folder.mkdir(exist_ok=True)

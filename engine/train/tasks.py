@@ -17,6 +17,7 @@ from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
 from engine.generate import SamplingOptions, generate_text
+from engine.train.sharding import whole_root
 
 
 class Task:
@@ -39,11 +40,14 @@ class Task:
         """Metrics on fixed validation ("val") or training ("train") rows, reduced over processes."""
         batches = self.eval_batches(which)
         total = None
-        for b in range(self.t.dist.rank, len(batches), self.t.dist.world_size):
-            batch = self.t.to_device(batches[b])
+        rank, world = self.t.dist.rank, self.t.dist.world_size
+        for first in range(0, len(batches), world):  # every rank runs every round (sharded models need it)
+            b = first + rank
+            batch = self.t.to_device(batches[b if b < len(batches) else 0])
             with self.t.autocast():
                 sums = self.batch_sums(model, batch)
-            total = sums if total is None else total + sums
+            if b < len(batches):
+                total = sums if total is None else total + sums
         if total is None:
             total = torch.zeros(self.n_sums(), device=self.t.device)
         from engine.train import distributed as ddp
@@ -139,6 +143,10 @@ class MaskedTask(CausalTask):
         return 5
 
     def batch_sums(self, model, batch):
+        with whole_root(model):
+            return self._batch_sums(model, batch)
+
+    def _batch_sums(self, model, batch):
         hidden, _ = model.encode(batch["idx"], batch["token_types"])
         logits = model.mlm_logits(hidden).float()
         targets = batch["targets"]
@@ -164,7 +172,7 @@ class MaskedTask(CausalTask):
         batch = self.t.to_device(self.eval_batches("val")[0])
         row = {k: v[:1] for k, v in batch.items()}
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), whole_root(model):
             hidden, _ = model.encode(row["idx"], row["token_types"])
             guess = model.mlm_logits(hidden).argmax(-1)[0]
         model.train()

@@ -27,35 +27,27 @@ from engine.events import EventWriter
 from engine.humanlog import TextLog
 from engine.load import BASE_DIR
 from engine.model.build import config_dict
-from engine.model.lora import count_trainable, trainable_tensors
+from engine.model.lora import count_trainable
 from engine.runinfo import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
 from engine.tomlio import write_atomic
 from engine.train import checkpoint as ckpt
 from engine.train import device as dev
 from engine.train import distributed as ddp
-from engine.train import finetune
+from engine.train import finetune, sharding
 from engine.train.control import ControlChannel
 from engine.train.faults import inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.lock import RunLock
-from engine.train.optim import load_optimizer_state, make_optimizer, optimizer_state_tensors, set_lr
+from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import record_attention, tensorboard_writer
+from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
 from engine.train.tasks import make_task
 
-MAX_ROLLBACKS = 3
 _trainers_made = 0
 
 
-class TrainingStopped(Exception):
-    """Raised inside the loop to end training early with a reason (nan, disk, ...)."""
-
-    def __init__(self, kind: str, message: str):
-        self.kind = kind
-        super().__init__(message)
-
-
-class Trainer:
+class Trainer(Recovery):
     def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False,
                  corpus: PreparedCorpus | None = None):
         """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way)."""
@@ -104,6 +96,9 @@ class Trainer:
         self.built = finetune.build_for_run(cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
         self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
         self.model = self.built.model.to(self.device)
+        self.fsdp = self.dist.enabled and tr.parallel == "fsdp"
+        if self.fsdp:
+            sharding.shard(self.model)  # before the optimizer: it must hold the shards
         self.optimizer = make_optimizer(self.model, tr, self.device.type)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.flops_per_token = est.flops_per_token(cfg, self.model.num_params())
@@ -115,7 +110,7 @@ class Trainer:
         self.compiled = dev.should_compile(tr.compile, self.device, self.model.num_params(), tr.max_steps)
         if self.compiled:
             self.forward_model = torch.compile(self.model)
-        if self.dist.enabled:
+        if self.dist.enabled and not self.fsdp:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward_model = DDP(self.forward_model, device_ids=ids)
         self.log_every = tr.log_interval or (1 if self.device.type == "cpu" else 10)
@@ -180,12 +175,12 @@ class Trainer:
 
     def _load_checkpoint(self, path: Path) -> None:
         meta = ckpt.read_meta(path)
-        ckpt.load_model_weights(self.model, path, partial=self.lora is not None)
+        sharding.load_model(self.model, path, self.fsdp, partial=self.lora is not None)
         opt_file = path / ckpt.OPTIMIZER_FILE
         if opt_file.is_file() and meta.get("optimizer"):
             try:
-                load_optimizer_state(self.optimizer, ckpt.load_tensors(opt_file, device=str(self.device)),
-                                     meta["optimizer"])
+                sharding.load_optimizer(self.model, self.optimizer, ckpt.load_tensors(opt_file, device=str(
+                    self.device)), meta["optimizer"], self.fsdp)
             except (ValueError, KeyError) as e:
                 raise UserError(f"{path.name}: optimizer state does not fit this run ({e})") from None
         self.step = int(meta["step"])
@@ -226,7 +221,7 @@ class Trainer:
                     break
             elif self.step % ckpt_every == 0:
                 self._timed(self.save, best=False)
-            if sample_every > 0 and (self.step % sample_every == 0 or last) and self.dist.is_main:
+            if sample_every > 0 and (self.step % sample_every == 0 or last) and (self.dist.is_main or self.fsdp):
                 self._timed(self.sample)
         if reason != "finished" and self.step > 0 and not self._checkpoint_at(self.step):
             self.save(best=False)
@@ -252,7 +247,7 @@ class Trainer:
         for micro in range(tr.grad_accum):
             batch = self.to_device(self.task.batch(self.step, micro))
             sync = micro == tr.grad_accum - 1
-            ctx = self.forward_model.no_sync() if self.dist.enabled and not sync else nullcontext()
+            ctx = self.forward_model.no_sync() if self.dist.enabled and not self.fsdp and not sync else nullcontext()
             with ctx:
                 with self.autocast():
                     _, loss = self.forward_model(**batch)
@@ -273,6 +268,7 @@ class Trainer:
         grad_norm = None
         if tr.grad_clip > 0:
             grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), tr.grad_clip)
+            grad_norm = grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm
         if self.scaler:
             self.scaler.step(self.optimizer)
             self.scaler.update()
@@ -289,41 +285,6 @@ class Trainer:
 
     def autocast(self):
         return dev.autocast(self.device, self.precision)
-
-    def _healthy(self, loss: torch.Tensor) -> bool:
-        value = float(loss)
-        verdict = self.monitor.check(value)
-        if verdict == "loss_spike":
-            factor = self.cfg.train.spike_factor
-            self.events.emit("warning", self.step + 1, kind="loss_spike", loss=value,
-                             message=f"loss spiked to {value:.3f} (over {factor}x its recent mean)")
-            return True
-        if verdict != "nan_loss":
-            return True
-        policy = self.cfg.train.health_policy
-        self.events.emit("warning", self.step + 1, kind="nan_loss", policy=policy,
-                         message=f"the loss is {value} at step {self.step + 1}; policy: {policy}")
-        if policy == "stop":
-            raise TrainingStopped("nan", f"the loss became {value} at step {self.step + 1} (policy: stop). Lower "
-                                  f"train.lr or resume from the last checkpoint")
-        if policy == "skip" and self.monitor.bad_in_a_row <= self.cfg.train.max_bad_steps:
-            return False
-        self._rollback()
-        return False
-
-    def _rollback(self) -> None:
-        good = ckpt.list_checkpoints(self.run_dir)
-        if not good or self.rollbacks >= MAX_ROLLBACKS:
-            why = "there is no checkpoint to roll back to" if not good else "rollbacks are used up"
-            raise TrainingStopped("nan", f"the loss stayed non-finite and {why}: lower train.lr and resume")
-        self.rollbacks += 1
-        scale = self.lr_scale
-        self._load_checkpoint(good[-1].path)
-        self.lr_scale = scale * 0.5
-        self.monitor.bad_in_a_row = 0
-        self.events.emit("warning", self.step, kind="rollback", to_step=self.step, lr_scale=self.lr_scale,
-                         message=f"rolled back to step {self.step} and halved the learning rate")
-        self.step -= 1  # the caller counts this (skipped) step; it resumes at the checkpoint's step
 
     def _log_step(self, loss, grad_norm, step_times: deque) -> None:
         tr = self.cfg.train
@@ -359,6 +320,7 @@ class Trainer:
         self.model.eval()
         val_metrics = self.task.evaluate(self.model, "val")
         train_metrics = self.task.evaluate(self.model, "train")
+        sharding.settle(self.model)
         self.model.train()
         val, train = val_metrics.pop("loss"), train_metrics["loss"]
         improved = val < self.best_val
@@ -374,18 +336,21 @@ class Trainer:
             self.events.emit("eval", self.step, train_loss=train, val_loss=val, best=improved, **extra)
             if self.tb:
                 self.tb.add_scalar("val/loss", val, self.step)
+        if self.dist.is_main or self.fsdp:  # sharded, every rank joins the forward pass
             self.record_attention()
         return improved
 
     def sample(self) -> None:
         for prompt, text in self.task.samples(self.model):
             self.events.emit("sample", self.step, prompt=prompt, text=text)
+        sharding.settle(self.model)
         self.model.train()
 
     def record_attention(self) -> None:
         probe = self.cfg.train.probe_text
         ids = self.tokenizer.encode(probe)[: self.gpt_config.block_size] if probe else self.task.probe_ids()
-        path = record_attention(self.model, self.tokenizer, ids, self.run_dir, self.step)
+        path = record_attention(self.model, self.tokenizer, ids, self.run_dir if self.dist.is_main else None,
+                                self.step)
         if path is not None:
             self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
 
@@ -394,9 +359,12 @@ class Trainer:
         return (self.run_dir / "checkpoints" / f"step-{step:06d}").is_dir()
 
     def save(self, *, best: bool) -> None:
+        if not (self.dist.is_main or self.fsdp):
+            return
+        tensors, opt_meta = sharding.optimizer_state(self.model, self.optimizer, self.fsdp)  # sharded: collective
+        weights = sharding.model_state(self.model, self.fsdp, trainable_only=bool(self.lora))
         if not self.dist.is_main:
             return
-        tensors, opt_meta = optimizer_state_tensors(self.optimizer)
         extra = {"lora": self.lora, "base": BASE_DIR} if self.lora else {}
         if getattr(self.task, "labels", None):
             extra["labels"] = self.task.labels
@@ -407,8 +375,7 @@ class Trainer:
         try:
             inject_disk_fault(self.step)
             path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, meta=meta, optimizer_tensors=tensors,
-                                        extra_files={TOKENIZER_FILE: self.tokenizer.to_str()},
-                                        tensors=trainable_tensors(self.model) if self.lora else None)
+                                        extra_files={TOKENIZER_FILE: self.tokenizer.to_str()}, tensors=weights)
         except OSError as e:
             raise TrainingStopped("disk", f"could not write the checkpoint at step {self.step}: {e.strerror or e}. "
                                   f"The previous checkpoint is intact; free disk space, then resume") from None
@@ -421,23 +388,23 @@ class Trainer:
 
     # ----- control -------------------------------------------------------------------------------
     def _poll_control(self) -> str | None:
-        action = self.control.poll()
-        if action == "checkpoint":
-            self.save(best=False)
-            action = None
-        elif action == "pause":
+        """stop, or None; a checkpoint request is served here, by every rank when the model is sharded."""
+        action, wanted = self.control.poll(), False
+        if action == "pause":
             self.events.emit("status", self.step, state="paused")
-            a, paused = self.control.wait_while_paused(lambda: self.save(best=False))
+            pending = []  # checkpoints asked for while paused are written on resume (the other ranks wait)
+            a, paused = self.control.wait_while_paused(lambda: pending.append(1))
             self.t0 += paused  # paused time is neither training time nor throughput
             self._excluded += paused
-            if a == "stop":
-                action = "stop"
-            else:
+            action, wanted = ("stop" if a == "stop" else None), bool(pending)
+            if a != "stop":
                 self.events.emit("status", self.step, state="running")
-                action = None
+        code = 1 if action == "stop" else 2 if action == "checkpoint" or wanted else 0
         if self.dist.enabled:
-            return "stop" if ddp.broadcast_flag(action == "stop", self.dist, self.device) else None
-        return action
+            code = ddp.broadcast_code(code, self.dist, self.device)
+        if code == 2:
+            self.save(best=False)
+        return "stop" if code == 1 else None
 
     def close(self) -> None:
         if self.tb:

@@ -14,7 +14,8 @@ CHOICES = {
     ("model", "mlp"): C.MLPS, ("model", "objective"): C.OBJECTIVES, ("train", "optimizer"): C.OPTIMIZERS,
     ("train", "schedule"): C.SCHEDULES, ("train", "precision"): C.PRECISIONS,
     ("train", "health_policy"): C.HEALTH_POLICIES, ("data", "normalize"): ("", "NFC", "NFKC"),
-    ("model", "arch"): C.ARCHS, ("train", "compile"): C.COMPILE_MODES, ("finetune", "method"): C.FINETUNE_METHODS,
+    ("model", "arch"): C.ARCHS, ("train", "compile"): C.COMPILE_MODES,
+    ("train", "parallel"): C.PARALLELS, ("finetune", "method"): C.FINETUNE_METHODS,
     ("finetune", "source"): ("",),
 }
 EDITABLE = {("train", "device"), ("finetune", "source")}
@@ -41,7 +42,8 @@ GROUPS = {
         "eval_interval", "eval_batches", "log_interval", "checkpoint_interval", "keep_last", "keep_best",
         "early_stopping", "sample_interval", "sample_prompts", "sample_tokens", "probe_text")],
     "Training health": [("train", k) for k in ("health_policy", "max_bad_steps", "spike_factor")],
-    "Hardware": [("train", k) for k in ("device", "processes", "precision", "compile", "threads", "tensorboard")],
+    "Hardware": [("train", k) for k in ("device", "processes", "parallel", "precision", "compile", "threads",
+                                        "tensorboard")],
     "Tokenizer": [("tokenizer", k) for k in ("kind", "vocab_size", "path")],
     "Corpus": [("data", k) for k in ("path", "text_column", "val_fraction", "encoding", "normalize",
                                      "collapse_whitespace", "dedupe", "min_chars")],

@@ -4,6 +4,7 @@ batch, rank 0 alone writes the run, and a run resumes on a different number of p
 import sys
 
 import pytest
+import torch
 
 from engine.events import read_events
 from tests.reliability.helpers import env, losses, write_config
@@ -67,3 +68,24 @@ def test_naming_gpus_without_them_is_refused_in_words(tmp_path, tiny_text):
     r = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--set", 'train.device="cuda:0,1"'],
                        capture_output=True, text=True, env=env(CUDA_VISIBLE_DEVICES=""), timeout=120)
     assert r.returncode == 2 and "CUDA GPU" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sharded_training_matches_one_process_and_resumes_unsharded(tmp_path, tiny_text):
+    fsdp = write_config(tmp_path, tiny_text, "fsdp", max_steps=8, batch_size=4, grad_accum=1, eval_interval=4,
+                        sample_interval=0, sample_tokens=5)
+    one = write_config(tmp_path, tiny_text, "one", max_steps=8, batch_size=4, grad_accum=2, eval_interval=4)
+    r = torchrun(2, "train", fsdp, "--set", 'train.parallel="fsdp"')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert torchrun(1, "train", one).returncode == 0
+    assert losses(tmp_path / "fsdp") == pytest.approx(losses(tmp_path / "one"), rel=1e-4, abs=1e-5)
+    # the checkpoint is the full model, as an unsharded run writes it: it loads anywhere
+    from engine.train.checkpoint import MODEL_FILE, OPTIMIZER_FILE, load_tensors
+
+    for name in (MODEL_FILE, OPTIMIZER_FILE):
+        a, b = (load_tensors(tmp_path / run / "checkpoints" / "step-000008" / name) for run in ("fsdp", "one"))
+        assert sorted(a) == sorted(b) and all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+    r = torchrun(2, "resume", tmp_path / "fsdp", "--max-steps", 12)  # loads into the shards
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert torchrun(1, "resume", tmp_path / "one", "--max-steps", 12).returncode == 0
+    assert losses(tmp_path / "fsdp") == pytest.approx(losses(tmp_path / "one"), rel=1e-4, abs=1e-5)
+    assert max(losses(tmp_path / "fsdp")) == 12

@@ -128,3 +128,27 @@ def test_a_workstation_with_several_gpus_offers_them_all(qtbot, settings, monkey
     one = page.card.text("tokens")
     device.setCurrentText("cuda:0")
     assert page.card.text("tokens") != one, "two processes see twice the tokens per step"
+
+
+def test_a_hugging_face_folder_as_the_start_of_a_fine_tune(qtbot, window, tmp_path):
+    from engine.data.tokenizer import train_tokenizer
+    from engine.hf import export_model
+    from engine.model.build import build_model
+    from engine.model.gpt import GPTConfig
+    from tests.conftest import PANGRAMS
+
+    tok = train_tokenizer("wordpiece", lambda: PANGRAMS * 10, vocab_size=300)
+    bert = build_model(GPTConfig(vocab_size=tok.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=32,
+                                 arch="bert"))
+    folder = export_model(bert, tok, tmp_path / "my-bert")
+    page = window.model_page
+    page.form.widget("data", "path").setText(str(write_corpus(tmp_path)))
+    page.form.widget("model", "objective").setCurrentText("masked")
+    page.set_source(str(folder))
+    assert "Hugging Face BERT my-bert (2 layers × 32 wide)" in page.source_note.text()
+    assert page.form.widget("model", "n_embd").value() == 32 and not page.form.widget("model", "n_embd").isEnabled()
+    assert page.train_btn.isEnabled(), page.problems.text()
+    page.form.widget("model", "objective").setCurrentText("causal")
+    assert "a causal LM fine-tunes a GPT decoder" in page.problems.text() and not page.train_btn.isEnabled()
+    page.set_source("")
+    assert page.form.widget("model", "n_embd").isEnabled() and not page.source_note.text()
