@@ -2,7 +2,9 @@
 
 Runs alternate (reference, engine, reference, engine, ...) in fresh processes so machine drift hits both;
 each figure is a median. Prints JSON lines and the ratios:
-    python bench/cpu.py [--recipes baby,medium] [--rounds 3] [--threads 2]
+    python bench/cpu.py [--recipes baby,medium] [--rounds 3] [--threads 2] [--compiled]
+With --compiled the engine also runs with train.compile = "on" (the first compile of a model takes
+about a minute and is cached; only steps after warm-up are timed, as for every variant).
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ HERE = Path(__file__).resolve().parent
 STEPS = {"baby": 250, "medium": 24}
 
 
-def engine_once(recipe: str, steps: int, tokens: str, threads: int) -> dict:
+def engine_once(recipe: str, steps: int, tokens: str, threads: int, compile: str = "off") -> dict:
     sys.path.insert(0, str(HERE))
     from common import recipe_config, run_trainer, synthetic_corpus, temp_dir
 
     tmp = temp_dir()
     corpus = synthetic_corpus(65, 300_000, tmp)
     cfg = recipe_config(recipe, steps=steps, device="cpu", out_dir=str(tmp / "run"), threads=threads, lr=1e-3,
-                        min_lr=1e-4, warmup_steps=100, beta2=0.99)
+                        min_lr=1e-4, warmup_steps=100, beta2=0.99, compile=compile)
     return run_trainer(cfg, corpus)
 
 
@@ -57,10 +59,12 @@ def main() -> None:
     p.add_argument("--recipes", default="baby,medium")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--compiled", action="store_true", help="also time the engine with torch.compile")
     p.add_argument("--engine-once", help=argparse.SUPPRESS)
+    p.add_argument("--compile-mode", default="off", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.engine_once:
-        print(json.dumps(engine_once(a.engine_once, STEPS[a.engine_once], "", a.threads)))
+        print(json.dumps(engine_once(a.engine_once, STEPS[a.engine_once], "", a.threads, a.compile_mode)))
         return
     sys.path.insert(0, str(HERE))
     from common import RECIPES
@@ -76,12 +80,20 @@ def main() -> None:
                     "--n-layer", str(m["n_layer"]), "--n-head", str(m["n_head"]), "--n-embd", str(m["n_embd"]),
                     "--block-size", str(m["block_size"]), "--batch-size", str(t["batch_size"]),
                     "--threads", str(a.threads)]
-        ref, eng = [], []
+        ref, eng, comp = [], [], []
+        once = [str(HERE / "cpu.py"), "--engine-once", recipe, "--threads", str(a.threads)]
         for _ in range(a.rounds):
             ref.append(run(ref_args)["step_s"])
-            eng.append(run([str(HERE / "cpu.py"), "--engine-once", recipe, "--threads", str(a.threads)]))
+            eng.append(run(once))
+            if a.compiled:
+                comp.append(run(once + ["--compile-mode", "on"]))
         ref_s = statistics.median(ref)
         eng_s = statistics.median(e["step_s"] for e in eng)
+        if comp:
+            comp_s = statistics.median(e["step_s"] for e in comp)
+            print(json.dumps({"recipe": recipe, "compiled_engine_ms": round(1000 * comp_s, 1),
+                              "compiled_speedup_vs_reference": round(ref_s / comp_s, 3),
+                              "compiled_speedup_vs_eager_engine": round(eng_s / comp_s, 3)}))
         fpt = eng[0]["flops_per_token"]
         tokens_step = t["batch_size"] * m["block_size"]
         print(json.dumps({

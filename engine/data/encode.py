@@ -1,7 +1,7 @@
 """Preparing a corpus for training: documents -> cleaning -> tokenizer -> one token file, cached.
 
 The token file is a flat uint16/uint32 array (`tokens.bin`); the last `val_fraction` of it is the
-validation split; `docs.npy` holds where each document starts in it (for sentence pairs). The cache
+validation split; `docs.bin` (int64) holds where each document starts in it (for sentence pairs). The cache
 key covers the corpus content, the cleaning options and the tokenizer, so an unchanged corpus is never
 encoded twice.
 """
@@ -27,7 +27,7 @@ from engine.data.tokenizer import Tokenizer, train_tokenizer
 from engine.errors import UserError
 
 Progress = Callable[[str, str], None]
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 
 
 @dataclass
@@ -59,8 +59,8 @@ class PreparedCorpus:
 
     def doc_starts(self) -> tuple[np.ndarray, np.ndarray]:
         """Document start offsets within the train and the validation array."""
-        path = self.tokens_path.with_name("docs.npy")
-        starts = np.load(path) if path.is_file() else np.zeros(1, dtype=np.int64)
+        path = self.tokens_path.with_name("docs.bin")
+        starts = np.fromfile(path, dtype=np.int64) if path.is_file() else np.zeros(1, dtype=np.int64)
         train = starts[starts < self.split_at]
         val = np.concatenate([[0], starts[starts > self.split_at] - self.split_at]).astype(np.int64)
         return train, val
@@ -141,19 +141,24 @@ def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Pr
     started = time.monotonic()
     last_report = started
     batch: list[str] = []
-    starts: list[int] = []
     first = True
-    with open(path, "wb") as f:
+    with open(path, "wb") as f, open(path.with_name("docs.bin"), "wb") as doc_file:
+        sep_arr = np.asarray(sep, dtype=np.int64)
+
         def flush():
             nonlocal n_tokens, first
-            for ids in tokenizer.encode_batch(batch):
-                starts.append(n_tokens if first else n_tokens + len(sep))
+            parts, starts, at = [], [], n_tokens
+            for ids in tokenizer.encode_arrays(batch):
                 if not first:
-                    ids = sep + ids
+                    parts.append(sep_arr)
+                    at += len(sep_arr)
                 first = False
-                arr = np.asarray(ids, dtype=dtype)
-                f.write(arr.tobytes())
-                n_tokens += arr.size
+                starts.append(at)
+                parts.append(ids)
+                at += len(ids)
+            f.write(np.concatenate(parts).astype(dtype).tobytes())
+            doc_file.write(np.asarray(starts, dtype=np.int64).tobytes())  # streamed: memory stays bounded
+            n_tokens = at
             batch.clear()
 
         for doc in docs:
@@ -173,7 +178,6 @@ def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Pr
             flush()
         f.flush()
         os.fsync(f.fileno())
-    np.save(path.with_name("docs.npy"), np.asarray(starts, dtype=np.int64))
     if n_docs > 1:
         n_chars += len(DOC_SEPARATOR) * (done - 1)
         n_bytes += len(DOC_SEPARATOR) * (done - 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
 
@@ -25,6 +26,7 @@ class Tokenizer:
     def __init__(self, hf: HFTokenizer, kind: str = "file"):
         self.hf = hf
         self.kind = kind
+        self._char_table: tuple | None | bool = False  # built on first use
 
     @property
     def vocab_size(self) -> int:
@@ -35,6 +37,32 @@ class Tokenizer:
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self.hf.encode_batch(texts, add_special_tokens=False)]
+
+    def encode_arrays(self, texts: list[str]) -> list[np.ndarray]:
+        """Token ids of each text as int64 arrays. A character vocabulary is looked up with NumPy
+        (about 50x faster than tokenizing one character at a time); others use the Rust batch encoder,
+        which spreads a batch over all cores."""
+        table = self._char_lookup()
+        if table is None:
+            return [np.asarray(e.ids, dtype=np.int64) for e in self.hf.encode_batch(texts, add_special_tokens=False)]
+        codepoints, ids, unk = table
+        points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+        at = np.minimum(np.searchsorted(codepoints, points), len(codepoints) - 1)
+        out = np.where(codepoints[at] == points, ids[at], unk)
+        return np.split(out, np.cumsum([len(t) for t in texts])[:-1])
+
+    def _char_lookup(self):
+        """(sorted code points, their ids, unknown id) when every token is one character (bar <unk>)."""
+        if self._char_table is False:
+            self._char_table = None
+            vocab = self.hf.get_vocab(with_added_tokens=True)
+            added = {t.content for t in self.hf.get_added_tokens_decoder().values()}
+            singles = {t: i for t, i in vocab.items() if len(t) == 1 and t not in added}
+            if self.kind == "char" and added <= {UNK} and len(singles) == len(vocab) - len(added) and UNK in vocab:
+                order = sorted(singles, key=ord)
+                self._char_table = (np.array([ord(c) for c in order], dtype=np.uint32),
+                                    np.array([singles[c] for c in order], dtype=np.int64), vocab[UNK])
+        return self._char_table
 
     def decode(self, ids: Iterable[int]) -> str:
         return self.hf.decode(list(ids), skip_special_tokens=False)

@@ -45,3 +45,16 @@ def test_loading_garbage_says_so(tmp_path):
         Tokenizer.load(tmp_path / "t.json")
     with pytest.raises(UserError, match="tokenizer file not found"):
         Tokenizer.load(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe", "wordpiece"])
+def test_array_encoding_equals_the_tokenizers_own(kind):
+    import numpy as np
+
+    from engine.data.tokenizer import train_tokenizer
+
+    seen = ["hello world, héllo ✓ 😀", "Sphinx of black quartz", "naïve café"] * 20
+    tok = train_tokenizer(kind, lambda: seen, vocab_size=300)
+    texts = ["hello 😀 world", "zebra ✗ unseen ☃", "", "quartz\n\ncafé"]
+    for got, text in zip(tok.encode_arrays(texts), texts):
+        assert got.dtype == np.int64 and got.tolist() == tok.encode(text)
