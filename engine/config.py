@@ -117,7 +117,9 @@ class FinetuneConfig:
 @dataclass
 class TrainConfig:
     batch_size: int = 12
-    """Sequences per micro-batch per process; 0 = the largest that fits the device's memory by the estimate."""
+    """Sequences per micro-batch per process."""
+    auto_batch_size: bool = False
+    """Choose the largest micro-batch that fits the device's free memory by the estimate (written to run.toml)."""
     grad_accum: int = 1
     max_steps: int = 2000
     optimizer: str = "adamw"
@@ -315,9 +317,7 @@ def validate(cfg: RunConfig) -> list[str]:
     _choice(p, "model.objective", m.objective, OBJECTIVES)
     _choice(p, "model.arch", m.arch, ARCHS)
     p.extend(_validate_task(cfg))
-    if tr.batch_size < 0:
-        p.append(f"train.batch_size must be at least 1 (or 0 for automatic), got {tr.batch_size}")
-    for name in ("grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
+    for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
         if getattr(tr, name) < 1:
             p.append(f"train.{name} must be at least 1, got {getattr(tr, name)}")
     if tr.eval_interval < 1:

@@ -106,10 +106,6 @@ def flops_per_token(cfg: RunConfig, non_embedding_params: int) -> float:
 def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None, device_type: str = "cpu",
              world_size: int = 1) -> Estimate:
     m, t = cfg.model, cfg.train
-    if t.batch_size == 0:  # automatic: shown as the CPU's choice; a GPU's depends on its free memory
-        cfg = cfg.copy()
-        cfg.train.batch_size = 16
-        t = cfg.train
     total, non_emb = parameters(cfg, vocab_size)
     fpt = flops_per_token(cfg, non_emb)
     tokens_step = t.batch_size * t.grad_accum * m.block_size * world_size

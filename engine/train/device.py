@@ -125,7 +125,7 @@ CPU_AUTO_BATCH = 16
 
 
 def auto_batch_size(cfg, vocab_size: int, device: torch.device) -> int:
-    """train.batch_size = 0: the micro-batch that fits 80% of the free memory by the estimate."""
+    """train.auto_batch_size: the micro-batch that fits 80% of the free memory by the estimate."""
     from engine.estimate import auto_batch_size as fit
 
     if device.type == "cuda":

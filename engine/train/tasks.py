@@ -277,14 +277,16 @@ def warn_unknown_tokens(trainer, tokens: np.ndarray) -> None:
 
 
 def resolve_auto_batch(trainer) -> None:
-    """train.batch_size = 0 becomes a number here, once the vocabulary is known; run.toml records it."""
+    """train.auto_batch_size picks the micro-batch here, once the vocabulary is known; run.toml records the
+    number (and the choice as made), so a resumed run keeps it."""
     tr = trainer.cfg.train
-    if tr.batch_size == 0:
+    if tr.auto_batch_size:
         from engine.train.device import auto_batch_size
 
         tr.batch_size = auto_batch_size(trainer.cfg, trainer.tokenizer.vocab_size, trainer.device)
-        trainer.events.emit("prepare", stage="batch", message=f"micro-batch {tr.batch_size} (train.batch_size = 0: "
-                            f"the largest that fits the memory estimate)")
+        tr.auto_batch_size = False
+        trainer.events.emit("prepare", stage="batch", message=f"micro-batch {tr.batch_size}: the largest that fits "
+                            f"the memory estimate")
 
 
 def make_task(trainer, tokenizer=None) -> Task:

@@ -53,7 +53,7 @@ CASES = {
     "model vocabulary below the tokenizer's": (GOOD, {"model": {"vocab_size": 10}}, "smaller than the tokenizer"),
     "negative learning rate": (GOOD, {"train": {"lr": -0.1}}, "train.lr must be positive"),
     "unknown optimizer": (GOOD, {"train": {"optimizer": "adamx"}}, "did you mean 'adamw'"),
-    "negative batch size": (GOOD, {"train": {"batch_size": -1}}, r"train.batch_size must be at least 1 \(or 0"),
+    "zero batch size": (GOOD, {"train": {"batch_size": 0}}, "train.batch_size must be at least 1"),
     "unknown key": (GOOD, {"train": {"learning_rate": 0.1}}, "unknown key train.learning_rate"),
     "wrong type": (GOOD, {"model": {"dropout": "high"}}, "model.dropout must be a number"),
     "no GPU": (GOOD, {"train": {"device": "cuda:7"}}, "cuda:7"),

@@ -185,7 +185,7 @@ def test_an_automatic_micro_batch_fits_the_memory_and_is_recorded(tmp_path, tiny
     from engine import config as config_mod
     from engine.estimate import auto_batch_size, estimate
 
-    cfg = tiny_config(tiny_text, tmp_path, train={"batch_size": 0, "max_steps": 2})
+    cfg = tiny_config(tiny_text, tmp_path, train={"auto_batch_size": True, "max_steps": 2})
     sizes = [auto_batch_size(cfg, 60, budget) for budget in (1e5, 3e6, 1e7, 1e12)]
     assert sizes == sorted(sizes) and sizes[0] == 1 and sizes[-1] == 64
     for budget, b in zip((3e6, 1e7), sizes[1:3]):
@@ -196,4 +196,5 @@ def test_an_automatic_micro_batch_fits_the_memory_and_is_recorded(tmp_path, tiny
         assert estimate(fits, vocab_size=60).memory_bytes > budget or b == 64
     trainer = train(cfg)
     assert trainer.cfg.train.batch_size == 16  # the CPU's choice: no speed to gain beyond it
-    assert config_mod.load(tmp_path / "run" / "run.toml").train.batch_size == 16
+    recorded = config_mod.load(tmp_path / "run" / "run.toml").train
+    assert recorded.batch_size == 16 and not recorded.auto_batch_size, "a resume keeps the chosen batch"
