@@ -116,7 +116,10 @@ def objective_shots(app, w, out: Path) -> None:
     form.widget("model", "arch").setCurrentText("bert")
     for key, value in dict(n_layer=2, n_head=4, n_embd=64, block_size=64).items():
         form.widget("model", key).setValue(value)
-    for key, value in dict(max_steps=400, eval_interval=50, batch_size=32, warmup_steps=20).items():
+    form.widget("model", "position").setCurrentText("learned")
+    form.widget("train", "lr").setText("1e-3")
+    form.widget("train", "min_lr").setText("1e-4")
+    for key, value in dict(max_steps=600, eval_interval=50, batch_size=32, warmup_steps=20).items():
         form.widget("train", key).setValue(value)
     model.train_btn.click()
     wait(app, lambda: w.train_page.status.text() == "Finished", timeout=600)

@@ -109,6 +109,9 @@ class ModelPage(QWidget):
         self.train_btn.clicked.connect(self._on_train_clicked)
         save.clicked.connect(self._on_save)
         load.clicked.connect(self._on_load)
+        source = self.form.widget("finetune", "source")  # long folder paths must not widen the window
+        source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        source.setMinimumContentsLength(24)
         store.sig_runs_changed.connect(self.refresh_sources)
         self.refresh_sources()
         self._on_form_changed()

@@ -41,4 +41,4 @@ def token_html(tokens: list[str]) -> str:
     for i, t in enumerate(tokens):
         shown = html.escape(t).replace(" ", "&middot;").replace("\n", "&#8629;").replace("\t", "&rarr;")
         chips.append(f'<span style="background:{TOKEN_COLORS[i % len(TOKEN_COLORS)]};padding:1px;">{shown}</span>')
-    return "".join(chips)
+    return "&#8203;".join(chips)  # zero-width spaces: a long sentence wraps between tokens
