@@ -2,4 +2,5 @@
 
 from studio.app import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # worker processes (spawn) import this module without running it
+    raise SystemExit(main())

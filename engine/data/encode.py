@@ -23,6 +23,7 @@ from engine.config import RunConfig
 from engine.data.clean import CleanStats, clean_documents
 from engine.data.corpus import DOC_SEPARATOR, load_documents
 from engine.data.files import find_corpus_files, fingerprint
+from engine.data.parallel_encode import encode_parallel, parallel_workers
 from engine.data.tokenizer import Tokenizer, train_tokenizer
 from engine.errors import UserError
 
@@ -119,7 +120,13 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        counts = _encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say)
+        workers = parallel_workers(sum(f.stat().st_size for f in files.all_files), d.dedupe)
+        if workers > 1:
+            clean = {"normalize": d.normalize, "collapse_whitespace": d.collapse_whitespace, "dedupe": False,
+                     "min_chars": d.min_chars}
+            counts, stats = encode_parallel(docs, clean, tokenizer, tmp / "tokens.bin", workers, say)
+        else:
+            counts = _encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say)
         if counts["tokens"] == 0:
             raise UserError(f"{Path(d.path).name} holds no text after cleaning: nothing to train on")
         tokenizer.save(tmp / "tokenizer.json")
@@ -134,7 +141,9 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
     return _from_cache(entry, d.val_fraction, cfg.model.block_size)
 
 
-def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Progress) -> dict:
+def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Progress, *,
+                    docs_path: Path | None = None, on_batch=None) -> dict:
+    """Encode documents into `path` (tokens) and `docs_path` (document offsets), streaming."""
     dtype = np.uint16 if tokenizer.vocab_size <= 65535 else np.uint32
     sep = tokenizer.encode(DOC_SEPARATOR)
     n_tokens = n_chars = n_bytes = done = 0
@@ -142,7 +151,7 @@ def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Pr
     last_report = started
     batch: list[str] = []
     first = True
-    with open(path, "wb") as f, open(path.with_name("docs.bin"), "wb") as doc_file:
+    with open(path, "wb") as f, open(docs_path or path.with_name("docs.bin"), "wb") as doc_file:
         sep_arr = np.asarray(sep, dtype=np.int64)
 
         def flush():
@@ -159,6 +168,8 @@ def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Pr
             f.write(np.concatenate(parts).astype(dtype).tobytes())
             doc_file.write(np.asarray(starts, dtype=np.int64).tobytes())  # streamed: memory stays bounded
             n_tokens = at
+            if on_batch is not None:
+                on_batch(len(batch))
             batch.clear()
 
         for doc in docs:

@@ -108,3 +108,32 @@ def test_context_longer_than_the_data_is_refused(tmp_path):
     cfg = tiny_config(tmp_path / "small.txt", tmp_path, model={"block_size": 64})
     with pytest.raises(UserError, match=r"fewer than model.block_size \+ 1 = 65"):
         prepare_corpus(cfg)
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_encoding_in_parallel_shards_writes_what_one_process_writes(tmp_path, kind):
+    import numpy as np
+
+    from engine.config import DataConfig
+    from engine.data.corpus import load_documents
+    from engine.data.encode import _encode_to_file
+    from engine.data.parallel_encode import encode_parallel
+    from engine.data.tokenizer import train_tokenizer
+
+    text = "\n\n".join(f"Paragraph {i}: the quick brown fox, café ✓ {i * i}" for i in range(900)) + "\n"
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(text, encoding="utf-8")
+    docs = load_documents(DataConfig(path=str(corpus)), tmp_path / "cache")
+    tok = train_tokenizer(kind, lambda: [t for batch in docs.iter_text() for t in batch], vocab_size=300)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "many").mkdir()
+    one = _encode_to_file((t for batch in docs.iter_text() for t in batch), tok, tmp_path / "one" / "tokens.bin",
+                          len(docs), lambda *a: None)
+    shown = []
+    many, stats = encode_parallel(docs, {"min_chars": 1}, tok, tmp_path / "many" / "tokens.bin", 3,
+                                  lambda stage, msg: shown.append(msg))
+    assert many == one and stats.documents_out == len(docs) == 900
+    for name in ("tokens.bin", "docs.bin"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
+    assert np.fromfile(tmp_path / "many" / "docs.bin", dtype=np.int64)[:2].tolist()[0] == 0
+    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["docs.bin", "tokens.bin"]
