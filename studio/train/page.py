@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from engine.estimate import human_seconds
 from studio.store import RunState, Store
 from studio.widgets.confusion import ConfusionMatrix
-from studio.widgets.plots import PALETTE, MetricPlot, ema
+from studio.widgets.plots import PALETTE, MetricPlot, RunningEma
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
@@ -61,6 +61,7 @@ class TrainPage(QWidget):
         self._shown = (0, 0)  # samples and log lines on screen
         self._dirty: list[int] = []  # plots still to repaint with the newest data
         self.run: RunState | None = None
+        self.smooth = RunningEma()  # the smoothed loss grows with the run instead of being recomputed
 
         self.title = QLabel("No run yet: design a model on the Model page and press Train")
         self.title.setObjectName("run_title")
@@ -239,7 +240,7 @@ class TrainPage(QWidget):
             loss = np.asarray(c["loss"].values, dtype=float)
             x = self._x(c["loss"])
             self.loss_plot.set_series("train (raw)", x, loss, color=PALETTE[0], width=1, faint=True)
-            self.loss_plot.set_series("train", x, ema(loss, self.smoothing.value() / 100), color=PALETTE[0],
+            self.loss_plot.set_series("train", x, self.smooth(loss, self.smoothing.value() / 100), color=PALETTE[0],
                                       width=2)
             self.loss_plot.set_series("validation", self._x(c["val_loss"]), c["val_loss"].values, color=PALETTE[1],
                                       width=2, symbol="o")

@@ -24,6 +24,29 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+class RunningEma:
+    """The smoothed curve of a growing series, extended by the new points only (a live run appends)."""
+
+    def __init__(self):
+        self.weight, self.values, self.out, self.acc, self.norm = None, np.empty(0), np.empty(0), 0.0, 0.0
+
+    def __call__(self, values: np.ndarray, weight: float) -> np.ndarray:
+        n = len(self.values)
+        grown = weight == self.weight and len(values) >= n and np.array_equal(values[:n], self.values)
+        if not grown or weight <= 0:
+            self.weight, self.values, self.out, self.acc, self.norm = weight, np.empty(0), np.empty(0), 0.0, 0.0
+            n = 0
+            if weight <= 0:
+                return values
+        tail = np.empty(len(values) - n)
+        for i, v in enumerate(values[n:]):
+            self.acc = self.acc * weight + (1 - weight) * v
+            self.norm = self.norm * weight + (1 - weight)
+            tail[i] = self.acc / self.norm
+        self.values, self.out = np.array(values, dtype=float), np.concatenate([self.out, tail])
+        return self.out
+
+
 class MetricPlot(pg.PlotWidget):
     """One metric's plot with named series; `set_series` replaces a series' data."""
 
