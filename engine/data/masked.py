@@ -35,7 +35,7 @@ def special_ids(tokenizer) -> SpecialIds:
     """The tokenizer's [PAD] [CLS] [SEP] [MASK] ids, added to its vocabulary when it lacks them."""
     missing = [t for t in MLM_SPECIALS if tokenizer.token_id(t) is None]
     if missing:
-        tokenizer.hf.add_special_tokens(missing)
+        tokenizer.add_special_tokens(missing)
     ids = {t: tokenizer.token_id(t) for t in MLM_SPECIALS}
     others = tuple(i for t in ("[UNK]", "<unk>", "<eos>") if (i := tokenizer.token_id(t)) is not None)
     return SpecialIds(ids["[PAD]"], ids["[CLS]"], ids["[SEP]"], ids["[MASK]"], tokenizer.vocab_size, others)

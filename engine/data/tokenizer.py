@@ -51,6 +51,10 @@ class Tokenizer:
         out = np.where(codepoints[at] == points, ids[at], unk)
         return np.split(out, np.cumsum([len(t) for t in texts])[:-1])
 
+    def add_special_tokens(self, tokens: list[str]) -> None:
+        self.hf.add_special_tokens(tokens)
+        self._char_table = False  # the lookup no longer describes the vocabulary
+
     def _char_lookup(self):
         """(sorted code points, their ids, unknown id) when every token is one character (bar <unk>)."""
         if self._char_table is False:
