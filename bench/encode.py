@@ -63,9 +63,9 @@ def prepare_once(corpus: str, cache: str, tokenizer: str) -> dict:
     peak = {"anon": 0}
     done = threading.Event()
 
-    def sample_memory() -> None:  # private memory; memory-mapped files are the OS's to drop, not ours
+    def sample_memory() -> None:  # private memory of this process and its workers; mapped files are the OS's
         while not done.wait(0.05):
-            peak["anon"] = max(peak["anon"], _rss_anon_mib())
+            peak["anon"] = max(peak["anon"], _rss_anon_mib() + sum(_rss_anon_mib(c) for c in _children()))
 
     threading.Thread(target=sample_memory, daemon=True).start()
     corpus_info = prepare_corpus(cfg, progress=progress)
@@ -73,7 +73,7 @@ def prepare_once(corpus: str, cache: str, tokenizer: str) -> dict:
     t1, cpu1 = time.monotonic(), os.times()
     start_t, start_cpu = encode_started or (t0, os.times())
     encode_wall = t1 - start_t
-    encode_cpu = (cpu1.user + cpu1.system) - (start_cpu.user + start_cpu.system)
+    encode_cpu = _cpu(cpu1) - _cpu(start_cpu)  # the encoding workers' time counts once they are joined
     return {"tokens": corpus_info.stats.tokens, "wall_s": round(t1 - t0, 1), "encode_wall_s": round(encode_wall, 1),
             "encode_cpu_s": round(encode_cpu, 1), "progress_lines": len(lines),
             "last_progress": lines[-1] if lines else "", "peak_rss_mib": round(_peak_rss_mib(), 1),
@@ -84,14 +84,29 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _rss_anon_mib() -> float:
+def _cpu(t) -> float:
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _children() -> list[str]:
+    me, out = str(os.getpid()), []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if any(line.split()[1] == me for line in status.read_text().splitlines() if line.startswith("PPid:")):
+                out.append(status.parent.name)
+        except (OSError, IndexError):
+            continue
+    return out
+
+
+def _rss_anon_mib(pid: str = "self") -> float:
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("RssAnon:"):
                 return int(line.split()[1]) / 1024
     except OSError:
-        pass
-    return _peak_rss_mib()
+        return 0.0
+    return _peak_rss_mib() if pid == "self" else 0.0
 
 
 def main() -> None:
