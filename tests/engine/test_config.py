@@ -61,3 +61,19 @@ def test_invalid_toml_names_the_file(tmp_path):
     p.write_text("[data\npath = ")
     with pytest.raises(UserError, match="bad.toml is not valid TOML"):
         config_mod.load(p)
+
+
+def test_compile_is_automatic_and_old_true_false_values_still_load():
+    import torch
+
+    from engine.train.device import should_compile
+
+    assert config_mod.from_dict({"train": {"compile": True}}).train.compile == "on"
+    assert config_mod.from_dict({"train": {"compile": False}}).train.compile == "off"
+    assert config_mod.RunConfig().train.compile == "auto"
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert should_compile("auto", cuda, 85_000_000, 5000)
+    assert not should_compile("auto", cuda, 1_000_000, 5000), "a small model compiles longer than it trains"
+    assert not should_compile("auto", cuda, 85_000_000, 100)
+    assert not should_compile("auto", cpu, 85_000_000, 5000)
+    assert should_compile("on", cpu, 1000, 10) and not should_compile("off", cuda, 85_000_000, 5000)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from engine.demo import make_demo_corpus
 from engine.events import read_events
@@ -81,7 +82,7 @@ def test_a_classifier_shows_its_confusion_matrix_and_labels_typed_text(qtbot, wi
     assert window.playground_page.left.state.text().startswith("Most likely: ")
 
 
-def test_a_lora_fine_tune_of_a_finished_run(qtbot, window, tmp_path):
+def test_a_lora_fine_tune_of_a_finished_run(qtbot, window, tmp_path, monkeypatch):
     base = train_through_gui(qtbot, window, tmp_path, name="base")
     qtbot.waitUntil(lambda: window.train_page.status.text() == "Finished", timeout=RUN_TIMEOUT)
     window.nav.setCurrentRow(3)
@@ -113,3 +114,14 @@ def test_a_lora_fine_tune_of_a_finished_run(qtbot, window, tmp_path):
     assert f"LoRA of {base.name}" in runs.table.item(row, 2).text()
     out = predict_in_playground(qtbot, window, run_dir, "The quick")
     assert out.startswith("The quick") and len(out) > len("The quick")
+    said = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: said.append(("ok", text)))
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: said.append(("bad", text)))
+    runs.export_to(run_dir, tmp_path / "hf")
+    qtbot.waitUntil(lambda: len(said) == 1, timeout=30000)
+    assert said[0][0] == "ok" and "GPT-2" in said[0][1], said
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert config["model_type"] == "gpt2" and (tmp_path / "hf" / "model.safetensors").is_file()
+    runs.export_to(run_dir, tmp_path / "hf")  # the folder is taken now: said in words, nothing overwritten
+    qtbot.waitUntil(lambda: len(said) == 2, timeout=30000)
+    assert said[1][0] == "bad" and "not empty" in said[1][1]
