@@ -144,3 +144,21 @@ def test_objective_mistakes_get_clear_messages(tmp_path, tiny_text, balanced_csv
     with pytest.raises(ConfigError, match="finetune.source: a masked LM fine-tunes an encoder"):
         train(tiny_config(tiny_text, tmp_path, model={"objective": "masked"},
                           finetune={"source": str(tmp_path / "gpt")}))
+
+
+def test_fine_tuning_mistakes_are_said_in_words(tmp_path, tiny_text):
+    train(tiny_config(tiny_text, tmp_path, model={"objective": "masked"}, train={"out_dir": str(tmp_path / "m"),
+                                                                                  "max_steps": 2}))
+    model, tok, _ = load_for_inference(tmp_path / "m")
+    with pytest.raises(UserError, match="beyond the model's context of 16 tokens"):
+        fill_mask(model, tok, "x" * 40 + " [MASK]")
+    lora = tiny_config(tiny_text, tmp_path, model={"objective": "masked"}, train={"max_steps": 2},
+                       finetune={"source": str(tmp_path / "m"), "method": "lora", "lora_rank": 2})
+    train(lora)
+    import shutil
+
+    shutil.rmtree(tmp_path / "run" / "base")
+    with pytest.raises(UserError, match="holds LoRA adapters but the run's base model .* is missing"):
+        load_for_inference(tmp_path / "run")
+    with pytest.raises(ConfigError, match="finetune.source not found"):
+        tiny_config(tiny_text, tmp_path, finetune={"source": str(tmp_path / "gone")}).validate()
