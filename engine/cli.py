@@ -146,7 +146,7 @@ def cmd_resume(args) -> int:
         cfg.train.max_steps = args.max_steps
         if not _under_launcher_worker():
             write_atomic(run_dir / RUN_FILE, cfg.to_toml())
-    return _launch_or_train(cfg.validate(), args, run_dir, resume=True)
+    return _launch_or_train(cfg.validate(resuming=True), args, run_dir, resume=True)
 
 
 def _under_launcher_worker() -> bool:

@@ -202,8 +202,8 @@ class RunConfig:
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
 
-    def validate(self) -> RunConfig:
-        problems = validate(self)
+    def validate(self, *, resuming: bool = False) -> RunConfig:
+        problems = validate(self, resuming=resuming)
         if problems:
             raise ConfigError(problems)
         return self
@@ -279,8 +279,9 @@ def apply_overrides(data: dict, overrides: list[str]) -> None:
         data.setdefault(section, {})[key] = value
 
 
-def validate(cfg: RunConfig) -> list[str]:
-    """Every problem in the config, each naming its field and how to fix it."""
+def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
+    """Every problem in the config, each naming its field and how to fix it (a resumed run may have
+    outlived the model it fine-tuned: it continues from its own checkpoints)."""
     p: list[str] = []
     d, t, m, tr = cfg.data, cfg.tokenizer, cfg.model, cfg.train
     if not d.path:
@@ -316,7 +317,7 @@ def validate(cfg: RunConfig) -> list[str]:
     _choice(p, "model.mlp", m.mlp, MLPS)
     _choice(p, "model.objective", m.objective, OBJECTIVES)
     _choice(p, "model.arch", m.arch, ARCHS)
-    p.extend(_validate_task(cfg))
+    p.extend(_validate_task(cfg, resuming))
     for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
         if getattr(tr, name) < 1:
             p.append(f"train.{name} must be at least 1, got {getattr(tr, name)}")
@@ -366,7 +367,7 @@ def validate(cfg: RunConfig) -> list[str]:
     return p
 
 
-def _validate_task(cfg: RunConfig) -> list[str]:
+def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
     p: list[str] = []
     m, k, f = cfg.model, cfg.task, cfg.finetune
     if m.objective == "masked" and m.arch == "gpt":
@@ -396,7 +397,8 @@ def _validate_task(cfg: RunConfig) -> list[str]:
         for t in f.lora_targets:
             _choice(p, "finetune.lora_targets", t, LORA_TARGETS)
     if f.source and not Path(f.source).expanduser().exists():
-        p.append(f"finetune.source not found: {f.source}")
+        if not resuming:
+            p.append(f"finetune.source not found: {f.source}")
     elif f.source:
         from engine.sourceinfo import describe_source, objective_problem
 

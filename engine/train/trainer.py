@@ -52,7 +52,7 @@ class Trainer(Recovery):
                  corpus: PreparedCorpus | None = None):
         """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way)."""
         global _trainers_made
-        self.cfg = cfg.validate()
+        self.cfg = cfg.validate(resuming=resume)
         self.given_corpus = corpus
         # control requests older than this session are stale: a CLI process's session starts when it starts
         # (a stop sent while it imports torch still counts); a later trainer in the same process starts now

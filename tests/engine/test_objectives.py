@@ -162,3 +162,26 @@ def test_fine_tuning_mistakes_are_said_in_words(tmp_path, tiny_text):
         load_for_inference(tmp_path / "run")
     with pytest.raises(ConfigError, match="finetune.source not found"):
         tiny_config(tiny_text, tmp_path, finetune={"source": str(tmp_path / "gone")}).validate()
+
+
+def test_a_full_fine_tune_resumes_after_its_source_is_gone_and_warns_of_unknown_text(tmp_path, tiny_text):
+    import shutil
+
+    from engine.events import EventWriter
+    from engine.train.trainer import Trainer
+
+    train(tiny_config(tiny_text, tmp_path, train={"out_dir": str(tmp_path / "src"), "max_steps": 2}))
+    brackets = make_demo_corpus("brackets", tmp_path / "data", size_bytes=6000)
+    cfg = tiny_config(brackets, tmp_path, finetune={"source": str(tmp_path / "src")}, train={"max_steps": 4})
+    writer, seen = EventWriter(None), []
+    writer.listeners.append(seen.append)
+    trainer = Trainer(cfg, events=writer)
+    trainer.setup()
+    trainer.fit()
+    trainer.close()
+    warning = next(e for e in seen if e.type == "warning" and e.get("kind") == "unknown_tokens")
+    assert "unknown to the tokenizer" in warning["message"] and warning["share"] > 0.5
+    shutil.rmtree(tmp_path / "src")
+    cfg.train.max_steps = 8
+    train(cfg, resume=True)
+    assert max(e.step for e in evals(tmp_path / "run")) == 8
