@@ -125,25 +125,19 @@ class SelfAttention(nn.Module):
         if cache is not None:
             k, v = cache.append(self.layer, k, v)
         weights = None
-        if not self.causal:
+        if self.causal:  # query i sees keys up to past + i; a cache of one new token needs no mask
+            mask = None if not need_weights and (past == 0 or T == 1) else causal_mask(T, past, x.device)
+        else:
             mask = None if pad_mask is None else pad_mask[:, None, None, :]
-            if need_weights:
-                att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
-                if mask is not None:
-                    att = att.masked_fill(~mask, float("-inf"))
-                weights = F.softmax(att.float(), dim=-1).type_as(q)
-                y = weights @ v
-            else:
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                                   dropout_p=self.dropout if self.training else 0.0)
-        elif need_weights:
+        if need_weights:
             att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, S)
-            att = att.masked_fill(~causal_mask(T, past, x.device), float("-inf"))
+            if mask is not None:
+                att = att.masked_fill(~mask, float("-inf"))
             weights = F.softmax(att.float(), dim=-1).type_as(q)
             y = weights @ v
         else:
-            mask = None if past == 0 or T == 1 else causal_mask(T, past, x.device)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=past == 0 and T > 1,
+            causal = self.causal and mask is None and T > 1  # the fused kernel's own mask
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
                                                dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y)), weights

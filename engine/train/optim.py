@@ -27,8 +27,15 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 def optimizer_state_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    """Split the optimizer's state dict into named tensors and the JSON-able rest."""
-    sd = optimizer.state_dict()
+    return split_state(optimizer.state_dict())
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    optimizer.load_state_dict(join_state(tensors, meta))
+
+
+def split_state(sd: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """An optimizer state dict (parameters numbered) as named tensors and the JSON-able rest."""
     tensors: dict[str, torch.Tensor] = {}
     plain_state: dict[str, dict] = {}
     for pid, state in sd["state"].items():
@@ -42,7 +49,8 @@ def optimizer_state_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str,
     return tensors, {"state": plain_state, "param_groups": groups}
 
 
-def load_optimizer_state(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+def join_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    """The inverse of split_state."""
     state: dict[int, dict] = {int(pid): dict(values) for pid, values in meta["state"].items()}
     for key, value in tensors.items():
         pid, name = key.split(".", 1)
@@ -50,4 +58,4 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, tensors: dict[str, to
     for group in meta["param_groups"]:
         if isinstance(group.get("betas"), list):
             group["betas"] = tuple(group["betas"])
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    return {"state": state, "param_groups": meta["param_groups"]}

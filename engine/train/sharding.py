@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from engine.train import checkpoint as ckpt
-from engine.train.optim import load_optimizer_state, optimizer_state_tensors
+from engine.train.optim import join_state, load_optimizer_state, optimizer_state_tensors, split_state
 
 
 def shard(model: nn.Module) -> None:
@@ -80,7 +80,7 @@ def optimizer_state(model: nn.Module, optimizer, sharded: bool) -> tuple[dict[st
     index = {name: i for i, name in enumerate(order)}
     plain = {"state": {index[name]: state for name, state in full["state"].items()},
              "param_groups": [{**g, "params": [index[n] for n in g["params"]]} for g in full["param_groups"]]}
-    return optimizer_state_tensors(_Plain(plain))
+    return split_state(plain)
 
 
 def load_model(model: nn.Module, path, sharded: bool, *, partial: bool = False) -> None:
@@ -103,9 +103,7 @@ def load_optimizer(model: nn.Module, optimizer, tensors: dict, meta: dict, shard
 
     names = {id(p): n for n, p in model.named_parameters()}
     order = [names[id(p)] for g in optimizer.param_groups for p in g["params"]]
-    plain = _Plain(None)
-    load_optimizer_state(plain, tensors, meta)
-    sd = plain.loaded
+    sd = join_state(tensors, meta)
     full = {"state": {order[int(i)]: s for i, s in sd["state"].items()},
             "param_groups": [{**g, "params": [order[i] for i in g["params"]]} for g in sd["param_groups"]]}
     set_optimizer_state_dict(model, optimizer, full, options=StateDictOptions(full_state_dict=True))
@@ -113,16 +111,3 @@ def load_optimizer(model: nn.Module, optimizer, tensors: dict, meta: dict, shard
 
 def _tied_names(model: nn.Module) -> set[str]:
     return {"lm_head.weight", "mlm_decoder.weight"} if model.config.tie_weights else set()
-
-
-class _Plain:
-    """Stands in for an optimizer where only state_dict() / load_state_dict() are used."""
-
-    def __init__(self, sd):
-        self.sd, self.loaded = sd, None
-
-    def state_dict(self):
-        return self.sd
-
-    def load_state_dict(self, sd):
-        self.loaded = sd

@@ -331,7 +331,7 @@ class Trainer(Recovery):
         if self.dist.is_main:
             extra = {f"val_{k}": v for k, v in val_metrics.items()}
             extra.update({f"train_{k}": v for k, v in train_metrics.items() if k in self.task.metric_names})
-            if "labels" in dir(self.task):
+            if getattr(self.task, "labels", None):
                 extra["labels"] = self.task.labels
             self.events.emit("eval", self.step, train_loss=train, val_loss=val, best=improved, **extra)
             if self.tb:
