@@ -108,3 +108,41 @@ def test_export_refuses_what_gpt2_cannot_express_and_a_nonempty_folder(tmp_path,
     with pytest.raises(UserError, match="not empty"):
         export_model(randomized(config(tokenizer)), tokenizer, tmp_path / "full")
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+def test_folders_saved_by_transformers_itself_import_with_the_same_logits(tmp_path):
+    """Real GPT-2 (gelu_new, Conv1D, vocab.json + merges.txt) and BERT (vocab.txt) folders, no network."""
+    import json
+
+    torch.manual_seed(0)
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog"]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    bert_tok = transformers.BertTokenizer(str(tmp_path / "vocab.txt"))
+    bert = transformers.BertForMaskedLM(transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+        max_position_embeddings=32)).eval()
+    bert.save_pretrained(tmp_path / "bert")
+    bert_tok.save_pretrained(tmp_path / "bert")
+    (tmp_path / "bert" / "tokenizer.json").unlink(missing_ok=True)  # as an old folder: vocab.txt alone
+    (tmp_path / "bert" / "vocab.txt").write_text((tmp_path / "vocab.txt").read_text())
+
+    byte_vocab = {ch: i for i, ch in enumerate(sorted(set("Ġthequickbrownfox")))}
+    (tmp_path / "vocab.json").write_text(json.dumps(byte_vocab))
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n")
+    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(
+        vocab_size=len(byte_vocab), n_positions=32, n_embd=32, n_layer=2, n_head=4)).eval()
+    gpt2.save_pretrained(tmp_path / "gpt2")
+    for name in ("vocab.json", "merges.txt"):
+        (tmp_path / "gpt2" / name).write_text((tmp_path / name).read_text())
+
+    for folder, hf, text in ((tmp_path / "bert", bert, "the quick brown fox"), (tmp_path / "gpt2", gpt2, "the fox")):
+        cfg, tensors, tok = import_model(folder)
+        ours = build_model(cfg).eval()
+        ours.load_state_dict(tensors, strict=False)
+        ids = tok.encode(text)
+        assert ids and tok.token_id("[UNK]") not in ids
+        x = torch.tensor([ids])
+        with torch.no_grad():
+            assert (ours(x)[0] - hf(x).logits).abs().max() < 1e-4, folder.name
+    assert import_model(tmp_path / "gpt2")[0].mlp == "gelu_tanh"
