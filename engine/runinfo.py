@@ -57,28 +57,15 @@ def summarize(run_dir: str | Path, events: list[Event] | None = None) -> RunSumm
         problem = ""
     except Exception as e:  # an unreadable config still lists the run, with the reason
         cfg, problem = None, str(e)
-    events = read_events(run_dir / EVENTS_FILE) if events is None else events
     s = RunSummary(path=run_dir, name=(cfg.name if cfg and cfg.name else run_dir.name), status="new", config=cfg,
                    max_steps=cfg.train.max_steps if cfg else 0, message=problem)
     s.checkpoints = [name for name, _, _ in checkpoints(run_dir)]
-    end: Event | None = None
-    for e in events:
-        if e.type == "started":
-            s.started = s.started or e.time
-            s.n_params = e.get("n_params", s.n_params)
-            s.max_steps = e.get("config", {}).get("train", {}).get("max_steps", s.max_steps)
-            end = None
-        elif e.type == "step":
-            s.step = e.step or s.step
-            s.last_loss = e.get("loss", s.last_loss)
-            s.duration = e.get("elapsed", s.duration) or s.duration
-        elif e.type == "eval":
-            v = e.get("val_loss")
-            if v is not None and (s.best_val_loss is None or v < s.best_val_loss):
-                s.best_val_loss = v
-        elif e.type in ("finished", "error"):
-            end = e
-            s.duration = e.get("elapsed", s.duration) or s.duration
+    history = _fold(events) if events is not None else _cached_history(run_dir)
+    end = history.pop("end")
+    any_events = history.pop("any")
+    for key, value in history.items():
+        if value is not None and (key != "max_steps" or value):
+            setattr(s, key, value)
     live = lock_holder(run_dir) is not None
     if live:
         s.status = "running"
@@ -87,10 +74,51 @@ def summarize(run_dir: str | Path, events: list[Event] | None = None) -> RunSumm
         s.step = end.step or s.step
     elif end is not None:
         s.status, s.message = "failed", end.get("message", "")
-    elif events:
+    elif any_events:
         s.status = "interrupted"
         s.message = "the trainer ended without a final event (killed or crashed)"
     return s
+
+
+_history_cache: dict[Path, tuple[tuple[int, int], dict]] = {}
+
+
+def _cached_history(run_dir: Path) -> dict:
+    """What a run's events say, read again only when events.jsonl changed (the studio refreshes often)."""
+    path = run_dir / EVENTS_FILE
+    try:
+        st = path.stat()
+        key = (st.st_mtime_ns, st.st_size)
+    except FileNotFoundError:
+        return _fold([])
+    cached = _history_cache.get(run_dir)
+    if cached is None or cached[0] != key:
+        cached = (key, _fold(read_events(path)))
+        _history_cache[run_dir] = cached
+    return dict(cached[1])
+
+
+def _fold(events: list[Event]) -> dict:
+    h = {"started": None, "n_params": None, "max_steps": None, "step": 0, "last_loss": None, "duration": 0.0,
+         "best_val_loss": None, "end": None, "any": bool(events)}
+    for e in events:
+        if e.type == "started":
+            h["started"] = h["started"] or e.time
+            h["n_params"] = e.get("n_params", h["n_params"])
+            h["max_steps"] = e.get("config", {}).get("train", {}).get("max_steps", h["max_steps"])
+            h["end"] = None
+        elif e.type == "step":
+            h["step"] = e.step or h["step"]
+            h["last_loss"] = e.get("loss", h["last_loss"])
+            h["duration"] = e.get("elapsed", h["duration"]) or h["duration"]
+        elif e.type == "eval":
+            v = e.get("val_loss")
+            if v is not None and (h["best_val_loss"] is None or v < h["best_val_loss"]):
+                h["best_val_loss"] = v
+        elif e.type in ("finished", "error"):
+            h["end"] = e
+            h["duration"] = e.get("elapsed", h["duration"]) or h["duration"]
+    return h
 
 
 def list_runs(root: str | Path) -> list[RunSummary]:

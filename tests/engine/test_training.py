@@ -198,3 +198,20 @@ def test_an_automatic_micro_batch_fits_the_memory_and_is_recorded(tmp_path, tiny
     assert trainer.cfg.train.batch_size == 16  # the CPU's choice: no speed to gain beyond it
     recorded = config_mod.load(tmp_path / "run" / "run.toml").train
     assert recorded.batch_size == 16 and not recorded.auto_batch_size, "a resume keeps the chosen batch"
+
+
+def test_run_summaries_follow_the_event_file_and_skip_rereading_it(tmp_path, tiny_text, monkeypatch):
+    from engine import runinfo
+
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 4, "eval_interval": 2})
+    train(cfg)
+    run = tmp_path / "run"
+    first = runinfo.summarize(run)
+    assert first.status == "finished" and first.step == 4 and first.best_val_loss is not None
+    reads = []
+    real = runinfo.read_events
+    monkeypatch.setattr(runinfo, "read_events", lambda path: reads.append(path) or real(path))
+    assert runinfo.summarize(run).best_val_loss == first.best_val_loss and not reads, "unchanged: not read again"
+    with open(run / "events.jsonl", "a") as f:
+        f.write('{"v": 1, "type": "eval", "time": 1.0, "step": 4, "train_loss": 0.1, "val_loss": 0.01}\n')
+    assert runinfo.summarize(run).best_val_loss == 0.01 and len(reads) == 1
