@@ -17,6 +17,7 @@ from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
 from engine.generate import SamplingOptions, generate_text
+from engine.train import distributed as ddp
 from engine.train.sharding import whole_root
 
 
@@ -50,8 +51,6 @@ class Task:
                 total = sums if total is None else total + sums
         if total is None:
             total = torch.zeros(self.n_sums(), device=self.t.device)
-        from engine.train import distributed as ddp
-
         ddp.all_reduce_sum(total, self.t.dist)
         metrics = self.summarize(total.double().cpu().numpy())
         return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in metrics.items()}
@@ -122,8 +121,7 @@ class MaskedTask(CausalTask):
         warn_unknown_tokens(trainer, self.train_tokens)
         self.sampler = self.make_sampler(self.train_tokens, self.train_docs, **self.rank_args())
 
-    def batch(self, step, micro):
-        return self.sampler.batch(step, micro)
+    batch = Task.batch  # dicts already, unlike the causal sampler's pairs
 
     def make_sampler(self, tokens, docs, **kwargs) -> MaskedSampler:
         k, tok = self.t.cfg.task, self.t.tokenizer
