@@ -156,8 +156,7 @@ class TrainConfig:
     processes: int = 1
     """Processes on this machine, data parallel (one per GPU; on CPU they share the cores, gloo)."""
     parallel: str = "ddp"
-    """With several processes: ddp (each holds the whole model) | fsdp (weights, gradients and optimizer
-    state sharded across them, for models too big for one GPU)."""
+    """ddp (each process holds the model) | fsdp (weights, gradients, optimizer state sharded: big models)."""
     precision: str = "auto"
     """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16."""
     compile: str = "auto"
@@ -280,8 +279,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> None:
 
 
 def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
-    """Every problem in the config, each naming its field and how to fix it (a resumed run may have
-    outlived the model it fine-tuned: it continues from its own checkpoints)."""
+    """Every problem, each naming its field and the fix (a resumed fine-tune may outlive its source)."""
     p: list[str] = []
     d, t, m, tr = cfg.data, cfg.tokenizer, cfg.model, cfg.train
     if not d.path:
