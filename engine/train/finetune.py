@@ -91,8 +91,9 @@ def source_for_run(cfg: RunConfig, run_dir: Path, *, resume: bool) -> Source | N
         return load_source(base)
     if not ft.source:
         return None
-    if resume and not Path(ft.source).exists() and ckpt.list_checkpoints(run_dir):
-        return load_source(ckpt.list_checkpoints(run_dir)[-1].path)
+    own = ckpt.list_checkpoints(run_dir) if resume and not Path(ft.source).exists() else []
+    if own:
+        return load_source(own[-1].path)
     return load_source(ft.source)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -130,6 +132,15 @@ class ConfigForm(QWidget):
                 value = w.text()
             setattr(target, key, value)
         return cfg, problems
+
+    @contextmanager
+    def quietly(self):
+        """Change widgets without announcing each change."""
+        self._loading = True
+        try:
+            yield
+        finally:
+            self._loading = False
 
     def set_row_visible(self, section: str, key: str, visible: bool) -> None:
         self.forms[(section, key)].setRowVisible(self.widgets[(section, key)], visible)

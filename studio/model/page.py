@@ -155,13 +155,10 @@ class ModelPage(QWidget):
         combo = self.form.widget("finetune", "source")
         current = combo.currentText()
         runs = sorted(str(r.path) for r in getattr(self.store, "runs", {}).values() if r.summary.checkpoints)
-        self.form._loading = True
-        try:
+        with self.form.quietly():
             combo.clear()
             combo.addItems(["", *runs])
             combo.setCurrentText(current)
-        finally:
-            self.form._loading = False
 
     def _apply_source(self, cfg: C.RunConfig) -> list[str]:
         """Follow the fine-tuning source: fill in and lock its shape; returns problems reading it."""

@@ -13,15 +13,7 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 
 def ema(values: np.ndarray, weight: float) -> np.ndarray:
     """Exponential moving average with TensorBoard's debiasing; weight 0 returns the values."""
-    if weight <= 0 or len(values) == 0:
-        return values
-    out = np.empty_like(values, dtype=float)
-    acc, norm = 0.0, 0.0
-    for i, v in enumerate(values):
-        acc = acc * weight + (1 - weight) * v
-        norm = norm * weight + (1 - weight)
-        out[i] = acc / norm
-    return out
+    return RunningEma()(values, weight)
 
 
 class RunningEma:
