@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import time
 from collections import deque
 from contextlib import nullcontext
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from engine import allocator
 from engine import estimate as est
 from engine.config import RunConfig
 from engine.data.encode import PreparedCorpus, prepare_corpus
@@ -34,6 +36,7 @@ from engine.train import checkpoint as ckpt
 from engine.train import device as dev
 from engine.train import distributed as ddp
 from engine.train import finetune, sharding
+from engine.train.clipping import GradClipper
 from engine.train.control import ControlChannel
 from engine.train.faults import inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
@@ -101,6 +104,7 @@ class Trainer(Recovery):
             sharding.shard(self.model)  # before the optimizer: it must hold the shards
         self.optimizer = make_optimizer(self.model, tr, self.device.type)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
+        self.clip = GradClipper(self.model, self.optimizer, tr.grad_clip, fold=self.scaler is None and not self.fsdp)
         self.flops_per_token = est.flops_per_token(cfg, self.model.num_params())
         self.peak = dev.peak_flops(self.device, self.precision)
         if self.dist.is_main:
@@ -125,7 +129,7 @@ class Trainer(Recovery):
                          flops_per_token=self.flops_per_token, objective=cfg.model.objective, arch=self.arch,
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
-                         compiled=self.compiled)
+                         compiled=self.compiled, allocator=allocator.in_use())
 
     def _prepare_corpus(self, tokenizer: Tokenizer | None) -> PreparedCorpus:
         if self.given_corpus is not None:
@@ -243,7 +247,7 @@ class Trainer(Recovery):
         self.current_lr = lr
         if self.cfg.model.dropout > 0:  # dropout masks: a function of the step, for exact resume
             torch.manual_seed(tr.seed * 1_000_003 + self.step)
-        total = torch.zeros((), device=self.device)
+        total = None
         for micro in range(tr.grad_accum):
             batch = self.to_device(self.task.batch(self.step, micro))
             sync = micro == tr.grad_accum - 1
@@ -252,10 +256,10 @@ class Trainer(Recovery):
                 with self.autocast():
                     _, loss = self.forward_model(**batch)
                 loss = inject_fault(loss, self.step, self.cfg.train.batch_size)
-                scaled = loss / tr.grad_accum
+                scaled = loss / tr.grad_accum if tr.grad_accum > 1 else loss
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-            total += loss.detach()
-        loss = total / tr.grad_accum
+            total = loss.detach() if total is None else total + loss.detach()
+        loss = total / tr.grad_accum if tr.grad_accum > 1 else total
         if self.dist.enabled:
             loss = ddp.all_reduce_sum(loss, self.dist) / self.dist.world_size
         # reading the loss syncs a GPU: there, judge health only at log steps
@@ -265,10 +269,7 @@ class Trainer(Recovery):
                 return loss, None
         if self.scaler:
             self.scaler.unscale_(self.optimizer)
-        grad_norm = None
-        if tr.grad_clip > 0:
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), tr.grad_clip)
-            grad_norm = grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm
+        grad_norm = self.clip() if tr.grad_clip > 0 else None
         if self.scaler:
             self.scaler.step(self.optimizer)
             self.scaler.update()
@@ -294,7 +295,7 @@ class Trainer(Recovery):
         if steps > 0:
             step_times.append((now - self._mark[1] - self._excluded) / steps)
         self._mark, self._excluded = (self.step, now), 0.0
-        t_step = float(np.median(step_times)) if step_times else 0.0
+        t_step = statistics.median(step_times) if step_times else 0.0
         tokens_step = tr.batch_size * tr.grad_accum * self.task.tokens_per_row * self.dist.world_size
         tps = tokens_step / t_step if t_step else 0.0
         mfu = self.flops_per_token * tps / self.dist.world_size / self.peak if self.peak else 0.0
