@@ -4,9 +4,11 @@ No Qt here. `config`, `events`, `estimate` and `errors` import no torch either, 
 them at start-up.
 """
 
+import os
 import time
 
 __version__ = "0.1.0"
 
-PROCESS_START = time.time()
-"""When this process imported the engine: control requests written before it are stale."""
+PROCESS_START = float(os.environ.get("ENGINE_PROCESS_START") or time.time())
+"""When this process imported the engine (or, after engine/allocator.py restarted it, when the first one
+did): control requests written before it are stale."""

@@ -13,12 +13,15 @@ import sys
 import traceback
 from pathlib import Path
 
+from engine.allocator import restart_with_allocator
 from engine.errors import UserError
 
 EXIT_USER, EXIT_FAULT, EXIT_CRASH = 2, 3, 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # a real command line: train/resume restart once with tcmalloc where the machine has it
+        restart_with_allocator(sys.argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

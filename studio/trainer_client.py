@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.allocator import training_env
 from engine.config import RunConfig
 from engine.events import EventFollower, read_events
 from engine.runinfo import summarize
@@ -68,7 +69,7 @@ class TrainerClient(QObject):
 
     def _start(self, run_dir: Path, args: list[str]) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+        env = training_env(dict(os.environ, PYTHONUNBUFFERED="1", HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1"))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with open(run_dir / "stdout.jsonl", "ab") as out, open(run_dir / "stderr.log", "ab") as err:
             proc = subprocess.Popen([sys.executable, "-m", "engine", *args, "--events"], stdout=out, stderr=err,

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from engine.allocator import training_env
+
 
 def local_plan(device: str, processes: int) -> tuple[int, str | None]:
     """(number of processes, CUDA_VISIBLE_DEVICES or None) for a device and a process count."""
@@ -33,9 +35,10 @@ def launch_local(argv: list[str], n: int, visible: str | None) -> int:
     port = _free_port()
     procs: list[subprocess.Popen] = []
     for rank in range(n):
-        env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n),
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS=os.environ.get(
-                       "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n))))
+        threads = os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n)))
+        env = training_env(dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(n),
+                                LOCAL_WORLD_SIZE=str(n), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                                OMP_NUM_THREADS=threads))
         if visible is not None:
             env["CUDA_VISIBLE_DEVICES"] = visible
         quiet = subprocess.DEVNULL if rank else None  # rank 0 alone prints events
