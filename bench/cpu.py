@@ -1,18 +1,19 @@
 """CPU throughput of the engine against a nanoGPT-style loop, and MFU against this machine's matmul peak.
 
-Runs alternate (reference, engine, reference, engine, ...) in fresh processes so machine drift hits both;
-each figure is a median. Prints JSON lines and the ratios:
-    python bench/cpu.py [--recipes baby,medium] [--rounds 3] [--threads 2] [--compiled]
-With --compiled the engine also runs with train.compile = "on" (the first compile of a model takes
-about a minute and is cached; only steps after warm-up are timed, as for every variant).
+The contenders are separate processes run in turns (bench/lockstep.py): each runs a block of steps
+while the others sleep, round after round, so the minute-to-minute drift of a shared machine hits all
+of them alike; each figure is a median over the interleaved steps. Prints JSON lines and the ratios:
+    python bench/cpu.py [--recipes baby,medium] [--rounds 30] [--threads 2] [--compiled]
+With --compiled the engine also runs with train.compile = "on" (its first turn compiles, about a
+minute the first time for a model, then cached; only later turns are timed, as for every contender).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,18 +21,49 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-STEPS = {"baby": 250, "medium": 24}
+BLOCK = {"baby": 25, "medium": 3}
+"""Steps per turn: about a second of work."""
 
 
-def engine_once(recipe: str, steps: int, tokens: str, threads: int, compile: str = "off") -> dict:
+class _Stop(Exception):
+    pass
+
+
+def engine_in_turns(recipe: str, threads: int, compile: str, block: int) -> None:
+    """A contender: the engine's Trainer with a listener that times step events and takes turns."""
     sys.path.insert(0, str(HERE))
-    from common import recipe_config, run_trainer, synthetic_corpus, temp_dir
+    from common import recipe_config, synthetic_corpus, temp_dir
+    from lockstep import BlockTimer, Turn
+
+    from engine.events import EventWriter
+    from engine.train.trainer import Trainer
 
     tmp = temp_dir()
     corpus = synthetic_corpus(65, 300_000, tmp)
-    cfg = recipe_config(recipe, steps=steps, device="cpu", out_dir=str(tmp / "run"), threads=threads, lr=1e-3,
+    cfg = recipe_config(recipe, steps=10**7, device="cpu", out_dir=str(tmp / "run"), threads=threads, lr=1e-3,
                         min_lr=1e-4, warmup_steps=100, beta2=0.99, compile=compile)
-    return run_trainer(cfg, corpus)
+    turn = Turn.from_env()
+    timer = BlockTimer(turn, block)
+    writer = EventWriter(None)
+    losses = []
+
+    def on_event(e):
+        if e.type == "step":
+            losses.append(e["loss"])
+            if not timer.tick():
+                raise _Stop
+
+    writer.listeners.append(on_event)
+    trainer = Trainer(cfg, events=writer, corpus=corpus)
+    trainer.setup()
+    timer.start()
+    try:
+        trainer.fit()
+    except _Stop:
+        pass
+    result = {"step_s": statistics.median(timer.times), "steps_timed": len(timer.times),
+              "flops_per_token": trainer.flops_per_token, "loss": losses[-1]}
+    turn.finish(result)
 
 
 def matmul_peak(threads: int) -> float:
@@ -49,52 +81,48 @@ def matmul_peak(threads: int) -> float:
     return best
 
 
-def run(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--recipes", default="baby,medium")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=30, help="turns per contender (after one warm-up turn)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--compiled", action="store_true", help="also time the engine with torch.compile")
-    p.add_argument("--engine-once", help=argparse.SUPPRESS)
+    p.add_argument("--engine-in-turns", help=argparse.SUPPRESS)
     p.add_argument("--compile-mode", default="off", help=argparse.SUPPRESS)
     a = p.parse_args()
-    if a.engine_once:
-        print(json.dumps(engine_once(a.engine_once, STEPS[a.engine_once], "", a.threads, a.compile_mode)))
+    if a.engine_in_turns:
+        engine_in_turns(a.engine_in_turns, a.threads, a.compile_mode, BLOCK[a.engine_in_turns])
         return
     sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(HERE.parent))
     from common import RECIPES
+    from lockstep import run_in_turns
+
+    from engine.allocator import training_env
 
     tokens = HERE.parent / "build" / "bench-tokens65.bin"
     tokens.parent.mkdir(exist_ok=True)
     np.random.default_rng(0).integers(0, 65, 300_000, dtype=np.uint16).tofile(tokens)
     peak = matmul_peak(a.threads)
-    print(json.dumps({"cpu_fp32_matmul_peak_gflops": round(peak / 1e9, 1), "threads": a.threads}))
+    print(json.dumps({"cpu_fp32_matmul_peak_gflops": round(peak / 1e9, 1), "threads": a.threads}), flush=True)
     for recipe in a.recipes.split(","):
         m, t = RECIPES[recipe]["model"], RECIPES[recipe]["train"]
-        ref_args = [str(HERE / "reference_loop.py"), str(tokens), "--steps", str(STEPS[recipe]),
-                    "--n-layer", str(m["n_layer"]), "--n-head", str(m["n_head"]), "--n-embd", str(m["n_embd"]),
-                    "--block-size", str(m["block_size"]), "--batch-size", str(t["batch_size"]),
-                    "--threads", str(a.threads)]
-        ref, eng, comp = [], [], []
-        once = [str(HERE / "cpu.py"), "--engine-once", recipe, "--threads", str(a.threads)]
-        for _ in range(a.rounds):
-            ref.append(run(ref_args)["step_s"])
-            eng.append(run(once))
-            if a.compiled:
-                comp.append(run(once + ["--compile-mode", "on"]))
-        ref_s = statistics.median(ref)
-        eng_s = statistics.median(e["step_s"] for e in eng)
-        if comp:
-            comp_s = statistics.median(e["step_s"] for e in comp)
-            print(json.dumps({"recipe": recipe, "compiled_engine_ms": round(1000 * comp_s, 1),
-                              "compiled_speedup_vs_reference": round(ref_s / comp_s, 3),
-                              "compiled_speedup_vs_eager_engine": round(eng_s / comp_s, 3)}))
-        fpt = eng[0]["flops_per_token"]
+        block = str(BLOCK[recipe])
+        contenders = {
+            "reference": [str(HERE / "reference_loop.py"), str(tokens), "--n-layer", str(m["n_layer"]),
+                          "--n-head", str(m["n_head"]), "--n-embd", str(m["n_embd"]), "--block-size",
+                          str(m["block_size"]), "--batch-size", str(t["batch_size"]), "--threads", str(a.threads),
+                          "--block", block],
+            "engine": [str(HERE / "cpu.py"), "--engine-in-turns", recipe, "--threads", str(a.threads)],
+        }
+        if a.compiled:
+            contenders["compiled"] = contenders["engine"] + ["--compile-mode", "on"]
+        # the engine's training processes start as the studio and the CLI start them: with tcmalloc if
+        # the machine has it (engine/allocator.py); nanoGPT runs with glibc's malloc
+        extra = {k: v for k, v in training_env(dict(os.environ)).items() if os.environ.get(k) != v}
+        res = run_in_turns(contenders, a.rounds, env={"engine": extra, "compiled": extra})
+        ref_s, eng_s = res["reference"]["step_s"], res["engine"]["step_s"]
+        fpt = res["engine"]["flops_per_token"]
         tokens_step = t["batch_size"] * m["block_size"]
         print(json.dumps({
             "recipe": recipe, "reference_ms": round(1000 * ref_s, 1), "engine_ms": round(1000 * eng_s, 1),
@@ -102,7 +130,13 @@ def main() -> None:
             "engine_tokens_per_s": round(tokens_step / eng_s), "engine_mfu_vs_measured_peak":
                 round(fpt * tokens_step / eng_s / peak, 3),
             "reference_mfu_vs_measured_peak": round(fpt * tokens_step / ref_s / peak, 3),
-            "rounds": a.rounds}))
+            "engine_allocator": os.path.basename(extra.get("LD_PRELOAD", "glibc")),
+            "rounds": a.rounds, "steps_timed": {k: v["steps_timed"] for k, v in res.items()}}), flush=True)
+        if "compiled" in res:
+            comp_s = res["compiled"]["step_s"]
+            print(json.dumps({"recipe": recipe, "compiled_engine_ms": round(1000 * comp_s, 1),
+                              "compiled_speedup_vs_reference": round(ref_s / comp_s, 3),
+                              "compiled_speedup_vs_eager_engine": round(eng_s / comp_s, 3)}), flush=True)
 
 
 if __name__ == "__main__":

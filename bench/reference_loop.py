@@ -1,8 +1,10 @@
-"""A nanoGPT-style training loop, written for comparison: the same model and numerics as the engine,
-with nanoGPT's habits around it (a new np.memmap per batch, rows stacked one by one, foreach AdamW,
-glibc's default allocator behaviour, the loss read back every 10 iterations).
+"""A nanoGPT-style training loop, written for comparison: nanoGPT's model (bench/nanogpt_model.py, the
+same numerics as the engine's) with nanoGPT's habits around it (a new np.memmap per batch, rows
+stacked one by one, foreach AdamW, glibc's allocator, the loss read back every 10 iterations).
 
     python bench/reference_loop.py TOKENS.bin --steps 300   -> prints the median step time as JSON
+
+Started by bench/cpu.py, it runs in turns with the engine (bench/lockstep.py) until told to stop.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.model.gpt import GPT, GPTConfig  # noqa: E402
+from lockstep import BlockTimer, Turn  # noqa: E402
+from nanogpt_model import NanoGPT  # noqa: E402
+
 from engine.train.schedule import learning_rate  # noqa: E402
 
 
@@ -34,13 +37,12 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=12)
     p.add_argument("--vocab", type=int, default=65)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--block", type=int, default=25, help="steps per turn when run in turns")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(1337)
-    cfg = GPTConfig(vocab_size=a.vocab, block_size=a.block_size, n_layer=a.n_layer, n_head=a.n_head,
-                    n_embd=a.n_embd)
-    model = GPT(cfg)
+    model = NanoGPT(a.vocab, a.block_size, a.n_layer, a.n_head, a.n_embd)
     opt = torch.optim.AdamW(model.param_groups(0.1), lr=1e-3, betas=(0.9, 0.99))
     T, B = a.block_size, a.batch_size
 
@@ -51,10 +53,12 @@ def main() -> None:
         y = torch.stack([torch.from_numpy(data[i + 1:i + 1 + T].astype(np.int64)) for i in ix])
         return x, y
 
-    times = []
+    turn = Turn.from_env()
+    timer = BlockTimer(turn, a.block if turn else max(1, a.steps // 4))
     x, y = get_batch()
-    for it in range(a.steps):
-        t = time.perf_counter()
+    it = 0
+    timer.start()
+    while turn is not None or it < a.steps:
         for g in opt.param_groups:
             g["lr"] = learning_rate(it, lr=1e-3, min_lr=1e-4, warmup_steps=100, max_steps=2000)
         _, loss = model(x, y)
@@ -65,8 +69,14 @@ def main() -> None:
         opt.zero_grad(set_to_none=True)
         if it % 10 == 0:
             loss.item()
-        times.append(time.perf_counter() - t)
-    print(json.dumps({"step_s": statistics.median(times[len(times) // 4:]), "loss": loss.item()}))
+        it += 1
+        if not timer.tick():
+            break
+    result = {"step_s": statistics.median(timer.times), "steps_timed": len(timer.times), "loss": loss.item()}
+    if turn is not None:
+        turn.finish(result)
+    else:
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":
