@@ -103,11 +103,34 @@ def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def should_compile(setting: str, device: torch.device, n_params: int, max_steps: int) -> bool:
-    """torch.compile costs tens of seconds up front and pays back ~1.5x on GPU-sized models (bench/)."""
+CPU_COMPILE_MIN_RUN_S = 600.0
+"""On CPUs compiling takes ~40 s the first time (~5 s from the cache) and saves 8-15% of every step
+(bench/README.md): worth it from a run of about ten minutes."""
+CPU_EFFICIENCY = 0.4
+"""The share of the measured matmul peak a small model's eager step reaches (bench/README.md)."""
+
+
+def should_compile(setting: str, device: torch.device, n_params: int, max_steps: int,
+                   step_flops: float = 0.0, peak: float = 0.0) -> bool:
+    """torch.compile costs tens of seconds up front: "auto" compiles where that pays back.
+
+    CUDA: models of 10M+ parameters for 500+ steps (~1.5x, bench/). CPU: runs that would take ten
+    minutes or more uncompiled (`step_flops` per optimizer step at 40% of the `peak` FLOP/s), and only
+    where a C++ compiler is installed (the CPU backend builds C++ kernels).
+    """
     if setting != "auto":
         return setting == "on"
-    return device.type == "cuda" and n_params >= 10_000_000 and max_steps >= 500
+    if device.type == "cuda":
+        return n_params >= 10_000_000 and max_steps >= 500
+    if device.type != "cpu" or peak <= 0 or not cxx_compiler():
+        return False
+    return max_steps * step_flops / (peak * CPU_EFFICIENCY) >= CPU_COMPILE_MIN_RUN_S
+
+
+def cxx_compiler() -> str | None:
+    import shutil
+
+    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 
 
 def prepare(device: torch.device, threads: int) -> None:

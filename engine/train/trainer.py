@@ -72,6 +72,7 @@ class Trainer(Recovery):
         self.evals_without_gain = 0
         self.lr_scale = 1.0
         self.rollbacks = 0
+        self._compile_proven = False
         self.elapsed_before = 0.0
         self.tb = None
         self.text_log = TextLog(self.run_dir / "train.log")
@@ -110,13 +111,10 @@ class Trainer(Recovery):
         if self.dist.is_main:
             self._open_run_folder()  # lock and events first: what resuming finds is recorded in the run
         resumed_from = self._load_latest() if self.resume else None
-        self.forward_model = self.model
-        self.compiled = dev.should_compile(tr.compile, self.device, self.model.num_params(), tr.max_steps)
-        if self.compiled:
-            self.forward_model = torch.compile(self.model)
-        if self.dist.enabled and not self.fsdp:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.forward_model = DDP(self.forward_model, device_ids=ids)
+        step_flops = self.flops_per_token * tr.batch_size * tr.grad_accum * self.task.tokens_per_row
+        self.compiled = dev.should_compile(tr.compile, self.device, self.model.num_params(), tr.max_steps,
+                                           step_flops, self.peak)
+        self._wrap_model()
         self.log_every = tr.log_interval or (1 if self.device.type == "cpu" else 10)
         self.control = ControlChannel(self.run_dir if self.dist.is_main else None, since=self.session_start)
         self.control.install_signal_handlers()
@@ -130,6 +128,13 @@ class Trainer(Recovery):
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
                          compiled=self.compiled, allocator=allocator.in_use())
+
+    def _wrap_model(self) -> None:
+        """forward_model: the model, compiled if so decided, in DDP when data-parallel."""
+        self.forward_model = torch.compile(self.model) if self.compiled else self.model
+        if self.dist.enabled and not self.fsdp:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.forward_model = DDP(self.forward_model, device_ids=ids)
 
     def _prepare_corpus(self, tokenizer: Tokenizer | None) -> PreparedCorpus:
         if self.given_corpus is not None:
@@ -240,6 +245,23 @@ class Trainer(Recovery):
             self._excluded += time.monotonic() - t
 
     def train_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if not self.compiled or self._compile_proven:
+            return self._train_step()
+        try:  # torch.compile builds its kernels at the first call: that is where it fails, if it does
+            result = self._train_step()
+        except torch._dynamo.exc.TorchDynamoException as e:
+            self.optimizer.zero_grad(set_to_none=True)
+            why = next((line.strip()[:300] for line in str(e).splitlines()
+                        if line.strip() and "TORCHDYNAMO_VERBOSE" not in line), type(e).__name__)
+            self.events.emit("warning", self.step + 1, kind="compile_failed", message=(
+                f"torch.compile failed ({why}); training without it. Set train.compile = \"off\" to skip trying"))
+            self.compiled = False
+            self._wrap_model()
+            result = self._train_step()
+        self._compile_proven = True
+        return result
+
+    def _train_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         tr = self.cfg.train
         lr = learning_rate(self.step, lr=tr.lr, min_lr=tr.min_lr, warmup_steps=tr.warmup_steps,
                            max_steps=tr.max_steps, schedule=tr.schedule) * self.lr_scale

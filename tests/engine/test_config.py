@@ -66,6 +66,7 @@ def test_invalid_toml_names_the_file(tmp_path):
 def test_compile_is_automatic_and_old_true_false_values_still_load():
     import torch
 
+    from engine.train import device
     from engine.train.device import should_compile
 
     assert config_mod.from_dict({"train": {"compile": True}}).train.compile == "on"
@@ -75,5 +76,8 @@ def test_compile_is_automatic_and_old_true_false_values_still_load():
     assert should_compile("auto", cuda, 85_000_000, 5000)
     assert not should_compile("auto", cuda, 1_000_000, 5000), "a small model compiles longer than it trains"
     assert not should_compile("auto", cuda, 85_000_000, 100)
-    assert not should_compile("auto", cpu, 85_000_000, 5000)
+    assert not should_compile("auto", cpu, 85_000_000, 5000), "no FLOP figures: no estimate, no compile"
+    baby_step, peak = 4.0e9, 300e9  # nanoGPT's baby recipe: ~30 ms a step eager, a minute in all
+    assert not should_compile("auto", cpu, 800_000, 2000, baby_step, peak)
+    assert should_compile("auto", cpu, 800_000, 50_000, baby_step, peak) == bool(device.cxx_compiler())
     assert should_compile("on", cpu, 1000, 10) and not should_compile("off", cuda, 85_000_000, 5000)

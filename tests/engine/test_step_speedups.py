@@ -97,3 +97,23 @@ def test_cli_training_runs_with_the_allocator(tmp_path):
     started = next(json.loads(line) for line in out.stdout.splitlines() if '"started"' in line)
     assert started["allocator"] in ("tcmalloc", "jemalloc")
     assert "large alloc" not in out.stderr
+
+
+def test_cpu_compile_needs_a_compiler(monkeypatch):
+    from engine.train import device
+
+    monkeypatch.setattr(device, "cxx_compiler", lambda: None)
+    assert not device.should_compile("auto", torch.device("cpu"), 800_000, 10**6, 4.0e9, 300e9)
+
+
+def test_a_failing_compile_falls_back_to_eager_with_a_warning(tmp_path):
+    cfg = write_config(tmp_path, SHAKESPEARE, train={"max_steps": 3, "compile": "on"})
+    env = dict(os.environ, CXX="/bin/false", TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor"))
+    out = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--events"], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    warning = next(e for e in events if e["type"] == "warning")
+    assert warning["kind"] == "compile_failed" and "C++ compiler" in warning["message"]
+    assert events[-1]["type"] == "finished" and events[-1]["step"] == 3
+    assert "Traceback" not in out.stderr
