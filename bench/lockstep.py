@@ -54,13 +54,12 @@ class BlockTimer:
         self.times: list[float] = []
         self.count = 0
         self.last: float | None = None
-        self.stopped = False
 
-    def start(self) -> bool:
-        if self.turn is not None and not self.turn.wait():
-            self.stopped = True
+    def start(self) -> None:
+        """Wait for the first turn (setting up before it overlaps the others' set-up, untimed)."""
+        if self.turn is not None:
+            self.turn.wait()
         self.last = time.perf_counter()
-        return not self.stopped
 
     def tick(self) -> bool:
         """Record one step; at the end of a block hand over the turn. False once the coordinator stops."""
@@ -72,7 +71,6 @@ class BlockTimer:
         if self.turn is not None and self.count % self.block == 0:
             self.turn.done()
             if not self.turn.wait():
-                self.stopped = True
                 return False
             self.last = time.perf_counter()
         return True
