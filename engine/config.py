@@ -160,7 +160,8 @@ class TrainConfig:
     precision: str = "auto"
     """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16."""
     compile: str = "auto"
-    """auto (on CUDA for models of 10M+ parameters and 500+ steps, where compiling pays for itself) | on | off."""
+    """auto (where compiling pays for itself: CUDA models of 10M+ parameters for 500+ steps, CPU runs of ten
+    minutes or more) | on | off. A compile that fails falls back to eager with a warning."""
     threads: int = 0
     """CPU threads for torch; 0 = all cores."""
     health_policy: str = "skip"

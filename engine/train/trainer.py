@@ -111,9 +111,9 @@ class Trainer(Recovery):
         if self.dist.is_main:
             self._open_run_folder()  # lock and events first: what resuming finds is recorded in the run
         resumed_from = self._load_latest() if self.resume else None
-        step_flops = self.flops_per_token * tr.batch_size * tr.grad_accum * self.task.tokens_per_row
+        self.tokens_per_step = tr.batch_size * tr.grad_accum * self.task.tokens_per_row  # in this process
         self.compiled = dev.should_compile(tr.compile, self.device, self.model.num_params(), tr.max_steps,
-                                           step_flops, self.peak)
+                                           self.flops_per_token * self.tokens_per_step, self.peak)
         self._wrap_model()
         self.log_every = tr.log_interval or (1 if self.device.type == "cpu" else 10)
         self.control = ControlChannel(self.run_dir if self.dist.is_main else None, since=self.session_start)
@@ -318,7 +318,7 @@ class Trainer(Recovery):
             step_times.append((now - self._mark[1] - self._excluded) / steps)
         self._mark, self._excluded = (self.step, now), 0.0
         t_step = statistics.median(step_times) if step_times else 0.0
-        tokens_step = tr.batch_size * tr.grad_accum * self.task.tokens_per_row * self.dist.world_size
+        tokens_step = self.tokens_per_step * self.dist.world_size
         tps = tokens_step / t_step if t_step else 0.0
         mfu = self.flops_per_token * tps / self.dist.world_size / self.peak if self.peak else 0.0
         eta = (tr.max_steps - self.step) * t_step
