@@ -14,11 +14,12 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.model.gpt import GPTConfig, sinusoid_table
+from engine.train.checkpoint import load_tensors
 
 GPT2_ACTS = {"gelu": "gelu", "gelu_tanh": "gelu_pytorch_tanh"}
 IMPORT_ACTS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh"}
@@ -177,7 +178,7 @@ def import_model(folder: str | Path) -> tuple[GPTConfig, dict[str, torch.Tensor]
         raise UserError(f"{folder.name} has only pickled .bin weights, which are never loaded: convert to safetensors")
     sd: dict[str, torch.Tensor] = {}
     for f in sorted(folder.glob("*.safetensors")):
-        sd.update(load_file(str(f)))
+        sd.update(load_tensors(f))
     cfg, ours = (_gpt2_import if kind == "gpt2" else _bert_import)(hf, sd)
     return cfg, ours, _import_tokenizer(folder)
 

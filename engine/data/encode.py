@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,13 +20,13 @@ import numpy as np
 
 from engine.config import RunConfig
 from engine.data.clean import CleanStats, clean_documents
-from engine.data.corpus import DOC_SEPARATOR, load_documents
+from engine.data.corpus import load_documents
 from engine.data.files import find_corpus_files, fingerprint
 from engine.data.parallel_encode import encode_parallel, parallel_workers
+from engine.data.token_file import Progress, encode_to_file
 from engine.data.tokenizer import Tokenizer, train_tokenizer
 from engine.errors import UserError
 
-Progress = Callable[[str, str], None]
 CACHE_VERSION = "3"
 
 
@@ -126,7 +125,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
                      "min_chars": d.min_chars}
             counts, stats = encode_parallel(docs, clean, tokenizer, tmp / "tokens.bin", workers, say)
         else:
-            counts = _encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say)
+            counts = encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say)
         if counts["tokens"] == 0:
             raise UserError(f"{Path(d.path).name} holds no text after cleaning: nothing to train on")
         tokenizer.save(tmp / "tokenizer.json")
@@ -139,60 +138,6 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _from_cache(entry, d.val_fraction, cfg.model.block_size)
-
-
-def _encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Progress, *,
-                    docs_path: Path | None = None, on_batch=None) -> dict:
-    """Encode documents into `path` (tokens) and `docs_path` (document offsets), streaming."""
-    dtype = np.uint16 if tokenizer.vocab_size <= 65535 else np.uint32
-    sep = tokenizer.encode(DOC_SEPARATOR)
-    n_tokens = n_chars = n_bytes = done = 0
-    started = time.monotonic()
-    last_report = started
-    batch: list[str] = []
-    first = True
-    with open(path, "wb") as f, open(docs_path or path.with_name("docs.bin"), "wb") as doc_file:
-        sep_arr = np.asarray(sep, dtype=np.int64)
-
-        def flush():
-            nonlocal n_tokens, first
-            parts, starts, at = [], [], n_tokens
-            for ids in tokenizer.encode_arrays(batch):
-                if not first:
-                    parts.append(sep_arr)
-                    at += len(sep_arr)
-                first = False
-                starts.append(at)
-                parts.append(ids)
-                at += len(ids)
-            f.write(np.concatenate(parts).astype(dtype).tobytes())
-            doc_file.write(np.asarray(starts, dtype=np.int64).tobytes())  # streamed: memory stays bounded
-            n_tokens = at
-            if on_batch is not None:
-                on_batch(len(batch))
-            batch.clear()
-
-        for doc in docs:
-            batch.append(doc)
-            n_chars += len(doc)
-            n_bytes += len(doc.encode("utf-8"))
-            done += 1
-            if len(batch) >= 2000:
-                flush()
-                now = time.monotonic()
-                if now - last_report > 1.0:
-                    rate = done / (now - started)
-                    eta = (n_docs - done) / rate if rate > 0 else 0
-                    say("encode", f"{done:,}/{n_docs:,} documents, {n_tokens:,} tokens, ETA {eta:.0f}s")
-                    last_report = now
-        if batch:
-            flush()
-        f.flush()
-        os.fsync(f.fileno())
-    if n_docs > 1:
-        n_chars += len(DOC_SEPARATOR) * (done - 1)
-        n_bytes += len(DOC_SEPARATOR) * (done - 1)
-    return {"tokens": n_tokens, "characters": n_chars, "bytes": n_bytes, "dtype": np.dtype(dtype).name}
 
 
 def _from_cache(entry: Path, val_fraction: float, block_size: int) -> PreparedCorpus:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.clean import CleanStats, clean_documents
+from engine.data.token_file import encode_to_file, progress_interval
 
 PARALLEL_MIN_BYTES = 64 << 20
 """Smaller corpora encode faster than worker processes start."""
@@ -36,13 +37,13 @@ def encode_parallel(docs, clean: dict, tokenizer, path: Path, workers: int, say)
 
     ctx = mp.get_context("spawn")  # never fork a process that may hold Qt or torch threads
     done = ctx.Value("q", 0)
-    total, started = len(docs), time.monotonic()
+    total, started, interval = len(docs), time.monotonic(), progress_interval()
     prefixes = [path.with_name(f"shard-{i}") for i in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker, initargs=(done,)) as pool:
         futures = [pool.submit(_encode_shard, docs.dataset, docs.column, i, workers, clean, tokenizer.to_str(),
                                str(prefixes[i])) for i in range(workers)]
         while True:
-            finished, pending = wait(futures, timeout=1.0, return_when=FIRST_EXCEPTION)
+            finished, pending = wait(futures, timeout=interval or 0.1, return_when=FIRST_EXCEPTION)
             if not pending or any(f.exception() for f in finished):
                 break
             n, elapsed = done.value, time.monotonic() - started
@@ -90,7 +91,6 @@ def _start_worker(done) -> None:
 
 def _encode_shard(dataset, column: str, index: int, n: int, clean: dict, tokenizer_json: str, prefix: str) -> dict:
     from engine.data.corpus import Documents
-    from engine.data.encode import _encode_to_file
     from engine.data.tokenizer import Tokenizer
 
     shard = Documents(dataset.shard(n, index, contiguous=True), column, None)
@@ -104,7 +104,7 @@ def _encode_shard(dataset, column: str, index: int, n: int, clean: dict, tokeniz
         with _done.get_lock():
             _done.value += n_docs
 
-    counts = _encode_to_file(cleaned(), Tokenizer.from_str(tokenizer_json), Path(f"{prefix}.bin"), len(shard),
+    counts = encode_to_file(cleaned(), Tokenizer.from_str(tokenizer_json), Path(f"{prefix}.bin"), len(shard),
                              lambda stage, msg: None, docs_path=Path(f"{prefix}.docs"), on_batch=count)
     return {**counts, "documents_in": stats.documents_in, "documents_out": stats.documents_out,
             "removed": stats.removed}

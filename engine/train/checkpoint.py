@@ -24,6 +24,7 @@ from engine.tomlio import fsync_dir
 MODEL_FILE = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 META_FILE = "meta.json"
+MAX_HEADER = 100 << 20  # safetensors' own limit on the JSON header
 
 
 @dataclass
@@ -121,15 +122,36 @@ def load_tensors(path: Path, *, device: str = "cpu") -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint file missing: {path}")
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80" or head == b"PK":
+    kind = file_kind(path)
+    if kind == "pickle":
         raise UserError(f"{path.name} is a pickle/zip file, not safetensors: it is refused and never unpickled")
+    if kind != "safetensors":
+        raise UserError(f"{path.parent.name}/{path.name} is corrupt or truncated (not a safetensors file)")
     try:
         return load_file(str(path), device=device)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise UserError(f"{path.parent.name}/{path.name} is corrupt or truncated ({str(e).splitlines()[0][:100]})")\
             from None
+
+
+def file_kind(path: Path) -> str:
+    """"safetensors" when the file has that structure: an 8-byte little-endian header length that fits the
+    file, then that many bytes of a JSON object. Else "pickle" for a pickle or zip (torch.save's formats),
+    else "unknown". Only the structure counts: a header length may begin with any byte, 0x80 or "PK" too."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        size = os.fstat(f.fileno()).st_size
+        n = int.from_bytes(head, "little") if len(head) == 8 else 0
+        if 2 <= n <= min(size - 8, MAX_HEADER):
+            try:
+                header = json.loads(f.read(n).decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                header = None
+            if isinstance(header, dict):
+                return "safetensors"
+    if head[:1] == b"\x80" or head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "pickle"
+    return "unknown"
 
 
 def load_model_weights(model: torch.nn.Module, path: Path, *, partial: bool = False) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -35,6 +38,9 @@ def init_from_env(device_name: str) -> DistInfo:
     if use_cuda:
         torch.cuda.set_device(local)
     if not dist.is_initialized():
+        # torch._dynamo, imported after a group exists, keeps a reference to it that outlives
+        # destroy_process_group (see shutdown); imported first, it holds none. DDP imports it anyway.
+        importlib.import_module("torch._dynamo")
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     return DistInfo(rank, local, world)
 
@@ -66,5 +72,29 @@ def barrier(info: DistInfo) -> None:
 
 
 def shutdown(info: DistInfo) -> None:
+    """Leave the process group and end its communication threads while the interpreter still runs.
+
+    destroy_process_group only unregisters the group: its C++ object, and with it the threads that
+    finish each collective, lives on while anything (DDP, a finished work handle) still refers to it.
+    A gloo thread that drops its last reference to a Python-owned tensor after the interpreter began
+    to shut down is killed while it holds C++ frames, and the process aborts ("terminate called
+    without an active exception") after a run that had finished. The caller drops its own references
+    (the DDP wrapper, the model, the optimizer) first; collecting here frees the group itself, whose
+    destructor joins its threads.
+    """
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+    gc.collect()
+
+
+def communication_threads() -> list[str]:
+    """Names of this process's threads that belong to a process group (gloo's loops; NCCL's watchdog)."""
+    names = []
+    for comm in Path("/proc/self/task").glob("*/comm"):
+        try:
+            name = comm.read_text().strip()
+        except OSError:  # the thread ended while we looked
+            continue
+        if name.startswith(("pt_gloo", "gloo_", "pt_nccl")):
+            names.append(name)
+    return names

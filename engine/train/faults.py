@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 
@@ -20,6 +21,15 @@ def inject_fault(loss: torch.Tensor, step: int, batch_size: int) -> torch.Tensor
         _injected.add(step)
         return loss * float("nan")
     return loss
+
+
+def hold_at(step: int) -> None:
+    """Tests set ENGINE_FAULT_HOLD_AT=N to hold the trainer once step N is logged, evaluated and
+    checkpointed, until it is killed: a kill then lands at a known step instead of racing the run."""
+    at = os.environ.get("ENGINE_FAULT_HOLD_AT")
+    if at and int(at) == step:
+        while True:
+            time.sleep(3600)
 
 
 def inject_disk_fault(step: int) -> None:

@@ -16,13 +16,20 @@ from torch import nn
 from engine.train import checkpoint as ckpt
 from engine.train.optim import join_state, load_optimizer_state, optimizer_state_tensors, split_state
 
+_meshes: list = []  # the device meshes this process sharded over (released at shutdown)
+
 
 def shard(model: nn.Module) -> None:
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
 
+    device = next(model.parameters()).device
+    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
+    _meshes.append(mesh)
     for block in model.h:
-        fully_shard(block)
-    fully_shard(model)
+        fully_shard(block, mesh=mesh)
+    fully_shard(model, mesh=mesh)
 
 
 @contextmanager
@@ -44,6 +51,14 @@ def settle(model: nn.Module) -> None:
     again, so memory is freed and the optimizer and state dicts see the sharded parameters."""
     if hasattr(model, "reshard"):
         model.reshard()
+
+
+def release_meshes() -> None:
+    """A device mesh holds its process groups, and DTensor's caches (some in C++) hold every mesh they
+    met: the meshes let go of their groups here, so the groups can be freed at shutdown."""
+    for mesh in _meshes:
+        getattr(mesh, "_pg_registry", {}).clear()
+    _meshes.clear()
 
 
 def _options():

@@ -38,7 +38,7 @@ from engine.train import distributed as ddp
 from engine.train import finetune, sharding
 from engine.train.clipping import GradClipper
 from engine.train.control import ControlChannel
-from engine.train.faults import inject_disk_fault, inject_fault
+from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.lock import RunLock
 from engine.train.optim import make_optimizer, set_lr
@@ -232,6 +232,7 @@ class Trainer(Recovery):
                 self._timed(self.save, best=False)
             if sample_every > 0 and (self.step % sample_every == 0 or last) and (self.dist.is_main or self.fsdp):
                 self._timed(self.sample)
+            hold_at(self.step)
         if reason != "finished" and self.step > 0 and not self._checkpoint_at(self.step):
             self.save(best=False)
         return reason
@@ -434,4 +435,7 @@ class Trainer(Recovery):
             self.tb.close()
         self.lock.release()
         self.text_log.close()
+        if self.dist.enabled:  # nothing may keep the process group alive past its shutdown
+            self.forward_model = self.model = self.optimizer = self.clip = self.built = None
+            sharding.release_meshes()
         ddp.shutdown(self.dist)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.events import read_events
-from tests.reliability.helpers import env, losses, write_config
+from tests.reliability.helpers import ROOT, env, losses, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +89,20 @@ def test_sharded_training_matches_one_process_and_resumes_unsharded(tmp_path, ti
     assert torchrun(1, "resume", tmp_path / "one", "--max-steps", 12).returncode == 0
     assert losses(tmp_path / "fsdp") == pytest.approx(losses(tmp_path / "one"), rel=1e-4, abs=1e-5)
     assert max(losses(tmp_path / "fsdp")) == 12
+
+
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_no_communication_thread_outlives_a_run(tmp_path, tiny_text, parallel):
+    """The root of "terminate called without an active exception" after a finished run: a process
+    group's threads still alive when the interpreter shuts down. After training none may be left."""
+    import json
+    import subprocess
+
+    cfg = write_config(tmp_path, tiny_text, parallel, max_steps=4, eval_interval=2)
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "tests.distributed.train_then_list_threads", str(cfg), "--set",
+                        f'train.parallel="{parallel}"'], capture_output=True, text=True, env=env(OMP_NUM_THREADS=1),
+                       timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    reports = [json.loads(line) for line in r.stderr.splitlines() if line.startswith('{"exit"')]
+    assert reports == [{"exit": 0, "threads": []}] * 2

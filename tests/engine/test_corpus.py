@@ -116,8 +116,8 @@ def test_encoding_in_parallel_shards_writes_what_one_process_writes(tmp_path, ki
 
     from engine.config import DataConfig
     from engine.data.corpus import load_documents
-    from engine.data.encode import _encode_to_file
     from engine.data.parallel_encode import encode_parallel
+    from engine.data.token_file import encode_to_file
     from engine.data.tokenizer import train_tokenizer
 
     text = "\n\n".join(f"Paragraph {i}: the quick brown fox, café ✓ {i * i}" for i in range(900)) + "\n"
@@ -127,8 +127,8 @@ def test_encoding_in_parallel_shards_writes_what_one_process_writes(tmp_path, ki
     tok = train_tokenizer(kind, lambda: [t for batch in docs.iter_text() for t in batch], vocab_size=300)
     (tmp_path / "one").mkdir()
     (tmp_path / "many").mkdir()
-    one = _encode_to_file((t for batch in docs.iter_text() for t in batch), tok, tmp_path / "one" / "tokens.bin",
-                          len(docs), lambda *a: None)
+    one = encode_to_file((t for batch in docs.iter_text() for t in batch), tok, tmp_path / "one" / "tokens.bin",
+                         len(docs), lambda *a: None)
     shown = []
     many, stats = encode_parallel(docs, {"min_chars": 1}, tok, tmp_path / "many" / "tokens.bin", 3,
                                   lambda stage, msg: shown.append(msg))

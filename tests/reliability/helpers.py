@@ -38,9 +38,9 @@ def engine(*args, timeout=300, **extra_env) -> subprocess.CompletedProcess:
                           env=env(**extra_env), timeout=timeout, cwd=ROOT)
 
 
-def start(*args) -> subprocess.Popen:
+def start(*args, **extra_env) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "engine", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env(), cwd=ROOT)
+                            stderr=subprocess.DEVNULL, env=env(**extra_env), cwd=ROOT)
 
 
 def wait_for(condition, timeout=120.0, poll=0.05):
