@@ -135,7 +135,7 @@ def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
 
 def cmd_resume(args) -> int:
     from engine import config as config_mod
-    from engine.runinfo import RUN_FILE
+    from engine.runinfo import RUN_FILE, checkpoints
     from engine.tomlio import write_atomic
 
     run_dir = Path(args.run_dir)
@@ -146,6 +146,10 @@ def cmd_resume(args) -> int:
     if args.max_steps is not None:
         if args.max_steps < 1:
             raise UserError("--max-steps must be at least 1")
+        done = max((step for _, step, _ in checkpoints(run_dir)), default=0)
+        if args.max_steps <= done:
+            raise UserError(f"--max-steps {args.max_steps} is not beyond step {done}, where {run_dir.name}'s newest "
+                            f"checkpoint is: give more steps to extend it")
         cfg.train.max_steps = args.max_steps
         if not _under_launcher_worker():
             write_atomic(run_dir / RUN_FILE, cfg.to_toml())
@@ -270,6 +274,17 @@ def cmd_tokenizer(args) -> int:
 
 
 # ----- using a trained run -----------------------------------------------------------------------
+def _load(args, device: str = "cpu"):
+    """(model, tokenizer, checkpoint) of the run named on the command line, saying which checkpoint it is and
+    which damaged ones were passed over."""
+    from engine.load import load_for_inference
+
+    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
+                                                warn=lambda text: print(f"warning: {text}", file=sys.stderr))
+    print(f"using checkpoint {path.name}", file=sys.stderr)
+    return model, tokenizer, path
+
+
 def cmd_eval(args) -> int:
     import math
 
@@ -278,9 +293,10 @@ def cmd_eval(args) -> int:
     from engine import config as config_mod
     from engine.data.batches import WindowSampler, eval_starts
     from engine.data.encode import prepare_corpus
-    from engine.load import load_for_inference
 
-    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
+    if args.batches < 1:
+        raise UserError("--batches must be at least 1")
+    model, tokenizer, path = _load(args)
     cfg = config_mod.load(Path(args.run_dir) / "run.toml")
     if cfg.model.objective != "causal":
         raise UserError(f"eval measures causal models; this {cfg.model.objective} run's validation metrics are in "
@@ -305,12 +321,15 @@ def cmd_eval(args) -> int:
 
 def cmd_generate(args) -> int:
     from engine.generate import SamplingOptions, beam_search, generate_text
-    from engine.load import load_for_inference
+    from engine.train.device import resolve_device
 
     _check_sampling(args)
-    model, tokenizer, _ = load_for_inference(Path(args.run_dir), args.checkpoint, device=args.device)
+    args.device = str(resolve_device(args.device, "--device"))
+    model, tokenizer, _ = _load(args, args.device)
     if model.config.arch != "gpt" or model.config.num_labels:
         raise UserError("generate continues text with a causal (GPT) model; use `predict` for this run")
+    if args.beams > tokenizer.vocab_size:
+        raise UserError(f"--beams {args.beams} is more than the vocabulary ({tokenizer.vocab_size} tokens)")
     if args.beams > 1:
         ids = beam_search(model, tokenizer.encode(args.prompt), beams=args.beams, max_new_tokens=args.max_new_tokens,
                           device=args.device)
@@ -325,21 +344,28 @@ def cmd_generate(args) -> int:
 
 
 def _check_sampling(args) -> None:
+    import math
+
     if args.max_new_tokens < 1:
         raise UserError("--max-new-tokens must be at least 1")
-    if args.temperature < 0:
-        raise UserError("--temperature must be >= 0 (0 = greedy)")
+    if not math.isfinite(args.temperature) or args.temperature < 0:
+        raise UserError("--temperature must be a number >= 0 (0 = greedy)")
     if not 0 < args.top_p <= 1:
         raise UserError("--top-p must be in (0, 1]")
-    if args.top_k < 0 or args.beams < 1 or args.repetition_penalty <= 0:
-        raise UserError("--top-k must be >= 0, --beams >= 1 and --repetition-penalty > 0")
+    if not math.isfinite(args.repetition_penalty) or args.repetition_penalty <= 0:
+        raise UserError("--repetition-penalty must be a number > 0 (1 = none)")
+    if args.top_k < 0 or args.beams < 1:
+        raise UserError("--top-k must be >= 0 and --beams >= 1")
+    if any(not s for s in args.stop):
+        raise UserError("--stop must not be empty: it names the text to stop at")
 
 
 def cmd_predict(args) -> int:
-    from engine.load import load_for_inference
     from engine.predict import classify, fill_mask
 
-    model, tokenizer, _ = load_for_inference(Path(args.run_dir), args.checkpoint)
+    if not args.text.strip():
+        raise UserError("--text is empty: give a text to label, or one with [MASK] to fill in")
+    model, tokenizer, _ = _load(args)
     if model.config.num_labels:
         for label, p in classify(model, tokenizer, args.text):
             print(f"{p:7.2%}  {label}")
@@ -355,9 +381,11 @@ def cmd_predict(args) -> int:
 
 def cmd_export(args) -> int:
     from engine.hf import export_model
-    from engine.load import load_for_inference
 
-    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file: name a new folder for the export")
+    model, tokenizer, path = _load(args)
     out = export_model(model, tokenizer, args.out, labels=getattr(model, "labels", None))
     kind = "BERT" if model.config.arch == "bert" else "GPT-2"
     print(f"wrote {path.name} as a Hugging Face {kind} model to {out}")
@@ -366,9 +394,14 @@ def cmd_export(args) -> int:
 
 def cmd_attention(args) -> int:
     from engine.inspect import attention_maps, save_maps
-    from engine.load import load_for_inference
 
-    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint)
+    out = Path(args.out)
+    if out.suffix not in (".npy", ".csv"):
+        raise UserError(f"--out must end in .npy or .csv, got {out.name}")
+    if out.is_dir() or not out.parent.is_dir():
+        raise UserError(f"--out {out}: " + ("that is a folder; name a file" if out.is_dir() else
+                                            f"the folder {out.parent} does not exist"))
+    model, tokenizer, path = _load(args)
     maps, tokens = attention_maps(model, tokenizer, args.text)
     save_maps(args.out, maps, tokens)
     print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {maps.shape[2]} tokens from {path.name} "
@@ -392,6 +425,9 @@ def cmd_runs(args) -> int:
     from engine.estimate import human_seconds
     from engine.runinfo import list_runs
 
+    if not Path(args.folder).is_dir():
+        raise UserError(f"{args.folder} is not a folder" if Path(args.folder).exists() else
+                        f"folder not found: {args.folder}")
     runs = list_runs(args.folder)
     if not runs:
         print(f"no runs in {args.folder}")

@@ -48,7 +48,10 @@ def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: li
         raise UserError(f"{out} exists and is not empty: choose a new folder for the export")
     tmp = out.with_name(f".tmp-{out.name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as e:
+        raise UserError(f"cannot create the export folder {out}: {e.strerror}") from None
     try:
         save_file({k: v.contiguous().clone() for k, v in tensors.items()}, tmp / "model.safetensors",
                   metadata={"format": "pt"})

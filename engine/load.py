@@ -12,17 +12,23 @@ from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.model.build import build_model, gpt_config_from_dict
 from engine.model.lora import apply_lora, merge_lora
-from engine.runinfo import TOKENIZER_FILE
+from engine.runinfo import TOKENIZER_FILE, damaged_checkpoints
 from engine.train import checkpoint as ckpt
 
 BASE_DIR = "base"
 
 
-def resolve_checkpoint(run_dir: Path, checkpoint: str | None = None) -> Path:
+def resolve_checkpoint(run_dir: Path, checkpoint: str | None = None, warn=None) -> Path:
+    """The named checkpoint, else the newest complete one; `warn(text)` hears of damaged ones passed over."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"run folder not found: {run_dir}")
     ckpts = ckpt.list_checkpoints(run_dir)
+    damaged = [] if checkpoint else [d for d in damaged_checkpoints(run_dir) if not ckpts or d > ckpts[-1].name]
+    if damaged and warn:
+        warn(f"checkpoint {', '.join(damaged)} is damaged (its meta.json or weights are missing or unreadable), "
+             f"so its weights are not used: " + (f"using {ckpts[-1].name}, the newest intact one" if ckpts else
+                                                 "there is no intact checkpoint"))
     if checkpoint:
         path = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
         if not path.is_dir():
@@ -55,10 +61,10 @@ def model_from_checkpoint(path: Path, run_dir: Path | None = None):
     return model.eval(), meta
 
 
-def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str = "cpu"):
+def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str = "cpu", warn=None):
     """(model, tokenizer, checkpoint path) of a run, for generation, evaluation and inspection."""
     run_dir = Path(run_dir)
-    path = resolve_checkpoint(run_dir, checkpoint)
+    path = resolve_checkpoint(run_dir, checkpoint, warn)
     tok_file = path / TOKENIZER_FILE if (path / TOKENIZER_FILE).is_file() else run_dir / TOKENIZER_FILE
     tokenizer = Tokenizer.load(tok_file)
     model, meta = model_from_checkpoint(path, run_dir)

@@ -145,6 +145,12 @@ def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:
     return sorted(out, key=lambda c: c[1])
 
 
+def damaged_checkpoints(run_dir: str | Path) -> list[str]:
+    """Checkpoint folders that checkpoints() skips: their meta.json (or weights file) is missing or unreadable."""
+    good = {name for name, _, _ in checkpoints(run_dir)}
+    return sorted(d.name for d in (Path(run_dir) / "checkpoints").glob("step-*") if d.is_dir() and d.name not in good)
+
+
 def meta_of_checkpoint(path: Path) -> dict:
     try:
         return json.loads((Path(path) / "meta.json").read_text())

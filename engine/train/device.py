@@ -13,18 +13,23 @@ from engine.errors import UserError
 from engine.estimate import GPU_BF16_PEAK
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, setting: str = "train.device") -> torch.device:
+    """The torch device for a config value or a --device option (named `setting` in messages)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise UserError(f'train.device = "{name}" but no CUDA GPU is available here: use "cpu" or "auto"')
-        index = int(name.split(":")[1]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise UserError(f'train.device = "{name}" but only {torch.cuda.device_count()} GPU(s) are present')
-        return torch.device("cuda", index)
+            raise UserError(f'{setting} = "{name}" but no CUDA GPU is available here: use "cpu" or "auto"')
+        index = name.split(":", 1)[1] if ":" in name else "0"
+        if not index.isdigit():
+            raise UserError(f'{setting} = "{name}": a GPU is named cuda or cuda:N')
+        if int(index) >= torch.cuda.device_count():
+            raise UserError(f'{setting} = "{name}" but only {torch.cuda.device_count()} GPU(s) are present')
+        return torch.device("cuda", int(index))
     if name == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-        raise UserError('train.device = "mps" but this machine has no Apple GPU')
+        raise UserError(f'{setting} = "mps" but this machine has no Apple GPU')
+    if name not in ("cpu", "mps"):
+        raise UserError(f'{setting} = "{name}" is not a device: use auto, cpu, cuda or cuda:N')
     return torch.device(name)
 
 
@@ -159,3 +164,20 @@ def auto_batch_size(cfg, vocab_size: int, device: torch.device) -> int:
     except (ValueError, OSError, AttributeError):
         free = 8 << 30
     return fit(cfg, vocab_size, 0.5 * free, cap=CPU_AUTO_BATCH)
+
+
+def check_memory(cfg, device: torch.device, *, vocab_size: int, processes: int = 1) -> None:
+    """Refuse a run the device cannot hold, in words, before it allocates anything large. `vocab_size` 0
+    (not known before the corpus is encoded) leaves the output layer out: the estimate is then a floor."""
+    from engine.memory import available_ram, memory_problem
+
+    if device.type == "cuda":
+        available, where = torch.cuda.mem_get_info(device)[0], describe(device)
+    elif device.type == "cpu":  # processes on one machine share its RAM
+        available, where = available_ram(), "this machine"
+        available = available // processes if available else available
+    else:
+        return
+    problem = memory_problem(cfg, vocab_size=vocab_size, available=available, where=where, device_type=device.type)
+    if problem:
+        raise UserError(problem)

@@ -92,6 +92,9 @@ class Trainer(Recovery):
         given = self.source.tokenizer if self.source else None
         if given is not None and self.resume and (self.run_dir / TOKENIZER_FILE).is_file():
             given = Tokenizer.load(self.run_dir / TOKENIZER_FILE)
+        if not tr.auto_batch_size:  # (that picks a micro-batch that fits) refused before anything large exists
+            dev.check_memory(cfg, self.device, vocab_size=given.vocab_size if given else cfg.model.vocab_size,
+                             processes=self.dist.world_size)
         self.task = make_task(self, given)  # sets the tokenizer, and the corpus of a language model
         self.corpus_stats = self.task.stats()
         self.sampler = self.task.sampler

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from engine import config as C
 from engine.errors import UserError
 from engine.estimate import estimate, human_bytes, human_count, human_seconds, trainable_parameters
+from engine.memory import available_ram, memory_problem
 from engine.sourceinfo import SourceInfo, describe_source
 from engine.train.launch import local_plan
 from studio.model.fields import CLASSIFY_ONLY, LORA_ONLY, MASKED_ONLY, SHAPE
@@ -214,6 +215,10 @@ class ModelPage(QWidget):
             self.card.set("step", f"≈ {human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens)")
             self.card.set("tokens", human_count(e.tokens_total))
             self.card.set("total", f"≈ {human_seconds(e.seconds_total)}")
+            if device.type == "cpu" and not cfg.train.auto_batch_size:  # what the trainer would refuse
+                too_big = memory_problem(cfg, vocab_size=self._vocab(cfg), available=available_ram(),
+                                         where="this machine")
+                problems += [too_big] if too_big else []
         else:
             for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total"):
                 self.card.set(key, "–")

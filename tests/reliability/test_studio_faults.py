@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from engine.events import read_events
 from tests.studio.conftest import tiny_model
-from tests.studio.test_training_flow import RUN_TIMEOUT, train_through_gui
+from tests.studio.test_training_flow import LONG, RUN_TIMEOUT, train_through_gui
 
 
 def test_a_run_folder_deleted_while_shown_goes_quietly(qtbot, window, tmp_path):
@@ -20,7 +20,7 @@ def test_a_run_folder_deleted_while_shown_goes_quietly(qtbot, window, tmp_path):
 
 
 def test_the_trainer_outlives_the_gui_and_is_reattached(qtbot, window, tmp_path, settings):
-    run_dir = train_through_gui(qtbot, window, tmp_path, name="survivor", max_steps=3000, eval_interval=500)
+    run_dir = train_through_gui(qtbot, window, tmp_path, name="survivor", max_steps=LONG, eval_interval=500)
     proc = window.client.procs[run_dir]
     qtbot.waitUntil(lambda: window.train_page.run.last_step is not None, timeout=RUN_TIMEOUT)
     window.client.procs.clear()  # the GUI "dies": it forgets its child without stopping it
@@ -86,3 +86,14 @@ def test_unhealthy_steps_are_marked_on_the_loss_curve(qtbot, window, tmp_path, m
     qtbot.waitUntil(lambda: len(page.loss_plot.markers.data) == 2, timeout=5000)
     assert sorted(page.loss_plot.markers.data["x"]) == [5, 6]
     assert "policy: skip" in page.log.toPlainText()
+
+
+def test_a_model_too_big_for_memory_is_refused_on_the_form(qtbot, window):
+    page = window.model_page
+    page.form.widget("data", "path").setText("/corpus.txt")
+    page.form.widget("train", "device").setCurrentText("cpu")
+    page.form.widget("model", "n_head").setValue(1)
+    page.form.widget("model", "n_embd").setValue(1_048_576)
+    text = page.problems.text()
+    assert "of memory by the estimate, but this machine has" in text and "narrower model" in text
+    assert not page.train_btn.isEnabled()

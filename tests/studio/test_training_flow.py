@@ -48,8 +48,13 @@ def test_from_a_corpus_file_to_a_finished_run(qtbot, window, tmp_path):
     assert page.progress.value() == 30 and not page.stop_btn.isEnabled()
 
 
-def test_a_killed_trainer_is_reported_and_can_be_resumed(qtbot, window, tmp_path):
-    run_dir = train_through_gui(qtbot, window, tmp_path, name="killed", max_steps=400, eval_interval=20,
+LONG = 1_000_000
+"""Steps of a run that a test stops itself: no machine gets through them while the test looks on."""
+
+
+def test_a_killed_trainer_is_reported_and_can_be_resumed(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGINE_FAULT_HOLD_AT", "20")  # the first trainer waits at step 20 for its kill
+    run_dir = train_through_gui(qtbot, window, tmp_path, name="killed", max_steps=LONG, eval_interval=20,
                                 log_interval=1)
     page = window.train_page
     qtbot.waitUntil(lambda: any(c.step >= 20 for c in list_checkpoints(run_dir)), timeout=RUN_TIMEOUT)
@@ -68,7 +73,7 @@ def test_a_killed_trainer_is_reported_and_can_be_resumed(qtbot, window, tmp_path
 
 
 def test_pause_and_resume_from_the_train_page(qtbot, window, tmp_path):
-    train_through_gui(qtbot, window, tmp_path, name="paused", max_steps=2000, eval_interval=500)
+    train_through_gui(qtbot, window, tmp_path, name="paused", max_steps=LONG, eval_interval=500)
     page = window.train_page
     qtbot.waitUntil(lambda: page.pause_btn.isEnabled() and page.run.last_step is not None, timeout=RUN_TIMEOUT)
     qtbot.mouseClick(page.pause_btn, Qt.MouseButton.LeftButton)

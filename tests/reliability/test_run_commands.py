@@ -1,0 +1,129 @@
+"""Run-level commands given bad input: each answers with one line and exit status 2, never a traceback,
+and leaves the run folder exactly as it was."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.helpers import engine, last_line, write_config
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One finished tiny run (checkpoints at steps 10 and 20), shared by the cases; they must not change it."""
+    from tests.conftest import PANGRAMS
+
+    tmp = tmp_path_factory.mktemp("runs")
+    corpus = tmp / "corpus.txt"
+    corpus.write_text("\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(120)) + "\n")
+    r = engine("train", write_config(tmp, corpus, max_steps=20))
+    assert r.returncode == 0, r.stderr
+    (tmp / "a-file").write_text("not a folder")
+    return tmp / "run"
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def refused(*args, expect: str, **env) -> str:
+    r = engine(*args, **env)
+    assert r.returncode == 2, (r.returncode, r.stderr[-1500:])
+    assert "Traceback" not in r.stderr + r.stdout
+    message = last_line(r.stderr)
+    assert message.startswith("error: ") and expect in message, message
+    return message
+
+
+CASES = {  # name: (arguments after the run folder, words the one-line answer holds)
+    "a CUDA device on a machine without one": (["generate", "{run}", "--device", "cuda:7"], "no CUDA GPU"),
+    "a device that does not exist": (["generate", "{run}", "--device", "tpu9"], "is not a device"),
+    "export onto an existing file": (["export", "{run}", "--out", "{tmp}/a-file"], "is a file"),
+    "export under a file": (["export", "{run}", "--out", "{tmp}/a-file/model"], "cannot create the export folder"),
+    "eval over no batches": (["eval", "{run}", "--batches", "0"], "--batches must be at least 1"),
+    "attention into a missing folder": (["attention", "{run}", "--text", "hi", "--out", "{tmp}/no/such/maps.npy"],
+                                        "does not exist"),
+    "attention onto a folder": (["attention", "{run}", "--text", "hi", "--out", "{tmp}/run.npy"],
+                                "that is a folder"),
+    "a temperature that is not a number": (["generate", "{run}", "--temperature", "nan"], "--temperature"),
+    "an infinite repetition penalty": (["generate", "{run}", "--repetition-penalty", "inf"],
+                                       "--repetition-penalty"),
+    "more beams than tokens": (["generate", "{run}", "--beams", "5000"], "more than the vocabulary"),
+    "an empty stop string": (["generate", "{run}", "--stop", ""], "--stop must not be empty"),
+    "predict with no text": (["predict", "{run}", "--text", "  "], "--text is empty"),
+    "runs of a folder that is not there": (["runs", "{tmp}/nowhere"], "folder not found"),
+    "runs of a file": (["runs", "{tmp}/a-file"], "is not a folder"),
+    "resume to a step already passed": (["resume", "{run}", "--max-steps", "5"], "is not beyond step 20"),
+    "a checkpoint path outside the run": (["generate", "{run}", "--checkpoint", "../../../../etc"],
+                                          "is not a checkpoint"),
+    "a checkpoint that does not exist": (["generate", "{run}", "--checkpoint", "step-999999"],
+                                         "no checkpoint 'step-999999'"),
+    "control of a finished run": (["control", "{run}", "stop"], "is not running"),
+    "a top-p of zero": (["generate", "{run}", "--top-p", "0"], "--top-p must be in (0, 1]"),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_arguments_to_a_run_command(trained, name):
+    args, expect = CASES[name]
+    before = digest(trained)
+    if name == "attention onto a folder":
+        (trained.parent / "run.npy").mkdir(exist_ok=True)
+    refused(*[a.format(run=trained, tmp=trained.parent) for a in args], expect=expect, CUDA_VISIBLE_DEVICES="")
+    assert digest(trained) == before
+
+
+@pytest.mark.parametrize("setting, expect", [
+    ("train.batch_size=1000000000", "try train.batch_size = "),
+    ("model.n_embd=1048576", "even one sequence at a time does not fit"),
+])
+def test_a_run_too_big_for_memory_is_refused_before_it_starts(trained, tmp_path, setting, expect):
+    from tests.conftest import PANGRAMS
+
+    (tmp_path / "c.txt").write_text("\n\n".join(PANGRAMS * 20))
+    message = refused("train", write_config(tmp_path, tmp_path / "c.txt"), "--set", setting, "--set",
+                      "model.n_head=1", expect=expect)
+    assert "of memory by the estimate, but this machine has" in message
+    assert not (tmp_path / "run").exists()  # nothing allocated, no run folder
+
+
+@pytest.fixture
+def copy(trained, tmp_path):
+    shutil.copytree(trained, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_a_damaged_meta_file_is_named_and_its_weights_are_not_used(copy):
+    (copy / "checkpoints" / "step-000020" / "meta.json").write_text("{not json")
+    r = engine("generate", copy, "--max-new-tokens", "3")
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    assert "checkpoint step-000020 is damaged" in r.stderr and "using step-000010, the newest intact one" in r.stderr
+    assert "using checkpoint step-000010" in r.stderr
+    refused("generate", copy, "--checkpoint", "step-000020", expect="step-000020/meta.json is corrupt (not JSON)")
+
+
+def test_a_damaged_tokenizer_is_named(copy):
+    for p in copy.rglob("tokenizer.json"):
+        p.write_text("{broken")
+    refused("generate", copy, expect="is not a valid tokenizer.json")
+
+
+def test_a_damaged_run_config_is_named(copy):
+    (copy / "run.toml").write_text("[train\nmax_steps = ")
+    refused("eval", copy, expect="run.toml is not valid TOML")
+    refused("resume", copy, expect="run.toml is not valid TOML")
+
+
+def test_odd_set_values_are_refused(trained, tmp_path):
+    cfg = write_config(tmp_path, tmp_path / "x.txt")
+    refused("train", cfg, "--set", "train.lr", expect="--set expects section.key=value")
+    refused("train", cfg, "--set", "train.lr=", expect="train.lr must be a number")
+    refused("train", cfg, "--set", "nosection=3", expect="--set expects section.key=value")
+    assert not (tmp_path / "run").exists()
