@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from engine.generate import SamplingOptions, stream  # noqa: E402
+from engine.infer.generate import SamplingOptions, stream  # noqa: E402
 from engine.model.gpt import GPT, GPTConfig  # noqa: E402
 
 

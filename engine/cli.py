@@ -1,5 +1,5 @@
 """The engine's command line: prepare, tokenizer, train, resume, eval, generate, predict, attention, export,
-control, runs.
+control, serve, runs.
 
 Bad configs and corpora get one line saying what is wrong and exit status 2, never a traceback.
 When stdout is not a terminal (a GUI, a pipe) training events go to stdout as JSON lines.
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("control", cmd_control, "ask a running trainer to pause, resume, stop or checkpoint")
     sp.add_argument("run_dir")
     sp.add_argument("action", choices=["pause", "resume", "stop", "checkpoint"])
+    add("serve", cmd_serve, "the inference worker: JSON-line requests on stdin, answers on stdout (the studio's)")
     sp = add("runs", cmd_runs, "list the runs in a folder")
     sp.add_argument("folder", nargs="?", default="runs")
     return p
@@ -277,7 +278,7 @@ def cmd_tokenizer(args) -> int:
 def _load(args, device: str = "cpu"):
     """(model, tokenizer, checkpoint) of the run named on the command line, saying which checkpoint it is and
     which damaged ones were passed over."""
-    from engine.load import load_for_inference
+    from engine.infer.load import load_for_inference
 
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
                                                 warn=lambda text: print(f"warning: {text}", file=sys.stderr))
@@ -320,7 +321,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from engine.generate import SamplingOptions, beam_search, generate_text
+    from engine.infer.generate import SamplingOptions, beam_search, generate_text
     from engine.train.device import resolve_device
 
     _check_sampling(args)
@@ -361,7 +362,7 @@ def _check_sampling(args) -> None:
 
 
 def cmd_predict(args) -> int:
-    from engine.predict import classify, fill_mask
+    from engine.infer.predict import classify, fill_mask
 
     if not args.text.strip():
         raise UserError("--text is empty: give a text to label, or one with [MASK] to fill in")
@@ -380,7 +381,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from engine.hf import export_model
+    from engine.interop.hf import export_model
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -393,7 +394,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_attention(args) -> int:
-    from engine.inspect import attention_maps, save_maps
+    from engine.infer.inspect import attention_maps, save_maps
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".csv"):
@@ -419,6 +420,12 @@ def cmd_control(args) -> int:
     request(args.run_dir, args.action)
     print(f"asked {args.run_dir} to {args.action}")
     return 0
+
+
+def cmd_serve(args) -> int:
+    from engine.infer.serve import main as serve
+
+    return serve()
 
 
 def cmd_runs(args) -> int:

@@ -216,4 +216,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.settings.save_geometry(self.saveGeometry(), self.saveState())
+        from studio import inference_client
+
+        if inference_client._client is not None:  # the inference worker leaves with the window
+            inference_client._client.shutdown()
         event.accept()

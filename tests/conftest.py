@@ -77,3 +77,29 @@ def window(qtbot, settings):
     for run_dir in w.client.running():  # never leave a trainer behind
         w.client.procs[run_dir].kill()
         w.client.procs[run_dir].wait()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A workspace with one finished 2-layer run (checkpoints at steps 20, 40, 60) for Inspect and the Playground."""
+    from tests.reliability.helpers import engine, write_config
+
+    root = tmp_path_factory.mktemp("inspect")
+    (root / "runs").mkdir()
+    (root / "c.txt").write_text("\n\n".join(PANGRAMS * 40))
+    cfg = write_config(root / "runs", root / "c.txt", "pangrams", max_steps=60, eval_interval=20)
+    text = cfg.read_text().replace("n_layer = 1", "n_layer = 2").replace("block_size = 16", "block_size = 48")
+    cfg.write_text(text)
+    assert engine("train", cfg).returncode == 0
+    return root
+
+
+@pytest.fixture
+def window_on(qtbot, settings, trained_run):
+    from studio.main_window import MainWindow
+
+    settings.workspace = trained_run
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    return w

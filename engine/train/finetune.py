@@ -14,8 +14,8 @@ import torch
 from engine.config import RunConfig
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
-from engine.hf import import_model, is_hf_folder
-from engine.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
+from engine.infer.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
+from engine.interop.hf import import_model, is_hf_folder
 from engine.model.build import build_model, gpt_config
 from engine.model.gpt import GPTConfig
 from engine.model.lora import apply_lora

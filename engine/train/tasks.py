@@ -16,7 +16,7 @@ from engine.data.batches import WindowSampler, eval_starts
 from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
-from engine.generate import SamplingOptions, generate_text
+from engine.infer.generate import SamplingOptions, generate_text
 from engine.train import distributed as ddp
 from engine.train.sharding import whole_root
 

@@ -27,7 +27,7 @@ from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.events import EventWriter
 from engine.humanlog import TextLog
-from engine.load import BASE_DIR
+from engine.infer.load import BASE_DIR
 from engine.model.build import config_dict
 from engine.model.lora import count_trainable
 from engine.runinfo import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE

@@ -236,6 +236,6 @@ class InspectPage(QWidget):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export the weights", f"attention.{kind}", f"*.{kind}")
         if path:
-            from engine.inspect import save_maps  # imports torch: only when asked
+            from engine.infer.inspect import save_maps  # imports torch: only when asked
 
             save_maps(path, self.maps, self.tokens)

@@ -8,8 +8,8 @@ from engine.config import from_dict
 from engine.data.encode import CorpusStats, PreparedCorpus
 from engine.data.tokenizer import train_tokenizer
 from engine.events import EventWriter
-from engine.generate import SamplingOptions, stream
-from engine.load import load_for_inference
+from engine.infer.generate import SamplingOptions, stream
+from engine.infer.load import load_for_inference
 from engine.model.gpt import GPT, GPTConfig
 from engine.train.trainer import Trainer
 

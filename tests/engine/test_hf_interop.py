@@ -5,7 +5,7 @@ import torch
 
 from engine.data.tokenizer import train_tokenizer
 from engine.errors import UserError
-from engine.hf import export_model, import_model
+from engine.interop.hf import export_model, import_model
 from engine.model.build import build_model
 from engine.model.gpt import GPTConfig
 from tests.conftest import PANGRAMS

@@ -11,9 +11,9 @@ from engine.config import ConfigError
 from engine.demo import make_demo_corpus
 from engine.errors import UserError
 from engine.events import read_events
-from engine.inspect import attention_maps
-from engine.load import load_for_inference
-from engine.predict import classify, fill_mask
+from engine.infer.inspect import attention_maps
+from engine.infer.load import load_for_inference
+from engine.infer.predict import classify, fill_mask
 from engine.train import checkpoint as ckpt
 from tests.conftest import tiny_config
 from tests.engine.test_training import train
@@ -114,7 +114,7 @@ def test_lora_fine_tune_saves_adapters_apart_and_resumes(tmp_path, tiny_text, ba
 
 def test_full_fine_tune_of_an_exported_hugging_face_model_as_a_classifier(tmp_path, tiny_text, balanced_csv):
     pytest.importorskip("transformers")
-    from engine.hf import export_model
+    from engine.interop.hf import export_model
 
     pre = tiny_config(tiny_text, tmp_path, model={"objective": "masked", "position": "learned"},
                       train={"out_dir": str(tmp_path / "mlm"), "max_steps": 10})

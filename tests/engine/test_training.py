@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from engine.events import EventWriter, read_events
-from engine.generate import SamplingOptions, adjust_logits, beam_search, generate_text, stream
-from engine.load import load_for_inference
+from engine.infer.generate import SamplingOptions, adjust_logits, beam_search, generate_text, stream
+from engine.infer.load import load_for_inference
 from engine.train import checkpoint as ckpt
 from engine.train.trainer import Trainer
 from tests.conftest import tiny_config

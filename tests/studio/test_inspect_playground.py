@@ -1,37 +1,12 @@
 """The Inspect and Playground pages on a real trained run: what they show equals the engine's own answer."""
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
-from engine.generate import SamplingOptions, generate_text
-from engine.inspect import attention_maps
-from engine.load import load_for_inference
-from tests.conftest import PANGRAMS
-from tests.reliability.helpers import engine, write_config
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("inspect")
-    (root / "runs").mkdir()
-    (root / "c.txt").write_text("\n\n".join(PANGRAMS * 40))
-    cfg = write_config(root / "runs", root / "c.txt", "pangrams", max_steps=60, eval_interval=20)
-    text = cfg.read_text().replace("n_layer = 1", "n_layer = 2").replace("block_size = 16", "block_size = 48")
-    cfg.write_text(text)
-    assert engine("train", cfg).returncode == 0
-    return root
-
-
-@pytest.fixture
-def window_on(qtbot, settings, trained_run):
-    from studio.main_window import MainWindow
-
-    settings.workspace = trained_run
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.show()
-    return w
+from engine.infer.generate import SamplingOptions, generate_text
+from engine.infer.inspect import attention_maps
+from engine.infer.load import load_for_inference
+from tests.reliability.helpers import engine
 
 
 def test_inspect_shows_the_engines_attention_for_any_text(qtbot, window_on, trained_run):
@@ -64,7 +39,7 @@ def test_attention_over_training_and_exports(qtbot, window_on, trained_run, tmp_
     assert "step 60" in page.steps_label.text()
     page.export_png(tmp_path / "map.png")
     assert (tmp_path / "map.png").stat().st_size > 1000
-    from engine.inspect import save_maps
+    from engine.infer.inspect import save_maps
 
     save_maps(tmp_path / "w.npy", page.maps, page.tokens)
     assert np.allclose(np.load(tmp_path / "w.npy"), page.maps)

@@ -132,7 +132,7 @@ def test_a_workstation_with_several_gpus_offers_them_all(qtbot, settings, monkey
 
 def test_a_hugging_face_folder_as_the_start_of_a_fine_tune(qtbot, window, tmp_path):
     from engine.data.tokenizer import train_tokenizer
-    from engine.hf import export_model
+    from engine.interop.hf import export_model
     from engine.model.build import build_model
     from engine.model.gpt import GPTConfig
     from tests.conftest import PANGRAMS

@@ -1,0 +1,178 @@
+"""The inference worker: `python -m engine serve`, one long-lived process that keeps torch, loaded models
+and their memory out of the studio.
+
+Requests come as JSON lines on stdin: {"id": n, "op": ..., ...}. Each gets answers on stdout, one JSON
+line each: {"id": n, "type": "progress" | "token" | "done" | "error", ...}; "done" and "error" end it.
+Large arrays travel as .npy files in a temporary folder the worker owns (their paths are in the answer;
+the reader deletes them). {"op": "stop", "target": n} ends a generation at its next token: a reader
+thread takes requests while the main thread works, so a stop is seen at once.
+
+ops: ping; attention (run, checkpoint, text); predict (run, checkpoint, text); generate (run, checkpoint,
+prompt, options); export (run, out); forget (run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from engine.errors import UserError
+
+MAX_MODELS = 4
+
+
+class Worker:
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.write_lock = threading.Lock()
+        self.requests: queue.Queue = queue.Queue()
+        self.stops: set[int] = set()
+        self.models: dict[tuple[str, str], tuple] = {}
+        self.tmp = Path(tempfile.mkdtemp(prefix="attention-studio-infer-"))
+
+    # ----- the two threads ----------------------------------------------------------------------
+    def read(self, lines) -> None:
+        """Reader thread: queue requests; stops are recorded at once. End of input ends the worker."""
+        for line in lines:
+            try:
+                req = json.loads(line)
+            except ValueError:
+                self.send({"id": None, "type": "error", "message": f"not a JSON request: {line[:80]!r}"})
+                continue
+            if req.get("op") == "stop":
+                self.stops.add(req.get("target"))
+            else:
+                self.requests.put(req)
+        self.requests.put(None)
+
+    def serve(self) -> None:
+        while (req := self.requests.get()) is not None:
+            rid = req.get("id")
+            try:
+                result = getattr(self, f"op_{req.get('op')}", self.op_unknown)(req)
+                self.send({"id": rid, "type": "done", "result": result})
+            except UserError as e:
+                self.send({"id": rid, "type": "error", "message": str(e)})
+            except MemoryError as e:  # torch.OutOfMemoryError is one too
+                self.send({"id": rid, "type": "error", "kind": "oom", "message": (
+                    f"the model ran out of memory ({str(e).splitlines()[0][:200] if str(e) else 'no details'}): "
+                    f"try a shorter text or fewer new tokens; the worker's memory was freed")})
+                self.models.clear()
+            except Exception as e:  # noqa: BLE001 - a bug or a broken file: said in words, the worker lives on
+                self.send({"id": rid, "type": "error", "message": f"{type(e).__name__}: {e}"})
+            finally:
+                self.stops.discard(rid)
+
+    def send(self, message: dict) -> None:
+        with self.write_lock:
+            self.out.write(json.dumps(message, ensure_ascii=False) + "\n")
+            self.out.flush()
+
+    # ----- models -------------------------------------------------------------------------------
+    def model(self, req: dict):
+        from engine.infer.load import load_for_inference
+
+        key = (req["run"], req.get("checkpoint") or "")
+        if key not in self.models:
+            self.send({"id": req["id"], "type": "progress", "stage": "load", "message": "loading the checkpoint"})
+            self.models[key] = load_for_inference(Path(req["run"]), req.get("checkpoint"))
+            while len(self.models) > MAX_MODELS:
+                self.models.pop(next(iter(self.models)))
+        return self.models[key]
+
+    # ----- operations ---------------------------------------------------------------------------
+    def op_ping(self, req: dict) -> dict:
+        return {"pid": os.getpid()}
+
+    def op_unknown(self, req: dict) -> None:
+        raise UserError(f"unknown request {req.get('op')!r}")
+
+    def op_forget(self, req: dict) -> None:
+        for key in [k for k in self.models if k[0] == req["run"]]:
+            del self.models[key]
+
+    def op_attention(self, req: dict) -> dict:
+        import numpy as np
+
+        from engine.infer.inspect import attention_maps
+
+        model, tokenizer, _ = self.model(req)
+        self.send({"id": req["id"], "type": "progress", "stage": "attention", "message": "computing attention"})
+        hold_here("attention")
+        maps, tokens = attention_maps(model, tokenizer, req["text"])
+        path = self.tmp / f"attention-{req['id']}.npy"
+        np.save(path, maps)
+        return {"maps": str(path), "tokens": tokens}
+
+    def op_predict(self, req: dict) -> dict:
+        from engine.infer.predict import classify, fill_mask
+
+        model, tokenizer, _ = self.model(req)
+        if model.config.num_labels:
+            return {"kind": "classify", "labels": classify(model, tokenizer, req["text"])}
+        filled, guesses = fill_mask(model, tokenizer, req["text"])
+        return {"kind": "fill", "text": filled, "guesses": [(g.position, g.candidates) for g in guesses]}
+
+    def op_generate(self, req: dict) -> dict:
+        from engine.infer.generate import SamplingOptions, banned_ids, beam_search, stream
+
+        model, tok, _ = self.model(req)
+        options = dict(req.get("options") or {})
+        beams = options.pop("beams", 1)
+        stopped = lambda: req["id"] in self.stops  # noqa: E731
+        if beams > 1:
+            ids = beam_search(model, tok.encode(req["prompt"]), beams=beams, max_new_tokens=options["max_new_tokens"])
+            tokens = ({"text": tok.decode([i]), "prob": None, "alternatives": []} for i in ids)
+        else:
+            opts = SamplingOptions(**options)
+            opts.banned = banned_ids(model, tok)
+            tokens = ({"text": tok.decode([t.id]), "prob": t.prob,
+                       "alternatives": [(tok.decode([i]), p) for i, p in t.alternatives]}
+                      for t in stream(model, tok.encode(req["prompt"]), opts, should_stop=stopped))
+        for n, token in enumerate(tokens):
+            if stopped():
+                break
+            self.send({"id": req["id"], "type": "token", **token})
+            if n == 0:
+                hold_here("generate")
+        return {"reason": "stopped" if stopped() else "length"}
+
+    def op_export(self, req: dict) -> str:
+        from engine.infer.load import load_for_inference
+        from engine.interop.hf import export_model
+
+        model, tokenizer, path = load_for_inference(Path(req["run"]))
+        self.send({"id": req["id"], "type": "progress", "stage": "export", "message": f"writing {req['out']}"})
+        export_model(model, tokenizer, req["out"], labels=getattr(model, "labels", None))
+        kind = "BERT" if model.config.arch == "bert" else "GPT-2"
+        return f"{path.name} written as a Hugging Face {kind} model to {req['out']}"
+
+
+def hold_here(op: str) -> None:
+    """Tests set ENGINE_FAULT_INFER_HOLD=attention|generate to hold the worker there until it is killed,
+    and ENGINE_FAULT_INFER_OOM=op to make that operation run out of memory."""
+    if os.environ.get("ENGINE_FAULT_INFER_OOM") == op:
+        raise MemoryError(f"injected: out of memory in {op}")
+    if os.environ.get("ENGINE_FAULT_INFER_HOLD") == op:
+        threading.Event().wait()
+
+
+def main() -> int:
+    import shutil
+
+    # the protocol keeps stdout to itself: anything else printed (a library's notice, C code) goes to stderr
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    worker = Worker(out)
+    reader = threading.Thread(target=worker.read, args=(sys.stdin,), daemon=True)
+    reader.start()
+    try:
+        worker.serve()
+    finally:
+        shutil.rmtree(worker.tmp, ignore_errors=True)
+    return 0

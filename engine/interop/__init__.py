@@ -1,0 +1,1 @@
+"""Formats other tools read: Hugging Face transformers folders (and, to come, GGUF)."""
