@@ -55,7 +55,7 @@ def synthetic_corpus(vocab: int, n_tokens: int, folder: Path):
 
 def run_trainer(cfg, corpus=None) -> dict:
     """Train and return the median step time and MFU from the step events, after warm-up."""
-    from engine.events import EventWriter
+    from engine.run.events import EventWriter
     from engine.train.trainer import Trainer
 
     writer = EventWriter(None)

@@ -35,7 +35,7 @@ def engine_in_turns(recipe: str, threads: int, compile: str, block: int) -> None
     from common import recipe_config, synthetic_corpus, temp_dir
     from lockstep import BlockTimer, Turn
 
-    from engine.events import EventWriter
+    from engine.run.events import EventWriter
     from engine.train.trainer import Trainer
 
     tmp = temp_dir()

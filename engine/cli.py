@@ -136,8 +136,8 @@ def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
 
 def cmd_resume(args) -> int:
     from engine import config as config_mod
-    from engine.runinfo import RUN_FILE, checkpoints
-    from engine.tomlio import write_atomic
+    from engine.run.folder import RUN_FILE, checkpoints
+    from engine.run.tomlio import write_atomic
 
     run_dir = Path(args.run_dir)
     if not (run_dir / RUN_FILE).is_file():
@@ -162,7 +162,7 @@ def _under_launcher_worker() -> bool:
 
 
 def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> int:
-    from engine.events import EventWriter
+    from engine.run.events import EventWriter
 
     as_json = events if events is not None else not sys.stdout.isatty()
     quiet = _under_launcher_worker()  # with several processes rank 0 alone reports
@@ -411,7 +411,7 @@ def cmd_attention(args) -> int:
 
 
 def cmd_control(args) -> int:
-    from engine.runinfo import summarize
+    from engine.run.runinfo import summarize
     from engine.train.control import request
 
     s = summarize(args.run_dir)
@@ -430,7 +430,7 @@ def cmd_serve(args) -> int:
 
 def cmd_runs(args) -> int:
     from engine.estimate import human_seconds
-    from engine.runinfo import list_runs
+    from engine.run.runinfo import list_runs
 
     if not Path(args.folder).is_dir():
         raise UserError(f"{args.folder} is not a folder" if Path(args.folder).exists() else

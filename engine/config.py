@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError, UserError
-from engine.tomlio import dumps_toml, parse_toml, read_toml
+from engine.run.tomlio import dumps_toml, parse_toml, read_toml
+from engine.sourceinfo import describe_source, objective_problem
 
 FORMAT_VERSION = 1
 
@@ -399,8 +400,6 @@ def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
         if not resuming:
             p.append(f"finetune.source not found: {f.source}")
     elif f.source:
-        from engine.sourceinfo import describe_source, objective_problem
-
         try:
             problem = objective_problem(m.objective, describe_source(f.source).arch)
         except UserError as e:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.estimate import human_seconds
-from engine.events import Event
+from engine.run.events import Event
 
 
 def describe(e: Event) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UserError
+from engine.run.folder import RUN_FILE, checkpoints, meta_of_checkpoint
 
 SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp", "bias",
               "tie_weights")
@@ -28,8 +29,6 @@ class SourceInfo:
 
 
 def describe_source(path: str | Path) -> SourceInfo:
-    from engine.runinfo import RUN_FILE, checkpoints, meta_of_checkpoint
-
     p = Path(path).expanduser()
     if (p / "config.json").is_file() and any(p.glob("*.safetensors")):
         return _hf_info(p)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.events import Event, read_events
-from engine.runinfo import RunSummary, list_runs, summarize
+from engine.run.events import Event, read_events
+from engine.run.runinfo import RunSummary, list_runs, summarize
 
 EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1")
 CURVES = ("loss", "lr", "tokens_per_s", "grad_norm", *EVAL_CURVES)

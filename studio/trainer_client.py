@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.allocator import training_env
 from engine.config import RunConfig
-from engine.events import EventFollower, read_events
-from engine.runinfo import summarize
+from engine.run.events import EventFollower, read_events
+from engine.run.runinfo import summarize
 from engine.train.control import request
 
 ROOT = Path(__file__).resolve().parents[1]

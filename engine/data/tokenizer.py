@@ -79,7 +79,7 @@ class Tokenizer:
         return self.hf.token_to_id(token)
 
     def save(self, path: str | Path) -> None:
-        from engine.tomlio import write_atomic
+        from engine.run.tomlio import write_atomic
 
         write_atomic(path, self.hf.to_str(pretty=False))
 

@@ -12,7 +12,7 @@ from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.model.build import build_model, gpt_config_from_dict
 from engine.model.lora import apply_lora, merge_lora
-from engine.runinfo import TOKENIZER_FILE, damaged_checkpoints
+from engine.run.folder import TOKENIZER_FILE, damaged_checkpoints
 from engine.train import checkpoint as ckpt
 
 BASE_DIR = "base"

@@ -19,7 +19,7 @@ from engine.interop.hf import import_model, is_hf_folder
 from engine.model.build import build_model, gpt_config
 from engine.model.gpt import GPTConfig
 from engine.model.lora import apply_lora
-from engine.runinfo import RUN_FILE, TOKENIZER_FILE
+from engine.run.folder import RUN_FILE, TOKENIZER_FILE
 from engine.train import checkpoint as ckpt
 
 

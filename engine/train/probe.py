@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.events import EventWriter
-from engine.tomlio import write_atomic
+from engine.run.events import EventWriter
+from engine.run.tomlio import write_atomic
 
 
 def probe_ids(tokenizer, probe_text: str, val_tokens: np.ndarray, block_size: int) -> list[int]:

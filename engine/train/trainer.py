@@ -25,13 +25,14 @@ from engine.config import RunConfig
 from engine.data.encode import PreparedCorpus, prepare_corpus
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
-from engine.events import EventWriter
 from engine.humanlog import TextLog
 from engine.infer.load import BASE_DIR
 from engine.model.build import config_dict
 from engine.model.lora import count_trainable
-from engine.runinfo import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
-from engine.tomlio import write_atomic
+from engine.run.events import EventWriter
+from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
+from engine.run.lock import RunLock
+from engine.run.tomlio import write_atomic
 from engine.train import checkpoint as ckpt
 from engine.train import device as dev
 from engine.train import distributed as ddp
@@ -40,7 +41,6 @@ from engine.train.clipping import GradClipper
 from engine.train.control import ControlChannel
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
-from engine.train.lock import RunLock
 from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import record_attention, tensorboard_writer
 from engine.train.recovery import Recovery, TrainingStopped

@@ -263,7 +263,7 @@ class ModelPage(QWidget):
             self.save_to(Path(path))
 
     def save_to(self, path: Path) -> None:
-        from engine.tomlio import write_atomic
+        from engine.run.tomlio import write_atomic
 
         cfg, _ = self.current_config()
         write_atomic(path, cfg.to_toml())

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.estimate import human_count, human_seconds
-from engine.runinfo import delete_run
+from engine.run.runinfo import delete_run
 from studio.store import Store
 from studio.widgets.plots import PALETTE, MetricPlot
 

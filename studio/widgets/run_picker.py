@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from engine.runinfo import checkpoints
+from engine.run.folder import checkpoints
 
 
 class RunPicker(QWidget):

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from engine.events import read_events
+from engine.run.events import read_events
 from tests.reliability.helpers import ROOT, env, losses, write_config
 
 pytestmark = pytest.mark.slow

@@ -7,10 +7,10 @@ import torch
 from engine.config import from_dict
 from engine.data.encode import CorpusStats, PreparedCorpus
 from engine.data.tokenizer import train_tokenizer
-from engine.events import EventWriter
 from engine.infer.generate import SamplingOptions, stream
 from engine.infer.load import load_for_inference
 from engine.model.gpt import GPT, GPTConfig
+from engine.run.events import EventWriter
 from engine.train.trainer import Trainer
 
 pytestmark = [pytest.mark.cuda,

@@ -10,10 +10,10 @@ from engine.cli import main
 from engine.config import ConfigError
 from engine.demo import make_demo_corpus
 from engine.errors import UserError
-from engine.events import read_events
 from engine.infer.inspect import attention_maps
 from engine.infer.load import load_for_inference
 from engine.infer.predict import classify, fill_mask
+from engine.run.events import read_events
 from engine.train import checkpoint as ckpt
 from tests.conftest import tiny_config
 from tests.engine.test_training import train
@@ -167,7 +167,7 @@ def test_fine_tuning_mistakes_are_said_in_words(tmp_path, tiny_text):
 def test_a_full_fine_tune_resumes_after_its_source_is_gone_and_warns_of_unknown_text(tmp_path, tiny_text):
     import shutil
 
-    from engine.events import EventWriter
+    from engine.run.events import EventWriter
     from engine.train.trainer import Trainer
 
     train(tiny_config(tiny_text, tmp_path, train={"out_dir": str(tmp_path / "src"), "max_steps": 2}))

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.events import EventWriter, read_events
 from engine.infer.generate import SamplingOptions, adjust_logits, beam_search, generate_text, stream
 from engine.infer.load import load_for_inference
+from engine.run.events import EventWriter, read_events
 from engine.train import checkpoint as ckpt
 from engine.train.trainer import Trainer
 from tests.conftest import tiny_config
@@ -201,7 +201,7 @@ def test_an_automatic_micro_batch_fits_the_memory_and_is_recorded(tmp_path, tiny
 
 
 def test_run_summaries_follow_the_event_file_and_skip_rereading_it(tmp_path, tiny_text, monkeypatch):
-    from engine import runinfo
+    from engine.run import runinfo
 
     cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 4, "eval_interval": 2})
     train(cfg)

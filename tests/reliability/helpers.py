@@ -11,7 +11,7 @@ from pathlib import Path
 
 import tomli_w
 
-from engine.events import read_events
+from engine.run.events import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 

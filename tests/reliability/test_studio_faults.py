@@ -4,7 +4,7 @@ import shutil
 
 from PySide6.QtCore import Qt
 
-from engine.events import read_events
+from engine.run.events import read_events
 from tests.studio.conftest import tiny_model
 from tests.studio.test_training_flow import LONG, RUN_TIMEOUT, train_through_gui
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from engine.events import read_events
+from engine.run.events import read_events
 from engine.train.checkpoint import list_checkpoints
 from tests.studio.conftest import tiny_model
 from tests.studio.test_pages import write_corpus

@@ -7,18 +7,14 @@ process: killed or crashed; resumable from its last checkpoint).
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import config as config_mod
-from engine.events import Event, read_events
-from engine.train.lock import lock_holder
-
-RUN_FILE = "run.toml"
-EVENTS_FILE = "events.jsonl"
-TOKENIZER_FILE = "tokenizer.json"
+from engine.run.events import Event, read_events
+from engine.run.folder import EVENTS_FILE, RUN_FILE, checkpoints
+from engine.run.lock import lock_holder
 
 
 @dataclass
@@ -133,26 +129,3 @@ def delete_run(run_dir: str | Path) -> None:
     if not is_run_dir(run_dir):
         raise ValueError(f"{run_dir} is not a run folder")
     shutil.rmtree(run_dir)
-
-
-def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:
-    """(name, step, validation loss) of a run's complete checkpoints, oldest first; reads no weights."""
-    out = []
-    for d in (Path(run_dir) / "checkpoints").glob("step-*"):
-        meta = meta_of_checkpoint(d)
-        if "step" in meta and (d / "model.safetensors").is_file():
-            out.append((d.name, int(meta["step"]), meta.get("val_loss")))
-    return sorted(out, key=lambda c: c[1])
-
-
-def damaged_checkpoints(run_dir: str | Path) -> list[str]:
-    """Checkpoint folders that checkpoints() skips: their meta.json (or weights file) is missing or unreadable."""
-    good = {name for name, _, _ in checkpoints(run_dir)}
-    return sorted(d.name for d in (Path(run_dir) / "checkpoints").glob("step-*") if d.is_dir() and d.name not in good)
-
-
-def meta_of_checkpoint(path: Path) -> dict:
-    try:
-        return json.loads((Path(path) / "meta.json").read_text())
-    except (OSError, ValueError):
-        return {}

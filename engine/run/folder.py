@@ -1,0 +1,34 @@
+"""What a run folder holds, by name, and its list of checkpoints: plain files, no config and no torch
+(the config's validation reads a fine-tuning source's checkpoints through this)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RUN_FILE = "run.toml"
+EVENTS_FILE = "events.jsonl"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:
+    """(name, step, validation loss) of a run's complete checkpoints, oldest first; reads no weights."""
+    out = []
+    for d in (Path(run_dir) / "checkpoints").glob("step-*"):
+        meta = meta_of_checkpoint(d)
+        if "step" in meta and (d / "model.safetensors").is_file():
+            out.append((d.name, int(meta["step"]), meta.get("val_loss")))
+    return sorted(out, key=lambda c: c[1])
+
+
+def damaged_checkpoints(run_dir: str | Path) -> list[str]:
+    """Checkpoint folders that checkpoints() skips: their meta.json (or weights file) is missing or unreadable."""
+    good = {name for name, _, _ in checkpoints(run_dir)}
+    return sorted(d.name for d in (Path(run_dir) / "checkpoints").glob("step-*") if d.is_dir() and d.name not in good)
+
+
+def meta_of_checkpoint(path: Path) -> dict:
+    try:
+        return json.loads((Path(path) / "meta.json").read_text())
+    except (OSError, ValueError):
+        return {}
