@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.allocator import restart_with_allocator
 from engine.errors import UserError
+from engine.infer.commands import cmd_attention, cmd_eval, cmd_export, cmd_generate, cmd_predict, cmd_serve
 
 EXIT_USER, EXIT_FAULT, EXIT_CRASH = 2, 3, 1
 
@@ -274,142 +275,6 @@ def cmd_tokenizer(args) -> int:
     return 0
 
 
-# ----- using a trained run -----------------------------------------------------------------------
-def _load(args, device: str = "cpu"):
-    """(model, tokenizer, checkpoint) of the run named on the command line, saying which checkpoint it is and
-    which damaged ones were passed over."""
-    from engine.infer.load import load_for_inference
-
-    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
-                                                warn=lambda text: print(f"warning: {text}", file=sys.stderr))
-    print(f"using checkpoint {path.name}", file=sys.stderr)
-    return model, tokenizer, path
-
-
-def cmd_eval(args) -> int:
-    import math
-
-    import numpy as np
-
-    from engine import config as config_mod
-    from engine.data.batches import WindowSampler, eval_starts
-    from engine.data.encode import prepare_corpus
-
-    if args.batches < 1:
-        raise UserError("--batches must be at least 1")
-    model, tokenizer, path = _load(args)
-    cfg = config_mod.load(Path(args.run_dir) / "run.toml")
-    if cfg.model.objective != "causal":
-        raise UserError(f"eval measures causal models; this {cfg.model.objective} run's validation metrics are in "
-                        f"its events (the Train and Runs pages), and `predict` tries it on a text")
-    corpus = prepare_corpus(cfg, tokenizer=tokenizer if cfg.finetune.source else None)
-    _, val = corpus.arrays()
-    import torch
-
-    T, B = model.config.block_size, cfg.train.batch_size
-    starts = eval_starts(len(val), T, args.batches, B, seed=cfg.train.seed + 1)
-    sampler = WindowSampler(val, T, B, seed=0)
-    losses = []
-    with torch.no_grad():
-        for row in starts:
-            x, y = sampler.windows(row)
-            losses.append(float(model(torch.from_numpy(x), torch.from_numpy(y))[1]))
-    loss = float(np.mean(losses))
-    print(f"{path.name}: validation loss {loss:.4f}, perplexity {math.exp(loss):.2f} "
-          f"({args.batches} batches of {B}x{T} tokens)")
-    return 0
-
-
-def cmd_generate(args) -> int:
-    from engine.infer.generate import SamplingOptions, beam_search, generate_text
-    from engine.train.device import resolve_device
-
-    _check_sampling(args)
-    args.device = str(resolve_device(args.device, "--device"))
-    model, tokenizer, _ = _load(args, args.device)
-    if model.config.arch != "gpt" or model.config.num_labels:
-        raise UserError("generate continues text with a causal (GPT) model; use `predict` for this run")
-    if args.beams > tokenizer.vocab_size:
-        raise UserError(f"--beams {args.beams} is more than the vocabulary ({tokenizer.vocab_size} tokens)")
-    if args.beams > 1:
-        ids = beam_search(model, tokenizer.encode(args.prompt), beams=args.beams, max_new_tokens=args.max_new_tokens,
-                          device=args.device)
-        text = tokenizer.decode(ids)
-    else:
-        opts = SamplingOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
-                               top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed,
-                               stop=args.stop)
-        text = generate_text(model, tokenizer, args.prompt, opts, device=args.device)
-    sys.stdout.write(args.prompt + text + "\n")
-    return 0
-
-
-def _check_sampling(args) -> None:
-    import math
-
-    if args.max_new_tokens < 1:
-        raise UserError("--max-new-tokens must be at least 1")
-    if not math.isfinite(args.temperature) or args.temperature < 0:
-        raise UserError("--temperature must be a number >= 0 (0 = greedy)")
-    if not 0 < args.top_p <= 1:
-        raise UserError("--top-p must be in (0, 1]")
-    if not math.isfinite(args.repetition_penalty) or args.repetition_penalty <= 0:
-        raise UserError("--repetition-penalty must be a number > 0 (1 = none)")
-    if args.top_k < 0 or args.beams < 1:
-        raise UserError("--top-k must be >= 0 and --beams >= 1")
-    if any(not s for s in args.stop):
-        raise UserError("--stop must not be empty: it names the text to stop at")
-
-
-def cmd_predict(args) -> int:
-    from engine.infer.predict import classify, fill_mask
-
-    if not args.text.strip():
-        raise UserError("--text is empty: give a text to label, or one with [MASK] to fill in")
-    model, tokenizer, _ = _load(args)
-    if model.config.num_labels:
-        for label, p in classify(model, tokenizer, args.text):
-            print(f"{p:7.2%}  {label}")
-    elif model.config.arch == "bert":
-        filled, guesses = fill_mask(model, tokenizer, args.text, args.top_k)
-        print(filled)
-        for g in guesses:
-            print(f"  token {g.position}: " + ", ".join(f"{t!r} {p:.1%}" for t, p in g.candidates))
-    else:
-        raise UserError("predict is for classifiers and masked-LM models; use `generate` for a causal model")
-    return 0
-
-
-def cmd_export(args) -> int:
-    from engine.interop.hf import export_model
-
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file: name a new folder for the export")
-    model, tokenizer, path = _load(args)
-    out = export_model(model, tokenizer, args.out, labels=getattr(model, "labels", None))
-    kind = "BERT" if model.config.arch == "bert" else "GPT-2"
-    print(f"wrote {path.name} as a Hugging Face {kind} model to {out}")
-    return 0
-
-
-def cmd_attention(args) -> int:
-    from engine.infer.inspect import attention_maps, save_maps
-
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".csv"):
-        raise UserError(f"--out must end in .npy or .csv, got {out.name}")
-    if out.is_dir() or not out.parent.is_dir():
-        raise UserError(f"--out {out}: " + ("that is a folder; name a file" if out.is_dir() else
-                                            f"the folder {out.parent} does not exist"))
-    model, tokenizer, path = _load(args)
-    maps, tokens = attention_maps(model, tokenizer, args.text)
-    save_maps(args.out, maps, tokens)
-    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {maps.shape[2]} tokens from {path.name} "
-          f"to {args.out}")
-    return 0
-
-
 def cmd_control(args) -> int:
     from engine.run.runinfo import summarize
     from engine.train.control import request
@@ -420,12 +285,6 @@ def cmd_control(args) -> int:
     request(args.run_dir, args.action)
     print(f"asked {args.run_dir} to {args.action}")
     return 0
-
-
-def cmd_serve(args) -> int:
-    from engine.infer.serve import main as serve
-
-    return serve()
 
 
 def cmd_runs(args) -> int:
