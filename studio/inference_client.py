@@ -107,12 +107,13 @@ class InferenceClient(QObject):
         """End the worker (the window closes): its stdin closes and it leaves; killed if it does not."""
         if self.proc is None:
             return
-        proc, self.proc = self.proc, None
+        proc = self.proc
         proc.finished.disconnect()
         proc.closeWriteChannel()
         if not proc.waitForFinished(3000):
             proc.kill()
             proc.waitForFinished(3000)
+        self._lost("The inference worker was closed.")  # what it had not answered fails in words
 
     # ----- the worker process --------------------------------------------------------------------
     def _ensure_worker(self) -> None:
