@@ -18,6 +18,7 @@ from engine.errors import UserError
 from engine.infer.commands import cmd_attention, cmd_eval, cmd_export, cmd_generate, cmd_predict, cmd_serve
 
 EXIT_USER, EXIT_FAULT, EXIT_CRASH = 2, 3, 1
+CHECKPOINT_HELP = "best (the default: lowest validation loss), latest, or a name such as step-000500"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,12 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     sp = add("eval", cmd_eval, "validation loss and perplexity of a run's checkpoint")
     sp.add_argument("run_dir")
-    sp.add_argument("--checkpoint", help="a checkpoint name such as step-000500 (default: the newest)")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--batches", type=int, default=50)
     sp = add("generate", cmd_generate, "continue a prompt with a run's model")
     sp.add_argument("run_dir")
     sp.add_argument("--prompt", default="\n")
-    sp.add_argument("--checkpoint")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--max-new-tokens", type=int, default=200)
     sp.add_argument("--temperature", type=float, default=0.8)
     sp.add_argument("--top-k", type=int, default=0)
@@ -90,16 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("predict", cmd_predict, "label a text (classifier) or fill in its [MASK] tokens (masked LM)")
     sp.add_argument("run_dir")
     sp.add_argument("--text", required=True)
-    sp.add_argument("--checkpoint")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--top-k", type=int, default=5)
     sp = add("export", cmd_export, "write a run's model as a Hugging Face transformers folder (GPT-2 or BERT)")
     sp.add_argument("run_dir")
     sp.add_argument("--out", required=True, help="a new folder")
-    sp.add_argument("--checkpoint")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp = add("attention", cmd_attention, "export a checkpoint's attention maps for a text (.npy or .csv)")
     sp.add_argument("run_dir")
     sp.add_argument("--text", required=True)
-    sp.add_argument("--checkpoint")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--out", required=True, help="a .npy file (layers, heads, T, T) or a .csv (long format)")
     sp = add("control", cmd_control, "ask a running trainer to pause, resume, stop or checkpoint")
     sp.add_argument("run_dir")
@@ -145,10 +146,13 @@ def cmd_resume(args) -> int:
         raise UserError(f"{run_dir} is not a run folder (no {RUN_FILE})")
     cfg = config_mod.load(run_dir / RUN_FILE)
     cfg.train.out_dir = str(run_dir)
+    done = max((step for _, step, _ in checkpoints(run_dir)), default=0)
+    if args.max_steps is None and done >= cfg.train.max_steps:
+        raise UserError(f"{run_dir.name} has finished its {cfg.train.max_steps} steps: there is nothing to resume. "
+                        f"To train it longer give --max-steps N with N above {done}")
     if args.max_steps is not None:
         if args.max_steps < 1:
             raise UserError("--max-steps must be at least 1")
-        done = max((step for _, step, _ in checkpoints(run_dir)), default=0)
         if args.max_steps <= done:
             raise UserError(f"--max-steps {args.max_steps} is not beyond step {done}, where {run_dir.name}'s newest "
                             f"checkpoint is: give more steps to extend it")
@@ -305,7 +309,8 @@ def cmd_runs(args) -> int:
 
 
 def _say_error(message: str, problems: list[str] | None = None) -> None:
-    if problems and len(problems) > 1:
+    if problems and len(problems) > 1:  # each once, then a last line that counts them
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
+        message = f"{len(problems)} problems, listed above"
     print(f"error: {message}", file=sys.stderr)

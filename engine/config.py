@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.errors import ConfigError, UserError
 from engine.run.tomlio import dumps_toml, parse_toml, read_toml
-from engine.sourceinfo import describe_source, objective_problem
+from engine.sourceinfo import source_problem
 
 FORMAT_VERSION = 1
 
@@ -304,8 +304,11 @@ def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
         if getattr(m, name) < 1:
             p.append(f"model.{name} must be at least 1, got {getattr(m, name)}")
     if m.n_head >= 1 and m.n_embd >= 1 and m.n_embd % m.n_head:
-        p.append(f"model.n_head ({m.n_head}) must divide model.n_embd ({m.n_embd}): try n_embd = "
-                 f"{-(-m.n_embd // m.n_head) * m.n_head}")
+        heads = min((h for h in range(1, m.n_embd + 1) if m.n_embd % h == 0), key=lambda h: (abs(h - m.n_head), -h))
+        width = max(m.n_head, min((m.n_embd // m.n_head * m.n_head, -(-m.n_embd // m.n_head) * m.n_head),
+                                  key=lambda w: (abs(w - m.n_embd), -w)))
+        p.append(f"model.n_head ({m.n_head}) must divide model.n_embd ({m.n_embd}): try n_head = {heads} or "
+                 f"n_embd = {width}")
     elif m.position == "rope" and m.n_head >= 1 and (m.n_embd // m.n_head) % 2:
         p.append(f"rope needs an even head size; n_embd / n_head = {m.n_embd // m.n_head}")
     if not 0.0 <= m.dropout < 1.0:
@@ -399,13 +402,8 @@ def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
     if f.source and not Path(f.source).expanduser().exists():
         if not resuming:
             p.append(f"finetune.source not found: {f.source}")
-    elif f.source:
-        try:
-            problem = objective_problem(m.objective, describe_source(f.source).arch)
-        except UserError as e:
-            problem = str(e)
-        if problem:
-            p.append(f"finetune.source: {problem}")
+    elif f.source and (problem := source_problem(f.source, m.objective, m.block_size)):
+        p.append(f"finetune.source: {problem}")
     return p
 
 

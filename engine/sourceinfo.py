@@ -78,3 +78,16 @@ def objective_problem(objective: str, arch: str) -> str | None:
     if objective == "causal" and arch != "gpt":
         return "a causal LM fine-tunes a GPT decoder; this source is an encoder: choose masked or classify"
     return None
+
+
+def source_problem(path: str | Path, objective: str, block_size: int) -> str | None:
+    """Why a run of `objective` with context `block_size` cannot be fine-tuned from `path`, or None."""
+    try:
+        source = describe_source(path)
+    except UserError as e:
+        return str(e)
+    context = source.shape.get("block_size")
+    if context and block_size > context:
+        return (f"its context is {context} tokens, so model.block_size = {block_size} cannot be trained on it: "
+                f"set model.block_size to {context} or less")
+    return objective_problem(objective, source.arch)

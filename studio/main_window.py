@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.corpus_page.sig_corpus_chosen.connect(self._on_corpus_chosen)
         self.model_page.sig_train_requested.connect(self.start_training)
-        self.train_page.sig_resume_requested.connect(lambda p: self.resume(p, None))
+        self.train_page.sig_resume_requested.connect(self.resume)
         self.train_page.sig_retry_requested.connect(self.start_training)
         self.runs_page.sig_open_requested.connect(self.open_run)
         self.runs_page.sig_resume_requested.connect(self.resume)

@@ -16,7 +16,9 @@ def _load(args, device: str = "cpu"):
 
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
                                                 warn=lambda text: print(f"warning: {text}", file=sys.stderr))
-    print(f"using checkpoint {path.name}", file=sys.stderr)
+    which = {None: "the best by validation loss; --checkpoint latest takes the newest", "best": "the best by "
+             "validation loss", "latest": "the newest"}.get(args.checkpoint, "as asked")
+    print(f"using checkpoint {path.name} ({which})", file=sys.stderr)
     return model, tokenizer, path
 
 

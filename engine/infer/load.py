@@ -12,32 +12,35 @@ from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.model.build import build_model, gpt_config_from_dict
 from engine.model.lora import apply_lora, merge_lora
-from engine.run.folder import TOKENIZER_FILE, damaged_checkpoints
+from engine.run.folder import TOKENIZER_FILE, best_checkpoint, damaged_checkpoints
 from engine.train import checkpoint as ckpt
 
 BASE_DIR = "base"
 
 
 def resolve_checkpoint(run_dir: Path, checkpoint: str | None = None, warn=None) -> Path:
-    """The named checkpoint, else the newest complete one; `warn(text)` hears of damaged ones passed over."""
+    """The named checkpoint; "best" (the default: the lowest validation loss) or "latest" (the newest).
+    `warn(text)` hears of damaged checkpoints passed over."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"run folder not found: {run_dir}")
     ckpts = ckpt.list_checkpoints(run_dir)
-    damaged = [] if checkpoint else [d for d in damaged_checkpoints(run_dir) if not ckpts or d > ckpts[-1].name]
-    if damaged and warn:
-        warn(f"checkpoint {', '.join(damaged)} is damaged (its meta.json or weights are missing or unreadable), "
-             f"so its weights are not used: " + (f"using {ckpts[-1].name}, the newest intact one" if ckpts else
-                                                 "there is no intact checkpoint"))
-    if checkpoint:
-        path = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
-        if not path.is_dir():
-            raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
-                            f"{', '.join(c.name for c in ckpts) or 'none'}")
-        return path
-    if ckpts:
-        return ckpts[-1].path
-    raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
+    checkpoint = checkpoint or "best"
+    if checkpoint in ("best", "latest"):
+        chosen = (best_checkpoint(run_dir) if checkpoint == "best" else ckpts[-1].name) if ckpts else None
+        damaged = [d for d in damaged_checkpoints(run_dir) if not ckpts or d > ckpts[-1].name]
+        if damaged and warn:
+            warn(f"checkpoint {', '.join(damaged)} is damaged (its meta.json or weights are missing or unreadable), "
+                 f"so its weights are not used: " + (f"using {chosen}, the {checkpoint} intact one" if chosen else
+                                                     "there is no intact checkpoint"))
+        if chosen is None:
+            raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
+        return run_dir / "checkpoints" / chosen
+    path = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
+    if not path.is_dir():
+        raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
+                        f"{', '.join(c.name for c in ckpts) or 'none'} (or best, latest)")
+    return path
 
 
 def model_from_checkpoint(path: Path, run_dir: Path | None = None):

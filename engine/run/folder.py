@@ -21,6 +21,13 @@ def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:
     return sorted(out, key=lambda c: c[1])
 
 
+def best_checkpoint(run_dir: str | Path) -> str | None:
+    """The name of the checkpoint with the lowest validation loss (the newest if none recorded one)."""
+    found = checkpoints(run_dir)
+    scored = [c for c in found if c[2] is not None]
+    return min(scored, key=lambda c: c[2])[0] if scored else found[-1][0] if found else None
+
+
 def damaged_checkpoints(run_dir: str | Path) -> list[str]:
     """Checkpoint folders that checkpoints() skips: their meta.json (or weights file) is missing or unreadable."""
     good = {name for name, _, _ in checkpoints(run_dir)}

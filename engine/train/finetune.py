@@ -39,20 +39,13 @@ def load_source(path: str | Path) -> Source:
     if (p / ckpt.META_FILE).is_file():
         ck, run_dir = p, (p.parent if p.name == BASE_DIR else p.parent.parent)
     elif (p / RUN_FILE).is_file():
-        ck, run_dir = best_checkpoint(p), p
+        ck, run_dir = resolve_checkpoint(p), p  # its best checkpoint
     else:
         raise UserError(f"finetune.source {p} is neither a run folder, a checkpoint, nor a Hugging Face model folder "
                         f"(config.json + model.safetensors)")
     model, _ = model_from_checkpoint(ck, run_dir)
     tok_file = ck / TOKENIZER_FILE if (ck / TOKENIZER_FILE).is_file() else run_dir / TOKENIZER_FILE
     return Source(model.config, ckpt.model_tensors(model), Tokenizer.load(tok_file), f"{run_dir.name}/{ck.name}")
-
-
-def best_checkpoint(run_dir: Path) -> Path:
-    """The checkpoint with the lowest validation loss (the newest if none recorded one)."""
-    found = ckpt.list_checkpoints(run_dir)
-    scored = [c for c in found if c.val_loss is not None]
-    return min(scored, key=lambda c: c.val_loss).path if scored else resolve_checkpoint(run_dir)
 
 
 def fine_tune_config(source: GPTConfig, *, dropout: float, nsp: bool, num_labels: int, objective: str) -> GPTConfig:

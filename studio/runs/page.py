@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from engine.estimate import human_count, human_seconds
 from engine.run.runinfo import delete_run
 from studio.store import Store
+from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot
 
 COLUMNS = ["Name", "Status", "Objective", "Parameters", "Best val loss", "Steps", "Duration", "Started"]
@@ -203,10 +203,8 @@ class RunsPage(QWidget):
         run = self.store.runs.get(self.selected()[0]) if self.selected() else None
         if run is None:
             return
-        current = run.summary.max_steps
-        steps, ok = QInputDialog.getInt(self, "Extend the run", f"Train to this many steps in all (now {current}):",
-                                        current * 2, current + 1, 10_000_000)
-        if ok:
+        steps = ask_total_steps(self, run.summary.max_steps)
+        if steps:
             self._on_resume(steps)
 
     def _on_duplicate(self) -> None:

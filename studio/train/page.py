@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from engine.estimate import human_seconds
 from studio.store import RunState, Store
 from studio.widgets.confusion import ConfusionMatrix
+from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot, RunningEma
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -49,7 +50,8 @@ def reference_curve(name: str) -> dict | None:
 
 
 class TrainPage(QWidget):
-    sig_resume_requested = Signal(object)
+    sig_resume_requested = Signal(object, object)
+    """(run folder, new total steps or None): resume, or extend a finished run."""
     """The user asked to resume a run (its Path)."""
     sig_retry_requested = Signal(object)
     """Train this RunConfig again (after running out of memory, with a smaller micro-batch)."""
@@ -145,7 +147,7 @@ class TrainPage(QWidget):
 
         self.pause_btn.clicked.connect(self._on_pause_clicked)
         self.stop_btn.clicked.connect(self._on_stop_clicked)
-        self.resume_btn.clicked.connect(lambda: self.run and self.sig_resume_requested.emit(self.run.path))
+        self.resume_btn.clicked.connect(self._on_resume)
         self.retry_btn.clicked.connect(self._on_retry_clicked)
         self.smoothing.valueChanged.connect(self._redraw)
         self.log_y.toggled.connect(self._on_log_toggled)
@@ -187,6 +189,16 @@ class TrainPage(QWidget):
         paused = self.run.state == "paused"
         self.client.control(self.run.path, "resume" if paused else "pause")
         self.pause_btn.setEnabled(False)  # until the trainer confirms with a status event
+
+    def _on_resume(self) -> None:
+        if self.run is None:
+            return
+        if self.run.summary.status == "finished":  # "Extend…": a finished run trains on only to a new total
+            steps = ask_total_steps(self, self.run.summary.max_steps)
+            if steps:
+                self.sig_resume_requested.emit(self.run.path, steps)
+        else:
+            self.sig_resume_requested.emit(self.run.path, None)
 
     def _on_stop_clicked(self) -> None:
         if self.run is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from engine.run.folder import checkpoints
+from engine.run.folder import best_checkpoint, checkpoints
 
 
 class RunPicker(QWidget):
@@ -52,11 +52,12 @@ class RunPicker(QWidget):
         self.checkpoints.clear()
         run = self.run_dir()
         if run is not None:
+            best = best_checkpoint(run)
             for name, _, val_loss in reversed(checkpoints(run)):
-                self.checkpoints.addItem(name + (f"  (val {val_loss:.3f})" if val_loss else ""), name)
-            i = self.checkpoints.findData(chosen)
-            if i >= 0:
-                self.checkpoints.setCurrentIndex(i)
+                self.checkpoints.addItem(name + (f"  (val {val_loss:.3f})" if val_loss else "")
+                                         + ("  best" if name == best else ""), name)
+            i = self.checkpoints.findData(chosen)  # the user's choice stays; a new run starts at its best
+            self.checkpoints.setCurrentIndex(i if i >= 0 else self.checkpoints.findData(best))
         self.checkpoints.blockSignals(False)
         self.sig_changed.emit()
 

@@ -61,6 +61,7 @@ CASES = {  # name: (arguments after the run folder, words the one-line answer ho
     "runs of a folder that is not there": (["runs", "{tmp}/nowhere"], "folder not found"),
     "runs of a file": (["runs", "{tmp}/a-file"], "is not a folder"),
     "resume to a step already passed": (["resume", "{run}", "--max-steps", "5"], "is not beyond step 20"),
+    "resume of a finished run": (["resume", "{run}"], "has finished its 20 steps: there is nothing to resume"),
     "a checkpoint path outside the run": (["generate", "{run}", "--checkpoint", "../../../../etc"],
                                           "is not a checkpoint"),
     "a checkpoint that does not exist": (["generate", "{run}", "--checkpoint", "step-999999"],
@@ -104,7 +105,7 @@ def test_a_damaged_meta_file_is_named_and_its_weights_are_not_used(copy):
     (copy / "checkpoints" / "step-000020" / "meta.json").write_text("{not json")
     r = engine("generate", copy, "--max-new-tokens", "3")
     assert r.returncode == 0 and "Traceback" not in r.stderr
-    assert "checkpoint step-000020 is damaged" in r.stderr and "using step-000010, the newest intact one" in r.stderr
+    assert "checkpoint step-000020 is damaged" in r.stderr and "using step-000010, the best intact one" in r.stderr
     assert "using checkpoint step-000010" in r.stderr
     refused("generate", copy, "--checkpoint", "step-000020", expect="step-000020/meta.json is corrupt (not JSON)")
 
@@ -127,3 +128,44 @@ def test_odd_set_values_are_refused(trained, tmp_path):
     refused("train", cfg, "--set", "train.lr=", expect="train.lr must be a number")
     refused("train", cfg, "--set", "nosection=3", expect="--set expects section.key=value")
     assert not (tmp_path / "run").exists()
+
+
+def make_best(run: Path, name: str) -> None:
+    """Give an earlier checkpoint the lowest validation loss, as a run that overfits later has."""
+    import json
+
+    meta_path = run / "checkpoints" / name / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["val_loss"] = 0.5
+    meta_path.write_text(json.dumps(meta))
+
+
+def test_run_commands_use_the_best_checkpoint_and_say_which(copy, tmp_path):
+    make_best(copy, "step-000010")
+    r = engine("generate", copy, "--max-new-tokens", "3")
+    assert r.returncode == 0 and "using checkpoint step-000010 (the best by validation loss" in r.stderr
+    r = engine("generate", copy, "--max-new-tokens", "3", "--checkpoint", "latest")
+    assert r.returncode == 0 and "using checkpoint step-000020 (the newest)" in r.stderr
+    r = engine("export", copy, "--out", tmp_path / "hf")
+    assert r.returncode == 0 and "wrote step-000010" in r.stdout
+
+
+def test_a_fine_tune_longer_than_its_sources_context_is_refused(trained, tmp_path):
+    cfg = write_config(tmp_path, trained.parent / "corpus.txt", max_steps=5)
+    text = cfg.read_text().replace("block_size = 16", "block_size = 64")
+    cfg.write_text(text + f'\n[finetune]\nsource = "{trained}"\nmethod = "lora"\n')
+    message = refused("train", cfg, expect="its context is 16 tokens, so model.block_size = 64 cannot be trained")
+    assert message.startswith("error: finetune.source: ")
+    assert not (tmp_path / "run").exists()
+
+
+def test_several_config_problems_are_listed_once_with_a_fix_either_way(tmp_path):
+    cfg = write_config(tmp_path, tmp_path / "x.txt", lr=-1.0, batch_size=0)
+    r = engine("train", cfg, "--set", "model.n_head=3")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    listed = [ln for ln in lines if ln.startswith("  - ")]
+    assert len(listed) >= 3 and lines[-1] == f"error: {len(listed)} problems, listed above"
+    assert "  - model.n_head (3) must divide model.n_embd (32): try n_head = 4 or n_embd = 33" in lines
+    for problem in listed:
+        assert r.stderr.count(problem[4:]) == 1

@@ -95,3 +95,19 @@ def test_the_command_line_gives_the_same_maps_and_text(qtbot, window_on, trained
     qtbot.waitUntil(play.generate_btn.isEnabled, timeout=30000)
     cli = engine("generate", run, "--prompt", "Pack my", "--temperature", "0", "--max-new-tokens", "30")
     assert cli.stdout == "Pack my" + play.left.output.generated_text() + "\n"
+
+
+def test_the_pickers_start_at_the_best_checkpoint(qtbot, settings, trained_run, tmp_path):
+    import shutil
+
+    from studio.main_window import MainWindow
+    from tests.reliability.test_run_commands import make_best
+
+    shutil.copytree(trained_run / "runs", tmp_path / "ws" / "runs")
+    make_best(tmp_path / "ws" / "runs" / "pangrams", "step-000020")
+    settings.workspace = tmp_path / "ws"
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    for picker in (w.inspect_page.picker, w.playground_page.left.picker):
+        assert picker.checkpoint() == "step-000020" and picker.checkpoints.count() == 3  # of 60, 40, 20
+        assert picker.checkpoints.currentText().endswith("best")

@@ -115,3 +115,17 @@ def test_two_data_parallel_processes_from_the_model_page(qtbot, window, tmp_path
     started = [e for e in read_events(run_dir / "events.jsonl") if e.type == "started"]
     assert [e["world_size"] for e in started] == [2]
     qtbot.waitUntil(lambda: page.loss_plot.point_count("train") == 10, timeout=5000)
+
+
+def test_extend_a_finished_run_from_the_train_page(qtbot, window, tmp_path, monkeypatch):
+    run_dir = train_through_gui(qtbot, window, tmp_path, name="longer", max_steps=10)
+    page = window.train_page
+    qtbot.waitUntil(lambda: page.status.text() == "Finished", timeout=RUN_TIMEOUT)
+    assert page.resume_btn.text() == "Extend…"
+    asked = []
+    monkeypatch.setattr("studio.train.page.ask_total_steps", lambda parent, current: asked.append(current) or 15)
+    qtbot.mouseClick(page.resume_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.run.last_step is not None and page.run.last_step.step == 15
+                    and page.status.text() == "Finished", timeout=RUN_TIMEOUT)
+    assert asked == [10]
+    assert max(e.step for e in read_events(run_dir / "events.jsonl") if e.type == "step") == 15
