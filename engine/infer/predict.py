@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.errors import UserError
+from engine.interop.hf_tokenizer import engine_ids
 
 MASK = "[MASK]"
 
@@ -23,13 +24,7 @@ def _device(model):
 
 
 def encoder_ids(model, tokenizer, text: str) -> list[int]:
-    ids = tokenizer.encode(text)
-    if model.config.arch == "bert":
-        cls, sep = tokenizer.token_id("[CLS]"), tokenizer.token_id("[SEP]")
-        ids = ids[: model.config.block_size - 2]
-        if cls is not None and sep is not None:
-            ids = [cls, *ids, sep]
-    return ids[: model.config.block_size]
+    return engine_ids(tokenizer, model.config, text)
 
 
 @torch.no_grad()

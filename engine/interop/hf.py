@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
+from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer
 from engine.model.gpt import GPTConfig, sinusoid_table
 from engine.train.checkpoint import load_tensors
 
@@ -56,7 +57,8 @@ def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: li
         save_file({k: v.contiguous().clone() for k, v in tensors.items()}, tmp / "model.safetensors",
                   metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
-        _write_tokenizer(tmp, tokenizer, cfg)
+        write_tokenizer(tmp, tokenizer, cfg)
+        check_tokenizer(tmp, tokenizer, cfg)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
@@ -144,19 +146,6 @@ def _bert_export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
               "type_vocab_size": 2, "layer_norm_eps": cfg.norm_eps, "pad_token_id": pad or 0,
               "position_embedding_type": "absolute", "tie_word_embeddings": cfg.tie_weights}
     return t, config
-
-
-def _write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
-    (folder / "tokenizer.json").write_text(tokenizer.to_str(), encoding="utf-8")
-    specials = {}
-    names = {"[PAD]": "pad_token", "[CLS]": "cls_token", "[SEP]": "sep_token", "[MASK]": "mask_token",
-             "[UNK]": "unk_token", "<unk>": "unk_token", "<eos>": "eos_token"}
-    for token, key in names.items():
-        if tokenizer.token_id(token) is not None:
-            specials[key] = token
-    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg.block_size, **specials}
-    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
-    (folder / "special_tokens_map.json").write_text(json.dumps(specials, indent=2))
 
 
 # ----- import ---------------------------------------------------------------------------------------

@@ -146,3 +146,42 @@ def test_folders_saved_by_transformers_itself_import_with_the_same_logits(tmp_pa
         with torch.no_grad():
             assert (ours(x)[0] - hf(x).logits).abs().max() < 1e-4, folder.name
     assert import_model(tmp_path / "gpt2")[0].mlp == "gelu_tanh"
+
+
+SENTENCES = [p.replace(w, "[MASK]", 1) for p, w in zip(PANGRAMS, ["fox", "box", "zebras", "quartz", "wizards"])]
+
+
+def test_transformers_pipelines_give_the_engines_own_answers(tmp_path, tokenizer):
+    """fill-mask and text-classification through `pipeline`, which tokenizes with the folder's own
+    special-token template, agree with `predict` on every sentence."""
+    from engine.infer.predict import classify, fill_mask
+
+    masked = randomized(config(tokenizer, arch="bert"))
+    fill = transformers.pipeline("fill-mask", model=str(export_model(masked, tokenizer, tmp_path / "mlm")),
+                                 top_k=10)
+    specials = {tokenizer.token_id(t) for t in ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")}
+    for text in SENTENCES:
+        _, guesses = fill_mask(masked, tokenizer, text, top_k=3)
+        theirs = [t for t in fill(text) if t["token"] not in specials][:3]  # predict never offers those
+        assert [tokenizer.decode([t["token"]]) for t in theirs] == [tok for tok, _ in guesses[0].candidates]
+        assert [t["score"] for t in theirs] == pytest.approx([p for _, p in guesses[0].candidates], abs=1e-4)
+    for arch in ("bert", "gpt"):
+        model = randomized(config(tokenizer, arch=arch, num_labels=3))
+        model.labels = ["neg", "neutral", "pos"]
+        out = export_model(model, tokenizer, tmp_path / f"cls-{arch}", labels=model.labels)
+        label = transformers.pipeline("text-classification", model=str(out), top_k=None)
+        for text in PANGRAMS:
+            ours = classify(model, tokenizer, text)
+            theirs = label([text])[0]  # every label, most likely first
+            assert [t["label"] for t in theirs] == [name for name, _ in ours]
+            assert [t["score"] for t in theirs] == pytest.approx([p for _, p in ours], abs=1e-4)
+
+
+def test_export_checks_that_transformers_tokenizes_as_the_engine(tmp_path, tokenizer, monkeypatch):
+    from engine.interop import hf_tokenizer
+
+    model = randomized(config(tokenizer, arch="bert"))
+    monkeypatch.setattr(hf_tokenizer, "TemplateProcessing", lambda **kw: None)  # an export without the template
+    with pytest.raises(UserError, match="would not tokenize as the engine does"):
+        export_model(model, tokenizer, tmp_path / "broken")
+    assert not (tmp_path / "broken").exists() and not list(tmp_path.iterdir())

@@ -1,0 +1,52 @@
+"""The tokenizer files of an exported Hugging Face folder, and a check that transformers will tokenize
+as the engine does: a pipeline encodes with the tokenizer's special tokens (add_special_tokens=True), so
+an encoder's folder carries the [CLS] ... [SEP] template the model was trained with."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tokenizers import Tokenizer as HFTokenizer
+from tokenizers.processors import TemplateProcessing
+
+from engine.data.tokenizer import Tokenizer
+from engine.errors import UserError
+from engine.model.gpt import GPTConfig
+
+SPECIAL_NAMES = {"[PAD]": "pad_token", "[CLS]": "cls_token", "[SEP]": "sep_token", "[MASK]": "mask_token",
+                 "[UNK]": "unk_token", "<unk>": "unk_token", "<eos>": "eos_token"}
+SAMPLE = "The quick brown fox jumps over the lazy dog."
+
+
+def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
+    hf = HFTokenizer.from_str(tokenizer.to_str())
+    cls, sep = tokenizer.token_id("[CLS]"), tokenizer.token_id("[SEP]")
+    if cfg.arch == "bert" and cls is not None and sep is not None:
+        hf.post_processor = TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+                                               special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    (folder / "tokenizer.json").write_text(hf.to_str(), encoding="utf-8")
+    specials = {key: token for token, key in SPECIAL_NAMES.items() if tokenizer.token_id(token) is not None}
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg.block_size, **specials}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+    (folder / "special_tokens_map.json").write_text(json.dumps(specials, indent=2))
+
+
+def engine_ids(tokenizer: Tokenizer, cfg: GPTConfig, text: str) -> list[int]:
+    """What the engine feeds the model for `text` (predict's framing for an encoder)."""
+    ids = tokenizer.encode(text)
+    cls, sep = tokenizer.token_id("[CLS]"), tokenizer.token_id("[SEP]")
+    if cfg.arch == "bert" and cls is not None and sep is not None:
+        ids = [cls, *ids[: cfg.block_size - 2], sep]
+    return ids[: cfg.block_size]
+
+
+def check_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig, text: str = SAMPLE) -> None:
+    """Encode a sample as a transformers pipeline would with the written tokenizer.json; refuse the export
+    if the ids differ from the engine's."""
+    written = HFTokenizer.from_file(str(folder / "tokenizer.json"))
+    theirs = written.encode(text, add_special_tokens=True).ids[: cfg.block_size]
+    ours = engine_ids(tokenizer, cfg, text)
+    if theirs != ours:
+        raise UserError(f"the exported tokenizer would not tokenize as the engine does ({theirs[:8]} vs "
+                        f"{ours[:8]} for {text!r}): the export was not written")
