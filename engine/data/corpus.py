@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.config import DataConfig
 from engine.data.files import CorpusFiles, check_text_file, find_corpus_files
+from engine.data.table_check import table_problem
 from engine.errors import UserError
 
 DOC_SEPARATOR = "\n\n"
@@ -56,9 +57,10 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
         try:
             ds = datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]}, split="train",
                                        cache_dir=cache, **kwargs)
-        except Exception as e:  # datasets wraps parser errors in many types; say which file failed
-            raise UserError(f"could not read {', '.join(p.name for p in paths[:3])} as {builder}: "
-                            f"{_first_line(e)}") from None
+        except Exception as e:  # datasets wraps parser errors in many types; say which file failed, and where
+            where = next(filter(None, map(table_problem, paths)), None)
+            raise UserError(where or f"could not read {', '.join(p.name for p in paths[:3])} as {builder}: "
+                                     f"{_first_line(e)}") from None
         column = "text" if builder == "text" else cfg.text_column
         if extra_columns and builder in ("text",):
             raise UserError(f"{paths[0].name} is plain text: labels need a CSV, JSONL or Parquet file with "
@@ -67,7 +69,15 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
         if column != "text":
             ds = ds.rename_column(column, "text")
         parts.append(ds)
-    ds = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    if len(parts) == 1:
+        return Documents(parts[0], "text", files)
+    # files of several kinds: text as text, tables by their column, the text column as one string type
+    parts = [ds.cast_column("text", datasets.Value("string")) for ds in parts]
+    try:
+        ds = datasets.concatenate_datasets(parts)
+    except ValueError as e:  # e.g. a label column of another type in another kind of file
+        raise UserError(f"the files of {Path(cfg.path).name} do not fit together "
+                        f"({', '.join(files.by_builder)}): {_first_line(e)}") from None
     return Documents(ds, "text", files)
 
 
@@ -98,7 +108,7 @@ def _quiet_datasets() -> None:
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # a file it cannot read is said in our words
 
 
 def _first_line(e: Exception) -> str:

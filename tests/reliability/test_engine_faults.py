@@ -13,7 +13,7 @@ import torch
 from engine.run.events import EventWriter, parse_line, read_events
 from engine.run.runinfo import summarize
 from engine.train import checkpoint as ckpt
-from tests.conftest import SHAKESPEARE
+from tests.conftest import PANGRAMS, SHAKESPEARE
 from tests.reliability.helpers import engine, last_line, losses, start, wait_for, write_config
 
 
@@ -253,3 +253,28 @@ def test_a_large_corpus_streams_through_encoding_with_progress(tmp_path):
     assert "documents, " in r.stderr and "ETA" in r.stderr  # progress lines while encoding
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert peak_mb < 2000, f"peak memory {peak_mb:.0f} MB"
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("b.jsonl", '{"text": "ok"}\n{"text": "broken\n', "b.jsonl line 2 is not valid JSON (Invalid control character"),
+    ("b.jsonl", '{"text": "ok"}\n[1, 2]\n', "b.jsonl line 2 is a JSON list, not an object with named fields"),
+    ("b.csv", "text,label\nfine,1\nnot, quoted,2\n", "b.csv row 3 has 3 fields but the header names 2 (text, label)"),
+])
+def test_a_broken_table_file_is_named_with_its_line(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content)
+    r = engine("prepare", write_config(tmp_path, tmp_path / name))
+    assert r.returncode == 2 and message in last_line(r.stderr), r.stderr
+    assert "Traceback" not in r.stderr and "Failed to" not in r.stderr  # no library log line
+
+
+def test_a_folder_of_text_and_tables_loads_each_by_its_kind(tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    long = " ".join(PANGRAMS)
+    (folder / "a.md").write_text(f"# Title\n\n{long}\n")
+    (folder / "b.csv").write_text(f"text,label\n{long},1\nanother row,2\n")
+    (folder / "c.jsonl").write_text(f'{{"text": "{long}"}}\n{{"text": "json two"}}\n')
+    (folder / "d.csv").write_text("text\n123\n456\n")  # a column datasets reads as numbers
+    r = engine("prepare", write_config(tmp_path, folder))
+    assert r.returncode == 0, r.stderr
+    assert "documents 8\n" in r.stdout  # 2 paragraphs + 2 rows + 2 lines + 2 rows
