@@ -75,7 +75,7 @@ class RunState:
                     self.confusion, self.labels = e["val_confusion"], e.get("labels") or self.labels
             elif e.type == "sample":
                 self.samples.append(e)
-            elif e.type == "warning":
+            elif e.type == "warning" and e.get("kind") != "config":  # settings warnings go to the log only
                 self.markers.append(e)
             elif e.type == "status":
                 self.state = e.get("state", "")

@@ -45,6 +45,7 @@ from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import record_attention, tensorboard_writer
 from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
+from engine.train.start_warnings import start_warnings
 from engine.train.tasks import make_task
 
 _trainers_made = 0
@@ -131,6 +132,8 @@ class Trainer(Recovery):
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
                          compiled=self.compiled, allocator=allocator.in_use())
+        for text in start_warnings(cfg, vocab_size=self.tokenizer.vocab_size, resuming=self.resume):
+            self.events.emit("warning", self.step, kind="config", message=text)
 
     def _wrap_model(self) -> None:
         """forward_model: the model, compiled if so decided, in DDP when data-parallel."""

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PANGRAMS
 from tests.reliability.helpers import engine, last_line, write_config
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One finished tiny run (checkpoints at steps 10 and 20), shared by the cases; they must not change it."""
-    from tests.conftest import PANGRAMS
-
     tmp = tmp_path_factory.mktemp("runs")
     corpus = tmp / "corpus.txt"
     corpus.write_text("\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(120)) + "\n")
@@ -86,8 +85,6 @@ def test_bad_arguments_to_a_run_command(trained, name):
     ("model.n_embd=1048576", "even one sequence at a time does not fit"),
 ])
 def test_a_run_too_big_for_memory_is_refused_before_it_starts(trained, tmp_path, setting, expect):
-    from tests.conftest import PANGRAMS
-
     (tmp_path / "c.txt").write_text("\n\n".join(PANGRAMS * 20))
     message = refused("train", write_config(tmp_path, tmp_path / "c.txt"), "--set", setting, "--set",
                       "model.n_head=1", expect=expect)
@@ -169,3 +166,21 @@ def test_several_config_problems_are_listed_once_with_a_fix_either_way(tmp_path)
     assert "  - model.n_head (3) must divide model.n_embd (32): try n_head = 4 or n_embd = 33" in lines
     for problem in listed:
         assert r.stderr.count(problem[4:]) == 1
+
+
+def test_settings_that_rarely_mean_what_they_say_are_warned_at_the_start(tmp_path):
+    from engine.run.events import read_events
+
+    (tmp_path / "c.txt").write_text("\n\n".join(" ".join(PANGRAMS) for _ in range(30)))
+    cfg = write_config(tmp_path, tmp_path / "c.txt", max_steps=6, warmup_steps=10, eval_interval=50)
+    text = cfg.read_text().replace('kind = "char"', 'kind = "bpe"\nvocab_size = 5000')
+    cfg.write_text(text)
+    r = engine("train", cfg, "--human")
+    assert r.returncode == 0, r.stderr
+    said = [e["message"] for e in read_events(tmp_path / "run" / "events.jsonl")
+            if e.type == "warning" and e["kind"] == "config"]
+    assert len(said) == 3
+    assert "train.warmup_steps (10) is not shorter than the run (6 steps)" in said[0]
+    assert "train.eval_interval (50) is beyond the last step (6)" in said[1]
+    assert "tokenizer.vocab_size asked for 5,000 tokens but the corpus gave" in said[2]
+    assert all(f"warning (config): {m}" in r.stderr for m in said)

@@ -1,0 +1,22 @@
+"""Settings the trainer accepts but that rarely mean what the user wants, said once at the start (a
+`warning` event of kind "config", in the event stream, the log and on the Train page)."""
+
+from __future__ import annotations
+
+from engine.config import RunConfig
+
+
+def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False) -> list[str]:
+    t, tok = cfg.train, cfg.tokenizer
+    out = []
+    if t.warmup_steps >= t.max_steps:
+        out.append(f"train.warmup_steps ({t.warmup_steps}) is not shorter than the run ({t.max_steps} steps): the "
+                   f"learning rate never reaches train.lr = {t.lr:g}")
+    if t.eval_interval > t.max_steps:
+        out.append(f"train.eval_interval ({t.eval_interval}) is beyond the last step ({t.max_steps}): the run is "
+                   f"evaluated only at its start and end")
+    if (not resuming and not cfg.finetune.source and tok.kind in ("bpe", "wordpiece", "unigram")
+            and vocab_size < tok.vocab_size * 0.9):
+        out.append(f"tokenizer.vocab_size asked for {tok.vocab_size:,} tokens but the corpus gave {vocab_size:,}: "
+                   f"the rest would never be seen, so the vocabulary is smaller")
+    return out
