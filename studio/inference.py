@@ -38,7 +38,7 @@ def export_job(run_dir: Path, out_dir: Path) -> Request:
     return client().request("export", run=str(run_dir), out=str(out_dir))
 
 
-def TokenStream(run_dir: Path, checkpoint: str | None, prompt: str, options: dict, parent=None) -> Request:  # noqa: N802
+def token_stream(run_dir: Path, checkpoint: str | None, prompt: str, options: dict, parent=None) -> Request:
     """Tokens as they come (sig_token: {text, prob, alternatives}); sig_done says why it ended: length | stopped.
     stop() ends it at the next token."""
     return client().request("generate", lambda r: r["reason"], parent, run=str(run_dir), checkpoint=checkpoint,

@@ -156,28 +156,32 @@ def auto_batch_size(cfg, vocab_size: int, device: torch.device) -> int:
     """train.auto_batch_size: the micro-batch that fits 80% of the free memory by the estimate."""
     from engine.estimate import auto_batch_size as fit
 
+    free = free_memory(device) or 8 << 30
     if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
         return fit(cfg, vocab_size, 0.8 * free)
-    try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        free = 8 << 30
     return fit(cfg, vocab_size, 0.5 * free, cap=CPU_AUTO_BATCH)
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes a new allocation can have on `device` now: free GPU memory, or available RAM; None if unknown."""
+    from engine.memory import available_ram
+
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    return available_ram() if device.type == "cpu" else None
 
 
 def check_memory(cfg, device: torch.device, *, vocab_size: int, processes: int = 1) -> None:
     """Refuse a run the device cannot hold, in words, before it allocates anything large. `vocab_size` 0
     (not known before the corpus is encoded) leaves the output layer out: the estimate is then a floor."""
-    from engine.memory import available_ram, memory_problem
+    from engine.memory import memory_problem
 
-    if device.type == "cuda":
-        available, where = torch.cuda.mem_get_info(device)[0], describe(device)
-    elif device.type == "cpu":  # processes on one machine share its RAM
-        available, where = available_ram(), "this machine"
-        available = available // processes if available else available
-    else:
+    available = free_memory(device)
+    if available is None:
         return
+    if device.type == "cpu":  # processes on one machine share its RAM
+        available //= processes
+    where = describe(device) if device.type == "cuda" else "this machine"
     problem = memory_problem(cfg, vocab_size=vocab_size, available=available, where=where, device_type=device.type)
     if problem:
         raise UserError(problem)

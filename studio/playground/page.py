@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.inference import TokenStream, prediction_job
+from studio.inference import prediction_job, token_stream
+from studio.inference_client import Request
 from studio.playground.output import TokenOutput
 from studio.widgets.run_picker import RunPicker
 
@@ -44,7 +45,7 @@ class Column(QWidget):
         layout.addWidget(self.picker)
         layout.addWidget(self.output, 1)
         layout.addWidget(self.state)
-        self.stream: TokenStream | None = None
+        self.stream: Request | None = None
         self.busy = False
         """Between Generate and this column's end signal (set on the GUI thread, unlike the thread's state)."""
 
@@ -66,7 +67,7 @@ class Column(QWidget):
             return
         self.state.setText("Generating…")
         self.busy = True
-        self.stream = TokenStream(run, self.picker.checkpoint(), prompt, dict(options), parent=self)
+        self.stream = token_stream(run, self.picker.checkpoint(), prompt, dict(options), parent=self)
         self.stream.sig_token.connect(self.output.add)
         self.stream.sig_done.connect(self._on_done)
         self.stream.sig_failed.connect(self._on_failed)

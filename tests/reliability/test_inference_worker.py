@@ -92,13 +92,13 @@ def test_the_studio_process_never_imports_torch_for_inference(trained_run):
 import sys
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from studio.inference import attention_job, TokenStream
+from studio.inference import attention_job, token_stream
 results = []
 run = {str(trained_run / "runs" / "pangrams")!r}
 maps = attention_job(run, None, "Pack my box")
 maps.sig_done.connect(lambda r: results.append(r[0].shape))
 maps.sig_failed.connect(lambda m: results.append(m))
-gen = TokenStream(run, None, "The", {{"max_new_tokens": 4, "temperature": 0.0}})
+gen = token_stream(run, None, "The", {{"max_new_tokens": 4, "temperature": 0.0}})
 gen.sig_done.connect(results.append)
 gen.sig_failed.connect(results.append)
 maps.start(); gen.start()
