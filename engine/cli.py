@@ -115,8 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     from engine import config as config_mod
 
+    from engine.data.corpus_check import corpus_problems
+    from engine.errors import ConfigError
+
     cfg = config_mod.load(args.config, args.set)
     cfg.validate()
+    if problems := corpus_problems(cfg):  # before any folder or process exists
+        raise ConfigError(problems)
     return _launch_or_train(cfg, args, Path(cfg.train.out_dir), resume=False)
 
 

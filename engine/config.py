@@ -19,6 +19,7 @@ from engine.sourceinfo import source_problem
 FORMAT_VERSION = 1
 
 TOKENIZER_KINDS = ("char", "bpe", "wordpiece", "unigram", "file")
+DOCUMENT_KINDS = ("paragraph", "line", "file")
 POSITIONS = ("learned", "sinusoidal", "rope")
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "gelu_tanh", "swiglu")
@@ -40,6 +41,9 @@ class DataConfig:
     """A text/Markdown/JSONL/CSV/Parquet file, a folder of them, or a `save_to_disk` dataset folder."""
     text_column: str = "text"
     """The column holding the text, for JSONL/CSV/Parquet and saved datasets."""
+    documents: str = "paragraph"
+    """What one document of a text file is: paragraph (blank-line separated) | line (one record a line, blank lines
+    dropped: names, sentences) | file (the whole file). A table's document is its row."""
     val_fraction: float = 0.1
     """The last fraction of the token stream is held out for validation (deterministic)."""
     encoding: str = "utf-8"
@@ -292,6 +296,7 @@ def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
         p.append(f'data.normalize must be "", "NFC" or "NFKC", got {d.normalize!r}')
     if d.min_chars < 0:
         p.append("data.min_chars must be >= 0")
+    _choice(p, "data.documents", d.documents, DOCUMENT_KINDS)
     _choice(p, "tokenizer.kind", t.kind, TOKENIZER_KINDS)
     if t.kind == "file" and not t.path:
         p.append('tokenizer.kind = "file" needs tokenizer.path = "tokenizer.json"')

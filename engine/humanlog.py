@@ -75,3 +75,8 @@ class TextLog:
     def close(self) -> None:
         if self._f:
             self._f.close()
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 document', '2,048 documents': a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings)
     install_error_dialog(window)
     window.show()
-    if args.demo or settings.first_start:
+    if args.demo or (settings.first_start and not window.restored):  # later starts reopen the user's work
         window.offer_demo()
     return app.exec()
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -16,8 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import config as C
 from engine.demo import demo_config_toml
+from engine.estimate import human_seconds
 from studio.corpus.page import CorpusPage
+from studio.corpus.session import corpus_state, restore_corpus
 from studio.inspect.page import InspectPage
 from studio.model.page import ModelPage
 from studio.playground.page import PlaygroundPage
@@ -26,6 +31,7 @@ from studio.settings import Settings
 from studio.store import Store
 from studio.train.page import TrainPage
 from studio.trainer_client import TrainerClient
+from studio.widgets.wheel_guard import install_wheel_guard
 
 PAGES = ("Corpus", "Model", "Train", "Runs", "Inspect", "Playground")
 STYLE = """
@@ -41,6 +47,7 @@ QPushButton#train_button:disabled { background: #94a3b8; }
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings):
         super().__init__()
+        install_wheel_guard(QApplication.instance())
         self.settings = settings
         self.setWindowTitle("Attention Studio")
         self.store = Store(settings.workspace)
@@ -77,6 +84,7 @@ class MainWindow(QMainWindow):
         self.model_page.sig_train_requested.connect(self.start_training)
         self.train_page.sig_resume_requested.connect(self.resume)
         self.train_page.sig_retry_requested.connect(self.start_training)
+        self.train_page.sig_back_requested.connect(lambda: self.nav.setCurrentRow(PAGES.index("Model")))
         self.runs_page.sig_open_requested.connect(self.open_run)
         self.runs_page.sig_resume_requested.connect(self.resume)
         self.runs_page.sig_duplicate_requested.connect(self._on_duplicate)
@@ -84,12 +92,17 @@ class MainWindow(QMainWindow):
         self.client.sig_events.connect(self.store.add_events)
         self.client.sig_process_ended.connect(self._on_process_ended)
         self.store.sig_runs_changed.connect(self._update_status)
+        self.store.sig_run_updated.connect(self._update_status)
+        self.save_timer = QTimer(self, singleShot=True, interval=500)  # the user's work is kept as they go
+        self.save_timer.timeout.connect(self.save_session)
+        for changed in (self.corpus_page.sig_changed, self.model_page.form.sig_changed, self.nav.currentRowChanged):
+            changed.connect(self.save_timer.start)
 
         self.resize(1280, 820)
-        if settings.geometry() is not None:
-            self.restoreGeometry(settings.geometry())
+        self._restore_geometry()
         self.set_workspace(settings.workspace)
         self.nav.setCurrentRow(0)
+        self.restored = self.restore_session()
 
     def _make_menus(self) -> None:
         file = self.menuBar().addMenu("&File")
@@ -151,14 +164,19 @@ class MainWindow(QMainWindow):
         self.client.resume(Path(run_dir), max_steps)
         self.nav.setCurrentRow(PAGES.index("Train"))
 
+    def live_runs(self) -> list[Path]:
+        """Runs training now: those this window launched and those it re-attached to."""
+        return [d for d in self.store.runs if (d in self.client.procs or d in self.client.followers)
+                and self.client.is_alive(d)]
+
     def open_run(self, run_dir: Path) -> None:
         self.store.set_current(Path(run_dir))
         if self.store.run(run_dir).summary.status == "running":
             self.client.follow(run_dir)
         self.nav.setCurrentRow(PAGES.index("Train"))
 
-    def _on_corpus_chosen(self, cfg, vocab) -> None:
-        self.model_page.set_corpus(cfg, vocab)
+    def _on_corpus_chosen(self, cfg, vocab, tokens) -> None:
+        self.model_page.set_corpus(cfg, vocab, tokens)
         self.nav.setCurrentRow(PAGES.index("Model"))
 
     def _on_duplicate(self, cfg) -> None:
@@ -179,9 +197,19 @@ class MainWindow(QMainWindow):
         if code:
             self.statusBar().showMessage(f"{Path(run_dir).name}: {message or 'ended'}", 15000)
 
-    def _update_status(self) -> None:
-        live = self.client.running()
-        self.run_label.setText(f"{len(live)} run(s) training" if live else "No run is training")
+    def _update_status(self, *_) -> None:
+        """The status bar follows the same events as the Train page: which run trains, where it is."""
+        live = self.live_runs()
+        if not live:
+            self.run_label.setText("No run is training")
+            return
+        self.statusBar().clearMessage()  # a hint from before must not hide a live run
+        run = self.store.runs.get(self.store.current if self.store.current in live else live[0])
+        step = run.last_step.step if run and run.last_step else 0
+        where = f"{run.summary.name}: step {step:,} of {run.summary.max_steps:,}" if run else ""
+        eta = run.last_step.get("eta") if run and run.last_step else None
+        more = f" (and {len(live) - 1} more)" if len(live) > 1 else ""
+        self.run_label.setText(f"Training {where}{more}" + (f" · about {human_seconds(eta)} left" if eta else ""))
 
     # ----- first start -------------------------------------------------------------------------------
     def offer_demo(self) -> None:
@@ -193,12 +221,46 @@ class MainWindow(QMainWindow):
         cfg.data.cache_dir = str(self.store.cache_dir)
         self.model_page.set_config(cfg)
         self.settings.mark_started()
+        self.nav.setCurrentRow(PAGES.index("Model"))
         self.statusBar().showMessage("The demo is ready: the Python standard library as a corpus and a small "
                                      "model. Press Train on the Model page.", 20000)
 
+    # ----- what the user left ------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        """The window where it was, exactly: the client rectangle, not the frame (which a window manager moves)."""
+        rect, maximized = self.settings.window()
+        screen = QApplication.primaryScreen()
+        if rect is not None and screen is not None and screen.availableVirtualGeometry().intersects(rect):
+            self.setGeometry(rect)
+        if maximized:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+
+    def save_session(self) -> None:
+        """Corpus page, model form and page, as the user left them (kept as they work, not only at exit)."""
+        cfg, _ = self.model_page.current_config()
+        self.settings.save_session({"corpus": corpus_state(self.corpus_page), "model": cfg.to_toml(),
+                                    "page": self.nav.currentRow(), "workspace": str(self.store.workspace)})
+
+    def restore_session(self) -> bool:
+        """Reopen where the user left off; False when there is nothing to restore (first start)."""
+        session = self.settings.session()
+        if not session or session.get("workspace") not in (None, str(self.store.workspace)):
+            return False
+        restore_corpus(self.corpus_page, session.get("corpus") or {})
+        try:
+            self.model_page.set_config(C.loads(session.get("model") or ""))
+        except Exception:  # noqa: BLE001 (a config from an older version: the form keeps its defaults)
+            pass
+        page = session.get("page", 0)
+        if not self.store.current:  # a re-attached run shows itself on the Train page
+            self.nav.setCurrentRow(page if isinstance(page, int) and 0 <= page < len(PAGES) else 0)
+        else:
+            self.nav.setCurrentRow(PAGES.index("Train"))
+        return True
+
     # ----- closing -----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        live = self.client.running()
+        live = self.live_runs()
         if live:
             box = QMessageBox(self)
             box.setWindowTitle("Runs are training")
@@ -215,7 +277,8 @@ class MainWindow(QMainWindow):
             elif box.clickedButton() is not keep:
                 event.ignore()
                 return
-        self.settings.save_geometry(self.saveGeometry(), self.saveState())
+        self.save_session()
+        self.settings.save_window(self.normalGeometry() if self.isMaximized() else self.geometry(), self.isMaximized())
         from studio import inference_client
 
         if inference_client._client is not None:  # the inference worker leaves with the window

@@ -1,10 +1,12 @@
-"""Settings remembered between sessions (QSettings): the workspace folder, window geometry."""
+"""Settings remembered between sessions (QSettings): the workspace folder, the window's place, and the
+user's unfinished work (Corpus page, model form, page) as one JSON value."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QRect, QSettings
 
 
 class Settings:
@@ -26,14 +28,27 @@ class Settings:
     def mark_started(self) -> None:
         self.q.setValue("started_before", True)
 
-    def geometry(self) -> QByteArray | None:
-        value = self.q.value("window/geometry")
-        return value if isinstance(value, QByteArray) else None
+    def window(self) -> tuple[QRect | None, bool]:
+        """(the window's client rectangle, maximized) as last saved."""
+        value = self.q.value("window/rect")
+        try:
+            rect = QRect(*[int(v) for v in value]) if value else None
+        except (TypeError, ValueError):
+            rect = None
+        return (rect if rect is not None and rect.isValid() else None,
+                self.q.value("window/maximized", False, type=bool))
 
-    def save_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
-        self.q.setValue("window/geometry", geometry)
-        self.q.setValue("window/state", state)
+    def save_window(self, rect: QRect, maximized: bool) -> None:
+        self.q.setValue("window/rect", [rect.x(), rect.y(), rect.width(), rect.height()])
+        self.q.setValue("window/maximized", maximized)
 
-    def window_state(self) -> QByteArray | None:
-        value = self.q.value("window/state")
-        return value if isinstance(value, QByteArray) else None
+    def session(self) -> dict | None:
+        try:
+            value = json.loads(self.q.value("session", "") or "null")
+        except (TypeError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def save_session(self, session: dict) -> None:
+        self.q.setValue("session", json.dumps(session))
+        self.q.sync()

@@ -49,6 +49,8 @@ class RunState:
     labels: list[str] = field(default_factory=list)
     confusion: list[list[int]] | None = None
     """The newest validation confusion matrix of a classifier (rows = true label)."""
+    val_text: str = ""
+    """The start of the run's validation data, said by its `started` event (default prompts come from it)."""
     first_time: float | None = None
     version: int = 0
     """Bumped on every change, so views redraw only when something is new."""
@@ -84,6 +86,7 @@ class RunState:
             elif e.type == "started":
                 self.last_error = None
                 self.objective = e.get("objective") or "causal"
+                self.val_text = e.get("val_text") or self.val_text
                 self.labels = e.get("labels") or []
             line = describe(e)
             if line and e.type != "step":
@@ -135,7 +138,7 @@ class Store(QObject):
         """Re-read the runs folder: new runs appear, deleted ones go, statuses update."""
         found = {s.path: s for s in list_runs(self.runs_dir)}
         for path in list(self.runs):
-            if path not in found and not (path / "stdout.jsonl").exists():
+            if path not in found:
                 del self.runs[path]
                 if self.current == path:
                     self.set_current(None)

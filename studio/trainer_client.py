@@ -20,7 +20,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.allocator import training_env
 from engine.config import RunConfig
 from engine.run.events import EventFollower, read_events
-from engine.run.runinfo import summarize
+from engine.run.folder import EVENTS_FILE, STDERR_FILE, STDOUT_FILE
+from engine.run.lock import lock_holder
 from engine.train.control import request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ class TrainerClient(QObject):
         run_dir.mkdir(parents=True, exist_ok=True)
         env = training_env(dict(os.environ, PYTHONUNBUFFERED="1", HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1"))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        with open(run_dir / "stdout.jsonl", "ab") as out, open(run_dir / "stderr.log", "ab") as err:
+        with open(run_dir / STDOUT_FILE, "ab") as out, open(run_dir / STDERR_FILE, "ab") as err:
             proc = subprocess.Popen([sys.executable, "-m", "engine", *args, "--events"], stdout=out, stderr=err,
                                     stdin=subprocess.DEVNULL, cwd=str(ROOT), env=env, start_new_session=True)
         self.procs[run_dir] = proc
@@ -85,7 +86,7 @@ class TrainerClient(QObject):
         if run_dir in self.followers:
             return
         events = EventFollower(run_dir / "events.jsonl")
-        stdout = EventFollower(run_dir / "stdout.jsonl")
+        stdout = EventFollower(run_dir / STDOUT_FILE)
         if not from_start or run_dir in self.store.runs:
             events.skip_to_end()  # the store has these already
         stdout.skip_to_end()
@@ -95,13 +96,13 @@ class TrainerClient(QObject):
         proc = self.procs.get(Path(run_dir))
         if proc is not None:
             return proc.poll() is None
-        return summarize(run_dir).status == "running"
+        return lock_holder(Path(run_dir)) is not None  # a trainer started elsewhere holds the run's lock
 
     def _on_timer(self) -> None:
         for run_dir, (events, stdout) in list(self.followers.items()):
             new = events.poll()
             early = [e for e in stdout.poll() if e.type == "prepare" or (e.type == "error" and not
-                                                                        (run_dir / "events.jsonl").exists())]
+                                                                        (run_dir / EVENTS_FILE).exists())]
             if new or early:
                 self.sig_events.emit(run_dir, early + new)
         for run_dir, proc in list(self.procs.items()):
@@ -144,12 +145,12 @@ def explain_exit(run_dir: Path, code: int) -> str:
 
 
 def _last_error(run_dir: Path) -> str:
-    for name in ("events.jsonl", "stdout.jsonl"):
+    for name in (EVENTS_FILE, STDOUT_FILE):
         errors = [e for e in read_events(run_dir / name) if e.type == "error"]
         if errors:
             return errors[-1].get("message", "")
     try:
-        lines = [ln for ln in (run_dir / "stderr.log").read_text(errors="replace").splitlines() if ln.strip()]
+        lines = [ln for ln in (run_dir / STDERR_FILE).read_text(errors="replace").splitlines() if ln.strip()]
         return lines[-1].removeprefix("error: ") if lines else ""
     except OSError:
         return ""

@@ -1,7 +1,7 @@
 """Loading a corpus as documents through the `datasets` library, offline, with its cache where we say.
 
-The file suffix picks the generic builder (text, json, csv, parquet); text files are read one
-paragraph per document, so joining documents with a blank line gives back the file.
+The file suffix picks the generic builder (text, json, csv, parquet); text files are read one paragraph,
+line or file per document (`data.documents`), so joining documents with `doc_separator` gives back the file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ from engine.data.table_check import table_problem
 from engine.errors import UserError
 
 DOC_SEPARATOR = "\n\n"
+SAMPLE_BY = {"paragraph": "paragraph", "line": "line", "file": "document"}
+"""data.documents -> the `datasets` text builder's sample_by."""
+
+
+def doc_separator(documents: str) -> str:
+    """What stands between two documents in the token stream: a newline between lines, else a blank line."""
+    return "\n" if documents == "line" else DOC_SEPARATOR
 
 
 @dataclass
@@ -53,7 +60,8 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
                 check_text_file(p, cfg.encoding if builder == "text" else "utf-8")
             elif p.stat().st_size == 0:
                 raise UserError(f"{p.name} is empty")
-        kwargs = {"sample_by": "paragraph", "encoding": cfg.encoding} if builder == "text" else {}
+        kwargs = {"sample_by": SAMPLE_BY.get(cfg.documents, "paragraph"), "encoding": cfg.encoding} \
+            if builder == "text" else {}
         try:
             ds = datasets.load_dataset(builder, data_files={"train": [str(p) for p in paths]}, split="train",
                                        cache_dir=cache, **kwargs)
@@ -62,6 +70,8 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
             raise UserError(where or f"could not read {', '.join(p.name for p in paths[:3])} as {builder}: "
                                      f"{_first_line(e)}") from None
         column = "text" if builder == "text" else cfg.text_column
+        if builder == "text" and cfg.documents == "line":  # a blank line is no record
+            ds = ds.filter(lambda rows: [bool(t.strip()) for t in rows["text"]], batched=True)
         if extra_columns and builder in ("text",):
             raise UserError(f"{paths[0].name} is plain text: labels need a CSV, JSONL or Parquet file with "
                             f"columns {cfg.text_column!r} and {extra_columns[0]!r}")

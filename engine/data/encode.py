@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.config import RunConfig
 from engine.data.clean import CleanStats, clean_documents
-from engine.data.corpus import load_documents
+from engine.data.corpus import DOC_SEPARATOR, doc_separator, load_documents
 from engine.data.files import find_corpus_files, fingerprint
 from engine.data.parallel_encode import encode_parallel, parallel_workers
 from engine.data.token_file import Progress, encode_to_file
@@ -87,7 +87,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         tok_source = Path(t.path).read_bytes() if t.kind == "file" and Path(t.path).is_file() else b""
         if t.kind == "file" and not tok_source:
             raise UserError(f"tokenizer file not found: {t.path}")
-    key = fingerprint(files, CACHE_VERSION, d.text_column, d.encoding, d.normalize, str(d.collapse_whitespace),
+    key = fingerprint(files, CACHE_VERSION, d.text_column, d.documents, d.encoding, d.normalize, str(d.collapse_whitespace),
                       str(d.dedupe), str(d.min_chars), "given" if tokenizer else t.kind, str(t.vocab_size),
                       hashlib.blake2b(tok_source, digest_size=16).hexdigest())
     entry = root / "corpora" / key
@@ -98,6 +98,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
 
     say("load", f"reading {d.path}")
     docs = load_documents(d, root)
+    separator = doc_separator(d.documents) if files.saved_dataset is None else DOC_SEPARATOR
     stats = CleanStats()
 
     def cleaned():
@@ -111,7 +112,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         tokenizer = Tokenizer.load(t.path)
     else:
         say("tokenizer", f"training a {t.kind} tokenizer" + ("" if t.kind == "char" else f" of {t.vocab_size} tokens"))
-        tokenizer = train_tokenizer(t.kind, cleaned, vocab_size=t.vocab_size,
+        tokenizer = train_tokenizer(t.kind, lambda: _and_separator(cleaned(), separator), vocab_size=t.vocab_size,
                                     length=len(docs))
     stats = CleanStats()  # count again during encoding: tokenizer training may have read the docs twice
     say("encode", f"encoding {len(docs):,} documents")
@@ -123,9 +124,9 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         if workers > 1:
             clean = {"normalize": d.normalize, "collapse_whitespace": d.collapse_whitespace, "dedupe": False,
                      "min_chars": d.min_chars}
-            counts, stats = encode_parallel(docs, clean, tokenizer, tmp / "tokens.bin", workers, say)
+            counts, stats = encode_parallel(docs, clean, tokenizer, tmp / "tokens.bin", workers, say, separator)
         else:
-            counts = encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say)
+            counts = encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say, separator=separator)
         if counts["tokens"] == 0:
             raise UserError(f"{Path(d.path).name} holds no text after cleaning: nothing to train on")
         tokenizer.save(tmp / "tokenizer.json")
@@ -140,17 +141,31 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
     return _from_cache(entry, d.val_fraction, cfg.model.block_size)
 
 
+def _and_separator(texts, separator: str):
+    """The documents, then the separator that joins them: a tokenizer must know it (a newline between names)."""
+    yield from texts
+    yield separator
+
+
+def split_problem(tokens: int, val_fraction: float, block_size: int) -> str | None:
+    """Why a corpus of `tokens` tokens cannot train a context of `block_size` at this split, or None."""
+    split_at = int(round(tokens * (1 - val_fraction)))
+    n_val, need = tokens - split_at, block_size + 1
+    if n_val >= need and split_at >= need:
+        return None
+    return (f"the corpus has {tokens:,} tokens, so the {'validation' if n_val < need else 'training'} split holds "
+            f"{min(n_val, split_at):,}: fewer than model.block_size + 1 = {need}. Lower model.block_size, change "
+            f"data.val_fraction, or add text")
+
+
 def _from_cache(entry: Path, val_fraction: float, block_size: int) -> PreparedCorpus:
     meta = json.loads((entry / "meta.json").read_text())
     tokenizer = Tokenizer.load(entry / "tokenizer.json")
     n = meta["tokens"]
+    if problem := split_problem(n, val_fraction, block_size):
+        raise UserError(problem)
     split_at = int(round(n * (1 - val_fraction)))
     n_val = n - split_at
-    need = block_size + 1
-    if n_val < need or split_at < need:
-        raise UserError(f"the corpus has {n:,} tokens, so the {'validation' if n_val < need else 'training'} "
-                        f"split holds {min(n_val, split_at):,}: fewer than model.block_size + 1 = {need}. "
-                        f"Lower model.block_size, change data.val_fraction, or add text")
     stats = CorpusStats(documents=meta["documents"], characters=meta["characters"], bytes=meta["bytes"], tokens=n,
                         train_tokens=split_at, val_tokens=n_val, vocab_size=tokenizer.vocab_size,
                         removed=meta.get("removed", {}))

@@ -31,17 +31,16 @@ def parallel_workers(corpus_bytes: int, dedupe: bool) -> int:
     return min(cores, 8)
 
 
-def encode_parallel(docs, clean: dict, tokenizer, path: Path, workers: int, say) -> tuple[dict, CleanStats]:
+def encode_parallel(docs, clean: dict, tokenizer, path: Path, workers: int, say,
+                    separator: str = "\n\n") -> tuple[dict, CleanStats]:
     """Encode `docs` (a Documents) into `path` and `docs.bin` beside it; (counts, cleaning statistics)."""
-    from engine.data.corpus import DOC_SEPARATOR
-
     ctx = mp.get_context("spawn")  # never fork a process that may hold Qt or torch threads
     done = ctx.Value("q", 0)
     total, started, interval = len(docs), time.monotonic(), progress_interval()
     prefixes = [path.with_name(f"shard-{i}") for i in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker, initargs=(done,)) as pool:
         futures = [pool.submit(_encode_shard, docs.dataset, docs.column, i, workers, clean, tokenizer.to_str(),
-                               str(prefixes[i])) for i in range(workers)]
+                               str(prefixes[i]), separator) for i in range(workers)]
         while True:
             finished, pending = wait(futures, timeout=interval or 0.1, return_when=FIRST_EXCEPTION)
             if not pending or any(f.exception() for f in finished):
@@ -50,7 +49,7 @@ def encode_parallel(docs, clean: dict, tokenizer, path: Path, workers: int, say)
             eta = (total - n) * elapsed / n if n else 0
             say("encode", f"{n:,}/{total:,} documents on {workers} processes, ETA {eta:.0f}s")
         results = [f.result() for f in futures]  # a worker's error is raised here
-    sep = np.asarray(tokenizer.encode(DOC_SEPARATOR), dtype=np.int64)
+    sep = np.asarray(tokenizer.encode(separator), dtype=np.int64)
     dtype = np.dtype(results[0]["dtype"])
     stats, counts, offset, joined = CleanStats(), {"tokens": 0, "characters": 0, "bytes": 0}, 0, 0
     with open(path, "wb") as out, open(path.with_name("docs.bin"), "wb") as doc_out:
@@ -77,8 +76,8 @@ def encode_parallel(docs, clean: dict, tokenizer, path: Path, workers: int, say)
         for suffix in (".bin", ".docs"):
             Path(f"{prefix}{suffix}").unlink(missing_ok=True)
     counts["tokens"] = offset
-    counts["characters"] += len(DOC_SEPARATOR) * joined
-    counts["bytes"] += len(DOC_SEPARATOR) * joined
+    counts["characters"] += len(separator) * joined
+    counts["bytes"] += len(separator) * joined
     counts["dtype"] = dtype.name
     return counts, stats
 
@@ -89,7 +88,8 @@ def _start_worker(done) -> None:
     os.environ.setdefault("RAYON_NUM_THREADS", "1")  # the processes share the cores; no threads on top
 
 
-def _encode_shard(dataset, column: str, index: int, n: int, clean: dict, tokenizer_json: str, prefix: str) -> dict:
+def _encode_shard(dataset, column: str, index: int, n: int, clean: dict, tokenizer_json: str, prefix: str,
+                  separator: str) -> dict:
     from engine.data.corpus import Documents
     from engine.data.tokenizer import Tokenizer
 
@@ -105,6 +105,7 @@ def _encode_shard(dataset, column: str, index: int, n: int, clean: dict, tokeniz
             _done.value += n_docs
 
     counts = encode_to_file(cleaned(), Tokenizer.from_str(tokenizer_json), Path(f"{prefix}.bin"), len(shard),
-                             lambda stage, msg: None, docs_path=Path(f"{prefix}.docs"), on_batch=count)
+                             lambda stage, msg: None, docs_path=Path(f"{prefix}.docs"), on_batch=count,
+                            separator=separator)
     return {**counts, "documents_in": stats.documents_in, "documents_out": stats.documents_out,
             "removed": stats.removed}

@@ -24,10 +24,10 @@ def progress_interval() -> float:
 
 
 def encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Progress, *,
-                   docs_path: Path | None = None, on_batch=None) -> dict:
+                   docs_path: Path | None = None, on_batch=None, separator: str = DOC_SEPARATOR) -> dict:
     """Encode documents into `path` (tokens) and `docs_path` (document offsets), streaming."""
     dtype = np.uint16 if tokenizer.vocab_size <= 65535 else np.uint32
-    sep = tokenizer.encode(DOC_SEPARATOR)
+    sep = tokenizer.encode(separator)
     n_tokens = n_chars = n_bytes = done = 0
     started = time.monotonic()
     last_report, interval = started, progress_interval()
@@ -72,6 +72,6 @@ def encode_to_file(docs, tokenizer: Tokenizer, path: Path, n_docs: int, say: Pro
         f.flush()
         os.fsync(f.fileno())
     if n_docs > 1:
-        n_chars += len(DOC_SEPARATOR) * (done - 1)
-        n_bytes += len(DOC_SEPARATOR) * (done - 1)
+        n_chars += len(separator) * (done - 1)
+        n_bytes += len(separator) * (done - 1)
     return {"tokens": n_tokens, "characters": n_chars, "bytes": n_bytes, "dtype": np.dtype(dtype).name}

@@ -75,6 +75,19 @@ class Tokenizer:
         """Each token as readable text (for axis labels and token views)."""
         return [self.decode([i]) for i in ids]
 
+    def unknown_characters(self, text: str) -> list[str]:
+        """The characters of `text` this tokenizer can only read as an unknown token, each once, in order."""
+        unk = {i for t in (UNK, "[UNK]") if (i := self.token_id(t)) is not None}
+        if not unk or not text:
+            return []
+        enc = self.hf.encode(text, add_special_tokens=False)
+        seen: dict[str, None] = {}
+        for i, (a, b) in zip(enc.ids, enc.offsets):
+            if i in unk:
+                for ch in text[a:b]:
+                    seen.setdefault(ch, None)
+        return list(seen)
+
     def token_id(self, token: str) -> int | None:
         return self.hf.token_to_id(token)
 

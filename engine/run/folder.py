@@ -9,6 +9,9 @@ from pathlib import Path
 RUN_FILE = "run.toml"
 EVENTS_FILE = "events.jsonl"
 TOKENIZER_FILE = "tokenizer.json"
+STDOUT_FILE = "stdout.jsonl"
+"""What a trainer launched by the studio printed (its events before the run folder existed, then all)."""
+STDERR_FILE = "stderr.log"
 
 
 def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:

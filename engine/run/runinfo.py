@@ -1,7 +1,7 @@
 """What a run folder says about its run, read without torch: config, status, best loss, duration.
 
 Status comes from the event history and the lock: running (a live process holds the lock), finished,
-stopped (by the user; resumable), failed (an error event), interrupted (no end event and no live
+stopped (by the user; resumable), failed (an error event, or a launch refused before the run began), interrupted (no end event and no live
 process: killed or crashed; resumable from its last checkpoint).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine import config as config_mod
 from engine.run.events import Event, read_events
-from engine.run.folder import EVENTS_FILE, RUN_FILE, checkpoints
+from engine.run.folder import EVENTS_FILE, RUN_FILE, STDOUT_FILE, checkpoints
 from engine.run.lock import lock_holder
 
 
@@ -39,7 +39,8 @@ class RunSummary:
 
 
 def is_run_dir(path: Path) -> bool:
-    return (Path(path) / RUN_FILE).is_file()
+    """A run's folder: its config, or the launch log of a trainer started for it (one that may have failed)."""
+    return (Path(path) / RUN_FILE).is_file() or (Path(path) / STDOUT_FILE).is_file()
 
 
 def read_run_config(run_dir: Path) -> config_mod.RunConfig:
@@ -73,7 +74,15 @@ def summarize(run_dir: str | Path, events: list[Event] | None = None) -> RunSumm
     elif any_events:
         s.status = "interrupted"
         s.message = "the trainer ended without a final event (killed or crashed)"
+    elif cfg is None and (refused := _start_error(run_dir)):
+        s.status, s.message = "failed", f"did not start: {refused}"
     return s
+
+
+def _start_error(run_dir: Path) -> str:
+    """The error a trainer printed before it made its run folder (the corpus or config refused), or ""."""
+    errors = [e for e in read_events(run_dir / STDOUT_FILE) if e.type == "error"]
+    return errors[-1].get("message", "") if errors else ""
 
 
 _history_cache: dict[Path, tuple[tuple[int, int], dict]] = {}

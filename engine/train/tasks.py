@@ -58,6 +58,11 @@ class Task:
     def samples(self, model) -> list[tuple[str, str]]:
         return []
 
+    def val_text(self) -> str:
+        """The start of the validation data as text (what the attention probe reads): the studio's default
+        prompt and inspection text come from the run's own corpus this way."""
+        return self.t.tokenizer.decode(self.probe_ids())
+
     def stats(self) -> dict:
         """The data's statistics for the `started` event."""
         return stats_dict(self.t.corpus.stats)

@@ -131,7 +131,7 @@ class Trainer(Recovery):
                          flops_per_token=self.flops_per_token, objective=cfg.model.objective, arch=self.arch,
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
-                         compiled=self.compiled, allocator=allocator.in_use())
+                         compiled=self.compiled, allocator=allocator.in_use(), val_text=self.task.val_text())
         for text in start_warnings(cfg, vocab_size=self.tokenizer.vocab_size, resuming=self.resume):
             self.events.emit("warning", self.step, kind="config", message=text)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+import html
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,15 +33,22 @@ from engine import config as C
 from engine.data.files import TABLE_SUFFIXES, peek_columns
 from engine.demo import DEMOS, make_demo_corpus
 from engine.estimate import human_bytes
+from engine.humanlog import counted
+from studio.corpus.preview import read_preview
 from studio.jobs import Job
+from studio.model.fields import field_docs
 from studio.widgets.cards import Card, token_html
 
-PREVIEW_DOCS = 30
+DOCUMENT_CHOICES = {"paragraph": "a paragraph (blank-line separated)", "line": "a line (names, sentences…)",
+                    "file": "a whole file"}
+NOT_PREPARED = "Press Prepare first: it trains the tokenizer and measures the corpus the Model page needs."
 
 
 class CorpusPage(QWidget):
-    sig_corpus_chosen = Signal(object, object)
-    """(a RunConfig whose data and tokenizer sections describe the corpus, vocabulary size or None)."""
+    sig_corpus_chosen = Signal(object, object, object)
+    """(a RunConfig whose data and tokenizer sections describe the corpus, vocabulary size, token count)."""
+    sig_changed = Signal()
+    """The user changed the source or an option (the window remembers the page for next time)."""
 
     def __init__(self, store, parent=None):
         super().__init__(parent)
@@ -47,6 +56,7 @@ class CorpusPage(QWidget):
         self.jobs: dict[str, Job] = {}
         """The running job of each kind (preview, prepare); a new one replaces only its own kind."""
         self.tokenizer = None
+        self.tokens: int | None = None
         self.setAcceptDrops(True)
 
         self.path = QLineEdit()
@@ -69,6 +79,19 @@ class CorpusPage(QWidget):
         self.column.setObjectName("text_column")
         self.column.setEditable(True)
         self.column.addItem("text")
+        self.documents = QComboBox()
+        self.documents.setObjectName("documents")
+        for key, text in DOCUMENT_CHOICES.items():
+            self.documents.addItem(text, key)
+        self.documents.setToolTip(field_docs(C.DataConfig)["documents"])
+        self.suggestion = QLabel()
+        self.suggestion.setObjectName("lines_suggestion")
+        self.suggestion.setWordWrap(True)
+        self.suggestion.setStyleSheet("color: #92400e;")
+        self.suggestion.setVisible(False)
+        self.suggest_btn = QPushButton("Read one document per line")
+        self.suggest_btn.setObjectName("use_lines")
+        self.suggest_btn.setVisible(False)
         self.val_fraction = QDoubleSpinBox(decimals=3, minimum=0.001, maximum=0.5, singleStep=0.01, value=0.1)
         self.normalize = QCheckBox("Unicode NFC")
         self.whitespace = QCheckBox("Collapse whitespace")
@@ -77,6 +100,9 @@ class CorpusPage(QWidget):
         options = QGroupBox("Reading and cleaning")
         f = QFormLayout(options)
         f.addRow("Text column", self.column)
+        f.addRow("One document is", self.documents)
+        f.addRow(self.suggestion)
+        f.addRow(self.suggest_btn)
         f.addRow("Validation fraction", self.val_fraction)
         f.addRow(self.normalize)
         f.addRow(self.whitespace)
@@ -98,6 +124,7 @@ class CorpusPage(QWidget):
         self.progress_label = QLabel("")
         self.progress_label.setObjectName("progress_label")
         self.progress_label.setWordWrap(True)
+        self.progress_label.setTextFormat(Qt.TextFormat.RichText)
         tok = QGroupBox("Tokenizer")
         t = QFormLayout(tok)
         t.addRow("Kind", self.kind)
@@ -129,6 +156,10 @@ class CorpusPage(QWidget):
         self.use_btn = QPushButton("Use this corpus on the Model page →")
         self.use_btn.setObjectName("use_corpus")
         self.use_btn.setEnabled(False)
+        self.use_note = QLabel(NOT_PREPARED)
+        self.use_note.setObjectName("use_note")
+        self.use_note.setWordWrap(True)
+        self.use_note.setStyleSheet("color: #666;")
 
         left = QVBoxLayout()
         left.addWidget(options)
@@ -145,6 +176,7 @@ class CorpusPage(QWidget):
         right.addWidget(QLabel("<b>A sentence as tokens</b>"))
         right.addWidget(self.sentence)
         right.addWidget(self.tokens_view)
+        right.addWidget(self.use_note)
         right.addWidget(self.use_btn)
         right_w = QWidget()
         right_w.setLayout(right)
@@ -166,6 +198,14 @@ class CorpusPage(QWidget):
         self.use_btn.clicked.connect(self._on_use)
         self.kind.currentTextChanged.connect(lambda k: self.vocab_size.setEnabled(k in ("bpe", "wordpiece", "unigram")))
         self.vocab_size.setEnabled(False)
+        self.documents.activated.connect(self._on_reading_changed)
+        self.column.activated.connect(self._on_reading_changed)
+        self.suggest_btn.clicked.connect(lambda: self.set_documents("line"))
+        for w in (self.normalize, self.whitespace, self.dedupe):
+            w.toggled.connect(self._forget_prepared)
+        for w in (self.val_fraction, self.min_chars, self.vocab_size):
+            w.valueChanged.connect(self._forget_prepared)
+        self.kind.currentTextChanged.connect(self._forget_prepared)
 
     # ----- choosing sources --------------------------------------------------------------------------
     def set_sources(self, paths: list[Path]) -> None:
@@ -187,9 +227,37 @@ class CorpusPage(QWidget):
         if "text" in columns:
             self.column.setCurrentText("text")
         self.column.setEnabled(bool(columns) or source.is_dir())
-        self.tokenizer = None
-        self.use_btn.setEnabled(False)
+        self._on_reading_changed()
+
+    def set_documents(self, kind: str) -> None:
+        """Read the source's text files one paragraph, line or file per document."""
+        self.documents.setCurrentIndex(max(0, self.documents.findData(kind)))
+        self._on_reading_changed()
+
+    def _on_reading_changed(self, *_) -> None:
+        """What a document is changed (source, column, paragraph or line): nothing measured before still holds."""
+        self._clear_measurements()
         self.load_preview()
+
+    def _forget_prepared(self, *_) -> None:
+        """An option of cleaning or tokenizing changed: the prepared corpus no longer matches the page."""
+        if self.tokenizer is not None:
+            self._clear_measurements()
+        self.sig_changed.emit()
+
+    def _clear_measurements(self) -> None:
+        """Statistics, vocabulary and tokens belong to one corpus: never show them beside another."""
+        self.tokenizer, self.tokens = None, None
+        for key in self.stats.values:
+            self.stats.set(key, "–")
+        self.vocab_list.clear()
+        self._show_tokens()
+        self.use_btn.setEnabled(False)
+        self.use_note.setText(NOT_PREPARED)
+        self.use_note.setVisible(True)
+        self.suggestion.setVisible(False)
+        self.suggest_btn.setVisible(False)
+        self.sig_changed.emit()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if event.mimeData().hasUrls():
@@ -236,6 +304,7 @@ class CorpusPage(QWidget):
         d, t = cfg.data, cfg.tokenizer
         d.path = self.path.text().strip()
         d.text_column = self.column.currentText().strip() or "text"
+        d.documents = self.documents.currentData() or "paragraph"
         d.val_fraction = self.val_fraction.value()
         d.normalize = "NFC" if self.normalize.isChecked() else ""
         d.collapse_whitespace = self.whitespace.isChecked()
@@ -254,24 +323,19 @@ class CorpusPage(QWidget):
         if not cfg.data.path:
             return
         self.preview.setPlainText("Reading…")
+        cache = self.store.cache_dir
+        self._start("preview", Job(lambda progress: read_preview(cfg.data, cache)), self._on_preview_done)
 
-        def read(progress):
-            from engine.data.corpus import load_documents
-
-            docs = load_documents(cfg.data, self.store.cache_dir)
-            first = []
-            for batch in docs.iter_text(batch=PREVIEW_DOCS):
-                first = batch
-                break
-            return len(docs), first
-
-        self._start("preview", Job(read), self._on_preview_done)
-
-    def _on_preview_done(self, result) -> None:
-        n, first = result
+    def _on_preview_done(self, preview) -> None:
+        n, first = preview.documents, preview.first
         text = "\n\n─────\n\n".join(d[:2000] for d in first)
-        self.preview.setPlainText(f"{n:,} documents. The first {len(first)}:\n\n{text}")
+        head = f"The first {len(first)}:" if len(first) < n else ("It reads:" if n == 1 else "They read:")
+        self.preview.setPlainText(f"{counted(n, 'document')}. {head}\n\n{text}")
         self.stats.set("documents", f"{n:,}")
+        self.suggestion.setText(f"This file reads as {counted(n, 'long paragraph')} of short lines. If each line is "
+                                f"one record (a name, a sentence), read one document per line.")
+        self.suggestion.setVisible(preview.suggest_lines)
+        self.suggest_btn.setVisible(preview.suggest_lines)
 
     def prepare(self) -> None:
         cfg = self.data_config()
@@ -307,7 +371,7 @@ class CorpusPage(QWidget):
 
     def _on_prepared(self, corpus) -> None:
         s = corpus.stats
-        self.tokenizer = corpus.tokenizer
+        self.tokenizer, self.tokens = corpus.tokenizer, s.tokens
         self.stats.set("documents", f"{s.documents:,}")
         self.stats.set("characters", f"{s.characters:,}")
         self.stats.set("bytes", human_bytes(s.bytes))
@@ -320,11 +384,14 @@ class CorpusPage(QWidget):
         self.vocab_list.addItems([f"{i:>6}  {self.tokenizer.decode([i])!r}" for _, i in vocab])
         self._show_tokens()
         self.use_btn.setEnabled(True)
-        self._idle(f"Ready: {s.tokens:,} tokens, vocabulary of {s.vocab_size:,}.")
+        self.use_note.setVisible(False)
+        self._idle(f"Ready: {counted(s.tokens, 'token')}, vocabulary of {s.vocab_size:,}.")
+        self.sig_changed.emit()
 
     def _on_failed(self, message: str) -> None:
+        self._clear_measurements()  # the panels must not go on describing the corpus before
         self._idle("")
-        self.progress_label.setText(f"<span style='color:#b91c1c'>{message}</span>")
+        self.progress_label.setText(f"<span style='color:#b91c1c'>{html.escape(message)}</span>")
         if self.preview.toPlainText() == "Reading…":
             self.preview.setPlainText("")
 
@@ -345,4 +412,4 @@ class CorpusPage(QWidget):
     def _on_use(self) -> None:
         cfg = self.data_config()
         vocab = self.tokenizer.vocab_size if self.tokenizer else None
-        self.sig_corpus_chosen.emit(cfg, vocab)
+        self.sig_corpus_chosen.emit(cfg, vocab, self.tokens)

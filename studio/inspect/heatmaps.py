@@ -16,6 +16,9 @@ class HeadsGrid(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.cells: dict[tuple[int, int], tuple[pg.ViewBox, pg.ImageItem]] = {}
+        self.labels: dict[str, pg.LabelItem] = {}
+        """Row and column captions: "layer 0", "head 3"."""
+        self.selected: tuple[int, int] | None = None
         self.scene().sigMouseClicked.connect(self._on_click)
         self.cmap = pg.colormap.get(CMAP)
 
@@ -25,9 +28,14 @@ class HeadsGrid(pg.GraphicsLayoutWidget):
         if set(self.cells) != {(layer, h) for layer in range(L) for h in range(H)}:
             self.clear()
             self.cells.clear()
+            self.labels.clear()
+            for h in range(H):
+                self.labels[f"head {h}"] = self.addLabel(f"head {h}", row=0, col=h + 1, size="8pt")
             for layer in range(L):
+                self.labels[f"layer {layer}"] = self.addLabel(f"layer {layer}", row=layer + 1, col=0, angle=-90,
+                                                              size="8pt")
                 for h in range(H):
-                    vb = self.addViewBox(row=layer, col=h, lockAspect=True, enableMouse=False)
+                    vb = self.addViewBox(row=layer + 1, col=h + 1, lockAspect=True, enableMouse=False)
                     vb.invertY(True)
                     img = pg.ImageItem(axisOrder="row-major")
                     img.setColorMap(self.cmap)
@@ -36,6 +44,17 @@ class HeadsGrid(pg.GraphicsLayoutWidget):
         for (layer, h), (vb, img) in self.cells.items():
             img.setImage(maps[layer, h], levels=(0.0, 1.0))
             vb.autoRange(padding=0.02)
+        self.highlight(*(self.selected or (0, 0)))
+
+    def highlight(self, layer: int, head: int | None) -> None:
+        """Frame the chosen head (head None: the whole layer, as for its mean over heads)."""
+        self.selected = (layer, head)
+        for (l_, h), (vb, _) in self.cells.items():
+            chosen = l_ == layer and (head is None or h == head)
+            vb.setBorder(pg.mkPen("#d62728", width=3) if chosen else None)
+
+    def caption_texts(self) -> list[str]:
+        return list(self.labels)
 
     def image(self, layer: int, head: int) -> np.ndarray:
         return self.cells[(layer, head)][1].image
@@ -66,6 +85,8 @@ class HeadView(pg.PlotWidget):
         self.colorbar.setImageItem(self.image, insert_in=self.getPlotItem())
         self.tokens: list[str] = []
         self.weights = np.zeros((0, 0))
+        for axis in ("bottom", "left"):
+            self.getAxis(axis).enableAutoSIPrefix(False)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def set_map(self, weights: np.ndarray, tokens: list[str], title: str) -> None:

@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
 from studio.inference import attention_job
 from studio.inspect.heatmaps import HeadsGrid, HeadView
 from studio.widgets.run_picker import RunPicker
+from studio.widgets.run_texts import run_text, unknown_note
 
-DEFAULT_TEXT = "To be, or not to be, that is the question:"
+PLACEHOLDER = ("Choose a run, type a text (or keep the start of the run's own validation data) and press Show "
+               "attention: every head's weights appear here.")
 
 
 def recorded_steps(run_dir: Path | None) -> list[int]:
@@ -47,9 +49,15 @@ class InspectPage(QWidget):
         self.job = None
 
         self.picker = RunPicker(store)
-        self.text = QPlainTextEdit(DEFAULT_TEXT)
+        self.text = QPlainTextEdit()
         self.text.setObjectName("inspect_text")
         self.text.setMaximumHeight(70)
+        self.default_text = ""
+        """The run's own text last put in the box; replaced when another run is chosen, unless the user typed."""
+        self.text_note = QLabel("")
+        self.text_note.setObjectName("inspect_text_note")
+        self.text_note.setWordWrap(True)
+        self.text_note.setStyleSheet("color: #92400e;")
         self.show_btn = QPushButton("Show attention")
         self.show_btn.setObjectName("show_attention")
         self.busy = QProgressBar()
@@ -65,6 +73,11 @@ class InspectPage(QWidget):
         self.steps_label = QLabel("Attention over training: (no recorded steps)")
         self.grid = HeadsGrid()
         self.view = HeadView()
+        self.view.setVisible(False)
+        self.placeholder = QLabel(PLACEHOLDER)
+        self.placeholder.setObjectName("inspect_placeholder")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #666; padding: 40px;")
         self.hover = QLabel("")
         self.hover.setObjectName("hover")
         self.query = QComboBox()
@@ -97,6 +110,7 @@ class InspectPage(QWidget):
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
         rv.addWidget(self.view, 1)
+        rv.addWidget(self.placeholder, 1)
         rv.addWidget(self.hover)
         row = QHBoxLayout()
         row.addWidget(QLabel("Token"))
@@ -111,6 +125,7 @@ class InspectPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.text)
+        layout.addWidget(self.text_note)
         layout.addLayout(training)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
@@ -122,6 +137,7 @@ class InspectPage(QWidget):
         self.mean.toggled.connect(lambda _: self._show_head())
         self.query.currentIndexChanged.connect(lambda _: self._show_token_view())
         self.steps.valueChanged.connect(self._on_step_moved)
+        self.text.textChanged.connect(self._check_text)
         self._on_run_changed()
 
     # ----- computing -----------------------------------------------------------------------------
@@ -134,6 +150,7 @@ class InspectPage(QWidget):
         self.busy.setVisible(True)
         self.show_btn.setEnabled(False)
         self.status.setText("Computing…")
+        self.hover.setText("")
         job = attention_job(run, self.picker.checkpoint(), self.text.toPlainText())
         job.setParent(self)
         job.sig_done.connect(self._on_maps)
@@ -161,6 +178,8 @@ class InspectPage(QWidget):
         self.layer = min(self.layer, maps.shape[0] - 1)
         self.head = min(self.head, maps.shape[1] - 1)
         self.grid.set_maps(maps)
+        self.view.setVisible(True)
+        self.placeholder.setVisible(False)
         self.query.blockSignals(True)
         self.query.clear()
         self.query.addItems([f"{i}: {t!r}" for i, t in enumerate(tokens)])
@@ -171,6 +190,7 @@ class InspectPage(QWidget):
     def select_head(self, layer: int, head: int) -> None:
         self.layer, self.head = layer, head
         self.mean.setChecked(False)
+        self.hover.setText("")
         self._show_head()
 
     def current_map(self) -> np.ndarray:
@@ -182,6 +202,7 @@ class InspectPage(QWidget):
         if self.maps is None:
             return
         which = "mean over heads" if self.mean.isChecked() else f"head {self.head}"
+        self.grid.highlight(self.layer, None if self.mean.isChecked() else self.head)
         self.view.set_map(self.current_map(), self.tokens, f"layer {self.layer}, {which}")
         self._show_token_view()
 
@@ -201,7 +222,17 @@ class InspectPage(QWidget):
         self.token_view.setText("".join(spans))
 
     # ----- attention over training ---------------------------------------------------------------
+    def _check_text(self) -> None:
+        note = unknown_note(self.picker.run_dir(), self.text.toPlainText())
+        self.text_note.setText(note)
+        self.text_note.setVisible(bool(note))
+
     def _on_run_changed(self) -> None:
+        typed = self.text.toPlainText()
+        if not typed.strip() or typed == self.default_text:  # the user's own text stays
+            self.default_text = run_text(self.store, self.picker.run_dir())
+            self.text.setPlainText(self.default_text)
+        self._check_text()
         steps = recorded_steps(self.picker.run_dir())
         self.recorded = steps
         self.steps.blockSignals(True)
@@ -220,7 +251,10 @@ class InspectPage(QWidget):
         maps = np.load(run / "attention" / f"step-{step:06d}.npy").astype(np.float32)
         tokens = json.loads((run / "attention" / "tokens.json").read_text())["tokens"]
         self.steps_label.setText(f"Attention over training: step {step} (the run's probe text)")
+        self.hover.setText("")
         self.set_maps(maps, tokens)
+        self.status.setText(f"{maps.shape[0]} layers × {maps.shape[1]} heads over {len(tokens)} tokens "
+                            f"(recorded during training at step {step}, on the run's probe text)")
 
     # ----- export --------------------------------------------------------------------------------
     def _on_export_png(self) -> None:

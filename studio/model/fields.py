@@ -49,6 +49,11 @@ GROUPS = {
                                      "collapse_whitespace", "dedupe", "min_chars")],
 }
 
+ZERO_MEANS = {("model", "vocab_size"): "from the tokenizer", ("train", "log_interval"): "auto (CPU every step)",
+              ("train", "checkpoint_interval"): "at every evaluation", ("train", "early_stopping"): "never",
+              ("train", "threads"): "all cores", ("data", "min_chars"): "keep all"}
+"""What 0 means for a number field, shown in the field instead of a bare 0."""
+
 # wide numeric ranges: the form accepts what the engine validates, and shows the engine's messages
 INT_RANGE = (0, 10_000_000)
 SCIENTIFIC = {("train", "lr"), ("train", "min_lr"), ("train", "weight_decay")}

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import config as C
-from studio.model.fields import CHOICES, EDITABLE, GROUPS, INT_RANGE, SCIENTIFIC, field_docs, label
+from studio.model.fields import CHOICES, EDITABLE, GROUPS, INT_RANGE, SCIENTIFIC, ZERO_MEANS, field_docs, label
 
 
 class ConfigForm(QWidget):
@@ -68,6 +68,8 @@ class ConfigForm(QWidget):
             w = QSpinBox()
             w.setRange(-1 if key == "sample_interval" else INT_RANGE[0], INT_RANGE[1])
             w.setGroupSeparatorShown(True)
+            if (section, key) in ZERO_MEANS and w.minimum() == 0:
+                w.setSpecialValueText(ZERO_MEANS[(section, key)])
             w.valueChanged.connect(self._on_changed)
             return w
         if isinstance(default, float) and (section, key) not in SCIENTIFIC:

@@ -18,6 +18,8 @@ class Device:
     """The config value: cpu, cuda:0, ..."""
     name: str
     peak_flops: float
+    memory: int | None = None
+    """Bytes of memory a GPU has (None for the CPU, whose free RAM is read when asked)."""
 
     @property
     def type(self) -> str:
@@ -29,11 +31,24 @@ def find_devices() -> list[Device]:
     devices = [Device("cpu", f"CPU ({cores} cores)", cores * CPU_FLOPS_PER_CORE)]
     if shutil.which("nvidia-smi"):
         try:
-            out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=3).stdout
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=3).stdout
         except (OSError, subprocess.TimeoutExpired):
             out = ""
-        for i, line in enumerate(ln for ln in out.splitlines() if ln.startswith("GPU ")):
-            name = line.split(":", 1)[1].split("(")[0].strip()
-            peak = next((v for k, v in GPU_BF16_PEAK.items() if k in name), 100e12)
-            devices.append(Device(f"cuda:{i}", name, peak))
+        devices += parse_gpus(out)
+    return devices
+
+
+def parse_gpus(listing: str) -> list[Device]:
+    """Devices from `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` (MiB)."""
+    devices = []
+    for line in filter(str.strip, listing.splitlines()):
+        name, _, mib = line.rpartition(",")
+        name = name.strip() or mib.strip()
+        try:
+            memory = int(float(mib)) << 20
+        except ValueError:
+            memory = None
+        peak = next((v for k, v in GPU_BF16_PEAK.items() if k in name), 100e12)
+        devices.append(Device(f"cuda:{len(devices)}", name, peak, memory))
     return devices

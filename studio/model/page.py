@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine import config as C
+from engine.data.corpus_check import corpus_problems
+from engine.data.encode import split_problem
 from engine.errors import UserError
 from engine.estimate import estimate, human_bytes, human_count, human_seconds, trainable_parameters
 from engine.memory import available_ram, memory_problem
@@ -47,6 +49,9 @@ class ModelPage(QWidget):
         self.store = store
         self.devices = find_devices()
         self.corpus_vocab: int | None = None
+        self.corpus_tokens: int | None = None
+        """Tokens of the corpus as the Corpus page measured it (None until prepared there)."""
+        self._corpus_check: tuple[tuple, list[str]] = ((), [])
         self.source: SourceInfo | None = None
         self._source_path = ""
         self.name = QLineEdit("my-model")
@@ -74,10 +79,12 @@ class ModelPage(QWidget):
         self.card = Card("Estimate", [("params", "Parameters"), ("trainable", "Trained"),
                                       ("flops", "FLOPs per token"), ("memory", "Memory"),
                                       ("step", "Time per step"), ("tokens", "Tokens seen"), ("total", "Total time"),
-                                      ("device", "Device")])
+                                      ("device", "Device"), ("assumes", "Assuming")])
+        self.card.values["assumes"].setWordWrap(True)
         self.problems = QLabel()
         self.problems.setObjectName("problems")
         self.problems.setWordWrap(True)
+        self.problems.setTextFormat(Qt.TextFormat.RichText)  # escaped text shows as typed, never as &#x27;
         self.problems.setStyleSheet("color: #b91c1c;")
         self.train_btn = QPushButton("Train")
         self.train_btn.setObjectName("train_button")
@@ -131,13 +138,27 @@ class ModelPage(QWidget):
             self.name.setText(cfg.name)
         self.form.set_config(cfg)
 
-    def set_corpus(self, corpus: C.RunConfig, vocab_size: int | None = None) -> None:
-        """Called by the Corpus page: its data and tokenizer settings and, once measured, the vocabulary."""
+    def set_corpus(self, corpus: C.RunConfig, vocab_size: int | None = None, tokens: int | None = None) -> None:
+        """Called by the Corpus page: its data and tokenizer settings and, once measured, vocabulary and size."""
         cfg, _ = self.form.config()
         cfg.name = self.name.text()
+        if cfg.data.path != corpus.data.path:  # prompts and probe text written for another corpus do not carry over
+            defaults = C.TrainConfig()
+            cfg.train.sample_prompts, cfg.train.probe_text = defaults.sample_prompts, defaults.probe_text
         cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer
-        self.corpus_vocab = vocab_size
+        self.corpus_vocab, self.corpus_tokens = vocab_size, tokens
         self.set_config(cfg)
+
+    def _corpus_problems(self, cfg: C.RunConfig) -> list[str]:
+        """What the engine would refuse about the corpus for this run (asked again only when it could change)."""
+        d = cfg.data
+        key = (d.path, d.text_column, cfg.model.objective, cfg.task.label_column)
+        if key != self._corpus_check[0]:
+            self._corpus_check = (key, corpus_problems(cfg))
+        problems = list(self._corpus_check[1])
+        if self.corpus_tokens and not cfg.finetune.source:
+            problems += filter(None, [split_problem(self.corpus_tokens, d.val_fraction, cfg.model.block_size)])
+        return problems
 
     def _vocab(self, cfg: C.RunConfig) -> int:
         if cfg.tokenizer.kind == "char":
@@ -196,6 +217,7 @@ class ModelPage(QWidget):
         problems = self._apply_source(cfg) + problems
         if self.source:
             cfg, problems = self.current_config()
+        problems += self._corpus_problems(cfg)
         self._follow_objective(cfg)
         device = self._device(cfg.train.device)
         ok_shape = not any(p.startswith("model.") for p in problems)
@@ -215,18 +237,25 @@ class ModelPage(QWidget):
             self.card.set("step", f"≈ {human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens)")
             self.card.set("tokens", human_count(e.tokens_total))
             self.card.set("total", f"≈ {human_seconds(e.seconds_total)}")
-            if device.type == "cpu" and not cfg.train.auto_batch_size:  # what the trainer would refuse
-                too_big = memory_problem(cfg, vocab_size=self._vocab(cfg), available=available_ram(),
-                                         where="this machine")
+            if not cfg.train.auto_batch_size:  # what the trainer would refuse
+                cpu = device.type == "cpu"
+                too_big = memory_problem(cfg, vocab_size=self._vocab(cfg), device_type=device.type,
+                                         available=available_ram() if cpu else device.memory,
+                                         where="this machine" if cpu else device.name)
                 problems += [too_big] if too_big else []
+            self.card.set("assumes", _assumptions(device, cfg))
         else:
-            for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total"):
+            for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total", "assumes"):
                 self.card.set(key, "–")
         world, _ = local_plan(cfg.train.device, cfg.train.processes)
         self.card.set("device", device.name + (f" × {world} processes" if world > 1 else ""))
         self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
         self.train_btn.setEnabled(not problems)
         self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
+
+    def set_corpus_tokens(self, tokens: int | None) -> None:
+        self.corpus_tokens = tokens
+        self._on_form_changed()
 
     # ----- actions ---------------------------------------------------------------------------------
     def _on_preset_chosen(self, index: int) -> None:
@@ -282,3 +311,13 @@ class ModelPage(QWidget):
             return False
         self.set_config(cfg)
         return True
+
+
+def _assumptions(device, cfg: C.RunConfig) -> str:
+    """What the time estimate takes for granted, so a slower run is no surprise."""
+    from engine.estimate import DEFAULT_EFFICIENCY
+
+    share = DEFAULT_EFFICIENCY.get(device.type, 0.35)
+    return (f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s, an otherwise idle "
+            f"machine; evaluations every {cfg.train.eval_interval:,} steps and start-up come on top. The Train page "
+            f"shows the measured speed.")

@@ -59,8 +59,10 @@ class TokenOutput(QTextBrowser):
         t = self.tokens[index]
         if t.get("prob") is None:
             return f"{t['text']!r} (beam search)"
-        alts = "<br>".join(f"{html.escape(repr(text))}: {p:.1%}" for text, p in t["alternatives"])
-        return f"<b>{html.escape(repr(t['text']))}</b>: {t['prob']:.1%}<br>{alts}"
+        others = [(text, p) for text, p in t["alternatives"] if text != t["text"]]  # the chosen one is above
+        alts = "<br>".join(f"{html.escape(repr(text))}: {p:.1%}" for text, p in others)
+        return f"<b>{html.escape(repr(t['text']))}</b>: {t['prob']:.1%}" + (f"<br>other choices:<br>{alts}"
+                                                                            if alts else "")
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         index = self.token_at(self.cursorForPosition(event.position().toPoint()).position())

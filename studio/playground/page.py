@@ -27,6 +27,7 @@ from studio.inference import prediction_job, token_stream
 from studio.inference_client import Request
 from studio.playground.output import TokenOutput
 from studio.widgets.run_picker import RunPicker
+from studio.widgets.run_texts import default_prompt, run_text, unknown_note
 
 
 class Column(QWidget):
@@ -112,9 +113,17 @@ class Column(QWidget):
 class PlaygroundPage(QWidget):
     def __init__(self, store, parent=None):
         super().__init__(parent)
-        self.prompt = QPlainTextEdit("ROMEO:")
+        self.store = store
+        self.prompt = QPlainTextEdit()
         self.prompt.setObjectName("prompt")
         self.prompt.setMaximumHeight(80)
+        self.default_prompt = ""
+        """The prompt last taken from the run's corpus; another run replaces it, unless the user typed their own."""
+        self.prompt_note = QLabel("")
+        self.prompt_note.setObjectName("prompt_note")
+        self.prompt_note.setWordWrap(True)
+        self.prompt_note.setStyleSheet("color: #92400e;")
+        self.prompt_note.setVisible(False)
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=0.8)
         self.top_k = QSpinBox(minimum=0, maximum=100_000, value=50)
         self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, value=1.0)
@@ -145,6 +154,7 @@ class PlaygroundPage(QWidget):
         side = QVBoxLayout()
         side.addWidget(QLabel("<b>Prompt</b>"))
         side.addWidget(self.prompt)
+        side.addWidget(self.prompt_note)
         side.addWidget(settings)
         side.addStretch()
         side_w = QWidget()
@@ -163,6 +173,7 @@ class PlaygroundPage(QWidget):
         self.settings = settings
         self.left.picker.sig_changed.connect(self._follow_objective)
         self.compare.toggled.connect(self.right.setVisible)
+        self.prompt.textChanged.connect(self._check_prompt)
         self.generate_btn.clicked.connect(self.generate)
         self.stop_btn.clicked.connect(self.stop)
         for column in (self.left, self.right):
@@ -177,6 +188,16 @@ class PlaygroundPage(QWidget):
         hints = {"masked": "Type a text with [MASK] where the model should fill in a token",
                  "classify": "Type a text to classify", "causal": "A prompt to continue"}
         self.prompt.setPlaceholderText(hints.get(objective, ""))
+        typed = self.prompt.toPlainText()
+        if not typed.strip() or typed == self.default_prompt:  # the user's own prompt stays
+            self.default_prompt = default_prompt(run_text(self.store, self.left.picker.run_dir()), objective)
+            self.prompt.setPlainText(self.default_prompt)
+        self._check_prompt()
+
+    def _check_prompt(self) -> None:
+        note = unknown_note(self.left.picker.run_dir(), self.prompt.toPlainText())
+        self.prompt_note.setText(note)
+        self.prompt_note.setVisible(bool(note))
 
     def options(self) -> dict:
         return {"max_new_tokens": self.max_tokens.value(), "temperature": self.temperature.value(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +59,19 @@ def objective_text(cfg) -> str:
         source = source.parent.parent if source.parent.name == "checkpoints" else source
         text += f" · {'LoRA' if cfg.finetune.method == 'lora' else 'fine-tune'} of {source.name}"
     return text
+
+
+def row_values(run) -> list[str]:
+    """A run's cells; a live run's step, best loss and duration come from its newest events."""
+    s, last = run.summary, run.last_step
+    step = max(s.step, last.step or 0) if last else s.step
+    duration = max(s.duration, last.get("elapsed") or 0) if last else s.duration
+    val = [v for v in run.curves["val_loss"].values if v is not None]
+    best = min(val) if val else s.best_val_loss
+    started = datetime.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
+    return [s.name, s.status, objective_text(s.config), human_count(s.n_params) if s.n_params else "",
+            f"{best:.4f}" if best is not None else "", f"{step}/{s.max_steps}",
+            human_seconds(duration) if duration else "", started]
 
 
 class RunsPage(QWidget):
@@ -121,6 +134,10 @@ class RunsPage(QWidget):
         self.buttons["delete"].clicked.connect(self._on_delete)
         self.buttons["refresh"].clicked.connect(store.refresh)
         store.sig_runs_changed.connect(self.reload)
+        self._live: set[Path] = set()  # runs with new events since the table last showed them
+        self.live_timer = QTimer(self, singleShot=True, interval=500)
+        self.live_timer.timeout.connect(self._show_live)
+        store.sig_run_updated.connect(self._on_run_updated)
         self.reload()
 
     # ----- table -----------------------------------------------------------------------------------
@@ -130,36 +147,48 @@ class RunsPage(QWidget):
         runs = sorted(self.store.runs.values(), key=lambda r: r.summary.started or 0, reverse=True)
         runs = [r for r in runs if r.summary.config is not None or r.summary.status != "new"]
         self.table.setRowCount(len(runs))
+        self.table.blockSignals(True)
         for row, run in enumerate(runs):
-            s = run.summary
-            started = datetime.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
-            best = f"{s.best_val_loss:.4f}" if s.best_val_loss is not None else ""
-            values = [s.name, s.status, objective_text(s.config),
-                      human_count(s.n_params) if s.n_params else "", best, f"{s.step}/{s.max_steps}",
-                      human_seconds(s.duration) if s.duration else "", started]
-            for col, value in enumerate(values):
+            for col, value in enumerate(row_values(run)):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.path))
-                if col == 1 and s.message:
-                    item.setToolTip(s.message)
+                if col == 1 and run.summary.message:
+                    item.setToolTip(run.summary.message)
                 self.table.setItem(row, col, item)
-            if run.path in selected:
-                self.table.selectRow(row)
+        self.table.blockSignals(False)
         self.table.setSortingEnabled(True)
-        self._on_selection_changed()
+        self.select(selected)  # the user's selection survives every refresh
+
+    def _on_run_updated(self, path) -> None:
+        self._live.add(Path(path))
+        if not self.live_timer.isActive():
+            self.live_timer.start()
+
+    def _show_live(self) -> None:
+        """Steps, best loss and duration of running runs follow their events, a few times a second at most."""
+        live, self._live = self._live, set()
+        for r in range(self.table.rowCount()):
+            path = Path(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole))
+            if path in live and path in self.store.runs:
+                for col, value in enumerate(row_values(self.store.runs[path])):
+                    if self.table.item(r, col).text() != value:
+                        self.table.item(r, col).setText(value)
 
     def selected(self) -> list[Path]:
         rows = sorted({i.row() for i in self.table.selectedItems()})
         return [Path(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)) for r in rows]
 
-    def select(self, paths: list[Path]) -> None:
+    def select(self, paths) -> None:
+        paths = {Path(p) for p in paths}
+        model = self.table.selectionModel()
+        self.table.blockSignals(True)
         self.table.clearSelection()
-        mode = self.table.selectionMode()
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         for r in range(self.table.rowCount()):
             if Path(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)) in paths:
-                self.table.selectRow(r)
-        self.table.setSelectionMode(mode)
+                model.select(self.table.model().index(r, 0), flags)
+        self.table.blockSignals(False)
+        self._on_selection_changed()
 
     def _on_selection_changed(self) -> None:
         paths = self.selected()

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.estimate import human_seconds
 from studio.store import RunState, Store
+from studio.train.eta import eta
 from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot, RunningEma
@@ -53,6 +53,8 @@ class TrainPage(QWidget):
     sig_resume_requested = Signal(object, object)
     """(run folder, new total steps or None): resume, or extend a finished run."""
     """The user asked to resume a run (its Path)."""
+    sig_back_requested = Signal()
+    """Go back to the Model page (after a run that failed to start)."""
     sig_retry_requested = Signal(object)
     """Train this RunConfig again (after running out of memory, with a smaller micro-batch)."""
 
@@ -70,7 +72,8 @@ class TrainPage(QWidget):
         self.status = QLabel("")
         self.status.setObjectName("run_status")
         self.progress = QProgressBar()
-        self.progress.setFormat("step %v of %m")
+        self.progress.setFormat("")
+        self.progress.setValue(0)
         self.eta = QLabel("")
         self.pause_btn = QPushButton("Pause")
         self.stop_btn = QPushButton("Stop")
@@ -78,6 +81,9 @@ class TrainPage(QWidget):
         self.retry_btn = QPushButton("Retry with a smaller micro-batch")
         self.retry_btn.setObjectName("retry_button")
         self.retry_btn.setVisible(False)
+        self.back_btn = QPushButton("← Back to the Model page")
+        self.back_btn.setObjectName("back_button")
+        self.back_btn.setVisible(False)
         self.message = QLabel("")
         self.message.setObjectName("run_message")
         self.message.setWordWrap(True)
@@ -93,6 +99,7 @@ class TrainPage(QWidget):
         header.addLayout(buttons, 1, 3)
         header.addWidget(self.message, 2, 0, 1, 3)
         header.addWidget(self.retry_btn, 2, 3)
+        header.addWidget(self.back_btn, 3, 3)
 
         self.loss_plot = MetricPlot("Loss", y_label="cross-entropy")
         self.ppl_plot = MetricPlot("Validation perplexity")
@@ -149,6 +156,7 @@ class TrainPage(QWidget):
         self.stop_btn.clicked.connect(self._on_stop_clicked)
         self.resume_btn.clicked.connect(self._on_resume)
         self.retry_btn.clicked.connect(self._on_retry_clicked)
+        self.back_btn.clicked.connect(self.sig_back_requested)
         self.smoothing.valueChanged.connect(self._redraw)
         self.log_y.toggled.connect(self._on_log_toggled)
         self.x_axis.currentIndexChanged.connect(self._redraw)
@@ -324,6 +332,7 @@ class TrainPage(QWidget):
         if run is None:
             for b in (self.pause_btn, self.stop_btn, self.resume_btn):
                 b.setEnabled(False)
+            self.back_btn.setVisible(False)
             return
         s = run.summary
         live = self.client.is_alive(run.path)
@@ -333,9 +342,12 @@ class TrainPage(QWidget):
         self.progress.setMaximum(max(1, s.max_steps))
         step = run.last_step.step if run.last_step else s.step
         self.progress.setValue(min(step or 0, max(1, s.max_steps)))
+        self.progress.setFormat("step %v of %m" if step or status not in ("new", "failed") else
+                                "preparing the corpus and the model…" if live else "")
         if run.last_step and live:
             tps = run.last_step.get("tokens_per_s") or 0
-            self.eta.setText(f"ETA {human_seconds(run.last_step.get('eta'))} · {tps:,.0f} tokens/s")
+            left = eta(run.curves["loss"].steps, run.curves["loss"].times, s.max_steps)
+            self.eta.setText(f"{left.text() if left else 'ETA: measuring…'} · {tps:,.0f} tokens/s")
         else:
             self.eta.setText(f"best val loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else "")
         self.pause_btn.setText("Resume" if status == "paused" else "Pause")
@@ -353,3 +365,4 @@ class TrainPage(QWidget):
                                  "checkpoint is intact: press Resume to continue.")
         elif status == "failed" and s.message and not self.message.text():
             self.message.setText(s.message)
+        self.back_btn.setVisible(status == "failed" and not s.checkpoints)

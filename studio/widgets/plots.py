@@ -48,6 +48,8 @@ class MetricPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("left", y_label)
         self.setLabel("bottom", "step")
+        for axis in ("bottom", "left"):  # "step (x0.001)" helps no one
+            self.getAxis(axis).enableAutoSIPrefix(False)
         self.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.series: dict[str, pg.PlotDataItem] = {}
         self.markers = pg.ScatterPlotItem(size=9, symbol="t", brush=pg.mkBrush("#e6550d"), pen=None)
@@ -72,6 +74,21 @@ class MetricPlot(pg.PlotWidget):
 
     def set_series(self, name: str, x, y, **style) -> None:
         self.ensure(name, **style).setData(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        self._fit_single_step()
+
+    def _fit_single_step(self) -> None:
+        """One step of data gets a range around it (autorange would span -0.4 to 0.4 of a step)."""
+        xs = [item.xData for item in self.series.values() if item.xData is not None and len(item.xData)]
+        if not xs:
+            return
+        lo, hi = min(float(np.nanmin(x)) for x in xs), max(float(np.nanmax(x)) for x in xs)
+        if hi - lo < 1:
+            start = max(0.0, lo - 1) if lo >= 0 else lo - 1
+            self.setXRange(start, start + 2, padding=0)
+            self._fixed_x = True
+        elif getattr(self, "_fixed_x", False):  # more steps came: back to following the data (not a user's zoom)
+            self._fixed_x = False
+            self.enableAutoRange(x=True)
 
     def remove_series(self, name: str) -> None:
         item = self.series.pop(name, None)
@@ -79,9 +96,12 @@ class MetricPlot(pg.PlotWidget):
             self.removeItem(item)
 
     def clear_series(self) -> None:
+        """Remove every series; the axes forget their ranges (the next run's data sets them)."""
         for name in list(self.series):
             self.remove_series(name)
         self.markers.setData([], [])
+        self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.enableAutoRange()
 
     def point_count(self, name: str) -> int:
         item = self.series.get(name)

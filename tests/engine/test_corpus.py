@@ -137,3 +137,25 @@ def test_encoding_in_parallel_shards_writes_what_one_process_writes(tmp_path, ki
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
     assert np.fromfile(tmp_path / "many" / "docs.bin", dtype=np.int64)[:2].tolist()[0] == 0
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["docs.bin", "tokens.bin"]
+
+
+def test_one_document_per_line_reads_records_and_joins_them_with_a_newline(tmp_path):
+    names = ["anna", "emma", "olivia", "ava", "isabella", "sophia", "mia"] * 20
+    (tmp_path / "names.txt").write_text("\n".join(names[:3]) + "\n\n" + "\n".join(names[3:]) + "\n")
+    by_line = DataConfig(path=str(tmp_path / "names.txt"), documents="line")
+    assert _texts(load_documents(by_line, tmp_path / "cache")) == names  # the blank line is no record
+    assert len(load_documents(DataConfig(path=str(tmp_path / "names.txt")), tmp_path / "cache")) == 2
+    cfg = tiny_config(tmp_path / "names.txt", tmp_path, data={"documents": "line"})
+    corpus = prepare_corpus(cfg)
+    train, val = corpus.arrays()
+    assert corpus.stats.documents == len(names)
+    assert corpus.tokenizer.decode(np.concatenate([train, val]).tolist()) == "\n".join(names)
+    paragraphs = prepare_corpus(tiny_config(tmp_path / "names.txt", tmp_path))  # another cache entry
+    assert paragraphs.tokens_path != corpus.tokens_path and paragraphs.stats.documents == 2
+
+
+def test_a_whole_file_can_be_one_document(tmp_path):
+    (tmp_path / "a.txt").write_text("one\n\ntwo\n")
+    (tmp_path / "b.txt").write_text("three\n")
+    docs = load_documents(DataConfig(path=str(tmp_path), documents="file"), tmp_path / "cache")
+    assert sorted(_texts(docs)) == ["one\n\ntwo\n", "three\n"]

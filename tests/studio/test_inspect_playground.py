@@ -63,6 +63,7 @@ def test_playground_streams_what_the_engine_generates(qtbot, window_on, trained_
 
 def test_playground_stops_at_once_and_compares_two_checkpoints(qtbot, window_on):
     page = window_on.playground_page
+    page.prompt.setPlainText("How vexingly")
     page.max_tokens.setValue(100_000)
     qtbot.mouseClick(page.generate_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(page.left.output.tokens) > 5, timeout=30000)

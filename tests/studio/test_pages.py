@@ -58,11 +58,14 @@ def test_dropping_files_makes_a_corpus_folder_and_offers_columns(qtbot, window, 
     assert [page.column.itemText(i) for i in range(page.column.count())] == ["id", "body", "label"]
 
 
-def test_model_page_explains_impossible_settings_and_estimates(qtbot, window):
+def test_model_page_explains_impossible_settings_and_estimates(qtbot, window, tmp_path):
     page = window.model_page
     f = page.form
     assert "data.path is empty: name a corpus file or folder" in page.problems.text()
     f.widget("data", "path").setText("/some/corpus.txt")
+    assert "corpus not found: /some/corpus.txt" in page.problems.text() and not page.train_btn.isEnabled()
+    (tmp_path / "corpus.txt").write_text("some text\n")
+    f.widget("data", "path").setText(str(tmp_path / "corpus.txt"))
     f.widget("model", "n_embd").setValue(16)
     f.widget("model", "n_head").setValue(3)
     assert "must divide model.n_embd" in page.problems.text()

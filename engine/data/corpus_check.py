@@ -1,0 +1,43 @@
+"""What the engine would refuse about a corpus, found before training without reading it whole: the path,
+its kinds of file against the objective, the columns a table has. The Model page and `engine train` ask
+this first, so a run that cannot start is refused on the form, not after the press of Train."""
+
+from __future__ import annotations
+
+from engine.config import RunConfig
+from engine.data.files import find_corpus_files, peek_columns
+from engine.errors import UserError
+
+
+def corpus_problems(cfg: RunConfig) -> list[str]:
+    """Each problem in words, naming the field to change; [] when the corpus fits the run."""
+    d, objective = cfg.data, cfg.model.objective
+    if not d.path:
+        return []  # validate() says so already
+    try:
+        files = find_corpus_files(d.path)
+    except UserError as e:
+        return [str(e)]
+    if files.saved_dataset is not None:
+        return []  # its columns are checked when it is opened
+    text_files = files.by_builder.get("text", [])
+    tables = [f for builder, paths in files.by_builder.items() if builder != "text" for f in paths]
+    problems = []
+    if objective == "classify" and text_files:
+        problems.append(f"model.objective = \"classify\" learns a label for each text, but {text_files[0].name} is plain "
+                        f"text: use a CSV, JSONL or Parquet corpus with columns {d.text_column!r} and "
+                        f"{cfg.task.label_column!r}, or choose the causal or masked objective")
+    for table in tables[:20]:
+        columns = peek_columns(table)
+        if not columns:
+            continue  # unreadable or empty: loading names the line
+        wanted = [(d.text_column, "data.text_column")]
+        if objective == "classify":
+            wanted.append((cfg.task.label_column, "task.label_column"))
+        for column, key in wanted:
+            if column not in columns:
+                problems.append(f"{table.name} has no column {column!r}; its columns are {', '.join(columns)}: set "
+                                f"{key} to one of them")
+        if problems:
+            break
+    return problems

@@ -1,0 +1,38 @@
+"""The Corpus page's first look at a source: how many documents, the first few, and whether the file looks
+like one record per line (names, sentences) read as one big paragraph."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from engine import config as C
+
+PREVIEW_DOCS = 30
+LINES_PER_DOC = 50
+"""A paragraph this many lines long, of short lines, is probably a list of records."""
+SHORT_LINE = 40
+
+
+@dataclass
+class Preview:
+    documents: int
+    first: list[str]
+    suggest_lines: bool
+    """The file reads as few long paragraphs of short lines: one document per line is probably meant."""
+
+
+def read_preview(data: C.DataConfig, cache_dir) -> Preview:
+    from engine.data.corpus import load_documents
+
+    docs = load_documents(data, cache_dir)
+    first = next(iter(docs.iter_text(batch=PREVIEW_DOCS)), [])
+    return Preview(len(docs), first, data.documents == "paragraph" and looks_like_records(first))
+
+
+def looks_like_records(paragraphs: list[str]) -> bool:
+    """Many short lines per paragraph: a list of names or sentences rather than prose."""
+    lines = [ln for p in paragraphs for ln in p.splitlines() if ln.strip()]
+    if not paragraphs or len(lines) / len(paragraphs) < LINES_PER_DOC:
+        return False
+    return statistics.median(len(ln) for ln in lines) <= SHORT_LINE
