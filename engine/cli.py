@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except UserError as e:
         _say_error(str(e), getattr(e, "problems", []))
+        if getattr(args, "events", None) and not getattr(e, "reported", False):  # a launcher reads stdout
+            from engine.run.events import EventWriter
+
+            EventWriter(None, echo=sys.stdout).emit("error", kind="refused", message=str(e),
+                                                    problems=getattr(e, "problems", []))
         return EXIT_USER
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -193,8 +198,9 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
                         best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val)
         return 0
     except UserError as e:
-        if writer.path is not None:
+        if writer.path is not None or (as_json and not quiet):  # the run's events, and stdout when asked
             writer.emit("error", kind="config", message=str(e))
+            e.reported = True
         raise
     except TrainingStopped as e:
         writer.emit("error", trainer.step if trainer else None, kind=e.kind, message=str(e))

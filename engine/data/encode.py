@@ -26,6 +26,7 @@ from engine.data.parallel_encode import encode_parallel, parallel_workers
 from engine.data.token_file import Progress, encode_to_file
 from engine.data.tokenizer import Tokenizer, train_tokenizer
 from engine.errors import UserError
+from engine.humanlog import counted
 
 CACHE_VERSION = "3"
 
@@ -115,7 +116,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         tokenizer = train_tokenizer(t.kind, lambda: _and_separator(cleaned(), separator), vocab_size=t.vocab_size,
                                     length=len(docs))
     stats = CleanStats()  # count again during encoding: tokenizer training may have read the docs twice
-    say("encode", f"encoding {len(docs):,} documents")
+    say("encode", f"encoding {counted(len(docs), 'document')}")
     tmp = entry.with_name(f".tmp-{key}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

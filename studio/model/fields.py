@@ -16,7 +16,7 @@ CHOICES = {
     ("train", "health_policy"): C.HEALTH_POLICIES, ("data", "normalize"): ("", "NFC", "NFKC"),
     ("model", "arch"): C.ARCHS, ("train", "compile"): C.COMPILE_MODES,
     ("train", "parallel"): C.PARALLELS, ("finetune", "method"): C.FINETUNE_METHODS,
-    ("finetune", "source"): ("",),
+    ("finetune", "source"): ("",), ("data", "documents"): C.DOCUMENT_KINDS,
 }
 EDITABLE = {("train", "device"), ("finetune", "source")}
 """Choices the user may also type into (a device name, a folder)."""
@@ -45,7 +45,7 @@ GROUPS = {
     "Hardware": [("train", k) for k in ("device", "processes", "parallel", "precision", "compile", "threads",
                                         "tensorboard")],
     "Tokenizer": [("tokenizer", k) for k in ("kind", "vocab_size", "path")],
-    "Corpus": [("data", k) for k in ("path", "text_column", "val_fraction", "encoding", "normalize",
+    "Corpus": [("data", k) for k in ("path", "text_column", "documents", "val_fraction", "encoding", "normalize",
                                      "collapse_whitespace", "dedupe", "min_chars")],
 }
 

@@ -279,8 +279,10 @@ class ModelPage(QWidget):
         self.form.widget("finetune", "source").setCurrentText(path)
 
     def _on_train_clicked(self) -> None:
+        self._corpus_check = ((), [])  # the corpus may have changed on disk since the form last looked
+        self._on_form_changed()
         cfg, problems = self.current_config()
-        if problems:
+        if problems or not self.train_btn.isEnabled():
             return
         self.sig_train_requested.emit(cfg)
 

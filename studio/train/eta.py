@@ -1,6 +1,6 @@
-"""Time left in a run, measured the way the user lives it: wall-clock steps per second over the latest
-stretch of the run (evaluations, checkpoints and a busy machine included), smoothed, and marked unsure
-while the speed is still settling or changing."""
+"""Time left in a run, measured the way the user lives it: wall-clock steps per second over the last two
+minutes (evaluations, checkpoints and a busy machine included, so it moves slowly), marked unsure while
+the newest third of that stretch runs at another speed than the whole."""
 
 from __future__ import annotations
 
@@ -32,14 +32,20 @@ def eta(steps: list[float], times: list[float], max_steps: int) -> Eta | None:
     steps, times = steps[start:], times[start:]
     if len(steps) < 2 or times[-1] <= times[0] or steps[-1] <= steps[0]:
         return None
-    overall = (steps[-1] - steps[0]) / (times[-1] - times[0])
-    first = next(i for i, t in enumerate(times) if t >= times[-1] - WINDOW_S)
-    first = min(first, len(steps) - 2)
-    recent = (steps[-1] - steps[first]) / max(1e-9, times[-1] - times[first])
-    rate = recent if recent > 0 else overall
-    left = max(0.0, (max_steps - steps[-1]) / rate)
-    unsure = len(steps) < MIN_POINTS or abs(recent / overall - 1) > STEADY
+    first = min(next(i for i, t in enumerate(times) if t >= times[-1] - WINDOW_S), len(steps) - 2)
+    window = _rate(steps, times, first)
+    if window <= 0:
+        return None
+    latest = _rate(steps, times, max(first, len(steps) - 1 - (len(steps) - first) // 3))
+    left = max(0.0, (max_steps - steps[-1]) / window)
+    unsure = len(steps) < MIN_POINTS or abs(latest / window - 1) > STEADY
     return Eta(left, unsure)
+
+
+def _rate(steps: list[float], times: list[float], start: int) -> float:
+    """Steps a second from point `start` to the last."""
+    start = min(start, len(steps) - 2)
+    return (steps[-1] - steps[start]) / max(1e-9, times[-1] - times[start])
 
 
 def _session_start(times: list[float]) -> int:

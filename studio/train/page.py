@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSplitter,
     QTabWidget,
@@ -69,6 +70,8 @@ class TrainPage(QWidget):
 
         self.title = QLabel("No run yet: design a model on the Model page and press Train")
         self.title.setObjectName("run_title")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long path never
+        # widens the window (the full path is in the tooltip)
         self.status = QLabel("")
         self.status.setObjectName("run_status")
         self.progress = QProgressBar()
@@ -338,6 +341,7 @@ class TrainPage(QWidget):
         live = self.client.is_alive(run.path)
         status = "paused" if live and run.state == "paused" else ("running" if live else s.status)
         self.title.setText(f"<b>{s.name}</b> &nbsp; <span style='color:#666'>{run.path}</span>")
+        self.title.setToolTip(str(run.path))
         self.status.setText(STATUS_WORDS.get(status, status))
         self.progress.setMaximum(max(1, s.max_steps))
         step = run.last_step.step if run.last_step else s.step

@@ -88,6 +88,7 @@ class MetricPlot(pg.PlotWidget):
             self._fixed_x = True
         elif getattr(self, "_fixed_x", False):  # more steps came: back to following the data (not a user's zoom)
             self._fixed_x = False
+            self.setXRange(lo, hi)  # (autorange alone sees only what the narrow view clipped)
             self.enableAutoRange(x=True)
 
     def remove_series(self, name: str) -> None:

@@ -5,7 +5,7 @@ import shutil
 from PySide6.QtCore import Qt
 
 from engine.run.events import read_events
-from tests.studio.conftest import tiny_model
+from tests.studio.conftest import close_keeping_runs, tiny_model
 from tests.studio.test_training_flow import LONG, RUN_TIMEOUT, train_through_gui
 
 
@@ -25,7 +25,7 @@ def test_the_trainer_outlives_the_gui_and_is_reattached(qtbot, window, tmp_path,
     qtbot.waitUntil(lambda: window.train_page.run.last_step is not None, timeout=RUN_TIMEOUT)
     window.client.procs.clear()  # the GUI "dies": it forgets its child without stopping it
     window.client.timer.stop()
-    window.close()
+    close_keeping_runs(window)  # (it still follows the run, so it asks first)
     assert proc.poll() is None  # still training
     from studio.main_window import MainWindow
 
@@ -49,9 +49,27 @@ def test_a_trainer_that_fails_at_start_is_explained(qtbot, window, tmp_path):
     page = window.model_page
     page.name.setText("no-corpus")
     tiny_model(page)
-    page.form.widget("data", "path").setText(str(tmp_path / "missing.txt"))
+    corpus = tmp_path / "gone.txt"
+    corpus.write_text("words " * 500)
+    page.form.widget("data", "path").setText(str(corpus))
+    assert page.train_btn.isEnabled(), page.problems.text()
+    corpus.unlink()  # gone after the form looked: pressing Train looks again and refuses
     qtbot.mouseClick(page.train_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "corpus not found" in window.train_page.message.text(), timeout=RUN_TIMEOUT)
+    assert "corpus not found" in page.problems.text() and window.stack.currentWidget() is not window.train_page
+    cfg, _ = page.current_config()
+    run_dir = window.start_training(cfg)  # a start the engine refuses anyway is a failed run, not a stuck one
+    train = window.train_page
+    qtbot.waitUntil(lambda: train.status.text() == "Failed", timeout=RUN_TIMEOUT)
+    assert "corpus not found" in train.message.text() and train.back_btn.isVisible()
+    assert not train.pause_btn.isEnabled() and not train.stop_btn.isEnabled() and train.progress.text() == ""
+    qtbot.mouseClick(train.back_btn, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is page
+    runs = window.runs_page
+    rows = {runs.table.item(r, 0).data(Qt.ItemDataRole.UserRole): runs.table.item(r, 1).text()
+            for r in range(runs.table.rowCount())}
+    assert rows == {str(run_dir): "failed"}
+    runs.select([run_dir])
+    assert runs.buttons["delete"].isEnabled()
 
 
 def test_out_of_range_values_are_refused_in_words(qtbot, window):

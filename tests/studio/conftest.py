@@ -13,3 +13,20 @@ def tiny_model(page, **train):
     for key, value in values.items():
         f.widget("train", key).setValue(value)
     f.widget("train", "device").setCurrentText("cpu")
+
+
+def close_keeping_runs(window) -> None:
+    """Close the main window the way a user leaves a run training: "Keep training" in the question it asks."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        keep = [b for b in box.buttons() if b.text() == "Keep training"] if isinstance(box, QMessageBox) else []
+        if keep:
+            keep[0].click()
+        else:
+            QTimer.singleShot(20, answer)
+
+    QTimer.singleShot(0, answer)
+    window.close()

@@ -112,3 +112,54 @@ def test_the_pickers_start_at_the_best_checkpoint(qtbot, settings, trained_run, 
     for picker in (w.inspect_page.picker, w.playground_page.left.picker):
         assert picker.checkpoint() == "step-000020" and picker.checkpoints.count() == 3  # of 60, 40, 20
         assert picker.checkpoints.currentText().endswith("best")
+
+
+def test_texts_come_from_the_runs_own_corpus_and_unknown_characters_are_named(qtbot, window_on, trained_run):
+    from tests.conftest import PANGRAMS
+
+    playground, inspect = window_on.playground_page, window_on.inspect_page
+    assert playground.prompt.toPlainText() in PANGRAMS  # a line of its validation text, not "ROMEO:"
+    assert not playground.prompt_note.isVisible()
+    playground.prompt.setPlainText("größe ✓")
+    assert "does not know ö ß ✓" in playground.prompt_note.text() and "<unk>" in playground.prompt_note.text()
+    run = window_on.store.runs[inspect.picker.run_dir()]
+    assert inspect.text.toPlainText() == run.val_text and run.val_text.strip()
+    inspect.picker.reload()  # choosing again keeps what the user typed
+    inspect.text.setPlainText("my own words")
+    inspect.picker.reload()
+    assert inspect.text.toPlainText() == "my own words"
+
+
+def test_inspect_labels_its_heads_and_keeps_its_captions_current(qtbot, window_on):
+    page = window_on.inspect_page
+    page.steps.blockSignals(True)  # as when the page opens: nothing computed yet
+    page.maps = None
+    assert page.placeholder.isVisibleTo(page) and not page.view.isVisibleTo(page)
+    page.steps.blockSignals(False)
+    page.text.setPlainText("Sphinx of black quartz")
+    qtbot.mouseClick(page.show_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.maps is not None and page.show_btn.isEnabled(), timeout=30000)
+    assert page.view.isVisibleTo(page) and not page.placeholder.isVisibleTo(page)
+    assert "step-000060" in page.status.text()
+    assert page.grid.caption_texts() == ["head 0", "head 1", "layer 0", "layer 1"]
+    page.grid.sig_head_clicked.emit(1, 1)
+    framed = {key for key, (vb, _) in page.grid.cells.items() if vb.border.style() != Qt.PenStyle.NoPen}
+    assert framed == {(1, 1)}
+    page.mean.setChecked(True)  # the mean of a layer frames the whole layer
+    assert {key for key, (vb, _) in page.grid.cells.items() if vb.border.style() != Qt.PenStyle.NoPen} == \
+        {(1, 0), (1, 1)}
+    page.hover.setText("query 3 … stale")
+    page.steps.setValue(1)
+    assert "step 20" in page.status.text() and "step-000060" not in page.status.text()
+    assert page.hover.text() == ""
+
+
+def test_the_hover_names_the_chosen_token_once(qtbot, window_on):
+    from studio.playground.output import TokenOutput
+
+    out = TokenOutput()
+    qtbot.addWidget(out)
+    out.start("a")
+    out.add({"text": "b", "prob": 0.6, "alternatives": [["b", 0.6], ["c", 0.3]]})
+    text = out.describe(0)
+    assert text.count("&#x27;b&#x27;") == 1 and "&#x27;c&#x27;: 30.0%" in text
