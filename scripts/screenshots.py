@@ -1,6 +1,6 @@
 """Make the README's screenshots offscreen: a real workspace, two short real runs, each page grabbed.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs] [--only-objectives]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs] [--only-objectives | --only-first-hour]
 """
 
 from __future__ import annotations
@@ -41,9 +41,13 @@ def main() -> None:
     w = MainWindow(settings)
     w.resize(1400, 900)
     w.show()
-    if "--only-objectives" not in sys.argv:
-        language_model_shots(app, w, out)
-    objective_shots(app, w, out)
+    if "--only-first-hour" in sys.argv:
+        first_hour_shots(app, w, out, tmp)
+    else:
+        if "--only-objectives" not in sys.argv:
+            language_model_shots(app, w, out)
+        objective_shots(app, w, out)
+        first_hour_shots(app, w, out, tmp)
     print(f"screenshots in {out}/ (workspace {tmp})")
 
 
@@ -141,6 +145,40 @@ def objective_shots(app, w, out: Path) -> None:
     form.widget("task", "labels").setText("balanced | unbalanced")
     app.processEvents()
     w.grab().save(str(out / "finetune.png"))
+
+
+def names_corpus(path: Path, n: int = 4000) -> Path:
+    """A file of made-up first names, one a line (syllables combined in a fixed order): a corpus of records."""
+    first = ["a", "be", "ca", "da", "e", "fi", "ga", "ha", "i", "jo", "ka", "li", "ma", "no", "o", "pe", "ro",
+             "sa", "ta", "vi", "wi", "ze"]
+    middle = ["", "l", "n", "r", "s", "th", "v", "m"]
+    last = ["a", "e", "ia", "o", "on", "el", "y", "ine", "an", "is"]
+    names = [(first[i % 22] + middle[(i // 22) % 8] + last[(i // 176) % 10]).capitalize() for i in range(n)]
+    path.write_text("\n".join(names) + "\n")
+    return path
+
+
+def first_hour_shots(app, w, out: Path, tmp: Path) -> None:
+    """What a newcomer's own corpus meets: a file of names read one per line; a model too big refused."""
+    corpus = w.corpus_page
+    w.nav.setCurrentRow(0)
+    corpus.set_sources([names_corpus(tmp / "names.txt")])
+    wait(app, corpus.suggest_btn.isVisible)
+    corpus.suggest_btn.click()
+    wait(app, lambda: corpus.preview.toPlainText().startswith("4,000 documents"))
+    corpus.prepare()
+    wait(app, corpus.use_btn.isEnabled)
+    corpus.sentence.setText("Marion")
+    app.processEvents()
+    w.grab().save(str(out / "corpus-lines.png"))
+    corpus.use_btn.click()
+    model = w.model_page
+    model.name.setText("names")
+    model.form.widget("train", "device").setCurrentText("cpu")
+    model.form.widget("model", "block_size").setValue(100_000)
+    w.nav.setCurrentRow(1)
+    app.processEvents()
+    w.grab().save(str(out / "model-memory.png"))
 
 
 if __name__ == "__main__":
