@@ -16,6 +16,11 @@ GPU_BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12,
 BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "auto": 4}
 # Achieved fraction of peak for small models, measured here (CPU ~40%, GPU ~45% at GPT-2 small)
 DEFAULT_EFFICIENCY = {"cpu": 0.35, "cuda": 0.40}
+# Time a step spends outside the matmuls (Python, dispatch, autograd, optimizer), per layer and fixed:
+# ~3.4 ms for a 6-layer model on this project's CPU (REFERENCE.md), kernel launches on a GPU
+STEP_OVERHEAD_S = {"cpu": (0.0005, 0.001), "cuda": (0.00015, 0.001)}
+START_S = 3.0
+"""Process start, imports and the first step's warm-up, measured at ~3 s (REFERENCE.md)."""
 
 
 @dataclass
@@ -31,6 +36,8 @@ class Estimate:
     tokens_total: int
     seconds_per_step: float | None
     seconds_total: float | None
+    """Training steps, evaluations with their samples, and start-up (not corpus preparation)."""
+    seconds_evaluating: float | None = None
 
 
 def mlp_hidden(n_embd: int, mlp: str) -> int:
@@ -120,13 +127,20 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
     vocab = m.vocab_size or vocab_size
     per_seq += m.block_size * vocab * 4 * 2  # logits and their gradient in fp32
     memory = weights + grads + optim + per_seq * t.batch_size
-    seconds = None
+    seconds = evaluating = total_s = None
     if peak_flops:
         eff = DEFAULT_EFFICIENCY.get(device_type, 0.35)
-        seconds = fpt * tokens_step / world_size / (peak_flops * eff)
+        per_layer, fixed = STEP_OVERHEAD_S.get(device_type, STEP_OVERHEAD_S["cpu"])
+        overhead = per_layer * m.n_layer + fixed
+        seconds = fpt * tokens_step / world_size / (peak_flops * eff) + overhead * t.grad_accum
+        micro = (seconds / t.grad_accum - overhead) / 3 + overhead / 3  # a forward pass is a third of a step
+        evals = t.max_steps // max(1, t.eval_interval) + 1
+        samples = len(t.sample_prompts) * t.sample_tokens * overhead / 3 if t.sample_interval >= 0 else 0.0
+        evaluating = evals * (2 * t.eval_batches * micro + samples)  # validation and training loss
+        total_s = seconds * t.max_steps + evaluating + START_S
     return Estimate(params=total, non_embedding_params=non_emb, flops_per_token=fpt, memory_bytes=int(memory),
                     tokens_per_step=tokens_step, tokens_total=tokens_step * t.max_steps, seconds_per_step=seconds,
-                    seconds_total=seconds * t.max_steps if seconds else None)
+                    seconds_total=total_s, seconds_evaluating=evaluating)
 
 
 def auto_batch_size(cfg: RunConfig, vocab_size: int, budget_bytes: float, *, cap: int = 64) -> int:

@@ -48,6 +48,7 @@ def main() -> None:
             language_model_shots(app, w, out)
         objective_shots(app, w, out)
         first_hour_shots(app, w, out, tmp)
+    w.close()  # ends the inference worker too
     print(f"screenshots in {out}/ (workspace {tmp})")
 
 
@@ -174,6 +175,9 @@ def first_hour_shots(app, w, out: Path, tmp: Path) -> None:
     corpus.use_btn.click()
     model = w.model_page
     model.name.setText("names")
+    model.set_source("")  # a model of its own, not a fine-tune of the classifier before
+    model.form.widget("model", "objective").setCurrentText("causal")
+    model.form.widget("model", "arch").setCurrentText("auto")
     model.form.widget("train", "device").setCurrentText("cpu")
     model.form.widget("model", "block_size").setValue(100_000)
     w.nav.setCurrentRow(1)

@@ -328,7 +328,8 @@ class CorpusPage(QWidget):
 
     def _on_preview_done(self, preview) -> None:
         n, first = preview.documents, preview.first
-        text = "\n\n─────\n\n".join(d[:2000] for d in first)
+        by_line = self.documents.currentData() == "line"  # records read best one under the other
+        text = ("\n" if by_line else "\n\n─────\n\n").join(d[:2000] for d in first)
         head = f"The first {len(first)}:" if len(first) < n else ("It reads:" if n == 1 else "They read:")
         self.preview.setPlainText(f"{counted(n, 'document')}. {head}\n\n{text}")
         self.stats.set("documents", f"{n:,}")

@@ -49,9 +49,9 @@ class HeadsGrid(pg.GraphicsLayoutWidget):
     def highlight(self, layer: int, head: int | None) -> None:
         """Frame the chosen head (head None: the whole layer, as for its mean over heads)."""
         self.selected = (layer, head)
-        for (l_, h), (vb, _) in self.cells.items():
+        for (l_, h), (_, img) in self.cells.items():
             chosen = l_ == layer and (head is None or h == head)
-            vb.setBorder(pg.mkPen("#d62728", width=3) if chosen else None)
+            img.setBorder(pg.mkPen("#d62728", width=3) if chosen else None)
 
     def caption_texts(self) -> list[str]:
         return list(self.labels)

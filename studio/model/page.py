@@ -236,13 +236,14 @@ class ModelPage(QWidget):
             self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size})")
             self.card.set("step", f"≈ {human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens)")
             self.card.set("tokens", human_count(e.tokens_total))
-            self.card.set("total", f"≈ {human_seconds(e.seconds_total)}")
-            if not cfg.train.auto_batch_size:  # what the trainer would refuse
-                cpu = device.type == "cpu"
-                too_big = memory_problem(cfg, vocab_size=self._vocab(cfg), device_type=device.type,
-                                         available=available_ram() if cpu else device.memory,
-                                         where="this machine" if cpu else device.name)
-                problems += [too_big] if too_big else []
+            self.card.set("total", f"≈ {human_seconds(e.seconds_total)}" + (
+                f" (evaluations {human_seconds(e.seconds_evaluating)})" if e.seconds_evaluating else ""))
+            cpu = device.type == "cpu"  # what the trainer would refuse (auto batch: even one sequence too many)
+            checked = cfg if not cfg.train.auto_batch_size else _one_sequence(cfg)
+            too_big = memory_problem(checked, vocab_size=self._vocab(cfg), device_type=device.type,
+                                     available=available_ram() if cpu else device.memory,
+                                     where="this machine" if cpu else device.name)
+            problems += [too_big] if too_big else []
             self.card.set("assumes", _assumptions(device, cfg))
         else:
             for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total", "assumes"):
@@ -313,6 +314,13 @@ class ModelPage(QWidget):
             return False
         self.set_config(cfg)
         return True
+
+
+def _one_sequence(cfg: C.RunConfig) -> C.RunConfig:
+    """The run at a micro-batch of one: the least an automatic batch size can choose."""
+    one = cfg.copy()
+    one.train.batch_size = 1
+    return one
 
 
 def _assumptions(device, cfg: C.RunConfig) -> str:

@@ -143,10 +143,10 @@ def test_inspect_labels_its_heads_and_keeps_its_captions_current(qtbot, window_o
     assert "step-000060" in page.status.text()
     assert page.grid.caption_texts() == ["head 0", "head 1", "layer 0", "layer 1"]
     page.grid.sig_head_clicked.emit(1, 1)
-    framed = {key for key, (vb, _) in page.grid.cells.items() if vb.border.style() != Qt.PenStyle.NoPen}
+    framed = {key for key, (_, img) in page.grid.cells.items() if img.border.style() != Qt.PenStyle.NoPen}
     assert framed == {(1, 1)}
     page.mean.setChecked(True)  # the mean of a layer frames the whole layer
-    assert {key for key, (vb, _) in page.grid.cells.items() if vb.border.style() != Qt.PenStyle.NoPen} == \
+    assert {key for key, (_, img) in page.grid.cells.items() if img.border.style() != Qt.PenStyle.NoPen} == \
         {(1, 0), (1, 1)}
     page.hover.setText("query 3 … stale")
     page.steps.setValue(1)
