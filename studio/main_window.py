@@ -238,6 +238,9 @@ class MainWindow(QMainWindow):
     def save_session(self) -> None:
         """Corpus page, model form and page, as the user left them (kept as they work, not only at exit)."""
         cfg, _ = self.model_page.current_config()
+        if self.isVisible():
+            self.settings.save_window(self.normalGeometry() if self.isMaximized() else self.geometry(),
+                                      self.isMaximized())
         self.settings.save_session({"corpus": corpus_state(self.corpus_page), "model": cfg.to_toml(),
                                     "page": self.nav.currentRow(), "workspace": str(self.store.workspace)})
 
@@ -257,6 +260,16 @@ class MainWindow(QMainWindow):
         else:
             self.nav.setCurrentRow(PAGES.index("Train"))
         return True
+
+    def moveEvent(self, event) -> None:  # noqa: N802 (Qt's name): the place is kept even if the studio is killed
+        super().moveEvent(event)
+        if hasattr(self, "save_timer"):
+            self.save_timer.start()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if hasattr(self, "save_timer"):
+            self.save_timer.start()
 
     # ----- closing -----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -278,7 +291,6 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.save_session()
-        self.settings.save_window(self.normalGeometry() if self.isMaximized() else self.geometry(), self.isMaximized())
         from studio import inference_client
 
         if inference_client._client is not None:  # the inference worker leaves with the window

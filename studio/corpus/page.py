@@ -148,7 +148,10 @@ class CorpusPage(QWidget):
         self.preview.setObjectName("preview")
         self.vocab_list = QListWidget()
         self.vocab_list.setObjectName("vocab_list")
-        self.sentence = QLineEdit("The quick brown fox jumps over the lazy dog.")
+        self.sentence = QLineEdit()
+        self.sentence.setPlaceholderText("Type a sentence to see it as tokens")
+        self.own_sentence = ""
+        """The sentence last taken from the corpus itself; the user's own typing is kept instead."""
         self.sentence.setObjectName("sample_sentence")
         self.tokens_view = QLabel()
         self.tokens_view.setObjectName("tokens_view")
@@ -188,6 +191,7 @@ class CorpusPage(QWidget):
         layout.addLayout(sources)
         layout.addWidget(split)
 
+        self.path.returnPressed.connect(self._on_path_typed)
         add_file.clicked.connect(self._on_add_file)
         add_folder.clicked.connect(self._on_add_folder)
         load_tok.clicked.connect(self._on_load_tokenizer)
@@ -269,6 +273,12 @@ class CorpusPage(QWidget):
             self.set_sources(paths)
             event.acceptProposedAction()
 
+    def _on_path_typed(self) -> None:
+        """A path typed or pasted into the field, then Enter: read it like a chosen file."""
+        text = self.path.text().strip().strip("'\"")
+        if text:
+            self.set_sources([Path(text).expanduser()])
+
     def _on_add_file(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add corpus files", str(Path.home()),
                                                 "Text and tables (*.txt *.md *.jsonl *.json *.csv *.parquet *.py);;"
@@ -337,6 +347,11 @@ class CorpusPage(QWidget):
                                 f"one record (a name, a sentence), read one document per line.")
         self.suggestion.setVisible(preview.suggest_lines)
         self.suggest_btn.setVisible(preview.suggest_lines)
+        typed = self.sentence.text()
+        if first and (not typed.strip() or typed == self.own_sentence):  # a sentence of this corpus, not a pangram
+            lines = [ln.strip() for d in first[:3] for ln in d.splitlines() if ln.strip()]
+            self.own_sentence = lines[0][:80] if lines else ""
+            self.sentence.setText(self.own_sentence)
 
     def prepare(self) -> None:
         cfg = self.data_config()

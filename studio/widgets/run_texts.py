@@ -60,7 +60,8 @@ def unknown_note(run_dir: Path | None, text: str) -> str:
     unknown = tokenizer.unknown_characters(text)
     if not unknown:
         return ""
-    shown = " ".join(repr(c)[1:-1] if c.strip() else repr(c) for c in unknown[:12])
+    names = {" ": "the space", "\n": "the line break", "\t": "the tab"}
+    shown = " ".join(names.get(c, repr(c)[1:-1]) for c in unknown[:12])
     more = f" and {len(unknown) - 12} more" if len(unknown) > 12 else ""
     return (f"This model's vocabulary does not know {shown}{more}: it reads them as <unk>, an unknown token. "
             f"Use characters from its corpus.")

@@ -193,6 +193,7 @@ def test_a_file_of_names_is_read_one_document_per_line(qtbot, window, tmp_path):
     qtbot.mouseClick(page.suggest_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.preview.toPlainText().startswith("600 documents. The first 30:"), timeout=20000)
     assert not page.suggestion.isVisible() and page.data_config().data.documents == "line"
+    assert page.sentence.text() == "emma"  # a record of this corpus to show as tokens, not an English pangram
     qtbot.mouseClick(page.prepare_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(page.use_btn.isEnabled, timeout=30000)
     assert page.stats.text("documents") == "600"
@@ -237,3 +238,13 @@ def test_small_things_say_what_they_mean(qtbot, window):
     assert (x0, x1) == (0, 2) and not plot.getAxis("bottom").autoSIPrefix
     plot.set_series("train", [0, 50, 100], [3.0, 2.0, 1.0], color="#000")
     qtbot.waitUntil(lambda: plot.viewRange()[0][1] >= 100, timeout=2000)
+
+
+def test_a_path_typed_into_the_corpus_field_is_read_on_enter(qtbot, window, tmp_path):
+    page = window.corpus_page
+    page.path.setText(f"'{names_file(tmp_path)}'")  # pasted from a terminal, quotes and all
+    qtbot.keyClick(page.path, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.preview.toPlainText().startswith("1 document."), timeout=20000)
+    page.path.setText(str(tmp_path / "nowhere.txt"))
+    qtbot.keyClick(page.path, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "corpus not found" in page.progress_label.text(), timeout=20000)
