@@ -109,3 +109,18 @@ def test_the_real_command_line_trains_and_generates(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "engine", "generate", str(tmp_path / "run"), "--top-p", "2"],
                          capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --top-p must be in (0, 1]"
+
+
+def test_dev_engine_reads_paths_from_the_callers_folder(tmp_path):
+    from pathlib import Path
+
+    from engine.config import RunConfig
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "runs" / "mine").mkdir(parents=True)
+    cfg = RunConfig(name="mine")
+    (tmp_path / "runs" / "mine" / "run.toml").write_text(cfg.to_toml())
+    out = subprocess.run([str(root / "dev"), "engine", "runs", "runs"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "mine" in out.stdout
