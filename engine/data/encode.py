@@ -21,7 +21,7 @@ import numpy as np
 from engine.config import RunConfig
 from engine.data.clean import CleanStats, clean_documents
 from engine.data.corpus import DOC_SEPARATOR, doc_separator, load_documents
-from engine.data.files import find_corpus_files, fingerprint
+from engine.data.files import find_corpus_files, fingerprint, skip_summary
 from engine.data.parallel_encode import encode_parallel, parallel_workers
 from engine.data.token_file import Progress, encode_to_file
 from engine.data.tokenizer import Tokenizer, train_tokenizer
@@ -98,6 +98,8 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         return _from_cache(entry, d.val_fraction, cfg.model.block_size)
 
     say("load", f"reading {d.path}")
+    if files.skipped:
+        say("load", f"skipped {counted(len(files.skipped), 'file')}: {skip_summary(files.skipped)}")
     docs = load_documents(d, root)
     separator = doc_separator(d.documents) if files.saved_dataset is None else DOC_SEPARATOR
     stats = CleanStats()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ class CorpusFiles:
 
     by_builder: dict[str, list[Path]]
     saved_dataset: Path | None = None
+    skipped: tuple[tuple[Path, str], ...] = ()
+    """Files of a folder that are not read, each with the reason (binary, an unknown compressed kind)."""
 
     @property
     def all_files(self) -> list[Path]:
@@ -34,28 +37,81 @@ def find_corpus_files(path: str | Path) -> CorpusFiles:
     if p.is_dir():
         if (p / "dataset_info.json").is_file() or (p / "state.json").is_file() or (p / "dataset_dict.json").is_file():
             return CorpusFiles({}, saved_dataset=p)
-        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
-                       and not any(part.startswith(".") for part in f.relative_to(p).parts))
-        if not files:
-            raise UserError(f"folder {p} holds no corpus files ({', '.join(sorted(SUFFIXES))})")
-    else:
-        if p.suffix.lower() not in SUFFIXES and not _looks_like_text(p):
-            raise UserError(f"{p.name}: unknown file type {p.suffix!r}; use one of {', '.join(sorted(SUFFIXES))}")
-        files = [p]
-    groups: dict[str, list[Path]] = {}
-    for f in files:
-        groups.setdefault(SUFFIXES.get(f.suffix.lower(), "text"), []).append(f)
-    return CorpusFiles(groups)
+        groups: dict[str, list[Path]] = {}
+        skipped = []
+        for f in sorted(p.rglob("*")):
+            if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
+                continue
+            builder, why = file_kind(f)
+            if builder:
+                groups.setdefault(builder, []).append(f)
+            else:
+                skipped.append((f, why))
+        if not groups:
+            raise UserError(f"folder {p} holds no corpus files ({', '.join(sorted(SUFFIXES))}, plain text without "
+                            f"an extension, or any of them .gz)" + (f"; skipped: {skip_summary(skipped)}"
+                                                                    if skipped else ""))
+        return CorpusFiles(groups, skipped=tuple(skipped))
+    builder, why = file_kind(p)
+    if builder is None:
+        raise UserError(f"{p.name}: {why}; use one of {', '.join(sorted(SUFFIXES))}, plain text, or a .gz of them")
+    return CorpusFiles({builder: [p]})
+
+
+def file_kind(f: Path) -> tuple[str | None, str]:
+    """(the `datasets` builder that reads `f`, "") or (None, why it cannot be read as a corpus)."""
+    suffix = f.suffix.lower()
+    if suffix in SUFFIXES:
+        return SUFFIXES[suffix], ""
+    if suffix == ".gz":  # `datasets` decompresses as it reads
+        builder = SUFFIXES.get(Path(f.stem).suffix.lower(), "text")
+        if builder == "parquet":
+            return None, "a compressed Parquet file (Parquet compresses itself: give the .parquet)"
+        if builder == "text" and not _gzip_looks_like_text(f):
+            return None, "a compressed file that is not text"
+        return builder, ""
+    if _looks_like_text(f):
+        return "text", ""
+    return None, f"unknown file type {suffix!r} that is not text" if suffix else "not text (binary)"
+
+
+def skip_summary(skipped, most: int = 5) -> str:
+    """'a.png (unknown file type '.png' that is not text), ...' for the first few skipped files."""
+    shown = ", ".join(f"{f.name} ({why})" for f, why in skipped[:most])
+    return shown + (f" and {len(skipped) - most} more" if len(skipped) > most else "")
+
+
+def _gzip_looks_like_text(path: Path) -> bool:
+    try:
+        with gzip.open(path, "rb") as f:
+            return b"\x00" not in f.read(4096)
+    except (OSError, EOFError):
+        return False
 
 
 def check_text_file(path: Path, encoding: str = "utf-8") -> int:
-    """Raise a UserError naming the problem if `path` is empty, binary or not in `encoding`; return its size."""
+    """Raise a UserError naming the problem if `path` is empty, binary or not in `encoding`; return its size
+    (a .gz file is checked as what it holds)."""
     size = path.stat().st_size
     if size == 0:
         raise UserError(f"{path.name} is empty: add some text to it or pick another file")
     decoder = codecs.getincrementaldecoder(encoding)()
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        _decode_all(path, opener, decoder, encoding)
+    except (OSError, EOFError) as e:  # a damaged .gz
+        raise UserError(f"{path.name} cannot be read: {e}") from None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise UserError(f"{path.name} ends in the middle of a {encoding} character: the file is truncated") from None
+    return size
+
+
+def _decode_all(path: Path, opener, decoder, encoding: str) -> None:
+    """Decode the whole file chunk by chunk; a NUL byte or an invalid sequence is a UserError in words."""
     offset = 0
-    with open(path, "rb") as f:
+    with opener(path, "rb") as f:
         while chunk := f.read(1 << 22):
             if b"\x00" in chunk:
                 raise UserError(f"{path.name} looks binary (it holds NUL bytes), not text: pick a text file")
@@ -68,11 +124,6 @@ def check_text_file(path: Path, encoding: str = "utf-8") -> int:
                 raise UserError(f"{path.name} is not valid {encoding} text: byte 0x{chunk[e.start]:02x} at "
                                 f"offset {where}{hint}") from None
             offset += len(chunk)
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        raise UserError(f"{path.name} ends in the middle of a {encoding} character: the file is truncated") from None
-    return size
 
 
 def fingerprint(files: CorpusFiles, *extra: str) -> str:

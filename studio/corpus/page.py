@@ -341,7 +341,8 @@ class CorpusPage(QWidget):
         by_line = self.documents.currentData() == "line"  # records read best one under the other
         text = ("\n" if by_line else "\n\n─────\n\n").join(d[:2000] for d in first)
         head = f"The first {len(first)}:" if len(first) < n else ("It reads:" if n == 1 else "They read:")
-        self.preview.setPlainText(f"{counted(n, 'document')}. {head}\n\n{text}")
+        skipped = f"{preview.skipped}\n" if preview.skipped else ""
+        self.preview.setPlainText(f"{skipped}{counted(n, 'document')}. {head}\n\n{text}")
         self.stats.set("documents", f"{n:,}")
         self.suggestion.setText(f"This file reads as {counted(n, 'long paragraph')} of short lines. If each line is "
                                 f"one record (a name, a sentence), read one document per line.")

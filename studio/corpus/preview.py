@@ -20,6 +20,8 @@ class Preview:
     first: list[str]
     suggest_lines: bool
     """The file reads as few long paragraphs of short lines: one document per line is probably meant."""
+    skipped: str = ""
+    """The files of a folder that are not read, and why ("" when none are)."""
 
 
 def read_preview(data: C.DataConfig, cache_dir) -> Preview:
@@ -27,7 +29,12 @@ def read_preview(data: C.DataConfig, cache_dir) -> Preview:
 
     docs = load_documents(data, cache_dir)
     first = next(iter(docs.iter_text(batch=PREVIEW_DOCS)), [])
-    return Preview(len(docs), first, data.documents == "paragraph" and looks_like_records(first))
+    from engine.data.files import skip_summary
+    from engine.humanlog import counted
+
+    skipped = docs.files.skipped
+    return Preview(len(docs), first, data.documents == "paragraph" and looks_like_records(first),
+                   f"Skipped {counted(len(skipped), 'file')}: {skip_summary(skipped)}." if skipped else "")
 
 
 def looks_like_records(paragraphs: list[str]) -> bool:

@@ -159,3 +159,33 @@ def test_a_whole_file_can_be_one_document(tmp_path):
     (tmp_path / "b.txt").write_text("three\n")
     docs = load_documents(DataConfig(path=str(tmp_path), documents="file"), tmp_path / "cache")
     assert sorted(_texts(docs)) == ["one\n\ntwo\n", "three\n"]
+
+
+def test_a_folder_reads_extensionless_and_gzipped_text_and_names_what_it_skips(tmp_path):
+    import gzip
+
+    from engine.data.files import find_corpus_files
+
+    folder = tmp_path / "licenses"
+    folder.mkdir()
+    (folder / "LICENSE").write_text("Permission is hereby granted.\n")
+    (folder / "COPYING").write_text("You may copy this.\n")
+    with gzip.open(folder / "notes.txt.gz", "wt") as f:
+        f.write("compressed words\n\nsecond paragraph\n")
+    with gzip.open(folder / "rows.jsonl.gz", "wt") as f:
+        f.write('{"text": "a row"}\n')
+    (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    files = find_corpus_files(folder)
+    assert [p.name for p in files.by_builder["text"]] == ["COPYING", "LICENSE", "notes.txt.gz"]
+    assert [p.name for p in files.by_builder["json"]] == ["rows.jsonl.gz"]
+    assert [(p.name, why) for p, why in files.skipped] == [("logo.png", "unknown file type '.png' that is not text")]
+    texts = sorted(_texts(load_documents(DataConfig(path=str(folder)), tmp_path / "cache")))
+    assert texts == ["Permission is hereby granted.\n", "You may copy this.\n", "a row", "compressed words",
+                     "second paragraph\n"]
+    messages = []
+    prepare_corpus(tiny_config(folder, tmp_path, model={"block_size": 4}),
+                   progress=lambda stage, msg: messages.append(msg))
+    assert "skipped 1 file: logo.png (unknown file type '.png' that is not text)" in messages
+    (folder / "broken.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(UserError, match="broken.gz"):
+        find_corpus_files(folder / "broken.gz")
