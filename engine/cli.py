@@ -295,7 +295,7 @@ def cmd_control(args) -> int:
     from engine.train.control import request
 
     s = summarize(args.run_dir)
-    if s.status != "running":
+    if not s.live:
         raise UserError(f"{args.run_dir} is not running (status: {s.status})")
     request(args.run_dir, args.action)
     print(f"asked {args.run_dir} to {args.action}")
@@ -314,7 +314,9 @@ def cmd_runs(args) -> int:
         print(f"no runs in {args.folder}")
     for r in runs:
         best = f"{r.best_val_loss:.4f}" if r.best_val_loss is not None else "-"
-        print(f"{r.path.name:30s} {r.status:12s} step {r.step}/{r.max_steps}  best val {best}  "
+        scores = (f"  accuracy {r.accuracy:.1%}" if r.accuracy is not None else "") + \
+            (f"  macro-F1 {r.macro_f1:.3f}" if r.macro_f1 is not None else "")
+        print(f"{r.path.name:30s} {r.status:12s} step {r.step}/{r.max_steps}  best val {best}{scores}  "
               f"{human_seconds(r.duration)}")
     return 0
 

@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
         self.store.set_workspace(path)
         self.workspace_label.setText(f"Workspace: {path}")
         for run_dir, run in self.store.runs.items():  # re-attach to runs still training
-            if run.summary.status == "running":
+            if run.summary.live:
                 self.client.follow(run_dir)
                 self.store.set_current(run_dir)
 
@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
 
     def open_run(self, run_dir: Path) -> None:
         self.store.set_current(Path(run_dir))
-        if self.store.run(run_dir).summary.status == "running":
+        if self.store.run(run_dir).summary.live:
             self.client.follow(run_dir)
         self.nav.setCurrentRow(PAGES.index("Train"))
 

@@ -1,6 +1,7 @@
 """What a run folder says about its run, read without torch: config, status, best loss, duration.
 
-Status comes from the event history and the lock: running (a live process holds the lock), finished,
+Status comes from the event history and the lock: running (a live process holds the lock; paused when
+its last status event says so), finished,
 stopped (by the user; resumable), failed (an error event, or a launch refused before the run began), interrupted (no end event and no live
 process: killed or crashed; resumable from its last checkpoint).
 """
@@ -26,12 +27,20 @@ class RunSummary:
     step: int = 0
     max_steps: int = 0
     best_val_loss: float | None = None
+    accuracy: float | None = None
+    """The newest validation accuracy (classifiers, masked LMs)."""
+    macro_f1: float | None = None
     last_loss: float | None = None
     started: float | None = None
     duration: float = 0.0
     n_params: int | None = None
     message: str = ""
     checkpoints: list[str] = field(default_factory=list)
+
+    @property
+    def live(self) -> bool:
+        """A trainer process has this run now (training or paused)."""
+        return self.status in ("running", "paused")
 
     @property
     def resumable(self) -> bool:
@@ -60,12 +69,13 @@ def summarize(run_dir: str | Path, events: list[Event] | None = None) -> RunSumm
     history = _fold(events) if events is not None else _cached_history(run_dir)
     end = history.pop("end")
     any_events = history.pop("any")
+    paused = history.pop("paused")
     for key, value in history.items():
         if value is not None and (key != "max_steps" or value):
             setattr(s, key, value)
     live = lock_holder(run_dir) is not None
     if live:
-        s.status = "running"
+        s.status = "paused" if paused else "running"
     elif end is not None and end.type == "finished":
         s.status = "stopped" if end.get("reason") == "stopped" else "finished"
         s.step = end.step or s.step
@@ -105,21 +115,26 @@ def _cached_history(run_dir: Path) -> dict:
 
 def _fold(events: list[Event]) -> dict:
     h = {"started": None, "n_params": None, "max_steps": None, "step": 0, "last_loss": None, "duration": 0.0,
-         "best_val_loss": None, "end": None, "any": bool(events)}
+         "best_val_loss": None, "end": None, "any": bool(events), "paused": False,
+         "accuracy": None, "macro_f1": None}
     for e in events:
         if e.type == "started":
             h["started"] = h["started"] or e.time
             h["n_params"] = e.get("n_params", h["n_params"])
             h["max_steps"] = e.get("config", {}).get("train", {}).get("max_steps", h["max_steps"])
-            h["end"] = None
+            h["end"], h["paused"] = None, False
         elif e.type == "step":
             h["step"] = e.step or h["step"]
             h["last_loss"] = e.get("loss", h["last_loss"])
             h["duration"] = e.get("elapsed", h["duration"]) or h["duration"]
         elif e.type == "eval":
+            h["accuracy"] = e.get("val_accuracy", h["accuracy"])
+            h["macro_f1"] = e.get("val_macro_f1", h["macro_f1"])
             v = e.get("val_loss")
             if v is not None and (h["best_val_loss"] is None or v < h["best_val_loss"]):
                 h["best_val_loss"] = v
+        elif e.type == "status":
+            h["paused"] = e.get("state") == "paused"
         elif e.type in ("finished", "error"):
             h["end"] = e
             h["duration"] = e.get("elapsed", h["duration"]) or h["duration"]

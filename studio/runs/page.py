@@ -216,7 +216,7 @@ class RunsPage(QWidget):
         self.buttons["folder"].setEnabled(one)
         self.buttons["finetune"].setEnabled(bool(run and run.summary.checkpoints))
         self.buttons["export"].setEnabled(bool(run and run.summary.checkpoints) and self.job is None)
-        self.buttons["delete"].setEnabled(bool(paths) and all(self.store.runs[p].summary.status != "running"
+        self.buttons["delete"].setEnabled(bool(paths) and all(not self.store.runs[p].summary.live
                                                               for p in paths if p in self.store.runs))
 
     # ----- actions ---------------------------------------------------------------------------------

@@ -124,3 +124,20 @@ def test_dev_engine_reads_paths_from_the_callers_folder(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "mine" in out.stdout
+
+
+def test_runs_lists_a_classifiers_accuracy_and_macro_f1(tmp_path, capsys):
+    from engine.config import RunConfig
+    from engine.run.events import EventWriter
+
+    run = tmp_path / "runs" / "clf"
+    run.mkdir(parents=True)
+    (run / "run.toml").write_text(RunConfig(name="clf").to_toml())
+    w = EventWriter(run / "events.jsonl")
+    w.emit("started", 0, config={"train": {"max_steps": 10}})
+    w.emit("eval", 10, val_loss=0.4, val_accuracy=0.9125, val_macro_f1=0.8811)
+    w.emit("finished", 10, reason="done")
+    w.close()
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "finished" in line and "accuracy 91.2%  macro-F1 0.881" in line

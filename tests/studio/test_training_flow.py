@@ -80,6 +80,9 @@ def test_pause_and_resume_from_the_train_page(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: page.status.text() == "Paused", timeout=20000)
     paused_at = page.run.last_step.step
     assert page.pause_btn.text() == "Resume"
+    from engine.run.runinfo import summarize
+
+    assert summarize(window.store.current).status == "paused"  # in `engine runs` and the Runs table too
     qtbot.mouseClick(page.pause_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.run.last_step.step > paused_at + 5, timeout=20000)
     qtbot.mouseClick(page.stop_btn, Qt.MouseButton.LeftButton)
