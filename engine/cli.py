@@ -166,6 +166,11 @@ def cmd_resume(args) -> int:
         if args.max_steps <= done:
             raise UserError(f"--max-steps {args.max_steps} is not beyond step {done}, where {run_dir.name}'s newest "
                             f"checkpoint is: give more steps to extend it")
+        if done >= cfg.train.max_steps and not cfg.train.decay_steps:  # "train longer" keeps the final rate
+            cfg.train.decay_steps = cfg.train.max_steps
+            if not _under_launcher_worker():
+                print(f"extending to {args.max_steps} steps at the final learning rate {cfg.train.min_lr:g} (the "
+                      f"decay ended at step {cfg.train.decay_steps}: train.decay_steps)", file=sys.stderr)
         cfg.train.max_steps = args.max_steps
         if not _under_launcher_worker():
             write_atomic(run_dir / RUN_FILE, cfg.to_toml())

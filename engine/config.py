@@ -132,6 +132,9 @@ class TrainConfig:
     min_lr: float = 1e-4
     warmup_steps: int = 100
     schedule: str = "cosine"
+    decay_steps: int = 0
+    """Steps over which the rate decays to min_lr, then holds there; 0 = max_steps. Extending a finished run sets
+    it to the steps it had, so the extra steps train on at the final rate instead of re-stretching the decay."""
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.99
@@ -343,7 +346,7 @@ def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
         p.append("train.beta1 and train.beta2 must be in [0, 1)")
     if tr.grad_clip < 0:
         p.append("train.grad_clip must be >= 0 (0 disables clipping)")
-    for name in ("log_interval", "checkpoint_interval", "early_stopping", "threads"):
+    for name in ("log_interval", "checkpoint_interval", "early_stopping", "threads", "decay_steps"):
         if getattr(tr, name) < 0:
             p.append(f"train.{name} must be >= 0")
     if tr.keep_last < 1:

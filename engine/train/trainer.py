@@ -271,7 +271,7 @@ class Trainer(Recovery):
     def _train_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         tr = self.cfg.train
         lr = learning_rate(self.step, lr=tr.lr, min_lr=tr.min_lr, warmup_steps=tr.warmup_steps,
-                           max_steps=tr.max_steps, schedule=tr.schedule) * self.lr_scale
+                           max_steps=tr.decay_steps or tr.max_steps, schedule=tr.schedule) * self.lr_scale
         set_lr(self.optimizer, lr)
         self.current_lr = lr
         if self.cfg.model.dropout > 0:  # dropout masks: a function of the step, for exact resume

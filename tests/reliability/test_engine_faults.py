@@ -278,3 +278,17 @@ def test_a_folder_of_text_and_tables_loads_each_by_its_kind(tmp_path):
     r = engine("prepare", write_config(tmp_path, folder))
     assert r.returncode == 0, r.stderr
     assert "documents 8\n" in r.stdout  # 2 paragraphs + 2 rows + 2 lines + 2 rows
+
+
+def test_extending_a_finished_run_trains_on_at_the_final_rate(tmp_path, corpus):
+    from engine.config import load
+
+    cfg = write_config(tmp_path, corpus, max_steps=10, min_lr=3e-4, log_interval=1)
+    assert engine("train", cfg).returncode == 0
+    r = engine("resume", tmp_path / "run", "--max-steps", 16)
+    assert r.returncode == 0, r.stderr
+    assert "extending to 16 steps at the final learning rate 0.0003" in r.stderr
+    lrs = {e.step: e["lr"] for e in read_events(tmp_path / "run" / "events.jsonl") if e.type == "step"}
+    assert lrs[9] > lrs[10] > 3e-4 and all(lrs[s] == pytest.approx(3e-4) for s in range(11, 17))  # no jump up
+    saved = load(tmp_path / "run" / "run.toml").train
+    assert (saved.max_steps, saved.decay_steps) == (16, 10)  # a second extension keeps the same decay
