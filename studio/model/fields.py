@@ -36,7 +36,7 @@ GROUPS = {
     "Fine-tuning": [("finetune", k) for k in ("source", "method", "lora_rank", "lora_alpha", "lora_dropout",
                                               "lora_targets")],
     "Optimization": [("train", k) for k in ("optimizer", "lr", "min_lr", "schedule", "warmup_steps", "max_steps",
-                                            "batch_size", "auto_batch_size", "grad_accum", "weight_decay", "beta1",
+                                            "decay_steps", "batch_size", "auto_batch_size", "grad_accum", "weight_decay", "beta1",
                                             "beta2", "momentum", "grad_clip", "seed")],
     "Evaluation and checkpoints": [("train", k) for k in (
         "eval_interval", "eval_batches", "log_interval", "checkpoint_interval", "keep_last", "keep_best",
@@ -51,7 +51,8 @@ GROUPS = {
 
 ZERO_MEANS = {("model", "vocab_size"): "from the tokenizer", ("train", "log_interval"): "auto (CPU every step)",
               ("train", "checkpoint_interval"): "at every evaluation", ("train", "early_stopping"): "never",
-              ("train", "threads"): "all cores", ("data", "min_chars"): "keep all"}
+              ("train", "threads"): "all cores", ("data", "min_chars"): "keep all",
+              ("train", "decay_steps"): "over all the steps"}
 """What 0 means for a number field, shown in the field instead of a bare 0."""
 
 # wide numeric ranges: the form accepts what the engine validates, and shows the engine's messages
