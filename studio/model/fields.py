@@ -36,8 +36,8 @@ GROUPS = {
     "Fine-tuning": [("finetune", k) for k in ("source", "method", "lora_rank", "lora_alpha", "lora_dropout",
                                               "lora_targets")],
     "Optimization": [("train", k) for k in ("optimizer", "lr", "min_lr", "schedule", "warmup_steps", "max_steps",
-                                            "decay_steps", "batch_size", "auto_batch_size", "grad_accum", "weight_decay", "beta1",
-                                            "beta2", "momentum", "grad_clip", "seed")],
+                                            "decay_steps", "batch_size", "auto_batch_size", "grad_accum",
+                                            "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "seed")],
     "Evaluation and checkpoints": [("train", k) for k in (
         "eval_interval", "eval_batches", "log_interval", "checkpoint_interval", "keep_last", "keep_best",
         "early_stopping", "sample_interval", "sample_prompts", "sample_tokens", "probe_text")],
