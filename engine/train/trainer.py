@@ -45,6 +45,8 @@ from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import record_attention, tensorboard_writer
 from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
+from engine.sourceinfo import describe_source
+from engine.train.source_shape import adopt_source_shape, ignored_warning
 from engine.train.start_warnings import start_warnings
 from engine.train.tasks import make_task
 
@@ -163,7 +165,10 @@ class Trainer(Recovery):
             raise UserError(f"cannot write the run folder {self.run_dir}: {e.strerror or e}; choose another "
                             f"train.out_dir or free the disk") from None
         self.lock.acquire()
+        ignored = []
         if not self.resume:
+            if self.source:  # run.toml records the model that is trained, not the defaults it was given
+                ignored = adopt_source_shape(self.cfg, describe_source(self.cfg.finetune.source).shape)
             write_atomic(self.run_dir / RUN_FILE, self.cfg.to_toml())
             self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
             if self.lora:
@@ -173,6 +178,8 @@ class Trainer(Recovery):
         self.events.attach(self.run_dir / EVENTS_FILE)
         if self.source and not self.resume:
             self.events.emit("finetune", **self.built.info)
+        if ignored:
+            self.events.emit("warning", self.step, kind="config", message=ignored_warning(ignored))
         if self.cfg.train.tensorboard:
             self.tb = tensorboard_writer(self.run_dir, self.events)
 

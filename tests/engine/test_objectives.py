@@ -185,3 +185,20 @@ def test_a_full_fine_tune_resumes_after_its_source_is_gone_and_warns_of_unknown_
     cfg.train.max_steps = 8
     train(cfg, resume=True)
     assert max(e.step for e in evals(tmp_path / "run")) == 8
+
+
+def test_a_fine_tunes_run_toml_records_the_trained_model_and_names_ignored_keys(tmp_path, tiny_text):
+    from engine.config import load
+
+    base = tiny_config(tiny_text, tmp_path, model={"n_layer": 2}, train={"out_dir": str(tmp_path / "base"),
+                                                                         "max_steps": 4})
+    train(base)
+    cfg = tiny_config(tiny_text, tmp_path, model={"n_layer": 6}, tokenizer={"kind": "bpe", "vocab_size": 500},
+                      finetune={"source": str(tmp_path / "base")}, train={"max_steps": 4})
+    train(cfg)
+    run = tmp_path / "run"
+    recorded = load(run / "run.toml")
+    assert recorded.model.n_layer == 2 and recorded.model.n_embd == 32
+    assert recorded.tokenizer.kind == "file" and recorded.tokenizer.path == str(run / "tokenizer.json")
+    warned = [e["message"] for e in read_events(run / "events.jsonl") if e.type == "warning"]
+    assert any("model.n_layer = 6 (the source has 2)" in m and "tokenizer.kind = 'bpe'" in m for m in warned)
