@@ -119,7 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
 # ----- training ----------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from engine import config as config_mod
-
     from engine.data.corpus_check import corpus_problems
     from engine.errors import ConfigError
 

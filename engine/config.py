@@ -7,11 +7,11 @@ The CLI and the studio build the same `RunConfig`. Each section owns its default
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.config_values import coerce, suggest
 from engine.errors import ConfigError, UserError
 from engine.run.tomlio import dumps_toml, parse_toml, read_toml
 from engine.sourceinfo import source_problem
@@ -226,7 +226,7 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
     cfg = RunConfig()
     for key in data:
         if key not in (*RunConfig.SECTIONS, "meta"):
-            problems.append(f"unknown section [{key}]{_suggest(key, RunConfig.SECTIONS)}")
+            problems.append(f"unknown section [{key}]{suggest(key, RunConfig.SECTIONS)}")
     meta = data.get("meta", {})
     cfg.name = str(meta.get("name", "") or "")
     cfg.format = int(meta.get("format", FORMAT_VERSION) or FORMAT_VERSION)
@@ -241,11 +241,11 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
         fields = {f.name: f for f in dataclasses.fields(target)}
         for key, value in values.items():
             if key not in fields:
-                problems.append(f"unknown key {section}.{key}{_suggest(key, fields)}")
+                problems.append(f"unknown key {section}.{key}{suggest(key, fields)}")
                 continue
             if (section, key) == ("train", "compile") and isinstance(value, bool):
                 value = "on" if value else "off"  # format 1 configs wrote true/false
-            coerced, problem = _coerce(value, getattr(target, key), f"{section}.{key}")
+            coerced, problem = coerce(value, getattr(target, key), f"{section}.{key}")
             if problem:
                 problems.append(problem)
             else:
@@ -417,34 +417,7 @@ def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
 
 def _choice(problems: list[str], name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        problems.append(f"{name} = {value!r} is not one of {', '.join(choices)}{_suggest(value, choices)}")
-
-
-def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _coerce(value: Any, default: Any, name: str) -> tuple[Any, str | None]:
-    if isinstance(default, bool):
-        return (value, None) if isinstance(value, bool) else (None, f"{name} must be true or false, got {value!r}")
-    if isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value, None
-        if isinstance(value, float) and value.is_integer():
-            return int(value), None
-        return None, f"{name} must be a whole number, got {value!r}"
-    if isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value), None
-        return None, f"{name} must be a number, got {value!r}"
-    if isinstance(default, str):
-        return (value, None) if isinstance(value, str) else (None, f"{name} must be a string, got {value!r}")
-    if isinstance(default, list):
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value, None
-        return None, f"{name} must be a list of strings"
-    return value, None
+        problems.append(f"{name} = {value!r} is not one of {', '.join(choices)}{suggest(value, choices)}")
 
 
 def _resolve(path: str, base_dir: Path) -> str:

@@ -24,8 +24,8 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
     tables = [f for builder, paths in files.by_builder.items() if builder != "text" for f in paths]
     problems = []
     if objective == "classify" and text_files:
-        problems.append(f"model.objective = \"classify\" learns a label for each text, but {text_files[0].name} is plain "
-                        f"text: use a CSV, JSONL or Parquet corpus with columns {d.text_column!r} and "
+        problems.append(f"model.objective = \"classify\" learns a label for each text, but {text_files[0].name} is "
+                        f"plain text: use a CSV, JSONL or Parquet corpus with columns {d.text_column!r} and "
                         f"{cfg.task.label_column!r}, or choose the causal or masked objective")
     for table in tables[:20]:
         columns = peek_columns(table)

@@ -88,8 +88,9 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         tok_source = Path(t.path).read_bytes() if t.kind == "file" and Path(t.path).is_file() else b""
         if t.kind == "file" and not tok_source:
             raise UserError(f"tokenizer file not found: {t.path}")
-    key = fingerprint(files, CACHE_VERSION, d.text_column, d.documents, d.encoding, d.normalize, str(d.collapse_whitespace),
-                      str(d.dedupe), str(d.min_chars), "given" if tokenizer else t.kind, str(t.vocab_size),
+    key = fingerprint(files, CACHE_VERSION, d.text_column, d.documents, d.encoding, d.normalize,
+                      str(d.collapse_whitespace), str(d.dedupe), str(d.min_chars), "given" if tokenizer else t.kind,
+                      str(t.vocab_size),
                       hashlib.blake2b(tok_source, digest_size=16).hexdigest())
     entry = root / "corpora" / key
     meta_path = entry / "meta.json"

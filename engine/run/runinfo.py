@@ -1,9 +1,9 @@
 """What a run folder says about its run, read without torch: config, status, best loss, duration.
 
 Status comes from the event history and the lock: running (a live process holds the lock; paused when
-its last status event says so), finished,
-stopped (by the user; resumable), failed (an error event, or a launch refused before the run began), interrupted (no end event and no live
-process: killed or crashed; resumable from its last checkpoint).
+its last status event says so), finished, stopped (by the user; resumable), failed (an error event, or a
+launch refused before the run began), interrupted (no end event and no live process: killed or crashed;
+resumable from its last checkpoint).
 """
 
 from __future__ import annotations

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from engine.config import ModelConfig, RunConfig, TokenizerConfig
 from engine.run.folder import TOKENIZER_FILE
+from engine.sourceinfo import describe_source
 
 KEPT = ("block_size",)
 """Shape keys a fine-tune may set for itself (a context no longer than the source's)."""
 
 
-def adopt_source_shape(cfg: RunConfig, shape: dict) -> list[str]:
-    """Write the source's shape and tokenizer into `cfg`; returns the config's settings that were ignored."""
+def adopt_source_shape(cfg: RunConfig) -> list[str]:
+    """Write the source's shape and tokenizer into `cfg`; returns a warning naming the settings it ignored."""
+    shape = describe_source(cfg.finetune.source).shape
     model_defaults, tok_defaults = ModelConfig(), TokenizerConfig()
     ignored = []
     for key, value in shape.items():
@@ -26,9 +28,5 @@ def adopt_source_shape(cfg: RunConfig, shape: dict) -> list[str]:
     if t.kind != tok_defaults.kind or t.vocab_size != tok_defaults.vocab_size or t.path:
         ignored.append(f"tokenizer.kind = {t.kind!r} (the source's tokenizer is kept)")
     t.kind, t.vocab_size, t.path = "file", tok_defaults.vocab_size, TOKENIZER_FILE  # the run folder's own copy
-    return ignored
-
-
-def ignored_warning(ignored: list[str]) -> str:
-    return ("a fine-tune keeps its source's architecture and tokenizer, so these settings were not used: "
-            + "; ".join(ignored) + ". The run's run.toml records the model as trained")
+    return [f"a fine-tune keeps its source's architecture and tokenizer, so these settings were not used: "
+            f"{'; '.join(ignored)}. The run's run.toml records the model as trained"] if ignored else []

@@ -45,8 +45,7 @@ from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import record_attention, tensorboard_writer
 from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
-from engine.sourceinfo import describe_source
-from engine.train.source_shape import adopt_source_shape, ignored_warning
+from engine.train.source_shape import adopt_source_shape
 from engine.train.start_warnings import start_warnings
 from engine.train.tasks import make_task
 
@@ -73,6 +72,7 @@ class Trainer(Recovery):
         self.step = 0
         self.best_val = math.inf
         self.evals_without_gain = 0
+        self.ignored: list[str] = []  # a fine-tune's config settings its source overrode (said at start)
         self.lr_scale = 1.0
         self.rollbacks = 0
         self._compile_proven = False
@@ -134,7 +134,7 @@ class Trainer(Recovery):
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
                          compiled=self.compiled, allocator=allocator.in_use(), val_text=self.task.val_text())
-        for text in start_warnings(cfg, vocab_size=self.tokenizer.vocab_size, resuming=self.resume):
+        for text in start_warnings(cfg, vocab_size=self.tokenizer.vocab_size, resuming=self.resume) + self.ignored:
             self.events.emit("warning", self.step, kind="config", message=text)
 
     def _wrap_model(self) -> None:
@@ -165,10 +165,8 @@ class Trainer(Recovery):
             raise UserError(f"cannot write the run folder {self.run_dir}: {e.strerror or e}; choose another "
                             f"train.out_dir or free the disk") from None
         self.lock.acquire()
-        ignored = []
+        self.ignored = adopt_source_shape(self.cfg) if self.source and not self.resume else []  # run.toml: as trained
         if not self.resume:
-            if self.source:  # run.toml records the model that is trained, not the defaults it was given
-                ignored = adopt_source_shape(self.cfg, describe_source(self.cfg.finetune.source).shape)
             write_atomic(self.run_dir / RUN_FILE, self.cfg.to_toml())
             self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
             if self.lora:
@@ -178,8 +176,6 @@ class Trainer(Recovery):
         self.events.attach(self.run_dir / EVENTS_FILE)
         if self.source and not self.resume:
             self.events.emit("finetune", **self.built.info)
-        if ignored:
-            self.events.emit("warning", self.step, kind="config", message=ignored_warning(ignored))
         if self.cfg.train.tensorboard:
             self.tb = tensorboard_writer(self.run_dir, self.events)
 

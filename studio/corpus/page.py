@@ -3,10 +3,9 @@ cleaning and split options; tokenizer training with progress and cancel; a sente
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
-
-import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (

@@ -329,6 +329,6 @@ def _assumptions(device, cfg: C.RunConfig) -> str:
     from engine.estimate import DEFAULT_EFFICIENCY
 
     share = DEFAULT_EFFICIENCY.get(device.type, 0.35)
-    return (f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s, an otherwise idle "
-            f"machine; evaluations every {cfg.train.eval_interval:,} steps and start-up come on top. The Train page "
-            f"shows the measured speed.")
+    return (f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s, an otherwise "
+            f"idle machine; the total counts evaluations every {cfg.train.eval_interval:,} steps and start-up, not "
+            f"preparing the corpus. The Train page shows the measured speed.")

@@ -1,0 +1,34 @@
+"""Reading one config value from TOML: its type checked against the field's default, and a near miss
+suggested for a misspelt name or choice. No config types: the config module builds on these."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+
+def suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def coerce(value: Any, default: Any, name: str) -> tuple[Any, str | None]:
+    if isinstance(default, bool):
+        return (value, None) if isinstance(value, bool) else (None, f"{name} must be true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, None
+        if isinstance(value, float) and value.is_integer():
+            return int(value), None
+        return None, f"{name} must be a whole number, got {value!r}"
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value), None
+        return None, f"{name} must be a number, got {value!r}"
+    if isinstance(default, str):
+        return (value, None) if isinstance(value, str) else (None, f"{name} must be a string, got {value!r}")
+    if isinstance(default, list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value, None
+        return None, f"{name} must be a list of strings"
+    return value, None
