@@ -48,6 +48,9 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings):
         super().__init__()
         install_wheel_guard(QApplication.instance())
+        self.save_timer = QTimer(self, singleShot=True, interval=500)  # the user's work is kept as they go
+        self.status_timer = QTimer(self, singleShot=True, interval=250)  # the status bar, 4 times a second at most
+
         self.settings = settings
         self.setWindowTitle("Attention Studio")
         self.store = Store(settings.workspace)
@@ -91,9 +94,9 @@ class MainWindow(QMainWindow):
         self.runs_page.sig_finetune_requested.connect(self._on_finetune)
         self.client.sig_events.connect(self.store.add_events)
         self.client.sig_process_ended.connect(self._on_process_ended)
-        self.store.sig_runs_changed.connect(self._update_status)
-        self.store.sig_run_updated.connect(self._update_status)
-        self.save_timer = QTimer(self, singleShot=True, interval=500)  # the user's work is kept as they go
+        self.status_timer.timeout.connect(self._update_status)
+        self.store.sig_runs_changed.connect(self._schedule_status)
+        self.store.sig_run_updated.connect(self._schedule_status)
         self.save_timer.timeout.connect(self.save_session)
         for changed in (self.corpus_page.sig_changed, self.model_page.form.sig_changed, self.nav.currentRowChanged):
             changed.connect(self.save_timer.start)
@@ -197,7 +200,11 @@ class MainWindow(QMainWindow):
         if code:
             self.statusBar().showMessage(f"{Path(run_dir).name}: {message or 'ended'}", 15000)
 
-    def _update_status(self, *_) -> None:
+    def _schedule_status(self, *_) -> None:
+        if not self.status_timer.isActive():  # at most one update per interval, however fast events come
+            self.status_timer.start()
+
+    def _update_status(self) -> None:
         """The status bar follows the same events as the Train page: which run trains, where it is."""
         live = self.live_runs()
         if not live:
@@ -263,13 +270,11 @@ class MainWindow(QMainWindow):
 
     def moveEvent(self, event) -> None:  # noqa: N802 (Qt's name): the place is kept even if the studio is killed
         super().moveEvent(event)
-        if hasattr(self, "save_timer"):
-            self.save_timer.start()
+        self.save_timer.start()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        if hasattr(self, "save_timer"):
-            self.save_timer.start()
+        self.save_timer.start()
 
     # ----- closing -----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)

@@ -100,7 +100,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
 
     say("load", f"reading {d.path}")
     if files.skipped:
-        say("load", f"skipped {counted(len(files.skipped), 'file')}: {skip_summary(files.skipped)}")
+        say("load", skip_summary(files.skipped))
     docs = load_documents(d, root)
     separator = doc_separator(d.documents) if files.saved_dataset is None else DOC_SEPARATOR
     stats = CleanStats()

@@ -49,8 +49,7 @@ def find_corpus_files(path: str | Path) -> CorpusFiles:
                 skipped.append((f, why))
         if not groups:
             raise UserError(f"folder {p} holds no corpus files ({', '.join(sorted(SUFFIXES))}, plain text without "
-                            f"an extension, or any of them .gz)" + (f"; skipped: {skip_summary(skipped)}"
-                                                                    if skipped else ""))
+                            f"an extension, or any of them .gz)" + (f"; {skip_summary(skipped)}" if skipped else ""))
         return CorpusFiles(groups, skipped=tuple(skipped))
     builder, why = file_kind(p)
     if builder is None:
@@ -76,9 +75,14 @@ def file_kind(f: Path) -> tuple[str | None, str]:
 
 
 def skip_summary(skipped, most: int = 5) -> str:
-    """'a.png (unknown file type '.png' that is not text), ...' for the first few skipped files."""
+    """'skipped 2 files: a.png (unknown file type '.png' that is not text), ...' naming the first few; "" for none."""
+    from engine.humanlog import counted
+
+    if not skipped:
+        return ""
     shown = ", ".join(f"{f.name} ({why})" for f, why in skipped[:most])
-    return shown + (f" and {len(skipped) - most} more" if len(skipped) > most else "")
+    more = f" and {len(skipped) - most} more" if len(skipped) > most else ""
+    return f"skipped {counted(len(skipped), 'file')}: {shown}{more}"
 
 
 def _gzip_looks_like_text(path: Path) -> bool:

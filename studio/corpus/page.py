@@ -245,8 +245,9 @@ class CorpusPage(QWidget):
     def _forget_prepared(self, *_) -> None:
         """An option of cleaning or tokenizing changed: the prepared corpus no longer matches the page."""
         if self.tokenizer is not None:
-            self._clear_measurements()
-        self.sig_changed.emit()
+            self._clear_measurements()  # (which says the page changed)
+        else:
+            self.sig_changed.emit()
 
     def _clear_measurements(self) -> None:
         """Statistics, vocabulary and tokens belong to one corpus: never show them beside another."""

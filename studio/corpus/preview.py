@@ -7,6 +7,8 @@ import statistics
 from dataclasses import dataclass
 
 from engine import config as C
+from engine.data.corpus import load_documents
+from engine.data.files import skip_summary
 
 PREVIEW_DOCS = 30
 LINES_PER_DOC = 50
@@ -25,16 +27,11 @@ class Preview:
 
 
 def read_preview(data: C.DataConfig, cache_dir) -> Preview:
-    from engine.data.corpus import load_documents
-
     docs = load_documents(data, cache_dir)
     first = next(iter(docs.iter_text(batch=PREVIEW_DOCS)), [])
-    from engine.data.files import skip_summary
-    from engine.humanlog import counted
-
-    skipped = docs.files.skipped
+    skipped = skip_summary(docs.files.skipped)
     return Preview(len(docs), first, data.documents == "paragraph" and looks_like_records(first),
-                   f"Skipped {counted(len(skipped), 'file')}: {skip_summary(skipped)}." if skipped else "")
+                   f"{skipped[:1].upper()}{skipped[1:]}." if skipped else "")
 
 
 def looks_like_records(paragraphs: list[str]) -> bool:

@@ -255,10 +255,6 @@ class ModelPage(QWidget):
         self.train_btn.setEnabled(not problems)
         self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
 
-    def set_corpus_tokens(self, tokens: int | None) -> None:
-        self.corpus_tokens = tokens
-        self._on_form_changed()
-
     # ----- actions ---------------------------------------------------------------------------------
     def _on_preset_chosen(self, index: int) -> None:
         if index <= 0:
@@ -283,9 +279,9 @@ class ModelPage(QWidget):
     def _on_train_clicked(self) -> None:
         self._corpus_check = ((), [])  # the corpus may have changed on disk since the form last looked
         self._on_form_changed()
-        cfg, problems = self.current_config()
-        if problems or not self.train_btn.isEnabled():
+        if not self.train_btn.isEnabled():  # every problem the form knows of, the corpus's included
             return
+        cfg, _ = self.current_config()
         self.sig_train_requested.emit(cfg)
 
     def _on_save(self) -> None:

@@ -52,6 +52,8 @@ class MetricPlot(pg.PlotWidget):
             self.getAxis(axis).enableAutoSIPrefix(False)
         self.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.series: dict[str, pg.PlotDataItem] = {}
+        self._fixed_x = False
+        """The x range is held around a single step (set by `_fit_single_step`, not by the user)."""
         self.markers = pg.ScatterPlotItem(size=9, symbol="t", brush=pg.mkBrush("#e6550d"), pen=None)
         self.addItem(self.markers)
 
@@ -86,7 +88,7 @@ class MetricPlot(pg.PlotWidget):
             start = max(0.0, lo - 1) if lo >= 0 else lo - 1
             self.setXRange(start, start + 2, padding=0)
             self._fixed_x = True
-        elif getattr(self, "_fixed_x", False):  # more steps came: back to following the data (not a user's zoom)
+        elif self._fixed_x:  # more steps came: back to following the data (not a user's zoom)
             self._fixed_x = False
             self.setXRange(lo, hi)  # (autorange alone sees only what the narrow view clipped)
             self.enableAutoRange(x=True)

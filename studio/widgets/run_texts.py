@@ -26,7 +26,7 @@ def run_text(store, run_dir: Path | None) -> str:
 def default_prompt(text: str, objective: str) -> str:
     """A prompt from the corpus: its first whole line (a name, a verse line, a sentence), which the model
     continues and then goes on from; a masked model gets one word of it masked."""
-    lines = [ln for ln in text.split("\n")]
+    lines = text.split("\n")
     whole = [ln for ln in lines[1:-1] if ln.strip()] or [ln for ln in lines if ln.strip()]
     if not whole:
         return ""
