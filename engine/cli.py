@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("config")
     sp.add_argument("--out", default="tokenizer.json")
     sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    sp = add("eval", cmd_eval, "validation loss and perplexity of a run's checkpoint")
+    sp = add("eval", cmd_eval, "a checkpoint's validation metrics: loss, perplexity, accuracy, macro-F1 (by objective)")
     sp.add_argument("run_dir")
     sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--batches", type=int, default=50)
@@ -274,7 +274,9 @@ def cmd_prepare(args) -> int:
     from engine.data.encode import prepare_corpus
 
     cfg = config_mod.load(args.config, args.set).validate()
-    corpus = prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}", file=sys.stderr))
+    given = _source_tokenizer(cfg)
+    corpus = prepare_corpus(cfg, tokenizer=given, progress=lambda stage, msg: print(f"[{stage}] {msg}",
+                                                                                     file=sys.stderr))
     s = corpus.stats
     print(f"documents {s.documents:,}\ncharacters {s.characters:,}\nbytes {s.bytes:,}\ntokens {s.tokens:,} "
           f"(train {s.train_tokens:,}, validation {s.val_tokens:,})\nvocabulary {s.vocab_size:,}")
@@ -288,10 +290,24 @@ def cmd_tokenizer(args) -> int:
     from engine.data.encode import prepare_corpus
 
     cfg = config_mod.load(args.config, args.set).validate()
-    corpus = prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}", file=sys.stderr))
-    corpus.tokenizer.save(args.out)
-    print(f"saved a {cfg.tokenizer.kind} tokenizer of {corpus.tokenizer.vocab_size:,} tokens to {args.out}")
+    given = _source_tokenizer(cfg)
+    tokenizer = given or prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}",
+                                                                               file=sys.stderr)).tokenizer
+    tokenizer.save(args.out)
+    print(f"saved a {tokenizer.kind} tokenizer of {tokenizer.vocab_size:,} tokens to {args.out}")
     return 0
+
+
+def _source_tokenizer(cfg):
+    """A fine-tune keeps its source's tokenizer: prepare and tokenizer use it (and say so), as training does."""
+    if not cfg.finetune.source:
+        return None
+    from engine.train.finetune import load_source
+
+    tok = load_source(cfg.finetune.source).tokenizer
+    print(f"[tokenizer] this fine-tune keeps its source's {tok.kind} tokenizer ({tok.vocab_size:,} tokens); the "
+          f"[tokenizer] section is not used", file=sys.stderr)
+    return tok
 
 
 def cmd_control(args) -> int:

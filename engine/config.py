@@ -253,19 +253,23 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
     if problems:
         raise ConfigError(problems)
     if base_dir is not None:
-        cfg.data.path = _resolve(cfg.data.path, base_dir)
-        if cfg.tokenizer.path:
-            cfg.tokenizer.path = _resolve(cfg.tokenizer.path, base_dir)
-        if cfg.finetune.source:
-            cfg.finetune.source = _resolve(cfg.finetune.source, base_dir)
+        for dotted in PATH_KEYS:
+            section, key = dotted.split(".")
+            target = getattr(cfg, section)
+            setattr(target, key, _resolve(getattr(target, key), base_dir))
     return cfg
 
 
+PATH_KEYS = ("data.path", "data.cache_dir", "tokenizer.path", "finetune.source", "train.out_dir")
+"""Relative paths in a config file are read from the file's folder; given with --set, from the caller's."""
+
+
 def load(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
-    """Read a TOML config; relative data paths are read from the config file's folder."""
+    """Read a TOML config; relative paths in it are the config file's folder's, those in `overrides` the
+    current directory's."""
     path = Path(path)
     data = read_toml(path)
-    apply_overrides(data, overrides or [])
+    apply_overrides(data, overrides or [], base_dir=Path.cwd())
     return from_dict(data, base_dir=path.resolve().parent)
 
 
@@ -273,8 +277,9 @@ def loads(text: str, *, base_dir: Path | None = None) -> RunConfig:
     return from_dict(parse_toml(text), base_dir=base_dir)
 
 
-def apply_overrides(data: dict, overrides: list[str]) -> None:
-    """Apply `section.key=value` strings; the value is parsed as TOML, or taken as a string."""
+def apply_overrides(data: dict, overrides: list[str], *, base_dir: Path | None = None) -> None:
+    """Apply `section.key=value` strings; the value is parsed as TOML, or taken as a string (a relative path
+    is made absolute against `base_dir`)."""
     for item in overrides:
         if "=" not in item or "." not in item.split("=", 1)[0]:
             raise UserError(f"--set expects section.key=value, got {item!r}")
@@ -284,6 +289,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> None:
             value = parse_toml(f"v = {raw}")["v"]
         except UserError:
             value = raw
+        if base_dir is not None and f"{section}.{key}" in PATH_KEYS and isinstance(value, str):
+            value = _resolve(value, base_dir)
         data.setdefault(section, {})[key] = value
 
 

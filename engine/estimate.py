@@ -27,7 +27,8 @@ START_S = 3.0
 class Estimate:
     params: int
     """All trainable parameters (tied embeddings counted once)."""
-    non_embedding_params: int
+    matmul_params: int
+    """The N of 6N: parameters in matrix products (the output head counts, tied or not)."""
     flops_per_token: float
     """Training FLOPs per token: 6N + 12 * n_layer * n_embd * block_size (PaLM appendix B)."""
     memory_bytes: int
@@ -105,9 +106,9 @@ def trainable_parameters(cfg: RunConfig, total: int) -> int:
     return adapters + C * labels
 
 
-def flops_per_token(cfg: RunConfig, non_embedding_params: int) -> float:
+def flops_per_token(cfg: RunConfig, matmul_params: int) -> float:
     m = cfg.model
-    return 6 * non_embedding_params + 12 * m.n_layer * m.n_embd * m.block_size
+    return 6 * matmul_params + 12 * m.n_layer * m.n_embd * m.block_size
 
 
 def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None, device_type: str = "cpu",
@@ -138,7 +139,7 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
         samples = len(t.sample_prompts) * t.sample_tokens * overhead / 3 if t.sample_interval >= 0 else 0.0
         evaluating = evals * (2 * t.eval_batches * micro + samples)  # validation and training loss
         total_s = seconds * t.max_steps + evaluating + START_S
-    return Estimate(params=total, non_embedding_params=non_emb, flops_per_token=fpt, memory_bytes=int(memory),
+    return Estimate(params=total, matmul_params=non_emb, flops_per_token=fpt, memory_bytes=int(memory),
                     tokens_per_step=tokens_step, tokens_total=tokens_step * t.max_steps, seconds_per_step=seconds,
                     seconds_total=total_s, seconds_evaluating=evaluating)
 

@@ -23,36 +23,23 @@ def _load(args, device: str = "cpu"):
 
 
 def cmd_eval(args) -> int:
-    import math
-
-    import numpy as np
-
     from engine import config as config_mod
-    from engine.data.batches import WindowSampler, eval_starts
-    from engine.data.encode import prepare_corpus
+    from engine.infer.evaluate import evaluate_checkpoint
 
     if args.batches < 1:
         raise UserError("--batches must be at least 1")
     model, tokenizer, path = _load(args)
     cfg = config_mod.load(Path(args.run_dir) / "run.toml")
-    if cfg.model.objective != "causal":
-        raise UserError(f"eval measures causal models; this {cfg.model.objective} run's validation metrics are in "
-                        f"its events (the Train and Runs pages), and `predict` tries it on a text")
-    corpus = prepare_corpus(cfg, tokenizer=tokenizer if cfg.finetune.source else None)
-    _, val = corpus.arrays()
-    import torch
-
-    T, B = model.config.block_size, cfg.train.batch_size
-    starts = eval_starts(len(val), T, args.batches, B, seed=cfg.train.seed + 1)
-    sampler = WindowSampler(val, T, B, seed=0)
-    losses = []
-    with torch.no_grad():
-        for row in starts:
-            x, y = sampler.windows(row)
-            losses.append(float(model(torch.from_numpy(x), torch.from_numpy(y))[1]))
-    loss = float(np.mean(losses))
-    print(f"{path.name}: validation loss {loss:.4f}, perplexity {math.exp(loss):.2f} "
-          f"({args.batches} batches of {B}x{T} tokens)")
+    m = evaluate_checkpoint(cfg, model, tokenizer, batches=args.batches)
+    parts = [f"validation loss {m['loss']:.4f}"]
+    if cfg.model.objective == "causal":
+        parts.append(f"perplexity {m['ppl']:.2f}")
+    names = {"accuracy": "masked-token accuracy" if cfg.model.objective == "masked" else "accuracy",
+             "nsp_accuracy": "next-sentence accuracy", "macro_f1": "macro-F1"}
+    parts += [f"{text} {m[key]:.1%}" for key, text in names.items() if key in m]
+    over = ("every validation example" if cfg.model.objective == "classify" else
+            f"{args.batches} batches of {cfg.train.batch_size}x{cfg.model.block_size} tokens")
+    print(f"{path.name}: " + ", ".join(parts) + f" ({over})")
     return 0
 
 

@@ -42,3 +42,10 @@ def build_model(gcfg: GPTConfig):
 
 def config_dict(gcfg: GPTConfig) -> dict:
     return asdict(gcfg)
+
+
+def param_counts(model) -> dict[str, int]:
+    """The `started` event's counts: all parameters, those outside the lookup tables (the scaling-law papers'
+    non-embedding count) and those in matrix products (the N of 6N FLOPs a token; a tied head counts)."""
+    n = sum(p.numel() for p in model.parameters())
+    return {"n_params": n, "non_embedding_params": n - model.embedding_params(), "matmul_params": model.num_params()}

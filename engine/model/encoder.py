@@ -78,6 +78,10 @@ class Encoder(nn.Module):
                 n -= self.wte.weight.numel()
         return n
 
+    def embedding_params(self) -> int:
+        return self.wte.weight.numel() + self.wtt.weight.numel() + (self.wpe.weight.numel() if hasattr(self, "wpe")
+                                                                      else 0)
+
     def encode(self, idx, token_types=None, pad_mask=None, need_weights: bool = False):
         """Final hidden states (B, T, C) and, with need_weights, the per-layer attention maps."""
         B, T = idx.shape

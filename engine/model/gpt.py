@@ -229,6 +229,11 @@ class GPT(nn.Module):
                 n -= self.wte.weight.numel()
         return n
 
+    def embedding_params(self) -> int:
+        """The lookup tables (tokens, positions): the total less these is the non-embedding count of the
+        scaling-law papers."""
+        return self.wte.weight.numel() + (self.wpe.weight.numel() if hasattr(self, "wpe") else 0)
+
     def forward(self, idx, targets=None, *, cache: KVCache | None = None, need_weights: bool = False,
                 lengths=None):
         """Logits (B, T, vocab) and the mean cross-entropy loss when targets are given.

@@ -27,7 +27,7 @@ from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.humanlog import TextLog
 from engine.infer.load import BASE_DIR
-from engine.model.build import config_dict
+from engine.model.build import config_dict, param_counts
 from engine.model.lora import count_trainable
 from engine.run.events import EventWriter
 from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
@@ -126,8 +126,7 @@ class Trainer(Recovery):
         self.control.install_signal_handlers()
         self.monitor = LossMonitor(tr.spike_factor)
         self.events.emit("started", self.step, run_dir=str(self.run_dir.resolve()), config=cfg.to_dict(),
-                         n_params=sum(p.numel() for p in self.model.parameters()),
-                         non_embedding_params=self.model.num_params(), device=dev.describe(self.device),
+                         **param_counts(self.model), device=dev.describe(self.device),
                          precision=self.precision, world_size=self.dist.world_size, resumed_from=resumed_from,
                          corpus=self.corpus_stats, pid=os.getpid(), peak_flops=self.peak,
                          flops_per_token=self.flops_per_token, objective=cfg.model.objective, arch=self.arch,

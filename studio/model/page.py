@@ -226,8 +226,8 @@ class ModelPage(QWidget):
             e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type,
                          world_size=world)
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
-            matmuls = ("all in matmuls: the token embedding is also the output head" if e.non_embedding_params ==
-                       e.params else f"{human_count(e.non_embedding_params)} in matmuls")
+            matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==
+                       e.params else f"{human_count(e.matmul_params)} in matmuls")
             self.card.set("params", f"{approx}{human_count(e.params)} ({matmuls})")
             trained = trainable_parameters(cfg, e.params)
             self.card.set("trainable", "all" if trained == e.params else

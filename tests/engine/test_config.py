@@ -8,7 +8,7 @@ from engine.errors import ConfigError, UserError
 
 def test_round_trip_through_toml(tmp_path):
     cfg = config_mod.RunConfig()
-    cfg.data.path = str(tmp_path / "c.txt")
+    cfg.data.path, cfg.train.out_dir = str(tmp_path / "c.txt"), str(tmp_path / "run")
     cfg.model.n_layer = 6
     cfg.train.sample_prompts = ["ROMEO:", "\n"]
     path = tmp_path / "run.toml"
@@ -22,6 +22,22 @@ def test_relative_data_path_is_read_from_the_config_folder(tmp_path):
     path = tmp_path / "sub" / "run.toml"
     path.write_text('[data]\npath = "corpus.txt"\n')
     assert config_mod.load(path).data.path == str(tmp_path / "sub" / "corpus.txt")
+
+
+def test_paths_in_the_file_are_the_files_and_paths_on_the_command_line_the_callers(tmp_path, monkeypatch):
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "here").mkdir()
+    path = tmp_path / "cfg" / "x.toml"
+    path.write_text('[data]\npath = "corpus.txt"\ncache_dir = "cache"\n[train]\nout_dir = "runs/x"\n')
+    monkeypatch.chdir(tmp_path / "here")
+    cfg = config_mod.load(path)
+    assert cfg.train.out_dir == str(tmp_path / "cfg" / "runs" / "x")  # like data.path, whoever calls
+    assert cfg.data.cache_dir == str(tmp_path / "cfg" / "cache")
+    given = config_mod.load(path, ["train.out_dir=mine", "data.path=../text.txt", "finetune.source=~/base"])
+    assert given.train.out_dir == str(tmp_path / "here" / "mine")
+    assert given.data.path == str(tmp_path / "text.txt")
+    assert given.finetune.source == str(Path.home() / "base")
+    assert config_mod.load(path, ["train.max_steps=7"]).train.max_steps == 7
 
 
 def test_validation_lists_every_problem():

@@ -54,6 +54,22 @@ def test_masked_lm_with_next_sentence_prediction(tmp_path, tiny_text):
     assert np.triu(maps, 1).any(), "encoder queries attend to later tokens"
 
 
+def eval_line(capsys, run, batches) -> str:
+    assert main(["eval", str(run), "--checkpoint", "latest", "--batches", str(batches)]) == 0
+    return capsys.readouterr().out.strip()
+
+
+def test_eval_reports_a_masked_models_metrics_as_training_measured_them(tmp_path, tiny_text, capsys):
+    cfg = tiny_config(tiny_text, tmp_path, model={"objective": "masked"}, task={"nsp": True},
+                      train={"max_steps": 10, "eval_interval": 10})
+    train(cfg)
+    last = evals(tmp_path / "run")[-1]
+    line = eval_line(capsys, tmp_path / "run", cfg.train.eval_batches)
+    assert f"validation loss {last['val_loss']:.4f}" in line
+    assert f"masked-token accuracy {last['val_accuracy']:.1%}" in line
+    assert f"next-sentence accuracy {last['val_nsp_accuracy']:.1%}" in line
+
+
 def test_the_command_line_predicts_exports_and_refuses_generate_for_encoders(tmp_path, tiny_text, capsys):
     cfg = tiny_config(tiny_text, tmp_path, model={"objective": "masked"}, train={"max_steps": 4})
     train(cfg)
@@ -68,7 +84,7 @@ def test_the_command_line_predicts_exports_and_refuses_generate_for_encoders(tmp
     assert "not empty" in capsys.readouterr().err
 
 
-def test_classification_reports_accuracy_f1_and_a_confusion_matrix(tmp_path, balanced_csv):
+def test_classification_reports_accuracy_f1_and_a_confusion_matrix(tmp_path, balanced_csv, capsys):
     cfg = tiny_config(balanced_csv, tmp_path, model={"objective": "classify", "block_size": 32},
                       train={"max_steps": 40, "eval_interval": 20, "batch_size": 16})
     train(cfg)
@@ -84,6 +100,9 @@ def test_classification_reports_accuracy_f1_and_a_confusion_matrix(tmp_path, bal
     probs = classify(model, tok, "(([]))")
     assert sorted(label for label, _ in probs) == ["balanced", "unbalanced"]
     assert sum(p for _, p in probs) == pytest.approx(1.0)
+    line = eval_line(capsys, run, 1)  # a classifier is measured on every validation example
+    assert f"accuracy {last['val_accuracy']:.1%}, macro-F1 {last['val_macro_f1']:.1%}" in line
+    assert f"validation loss {last['val_loss']:.4f}" in line and "every validation example" in line
 
 
 def test_lora_fine_tune_saves_adapters_apart_and_resumes(tmp_path, tiny_text, balanced_csv):
@@ -202,3 +221,21 @@ def test_a_fine_tunes_run_toml_records_the_trained_model_and_names_ignored_keys(
     assert recorded.tokenizer.kind == "file" and recorded.tokenizer.path == str(run / "tokenizer.json")
     warned = [e["message"] for e in read_events(run / "events.jsonl") if e.type == "warning"]
     assert any("model.n_layer = 6 (the source has 2)" in m and "tokenizer.kind = 'bpe'" in m for m in warned)
+
+
+def test_prepare_and_tokenizer_on_a_fine_tune_use_the_sources_tokenizer(tmp_path, tiny_text, capsys):
+    import tomli_w
+
+    base = tiny_config(tiny_text, tmp_path, train={"out_dir": str(tmp_path / "base"), "max_steps": 2})
+    train(base)
+    source_vocab = started(tmp_path / "base")["corpus"]["vocab_size"]
+    config = tmp_path / "lora.toml"
+    config.write_text(tomli_w.dumps({"data": {"path": str(tiny_text), "cache_dir": str(tmp_path / "cache")},
+                                     "tokenizer": {"kind": "bpe", "vocab_size": 400}, "model": {"block_size": 16},
+                                     "finetune": {"source": str(tmp_path / "base"), "method": "lora"}}))
+    assert main(["prepare", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert f"vocabulary {source_vocab:,}" in out and "keeps its source's char tokenizer" in err
+    assert main(["tokenizer", str(config), "--out", str(tmp_path / "tok.json")]) == 0
+    assert "char tokenizer" in capsys.readouterr().out
+    assert (tmp_path / "tok.json").read_text() == (tmp_path / "base" / "tokenizer.json").read_text()

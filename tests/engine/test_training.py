@@ -35,7 +35,7 @@ def step_losses(run_dir: Path) -> dict[int, float]:
     return {e.step: e["loss"] for e in read_events(run_dir / "events.jsonl") if e.type == "step"}
 
 
-def test_loss_falls_and_the_run_folder_is_complete(tmp_path, tiny_text):
+def test_loss_falls_and_the_run_folder_is_complete(tmp_path, tiny_text, capsys):
     cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 60, "eval_interval": 30})
     trainer = train(cfg)
     run = tmp_path / "run"
@@ -48,6 +48,14 @@ def test_loss_falls_and_the_run_folder_is_complete(tmp_path, tiny_text):
     assert [c.step for c in ckpt.list_checkpoints(run)] == [30, 60]
     assert not list(run.rglob("*.pt")) and not list(run.rglob("*.pkl"))
     assert trainer.best_val == pytest.approx(evals[-1]["val_loss"], abs=1e-6)
+    started = next(e for e in read_events(run / "events.jsonl") if e.type == "started")
+    tokens, positions = trainer.model.wte.weight.numel(), trainer.model.wpe.weight.numel()
+    assert started["non_embedding_params"] == started["n_params"] - tokens - positions
+    assert started["matmul_params"] == started["n_params"] - positions  # the tied head is a matmul
+    from engine.cli import main
+
+    assert main(["eval", str(run), "--batches", str(cfg.train.eval_batches)]) == 0
+    assert f"validation loss {evals[-1]['val_loss']:.4f}, perplexity" in capsys.readouterr().out
 
 
 def test_resume_continues_exactly_the_uninterrupted_curve(tmp_path, tiny_text):

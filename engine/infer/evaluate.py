@@ -1,0 +1,50 @@
+"""A checkpoint measured on its run's validation data, by the same task code the trainer evaluates with, so
+`eval` reports each objective's own metrics: loss and perplexity (causal), masked-token accuracy (masked,
+with next-sentence accuracy), accuracy and macro-F1 over every validation example (classify)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engine.config import RunConfig
+from engine.data.encode import prepare_corpus
+from engine.run.events import EventWriter
+from engine.train.distributed import DistInfo
+
+
+@dataclass
+class _Host:
+    """What a task reads from the trainer that owns it: one process, full precision, no event file."""
+    cfg: RunConfig
+    arch: str
+    device: torch.device
+    dist: DistInfo
+    events: EventWriter
+    tokenizer: object = None
+    corpus: object = None
+
+    def _prepare_corpus(self, tokenizer):
+        return prepare_corpus(self.cfg, tokenizer=tokenizer)
+
+    def to_device(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
+
+    def autocast(self):
+        return contextlib.nullcontext()
+
+
+def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, device: str = "cpu") -> dict:
+    """The task's validation metrics of `model` over `batches` batches (a classifier's whole validation
+    split); a fine-tune's corpus is encoded with the run's own tokenizer, as in training."""
+    from engine.train.tasks import make_task
+
+    cfg.train.eval_batches = batches
+    cfg.train.auto_batch_size = False
+    host = _Host(cfg, model.config.arch, torch.device(device), DistInfo(), EventWriter(None))
+    task = make_task(host, tokenizer if cfg.finetune.source else None)
+    model.eval()
+    return task.evaluate(model, "val")
