@@ -4,11 +4,19 @@
 from __future__ import annotations
 
 from engine.config import RunConfig
+from engine.estimate import estimate, human_seconds
 
 
-def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False) -> list[str]:
-    t, tok = cfg.train, cfg.tokenizer
+def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False, peak_flops: float | None = None,
+                   device_type: str = "cpu") -> list[str]:
+    t, tok, m = cfg.train, cfg.tokenizer, cfg.model
     out = []
+    e = estimate(cfg, vocab_size=vocab_size, peak_flops=peak_flops, device_type=device_type)
+    attention = 12 * m.n_layer * m.n_embd * m.block_size
+    if attention > e.flops_per_token / 2:
+        took = f": by the estimate the run takes {human_seconds(e.seconds_total)} here" if e.seconds_total else ""
+        out.append(f"model.block_size = {m.block_size} makes attention {attention / e.flops_per_token:.0%} of each "
+                   f"token's work{took}; a shorter context trains more tokens a second")
     if t.warmup_steps >= t.max_steps:
         out.append(f"train.warmup_steps ({t.warmup_steps}) is not shorter than the run ({t.max_steps} steps): the "
                    f"learning rate never reaches train.lr = {t.lr:g}")

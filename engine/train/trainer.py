@@ -133,7 +133,8 @@ class Trainer(Recovery):
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
                          compiled=self.compiled, allocator=allocator.in_use(), val_text=self.task.val_text())
-        for text in start_warnings(cfg, vocab_size=self.tokenizer.vocab_size, resuming=self.resume) + self.ignored:
+        for text in start_warnings(cfg, vocab_size=self.tokenizer.vocab_size, resuming=self.resume,
+                                   peak_flops=self.peak, device_type=self.device.type) + self.ignored:
             self.events.emit("warning", self.step, kind="config", message=text)
 
     def _wrap_model(self) -> None:

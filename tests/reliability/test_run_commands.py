@@ -184,3 +184,17 @@ def test_settings_that_rarely_mean_what_they_say_are_warned_at_the_start(tmp_pat
     assert "train.eval_interval (50) is beyond the last step (6)" in said[1]
     assert "tokenizer.vocab_size asked for 5,000 tokens but the corpus gave" in said[2]
     assert all(f"warning (config): {m}" in r.stderr for m in said)
+
+
+def test_a_context_whose_attention_dominates_the_cost_is_warned_with_the_estimate(tmp_path):
+    from engine.run.events import read_events
+
+    (tmp_path / "c.txt").write_text("\n\n".join(" ".join(PANGRAMS) for _ in range(30)))
+    cfg = write_config(tmp_path, tmp_path / "c.txt", max_steps=3, eval_interval=3)
+    r = engine("train", cfg, "--human", "--set", "model.block_size=512", "--set", "train.batch_size=1")
+    assert r.returncode == 0, r.stderr
+    said = [e["message"] for e in read_events(tmp_path / "run" / "events.jsonl") if e.type == "warning"]
+    assert len(said) == 1, said
+    assert said[0].startswith("model.block_size = 512 makes attention ") and "by the estimate the run takes" in said[0]
+    share = int(said[0].split("makes attention ")[1].split("%")[0])
+    assert 50 < share < 100
