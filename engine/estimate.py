@@ -42,6 +42,7 @@ class Estimate:
 
 
 def mlp_hidden(n_embd: int, mlp: str) -> int:
+    """The MLP's default width: 4 x n_embd, or for SwiGLU 2/3 of that rounded up to 64 (the same parameters)."""
     hidden = 4 * n_embd
     return int(2 * hidden / 3 + 63) // 64 * 64 if mlp == "swiglu" else hidden
 

@@ -34,7 +34,8 @@ def prediction_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
 
 
 def export_job(run_dir: Path, out_dir: Path) -> Request:
-    """Writes the run's newest checkpoint (adapters merged) as a Hugging Face folder; its result says so."""
+    """Writes the run's best checkpoint (adapters merged) as a Hugging Face folder, or a GGUF file when `out`
+    ends in .gguf; its result says what was written."""
     return client().request("export", run=str(run_dir), out=str(out_dir))
 
 

@@ -104,15 +104,16 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from engine.interop.hf import export_model
+    from engine.interop.export import export_any
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
+    gguf = (args.format or ("gguf" if out.suffix == ".gguf" else "hf")) == "gguf"
+    if not gguf and out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file: name a new folder for the export")
     model, tokenizer, path = _load(args)
-    out = export_model(model, tokenizer, args.out, labels=getattr(model, "labels", None))
-    kind = "BERT" if model.config.arch == "bert" else "GPT-2"
-    print(f"wrote {path.name} as a Hugging Face {kind} model to {out}")
+    what = export_any(model, tokenizer, out, format=args.format, dtype=args.type,
+                      labels=getattr(model, "labels", None))
+    print(f"wrote {path.name} as {what}")
     return 0
 
 

@@ -144,13 +144,13 @@ class Worker:
 
     def op_export(self, req: dict) -> str:
         from engine.infer.load import load_for_inference
-        from engine.interop.hf import export_model
+        from engine.interop.export import export_any
 
         model, tokenizer, path = load_for_inference(Path(req["run"]))
         self.send({"id": req["id"], "type": "progress", "stage": "export", "message": f"writing {req['out']}"})
-        export_model(model, tokenizer, req["out"], labels=getattr(model, "labels", None))
-        kind = "BERT" if model.config.arch == "bert" else "GPT-2"
-        return f"{path.name} written as a Hugging Face {kind} model to {req['out']}"
+        what = export_any(model, tokenizer, req["out"], dtype=req.get("type", "f16"),
+                          labels=getattr(model, "labels", None))
+        return f"{path.name} written as {what}"
 
 
 def hold_here(op: str) -> None:

@@ -95,7 +95,8 @@ class Encoder(nn.Module):
             x = x + self.wpe_table[:T]
         else:
             if self._rope_cache is None or self._rope_cache[0].device != idx.device:
-                self._rope_cache = rope_tables(self.config.head_size, self.config.block_size, device=idx.device)
+                self._rope_cache = rope_tables(self.config.head_size, self.config.block_size, self.config.rope_base,
+                                               device=idx.device)
             rope = (self._rope_cache[0][:T], self._rope_cache[1][:T])
         x = x + self.wtt(token_types if token_types is not None else torch.zeros_like(idx))
         x = self.drop(self.ln_e(x))

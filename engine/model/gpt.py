@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
+from engine.estimate import mlp_hidden
+
 
 @dataclass
 class GPTConfig:
@@ -37,6 +39,11 @@ class GPTConfig:
     """bert only: a next-sentence-prediction head on the pooled first token."""
     num_labels: int = 0
     """Above 0: a sequence classifier with this many classes instead of the language-model head."""
+    mlp_hidden: int = 0
+    """The MLP's hidden width; 0: 4 x n_embd (GELU) or 2/3 of that rounded up to 64 (SwiGLU). Imported
+    models bring their own."""
+    rope_base: float = 10000.0
+    """Rotary positions' base (theta)."""
 
     @property
     def head_size(self) -> int:
@@ -148,14 +155,17 @@ def causal_mask(T: int, past: int, device) -> torch.Tensor:
     return torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
 
 
+def mlp_width(cfg: GPTConfig) -> int:
+    return cfg.mlp_hidden or mlp_hidden(cfg.n_embd, cfg.mlp)
+
+
 class MLP(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.swiglu = cfg.mlp == "swiglu"
         self.approximate = "tanh" if cfg.mlp == "gelu_tanh" else "none"  # GPT-2's own checkpoints use tanh
-        hidden = 4 * cfg.n_embd
-        if self.swiglu:  # same parameter count as the 4x GELU MLP
-            hidden = int(2 * hidden / 3 + 63) // 64 * 64
+        hidden = mlp_width(cfg)
+        if self.swiglu:
             self.c_gate = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
         self.c_fc = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
         self.c_proj = nn.Linear(hidden, cfg.n_embd, bias=cfg.bias)
@@ -277,7 +287,8 @@ class GPT(nn.Module):
 
     def _rope(self, device):
         if self._rope_cache is None or self._rope_cache[0].device != device:
-            self._rope_cache = rope_tables(self.config.head_size, self.config.block_size, device=device)
+            self._rope_cache = rope_tables(self.config.head_size, self.config.block_size, self.config.rope_base,
+                                           device=device)
         return self._rope_cache
 
     def param_groups(self, weight_decay: float) -> list[dict]:

@@ -15,6 +15,7 @@ from engine.config import RunConfig
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.infer.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
+from engine.interop.families import TITLES, family_of
 from engine.interop.hf import import_model, is_hf_folder
 from engine.model.build import build_model, gpt_config
 from engine.model.gpt import GPTConfig
@@ -35,7 +36,7 @@ def load_source(path: str | Path) -> Source:
     p = Path(path).expanduser()
     if is_hf_folder(p):
         cfg, tensors, tok = import_model(p)
-        return Source(cfg, tensors, tok, f"Hugging Face {'BERT' if cfg.arch == 'bert' else 'GPT-2'} model {p.name}")
+        return Source(cfg, tensors, tok, f"Hugging Face {TITLES[family_of(cfg)]} model {p.name}")
     if (p / ckpt.META_FILE).is_file():
         ck, run_dir = p, (p.parent if p.name == BASE_DIR else p.parent.parent)
     elif (p / RUN_FILE).is_file():

@@ -1,5 +1,5 @@
 """The Runs page: a table of runs, an overlay of the selected runs' curves, their config differences,
-and actions (open, resume, extend, duplicate and edit, fine-tune, export to Hugging Face, delete,
+and actions (open, resume, extend, duplicate and edit, fine-tune, export (Hugging Face or GGUF), delete,
 open folder)."""
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot
 
 COLUMNS = ["Name", "Status", "Objective", "Parameters", "Best val loss", "Steps", "Duration", "Started"]
+
+HF_FILTER = "Hugging Face transformers folder (*)"
+GGUF_FILTER = "GGUF file for llama.cpp, Ollama, LM Studio (*.gguf)"
 
 
 def config_differences(configs: dict[str, dict]) -> list[str]:
@@ -102,7 +105,7 @@ class RunsPage(QWidget):
         actions = QHBoxLayout()
         for key, label in [("open", "Open"), ("resume", "Resume"), ("extend", "Extend…"),
                            ("duplicate", "Duplicate && edit"), ("finetune", "Fine-tune…"),
-                           ("export", "Export to Hugging Face…"), ("folder", "Open folder"), ("delete", "Delete…"),
+                           ("export", "Export…"), ("folder", "Open folder"), ("delete", "Delete…"),
                            ("refresh", "Refresh")]:
             b = QPushButton(label)
             b.setObjectName(f"runs_{key}")
@@ -247,9 +250,11 @@ class RunsPage(QWidget):
         if not self.selected():
             return
         run = self.selected()[0]
-        out, _ = QFileDialog.getSaveFileName(self, "Export as a Hugging Face model folder",
-                                             str(run.parent / f"{run.name}-hf"))
+        out, chosen = QFileDialog.getSaveFileName(self, "Export the model", str(run.parent / f"{run.name}-hf"),
+                                                  f"{HF_FILTER};;{GGUF_FILTER}")
         if out:
+            if chosen == GGUF_FILTER and not out.endswith(".gguf"):
+                out = out.removesuffix("-hf") + ".gguf"
             self.export_to(run, Path(out))
 
     def export_to(self, run: Path, out: Path) -> None:
@@ -267,7 +272,7 @@ class RunsPage(QWidget):
         self._on_selection_changed()
         self.last_export_message = text
         box = QMessageBox.information if ok else QMessageBox.warning
-        box(self, "Export to Hugging Face", text if ok else f"The export failed: {text}")
+        box(self, "Export", text if ok else f"The export failed: {text}")
 
     def _on_folder(self) -> None:
         if self.selected():

@@ -5,6 +5,7 @@ import torch
 
 from engine.data.tokenizer import train_tokenizer
 from engine.errors import UserError
+from engine.infer.generate import SamplingOptions, stream
 from engine.interop.hf import export_model, import_model
 from engine.model.build import build_model
 from engine.model.gpt import GPTConfig
@@ -30,7 +31,8 @@ def tokenizer():
 
 
 def config(tokenizer, **kw):
-    return GPTConfig(vocab_size=tokenizer.vocab_size, block_size=24, n_layer=2, n_head=4, n_embd=32, bias=True, **kw)
+    kw = {"bias": True} | kw
+    return GPTConfig(vocab_size=tokenizer.vocab_size, block_size=24, n_layer=2, n_head=4, n_embd=32, **kw)
 
 
 @pytest.mark.parametrize("mlp", ["gelu", "gelu_tanh"])
@@ -100,9 +102,53 @@ def test_import_of_an_exported_folder_gives_back_the_model(tmp_path, tokenizer, 
         assert (model(x)[0] - again(x)[0]).abs().max() < 1e-5
 
 
-def test_export_refuses_what_gpt2_cannot_express_and_a_nonempty_folder(tmp_path, tokenizer):
-    with pytest.raises(UserError, match="position = 'rope'"):
-        export_model(randomized(config(tokenizer, position="rope")), tokenizer, tmp_path / "x")
+ROTARY = {  # the default model (rotary positions) in the two families that hold it
+    "neox-gelu-tied": ("gpt_neox", dict(position="rope", mlp="gelu")),
+    "neox-tanh-untied-nobias": ("gpt_neox", dict(position="rope", mlp="gelu_tanh", tie_weights=False, bias=False)),
+    "llama-tied-nobias": ("llama", dict(position="rope", norm="rmsnorm", mlp="swiglu", bias=False)),
+    "llama-untied-bias-theta": ("llama", dict(position="rope", norm="rmsnorm", mlp="swiglu", tie_weights=False,
+                                              rope_base=500000.0)),
+}
+
+
+@pytest.mark.parametrize("name", ROTARY)
+def test_rotary_models_export_to_neox_or_llama_with_the_same_logits(tmp_path, tokenizer, name):
+    family, kw = ROTARY[name]
+    model = randomized(config(tokenizer, **kw))
+    out = export_model(model, tokenizer, tmp_path / name)
+    hf = transformers.AutoModelForCausalLM.from_pretrained(out).eval()
+    assert hf.config.model_type == family
+    x = torch.tensor([tokenizer.encode(PANGRAMS[0] + " " + PANGRAMS[1])[:24]])
+    with torch.no_grad():
+        assert (model(x)[0] - hf(x).logits).abs().max() < 1e-4
+        theirs = hf.generate(x[:, :5], max_new_tokens=8, do_sample=False, pad_token_id=0)[0, 5:].tolist()
+    ours = [t.id for t in stream(model, x[0, :5].tolist(), SamplingOptions(max_new_tokens=8, temperature=0))]
+    assert ours == theirs  # greedy continuations through each side's own key/value cache
+    cfg, tensors, _ = import_model(out)
+    again = build_model(cfg).eval()
+    missing, unexpected = again.load_state_dict(tensors, strict=False)
+    assert not unexpected and set(missing) <= {"lm_head.weight"}
+    with torch.no_grad():
+        assert (model(x)[0] - again(x)[0]).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("kw", [dict(position="rope"), dict(position="rope", norm="rmsnorm", mlp="swiglu")])
+def test_rotary_classifiers_export_with_their_labels(tmp_path, tokenizer, kw):
+    model = randomized(config(tokenizer, num_labels=2, **kw))
+    out = export_model(model, tokenizer, tmp_path / "c", labels=["no", "yes"])
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(out).eval()
+    assert hf.config.id2label[1] == "yes"
+    x = torch.tensor([tokenizer.encode(PANGRAMS[3])[:20]])
+    with torch.no_grad():
+        assert (model(x)[0] - hf(x).logits).abs().max() < 1e-4
+
+
+def test_export_refuses_what_no_family_holds_and_a_nonempty_folder(tmp_path, tokenizer):
+    with pytest.raises(UserError, match="no transformers family holds this decoder .*norm = 'rmsnorm', mlp = 'gelu'"):
+        export_model(randomized(config(tokenizer, position="rope", norm="rmsnorm")), tokenizer, tmp_path / "x")
+    with pytest.raises(UserError, match="cannot be written as a Hugging Face BERT"):
+        export_model(randomized(config(tokenizer, arch="bert", position="rope")), tokenizer, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
     with pytest.raises(UserError, match="not empty"):
@@ -146,6 +192,47 @@ def test_folders_saved_by_transformers_itself_import_with_the_same_logits(tmp_pa
         with torch.no_grad():
             assert (ours(x)[0] - hf(x).logits).abs().max() < 1e-4, folder.name
     assert import_model(tmp_path / "gpt2")[0].mlp == "gelu_tanh"
+
+
+def test_neox_and_llama_folders_saved_by_transformers_import_with_the_same_logits(tmp_path, tokenizer):
+    torch.manual_seed(0)
+    shape = dict(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                 intermediate_size=96, max_position_embeddings=32)
+    made = {
+        "neox": transformers.GPTNeoXForCausalLM(transformers.GPTNeoXConfig(
+            **shape, use_parallel_residual=False, rotary_pct=1.0, rope_parameters={
+                "rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 1.0})),
+        "llama": transformers.LlamaForCausalLM(transformers.LlamaConfig(**shape, num_key_value_heads=4)),
+    }
+    x = torch.tensor([tokenizer.encode(PANGRAMS[2])[:20]])
+    for name, hf in made.items():
+        with torch.no_grad():
+            for p in hf.parameters():  # norms and biases random too
+                p.add_(torch.randn_like(p) * 0.1)
+        hf.eval().save_pretrained(tmp_path / name)
+        (tmp_path / name / "tokenizer.json").write_text(tokenizer.to_str())
+        cfg, tensors, _ = import_model(tmp_path / name)
+        assert cfg.mlp_hidden == 96
+        ours = build_model(cfg).eval()
+        ours.load_state_dict(tensors, strict=False)
+        with torch.no_grad():
+            assert (ours(x)[0] - hf(x).logits).abs().max() < 1e-4, name
+
+
+def test_neox_and_llama_folders_the_engine_cannot_hold_are_refused_in_words(tmp_path):
+    import json
+
+    for name, hf, expect in (
+            ("pythia", {"model_type": "gpt_neox", "use_parallel_residual": True}, "in parallel"),
+            ("partial", {"model_type": "gpt_neox", "use_parallel_residual": False, "rotary_pct": 0.25},
+             "rotates 25% of each head"),
+            ("gqa", {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 8, "num_key_value_heads": 2},
+             "grouped-query attention")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps(hf))
+        (tmp_path / name / "model.safetensors").write_bytes(b"")
+        with pytest.raises(UserError, match=expect):
+            import_model(tmp_path / name)
 
 
 SENTENCES = [p.replace(w, "[MASK]", 1) for p, w in zip(PANGRAMS, ["fox", "box", "zebras", "quartz", "wizards"])]

@@ -20,6 +20,7 @@ def trained(tmp_path_factory):
     r = engine("train", write_config(tmp, corpus, max_steps=20))
     assert r.returncode == 0, r.stderr
     (tmp / "a-file").write_text("not a folder")
+    (tmp / "taken.gguf").write_text("someone's file")
     return tmp / "run"
 
 
@@ -46,6 +47,10 @@ CASES = {  # name: (arguments after the run folder, words the one-line answer ho
     "a device that does not exist": (["generate", "{run}", "--device", "tpu9"], "is not a device"),
     "export onto an existing file": (["export", "{run}", "--out", "{tmp}/a-file"], "is a file"),
     "export under a file": (["export", "{run}", "--out", "{tmp}/a-file/model"], "cannot create the export folder"),
+    "GGUF under a name without .gguf": (["export", "{run}", "--out", "{tmp}/m.bin", "--format", "gguf"],
+                                        "a GGUF file's name ends in .gguf"),
+    "GGUF onto an existing file": (["export", "{run}", "--out", "{tmp}/taken.gguf"], "exists: choose a new file name"),
+    "GGUF in a missing folder": (["export", "{run}", "--out", "{tmp}/nowhere/m.gguf"], "nowhere does not exist"),
     "eval over no batches": (["eval", "{run}", "--batches", "0"], "--batches must be at least 1"),
     "attention into a missing folder": (["attention", "{run}", "--text", "hi", "--out", "{tmp}/no/such/maps.npy"],
                                         "does not exist"),

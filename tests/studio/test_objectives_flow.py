@@ -125,3 +125,7 @@ def test_a_lora_fine_tune_of_a_finished_run(qtbot, window, tmp_path, monkeypatch
     runs.export_to(run_dir, tmp_path / "hf")  # the folder is taken now: said in words, nothing overwritten
     qtbot.waitUntil(lambda: len(said) == 2, timeout=30000)
     assert said[1][0] == "bad" and "not empty" in said[1][1]
+    runs.export_to(run_dir, tmp_path / "base-finetune.gguf")  # the merged model for llama.cpp
+    qtbot.waitUntil(lambda: len(said) == 3, timeout=30000)
+    assert said[2][0] == "ok" and "a GGUF file for llama.cpp (gpt2, F16)" in said[2][1], said
+    assert (tmp_path / "base-finetune.gguf").stat().st_size > 1000

@@ -1,0 +1,28 @@
+"""One way out for the command line and the inference worker: a Hugging Face folder or a GGUF file,
+chosen by --format or by the name (a name ending in .gguf is a GGUF file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.interop.families import TITLES, family_of
+
+FORMATS = ("hf", "gguf")
+
+
+def export_any(model, tokenizer, out: str | Path, *, format: str | None = None, dtype: str = "f16",
+               labels: list[str] | None = None) -> str:
+    """Write the model; returns what was written, in words."""
+    fmt = format or ("gguf" if str(out).endswith(".gguf") else "hf")
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "gguf":
+        from engine.interop.gguf_export import ARCHS, export_gguf
+
+        path = export_gguf(model, tokenizer, out, dtype=dtype)
+        return f"a GGUF file for llama.cpp ({ARCHS[family_of(model.config)]}, {dtype.upper()}) at {path}"
+    from engine.interop.hf import export_model
+
+    path = export_model(model, tokenizer, out, labels=labels)
+    return f"a Hugging Face {TITLES[family_of(model.config)]} folder at {path}"

@@ -1,0 +1,110 @@
+"""GPT-NeoX in transformers' layout: rotary positions, LayerNorm and a GELU MLP, sequential residuals
+(use_parallel_residual = false). Its fused query/key/value rows are grouped by head ([q k v] of head 0,
+then head 1, ...), where ours are [all q | all k | all v]; queries and keys rotate halves."""
+
+from __future__ import annotations
+
+import torch
+
+from engine.errors import UserError
+from engine.interop.families import (
+    GELU_NAMES,
+    activation,
+    from_halves,
+    rope_config,
+    rope_theta,
+    to_halves,
+    width,
+    zeros_if_none,
+)
+from engine.model.gpt import GPTConfig, mlp_width
+
+LAYER = "gpt_neox.layers.{}."
+
+
+def _qkv_out(t: torch.Tensor, n_head: int) -> torch.Tensor:
+    """Our [Q | K | V] rows (weight or bias) as NeoX's per-head [q k v] groups, q and k in half order."""
+    q, k, v = t.chunk(3, dim=0)
+    q, k = to_halves(q, n_head), to_halves(k, n_head)
+    hs = q.shape[0] // n_head
+    parts = [x.reshape(n_head, hs, *t.shape[1:]) for x in (q, k, v)]
+    return torch.stack(parts, dim=1).reshape(t.shape)
+
+
+def _qkv_in(t: torch.Tensor, n_head: int) -> torch.Tensor:
+    hs = t.shape[0] // (3 * n_head)
+    grouped = t.reshape(n_head, 3, hs, *t.shape[1:])
+    q, k, v = (grouped[:, i].reshape(n_head * hs, *t.shape[1:]) for i in range(3))
+    return torch.cat([from_halves(q, n_head), from_halves(k, n_head), v])
+
+
+def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
+    C, nh = cfg.n_embd, cfg.n_head
+    t = {"gpt_neox.embed_in.weight": sd["wte.weight"]}
+    for i in range(cfg.n_layer):
+        ours, theirs = f"h.{i}.", LAYER.format(i)
+        for our, their in (("ln_1", "input_layernorm"), ("ln_2", "post_attention_layernorm")):
+            t[f"{theirs}{their}.weight"] = sd[f"{ours}{our}.weight"]
+            t[f"{theirs}{their}.bias"] = zeros_if_none(sd, f"{ours}{our}.bias", C)
+        t[theirs + "attention.query_key_value.weight"] = _qkv_out(sd[ours + "attn.c_attn.weight"], nh)
+        t[theirs + "attention.query_key_value.bias"] = _qkv_out(zeros_if_none(sd, ours + "attn.c_attn.bias", 3 * C), nh)
+        for our, their in (("attn.c_proj", "attention.dense"), ("mlp.c_fc", "mlp.dense_h_to_4h"),
+                           ("mlp.c_proj", "mlp.dense_4h_to_h")):
+            w = sd[f"{ours}{our}.weight"]
+            t[f"{theirs}{their}.weight"] = w
+            t[f"{theirs}{their}.bias"] = zeros_if_none(sd, f"{ours}{our}.bias", w.shape[0])
+    t["gpt_neox.final_layer_norm.weight"] = sd["ln_f.weight"]
+    t["gpt_neox.final_layer_norm.bias"] = zeros_if_none(sd, "ln_f.bias", C)
+    arch = "GPTNeoXForCausalLM"
+    if cfg.num_labels:
+        t["score.weight"], arch = sd["classifier.weight"], "GPTNeoXForSequenceClassification"
+    else:  # written even when tied: transformers 4 calls it embed_out, 5 renames it on loading
+        t["embed_out.weight"] = sd["lm_head.weight"] if "lm_head.weight" in sd else sd["wte.weight"]
+    eos, pad = tokenizer.token_id("<eos>"), tokenizer.token_id("[PAD]")
+    config = {"architectures": [arch], "model_type": "gpt_neox", "vocab_size": cfg.vocab_size, "hidden_size": C,
+              "num_hidden_layers": cfg.n_layer, "num_attention_heads": nh, "intermediate_size": mlp_width(cfg),
+              "hidden_act": GELU_NAMES[cfg.mlp], "max_position_embeddings": cfg.block_size,
+              "layer_norm_eps": cfg.norm_eps, "use_parallel_residual": False, "attention_bias": True,
+              "rotary_pct": 1.0, "rotary_emb_base": cfg.rope_base, **rope_config(cfg),
+              "attention_dropout": cfg.dropout, "hidden_dropout": cfg.dropout,
+              "tie_word_embeddings": cfg.tie_weights and not cfg.num_labels, "bos_token_id": eos,
+              "eos_token_id": eos, "pad_token_id": pad if pad is not None else (0 if cfg.num_labels else None)}
+    config["rope_parameters"]["partial_rotary_factor"] = 1.0
+    return t, config
+
+
+def import_config(hf: dict) -> GPTConfig:
+    if hf.get("use_parallel_residual", True):
+        raise UserError("this GPT-NeoX adds attention and MLP in parallel (use_parallel_residual), which the engine's "
+                        "blocks do not: only sequential GPT-NeoX models can be imported")
+    rotary = (hf.get("rope_parameters") or {}).get("partial_rotary_factor", hf.get("rotary_pct", 0.25))
+    if rotary != 1.0:
+        raise UserError(f"this GPT-NeoX rotates {rotary:.0%} of each head (rotary_pct); the engine rotates all of it")
+    C, nh = hf["hidden_size"], hf["num_attention_heads"]
+    cfg = GPTConfig(vocab_size=hf["vocab_size"], block_size=hf.get("max_position_embeddings", 2048),
+                    n_layer=hf["num_hidden_layers"], n_head=nh, n_embd=C, bias=True, position="rope",
+                    mlp=activation(hf.get("hidden_act", "gelu"), "GPT-NeoX"), norm_eps=hf.get("layer_norm_eps", 1e-5),
+                    tie_weights=hf.get("tie_word_embeddings", False), arch="gpt", dropout=0.0,
+                    rope_base=rope_theta(hf))
+    cfg.mlp_hidden = width(C, cfg.mlp, hf.get("intermediate_size"))
+    return cfg
+
+
+def import_tensors(cfg: GPTConfig, sd: dict) -> dict:
+    C = cfg.n_embd
+    nh = cfg.n_head
+    t = {"wte.weight": sd["gpt_neox.embed_in.weight"], "ln_f.weight": sd["gpt_neox.final_layer_norm.weight"],
+         "ln_f.bias": sd["gpt_neox.final_layer_norm.bias"]}
+    for i in range(cfg.n_layer):
+        theirs, ours = LAYER.format(i), f"h.{i}."
+        for our, their in (("ln_1", "input_layernorm"), ("ln_2", "post_attention_layernorm"),
+                           ("attn.c_proj", "attention.dense"), ("mlp.c_fc", "mlp.dense_h_to_4h"),
+                           ("mlp.c_proj", "mlp.dense_4h_to_h")):
+            t[f"{ours}{our}.weight"] = sd[f"{theirs}{their}.weight"]
+            t[f"{ours}{our}.bias"] = zeros_if_none(sd, f"{theirs}{their}.bias", sd[f"{theirs}{their}.weight"].shape[0])
+        t[ours + "attn.c_attn.weight"] = _qkv_in(sd[theirs + "attention.query_key_value.weight"], nh)
+        t[ours + "attn.c_attn.bias"] = _qkv_in(zeros_if_none(sd, theirs + "attention.query_key_value.bias", 3 * C), nh)
+    head = sd.get("embed_out.weight", sd.get("lm_head.weight"))
+    if not cfg.tie_weights and head is not None:
+        t["lm_head.weight"] = head
+    return t
