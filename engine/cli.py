@@ -116,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve", cmd_serve, "the inference worker: JSON-line requests on stdin, answers on stdout (the studio's)")
     sp = add("runs", cmd_runs, "list the runs in a folder")
     sp.add_argument("folder", nargs="?", default="runs")
+    sp = add("cluster", cmd_cluster, "write a SLURM batch script (torchrun on every node) and the config it trains")
+    sp.add_argument("config")
+    sp.add_argument("--out", required=True, help="a new folder on the cluster's shared file system")
+    sp.add_argument("--nodes", type=int, default=1)
+    sp.add_argument("--gpus-per-node", type=int, default=1)
+    sp.add_argument("--time", default="12:00:00", help="wall-clock limit, hours:minutes:seconds")
+    sp.add_argument("--partition", default="")
+    sp.add_argument("--account", default="")
+    sp.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     return p
 
 
@@ -322,6 +331,19 @@ def cmd_control(args) -> int:
         raise UserError(f"{args.run_dir} is not running (status: {s.status})")
     request(args.run_dir, args.action)
     print(f"asked {args.run_dir} to {args.action}")
+    return 0
+
+
+def cmd_cluster(args) -> int:
+    from engine import config as config_mod
+    from engine.train.slurm import ClusterPlan, write_cluster_job
+
+    cfg = config_mod.load(args.config, args.set).validate()
+    plan = ClusterPlan(nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time, partition=args.partition,
+                       account=args.account)
+    script = write_cluster_job(cfg, plan, Path(args.out), repo=Path(__file__).resolve().parents[1])
+    print(f"wrote {script} and {script.parent / 'config.toml'}: run `sbatch {script}` on a login node; "
+          f"the run appears in {script.parent / 'run'} (follow it from the studio's Runs page)")
     return 0
 
 

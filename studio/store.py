@@ -3,16 +3,19 @@ thread only; pages subscribe to its signals and never own this state themselves.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.run.events import Event, read_events
-from engine.run.runinfo import RunSummary, list_runs, summarize
+from engine.run.runinfo import RunSummary, is_run_dir, list_runs, summarize
+from engine.run.tomlio import write_atomic
 
 EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1")
 CURVES = ("loss", "lr", "tokens_per_s", "grad_norm", *EVAL_CURVES)
+FOLLOWED_FILE = "followed.json"
 
 
 @dataclass
@@ -134,9 +137,44 @@ class Store(QObject):
         self.refresh()
         self.sig_workspace_changed.emit(self.workspace)
 
+    @property
+    def followed_file(self) -> Path:
+        return self.workspace / FOLLOWED_FILE
+
+    def followed(self) -> list[Path]:
+        """Run folders outside the workspace that it lists too (a cluster job's, on a shared file system)."""
+        try:
+            return [Path(p) for p in json.loads(self.followed_file.read_text())]
+        except (OSError, ValueError, TypeError):
+            return []
+
+    def follow_folder(self, path: Path, *, pending: bool = False) -> str:
+        """List a run folder from elsewhere with the workspace's runs; returns a problem in words, or "".
+        `pending`: a cluster job's run folder, listed once the job has started writing it."""
+        path = Path(path).resolve()
+        if not pending and not is_run_dir(path):
+            return (f"{path} is not a run folder (it has no run.toml yet): a cluster job's run folder appears "
+                    f"when the job starts")
+        if path.parent == self.runs_dir.resolve() or path in self.followed():
+            return ""
+        self._save_followed([*self.followed(), path])
+        self.refresh()
+        return ""
+
+    def unfollow(self, path: Path) -> None:
+        self._save_followed([p for p in self.followed() if p != Path(path)])
+        self.refresh()
+
+    def is_followed(self, path: Path) -> bool:
+        return Path(path) in self.followed()
+
+    def _save_followed(self, paths: list[Path]) -> None:
+        write_atomic(self.followed_file, json.dumps([str(p) for p in paths], indent=2))
+
     def refresh(self) -> None:
-        """Re-read the runs folder: new runs appear, deleted ones go, statuses update."""
+        """Re-read the runs folder and the followed folders: new runs appear, deleted ones go, statuses update."""
         found = {s.path: s for s in list_runs(self.runs_dir)}
+        found |= {p: summarize(p) for p in self.followed() if is_run_dir(p)}
         for path in list(self.runs):
             if path not in found:
                 del self.runs[path]

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.run.events import EventWriter
 from engine.run.tomlio import write_atomic
 
 
@@ -43,12 +42,3 @@ def record_attention(model, tokenizer, ids: list[int], run_dir: Path | None, ste
         np.save(f, arr)
     os.replace(tmp, path)
     return path
-
-
-def tensorboard_writer(run_dir: Path, events: EventWriter):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        events.emit("warning", kind="tensorboard", message="tensorboard is not installed: pip install tensorboard")
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"))

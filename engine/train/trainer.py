@@ -33,6 +33,7 @@ from engine.run.events import EventWriter
 from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
 from engine.run.lock import RunLock
 from engine.run.tomlio import write_atomic
+from engine.trackers import attach_trackers, close_trackers
 from engine.train import checkpoint as ckpt
 from engine.train import device as dev
 from engine.train import distributed as ddp
@@ -42,7 +43,7 @@ from engine.train.control import ControlChannel
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.optim import make_optimizer, set_lr
-from engine.train.probe import record_attention, tensorboard_writer
+from engine.train.probe import record_attention
 from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
 from engine.train.source_shape import adopt_source_shape
@@ -77,7 +78,7 @@ class Trainer(Recovery):
         self.rollbacks = 0
         self._compile_proven = False
         self.elapsed_before = 0.0
-        self.tb = None
+        self.trackers: list = []  # TensorBoard, MLflow, W&B: event listeners (engine/trackers)
         self.text_log = TextLog(self.run_dir / "train.log")
         events.listeners.append(self.text_log)
 
@@ -176,8 +177,7 @@ class Trainer(Recovery):
         self.events.attach(self.run_dir / EVENTS_FILE)
         if self.source and not self.resume:
             self.events.emit("finetune", **self.built.info)
-        if self.cfg.train.tensorboard:
-            self.tb = tensorboard_writer(self.run_dir, self.events)
+        self.trackers = attach_trackers(self.cfg, self.events, self.run_dir, resuming=self.resume)
 
     def _load_latest(self) -> str | None:
         """Load the newest readable checkpoint; a damaged newest one falls back to the one before."""
@@ -340,9 +340,6 @@ class Trainer(Recovery):
                              message=f"gradient norm {gn:.1f} clipped to {tr.grad_clip}")
         self.events.emit("step", self.step, loss=value, lr=self.current_lr, grad_norm=gn, tokens_per_s=tps,
                          mfu=mfu, elapsed=self.elapsed(), eta=eta, step_time=t_step)
-        if self.tb:
-            self.tb.add_scalar("train/loss", value, self.step)
-            self.tb.add_scalar("train/lr", self.current_lr, self.step)
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.t0
@@ -367,8 +364,6 @@ class Trainer(Recovery):
             if getattr(self.task, "labels", None):
                 extra["labels"] = self.task.labels
             self.events.emit("eval", self.step, train_loss=train, val_loss=val, best=improved, **extra)
-            if self.tb:
-                self.tb.add_scalar("val/loss", val, self.step)
         if self.dist.is_main or self.fsdp:  # sharded, every rank joins the forward pass
             self.record_attention()
         return improved
@@ -440,8 +435,7 @@ class Trainer(Recovery):
         return "stop" if code == 1 else None
 
     def close(self) -> None:
-        if self.tb:
-            self.tb.close()
+        close_trackers(self.trackers, self.events)
         self.lock.release()
         self.text_log.close()
         if self.dist.enabled:  # nothing may keep the process group alive past its shutdown

@@ -16,7 +16,7 @@ CHOICES = {
     ("train", "health_policy"): C.HEALTH_POLICIES, ("data", "normalize"): ("", "NFC", "NFKC"),
     ("model", "arch"): C.ARCHS, ("train", "compile"): C.COMPILE_MODES,
     ("train", "parallel"): C.PARALLELS, ("finetune", "method"): C.FINETUNE_METHODS,
-    ("finetune", "source"): ("",), ("data", "documents"): C.DOCUMENT_KINDS,
+    ("finetune", "source"): ("",), ("data", "documents"): C.DOCUMENT_KINDS, ("track", "wandb_mode"): C.WANDB_MODES,
 }
 EDITABLE = {("train", "device"), ("finetune", "source")}
 """Choices the user may also type into (a device name, a folder)."""
@@ -42,8 +42,9 @@ GROUPS = {
         "eval_interval", "eval_batches", "log_interval", "checkpoint_interval", "keep_last", "keep_best",
         "early_stopping", "sample_interval", "sample_prompts", "sample_tokens", "probe_text")],
     "Training health": [("train", k) for k in ("health_policy", "max_bad_steps", "spike_factor")],
-    "Hardware": [("train", k) for k in ("device", "processes", "parallel", "precision", "compile", "threads",
-                                        "tensorboard")],
+    "Hardware": [("train", k) for k in ("device", "processes", "parallel", "precision", "compile", "threads")],
+    "Trackers": [("train", "tensorboard"), *[("track", k) for k in ("mlflow", "mlflow_uri", "experiment", "wandb",
+                                                                     "wandb_mode")]],
     "Tokenizer": [("tokenizer", k) for k in ("kind", "vocab_size", "path")],
     "Corpus": [("data", k) for k in ("path", "text_column", "documents", "val_fraction", "encoding", "normalize",
                                      "collapse_whitespace", "dedupe", "min_chars")],

@@ -7,11 +7,13 @@ the fine-tuning source: a source fixes the architecture and tokenizer, which are
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -36,6 +38,7 @@ from studio.model.form import ConfigForm
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.widgets.cards import Card
+from studio.widgets.cluster_dialog import ClusterDialog
 
 CHAR_VOCAB_GUESS = 100
 
@@ -105,6 +108,9 @@ class ModelPage(QWidget):
         side.addWidget(self.problems)
         side.addStretch()
         side.addWidget(self.train_btn)
+        self.cluster_btn = QPushButton("Run on a cluster…")
+        self.cluster_btn.setToolTip("Write a SLURM batch script for this run and follow its folder")
+        side.addWidget(self.cluster_btn)
         body = QHBoxLayout()
         body.addWidget(scroll, 3)
         body.addLayout(side, 2)
@@ -115,6 +121,7 @@ class ModelPage(QWidget):
         self.form.sig_changed.connect(self._on_form_changed)
         self.presets.activated.connect(self._on_preset_chosen)
         self.train_btn.clicked.connect(self._on_train_clicked)
+        self.cluster_btn.clicked.connect(self._on_cluster)
         save.clicked.connect(self._on_save)
         load.clicked.connect(self._on_load)
         source = self.form.widget("finetune", "source")  # long folder paths must not widen the window
@@ -283,6 +290,33 @@ class ModelPage(QWidget):
             return
         cfg, _ = self.current_config()
         self.sig_train_requested.emit(cfg)
+
+    def _on_cluster(self) -> None:
+        cfg, problems = self.current_config()
+        problems += self._corpus_problems(cfg)  # this machine's memory is not the cluster's: not checked here
+        if problems:
+            QMessageBox.warning(self, "Run on a cluster", "Fix these first:\n\n" + "\n".join(problems))
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dialog = ClusterDialog(self, self.store.workspace / "cluster" / f"{cfg.name or 'run'}-{stamp}")
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.write_cluster_job(dialog.plan(), Path(dialog.folder.text().strip()).expanduser())
+
+    def write_cluster_job(self, plan, folder: Path) -> Path | None:
+        """Write the job (script and config), follow its run folder, and say what to do next."""
+        from engine.train.slurm import write_cluster_job
+
+        cfg, _ = self.current_config()
+        try:
+            script = write_cluster_job(cfg, plan, folder, repo=Path(__file__).resolve().parents[2])
+        except UserError as e:
+            QMessageBox.warning(self, "Run on a cluster", str(e))
+            return None
+        self.store.follow_folder(script.parent / "run", pending=True)
+        QMessageBox.information(self, "Run on a cluster", f"Wrote {script}.\n\nOn the cluster's login node run:\n"
+                                f"    sbatch {script}\n\nThe run is listed on the Runs page once the job starts "
+                                f"writing {script.parent / 'run'} (Refresh); open it there to follow it live.")
+        return script
 
     def _on_save(self) -> None:
         cfg, problems = self.current_config()

@@ -106,7 +106,7 @@ class RunsPage(QWidget):
         for key, label in [("open", "Open"), ("resume", "Resume"), ("extend", "Extend…"),
                            ("duplicate", "Duplicate && edit"), ("finetune", "Fine-tune…"),
                            ("export", "Export…"), ("folder", "Open folder"), ("delete", "Delete…"),
-                           ("refresh", "Refresh")]:
+                           ("follow", "Follow a folder…"), ("refresh", "Refresh")]:
             b = QPushButton(label)
             b.setObjectName(f"runs_{key}")
             self.buttons[key] = b
@@ -136,6 +136,9 @@ class RunsPage(QWidget):
         self.job = None
         self.buttons["delete"].clicked.connect(self._on_delete)
         self.buttons["refresh"].clicked.connect(store.refresh)
+        self.buttons["follow"].clicked.connect(self._on_follow)
+        self.buttons["follow"].setToolTip("List a run folder from elsewhere, such as a cluster job's on a shared file "
+                                          "system, and follow it live")
         store.sig_runs_changed.connect(self.reload)
         self._live: set[Path] = set()  # runs with new events since the table last showed them
         self.live_timer = QTimer(self, singleShot=True, interval=500)
@@ -278,16 +281,36 @@ class RunsPage(QWidget):
         if self.selected():
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.selected()[0])))
 
+    def _on_follow(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Follow which run folder?", str(Path.home()))
+        if folder:
+            self.follow(Path(folder))
+
+    def follow(self, folder: Path) -> None:
+        problem = self.store.follow_folder(folder)
+        if problem:
+            QMessageBox.warning(self, "Follow a run folder", problem)
+            return
+        self.select([Path(folder).resolve()])
+
     def _on_delete(self) -> None:
         paths = self.selected()
         if not paths:
             return
         names = ", ".join(p.name for p in paths)
-        answer = QMessageBox.question(self, "Delete runs", f"Delete {len(paths)} run(s) and all their checkpoints?"
-                                      f"\n\n{names}\n\nThis cannot be undone.")
+        followed = [p for p in paths if self.store.is_followed(p)]
+        own = len(paths) - len(followed)
+        text = (f"Delete {own} run(s) and all their checkpoints?\n\n{names}\n\nThis cannot be undone." if own else
+                f"Stop following {names}? The folder itself is left as it is.")
+        if own and followed:
+            text += f"\n\n({len(followed)} followed folder(s) are only taken off the list, not deleted.)"
+        answer = QMessageBox.question(self, "Delete runs", text)
         if answer != QMessageBox.StandardButton.Yes:
             return
         for p in paths:
+            if self.store.is_followed(p):  # someone else's folder: the workspace stops listing it, nothing is deleted
+                self.store.unfollow(p)
+                continue
             try:
                 delete_run(p)
             except (OSError, ValueError) as e:

@@ -1,0 +1,167 @@
+"""What a run config may not say: every problem at once, each naming its field and the fix (a resumed
+fine-tune may outlive its source)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from engine.config import (
+    ARCHS,
+    COMPILE_MODES,
+    DOCUMENT_KINDS,
+    FINETUNE_METHODS,
+    HEALTH_POLICIES,
+    LORA_TARGETS,
+    MLPS,
+    NORMS,
+    OBJECTIVES,
+    OPTIMIZERS,
+    PARALLELS,
+    POSITIONS,
+    PRECISIONS,
+    SCHEDULES,
+    TOKENIZER_KINDS,
+    WANDB_MODES,
+    RunConfig,
+)
+from engine.config_values import suggest
+from engine.sourceinfo import source_problem
+
+
+def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
+    """Every problem, each naming its field and the fix (a resumed fine-tune may outlive its source)."""
+    p: list[str] = []
+    d, t, m, tr = cfg.data, cfg.tokenizer, cfg.model, cfg.train
+    if not d.path:
+        p.append("data.path is empty: name a corpus file or folder")
+    if not 0.0 < d.val_fraction < 0.9:
+        p.append(f"data.val_fraction must be between 0 and 0.9, got {d.val_fraction}")
+    if d.normalize not in ("", "NFC", "NFKC", "NFD", "NFKD"):
+        p.append(f'data.normalize must be "", "NFC" or "NFKC", got {d.normalize!r}')
+    if d.min_chars < 0:
+        p.append("data.min_chars must be >= 0")
+    _choice(p, "data.documents", d.documents, DOCUMENT_KINDS)
+    _choice(p, "tokenizer.kind", t.kind, TOKENIZER_KINDS)
+    if t.kind == "file" and not t.path:
+        p.append('tokenizer.kind = "file" needs tokenizer.path = "tokenizer.json"')
+    if t.kind in ("bpe", "wordpiece", "unigram") and t.vocab_size < 300:
+        p.append(f"tokenizer.vocab_size {t.vocab_size} is too small for {t.kind}: use at least 300 "
+                 f"(bpe alone needs 256 byte tokens)")
+    if t.vocab_size > 1_000_000:
+        p.append(f"tokenizer.vocab_size {t.vocab_size} is too large (at most 1,000,000)")
+    for name in ("n_layer", "n_head", "n_embd", "block_size"):
+        if getattr(m, name) < 1:
+            p.append(f"model.{name} must be at least 1, got {getattr(m, name)}")
+    if m.n_head >= 1 and m.n_embd >= 1 and m.n_embd % m.n_head:
+        heads = min((h for h in range(1, m.n_embd + 1) if m.n_embd % h == 0), key=lambda h: (abs(h - m.n_head), -h))
+        width = max(m.n_head, min((m.n_embd // m.n_head * m.n_head, -(-m.n_embd // m.n_head) * m.n_head),
+                                  key=lambda w: (abs(w - m.n_embd), -w)))
+        p.append(f"model.n_head ({m.n_head}) must divide model.n_embd ({m.n_embd}): try n_head = {heads} or "
+                 f"n_embd = {width}")
+    elif m.position == "rope" and m.n_head >= 1 and (m.n_embd // m.n_head) % 2:
+        p.append(f"rope needs an even head size; n_embd / n_head = {m.n_embd // m.n_head}")
+    if not 0.0 <= m.dropout < 1.0:
+        p.append(f"model.dropout must be in [0, 1), got {m.dropout}")
+    if m.vocab_size < 0:
+        p.append("model.vocab_size must be >= 0 (0 = the tokenizer's)")
+    _choice(p, "model.position", m.position, POSITIONS)
+    _choice(p, "model.norm", m.norm, NORMS)
+    _choice(p, "model.mlp", m.mlp, MLPS)
+    _choice(p, "model.objective", m.objective, OBJECTIVES)
+    _choice(p, "model.arch", m.arch, ARCHS)
+    p.extend(_validate_task(cfg, resuming))
+    for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
+        if getattr(tr, name) < 1:
+            p.append(f"train.{name} must be at least 1, got {getattr(tr, name)}")
+    if tr.eval_interval < 1:
+        p.append(f"train.eval_interval must be at least 1, got {tr.eval_interval}")
+    if not tr.lr > 0:
+        p.append(f"train.lr must be positive, got {tr.lr}")
+    elif tr.min_lr < 0 or tr.min_lr > tr.lr:
+        p.append(f"train.min_lr must be between 0 and train.lr ({tr.lr}), got {tr.min_lr}")
+    if tr.warmup_steps < 0:
+        p.append("train.warmup_steps must be >= 0")
+    if tr.weight_decay < 0:
+        p.append("train.weight_decay must be >= 0")
+    if not (0 <= tr.beta1 < 1 and 0 <= tr.beta2 < 1):
+        p.append("train.beta1 and train.beta2 must be in [0, 1)")
+    if tr.grad_clip < 0:
+        p.append("train.grad_clip must be >= 0 (0 disables clipping)")
+    for name in ("log_interval", "checkpoint_interval", "early_stopping", "threads", "decay_steps"):
+        if getattr(tr, name) < 0:
+            p.append(f"train.{name} must be >= 0")
+    if tr.keep_last < 1:
+        p.append("train.keep_last must be at least 1")
+    if tr.spike_factor <= 1:
+        p.append("train.spike_factor must be above 1")
+    _choice(p, "train.optimizer", tr.optimizer, OPTIMIZERS)
+    _choice(p, "train.schedule", tr.schedule, SCHEDULES)
+    _choice(p, "train.precision", tr.precision, PRECISIONS)
+    _choice(p, "train.health_policy", tr.health_policy, HEALTH_POLICIES)
+    _choice(p, "train.compile", tr.compile, COMPILE_MODES)
+    _choice(p, "train.parallel", tr.parallel, PARALLELS)
+    if tr.parallel == "fsdp" and cfg.finetune.method == "lora":
+        p.append('train.parallel = "fsdp" with LoRA: the adapters are small, use "ddp"')
+    gpus = tr.device[5:].split(",") if tr.device.startswith("cuda:") else []
+    if not (tr.device in ("auto", "cpu", "cuda", "mps") or gpus and all(g.strip().isdigit() for g in gpus)):
+        p.append(f'train.device must be auto, cpu, cuda, cuda:N or cuda:0,1,..., got {tr.device!r}')
+    elif len(set(gpus)) != len(gpus):
+        p.append(f"train.device lists a GPU twice: {tr.device}")
+    if tr.processes < 1:
+        p.append("train.processes must be at least 1")
+    elif len(gpus) > 1 and tr.processes not in (1, len(gpus)):
+        p.append(f"train.device names {len(gpus)} GPUs, so train.processes must be {len(gpus)} (or 1), "
+                 f"got {tr.processes}")
+    if not tr.out_dir:
+        p.append("train.out_dir is empty: name the run folder")
+    if not tr.sample_prompts:
+        tr.sample_prompts = ["\n"]
+    _choice(p, "track.wandb_mode", cfg.track.wandb_mode, WANDB_MODES)
+    for key, package in (("mlflow", "mlflow"), ("wandb", "wandb")):
+        if getattr(cfg.track, key) and importlib.util.find_spec(package) is None:
+            p.append(f"track.{key} needs the {package} package: pip install -e \".[trackers]\" (or pip install "
+                     f"{package})")
+    return p
+
+
+def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
+    p: list[str] = []
+    m, k, f = cfg.model, cfg.task, cfg.finetune
+    if m.objective == "masked" and m.arch == "gpt":
+        p.append('model.objective = "masked" needs a bidirectional encoder: set model.arch = "bert" or "auto"')
+    if m.objective == "causal" and m.arch == "bert":
+        p.append('model.objective = "causal" needs a decoder: set model.arch = "gpt" or "auto"')
+    if not 0.0 < k.mask_prob < 1.0:
+        p.append(f"task.mask_prob must be between 0 and 1, got {k.mask_prob}")
+    if m.objective == "classify" and not k.label_column:
+        p.append("task.label_column is empty: name the column holding each row's label")
+    if len(set(k.labels)) != len(k.labels):
+        p.append("task.labels lists a label twice")
+    if m.objective == "masked" and k.nsp and m.block_size < 8:
+        p.append("task.nsp needs model.block_size of at least 8 to hold two sentences")
+    _choice(p, "finetune.method", f.method, FINETUNE_METHODS)
+    if f.method == "lora":
+        if not f.source:
+            p.append('finetune.method = "lora" adapts a trained model: set finetune.source to a run or model folder')
+        if f.lora_rank < 1:
+            p.append(f"finetune.lora_rank must be at least 1, got {f.lora_rank}")
+        if f.lora_alpha <= 0:
+            p.append("finetune.lora_alpha must be positive")
+        if not 0.0 <= f.lora_dropout < 1.0:
+            p.append("finetune.lora_dropout must be in [0, 1)")
+        if not f.lora_targets:
+            p.append(f"finetune.lora_targets is empty: choose from {', '.join(LORA_TARGETS)}")
+        for t in f.lora_targets:
+            _choice(p, "finetune.lora_targets", t, LORA_TARGETS)
+    if f.source and not Path(f.source).expanduser().exists():
+        if not resuming:
+            p.append(f"finetune.source not found: {f.source}")
+    elif f.source and (problem := source_problem(f.source, m.objective, m.block_size)):
+        p.append(f"finetune.source: {problem}")
+    return p
+
+
+def _choice(problems: list[str], name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        problems.append(f"{name} = {value!r} is not one of {', '.join(choices)}{suggest(value, choices)}")
