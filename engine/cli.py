@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.allocator import restart_with_allocator
 from engine.errors import UserError
 from engine.infer.commands import cmd_attention, cmd_eval, cmd_export, cmd_generate, cmd_predict, cmd_serve
+from engine.runqueue.commands import add_commands
 
 EXIT_USER, EXIT_FAULT, EXIT_CRASH = 2, 3, 1
 CHECKPOINT_HELP = "best (the default: lowest validation loss), latest, or a name such as step-000500"
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve", cmd_serve, "the inference worker: JSON-line requests on stdin, answers on stdout (the studio's)")
     sp = add("runs", cmd_runs, "list the runs in a folder")
     sp.add_argument("folder", nargs="?", default="runs")
+    add_commands(add, "SECTION.KEY=VALUE")
     sp = add("cluster", cmd_cluster, "write a SLURM batch script (torchrun on every node) and the config it trains")
     sp.add_argument("config")
     sp.add_argument("--out", required=True, help="a new folder on the cluster's shared file system")

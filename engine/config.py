@@ -206,6 +206,9 @@ class RunConfig:
     track: TrackConfig = field(default_factory=TrackConfig)
     name: str = ""
     format: int = FORMAT_VERSION
+    sweep: str = ""
+    """meta.sweep: the sweep this run is a point of (engine/runqueue/sweep.py), and meta.swept its fields."""
+    swept: list[str] = field(default_factory=list)
 
     SECTIONS = ("data", "tokenizer", "model", "task", "finetune", "train", "track")
 
@@ -218,6 +221,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"meta": {"format": self.format, "name": self.name}}
+        if self.sweep:
+            out["meta"] |= {"sweep": self.sweep, "swept": list(self.swept)}
         for s in self.SECTIONS:
             out[s] = dataclasses.asdict(getattr(self, s))
         return out
@@ -244,6 +249,7 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
             problems.append(f"unknown section [{key}]{suggest(key, RunConfig.SECTIONS)}")
     meta = data.get("meta", {})
     cfg.name = str(meta.get("name", "") or "")
+    cfg.sweep, cfg.swept = str(meta.get("sweep", "") or ""), [str(f) for f in meta.get("swept", []) or []]
     cfg.format = int(meta.get("format", FORMAT_VERSION) or FORMAT_VERSION)
     if cfg.format > FORMAT_VERSION:
         problems.append(f"this run uses format {cfg.format}, newer than this engine's {FORMAT_VERSION}: update")

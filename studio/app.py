@@ -64,8 +64,9 @@ def install_error_dialog(window) -> None:
 def run_headless_demo(workspace: str | None) -> int:
     from engine.cli import main as engine_main
     from engine.demo import demo_config_toml, make_demo_corpus
+    from engine.runqueue.queue_file import DEFAULT_WORKSPACE
 
-    root = Path(workspace or Path.home() / "AttentionStudio")
+    root = Path(workspace or DEFAULT_WORKSPACE)
     corpus = make_demo_corpus("python-stdlib", root / "corpora", size_bytes=400_000)
     n = 1
     while (root / "runs" / f"demo-{n}").exists():

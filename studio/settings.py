@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QRect, QSettings
 
+from engine.runqueue.queue_file import DEFAULT_WORKSPACE
+
 
 class Settings:
     def __init__(self, settings: QSettings | None = None):
@@ -15,7 +17,7 @@ class Settings:
 
     @property
     def workspace(self) -> Path:
-        return Path(self.q.value("workspace", str(Path.home() / "AttentionStudio")))
+        return Path(self.q.value("workspace", str(DEFAULT_WORKSPACE)))
 
     @workspace.setter
     def workspace(self, path: Path) -> None:

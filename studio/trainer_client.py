@@ -8,23 +8,20 @@ restart, and a finished run. Control goes through the run folder's control file.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.allocator import training_env
 from engine.config import RunConfig
 from engine.run.events import EventFollower, read_events
 from engine.run.folder import EVENTS_FILE, STDERR_FILE, STDOUT_FILE
 from engine.run.lock import lock_holder
+from engine.run.start import start_trainer
 from engine.train.control import request
 
-ROOT = Path(__file__).resolve().parents[1]
 STOP_GRACE_S = 20.0
 
 
@@ -69,12 +66,7 @@ class TrainerClient(QObject):
         self._start(Path(run_dir), args)
 
     def _start(self, run_dir: Path, args: list[str]) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        env = training_env(dict(os.environ, PYTHONUNBUFFERED="1", HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1"))
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        with open(run_dir / STDOUT_FILE, "ab") as out, open(run_dir / STDERR_FILE, "ab") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "engine", *args, "--events"], stdout=out, stderr=err,
-                                    stdin=subprocess.DEVNULL, cwd=str(ROOT), env=env, start_new_session=True)
+        proc = start_trainer(run_dir, args)
         self.procs[run_dir] = proc
         self.follow(run_dir, from_start=False)
         self.store.set_current(run_dir)
