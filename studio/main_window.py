@@ -27,6 +27,7 @@ from studio.inspect.page import InspectPage
 from studio.model.page import ModelPage
 from studio.playground.page import PlaygroundPage
 from studio.runs.page import RunsPage
+from studio.runs.queue_runner import QueueRunner
 from studio.settings import Settings
 from studio.store import Store
 from studio.train.page import TrainPage
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.runs_page = RunsPage(self.store)
         self.inspect_page = InspectPage(self.store)
         self.playground_page = PlaygroundPage(self.store)
+        gpus = sum(d.type == "cuda" for d in self.model_page.devices)
+        self.queue_runner = QueueRunner(self.store, self.client, gpus=gpus)
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.addItems(PAGES)
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.corpus_page.sig_corpus_chosen.connect(self._on_corpus_chosen)
         self.model_page.sig_train_requested.connect(self.start_training)
+        self.model_page.sig_queue_requested.connect(self.add_to_queue)
         self.train_page.sig_resume_requested.connect(self.resume)
         self.train_page.sig_retry_requested.connect(self.start_training)
         self.train_page.sig_back_requested.connect(lambda: self.nav.setCurrentRow(PAGES.index("Model")))
@@ -166,6 +170,16 @@ class MainWindow(QMainWindow):
         self.train_page.show_message("")
         self.client.resume(Path(run_dir), max_steps)
         self.nav.setCurrentRow(PAGES.index("Train"))
+
+    def add_to_queue(self, configs: list) -> None:
+        """Put runs in the workspace's queue (one from Add to queue, every point of a sweep); the queue starts
+        them when a slot is free."""
+        queue = self.queue_runner.queue
+        for cfg in configs:
+            queue.add(cfg, sweep=cfg.sweep)
+        self.runs_page.queue_panel.reload()
+        self.statusBar().showMessage(f"{len(configs)} run(s) queued: the Runs page shows the queue", 8000)
+        self.queue_runner.tick()
 
     def live_runs(self) -> list[Path]:
         """Runs training now: those this window launched and those it re-attached to."""

@@ -8,7 +8,6 @@ restart, and a finished run. Control goes through the run folder's control file.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from engine.run.events import EventFollower, read_events
 from engine.run.folder import EVENTS_FILE, STDERR_FILE, STDOUT_FILE
 from engine.run.lock import lock_holder
 from engine.run.start import start_trainer
+from engine.runqueue.queue_file import QueueItem, slug
 from engine.train.control import request
 
 STOP_GRACE_S = 20.0
@@ -44,7 +44,7 @@ class TrainerClient(QObject):
     # ----- starting --------------------------------------------------------------------------------
     def launch(self, cfg: RunConfig) -> Path:
         """Write the config into the workspace and start training it; returns the run folder."""
-        name = _slug(cfg.name or "run")
+        name = slug(cfg.name or "run")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = self.store.runs_dir / f"{name}-{stamp}"
         n = 2
@@ -65,8 +65,14 @@ class TrainerClient(QObject):
         args = ["resume", str(run_dir)] + (["--max-steps", str(max_steps)] if max_steps else [])
         self._start(Path(run_dir), args)
 
-    def _start(self, run_dir: Path, args: list[str]) -> None:
-        proc = start_trainer(run_dir, args)
+    def start_queued(self, item: QueueItem, env: dict | None = None) -> Path:
+        """Start a run the queue hands over (its config and run folder were written when it was queued)."""
+        run_dir = Path(item.run_dir)
+        self._start(run_dir, ["train", item.config], env)
+        return run_dir
+
+    def _start(self, run_dir: Path, args: list[str], env: dict | None = None) -> None:
+        proc = start_trainer(run_dir, args, env=env)
         self.procs[run_dir] = proc
         self.follow(run_dir, from_start=False)
         self.store.set_current(run_dir)
@@ -146,9 +152,5 @@ def _last_error(run_dir: Path) -> str:
         return lines[-1].removeprefix("error: ") if lines else ""
     except OSError:
         return ""
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:40] or "run"
 
 

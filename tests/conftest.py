@@ -70,13 +70,19 @@ def settings(tmp_path):
 def window(qtbot, settings):
     from studio.main_window import MainWindow
 
+    def leave(w):
+        """Before the window closes, also after a failed test: no queued run starts, no trainer is left behind
+        (a live run would make the close ask its question, which nobody answers here)."""
+        w.queue_runner.timer.stop()
+        for run_dir in w.client.running():
+            w.client.procs[run_dir].kill()
+            w.client.procs[run_dir].wait()
+
     w = MainWindow(settings)
-    qtbot.addWidget(w)
+    qtbot.addWidget(w, before_close_func=leave)
     w.show()
     yield w
-    for run_dir in w.client.running():  # never leave a trainer behind
-        w.client.procs[run_dir].kill()
-        w.client.procs[run_dir].wait()
+    leave(w)
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,8 @@ class RunQueue:
 
     def pop(self) -> QueueItem | None:
         """The next run to start, taken off the queue; None when it is empty or paused."""
+        if not self.path.exists():  # nothing was ever queued here: no lock file either
+            return None
         with self._locked():
             data = self._read()
             if data["paused"] or not data["items"]:

@@ -39,12 +39,15 @@ from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.widgets.cards import Card
 from studio.widgets.cluster_dialog import ClusterDialog
+from studio.widgets.sweep_dialog import SweepDialog
 
 CHAR_VOCAB_GUESS = 100
 
 
 class ModelPage(QWidget):
     sig_train_requested = Signal(object)
+    sig_queue_requested = Signal(list)
+    """[RunConfig] to put in the workspace's queue (one run, or a sweep's points)."""
     """Train this RunConfig (valid) in a new run."""
 
     def __init__(self, store, parent=None):
@@ -108,6 +111,14 @@ class ModelPage(QWidget):
         side.addWidget(self.problems)
         side.addStretch()
         side.addWidget(self.train_btn)
+        queue_row = QHBoxLayout()
+        self.queue_btn = QPushButton("Add to queue")
+        self.queue_btn.setToolTip("Train this run when the runs before it in the queue have finished (Runs page)")
+        self.sweep_btn = QPushButton("Sweep…")
+        self.sweep_btn.setToolTip("Queue a grid or random search over chosen fields: each point a run")
+        queue_row.addWidget(self.queue_btn)
+        queue_row.addWidget(self.sweep_btn)
+        side.addLayout(queue_row)
         self.cluster_btn = QPushButton("Run on a cluster…")
         self.cluster_btn.setToolTip("Write a SLURM batch script for this run and follow its folder")
         side.addWidget(self.cluster_btn)
@@ -122,6 +133,8 @@ class ModelPage(QWidget):
         self.presets.activated.connect(self._on_preset_chosen)
         self.train_btn.clicked.connect(self._on_train_clicked)
         self.cluster_btn.clicked.connect(self._on_cluster)
+        self.queue_btn.clicked.connect(self._on_queue)
+        self.sweep_btn.clicked.connect(self._on_sweep)
         save.clicked.connect(self._on_save)
         load.clicked.connect(self._on_load)
         source = self.form.widget("finetune", "source")  # long folder paths must not widen the window
@@ -290,6 +303,22 @@ class ModelPage(QWidget):
             return
         cfg, _ = self.current_config()
         self.sig_train_requested.emit(cfg)
+
+    def _on_queue(self) -> None:
+        self._corpus_check = ((), [])
+        self._on_form_changed()
+        if self.train_btn.isEnabled():  # the same checks as Train
+            self.sig_queue_requested.emit([self.current_config()[0]])
+
+    def _on_sweep(self) -> None:
+        self._corpus_check = ((), [])
+        self._on_form_changed()
+        if not self.train_btn.isEnabled():
+            QMessageBox.warning(self, "Sweep", "Fix the problems listed first: every point starts from this run.")
+            return
+        dialog = SweepDialog(self, self.current_config()[0])
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.sig_queue_requested.emit(dialog.configs)
 
     def _on_cluster(self) -> None:
         cfg, problems = self.current_config()

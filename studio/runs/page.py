@@ -11,6 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -20,12 +21,15 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.estimate import human_count, human_seconds
 from engine.run.runinfo import delete_run
+from studio.runs.queue_panel import QueuePanel
+from studio.runs.sweep_view import SweepView, best_run
 from studio.store import Store
 from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot
@@ -101,8 +105,13 @@ class RunsPage(QWidget):
         self.diff = QPlainTextEdit(readOnly=True)
         self.diff.setObjectName("config_diff")
         self.diff.setPlaceholderText("Select two or more runs to see how their configs differ.")
+        self.show_combo = QComboBox()
+        self.show_combo.setObjectName("runs_show")
+        self.show_combo.addItem("All runs")
+        self.sweep_view = SweepView()
         self.buttons = {}
         actions = QHBoxLayout()
+        actions.addWidget(self.show_combo)
         for key, label in [("open", "Open"), ("resume", "Resume"), ("extend", "Extend…"),
                            ("duplicate", "Duplicate && edit"), ("finetune", "Fine-tune…"),
                            ("export", "Export…"), ("folder", "Open folder"), ("delete", "Delete…"),
@@ -112,11 +121,19 @@ class RunsPage(QWidget):
             self.buttons[key] = b
             actions.addWidget(b)
         actions.addStretch()
+        self.views = QTabWidget()
+        self.views.addTab(self.plot, "Curves")
+        self.views.addTab(self.sweep_view, "Sweep")
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.plot)
+        right.addWidget(self.views)
         right.addWidget(self.diff)
+        self.queue_panel = QueuePanel(store)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.table)
+        left.addWidget(self.queue_panel)
+        left.setSizes([600, 200])
         split = QSplitter()
-        split.addWidget(self.table)
+        split.addWidget(left)
         split.addWidget(right)
         split.setSizes([620, 520])
         layout = QVBoxLayout(self)
@@ -124,6 +141,7 @@ class RunsPage(QWidget):
         layout.addWidget(split)
 
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.show_combo.activated.connect(lambda _: self.reload())
         self.table.itemDoubleClicked.connect(lambda _: self._on_open())
         self.buttons["open"].clicked.connect(self._on_open)
         self.buttons["resume"].clicked.connect(lambda: self._on_resume(None))
@@ -152,6 +170,11 @@ class RunsPage(QWidget):
         self.table.setSortingEnabled(False)
         runs = sorted(self.store.runs.values(), key=lambda r: r.summary.started or 0, reverse=True)
         runs = [r for r in runs if r.summary.config is not None or r.summary.status != "new"]
+        sweep = self._sweep_choices(runs)
+        if sweep:
+            runs = [r for r in runs if r.summary.config and r.summary.config.sweep == sweep]
+            self.sweep_view.show_sweep(sweep, runs)
+        best = best_run(runs) if sweep else None
         self.table.setRowCount(len(runs))
         self.table.blockSignals(True)
         for row, run in enumerate(runs):
@@ -160,10 +183,33 @@ class RunsPage(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, str(run.path))
                 if col == 1 and run.summary.message:
                     item.setToolTip(run.summary.message)
+                if run is best:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setToolTip("the best point of the sweep (lowest final validation loss)")
                 self.table.setItem(row, col, item)
         self.table.blockSignals(False)
         self.table.setSortingEnabled(True)
         self.select(selected)  # the user's selection survives every refresh
+
+    def _sweep_choices(self, runs: list) -> str:
+        """Fill the Show list with the sweeps among `runs`; the sweep chosen there, or "" for all runs."""
+        names = sorted({r.summary.config.sweep for r in runs if r.summary.config and r.summary.config.sweep})
+        chosen = self.show_combo.currentText().removeprefix("Sweep: ")
+        wanted = ["All runs"] + [f"Sweep: {n}" for n in names]
+        if [self.show_combo.itemText(i) for i in range(self.show_combo.count())] != wanted:
+            self.show_combo.blockSignals(True)
+            self.show_combo.clear()
+            self.show_combo.addItems(wanted)
+            self.show_combo.setCurrentText(f"Sweep: {chosen}" if chosen in names else "All runs")
+            self.show_combo.blockSignals(False)
+        return chosen if chosen in names else ""
+
+    def show_sweep(self, name: str) -> None:
+        self.show_combo.setCurrentText(f"Sweep: {name}")
+        self.reload()
+        self.views.setCurrentWidget(self.sweep_view)
 
     def _on_run_updated(self, path) -> None:
         self._live.add(Path(path))
