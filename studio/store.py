@@ -10,7 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from engine.run.events import Event, read_events
-from engine.run.runinfo import RunSummary, is_run_dir, list_runs, summarize
+from engine.run.index import indexed_runs
+from engine.run.runinfo import RunSummary, is_run_dir, summarize
 from engine.run.tomlio import write_atomic
 
 EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1")
@@ -34,29 +35,48 @@ class Curve:
         del self.steps[keep:], self.values[keep:], self.times[keep:]
 
 
-@dataclass
 class RunState:
-    """What the studio knows of one run: its summary plus everything its events said."""
+    """What the studio knows of one run: its summary plus everything its events said. The events are read
+    the first time anything they say is asked for (a workspace of thousands of runs lists from summaries)."""
 
-    path: Path
-    summary: RunSummary
-    curves: dict[str, Curve] = field(default_factory=lambda: {k: Curve() for k in CURVES})
-    samples: list[Event] = field(default_factory=list)
-    markers: list[Event] = field(default_factory=list)
-    """Warnings (spikes, NaN, rollbacks) to mark on the curves."""
-    log: list[str] = field(default_factory=list)
-    last_step: Event | None = None
-    last_error: Event | None = None
-    state: str = ""
-    objective: str = "causal"
-    labels: list[str] = field(default_factory=list)
-    confusion: list[list[int]] | None = None
-    """The newest validation confusion matrix of a classifier (rows = true label)."""
-    val_text: str = ""
-    """The start of the run's validation data, said by its `started` event (default prompts come from it)."""
-    first_time: float | None = None
-    version: int = 0
-    """Bumped on every change, so views redraw only when something is new."""
+    DERIVED = ("curves", "samples", "markers", "log", "last_step", "last_error", "state", "objective", "labels",
+               "confusion", "val_text", "first_time", "version")
+
+    def __init__(self, path: Path, summary: RunSummary, *, events: list[Event] | None = None):
+        self.path, self.summary = Path(path), summary
+        if events is not None:
+            self._clear()
+            self.apply(events)
+
+    @property
+    def loaded(self) -> bool:
+        return "curves" in self.__dict__
+
+    def __getattr__(self, name: str):  # only for attributes not set yet: the events' part, read on first use
+        if name in RunState.DERIVED and not self.loaded:
+            self._clear()
+            self.apply(read_events(self.path / "events.jsonl"))
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    def _clear(self) -> None:
+        self.curves: dict[str, Curve] = {k: Curve() for k in CURVES}
+        self.samples: list[Event] = []
+        self.markers: list[Event] = []
+        """Warnings (spikes, NaN, rollbacks) to mark on the curves."""
+        self.log: list[str] = []
+        self.last_step: Event | None = None
+        self.last_error: Event | None = None
+        self.state = ""
+        self.objective = "causal"
+        self.labels: list[str] = []
+        self.confusion: list[list[int]] | None = None
+        """The newest validation confusion matrix of a classifier (rows = true label)."""
+        self.val_text = ""
+        """The start of the run's validation data, said by its `started` event (default prompts come from it)."""
+        self.first_time: float | None = None
+        self.version = 0
+        """Bumped on every change, so views redraw only when something is new."""
 
     def apply(self, events: list[Event]) -> None:
         from engine.humanlog import describe
@@ -172,8 +192,9 @@ class Store(QObject):
         write_atomic(self.followed_file, json.dumps([str(p) for p in paths], indent=2))
 
     def refresh(self) -> None:
-        """Re-read the runs folder and the followed folders: new runs appear, deleted ones go, statuses update."""
-        found = {s.path: s for s in list_runs(self.runs_dir)}
+        """Re-read the runs folder (through its summary index) and the followed folders: new runs appear,
+        deleted ones go, statuses update."""
+        found = {s.path: s for s in indexed_runs(self.runs_dir)}
         found |= {p: summarize(p) for p in self.followed() if is_run_dir(p)}
         for path in list(self.runs):
             if path not in found:
@@ -184,9 +205,7 @@ class Store(QObject):
             if path in self.runs:
                 self.runs[path].summary = summary
             else:
-                state = RunState(path, summary)
-                state.apply(read_events(path / "events.jsonl"))
-                self.runs[path] = state
+                self.runs[path] = RunState(path, summary)  # its events are read when something asks for them
         self.sig_runs_changed.emit()
 
     def run(self, path: Path) -> RunState:
@@ -197,7 +216,13 @@ class Store(QObject):
 
     def add_events(self, path: Path, events: list[Event]) -> None:
         state = self.run(path)
-        state.apply(events)
+        if state.loaded:
+            state.apply(events)
+        else:  # reading the file takes these too (a follower passes on what the file has)
+            written = (Path(path) / "events.jsonl").exists()
+            state.version  # noqa: B018 (reads the events)
+            if not written:  # a trainer's first words, from its stdout before the events file existed
+                state.apply(events)
         if any(e.type in ("started", "finished", "error") for e in events):
             state.summary = summarize(path)
             self.sig_runs_changed.emit()

@@ -27,6 +27,8 @@ class RunSummary:
     step: int = 0
     max_steps: int = 0
     best_val_loss: float | None = None
+    last_val_loss: float | None = None
+    """The newest evaluation's validation loss (a sweep compares its points by it)."""
     accuracy: float | None = None
     """The newest validation accuracy (classifiers, masked LMs)."""
     macro_f1: float | None = None
@@ -115,7 +117,7 @@ def _cached_history(run_dir: Path) -> dict:
 
 def _fold(events: list[Event]) -> dict:
     h = {"started": None, "n_params": None, "max_steps": None, "step": 0, "last_loss": None, "duration": 0.0,
-         "best_val_loss": None, "end": None, "any": bool(events), "paused": False,
+         "best_val_loss": None, "last_val_loss": None, "end": None, "any": bool(events), "paused": False,
          "accuracy": None, "macro_f1": None}
     for e in events:
         if e.type == "started":
@@ -131,6 +133,7 @@ def _fold(events: list[Event]) -> dict:
             h["accuracy"] = e.get("val_accuracy", h["accuracy"])
             h["macro_f1"] = e.get("val_macro_f1", h["macro_f1"])
             v = e.get("val_loss")
+            h["last_val_loss"] = v if v is not None else h["last_val_loss"]
             if v is not None and (h["best_val_loss"] is None or v < h["best_val_loss"]):
                 h["best_val_loss"] = v
         elif e.type == "status":

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -70,10 +71,11 @@ def objective_text(cfg) -> str:
 
 def row_values(run) -> list[str]:
     """A run's cells; a live run's step, best loss and duration come from its newest events."""
-    s, last = run.summary, run.last_step
+    s = run.summary
+    last = run.last_step if run.loaded else None  # a run nobody looked at yet: its summary says enough
     step = max(s.step, last.step or 0) if last else s.step
     duration = max(s.duration, last.get("elapsed") or 0) if last else s.duration
-    val = [v for v in run.curves["val_loss"].values if v is not None]
+    val = [v for v in run.curves["val_loss"].values if v is not None] if run.loaded else []
     best = min(val) if val else s.best_val_loss
     started = datetime.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
     return [s.name, s.status, objective_text(s.config), human_count(s.n_params) if s.n_params else "",
@@ -110,17 +112,19 @@ class RunsPage(QWidget):
         self.show_combo.addItem("All runs")
         self.sweep_view = SweepView()
         self.buttons = {}
-        actions = QHBoxLayout()
-        actions.addWidget(self.show_combo)
-        for key, label in [("open", "Open"), ("resume", "Resume"), ("extend", "Extend…"),
-                           ("duplicate", "Duplicate && edit"), ("finetune", "Fine-tune…"),
-                           ("export", "Export…"), ("folder", "Open folder"), ("delete", "Delete…"),
-                           ("follow", "Follow a folder…"), ("refresh", "Refresh")]:
-            b = QPushButton(label)
-            b.setObjectName(f"runs_{key}")
-            self.buttons[key] = b
-            actions.addWidget(b)
-        actions.addStretch()
+        listing, actions = QHBoxLayout(), QHBoxLayout()  # what is listed; what to do with the selection
+        listing.addWidget(QLabel("Show"))
+        listing.addWidget(self.show_combo)
+        for row, keys in ((listing, [("refresh", "Refresh"), ("follow", "Follow a folder…")]),
+                          (actions, [("open", "Open"), ("resume", "Resume"), ("extend", "Extend…"),
+                                     ("duplicate", "Duplicate && edit"), ("finetune", "Fine-tune…"),
+                                     ("export", "Export…"), ("folder", "Open folder"), ("delete", "Delete…")])):
+            for key, label in keys:
+                b = QPushButton(label)
+                b.setObjectName(f"runs_{key}")
+                self.buttons[key] = b
+                row.addWidget(b)
+            row.addStretch()
         self.views = QTabWidget()
         self.views.addTab(self.plot, "Curves")
         self.views.addTab(self.sweep_view, "Sweep")
@@ -137,6 +141,7 @@ class RunsPage(QWidget):
         split.addWidget(right)
         split.setSizes([620, 520])
         layout = QVBoxLayout(self)
+        layout.addLayout(listing)
         layout.addLayout(actions)
         layout.addWidget(split)
 

@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 
 def final_val_loss(run) -> float | None:
-    values = [v for v in run.curves["val_loss"].values if v is not None and math.isfinite(v)]
-    return values[-1] if values else run.summary.best_val_loss
+    """The newest evaluation's validation loss: live from the events where they were read, else the summary's."""
+    values = [v for v in run.curves["val_loss"].values if v is not None and math.isfinite(v)] if run.loaded else []
+    return values[-1] if values else run.summary.last_val_loss
 
 
 def swept_value(cfg, field: str):
