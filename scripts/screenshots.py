@@ -1,6 +1,7 @@
 """Make the README's screenshots offscreen: a real workspace, two short real runs, each page grabbed.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs] [--only-objectives | --only-first-hour]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs] [--only-objectives | --only-first-hour |
+                                                                        --only-sweep]
 """
 
 from __future__ import annotations
@@ -43,11 +44,14 @@ def main() -> None:
     w.show()
     if "--only-first-hour" in sys.argv:
         first_hour_shots(app, w, out, tmp)
+    elif "--only-sweep" in sys.argv:
+        sweep_shots(app, w, out, tmp)
     else:
         if "--only-objectives" not in sys.argv:
             language_model_shots(app, w, out)
         objective_shots(app, w, out)
         first_hour_shots(app, w, out, tmp)
+        sweep_shots(app, w, out, tmp)
     w.close()  # ends the inference worker too
     print(f"screenshots in {out}/ (workspace {tmp})")
 
@@ -183,6 +187,42 @@ def first_hour_shots(app, w, out: Path, tmp: Path) -> None:
     w.nav.setCurrentRow(1)
     app.processEvents()
     w.grab().save(str(out / "model-memory.png"))
+
+
+def sweep_shots(app, w, out: Path, tmp: Path) -> None:
+    """A sweep of learning rate and width over a file of names, run through the queue, on the Runs page."""
+    from engine.runqueue.sweep import Sweep, point_configs
+
+    corpus = w.corpus_page
+    w.nav.setCurrentRow(0)
+    corpus.set_sources([names_corpus(tmp / "sweep-names.txt", 3000)])
+    corpus.documents.setCurrentIndex(corpus.documents.findData("line"))
+    corpus.prepare()
+    wait(app, corpus.use_btn.isEnabled)
+    corpus.use_btn.click()
+    model = w.model_page
+    model.name.setText("names")
+    model.set_source("")
+    f = model.form
+    f.widget("model", "objective").setCurrentText("causal")
+    for key, value in dict(n_layer=2, n_head=2, n_embd=32, block_size=32).items():
+        f.widget("model", key).setValue(value)
+    for key, value in dict(max_steps=150, eval_interval=50, batch_size=16, warmup_steps=10).items():
+        f.widget("train", key).setValue(value)
+    f.widget("train", "device").setCurrentText("cpu")
+    base, problems = model.current_config()
+    assert not problems, problems
+    configs = point_configs(Sweep("lr-width", base, "grid", {"train.lr": [3e-4, 1e-3, 3e-3, 1e-2],
+                                                            "model.n_embd": [32, 64]}))
+    w.add_to_queue(configs)
+    w.runs_page.queue_panel.reload()
+    wait(app, lambda: sum(r.summary.status == "finished" for r in w.store.runs.values()
+                          if r.summary.config and r.summary.config.sweep == "lr-width") == len(configs), 600)
+    w.store.refresh()
+    w.nav.setCurrentRow(3)
+    w.runs_page.show_sweep("lr-width")
+    app.processEvents()
+    w.grab().save(str(out / "sweep.png"))
 
 
 if __name__ == "__main__":

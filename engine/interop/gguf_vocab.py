@@ -63,7 +63,7 @@ def gguf_vocab(tokenizer: Tokenizer) -> GGUFVocab:
             types[special[key]] = UNKNOWN
     if kind == "BPE":
         merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"].get("merges", [])]
-        return GGUFVocab("gpt2", raw, types, merges=merges, pre="gpt2", special=special)
+        return GGUFVocab("gpt2", raw, types, merges=merges, pre="gpt-2", special=special)
     if kind == "WordLevel":  # the character vocabulary
         table = byte_level_alphabet()
         tokens, merges, seen = [], [], set()
@@ -79,7 +79,9 @@ def gguf_vocab(tokenizer: Tokenizer) -> GGUFVocab:
                     seen.add(merge)
                     merges.append(merge)
         merges.sort(key=lambda m: len(m))  # shorter joins first: a character's bytes join left to right
-        return GGUFVocab("gpt2", tokens, types, merges=merges, pre="gpt2", special=special)
+        # llama.cpp wants at least one merge: bytes 0xFE 0xFF never occur in UTF-8 text, so this one never joins
+        merges = merges or [f"{table[0xFE]} {table[0xFF]}"]
+        return GGUFVocab("gpt2", tokens, types, merges=merges, pre="gpt-2", special=special)
     if kind == "WordPiece":
         def phantom(t: str, kind_of: int) -> str:
             if kind_of != NORMAL:

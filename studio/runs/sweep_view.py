@@ -33,6 +33,7 @@ class SweepView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("left", "final validation loss")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         # plot items without lines (they follow the axes' log mode, unlike bare scatter items)
         self.points = self.plot.plot([], [], pen=None, symbol="o", symbolSize=9, symbolBrush="#3182bd", symbolPen=None)
         self.best = self.plot.plot([], [], pen=None, symbol="star", symbolSize=18, symbolBrush="#e6550d",
@@ -71,17 +72,21 @@ class SweepView(QWidget):
             return
         values = [swept_value(r.summary.config, field) for r, _ in scored]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        axis = self.plot.getAxis("bottom")
         if numeric:
-            xs = [float(v) for v in values]
-            positive = all(x > 0 for x in xs) and max(xs) / min(xs) >= 20
-            self.plot.setLogMode(x=positive)
-            self.plot.getAxis("bottom").setTicks(None)
+            raw = [float(v) for v in values]
+            log = all(x > 0 for x in raw) and max(raw) / min(raw) >= 20  # a learning rate's decades
+            xs = [math.log10(x) for x in raw] if log else raw
+            distinct = sorted(set(raw))
+            # a tick at each swept value, written as in the config (a random search's many values: the axis's own)
+            axis.setTicks([[(math.log10(v) if log else v, f"{v:g}") for v in distinct]] if len(distinct) <= 12 else
+                          None)
+            self.plot.setLabel("bottom", field + (" (log scale)" if log else ""))
         else:
             words = sorted({str(v) for v in values})
             xs = [float(words.index(str(v))) for v in values]
-            self.plot.setLogMode(x=False)
-            self.plot.getAxis("bottom").setTicks([list(enumerate(words))])
-        self.plot.setLabel("bottom", field)
+            axis.setTicks([list(enumerate(words))])
+            self.plot.setLabel("bottom", field)
         self.points.setData(xs, [loss for _, loss in scored])
         top = best_run([r for r, _ in scored])
         i = next(i for i, (r, _) in enumerate(scored) if r is top)

@@ -151,3 +151,32 @@ def test_export_writes_gguf_from_the_command_line(tmp_path, tiny_text, capsys):
     assert "as a GGUF file for llama.cpp (gptneox, Q8_0)" in capsys.readouterr().out
     fields, tensors = read(tmp_path / "baby.gguf")
     assert fields["general.architecture"] == "gptneox" and "blk.0.attn_qkv.weight" in tensors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", FAMILIES)
+def test_llama_cpp_continues_a_trained_model_token_for_token_as_the_engine(tmp_path, tiny_text, arch):
+    """Optional: llama-cpp-python builds llama.cpp from source (pip install llama-cpp-python, minutes), so
+    the suite skips this where it is not installed."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from engine.infer.generate import SamplingOptions, stream
+    from engine.infer.load import load_for_inference
+    from tests.conftest import tiny_config
+    from tests.engine.test_training import train
+
+    model = dict(FAMILIES[arch]) | ({"mlp": "gelu_tanh"} if arch != "llama" else {})  # llama.cpp's GELU is tanh's
+    train(tiny_config(tiny_text, tmp_path, model=model, train={"max_steps": 40, "eval_interval": 40}))
+    ours, tok, _ = load_for_inference(tmp_path / "run")
+    out = export_gguf(ours, tok, tmp_path / "m.gguf", dtype="f32")
+    llm = llama_cpp.Llama(model_path=str(out), n_ctx=16, verbose=False)  # the context: prompt and 8 tokens fit
+    for prompt in ("The q", "Pack"):
+        ids = tok.encode(prompt)
+        assert llm.tokenize(prompt.encode(), add_bos=False, special=False) == ids
+        want = [t.id for t in stream(ours, ids, SamplingOptions(max_new_tokens=8, temperature=0))]
+        llm.reset()
+        got = []
+        for t in llm.generate(ids, top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0):
+            got.append(t)
+            if len(got) == len(want):
+                break
+        assert got == want, prompt

@@ -91,3 +91,36 @@ def test_the_queue_is_paused_reordered_and_kept_for_a_new_window(qtbot, window, 
     qtbot.mouseClick(panel.buttons["pause"], Qt.MouseButton.LeftButton)  # resume: "first" starts
     qtbot.waitUntil(lambda: any(r.summary.name == "first" for r in window.store.runs.values()), timeout=RUN_TIMEOUT)
     assert panel.list.count() == 0 or panel.note.text().startswith("No runs")
+
+
+def test_with_two_gpus_the_queue_starts_one_run_on_each(qtbot, tmp_path):
+    from engine import config as config_mod
+    from studio.runs.queue_runner import QueueRunner
+    from studio.store import Store
+
+    class Client:  # what the runner asks of the trainer client; records the starts instead of training
+        def __init__(self):
+            self.started = []
+
+        def start_queued(self, item, env=None):
+            self.started.append((item.name, env["CUDA_VISIBLE_DEVICES"]))
+            return tmp_path / item.name
+
+        def is_alive(self, run_dir):
+            return True
+
+    store = Store(tmp_path / "ws")
+    queue = RunQueue(store.workspace)
+    cfg = config_mod.RunConfig()
+    for name in ("a", "b", "c"):
+        cfg.name = name
+        queue.add(cfg)
+    client = Client()
+    runner = QueueRunner(store, client, gpus=2, poll_ms=60_000)
+    runner.tick()
+    assert client.started == [("a", "0"), ("b", "1")] and [i.name for i in queue.items()] == ["c"]
+    runner.tick()  # both GPUs busy: the third waits
+    assert len(client.started) == 2
+    client.is_alive = lambda run_dir: run_dir.name != "a"  # the run on GPU 0 ends
+    runner.tick()
+    assert client.started[-1] == ("c", "0")
