@@ -218,6 +218,7 @@ def sweep_shots(app, w, out: Path, tmp: Path) -> None:
     w.runs_page.queue_panel.reload()
     wait(app, lambda: sum(r.summary.status == "finished" for r in w.store.runs.values()
                           if r.summary.config and r.summary.config.sweep == "lr-width") == len(configs), 600)
+    wait(app, lambda: not w.live_runs())  # the last trainer has exited too (closing would ask about it)
     w.store.refresh()
     w.nav.setCurrentRow(3)
     w.runs_page.show_sweep("lr-width")

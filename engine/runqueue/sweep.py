@@ -67,7 +67,7 @@ def sweep_problems(s: Sweep) -> list[str]:
     if s.method not in METHODS:
         p.append(f"method = {s.method!r} is not one of grid, random")
     if not s.fields:
-        p.append("[fields] is empty: name at least one field to vary, such as \"train.lr\" = [1e-3, 3e-4]")
+        p.append("no field to vary: name one and its values, such as train.lr with 1e-3, 3e-4")
     known = {f"{sec}.{f}" for sec in RunConfig.SECTIONS for f in vars(getattr(RunConfig(), sec))}
     for name, values in s.fields.items():
         if name not in known:

@@ -141,3 +141,19 @@ def test_runs_lists_a_classifiers_accuracy_and_macro_f1(tmp_path, capsys):
     assert main(["runs", str(tmp_path / "runs")]) == 0
     line = capsys.readouterr().out.strip()
     assert "finished" in line and "accuracy 91.2%  macro-F1 0.881" in line
+
+
+def test_a_relative_out_dir_is_made_beside_the_config_whoever_calls(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "cfg" / "c.txt").write_text(Path(SHAKESPEARE).read_text()[:20000])
+    (tmp_path / "cfg" / "x.toml").write_text(
+        '[data]\npath = "c.txt"\n[tokenizer]\nkind = "char"\n[model]\nn_layer = 1\nn_head = 1\nn_embd = 16\n'
+        'block_size = 8\n[train]\nbatch_size = 2\nmax_steps = 2\ndevice = "cpu"\nout_dir = "runs/x"\n')
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["train", "../cfg/x.toml", "--human"]) == 0
+    assert (tmp_path / "cfg" / "runs" / "x" / "run.toml").is_file()
+    assert main(["train", "../cfg/x.toml", "--human", "--set", "train.out_dir=mine"]) == 0
+    assert (tmp_path / "elsewhere" / "mine" / "run.toml").is_file()
