@@ -65,11 +65,9 @@ def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
         p.append(f"model.dropout must be in [0, 1), got {m.dropout}")
     if m.vocab_size < 0:
         p.append("model.vocab_size must be >= 0 (0 = the tokenizer's)")
-    _choice(p, "model.position", m.position, POSITIONS)
-    _choice(p, "model.norm", m.norm, NORMS)
-    _choice(p, "model.mlp", m.mlp, MLPS)
-    _choice(p, "model.objective", m.objective, OBJECTIVES)
-    _choice(p, "model.arch", m.arch, ARCHS)
+    for key, choices in (("position", POSITIONS), ("norm", NORMS), ("mlp", MLPS), ("objective", OBJECTIVES),
+                         ("arch", ARCHS)):
+        _choice(p, f"model.{key}", getattr(m, key), choices)
     p.extend(_validate_task(cfg, resuming))
     for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
         if getattr(tr, name) < 1:
@@ -95,12 +93,9 @@ def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
         p.append("train.keep_last must be at least 1")
     if tr.spike_factor <= 1:
         p.append("train.spike_factor must be above 1")
-    _choice(p, "train.optimizer", tr.optimizer, OPTIMIZERS)
-    _choice(p, "train.schedule", tr.schedule, SCHEDULES)
-    _choice(p, "train.precision", tr.precision, PRECISIONS)
-    _choice(p, "train.health_policy", tr.health_policy, HEALTH_POLICIES)
-    _choice(p, "train.compile", tr.compile, COMPILE_MODES)
-    _choice(p, "train.parallel", tr.parallel, PARALLELS)
+    for key, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("precision", PRECISIONS),
+                         ("health_policy", HEALTH_POLICIES), ("compile", COMPILE_MODES), ("parallel", PARALLELS)):
+        _choice(p, f"train.{key}", getattr(tr, key), choices)
     if tr.parallel == "fsdp" and cfg.finetune.method == "lora":
         p.append('train.parallel = "fsdp" with LoRA: the adapters are small, use "ddp"')
     gpus = tr.device[5:].split(",") if tr.device.startswith("cuda:") else []
