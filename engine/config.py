@@ -26,7 +26,15 @@ OBJECTIVES = ("causal", "masked", "classify")
 ARCHS = ("auto", "gpt", "bert")
 FINETUNE_METHODS = ("full", "lora")
 LORA_TARGETS = ("attention", "attention_out", "mlp_in", "mlp_out")
-OPTIMIZERS = ("adamw", "sgd", "adagrad")
+OPTIMIZERS = ("adamw", "adam", "sgd", "adagrad", "lamb", "adafactor")
+OPTIMIZER_HINTS = {
+    "adamw": "the default: Adam with weight decay kept apart from the gradient (Loshchilov & Hutter, 2019)",
+    "adam": "the original Adam: weight decay added to the gradient as L2, as older papers train",
+    "sgd": "SGD with momentum: the fewest state bytes, but needs a tuned learning rate for Transformers",
+    "adagrad": "a rate per parameter that only shrinks: rare features, short runs",
+    "lamb": "Adam scaled per tensor by a trust ratio (You et al., 2019): very large batches",
+    "adafactor": "factored second moments (Shazeer & Stern, 2018): little optimizer memory for big models",
+}
 SCHEDULES = ("cosine", "linear", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEALTH_POLICIES = ("skip", "rollback", "stop")
@@ -128,6 +136,7 @@ class TrainConfig:
     grad_accum: int = 1
     max_steps: int = 2000
     optimizer: str = "adamw"
+    """adamw | adam | sgd | adagrad | lamb | adafactor (the form says when each helps)."""
     lr: float = 1e-3
     min_lr: float = 1e-4
     warmup_steps: int = 100

@@ -121,7 +121,7 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
     precision = t.precision if t.precision != "auto" else ("bf16" if device_type == "cuda" else "fp32")
     weights = total * 4
     grads = total * 4
-    optim = total * {"adamw": 8, "sgd": 4, "adagrad": 4}.get(t.optimizer, 8)
+    optim = total * {"adamw": 8, "adam": 8, "lamb": 8, "sgd": 4, "adagrad": 4, "adafactor": 4}.get(t.optimizer, 8)
     # activations kept for backward, per layer (Korthikanti et al. 2022, without recomputation):
     # ~34*T*C bytes-ish per sequence in 16-bit + 5*nh*T^2 for attention scores (none with flash)
     act_bytes = BYTES.get(precision, 4)

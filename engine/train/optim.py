@@ -6,6 +6,7 @@ import torch
 
 from engine.config import TrainConfig
 from engine.model.gpt import GPT
+from engine.train.lamb import Lamb
 
 
 def make_optimizer(model: GPT, cfg: TrainConfig, device_type: str) -> torch.optim.Optimizer:
@@ -14,10 +15,16 @@ def make_optimizer(model: GPT, cfg: TrainConfig, device_type: str) -> torch.opti
         # the fused kernel is one op per step instead of a dozen per parameter (CPU and CUDA)
         fused = device_type in ("cuda", "cpu")
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
+    if cfg.optimizer == "adam":  # weight decay as L2 in the gradient (torch's Adam), matrices only
+        return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
     if cfg.optimizer == "adagrad":
         return torch.optim.Adagrad(groups, lr=cfg.lr)
+    if cfg.optimizer == "lamb":
+        return Lamb(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    if cfg.optimizer == "adafactor":
+        return torch.optim.Adafactor(groups, lr=cfg.lr)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 

@@ -19,6 +19,8 @@ CHOICES = {
     ("finetune", "source"): ("",), ("data", "documents"): C.DOCUMENT_KINDS, ("track", "wandb_mode"): C.WANDB_MODES,
 }
 EDITABLE = {("train", "device"), ("finetune", "source")}
+ITEM_HINTS = {("train", "optimizer"): C.OPTIMIZER_HINTS}
+"""Choices whose every item says when it helps (the item's tooltip, and the field's for the chosen one)."""
 """Choices the user may also type into (a device name, a folder)."""
 
 MASKED_ONLY = [("task", k) for k in ("mask_prob", "whole_word_mask", "nsp")]

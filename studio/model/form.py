@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -18,7 +18,17 @@ from PySide6.QtWidgets import (
 )
 
 from engine import config as C
-from studio.model.fields import CHOICES, EDITABLE, GROUPS, INT_RANGE, SCIENTIFIC, ZERO_MEANS, field_docs, label
+from studio.model.fields import (
+    CHOICES,
+    EDITABLE,
+    GROUPS,
+    INT_RANGE,
+    ITEM_HINTS,
+    SCIENTIFIC,
+    ZERO_MEANS,
+    field_docs,
+    label,
+)
 
 
 class ConfigForm(QWidget):
@@ -52,6 +62,12 @@ class ConfigForm(QWidget):
             w = QComboBox()
             w.setEditable((section, key) in EDITABLE)
             w.addItems(list(CHOICES[(section, key)]))
+            hints = ITEM_HINTS.get((section, key), {})
+            for i, item in enumerate(CHOICES[(section, key)]):
+                if item in hints:
+                    w.setItemData(i, hints[item], Qt.ItemDataRole.ToolTipRole)
+            if hints:
+                w.currentTextChanged.connect(lambda text, w=w: w.setToolTip(f"{text}: {hints.get(text, '')}"))
             w.currentTextChanged.connect(self._on_changed)
             return w
         if key == "device":

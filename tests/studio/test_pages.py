@@ -155,3 +155,15 @@ def test_a_hugging_face_folder_as_the_start_of_a_fine_tune(qtbot, window, tmp_pa
     assert "a causal LM fine-tunes a GPT decoder" in page.problems.text() and not page.train_btn.isEnabled()
     page.set_source("")
     assert page.form.widget("model", "n_embd").isEnabled() and not page.source_note.text()
+
+
+def test_each_optimizer_in_the_form_says_when_it_helps(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    combo = window.model_page.form.widget("train", "optimizer")
+    items = [combo.itemText(i) for i in range(combo.count())]
+    assert items == ["adamw", "adam", "sgd", "adagrad", "lamb", "adafactor"]
+    assert "trust ratio" in combo.itemData(items.index("lamb"), Qt.ItemDataRole.ToolTipRole)
+    combo.setCurrentText("adafactor")
+    assert combo.toolTip().startswith("adafactor: factored second moments")
+    assert window.model_page.current_config()[0].train.optimizer == "adafactor"
