@@ -52,7 +52,7 @@ CASES = {
     "vocabulary too small": (GOOD, {"tokenizer": {"kind": "bpe", "vocab_size": 100}}, "vocab_size 100 is too small"),
     "model vocabulary below the tokenizer's": (GOOD, {"model": {"vocab_size": 10}}, "smaller than the tokenizer"),
     "negative learning rate": (GOOD, {"train": {"lr": -0.1}}, "train.lr must be positive"),
-    "unknown optimizer": (GOOD, {"train": {"optimizer": "adamx"}}, "did you mean 'adamw'"),
+    "unknown optimizer": (GOOD, {"train": {"optimizer": "adamx"}}, "did you mean 'adam'"),
     "zero batch size": (GOOD, {"train": {"batch_size": 0}}, "train.batch_size must be at least 1"),
     "unknown key": (GOOD, {"train": {"learning_rate": 0.1}}, "unknown key train.learning_rate"),
     "wrong type": (GOOD, {"model": {"dropout": "high"}}, "model.dropout must be a number"),
