@@ -42,11 +42,8 @@ class RunState:
     DERIVED = ("curves", "samples", "markers", "log", "last_step", "last_error", "state", "objective", "labels",
                "confusion", "val_text", "first_time", "version")
 
-    def __init__(self, path: Path, summary: RunSummary, *, events: list[Event] | None = None):
+    def __init__(self, path: Path, summary: RunSummary):
         self.path, self.summary = Path(path), summary
-        if events is not None:
-            self._clear()
-            self.apply(events)
 
     @property
     def loaded(self) -> bool:

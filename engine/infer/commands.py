@@ -104,11 +104,10 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from engine.interop.export import export_any
+    from engine.interop.export import export_any, export_format
 
     out = Path(args.out)
-    gguf = (args.format or ("gguf" if out.suffix == ".gguf" else "hf")) == "gguf"
-    if not gguf and out.exists() and not out.is_dir():
+    if export_format(out, args.format) == "hf" and out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file: name a new folder for the export")
     model, tokenizer, path = _load(args)
     what = export_any(model, tokenizer, out, format=args.format, dtype=args.type,

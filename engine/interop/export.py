@@ -11,10 +11,15 @@ from engine.interop.families import TITLES, family_of
 FORMATS = ("hf", "gguf")
 
 
+def export_format(out: str | Path, format: str | None = None) -> str:
+    """hf or gguf: as asked, else by the name."""
+    return format or ("gguf" if str(out).endswith(".gguf") else "hf")
+
+
 def export_any(model, tokenizer, out: str | Path, *, format: str | None = None, dtype: str = "f16",
                labels: list[str] | None = None) -> str:
     """Write the model; returns what was written, in words."""
-    fmt = format or ("gguf" if str(out).endswith(".gguf") else "hf")
+    fmt = export_format(out, format)
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == "gguf":

@@ -64,11 +64,16 @@ class RunQueue:
         write_atomic(self.path, json.dumps(data, indent=2))
 
     def items(self) -> list[QueueItem]:
-        return [QueueItem(**d) for d in self._read()["items"]]
+        return self.state()[0]
 
     @property
     def paused(self) -> bool:
         return self._read()["paused"]
+
+    def state(self) -> tuple[list[QueueItem], bool]:
+        """The waiting runs and whether the queue is paused, from one reading of the file."""
+        data = self._read()
+        return [QueueItem(**d) for d in data["items"]], data["paused"]
 
     def add(self, cfg: RunConfig, *, sweep: str = "") -> QueueItem:
         """Queue a copy of `cfg`; its run folder is named now (workspace/runs/NAME-ID)."""

@@ -44,7 +44,7 @@ class QueuePanel(QGroupBox):
 
     def reload(self) -> None:
         try:
-            items, paused = self.queue.items(), self.queue.paused
+            items, paused = self.queue.state()
         except UserError as e:
             self.note.setText(str(e))
             return
