@@ -18,6 +18,7 @@ import torch  # noqa: E402
 
 from engine.infer.generate import SamplingOptions, stream  # noqa: E402
 from engine.model.gpt import GPT, GPTConfig  # noqa: E402
+from engine.model.hooks import attention_patterns  # noqa: E402
 
 
 def tokens_per_s(model, prompt, new_tokens, use_cache, device) -> float:
@@ -50,7 +51,7 @@ def main() -> None:
     with torch.no_grad():
         for _ in range(4):
             t = time.perf_counter()
-            _, _, maps = big(idx, need_weights=True)
+            _, maps = attention_patterns(big, idx)
             torch.stack([m[0] for m in maps]).float().cpu().numpy()
             times.append(time.perf_counter() - t)
     print(json.dumps({"model": "GPT-2 small sized (124M)", "text_tokens": 256,

@@ -1,5 +1,5 @@
-"""The engine's command line: prepare, tokenizer, train, resume, eval, generate, predict, attention, export,
-control, serve, runs.
+"""The engine's command line: prepare, tokenizer, train, resume, eval, generate, predict, attention, heads,
+lens, export, control, serve, runs.
 
 Bad configs and corpora get one line saying what is wrong and exit status 2, never a traceback.
 When stdout is not a terminal (a GUI, a pipe) training events go to stdout as JSON lines.
@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.allocator import restart_with_allocator
 from engine.errors import UserError
 from engine.infer.commands import cmd_attention, cmd_eval, cmd_export, cmd_generate, cmd_predict, cmd_serve
+from engine.probes.commands import add_commands as add_probe_commands
 from engine.runqueue.commands import add_commands
 
 EXIT_USER, EXIT_FAULT, EXIT_CRASH = 2, 3, 1
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--text", required=True)
     sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--out", required=True, help="a .npy file (layers, heads, T, T) or a .csv (long format)")
+    add_probe_commands(add, CHECKPOINT_HELP)
     sp = add("control", cmd_control, "ask a running trainer to pause, resume, stop or checkpoint")
     sp.add_argument("run_dir")
     sp.add_argument("action", choices=["pause", "resume", "stop", "checkpoint"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config_values import coerce, suggest
+from engine.demo import DEMO_PREFIX
 from engine.errors import ConfigError, UserError
 from engine.run.tomlio import dumps_toml, parse_toml, read_toml
 
@@ -332,7 +333,7 @@ def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
 
 
 def _resolve(path: str, base_dir: Path) -> str:
-    if not path:
+    if not path or path.startswith(DEMO_PREFIX):
         return path
     p = Path(path).expanduser()
     return str(p if p.is_absolute() else (base_dir / p).resolve())

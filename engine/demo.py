@@ -1,12 +1,15 @@
 """Built-in demo corpora that every machine has or the engine makes.
 
 - python-stdlib: the Python standard library's own source files, a real code corpus.
+- induction: random text whose spans repeat at varying distances; only an induction head predicts
+  the repeats (the induction recipe watches one form).
 - copy, sort, add, brackets: generated tasks whose attention patterns are known (a copy head looks
   back one period; sorting looks for the next larger symbol; brackets look at their opener).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sysconfig
 from pathlib import Path
@@ -14,11 +17,27 @@ from pathlib import Path
 DEMOS = {
     "python-stdlib": "Python standard library source (~1 MB of real code)",
     "copy": "copy a random string after '|': induction heads look back one period",
+    "induction": "random letters with repeated spans: a model forms an induction head to predict the repeats",
     "sort": "sort a random string of letters after '>'",
     "add": "add two numbers: 123+45=168",
     "brackets": "balanced bracket sequences; each closer attends to its opener",
     "balanced": "classification: is a bracket sequence balanced? (a CSV of text and label)",
 }
+
+
+DEMO_PREFIX = "demo:"
+"""A data.path of `demo:NAME` trains on the built-in demo corpus NAME (made on first use)."""
+
+
+def demo_file(name: str, folder: str | Path) -> Path:
+    """The demo corpus `name` in `folder`, written there first if it is not yet."""
+    if name not in DEMOS:
+        from engine.errors import UserError
+
+        raise UserError(f"data.path names the demo corpus {name!r}, which does not exist; "
+                        f"choose one of {', '.join(DEMO_PREFIX + d for d in DEMOS)}")
+    path = Path(folder) / (f"{name}.csv" if name == "balanced" else f"{name}.txt")
+    return path if path.is_file() else make_demo_corpus(name, folder)
 
 
 def make_demo_corpus(name: str, folder: str | Path, *, size_bytes: int = 1_000_000, seed: int = 0) -> Path:
@@ -36,8 +55,9 @@ def make_demo_corpus(name: str, folder: str | Path, *, size_bytes: int = 1_000_0
         text = "\n".join(rows) + "\n"
     elif name == "python-stdlib":
         text = _stdlib_text(size_bytes)
-    elif name in ("copy", "sort", "add", "brackets"):
-        make = {"copy": _copy_line, "sort": _sort_line, "add": _add_line, "brackets": _bracket_line}[name]
+    elif name in ("copy", "sort", "add", "brackets", "induction"):
+        make = {"copy": _copy_line, "sort": _sort_line, "add": _add_line, "brackets": _bracket_line,
+                "induction": _repeated_spans_line}[name]
         lines, total = [], 0
         while total < size_bytes:
             line = make(rng)
@@ -46,7 +66,7 @@ def make_demo_corpus(name: str, folder: str | Path, *, size_bytes: int = 1_000_0
         text = "\n".join(lines) + "\n"
     else:
         raise ValueError(f"unknown demo corpus {name!r}; choose one of {', '.join(DEMOS)}")
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two processes may make it at once
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
@@ -70,6 +90,16 @@ def _stdlib_text(size_bytes: int) -> str:
 def _copy_line(rng: random.Random) -> str:
     s = "".join(rng.choice("abcdefghij") for _ in range(rng.randint(4, 12)))
     return f"{s}|{s}"
+
+
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _repeated_spans_line(rng: random.Random) -> str:
+    """A random span of 8-24 letters, a random gap of 0-8 letters, then the span again."""
+    span = "".join(rng.choice(LETTERS) for _ in range(rng.randint(8, 24)))
+    gap = "".join(rng.choice(LETTERS) for _ in range(rng.randint(0, 8)))
+    return span + gap + span
 
 
 def _sort_line(rng: random.Random) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from engine.config import RunConfig
 from engine.data.clean import CleanStats, clean_documents
 from engine.data.corpus import DOC_SEPARATOR, doc_separator, load_documents
-from engine.data.files import find_corpus_files, fingerprint, skip_summary
+from engine.data.files import default_cache_dir, find_corpus_files, fingerprint, skip_summary
 from engine.data.parallel_encode import encode_parallel, parallel_workers
 from engine.data.token_file import Progress, encode_to_file
 from engine.data.tokenizer import Tokenizer, train_tokenizer
@@ -65,10 +65,6 @@ class PreparedCorpus:
         train = starts[starts < self.split_at]
         val = np.concatenate([[0], starts[starts > self.split_at] - self.split_at]).astype(np.int64)
         return train, val
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("ATTENTION_STUDIO_CACHE", Path.home() / ".cache" / "attention-studio"))
 
 
 def cache_root(cfg: RunConfig) -> Path:

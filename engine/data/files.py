@@ -5,9 +5,11 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.demo import DEMO_PREFIX, demo_file
 from engine.errors import UserError
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "text", ".markdown": "text", ".rst": "text",
@@ -30,7 +32,14 @@ class CorpusFiles:
         return [f for files in self.by_builder.values() for f in files]
 
 
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ATTENTION_STUDIO_CACHE", Path.home() / ".cache" / "attention-studio"))
+
+
 def find_corpus_files(path: str | Path) -> CorpusFiles:
+    """The files of a corpus file or folder; `demo:NAME` names a built-in demo corpus, made on first use."""
+    if str(path).startswith(DEMO_PREFIX):
+        path = demo_file(str(path)[len(DEMO_PREFIX):], default_cache_dir() / "demos")
     p = Path(path).expanduser()
     if not p.exists():
         raise UserError(f"corpus not found: {p} (check data.path)")

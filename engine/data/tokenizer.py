@@ -32,6 +32,11 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return self.hf.get_vocab_size(with_added_tokens=True)
 
+    def ordinary_ids(self) -> np.ndarray:
+        """The ids of every token that is not a special one ([PAD], [UNK], <|endoftext|>...)."""
+        special = set(self.hf.get_added_tokens_decoder())
+        return np.array([i for i in range(self.vocab_size) if i not in special], dtype=np.int64)
+
     def encode(self, text: str) -> list[int]:
         return self.hf.encode(text, add_special_tokens=False).ids
 

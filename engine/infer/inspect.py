@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from engine.errors import UserError
+from engine.model.hooks import attention_patterns
 
 
 @torch.no_grad()
@@ -20,7 +21,7 @@ def attention_maps(model, tokenizer, text: str) -> tuple[np.ndarray, list[str]]:
         raise UserError("the text is empty after tokenization: type some text")
     device = next(model.parameters()).device
     model.eval()
-    _, _, maps = model(torch.tensor([ids], device=device), need_weights=True)
+    _, maps = attention_patterns(model, torch.tensor([ids], device=device))
     arr = torch.stack([m[0] for m in maps]).float().cpu().numpy()
     return arr, tokenizer.token_strings(ids)
 

@@ -14,6 +14,7 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from engine.model.gpt import MLP, GPTConfig, SelfAttention, make_norm, rope_tables, sinusoid_table
+from engine.model.hooks import HookPoint
 
 TYPE_VOCAB = 2
 
@@ -25,12 +26,11 @@ class EncoderBlock(nn.Module):
         self.ln_1 = make_norm(cfg)
         self.mlp = MLP(cfg)
         self.ln_2 = make_norm(cfg)
+        self.hook_resid_post = HookPoint()
 
-    def forward(self, x, rope=None, pad_mask=None, need_weights=False):
-        a, weights = self.attn(x, rope, None, need_weights, pad_mask)
-        x = self.ln_1(x + a)
-        x = self.ln_2(x + self.mlp(x))
-        return x, weights
+    def forward(self, x, rope=None, pad_mask=None):
+        x = self.ln_1(x + self.attn(x, rope, None, pad_mask))
+        return self.hook_resid_post(self.ln_2(x + self.mlp(x)))
 
 
 class Encoder(nn.Module):
@@ -46,6 +46,7 @@ class Encoder(nn.Module):
         self.wtt = nn.Embedding(TYPE_VOCAB, C)
         self.ln_e = make_norm(cfg)
         self.drop = nn.Dropout(cfg.dropout)
+        self.hook_embed = HookPoint()
         self.h = nn.ModuleList(EncoderBlock(cfg, i) for i in range(cfg.n_layer))
         if cfg.num_labels or cfg.nsp:
             self.pooler = nn.Linear(C, C)
@@ -82,8 +83,8 @@ class Encoder(nn.Module):
         return self.wte.weight.numel() + self.wtt.weight.numel() + (self.wpe.weight.numel() if hasattr(self, "wpe")
                                                                       else 0)
 
-    def encode(self, idx, token_types=None, pad_mask=None, need_weights: bool = False):
-        """Final hidden states (B, T, C) and, with need_weights, the per-layer attention maps."""
+    def encode(self, idx, token_types=None, pad_mask=None):
+        """Final hidden states (B, T, C)."""
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} tokens is longer than the context ({self.config.block_size})")
@@ -99,12 +100,10 @@ class Encoder(nn.Module):
                                                device=idx.device)
             rope = (self._rope_cache[0][:T], self._rope_cache[1][:T])
         x = x + self.wtt(token_types if token_types is not None else torch.zeros_like(idx))
-        x = self.drop(self.ln_e(x))
-        maps = []
+        x = self.hook_embed(self.drop(self.ln_e(x)))
         for block in self.h:
-            x, weights = block(x, rope, pad_mask, need_weights)
-            maps.append(weights)
-        return x, maps
+            x = block(x, rope, pad_mask)
+        return x
 
     def pooled(self, hidden):
         return self.head_drop(torch.tanh(self.pooler(hidden[:, 0])))
@@ -117,12 +116,12 @@ class Encoder(nn.Module):
         return self.nsp_head(self.pooled(hidden))
 
     def forward(self, idx, targets=None, *, token_types=None, pad_mask=None, nsp_labels=None,
-                need_weights: bool = False, lengths=None):
+                lengths=None):
         """Masked-LM logits (B, T, vocab), or class logits (B, num_labels), and the loss when targets
         are given (-100 marks unmasked positions). With nsp_labels the next-sentence loss is added."""
         if pad_mask is None and lengths is not None:
             pad_mask = torch.arange(idx.size(1), device=idx.device)[None, :] < lengths[:, None]
-        hidden, maps = self.encode(idx, token_types, pad_mask, need_weights)
+        hidden = self.encode(idx, token_types, pad_mask)
         if self.config.num_labels:
             logits = self.classifier(self.pooled(hidden))
             loss = None if targets is None else F.cross_entropy(logits.float(), targets)
@@ -135,7 +134,7 @@ class Encoder(nn.Module):
             if nsp_labels is not None and self.config.nsp:
                 nsp = F.cross_entropy(self.nsp_logits(hidden).float(), nsp_labels)
                 loss = nsp if loss is None else loss + nsp
-        return (logits, loss, maps) if need_weights else (logits, loss)
+        return logits, loss
 
     def param_groups(self, weight_decay: float) -> list[dict]:
         params = [p for p in self.parameters() if p.requires_grad]

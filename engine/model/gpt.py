@@ -1,8 +1,8 @@
 """A decoder-only Transformer (GPT): attention, MLP, block and model in one file.
 
 Pre-norm blocks; positions learned, sinusoidal or rotary; LayerNorm or RMSNorm; GELU or SwiGLU.
-Training uses fused `scaled_dot_product_attention`; `need_weights=True` takes an explicit path that
-returns every layer's attention weights (B, nh, T, T) for inspection. The attention and MLP here are
+Training uses fused `scaled_dot_product_attention`; a probe hooked on `h.{i}.attn.hook_pattern` makes
+that layer compute its weights explicitly (engine/model/hooks.py names every hook point). The attention and MLP here are
 shared with the bidirectional encoder (engine/model/encoder.py). With `num_labels` the output head is
 a sequence classifier reading the last real token, the one that has seen the whole text.
 """
@@ -17,6 +17,7 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from engine.estimate import mlp_hidden
+from engine.model.hooks import HookPoint
 
 
 @dataclass
@@ -118,8 +119,10 @@ class SelfAttention(nn.Module):
         self.c_proj.residual = True
         self.dropout = cfg.dropout
         self.resid_dropout = nn.Dropout(cfg.dropout)
+        self.hook_pattern = HookPoint()
+        self.hook_z = HookPoint()
 
-    def forward(self, x, rope=None, cache: KVCache | None = None, need_weights: bool = False, pad_mask=None):
+    def forward(self, x, rope=None, cache: KVCache | None = None, pad_mask=None):
         """pad_mask: (B, S) booleans, True for keys that may be attended to (encoder only)."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
@@ -131,23 +134,23 @@ class SelfAttention(nn.Module):
         past = 0 if cache is None else cache.layer_length(self.layer)
         if cache is not None:
             k, v = cache.append(self.layer, k, v)
-        weights = None
+        explicit = self.hook_pattern.active
         if self.causal:  # query i sees keys up to past + i; a cache of one new token needs no mask
-            mask = None if not need_weights and (past == 0 or T == 1) else causal_mask(T, past, x.device)
+            mask = None if not explicit and (past == 0 or T == 1) else causal_mask(T, past, x.device)
         else:
             mask = None if pad_mask is None else pad_mask[:, None, None, :]
-        if need_weights:
+        if explicit:
             att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, S)
             if mask is not None:
                 att = att.masked_fill(~mask, float("-inf"))
-            weights = F.softmax(att.float(), dim=-1).type_as(q)
+            weights = self.hook_pattern(F.softmax(att.float(), dim=-1).type_as(q))
             y = weights @ v
         else:
             causal = self.causal and mask is None and T > 1  # the fused kernel's own mask
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
                                                dropout_p=self.dropout if self.training else 0.0)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y)), weights
+        y = self.hook_z(y).transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
 
 
 def causal_mask(T: int, past: int, device) -> torch.Tensor:
@@ -187,12 +190,12 @@ class Block(nn.Module):
         self.attn = SelfAttention(cfg, layer)
         self.ln_2 = make_norm(cfg)
         self.mlp = MLP(cfg)
+        self.hook_resid_post = HookPoint()
 
-    def forward(self, x, rope=None, cache=None, need_weights=False):
-        a, weights = self.attn(self.ln_1(x), rope, cache, need_weights)
-        x = x + a
+    def forward(self, x, rope=None, cache=None):
+        x = x + self.attn(self.ln_1(x), rope, cache)
         x = x + self.mlp(self.ln_2(x))
-        return x, weights
+        return self.hook_resid_post(x)
 
 
 class GPT(nn.Module):
@@ -205,6 +208,7 @@ class GPT(nn.Module):
         elif cfg.position == "sinusoidal":
             self.register_buffer("wpe_table", sinusoid_table(cfg.block_size, cfg.n_embd), persistent=False)
         self.drop = nn.Dropout(cfg.dropout)
+        self.hook_embed = HookPoint()
         self.h = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
         self.ln_f = make_norm(cfg)
         if cfg.num_labels:
@@ -244,12 +248,10 @@ class GPT(nn.Module):
         scaling-law papers."""
         return self.wte.weight.numel() + (self.wpe.weight.numel() if hasattr(self, "wpe") else 0)
 
-    def forward(self, idx, targets=None, *, cache: KVCache | None = None, need_weights: bool = False,
-                lengths=None):
+    def forward(self, idx, targets=None, *, cache: KVCache | None = None, lengths=None):
         """Logits (B, T, vocab) and the mean cross-entropy loss when targets are given.
 
-        With a cache, positions continue after the cached tokens. With need_weights, also returns a
-        list of per-layer attention weights (B, nh, T, S). A classifier returns (B, num_labels) logits
+        With a cache, positions continue after the cached tokens. A classifier returns (B, num_labels) logits
         read at position `lengths - 1` (right padding is never seen by a causal model) and takes class
         ids as targets.
         """
@@ -266,24 +268,21 @@ class GPT(nn.Module):
         else:
             cos, sin = self._rope(idx.device)
             rope = (cos[past: past + T], sin[past: past + T])
-        x = self.drop(x)
-        maps = []
+        x = self.hook_embed(self.drop(x))
         for block in self.h:
-            x, weights = block(x, rope, cache, need_weights)
-            if need_weights:
-                maps.append(weights)
+            x = block(x, rope, cache)
         x = self.ln_f(x)
         if self.config.num_labels:
             last = (lengths - 1) if lengths is not None else torch.full((B,), T - 1, device=idx.device)
             logits = self.classifier(x[torch.arange(B, device=idx.device), last])
             loss = None if targets is None else F.cross_entropy(logits.float(), targets)
-            return (logits, loss, maps) if need_weights else (logits, loss)
+            return logits, loss
         if targets is not None:
             logits = self.lm_head(x)
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-100)
         else:
             logits, loss = self.lm_head(x), None
-        return (logits, loss, maps) if need_weights else (logits, loss)
+        return logits, loss
 
     def _rope(self, device):
         if self._rope_cache is None or self._rope_cache[0].device != device:

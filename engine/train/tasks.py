@@ -11,12 +11,14 @@ import math
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from engine.data.batches import WindowSampler, eval_starts
 from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
 from engine.infer.generate import SamplingOptions, generate_text
+from engine.probes.icl import icl_positions
 from engine.train import distributed as ddp
 from engine.train.sharding import whole_root
 
@@ -91,15 +93,22 @@ class CausalTask(Task):
         return [dict(zip(("idx", "targets"), sampler.windows(s))) for s in starts]
 
     def n_sums(self):
-        return 2
+        return 4
 
     def batch_sums(self, model, batch):
-        _, loss = model(**batch)
-        return torch.stack([loss.float(), torch.ones((), device=loss.device)])
+        """The mean loss, and the mean losses early and late in the context for the in-context
+        learning score."""
+        logits, _ = model(batch["idx"])
+        targets = batch["targets"]
+        ce = F.cross_entropy(logits.float().flatten(0, 1), targets.reshape(-1), reduction="none").view(targets.shape)
+        early, late = icl_positions(targets.size(1))
+        one = torch.ones((), device=ce.device)
+        return torch.stack([ce.mean(), one, ce[:, early].mean(), ce[:, late].mean()])
 
     def summarize(self, s):
-        loss = s[0] / max(s[1], 1)
-        return {"loss": loss, "ppl": math.exp(min(loss, 50))}
+        n = max(s[1], 1)
+        loss = s[0] / n
+        return {"loss": loss, "ppl": math.exp(min(loss, 50)), "icl_score": (s[3] - s[2]) / n}
 
     def probe_ids(self) -> list[int]:
         return [int(t) for t in self.val_tokens[: min(64, self.t.cfg.model.block_size)]]
@@ -150,7 +159,7 @@ class MaskedTask(CausalTask):
             return self._batch_sums(model, batch)
 
     def _batch_sums(self, model, batch):
-        hidden, _ = model.encode(batch["idx"], batch["token_types"])
+        hidden = model.encode(batch["idx"], batch["token_types"])
         logits = model.mlm_logits(hidden).float()
         targets = batch["targets"]
         chosen = targets != IGNORE
@@ -176,7 +185,7 @@ class MaskedTask(CausalTask):
         row = {k: v[:1] for k, v in batch.items()}
         model.eval()
         with torch.no_grad(), whole_root(model):
-            hidden, _ = model.encode(row["idx"], row["token_types"])
+            hidden = model.encode(row["idx"], row["token_types"])
             guess = model.mlm_logits(hidden).argmax(-1)[0]
         model.train()
         ids = row["idx"][0].tolist()[1:49]

@@ -43,7 +43,7 @@ from engine.train.control import ControlChannel
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.optim import make_optimizer, set_lr
-from engine.train.probe import record_attention
+from engine.train.probe import Probes
 from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
 from engine.train.source_shape import adopt_source_shape
@@ -101,6 +101,7 @@ class Trainer(Recovery):
                              processes=self.dist.world_size)
         self.task = make_task(self, given)  # sets the tokenizer, and the corpus of a language model
         self.corpus_stats = self.task.stats()
+        self.probes = Probes(self.tokenizer, self.run_dir, resume=self.resume, seed=tr.seed)
         self.sampler = self.task.sampler
         torch.manual_seed(tr.seed)
         labels = len(self.task.labels) if cfg.model.objective == "classify" else 0
@@ -350,9 +351,12 @@ class Trainer(Recovery):
         self.model.eval()
         val_metrics = self.task.evaluate(self.model, "val")
         train_metrics = self.task.evaluate(self.model, "train")
+        probes, phase = self.probes.at_eval(self.model, self.step, join=self.dist.is_main or self.fsdp)
         sharding.settle(self.model)
         self.model.train()
         val, train = val_metrics.pop("loss"), train_metrics["loss"]
+        if "icl_score" in val_metrics:
+            probes["icl_score"] = val_metrics.pop("icl_score")
         improved = val < self.best_val
         if improved:
             self.best_val, self.evals_without_gain = val, 0
@@ -363,7 +367,9 @@ class Trainer(Recovery):
             extra.update({f"train_{k}": v for k, v in train_metrics.items() if k in self.task.metric_names})
             if getattr(self.task, "labels", None):
                 extra["labels"] = self.task.labels
-            self.events.emit("eval", self.step, train_loss=train, val_loss=val, best=improved, **extra)
+            self.events.emit("eval", self.step, train_loss=train, val_loss=val, best=improved, **extra, **probes)
+            if phase:
+                self.events.emit("phase_change", phase.pop("step"), **phase)
         if self.dist.is_main or self.fsdp:  # sharded, every rank joins the forward pass
             self.record_attention()
         return improved
@@ -377,8 +383,7 @@ class Trainer(Recovery):
     def record_attention(self) -> None:
         probe = self.cfg.train.probe_text
         ids = self.tokenizer.encode(probe)[: self.gpt_config.block_size] if probe else self.task.probe_ids()
-        path = record_attention(self.model, self.tokenizer, ids, self.run_dir if self.dist.is_main else None,
-                                self.step)
+        path = self.probes.record(self.model, ids, self.step, main=self.dist.is_main, sharded=self.fsdp)
         if path is not None:
             self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
 

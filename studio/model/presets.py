@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import config as C
+from engine.demo import DEMO_PREFIX
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
 
@@ -20,10 +21,11 @@ def preset_names() -> list[str]:
 
 
 def apply_preset(name: str, cfg: C.RunConfig) -> C.RunConfig:
-    """A copy of `cfg` with the preset applied (recipes replace everything but the corpus path)."""
+    """A copy of `cfg` with the preset applied (recipes replace everything but the corpus path; one that
+    trains on a built-in generated corpus, such as the induction recipe, keeps its own)."""
     if name.startswith("recipe: "):
         recipe = C.load(RECIPES / f"{name.removeprefix('recipe: ')}.toml")
-        if cfg.data.path:
+        if cfg.data.path and not recipe.data.path.startswith(DEMO_PREFIX):
             recipe.data.path = cfg.data.path
         return recipe
     out = cfg.copy()

@@ -10,6 +10,7 @@ from engine.data.tokenizer import train_tokenizer
 from engine.infer.generate import SamplingOptions, stream
 from engine.infer.load import load_for_inference
 from engine.model.gpt import GPT, GPTConfig
+from engine.model.hooks import attention_patterns
 from engine.run.events import EventWriter
 from engine.train.trainer import Trainer
 
@@ -64,6 +65,6 @@ def test_explicit_attention_matches_flash_attention_on_cuda(monkeypatch):
     idx = torch.randint(0, 64, (2, 64), device="cuda")
     with torch.no_grad():
         fused = model(idx)[0]
-        explicit, _, maps = model(idx, need_weights=True)
+        explicit, maps = attention_patterns(model, idx)
     assert torch.allclose(fused, explicit, atol=1e-4)
     assert torch.allclose(maps[0].sum(-1), torch.ones(2, 4, 64, device="cuda"), atol=1e-5)

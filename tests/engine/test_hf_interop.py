@@ -69,7 +69,7 @@ def test_bert_export_with_nsp_gives_the_same_logits(tmp_path, tokenizer):
     types = torch.tensor([[0] * 10 + [1] * 9, [0] * 19])
     keep = torch.tensor([[1] * 19, [1] * 10 + [0] * 9])
     with torch.no_grad():
-        hidden, _ = model.encode(ids, types, keep.bool())
+        hidden = model.encode(ids, types, keep.bool())
         theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=keep)
         assert (model.mlm_logits(hidden) - theirs.prediction_logits)[keep.bool()].abs().max() < 1e-4
         assert (model.nsp_logits(hidden) - theirs.seq_relationship_logits).abs().max() < 1e-4

@@ -8,6 +8,7 @@ from engine.config import RunConfig
 from engine.estimate import parameters
 from engine.model.build import gpt_config
 from engine.model.gpt import GPT, GPTConfig, KVCache
+from engine.model.hooks import attention_patterns
 
 VARIANTS = [dict(position=p, norm=n, mlp=m, bias=b) for p, n, m, b in [
     ("learned", "layernorm", "gelu", False), ("rope", "rmsnorm", "swiglu", False),
@@ -42,7 +43,7 @@ def test_no_token_sees_the_future(kw):
 def test_explicit_attention_equals_softmax_of_qk_from_scratch():
     model = small()
     idx = torch.randint(0, 50, (2, 12))
-    logits, _, maps = model(idx, need_weights=True)
+    logits, maps = attention_patterns(model, idx)
     assert torch.allclose(logits, model(idx)[0], atol=1e-5)  # same output as the fused path
     # recompute layer 0 by hand: x -> ln_1 -> q, k -> softmax(q k^T / sqrt(d) + causal mask)
     x = model.wte(idx) + model.wpe(torch.arange(12))

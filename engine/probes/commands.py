@@ -1,0 +1,68 @@
+"""`heads` and `lens`: the head scores, ablation and logit lens of a run's checkpoint on the command line."""
+
+from __future__ import annotations
+
+import json
+
+from engine.errors import UserError
+
+
+def add_commands(add, checkpoint_help: str) -> None:
+    sp = add("heads", cmd_heads, "score every attention head (induction, previous-token, duplicate, sink, local, "
+                                 "entropy) and name its role; with --text, rank heads by what zeroing each costs")
+    sp.add_argument("run_dir")
+    sp.add_argument("--checkpoint", help=checkpoint_help)
+    sp.add_argument("--text", help="rank the heads by how much ablating each raises the loss on this text")
+    sp.add_argument("--json", action="store_true", help="print the scores as JSON")
+    sp = add("lens", cmd_lens, "the logit lens: each layer's guess at the next token of a text")
+    sp.add_argument("run_dir")
+    sp.add_argument("--text", required=True)
+    sp.add_argument("--checkpoint", help=checkpoint_help)
+    sp.add_argument("--top-k", type=int, default=1, help="guesses shown per layer and position (default 1)")
+
+
+def cmd_heads(args) -> int:
+    from engine.infer.commands import _load
+    from engine.probes.ablation import rank_heads
+    from engine.probes.head_scores import SCORES, head_roles, head_scores
+
+    if args.text is not None and not args.text.strip():
+        raise UserError("--text is empty: give a text to ablate the heads on")
+    model, tokenizer, path = _load(args)
+    scores = head_scores(model, tokenizer.ordinary_ids())
+    roles = head_roles(scores)
+    if args.json:
+        print(json.dumps({"checkpoint": path.name, "head_scores": scores, "roles": roles}))
+        return 0
+    print("head " + "".join(f"{s:>10}" for s in SCORES) + "  role")
+    for layer, row in enumerate(roles):
+        for head, role in enumerate(row):
+            print(f"{layer}.{head:<3}" + "".join(f"{scores[s][layer][head]:>10.3f}" for s in SCORES) + f"  {role}")
+    if args.text:
+        print(f"\nablating each head alone on the text ({len(tokenizer.encode(args.text))} tokens):")
+        for layer, head, rise in rank_heads(model, tokenizer, args.text)[:10]:
+            print(f"  {layer}.{head:<3} loss {rise:+.4f}")
+    return 0
+
+
+def cmd_lens(args) -> int:
+    from engine.infer.commands import _load
+    from engine.probes.logit_lens import logit_lens
+
+    if not args.text.strip():
+        raise UserError("--text is empty: give a text to read the layers' guesses on")
+    if args.top_k < 1:
+        raise UserError("--top-k must be at least 1")
+    model, tokenizer, _ = _load(args)
+    lens = logit_lens(model, tokenizer, args.text, k=args.top_k)
+    width = 10 + 9 * args.top_k
+    print(f"{'pos':>4} {'token':>8} {'next':>8}  " + "".join(f"{d:<{width}}" for d in lens.depths))
+    for t, token in enumerate(lens.tokens):
+        after = repr(lens.tokens[t + 1]) if t + 1 < len(lens.tokens) else ""
+        cells = []
+        for d in range(len(lens.depths)):
+            guesses = " ".join(f"{lens.top_strings[d][t][j]!r} {lens.top_probs[d, t, j]:.0%}"
+                               for j in range(lens.top_probs.shape[-1]))
+            cells.append(f"{guesses:<{width}}")
+        print(f"{t:>4} {token!r:>8} {after:>8}  " + "".join(cells))
+    return 0
