@@ -32,8 +32,13 @@ def describe(e: Event) -> str | None:
         star = " (best)" if g("best") else ""
         extra = "".join(f", {label} {g(key):.2f}" for key, label in (
             ("val_ppl", "val perplexity"), ("val_accuracy", "val accuracy"), ("val_nsp_accuracy", "NSP accuracy"),
-            ("val_macro_f1", "val macro-F1")) if g(key) is not None)
+            ("val_macro_f1", "val macro-F1"), ("icl_score", "ICL score")) if g(key) is not None)
+        if g("head_scores") and g("head_scores").get("induction"):
+            extra += f", top induction {max(max(row) for row in g('head_scores')['induction']):.2f}"
         return f"eval at step {e.step}: train loss {g('train_loss'):.4f}, val loss {g('val_loss'):.4f}{extra}{star}"
+    if e.type == "phase_change":
+        return (f"phase change at step {e.step}: the top induction score rose from {g('score_before'):.2f} to "
+                f"{g('score_after'):.2f} (layer {g('layer')}, head {g('head')})")
     if e.type == "sample":
         return f"sample at step {e.step}: {(g('prompt') + g('text'))!r}"[:300]
     if e.type == "checkpoint":

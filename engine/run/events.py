@@ -24,8 +24,11 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "started": ("run_dir", "config", "n_params", "device", "world_size", "resumed_from"),
     "step": ("step", "loss", "lr", "grad_norm", "tokens_per_s", "mfu", "elapsed", "eta"),
     # language models add val_ppl; masked LM val_accuracy and val_nsp_accuracy; classifiers val_accuracy,
-    # val_macro_f1, val_confusion (rows = true label) and labels
+    # val_macro_f1, val_confusion (rows = true label) and labels; every model adds head_scores
+    # ({score: [layer][head]}, engine/probes/head_scores.py), a causal LM icl_score (engine/probes/icl.py)
     "eval": ("step", "train_loss", "val_loss"),
+    "phase_change": ("step", "score_before", "score_after", "layer", "head"),  # the top induction score's
+    # steepest rise so far, at this evaluation; a later, steeper one supersedes it
     "finetune": ("source", "method", "new", "dropped"),  # where a fine-tuning run started from
     "sample": ("step", "prompt", "text"),
     "attention": ("step", "path"),
