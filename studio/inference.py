@@ -44,3 +44,21 @@ def token_stream(run_dir: Path, checkpoint: str | None, prompt: str, options: di
     stop() ends it at the next token."""
     return client().request("generate", lambda r: r["reason"], parent, run=str(run_dir), checkpoint=checkpoint,
                             prompt=prompt, options=options)
+
+
+def lens_job(run_dir: Path, checkpoint: str | None, text: str, k: int = 5) -> Request:
+    """Its result is {"depths", "tokens", "top" [depth][position][k] strings, "probs" alike, "target"
+    [depth][position]: the probability each depth gives the token that comes next}."""
+    return client().request("lens", run=str(run_dir), checkpoint=checkpoint, text=text, k=k)
+
+
+def ablation_job(run_dir: Path, checkpoint: str | None, text: str, heads: list[tuple[int, int]]) -> Request:
+    """Its result is {"ranking": [(layer, head, loss rise)], "tokens"} and, for a chosen set of heads,
+    {"loss", "base_loss", "probs", "base_probs"} with those heads zeroed together."""
+    return client().request("ablate", run=str(run_dir), checkpoint=checkpoint, text=text, heads=heads)
+
+
+def neighbours_job(run_dir: Path, checkpoint: str | None, token_id: int, k: int = 10) -> Request:
+    """Its result is {"neighbours": [(token, cosine similarity)]}, most similar first."""
+    return client().request("neighbours", run=str(run_dir), checkpoint=checkpoint, token_id=token_id, k=k)
+

@@ -14,8 +14,8 @@ from engine.run.index import indexed_runs
 from engine.run.runinfo import RunSummary, is_run_dir, summarize
 from engine.run.tomlio import write_atomic
 
-EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1")
-CURVES = ("loss", "lr", "tokens_per_s", "grad_norm", *EVAL_CURVES)
+EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1", "icl_score")
+CURVES = ("loss", "lr", "tokens_per_s", "grad_norm", *EVAL_CURVES, "top_induction")
 FOLLOWED_FILE = "followed.json"
 
 
@@ -40,7 +40,7 @@ class RunState:
     the first time anything they say is asked for (a workspace of thousands of runs lists from summaries)."""
 
     DERIVED = ("curves", "samples", "markers", "log", "last_step", "last_error", "state", "objective", "labels",
-               "confusion", "val_text", "first_time", "version")
+               "confusion", "val_text", "first_time", "version", "heads", "phase_change")
 
     def __init__(self, path: Path, summary: RunSummary):
         self.path, self.summary = Path(path), summary
@@ -71,6 +71,10 @@ class RunState:
         """The newest validation confusion matrix of a classifier (rows = true label)."""
         self.val_text = ""
         """The start of the run's validation data, said by its `started` event (default prompts come from it)."""
+        self.heads: list[tuple[int, dict]] = []
+        """(step, head_scores) of every evaluation that scored the heads."""
+        self.phase_change: Event | None = None
+        """The trainer's newest phase-change mark (a later, steeper rise supersedes an earlier one)."""
         self.first_time: float | None = None
         self.version = 0
         """Bumped on every change, so views redraw only when something is new."""
@@ -84,6 +88,7 @@ class RunState:
             if e.type == "started" and e.get("resumed_from") and e.step is not None:
                 for c in self.curves.values():  # a resumed run replays the steps after its checkpoint
                     c.truncate_after(e.step)
+                self.heads = [h for h in self.heads if h[0] <= e.step]
             if e.type == "step":
                 for k in ("loss", "lr", "tokens_per_s", "grad_norm"):
                     if e.get(k) is not None:
@@ -95,6 +100,12 @@ class RunState:
                         self.curves[k].append(e.step, e[k], e.time)
                 if e.get("val_confusion") is not None:
                     self.confusion, self.labels = e["val_confusion"], e.get("labels") or self.labels
+                if e.get("head_scores"):
+                    self.heads.append((e.step, e["head_scores"]))
+                    top = max((max(row) for row in e["head_scores"].get("induction") or [[0.0]]), default=0.0)
+                    self.curves["top_induction"].append(e.step, top, e.time)
+            elif e.type == "phase_change":
+                self.phase_change = e
             elif e.type == "sample":
                 self.samples.append(e)
             elif e.type == "warning" and e.get("kind") != "config":  # settings warnings go to the log only

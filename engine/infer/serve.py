@@ -8,7 +8,8 @@ the reader deletes them). {"op": "stop", "target": n} ends a generation at its n
 thread takes requests while the main thread works, so a stop is seen at once.
 
 ops: ping; attention (run, checkpoint, text); predict (run, checkpoint, text); generate (run, checkpoint,
-prompt, options); export (run, out); forget (run).
+prompt, options); lens (run, checkpoint, text, k); ablate (run, checkpoint, text, heads); neighbours (run,
+checkpoint, token_id, k); export (run, out); forget (run).
 """
 
 from __future__ import annotations
@@ -141,6 +142,48 @@ class Worker:
             if n == 0:
                 hold_here("generate")
         return {"reason": "stopped" if stopped() else "length"}
+
+    def op_lens(self, req: dict) -> dict:
+        from engine.probes.logit_lens import logit_lens
+
+        model, tokenizer, _ = self.model(req)
+        lens = logit_lens(model, tokenizer, req["text"], k=int(req.get("k", 5)))
+        return {"depths": lens.depths, "tokens": lens.tokens, "top": lens.top_strings,
+                "probs": lens.top_probs.round(5).tolist(), "target": lens.target_probs.round(5).tolist()}
+
+    def op_ablate(self, req: dict) -> dict:
+        """Every head ranked by what zeroing it alone costs; with `heads`, that set zeroed together."""
+        from engine.probes.ablation import ablate, rank_heads
+
+        model, tokenizer, _ = self.model(req)
+        heads = [(int(a), int(b)) for a, b in req.get("heads") or []]
+        self.send({"id": req["id"], "type": "progress", "stage": "ablate", "message": "zeroing each head in turn"})
+        out = {"ranking": rank_heads(model, tokenizer, req["text"]), "tokens": tokenizer.token_strings(
+            tokenizer.encode(req["text"])[: model.config.block_size])}
+        if heads:
+            a = ablate(model, tokenizer, req["text"], heads)
+            out.update(heads=a.heads, loss=a.loss, base_loss=a.base_loss, probs=a.probs.tolist(),
+                       base_probs=a.base_probs.tolist())
+        return out
+
+    def op_neighbours(self, req: dict) -> dict:
+        """The tokens whose embeddings are most like that of token id `token_id`, by cosine similarity."""
+        import numpy as np
+
+        from engine.probes.embeddings import nearest
+
+        model, tokenizer, _ = self.model(req)
+        tid = int(req["token_id"])
+        if not 0 <= tid < model.wte.weight.size(0):
+            raise UserError(f"token id {tid} is not in this run's vocabulary ({model.wte.weight.size(0)} tokens)")
+        ids = tokenizer.ordinary_ids()
+        ids = ids[ids < model.wte.weight.size(0)]
+        if tid not in set(ids.tolist()):
+            ids = np.append(ids, tid)
+        vectors = model.wte.weight.detach().float().cpu().numpy()[ids]
+        row = int(np.nonzero(ids == tid)[0][0])
+        found = nearest(vectors, row, int(req.get("k", 10)))
+        return {"neighbours": [(tokenizer.token_strings([int(ids[i])])[0], sim) for i, sim in found]}
 
     def op_export(self, req: dict) -> str:
         from engine.infer.load import load_for_inference

@@ -1,5 +1,6 @@
-"""The Inspect page: run + checkpoint (or a step of training) + text | heads grid | one head large |
-the token view; exports as PNG, CSV or NumPy."""
+"""The Inspect page: run + checkpoint + text over five tabs. Attention: heads grid | one head large |
+the token view (or a step of training), exports as PNG, CSV or NumPy; Heads: head roles over training;
+Logit lens; Ablation; Embeddings."""
 
 from __future__ import annotations
 
@@ -19,12 +20,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.inference import attention_job
+from studio.inspect.ablation_panel import AblationPanel
+from studio.inspect.embeddings_panel import EmbeddingsPanel
+from studio.inspect.heads_panel import HeadsPanel
 from studio.inspect.heatmaps import HeadsGrid, HeadView
+from studio.inspect.lens_panel import LensPanel
 from studio.widgets.run_picker import RunPicker
 from studio.widgets.run_texts import run_text, unknown_note
 
@@ -93,11 +99,15 @@ class InspectPage(QWidget):
             exports.addWidget(b)
         exports.addStretch()
 
-        top = QHBoxLayout()
-        top.addWidget(self.picker, 3)
-        top.addWidget(self.show_btn)
-        top.addWidget(self.busy)
-        top.addWidget(self.mean)
+        self.heads_panel = HeadsPanel(store, self.picker)
+        self.lens_panel = LensPanel(self.picker, self.text.toPlainText)
+        self.ablation_panel = AblationPanel(self.picker, self.text.toPlainText)
+        self.embeddings_panel = EmbeddingsPanel(self.picker)
+        actions = QHBoxLayout()
+        actions.addWidget(self.show_btn)
+        actions.addWidget(self.busy)
+        actions.addWidget(self.mean)
+        actions.addStretch()
         training = QHBoxLayout()
         training.addWidget(self.steps_label)
         training.addWidget(self.steps, 1)
@@ -122,13 +132,27 @@ class InspectPage(QWidget):
         split.addWidget(left)
         split.addWidget(right)
         split.setSizes([420, 780])
+        attention = QWidget()
+        av = QVBoxLayout(attention)
+        av.addLayout(actions)
+        av.addLayout(training)
+        av.addWidget(self.status)
+        av.addWidget(split, 1)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("inspect_tabs")
+        for widget, name, tip in (
+                (attention, "Attention", "every head's attention weights on the text"),
+                (self.heads_panel, "Heads", "what each head does, scored at every evaluation of training"),
+                (self.lens_panel, "Logit lens", "each layer's guess at the next token"),
+                (self.ablation_panel, "Ablation", "zero heads and see what the text's loss does"),
+                (self.embeddings_panel, "Embeddings", "the token embeddings as a map, over training")):
+            self.tabs.addTab(widget, name)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
+        layout.addWidget(self.picker)
         layout.addWidget(self.text)
         layout.addWidget(self.text_note)
-        layout.addLayout(training)
-        layout.addWidget(self.status)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.tabs, 1)
 
         self.show_btn.clicked.connect(self.compute)
         self.picker.sig_changed.connect(self._on_run_changed)
@@ -138,6 +162,7 @@ class InspectPage(QWidget):
         self.query.currentIndexChanged.connect(lambda _: self._show_token_view())
         self.steps.valueChanged.connect(self._on_step_moved)
         self.text.textChanged.connect(self._check_text)
+        self.tabs.currentChanged.connect(lambda _: self._refresh_panels())
         self._on_run_changed()
 
     # ----- computing -----------------------------------------------------------------------------
@@ -242,6 +267,19 @@ class InspectPage(QWidget):
         self.steps.blockSignals(False)
         self.steps_label.setText(f"Attention over training: step {steps[-1]}" if steps else
                                  "Attention over training: (no recorded steps)")
+        self._refresh_panels()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name): a run may have moved on while away
+        super().showEvent(event)
+        self._refresh_panels()
+
+    def _refresh_panels(self) -> None:
+        """The Heads and Embeddings tabs read the run folder: only the one in view, when it comes into view."""
+        current = self.tabs.currentWidget()
+        if current is self.heads_panel:
+            self.heads_panel.refresh()
+        elif current is self.embeddings_panel:
+            self.embeddings_panel.refresh()
 
     def _on_step_moved(self, index: int) -> None:
         run = self.picker.run_dir()

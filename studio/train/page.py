@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.humanlog import describe
 from studio.store import RunState, Store
 from studio.train.eta import eta
 from studio.widgets.confusion import ConfusionMatrix
@@ -321,14 +323,21 @@ class TrainPage(QWidget):
             self.loss_plot.remove_series("reference (validation)")
 
     def _draw_markers(self) -> None:
+        """Spikes, NaNs and rollbacks as orange triangles over the loss; the phase change as a star."""
         marks = [m for m in self.run.markers if m.get("kind") in ("loss_spike", "nan_loss", "rollback")]
+        words = [m.get("message") for m in marks]
+        if (pc := self.run.phase_change) is not None:
+            marks.append(pc)
+            words.append(describe(pc))
         loss = self.run.curves["loss"]
         if not marks or not loss.steps:
             self.loss_plot.markers.setData([], [])
             return
         top = max(v for v in loss.values if v is not None and math.isfinite(v))
-        self.loss_plot.markers.setData([m.step or 0 for m in marks], [top] * len(marks),
-                                       data=[m.get("message") for m in marks])
+        star = [m.type == "phase_change" for m in marks]
+        self.loss_plot.markers.setData([m.step or 0 for m in marks], [top] * len(marks), data=words,
+                                       symbol=["star" if s else "t" for s in star], size=[16 if s else 9 for s in star],
+                                       brush=[pg.mkBrush("#7c3aed" if s else "#e6550d") for s in star])
 
     def _update_header(self) -> None:
         run = self.run

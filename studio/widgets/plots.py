@@ -54,7 +54,8 @@ class MetricPlot(pg.PlotWidget):
         self.series: dict[str, pg.PlotDataItem] = {}
         self._fixed_x = False
         """The x range is held around a single step (set by `_fit_single_step`, not by the user)."""
-        self.markers = pg.ScatterPlotItem(size=9, symbol="t", brush=pg.mkBrush("#e6550d"), pen=None)
+        self.markers = pg.ScatterPlotItem(size=9, symbol="t", brush=pg.mkBrush("#e6550d"), pen=None, hoverable=True,
+                                          tip=lambda x, y, data: data or "")  # each mark's words on hover
         self.addItem(self.markers)
 
     def set_title(self, title: str) -> None:
