@@ -8,6 +8,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QSlider,
     QSplitter,
@@ -46,11 +47,14 @@ class HeadsPanel(QWidget):
         self.slider = QSlider()
         self.slider.setOrientation(self.slider.orientation().Horizontal)
         self.slider.setObjectName("heads_step")
+        self.slider.setRange(0, 0)  # (a new slider's 0-99 would keep it off the newest step)
         self.step_label = QLabel("")
         self.step_label.setObjectName("heads_step_label")
         self.table = QTableWidget()
         self.table.setObjectName("heads_table")
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # a heatmap that fills its half
         self.note = QLabel(EMPTY)
         self.note.setObjectName("heads_note")
         self.note.setWordWrap(True)
@@ -58,6 +62,9 @@ class HeadsPanel(QWidget):
         self.circuit_plot = MetricPlot("Induction and in-context learning")
         self.circuit_plot.setObjectName("circuit_plot")
         self.phase_lines: list[tuple[MetricPlot, pg.InfiniteLine]] = []
+        self.step_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#94a3b8", width=1))  # the slider's step
+        self.circuit_plot.addItem(self.step_line)
+        self.step_line.setVisible(False)
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Score"))
@@ -109,6 +116,7 @@ class HeadsPanel(QWidget):
             self.table.setRowCount(0)
             self.table.setColumnCount(0)
             self.step_label.setText("")
+            self.step_line.setVisible(False)
             self.note.setText(EMPTY)
             return
         step, scores = self.history[min(index, len(self.history) - 1)]
@@ -131,8 +139,9 @@ class HeadsPanel(QWidget):
                 item.setToolTip(f"layer {layer}, head {head}: {name} {v:.3f}" + (f" — a {role} head" if role else "")
                                 + "\n" + "\n".join(f"{k} {scores[k][layer][head]:.3f}" for k in SCORES if k in scores))
                 self.table.setItem(layer, head, item)
-        self.table.resizeRowsToContents()
         self.step_label.setText(f"step {step}")
+        self.step_line.setPos(step)
+        self.step_line.setVisible(True)
         state = self.store.run(self.picker.run_dir())
         pc = state.phase_change
         self.note.setText(f"{name}: {SCORE_HINTS.get(name, '')}. " + (
