@@ -1,7 +1,7 @@
 """Make the README's screenshots offscreen: a real workspace, two short real runs, each page grabbed.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [docs] [--only-objectives | --only-first-hour |
-                                                                        --only-sweep]
+                                                                        --only-sweep | --only-heads]
 """
 
 from __future__ import annotations
@@ -46,12 +46,15 @@ def main() -> None:
         first_hour_shots(app, w, out, tmp)
     elif "--only-sweep" in sys.argv:
         sweep_shots(app, w, out, tmp)
+    elif "--only-heads" in sys.argv:
+        heads_shots(app, w, out, tmp)
     else:
         if "--only-objectives" not in sys.argv:
             language_model_shots(app, w, out)
         objective_shots(app, w, out)
         first_hour_shots(app, w, out, tmp)
         sweep_shots(app, w, out, tmp)
+        heads_shots(app, w, out, tmp)
     w.close()  # ends the inference worker too
     print(f"screenshots in {out}/ (workspace {tmp})")
 
@@ -224,6 +227,50 @@ def sweep_shots(app, w, out: Path, tmp: Path) -> None:
     w.runs_page.show_sweep("lr-width")
     app.processEvents()
     w.grab().save(str(out / "sweep.png"))
+
+
+def heads_shots(app, w, out: Path, tmp: Path) -> None:
+    """The induction recipe trained by the engine, then Inspect's Heads, Logit lens, Ablation and Embeddings."""
+    import subprocess
+
+    from PySide6.QtCore import Qt
+
+    root = Path(__file__).resolve().parents[1]
+    run = w.store.runs_dir / "induction"
+    subprocess.run([sys.executable, "-m", "engine", "train", str(root / "resources/recipes/induction.toml"),
+                    "--set", f"train.out_dir={run}", "--human"], check=True, cwd=root, stdout=subprocess.DEVNULL)
+    w.store.refresh()
+    w.nav.setCurrentRow(4)
+    page = w.inspect_page
+    page.picker.runs.setCurrentIndex(page.picker.runs.findData(str(run)))
+    page.text.setPlainText("qwErTyUiopAsDfqwErTyUiopAsDf")
+
+    def tab(name):
+        page.tabs.setCurrentIndex(next(i for i in range(page.tabs.count()) if page.tabs.tabText(i) == name))
+        app.processEvents()
+        return page.tabs.currentWidget()
+
+    tab("Heads").slider.setValue(page.heads_panel.slider.maximum())
+    app.processEvents()
+    w.grab().save(str(out / "heads.png"))
+    lens = tab("Logit lens")
+    lens.k.setValue(3)
+    lens.run_btn.click()
+    wait(app, lambda: lens.result is not None)
+    w.grab().save(str(out / "lens.png"))
+    ablation = tab("Ablation")
+    ablation.rank_btn.click()
+    wait(app, lambda: ablation.ranking.rowCount() > 0 and ablation.rank_btn.isEnabled())
+    for row in range(3):
+        ablation.ranking.item(row, 0).setCheckState(Qt.CheckState.Checked)
+    ablation.zero_btn.click()
+    wait(app, lambda: "Without heads" in ablation.status.text())
+    w.grab().save(str(out / "ablation.png"))
+    embeddings = tab("Embeddings")
+    embeddings.token.setCurrentIndex(max(0, embeddings.names.index("q")) if "q" in embeddings.names else 0)
+    embeddings.find_btn.click()
+    wait(app, lambda: embeddings.neighbours.count() > 0)
+    w.grab().save(str(out / "embeddings.png"))
 
 
 if __name__ == "__main__":

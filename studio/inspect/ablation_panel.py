@@ -38,6 +38,7 @@ class AblationPanel(QWidget):
         self.status = QLabel(HELP)
         self.status.setObjectName("ablate_status")
         self.status.setWordWrap(True)
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 6)  # two lines, never over the table
         self.ranking = QTableWidget(0, 2)
         self.ranking.setObjectName("ablate_ranking")
         self.ranking.setHorizontalHeaderLabels(["head", "loss rise"])

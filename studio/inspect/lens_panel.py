@@ -45,6 +45,7 @@ class LensPanel(QWidget):
         self.status = QLabel(HELP)
         self.status.setObjectName("lens_status")
         self.status.setWordWrap(True)
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 6)  # two lines, never over the table
         self.table = QTableWidget()
         self.table.setObjectName("lens_table")
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
