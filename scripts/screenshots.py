@@ -207,6 +207,7 @@ def sweep_shots(app, w, out: Path, tmp: Path) -> None:
     model.name.setText("names")
     model.set_source("")
     f = model.form
+    f.widget("finetune", "method").setCurrentText("full")  # the fine-tuning shot before chose LoRA
     f.widget("model", "objective").setCurrentText("causal")
     for key, value in dict(n_layer=2, n_head=2, n_embd=32, block_size=32).items():
         f.widget("model", key).setValue(value)

@@ -131,6 +131,8 @@ class Store(QObject):
     """The list of runs (or a run's status) changed."""
     sig_run_updated = Signal(object)
     """New events arrived for a run (its Path)."""
+    sig_checkpoint = Signal(object)
+    """A run (its Path) wrote a checkpoint: pickers of runs and checkpoints list it."""
     sig_current_run_changed = Signal(object)
     """Another run (a Path or None) is now the one shown on the Train page."""
     sig_workspace_changed = Signal(object)
@@ -231,10 +233,13 @@ class Store(QObject):
             state.version  # noqa: B018 (reads the events)
             if not written:  # a trainer's first words, from its stdout before the events file existed
                 state.apply(events)
-        if any(e.type in ("started", "finished", "error") for e in events):
-            state.summary = summarize(path)
+        wrote = any(e.type == "checkpoint" for e in events)
+        if any(e.type in ("started", "finished", "error") for e in events) or (wrote and not state.summary.checkpoints):
+            state.summary = summarize(path)  # (a first checkpoint: the run can now be inspected while it trains)
             self.sig_runs_changed.emit()
         self.sig_run_updated.emit(Path(path))
+        if wrote:
+            self.sig_checkpoint.emit(Path(path))
 
     def resummarize(self, path: Path) -> None:
         self.run(path).summary = summarize(path)

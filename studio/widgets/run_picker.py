@@ -30,7 +30,13 @@ class RunPicker(QWidget):
         self.runs.currentIndexChanged.connect(self._on_run_changed)
         self.checkpoints.currentIndexChanged.connect(lambda _: self.sig_changed.emit())
         store.sig_runs_changed.connect(self.reload)
+        store.sig_checkpoint.connect(self._on_checkpoint)
         self.reload()
+
+    def _on_checkpoint(self, path) -> None:
+        """A training run's new checkpoint joins the list (the chosen one stays chosen)."""
+        if path == self.run_dir():
+            self._on_run_changed()
 
     def reload(self) -> None:
         current = self.run_dir()

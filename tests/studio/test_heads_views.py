@@ -125,3 +125,30 @@ def test_the_embeddings_tab_maps_tokens_over_training_and_finds_neighbours(qtbot
     row = list(tok.ordinary_ids()).index(tokens["ids"][e])
     best = int(tok.ordinary_ids()[nearest(vectors, row, 1)[0][0]])
     assert panel.neighbours.item(0).text().split()[0] == shown(tok.token_strings([best])[0])
+
+
+def test_a_training_run_can_be_inspected_from_its_first_checkpoint(qtbot, settings, trained_run, tmp_path):
+    import shutil
+
+    from studio.main_window import MainWindow
+
+    run = tmp_path / "ws" / "runs" / "live"
+    shutil.copytree(trained_run.joinpath(*RUN), run)
+    held = tmp_path / "held"
+    shutil.move(run / "checkpoints", held)  # as a run is before its first checkpoint
+    settings.workspace = tmp_path / "ws"
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    picker = w.inspect_page.picker
+    assert picker.runs.findData(str(run)) < 0
+    (run / "checkpoints").mkdir()
+    shutil.move(held / "step-000020", run / "checkpoints" / "step-000020")
+    w.store.add_events(run, [Event("checkpoint", 20, fields={"path": "checkpoints/step-000020", "best": True})])
+    assert picker.runs.findData(str(run)) >= 0
+    picker.runs.setCurrentIndex(picker.runs.findData(str(run)))
+    assert [picker.checkpoints.itemData(i) for i in range(picker.checkpoints.count())] == ["step-000020"]
+    shutil.move(held / "step-000040", run / "checkpoints" / "step-000040")
+    w.store.add_events(run, [Event("checkpoint", 40, fields={"path": "checkpoints/step-000040", "best": False})])
+    assert [picker.checkpoints.itemData(i) for i in range(picker.checkpoints.count())] == ["step-000040",
+                                                                                             "step-000020"]
+    assert picker.checkpoint() == "step-000020"  # the chosen one stays chosen
