@@ -26,9 +26,10 @@ HELP = ("Rank heads zeroes each head alone and measures how much the loss on the
 
 
 class AblationPanel(QWidget):
-    def __init__(self, picker, text_of, parent=None):
+    def __init__(self, picker, text_of, roles_of=lambda: [], parent=None):
+        """roles_of(): the chosen run's head roles at its newest evaluation ([layer][head] names)."""
         super().__init__(parent)
-        self.picker, self.text_of = picker, text_of
+        self.picker, self.text_of, self.roles_of = picker, text_of, roles_of
         self.job = None
         self.rank_btn = QPushButton("Rank heads")
         self.rank_btn.setObjectName("ablate_rank")
@@ -92,9 +93,11 @@ class AblationPanel(QWidget):
         self.rank_btn.setEnabled(True)
         self.zero_btn.setEnabled(True)
         keep = set(self.ticked())
+        roles = self.roles_of()
         self.ranking.setRowCount(len(r["ranking"]))
         for i, (layer, head, rise) in enumerate(r["ranking"]):
-            item = QTableWidgetItem(f"layer {layer}, head {head}")
+            role = roles[layer][head] if layer < len(roles) and head < len(roles[layer]) else ""
+            item = QTableWidgetItem(f"layer {layer}, head {head}" + (f" ({role})" if role else ""))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if (layer, head) in keep else Qt.CheckState.Unchecked)
             item.setData(Qt.ItemDataRole.UserRole, [layer, head])

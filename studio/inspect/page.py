@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.probes.head_scores import head_roles
 from studio.inference import attention_job
 from studio.inspect.ablation_panel import AblationPanel
 from studio.inspect.embeddings_panel import EmbeddingsPanel
@@ -101,7 +102,7 @@ class InspectPage(QWidget):
 
         self.heads_panel = HeadsPanel(store, self.picker)
         self.lens_panel = LensPanel(self.picker, self.text.toPlainText)
-        self.ablation_panel = AblationPanel(self.picker, self.text.toPlainText)
+        self.ablation_panel = AblationPanel(self.picker, self.text.toPlainText, self._head_roles)
         self.embeddings_panel = EmbeddingsPanel(self.picker)
         actions = QHBoxLayout()
         actions.addWidget(self.show_btn)
@@ -268,6 +269,11 @@ class InspectPage(QWidget):
         self.steps_label.setText(f"Attention over training: step {steps[-1]}" if steps else
                                  "Attention over training: (no recorded steps)")
         self._refresh_panels()
+
+    def _head_roles(self) -> list[list[str]]:
+        run = self.picker.run_dir()
+        heads = self.store.run(run).heads if run is not None else []
+        return head_roles(heads[-1][1]) if heads and "entropy" in heads[-1][1] else []
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name): a run may have moved on while away
         super().showEvent(event)

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from engine.infer.load import load_for_inference
 from engine.probes.ablation import ablate, rank_heads
 from engine.probes.embeddings import nearest
+from engine.probes.head_scores import head_roles
 from engine.probes.logit_lens import logit_lens
 from engine.run.events import Event, read_events
 from studio.inspect.lens_panel import shown
@@ -91,7 +92,11 @@ def test_the_ablation_tab_ranks_heads_and_zeroes_the_ticked_ones(qtbot, window_o
     qtbot.waitUntil(lambda: panel.ranking.rowCount() == 4 and panel.rank_btn.isEnabled(), timeout=30000)
     model, tok, _ = load_for_inference(trained_run.joinpath(*RUN))
     expected = rank_heads(model, tok, text)
-    assert panel.ranking.item(0, 0).text() == f"layer {expected[0][0]}, head {expected[0][1]}"
+    assert panel.ranking.item(0, 0).text().startswith(f"layer {expected[0][0]}, head {expected[0][1]}")
+    roles = head_roles([e for e in read_events(trained_run.joinpath(*RUN) / "events.jsonl") if e.type == "eval"][-1][
+        "head_scores"])
+    role = roles[expected[0][0]][expected[0][1]]
+    assert panel.ranking.item(0, 0).text().endswith(f"({role})" if role else f"head {expected[0][1]}")
     assert panel.ranking.item(0, 1).text() == f"{expected[0][2]:+.4f}"
     panel.ranking.item(0, 0).setCheckState(Qt.CheckState.Checked)
     panel.ranking.item(1, 0).setCheckState(Qt.CheckState.Checked)
