@@ -215,7 +215,8 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         reason = trainer.fit()
         if trainer.dist.is_main:
             writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
-                        best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val)
+                        best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val,
+                        time_spent={k: round(v, 3) for k, v in trainer.clock.spent.items()})
         return 0
     except UserError as e:
         if writer.path is not None or (as_json and not quiet):  # the run's events, and stdout when asked

@@ -27,7 +27,7 @@ OBJECTIVES = ("causal", "masked", "classify")
 ARCHS = ("auto", "gpt", "bert")
 FINETUNE_METHODS = ("full", "lora")
 LORA_TARGETS = ("attention", "attention_out", "mlp_in", "mlp_out")
-OPTIMIZERS = ("adamw", "adam", "sgd", "adagrad", "lamb", "adafactor")
+OPTIMIZERS = ("adamw", "adam", "sgd", "adagrad", "lamb", "adafactor", "muon")
 OPTIMIZER_HINTS = {
     "adamw": "the default: Adam with weight decay kept apart from the gradient (Loshchilov & Hutter, 2019)",
     "adam": "the original Adam: weight decay added to the gradient as L2, as older papers train",
@@ -35,6 +35,8 @@ OPTIMIZER_HINTS = {
     "adagrad": "a rate per parameter that only shrinks: rare features, short runs",
     "lamb": "Adam scaled per tensor by a trust ratio (You et al., 2019): very large batches",
     "adafactor": "factored second moments (Shazeer & Stern, 2018): little optimizer memory for big models",
+    "muon": "orthogonalized momentum for the blocks' matrices, AdamW for the rest (Jordan et al., 2024): "
+            "today's fastest to a given loss; same learning rate as AdamW",
 }
 SCHEDULES = ("cosine", "linear", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

@@ -98,6 +98,8 @@ def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
         _choice(p, f"train.{key}", getattr(tr, key), choices)
     if tr.parallel == "fsdp" and cfg.finetune.method == "lora":
         p.append('train.parallel = "fsdp" with LoRA: the adapters are small, use "ddp"')
+    if tr.parallel == "fsdp" and tr.optimizer == "muon":
+        p.append('train.optimizer = "muon" orthogonalizes whole matrices, which "fsdp" splits: use "ddp"')
     gpus = tr.device[5:].split(",") if tr.device.startswith("cuda:") else []
     if not (tr.device in ("auto", "cpu", "cuda", "mps") or gpus and all(g.strip().isdigit() for g in gpus)):
         p.append(f'train.device must be auto, cpu, cuda, cuda:N or cuda:0,1,..., got {tr.device!r}')

@@ -49,8 +49,10 @@ def describe(e: Event) -> str | None:
         return f"warning ({g('kind')}): {g('message')}"
     if e.type == "finished":
         best = g("best_val_loss")
+        spent = g("time_spent") or {}
+        share = ", ".join(f"{k} {v / g('elapsed'):.0%}" for k, v in spent.items() if g("elapsed")) if spent else ""
         return (f"finished at step {e.step} ({g('reason')}) after {human_seconds(g('elapsed'))}"
-                + (f"; best val loss {best:.4f}" if best is not None else ""))
+                + (f"; best val loss {best:.4f}" if best is not None else "") + (f" ({share} of it)" if share else ""))
     if e.type == "error":
         return f"error ({g('kind')}): {g('message')}"
     return None

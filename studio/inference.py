@@ -22,6 +22,14 @@ def _maps(result: dict) -> tuple[np.ndarray, list[str]]:
         path.unlink(missing_ok=True)
 
 
+def started(request: Request, parent, on_done, on_failed) -> Request:
+    """`request` started, owned by `parent` (a widget), answering on_done(result) or on_failed(words)."""
+    request.setParent(parent)
+    request.sig_done.connect(on_done)
+    request.sig_failed.connect(on_failed)
+    return request.start()
+
+
 def attention_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
     """Its result is (maps (L, H, T, T) float32, tokens)."""
     return client().request("attention", _maps, run=str(run_dir), checkpoint=checkpoint, text=text)

@@ -35,7 +35,8 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "checkpoint": ("step", "path", "best"),
     "status": ("state",),                       # running | paused | stopping
     "warning": ("kind", "message"),             # loss_spike | nan_loss | clipped | rollback | ...
-    "finished": ("step", "reason", "best_val_loss", "elapsed"),
+    "finished": ("step", "reason", "best_val_loss", "elapsed"),  # and time_spent: {evaluation, samples,
+    # checkpoints: seconds} outside the training steps
     "error": ("kind", "message"),               # config | data | oom | disk | crash
 }
 

@@ -7,6 +7,7 @@ import torch
 from engine.config import TrainConfig
 from engine.model.gpt import GPT
 from engine.train.lamb import Lamb
+from engine.train.muon import Muon, muon_groups
 
 
 def make_optimizer(model: GPT, cfg: TrainConfig, device_type: str) -> torch.optim.Optimizer:
@@ -25,6 +26,8 @@ def make_optimizer(model: GPT, cfg: TrainConfig, device_type: str) -> torch.opti
         return Lamb(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     if cfg.optimizer == "adafactor":
         return torch.optim.Adafactor(groups, lr=cfg.lr)
+    if cfg.optimizer == "muon":
+        return Muon(muon_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 

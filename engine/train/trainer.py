@@ -48,6 +48,7 @@ from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
 from engine.train.source_shape import adopt_source_shape
 from engine.train.start_warnings import start_warnings
+from engine.train.stopwatch import Stopwatch
 from engine.train.tasks import make_task
 
 _trainers_made = 0
@@ -216,10 +217,10 @@ class Trainer(Recovery):
         sample_every = tr.eval_interval if tr.sample_interval == 0 else tr.sample_interval
         self.t0 = time.monotonic()
         self._mark = (self.step, time.monotonic())
-        self._excluded = 0.0
+        self.clock = Stopwatch()
         step_times: deque[float] = deque(maxlen=50)
         if self.step == 0:
-            self._timed(self.evaluate)
+            self.clock.time(self.evaluate)
         reason = "finished"
         self.model.train()
         while self.step < tr.max_steps:
@@ -232,28 +233,20 @@ class Trainer(Recovery):
             if self.step % self.log_every == 0 or last:
                 self._log_step(loss, grad_norm, step_times)
             if self.step % tr.eval_interval == 0 or last:
-                improved = self._timed(self.evaluate)
+                improved = self.clock.time(self.evaluate)
                 if self.step % ckpt_every == 0 or last:
-                    self._timed(self.save, best=improved)
+                    self.clock.time(self.save, best=improved)
                 if tr.early_stopping and self.evals_without_gain >= tr.early_stopping:
                     reason = "early_stopping"
                     break
             elif self.step % ckpt_every == 0:
-                self._timed(self.save, best=False)
+                self.clock.time(self.save, best=False)
             if sample_every > 0 and (self.step % sample_every == 0 or last) and (self.dist.is_main or self.fsdp):
-                self._timed(self.sample)
+                self.clock.time(self.sample)
             hold_at(self.step)
         if reason != "finished" and self.step > 0 and not self._checkpoint_at(self.step):
             self.save(best=False)
         return reason
-
-    def _timed(self, fn, *args, **kwargs):
-        """Run fn, leaving its time out of the training throughput."""
-        t = time.monotonic()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            self._excluded += time.monotonic() - t
 
     def train_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if not self.compiled or self._compile_proven:
@@ -326,8 +319,9 @@ class Trainer(Recovery):
         now = time.monotonic()
         steps = self.step - self._mark[0]
         if steps > 0:
-            step_times.append((now - self._mark[1] - self._excluded) / steps)
-        self._mark, self._excluded = (self.step, now), 0.0
+            step_times.append((now - self._mark[1] - self.clock.excluded) / steps)
+        self._mark = (self.step, now)
+        self.clock.take_excluded()
         t_step = statistics.median(step_times) if step_times else 0.0
         tokens_step = self.tokens_per_step * self.dist.world_size
         tps = tokens_step / t_step if t_step else 0.0
@@ -428,7 +422,7 @@ class Trainer(Recovery):
             pending = []  # checkpoints asked for while paused are written on resume (the other ranks wait)
             a, paused = self.control.wait_while_paused(lambda: pending.append(1))
             self.t0 += paused  # paused time is neither training time nor throughput
-            self._excluded += paused
+            self.clock.pause(paused)
             action, wanted = ("stop" if a == "stop" else None), bool(pending)
             if a != "stop":
                 self.events.emit("status", self.step, state="running")

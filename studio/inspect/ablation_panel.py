@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.inference import ablation_job
+from studio.inference import ablation_job, started
 from studio.inspect.lens_panel import shown
 
 HELP = ("Rank heads zeroes each head alone and measures how much the loss on the text rises. Tick heads in "
@@ -78,11 +78,8 @@ class AblationPanel(QWidget):
         self.rank_btn.setEnabled(False)
         self.zero_btn.setEnabled(False)
         self.status.setText("Zeroing each head in turn…")
-        job = ablation_job(run, self.picker.checkpoint(), self.text_of(), heads)
-        job.setParent(self)
-        job.sig_done.connect(self.show_result)
-        job.sig_failed.connect(self._on_failed)
-        self.job = job.start()
+        self.job = started(ablation_job(run, self.picker.checkpoint(), self.text_of(), heads), self,
+                           self.show_result, self._on_failed)
 
     def _on_failed(self, message: str) -> None:
         self.rank_btn.setEnabled(True)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.inference import neighbours_job
+from studio.inference import neighbours_job, started
 from studio.inspect.lens_panel import shown
 
 EMPTY = ("No embedding maps yet: the trainer records one at each evaluation (runs trained before this "
@@ -147,11 +147,8 @@ class EmbeddingsPanel(QWidget):
             return
         self.find_btn.setEnabled(False)
         self.status.setText("Looking…")
-        job = neighbours_job(run, self.picker.checkpoint(), self.ids[i])
-        job.setParent(self)
-        job.sig_done.connect(self._on_neighbours)
-        job.sig_failed.connect(self._on_failed)
-        self.job = job.start()
+        self.job = started(neighbours_job(run, self.picker.checkpoint(), self.ids[i]), self, self._on_neighbours,
+                           self._on_failed)
 
     def _on_neighbours(self, r: dict) -> None:
         self.find_btn.setEnabled(True)

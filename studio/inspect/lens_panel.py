@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.inference import lens_job
+from studio.inference import lens_job, started
 
 HELP = ("Each row reads the residual stream after one layer through the model's final norm and output head. "
         "A cell shows that depth's likeliest next token and its probability; the greener, the more it gives "
@@ -66,11 +66,8 @@ class LensPanel(QWidget):
             return
         self.run_btn.setEnabled(False)
         self.status.setText("Reading every layer…")
-        job = lens_job(run, self.picker.checkpoint(), self.text_of(), self.k.value())
-        job.setParent(self)
-        job.sig_done.connect(self.show_result)
-        job.sig_failed.connect(self._on_failed)
-        self.job = job.start()
+        self.job = started(lens_job(run, self.picker.checkpoint(), self.text_of(), self.k.value()), self,
+                           self.show_result, self._on_failed)
 
     def _on_failed(self, message: str) -> None:
         self.run_btn.setEnabled(True)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.probes.head_scores import head_roles
-from studio.inference import attention_job
+from studio.inference import attention_job, started
 from studio.inspect.ablation_panel import AblationPanel
 from studio.inspect.embeddings_panel import EmbeddingsPanel
 from studio.inspect.heads_panel import HeadsPanel
@@ -177,11 +177,8 @@ class InspectPage(QWidget):
         self.show_btn.setEnabled(False)
         self.status.setText("Computing…")
         self.hover.setText("")
-        job = attention_job(run, self.picker.checkpoint(), self.text.toPlainText())
-        job.setParent(self)
-        job.sig_done.connect(self._on_maps)
-        job.sig_failed.connect(self._on_failed)
-        self.job = job.start()
+        self.job = started(attention_job(run, self.picker.checkpoint(), self.text.toPlainText()), self,
+                           self._on_maps, self._on_failed)
 
     def _on_maps(self, result) -> None:
         maps, tokens = result

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.inference import prediction_job, token_stream
+from studio.inference import prediction_job, started, token_stream
 from studio.inference_client import Request
 from studio.playground.output import TokenOutput
 from studio.widgets.run_picker import RunPicker
@@ -77,11 +77,8 @@ class Column(QWidget):
     def predict(self, run, text: str) -> None:
         self.state.setText("Predicting…")
         self.busy = True
-        self.job = prediction_job(run, self.picker.checkpoint(), text)
-        self.job.setParent(self)
-        self.job.sig_done.connect(self._on_predicted)
-        self.job.sig_failed.connect(self._on_failed)
-        self.job.start()
+        self.job = started(prediction_job(run, self.picker.checkpoint(), text), self, self._on_predicted,
+                           self._on_failed)
 
     def _on_predicted(self, result: dict) -> None:
         self.busy = False

@@ -312,14 +312,11 @@ class RunsPage(QWidget):
             self.export_to(run, Path(out))
 
     def export_to(self, run: Path, out: Path) -> None:
-        from studio.inference import export_job
+        from studio.inference import export_job, started
 
         self.buttons["export"].setEnabled(False)
-        self.job = export_job(run, out)
-        self.job.setParent(self)
-        self.job.sig_done.connect(lambda text: self._on_exported(True, text))
-        self.job.sig_failed.connect(lambda text: self._on_exported(False, text))
-        self.job.start()
+        self.job = started(export_job(run, out), self, lambda text: self._on_exported(True, text),
+                           lambda text: self._on_exported(False, text))
 
     def _on_exported(self, ok: bool, text: str) -> None:
         self.job = None

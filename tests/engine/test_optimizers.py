@@ -37,9 +37,10 @@ def test_lamb_leaves_a_zero_tensor_to_adams_step():
     assert torch.allclose(p.detach(), torch.tensor([-0.1, 0.1, -0.1]), atol=1e-5)  # trust ratio 1
 
 
-@pytest.mark.parametrize("name", ["adam", "lamb", "adafactor"])
+@pytest.mark.parametrize("name", ["adam", "lamb", "adafactor", "muon"])
 def test_each_optimizer_trains_and_resumes_exactly(tmp_path, tiny_text, name):
-    lr = {"adam": 1e-2, "lamb": 5e-2, "adafactor": 5e-2}[name]  # LAMB moves each tensor by lr x its own norm
+    # LAMB moves each tensor by lr x its own norm
+    lr = {"adam": 1e-2, "lamb": 5e-2, "adafactor": 5e-2, "muon": 1e-2}[name]
     extra = {"optimizer": name, "max_steps": 30, "eval_interval": 10, "checkpoint_interval": 10, "lr": lr,
              "min_lr": lr / 10}
     whole = tiny_config(tiny_text, tmp_path / "a", train=extra | {"out_dir": str(tmp_path / "whole")})
@@ -51,3 +52,46 @@ def test_each_optimizer_trains_and_resumes_exactly(tmp_path, tiny_text, name):
     train(part, resume=True)
     resumed = step_losses(tmp_path / "part")
     assert [resumed[s] for s in range(11, 31)] == pytest.approx([losses[s] for s in range(11, 31)], abs=1e-6)
+
+
+def test_muon_orthogonalizes_its_step():
+    from engine.train.muon import orthogonalize
+
+    torch.manual_seed(0)
+    for shape in ((32, 64), (64, 32)):
+        g = torch.randn(*shape) @ torch.diag(torch.logspace(-1, 1, shape[1]))[: shape[1], : shape[1]]
+        s = torch.linalg.svdvals(g)
+        assert s.max() / s.min() > 30  # a badly conditioned gradient ...
+        o = orthogonalize(g)
+        so = torch.linalg.svdvals(o)
+        assert so.min() > 0.6 and so.max() < 1.25  # ... moves every direction by about the same amount
+        u, _, vt = torch.linalg.svd(g, full_matrices=False)
+        d = u.T @ o @ vt.T  # along g's own singular vectors: diagonal in g's bases
+        assert (d - torch.diag(torch.diagonal(d))).abs().max() < 1e-3
+        assert torch.diagonal(d).min() > 0.6
+
+
+def test_muon_takes_the_blocks_matrices_and_adamw_the_rest():
+    from engine.model.gpt import GPT, GPTConfig
+    from engine.train.muon import Muon, muon_groups
+
+    model = GPT(GPTConfig(vocab_size=20, block_size=8, n_layer=2, n_head=2, n_embd=16))
+    groups = muon_groups(model, 0.1)
+    names = {id(p): n for n, p in model.named_parameters()}
+    muon = sorted(names[id(p)] for p in groups[0]["params"])
+    assert muon == sorted(n for n, p in model.named_parameters() if n.startswith("h.") and p.ndim == 2)
+    assert "wte.weight" in {names[id(p)] for p in groups[1]["params"]}  # the embedding (and tied head)
+    assert all(p.ndim == 1 for p in groups[2]["params"]) and groups[2]["weight_decay"] == 0.0
+    opt = Muon(groups, lr=0.02, betas=(0.9, 0.99))
+    w = model.h[0].attn.c_attn.weight
+    before = w.detach().clone()
+    loss = model(torch.randint(0, 20, (2, 8)), torch.randint(0, 20, (2, 8)))[1]
+    loss.backward()
+    g = w.grad.clone()
+    opt.step()
+    from engine.train.muon import orthogonalize
+
+    step = orthogonalize(g * (1 - 0.95) * 0.95 + g * 0.05)  # the first nesterov momentum: g lerp (0.05 g) by 0.95
+    expected = before * (1 - 0.02 * 0.1) - 0.02 * 0.2 * math.sqrt(max(w.shape)) * step
+    assert torch.allclose(w.detach(), expected, atol=1e-5)
+    assert set(opt.state[w]) == {"momentum_buffer"} and "exp_avg" in opt.state[model.wte.weight]

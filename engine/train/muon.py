@@ -1,0 +1,93 @@
+"""Muon (Jordan et al., 2024) for the blocks' matrices, with AdamW for everything else, in one optimizer.
+
+Muon keeps a momentum of each matrix's gradient and steps along its nearest orthogonal matrix, found by
+a few Newton-Schulz iterations: every direction of the update moves by about the same amount. It is
+meant for the hidden layers' 2-D weights only; embeddings, the output head, norms and biases keep
+AdamW. The step is scaled by 0.2 x sqrt(max(rows, cols)) so that its size matches AdamW's (Liu et al.,
+2025, "Muon is scalable"): one learning rate serves both halves. One optimizer, so a checkpoint holds
+one state and a resume continues exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from engine.train.closure import closure_loss
+
+NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
+"""The quintic iteration's coefficients: they push every singular value towards 1 in few steps."""
+
+
+def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.Tensor:
+    """An approximately orthogonal matrix with g's singular vectors (its singular values ~1)."""
+    a, b, c = NS_COEFFICIENTS
+    x = g.float() / (g.norm() + eps)  # singular values into [0, 1], where the iteration converges
+    tall = x.size(0) > x.size(1)  # work on the short side's Gram matrix
+    if tall:
+        x = x.T
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return (x.T if tall else x).to(g.dtype)
+
+
+def is_muon_param(name: str, p: torch.nn.Parameter) -> bool:
+    """The blocks' matrices (attention and MLP weights, adapters); not embeddings, heads, norms, biases."""
+    return p.ndim == 2 and name.split(".")[0] == "h"
+
+
+def muon_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    muon = [p for n, p in named if is_muon_param(n, p)]
+    adam_decay = [p for n, p in named if not is_muon_param(n, p) and p.ndim >= 2]
+    rest = [p for n, p in named if p.ndim < 2]
+    return [{"params": muon, "weight_decay": weight_decay, "muon": True},
+            {"params": adam_decay, "weight_decay": weight_decay, "muon": False},
+            {"params": rest, "weight_decay": 0.0, "muon": False}]
+
+
+class Muon(torch.optim.Optimizer):
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.95, betas=(0.9, 0.95), eps: float = 1e-8,
+                 weight_decay: float = 0.0, ns_steps: int = 5):
+        super().__init__(params, dict(lr=lr, momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      ns_steps=ns_steps, muon=False))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = closure_loss(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                p.mul_(1 - group["lr"] * group["weight_decay"])  # decoupled decay, as AdamW's
+                if group["muon"]:
+                    self._muon_step(p, group)
+                else:
+                    self._adamw_step(p, group)
+        return loss
+
+    def _muon_step(self, p, group) -> None:
+        state = self.state[p]
+        if "momentum_buffer" not in state:
+            state["momentum_buffer"] = torch.zeros_like(p)
+        buf = state["momentum_buffer"]
+        buf.lerp_(p.grad, 1 - group["momentum"])
+        nesterov = p.grad.lerp(buf, group["momentum"])
+        scale = 0.2 * math.sqrt(max(p.shape))
+        p.add_(orthogonalize(nesterov, group["ns_steps"]), alpha=-group["lr"] * scale)
+
+    def _adamw_step(self, p, group) -> None:
+        state = self.state[p]
+        if "step" not in state:
+            state["step"] = torch.zeros((), dtype=torch.float32)
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+        state["step"] += 1
+        b1, b2 = group["betas"]
+        t = float(state["step"])
+        state["exp_avg"].lerp_(p.grad, 1 - b1)
+        state["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+        denom = (state["exp_avg_sq"] / (1 - b2 ** t)).sqrt_().add_(group["eps"])
+        p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - b1 ** t))
