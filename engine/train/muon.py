@@ -21,16 +21,18 @@ NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 
 
 def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.Tensor:
-    """An approximately orthogonal matrix with g's singular vectors (its singular values ~1)."""
+    """An approximately orthogonal matrix with g's singular vectors (its singular values ~1); a stack of
+    matrices (..., m, n) is done at once, each on its own."""
     a, b, c = NS_COEFFICIENTS
-    x = g.float() / (g.norm() + eps)  # singular values into [0, 1], where the iteration converges
-    tall = x.size(0) > x.size(1)  # work on the short side's Gram matrix
+    x = g.float()
+    x = x / (x.norm(dim=(-2, -1), keepdim=True) + eps)  # singular values into [0, 1], where it converges
+    tall = x.size(-2) > x.size(-1)  # work on the short side's Gram matrix
     if tall:
-        x = x.T
+        x = x.mT
     for _ in range(steps):
-        gram = x @ x.T
+        gram = x @ x.mT
         x = a * x + (b * gram + c * gram @ gram) @ x
-    return (x.T if tall else x).to(g.dtype)
+    return (x.mT if tall else x).to(g.dtype)
 
 
 def is_muon_param(name: str, p: torch.nn.Parameter) -> bool:
@@ -58,25 +60,31 @@ class Muon(torch.optim.Optimizer):
     def step(self, closure=None):
         loss = closure_loss(closure)
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            live = [p for p in group["params"] if p.grad is not None]
+            for p in live:
                 p.mul_(1 - group["lr"] * group["weight_decay"])  # decoupled decay, as AdamW's
-                if group["muon"]:
-                    self._muon_step(p, group)
-                else:
+            if group["muon"]:
+                self._muon_steps(live, group)
+            else:
+                for p in live:
                     self._adamw_step(p, group)
         return loss
 
-    def _muon_step(self, p, group) -> None:
-        state = self.state[p]
-        if "momentum_buffer" not in state:
-            state["momentum_buffer"] = torch.zeros_like(p)
-        buf = state["momentum_buffer"]
-        buf.lerp_(p.grad, 1 - group["momentum"])
-        nesterov = p.grad.lerp(buf, group["momentum"])
-        scale = 0.2 * math.sqrt(max(p.shape))
-        p.add_(orthogonalize(nesterov, group["ns_steps"]), alpha=-group["lr"] * scale)
+    def _muon_steps(self, params, group) -> None:
+        """Matrices of one shape (the same weight of every layer) are orthogonalized as one stack."""
+        by_shape: dict[tuple, list] = {}
+        for p in params:
+            state = self.state[p]
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = torch.zeros_like(p)
+            state["momentum_buffer"].lerp_(p.grad, 1 - group["momentum"])
+            by_shape.setdefault(tuple(p.shape), []).append(p)
+        for shape, same in by_shape.items():
+            nesterov = torch.stack([p.grad.lerp(self.state[p]["momentum_buffer"], group["momentum"]) for p in same])
+            steps = orthogonalize(nesterov, group["ns_steps"])
+            alpha = -group["lr"] * 0.2 * math.sqrt(max(shape))
+            for p, step in zip(same, steps):
+                p.add_(step, alpha=alpha)
 
     def _adamw_step(self, p, group) -> None:
         state = self.state[p]
