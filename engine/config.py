@@ -164,6 +164,8 @@ class TrainConfig:
     keep_best: bool = True
     early_stopping: int = 0
     """Stop after this many evaluations without a better validation loss; 0 never stops early."""
+    target_loss: float = 0.0
+    """Stop at the first evaluation whose validation loss is at or below this (a speedrun's target); 0 never."""
     sample_interval: int = 0
     """0 = sample at every evaluation; -1 never."""
     sample_prompts: list[str] = field(default_factory=lambda: ["\n"])

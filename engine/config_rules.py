@@ -4,6 +4,7 @@ fine-tune may outlive its source)."""
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 from engine.config import (
@@ -84,6 +85,8 @@ def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
         p.append("train.weight_decay must be >= 0")
     if not (0 <= tr.beta1 < 1 and 0 <= tr.beta2 < 1):
         p.append("train.beta1 and train.beta2 must be in [0, 1)")
+    if not math.isfinite(tr.target_loss) or tr.target_loss < 0:
+        p.append("train.target_loss must be a number >= 0 (0: train all the steps)")
     if tr.grad_clip < 0:
         p.append("train.grad_clip must be >= 0 (0 disables clipping)")
     for name in ("log_interval", "checkpoint_interval", "early_stopping", "threads", "decay_steps"):

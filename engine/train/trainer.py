@@ -211,7 +211,7 @@ class Trainer(Recovery):
 
     # ----- the loop -----------------------------------------------------------------------------
     def fit(self) -> str:
-        """Train to max_steps; returns why it ended: finished | stopped | early_stopping."""
+        """Train to max_steps; returns why it ended: finished | stopped | early_stopping | target_reached."""
         tr = self.cfg.train
         ckpt_every = tr.checkpoint_interval or tr.eval_interval
         sample_every = tr.eval_interval if tr.sample_interval == 0 else tr.sample_interval
@@ -236,8 +236,9 @@ class Trainer(Recovery):
                 improved = self.clock.time(self.evaluate)
                 if self.step % ckpt_every == 0 or last:
                     self.clock.time(self.save, best=improved)
-                if tr.early_stopping and self.evals_without_gain >= tr.early_stopping:
-                    reason = "early_stopping"
+                reached = bool(tr.target_loss) and self.best_val <= tr.target_loss
+                if reached or tr.early_stopping and self.evals_without_gain >= tr.early_stopping:
+                    reason = "target_reached" if reached else "early_stopping"
                     break
             elif self.step % ckpt_every == 0:
                 self.clock.time(self.save, best=False)

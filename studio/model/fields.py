@@ -42,7 +42,7 @@ GROUPS = {
                                             "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "seed")],
     "Evaluation and checkpoints": [("train", k) for k in (
         "eval_interval", "eval_batches", "log_interval", "checkpoint_interval", "keep_last", "keep_best",
-        "early_stopping", "sample_interval", "sample_prompts", "sample_tokens", "probe_text")],
+        "early_stopping", "target_loss", "sample_interval", "sample_prompts", "sample_tokens", "probe_text")],
     "Training health": [("train", k) for k in ("health_policy", "max_bad_steps", "spike_factor")],
     "Hardware": [("train", k) for k in ("device", "processes", "parallel", "precision", "compile", "threads")],
     "Trackers": [("train", "tensorboard"), *[("track", k) for k in ("mlflow", "mlflow_uri", "experiment", "wandb",
@@ -54,6 +54,7 @@ GROUPS = {
 
 ZERO_MEANS = {("model", "vocab_size"): "from the tokenizer", ("train", "log_interval"): "auto (CPU every step)",
               ("train", "checkpoint_interval"): "at every evaluation", ("train", "early_stopping"): "never",
+              ("train", "target_loss"): "never",
               ("train", "threads"): "all cores", ("data", "min_chars"): "keep all",
               ("train", "decay_steps"): "over all the steps"}
 """What 0 means for a number field, shown in the field instead of a bare 0."""

@@ -93,6 +93,9 @@ class ConfigForm(QWidget):
             w.setDecimals(3)
             w.setRange(-1.0, 1e6)
             w.setSingleStep(0.01)
+            if (section, key) in ZERO_MEANS:
+                w.setMinimum(0.0)
+                w.setSpecialValueText(ZERO_MEANS[(section, key)])
             w.valueChanged.connect(self._on_changed)
             return w
         w = QLineEdit()  # strings, scientific floats ("3e-4"), and lists (one per line, '|' separated)

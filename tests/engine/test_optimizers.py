@@ -91,7 +91,8 @@ def test_muon_takes_the_blocks_matrices_and_adamw_the_rest():
     opt.step()
     from engine.train.muon import orthogonalize
 
-    step = orthogonalize(g * (1 - 0.95) * 0.95 + g * 0.05)  # the first nesterov momentum: g lerp (0.05 g) by 0.95
+    # the first nesterov momentum: g lerp (0.05 g) by 0.95; the optimizer iterates in bfloat16
+    step = orthogonalize(g * (1 - 0.95) * 0.95 + g * 0.05, dtype=torch.bfloat16)
     expected = before * (1 - 0.02 * 0.1) - 0.02 * 0.2 * math.sqrt(max(w.shape)) * step
     assert torch.allclose(w.detach(), expected, atol=1e-5)
     assert set(opt.state[w]) == {"momentum_buffer"} and "exp_avg" in opt.state[model.wte.weight]
