@@ -52,7 +52,7 @@ def test_validation_lists_every_problem():
     assert len(e.value.problems) == 3
     assert "n_head (3) must divide model.n_embd (16)" in text
     assert "train.lr must be positive" in text
-    assert "'adamx' is not one of adamw, adam, sgd, adagrad, lamb, adafactor (did you mean 'adam'?)" in text
+    assert "'adamx' is not one of adamw, adam, sgd, adagrad, lamb, adafactor, muon (did you mean 'adam'?)" in text
 
 
 def test_unknown_key_and_wrong_type_are_named(tmp_path):

@@ -162,8 +162,9 @@ def test_each_optimizer_in_the_form_says_when_it_helps(qtbot, window):
 
     combo = window.model_page.form.widget("train", "optimizer")
     items = [combo.itemText(i) for i in range(combo.count())]
-    assert items == ["adamw", "adam", "sgd", "adagrad", "lamb", "adafactor"]
+    assert items == ["adamw", "adam", "sgd", "adagrad", "lamb", "adafactor", "muon"]
     assert "trust ratio" in combo.itemData(items.index("lamb"), Qt.ItemDataRole.ToolTipRole)
+    assert "AdamW for the rest" in combo.itemData(items.index("muon"), Qt.ItemDataRole.ToolTipRole)
     combo.setCurrentText("adafactor")
     assert combo.toolTip().startswith("adafactor: factored second moments")
     assert window.model_page.current_config()[0].train.optimizer == "adafactor"
