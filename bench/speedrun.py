@@ -42,7 +42,7 @@ def run(cmd: list[str]) -> tuple[float, str]:
     return time.monotonic() - t, out
 
 
-def engine_result(out_dir: Path, target: float) -> dict:
+def engine_result(out_dir: Path) -> dict:
     events = [json.loads(line) for line in (out_dir / "events.jsonl").read_text().splitlines() if line.strip()]
     evals = [(e["step"], round(e["val_loss"], 4)) for e in events if e["type"] == "eval"]
     done = next(e for e in reversed(events) if e["type"] == "finished")
@@ -73,7 +73,7 @@ def main() -> None:
                 seconds, _ = run([sys.executable, "-m", "engine", "train", str(recipe), "--events",
                                   "--set", f"data.path={corpus}", "--set", f"train.out_dir={out_dir}",
                                   "--set", f"train.target_loss={a.target}", "--set", f"train.threads={a.threads}"])
-                result = engine_result(out_dir, a.target)
+                result = engine_result(out_dir)
             times[who].append(seconds)
             print(json.dumps({"pair": pair, "contender": who, "wall_s": round(seconds, 2),
                               **{k: v for k, v in result.items() if k != "curve"}, "curve": result["curve"]}),

@@ -39,6 +39,8 @@ class HeadsPanel(QWidget):
         super().__init__(parent)
         self.store, self.picker = store, picker
         self.history: list[tuple[int, dict]] = []
+        self.shown_phase = None
+        """The phase-change event drawn now (the trainer may mark a later one)."""
         self.score = QComboBox()
         self.score.setObjectName("head_score")
         for name in SCORES:
@@ -94,6 +96,7 @@ class HeadsPanel(QWidget):
         run_dir = self.picker.run_dir()
         state = self.store.run(run_dir) if run_dir is not None else None
         history = list(state.heads) if state is not None else []
+        self.shown_phase = state.phase_change if state is not None else None
         at_end = self.slider.value() >= self.slider.maximum()
         self.history = history
         self.slider.blockSignals(True)
@@ -107,8 +110,8 @@ class HeadsPanel(QWidget):
 
     def _on_run_updated(self, path) -> None:
         if path == self.picker.run_dir() and self.isVisible():
-            state = self.store.run(path)
-            if len(state.heads) != len(self.history) or state.phase_change is not None:
+            state = self.store.run(path)  # step events come many times a second: redraw only what is new
+            if len(state.heads) != len(self.history) or state.phase_change is not self.shown_phase:
                 self.refresh()
 
     def show_step(self, index: int) -> None:
@@ -144,8 +147,9 @@ class HeadsPanel(QWidget):
         self.step_line.setVisible(True)
         state = self.store.run(self.picker.run_dir())
         pc = state.phase_change
+        said = describe(pc) if pc is not None else ""
         self.note.setText(f"{name}: {SCORE_HINTS.get(name, '')}. " + (
-            describe(pc)[0].upper() + describe(pc)[1:] + "." if pc is not None else "No phase change marked yet."))
+            said[:1].upper() + said[1:] + "." if said else "No phase change marked yet."))
 
     def _draw_curves(self, state) -> None:
         for plot in (self.loss_plot, self.circuit_plot):
