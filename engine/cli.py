@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--prompt", default="\n")
     sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--max-new-tokens", type=int, default=200)
-    sp.add_argument("--temperature", type=float, default=0.8)
+    sp.add_argument("--temperature", type=float, help="0 = greedy (default: 0.8, and 0 for a seq2seq or instruct "
+                                                     "run, whose prompt is a source to answer)")
     sp.add_argument("--top-k", type=int, default=0)
     sp.add_argument("--top-p", type=float, default=1.0)
     sp.add_argument("--repetition-penalty", type=float, default=1.0)
@@ -117,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("run_dir")
     sp.add_argument("action", choices=["pause", "resume", "stop", "checkpoint"])
     add("serve", cmd_serve, "the inference worker: JSON-line requests on stdin, answers on stdout (the studio's)")
+    sp = add("demo", cmd_demo, "write a built-in demo corpus and a ready run.toml into a folder")
+    sp.add_argument("name", nargs="?", help="the demo; without one, list them")
+    sp.add_argument("--out", help="the folder to write into (default: ./NAME)")
     sp = add("runs", cmd_runs, "list the runs in a folder")
     sp.add_argument("folder", nargs="?", default="runs")
     add_commands(add, "SECTION.KEY=VALUE")
@@ -213,10 +217,12 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         trainer = Trainer(cfg, events=writer, run_dir=run_dir, resume=resume)
         trainer.setup()
         reason = trainer.fit()
+        test = trainer.test_metrics()  # every process joins; None without a test split
         if trainer.dist.is_main:
             writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
                         best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val,
-                        time_spent={k: round(v, 3) for k, v in trainer.clock.spent.items()})
+                        time_spent={k: round(v, 3) for k, v in trainer.clock.spent.items()},
+                        **({"test": test} if test else {}))
         return 0
     except UserError as e:
         if writer.path is not None or (as_json and not quiet):  # the run's events, and stdout when asked
@@ -349,6 +355,19 @@ def cmd_cluster(args) -> int:
     script = write_cluster_job(cfg, plan, Path(args.out), repo=Path(__file__).resolve().parents[1])
     print(f"wrote {script} and {script.parent / 'config.toml'}: run `sbatch {script}` on a login node; "
           f"the run appears in {script.parent / 'run'} (follow it from the studio's Runs page)")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from engine.demo import DEMOS
+    from engine.demo.runs import write_demo
+
+    if not args.name:
+        width = max(map(len, DEMOS))
+        print("\n".join(f"{name:<{width}}  {what}" for name, what in DEMOS.items()))
+        return 0
+    corpus, config = write_demo(args.name, args.out or args.name)
+    print(f"wrote {corpus} and {config}\ntrain it with: python -m engine train {config}")
     return 0
 
 

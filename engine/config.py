@@ -23,8 +23,10 @@ DOCUMENT_KINDS = ("paragraph", "line", "file")
 POSITIONS = ("learned", "sinusoidal", "rope")
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "gelu_tanh", "swiglu")
-OBJECTIVES = ("causal", "masked", "classify")
-ARCHS = ("auto", "gpt", "bert")
+OBJECTIVES = ("causal", "masked", "classify", "seq2seq", "instruct")
+PAIR_OBJECTIVES = ("seq2seq", "instruct")
+"""Objectives that read source -> target pairs (seq2seq also pretrains on plain text by denoising)."""
+ARCHS = ("auto", "gpt", "bert", "t5")
 FINETUNE_METHODS = ("full", "lora")
 LORA_TARGETS = ("attention", "attention_out", "mlp_in", "mlp_out")
 OPTIMIZERS = ("adamw", "adam", "sgd", "adagrad", "lamb", "adafactor", "muon")
@@ -57,6 +59,13 @@ class DataConfig:
     dropped: names, sentences) | file (the whole file). A table's document is its row."""
     val_fraction: float = 0.1
     """The last fraction of the token stream is held out for validation (deterministic)."""
+    test_fraction: float = 0.0
+    """seq2seq and instruct: a share of the pairs held out as a test set, on which the final model is evaluated once
+    at the end of the run (0 = none)."""
+    source_column: str = "source"
+    """seq2seq and instruct: the column holding each pair's source (the prompt)."""
+    target_column: str = "target"
+    """seq2seq and instruct: the column holding each pair's target (the response)."""
     encoding: str = "utf-8"
     """Text encoding of text files; anything else is decoded and re-encoded as UTF-8."""
     normalize: str = ""
@@ -98,15 +107,23 @@ class ModelConfig:
     mlp: str = "gelu"
     tie_weights: bool = True
     objective: str = "causal"
-    """causal (GPT-style next token) | masked (BERT-style) | classify (text -> label)."""
+    """causal (GPT-style next token) | masked (BERT-style) | classify (text -> label) | seq2seq (an
+    encoder-decoder: source -> target pairs, or T5 span corruption on plain text) | instruct (a decoder
+    learns the responses to prompts: pairs, loss on the responses only)."""
     arch: str = "auto"
-    """auto (bert for masked, else gpt or the fine-tuned model's) | gpt (causal decoder) | bert (encoder)."""
+    """auto (bert for masked, t5 for seq2seq, else gpt or the fine-tuned model's) | gpt (causal decoder) | bert
+    (encoder) | t5 (encoder-decoder)."""
+    n_encoder_layer: int = 0
+    """seq2seq: the encoder's layers (n_layer is the decoder's); 0 = as many as the decoder."""
+    target_block_size: int = 0
+    """seq2seq: the longest target in tokens (block_size is the source's); 0 = block_size."""
 
 
 @dataclass
 class TaskConfig:
     mask_prob: float = 0.15
-    """masked: the share of tokens chosen for prediction (of those, 80% become [MASK], 10% random, 10% kept)."""
+    """masked: the share of tokens chosen for prediction (of those, 80% become [MASK], 10% random, 10% kept);
+    seq2seq on plain text: the share dropped in spans of mean length 3 (T5's denoising)."""
     whole_word_mask: bool = False
     """masked: choose whole words, so every piece of a chosen word is masked together."""
     nsp: bool = False
@@ -115,6 +132,11 @@ class TaskConfig:
     """classify: the column holding each row's label in a CSV/JSONL/Parquet corpus."""
     labels: list[str] = field(default_factory=list)
     """classify: the label names in order; empty = every label found, sorted."""
+    label_smoothing: float = 0.0
+    """seq2seq: the share of each target's probability spread over the whole vocabulary."""
+    metric_samples: int = 64
+    """seq2seq and instruct: validation sources the model writes targets for at each evaluation (BLEU, chrF,
+    ROUGE-L, exact match); 0 = loss only."""
 
 
 @dataclass
@@ -228,10 +250,10 @@ class RunConfig:
 
     @property
     def arch(self) -> str:
-        """gpt or bert: what the model is, given the objective (a fine-tune's source may decide later)."""
+        """gpt, bert or t5: what the model is, given the objective (a fine-tune's source may decide later)."""
         if self.model.arch != "auto":
             return self.model.arch
-        return "bert" if self.model.objective == "masked" else "gpt"
+        return {"masked": "bert", "seq2seq": "t5"}.get(self.model.objective, "gpt")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"meta": {"format": self.format, "name": self.name}}

@@ -130,8 +130,30 @@ def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
     m, k, f = cfg.model, cfg.task, cfg.finetune
     if m.objective == "masked" and m.arch == "gpt":
         p.append('model.objective = "masked" needs a bidirectional encoder: set model.arch = "bert" or "auto"')
-    if m.objective == "causal" and m.arch == "bert":
-        p.append('model.objective = "causal" needs a decoder: set model.arch = "gpt" or "auto"')
+    if m.objective in ("causal", "instruct", "classify") and m.arch == "t5":
+        p.append(f'model.objective = "{m.objective}" needs a decoder or an encoder alone: model.arch = "t5" is '
+                 f'the encoder-decoder of the seq2seq objective; set it to "auto"')
+    if m.objective in ("causal", "instruct") and m.arch == "bert":
+        p.append(f'model.objective = "{m.objective}" needs a decoder: set model.arch = "gpt" or "auto"')
+    if m.objective == "masked" and m.arch == "t5":
+        p.append('model.objective = "masked" needs a bidirectional encoder: set model.arch = "bert" or "auto"')
+    if m.objective == "seq2seq" and m.arch in ("gpt", "bert"):
+        p.append('model.objective = "seq2seq" needs an encoder-decoder: set model.arch = "t5" or "auto"')
+    if m.n_encoder_layer < 0 or m.target_block_size < 0:
+        p.append("model.n_encoder_layer and model.target_block_size must be >= 0 (0 = as the decoder, as the source)")
+    if not 0.0 <= k.label_smoothing < 1.0:
+        p.append(f"task.label_smoothing must be in [0, 1), got {k.label_smoothing}")
+    if k.metric_samples < 0:
+        p.append("task.metric_samples must be >= 0 (0 = loss only)")
+    d = cfg.data
+    if not 0.0 <= d.test_fraction < 0.5:
+        p.append(f"data.test_fraction must be in [0, 0.5), got {d.test_fraction}")
+    elif d.test_fraction and m.objective not in ("seq2seq", "instruct"):
+        p.append("data.test_fraction holds out pairs: it applies to the seq2seq and instruct objectives; set it to 0")
+    elif d.val_fraction + d.test_fraction >= 0.9:
+        p.append("data.val_fraction + data.test_fraction must leave at least 10% of the data to train on")
+    if m.objective in ("seq2seq", "instruct") and (not d.source_column or not d.target_column):
+        p.append("data.source_column and data.target_column name the pair's two columns: neither may be empty")
     if not 0.0 < k.mask_prob < 1.0:
         p.append(f"task.mask_prob must be between 0 and 1, got {k.mask_prob}")
     if m.objective == "classify" and not k.label_column:

@@ -32,7 +32,8 @@ def describe(e: Event) -> str | None:
         star = " (best)" if g("best") else ""
         extra = "".join(f", {label} {g(key):.2f}" for key, label in (
             ("val_ppl", "val perplexity"), ("val_accuracy", "val accuracy"), ("val_nsp_accuracy", "NSP accuracy"),
-            ("val_macro_f1", "val macro-F1"), ("icl_score", "ICL score")) if g(key) is not None)
+            ("val_macro_f1", "val macro-F1"), ("icl_score", "ICL score"), ("val_bleu", "BLEU"), ("val_chrf", "chrF"),
+            ("val_rouge_l", "ROUGE-L"), ("val_exact_match", "exact match")) if g(key) is not None)
         if g("head_scores") and g("head_scores").get("induction"):
             extra += f", top induction {max(max(row) for row in g('head_scores')['induction']):.2f}"
         return f"eval at step {e.step}: train loss {g('train_loss'):.4f}, val loss {g('val_loss'):.4f}{extra}{star}"
@@ -52,10 +53,20 @@ def describe(e: Event) -> str | None:
         spent = g("time_spent") or {}
         share = ", ".join(f"{k} {v / g('elapsed'):.0%}" for k, v in spent.items() if g("elapsed")) if spent else ""
         return (f"finished at step {e.step} ({g('reason')}) after {human_seconds(g('elapsed'))}"
-                + (f"; best val loss {best:.4f}" if best is not None else "") + (f" ({share} of it)" if share else ""))
+                + (f"; best val loss {best:.4f}" if best is not None else "") + (f" ({share} of it)" if share else "")
+                + (f"; test: {test_line(g('test'))}" if g("test") else ""))
     if e.type == "error":
         return f"error ({g('kind')}): {g('message')}"
     return None
+
+
+def test_line(test: dict) -> str:
+    """The test split's metrics in words: loss, then whichever scores the task has."""
+    names = {"loss": "loss", "accuracy": "token accuracy", "bleu": "BLEU", "chrf": "chrF", "rouge_l": "ROUGE-L",
+             "exact_match": "exact match"}
+    return ", ".join(f"{label} {test[key]:.3f}" if key in ("loss", "rouge_l") else
+                     f"{label} {test[key]:.1%}" if key in ("accuracy", "exact_match") else f"{label} {test[key]:.1f}"
+                     for key, label in names.items() if test.get(key) is not None)
 
 
 class TextLog:

@@ -42,8 +42,10 @@ class Documents:
             yield [t if isinstance(t, str) else ("" if t is None else str(t)) for t in rows[self.column]]
 
 
-def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[str, ...] = ()) -> Documents:
-    """The corpus's documents; `extra_columns` (a label) are kept beside the text of table files."""
+def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[str, ...] = (),
+                   keys: tuple[str, ...] = ("data.text_column", "task.label_column")) -> Documents:
+    """The corpus's documents; `extra_columns` (a label, a target) are kept beside the text of table files;
+    `keys` name the settings of the text column and the extra ones (for messages)."""
     files = find_corpus_files(cfg.path)
     _quiet_datasets()
     import datasets
@@ -51,7 +53,7 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
     cache = str(Path(cache_dir) / "datasets")
     if files.saved_dataset is not None:
         ds = _load_saved(files.saved_dataset)
-        ds = _columns(ds, (cfg.text_column, *extra_columns), files.saved_dataset.name)
+        ds = _columns(ds, (cfg.text_column, *extra_columns), files.saved_dataset.name, keys)
         return Documents(ds, cfg.text_column, files)
     parts = []
     for builder, paths in files.by_builder.items():
@@ -73,9 +75,10 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
         if builder == "text" and cfg.documents == "line":  # a blank line is no record
             ds = ds.filter(lambda rows: [bool(t.strip()) for t in rows["text"]], batched=True)
         if extra_columns and builder in ("text",):
-            raise UserError(f"{paths[0].name} is plain text: labels need a CSV, JSONL or Parquet file with "
-                            f"columns {cfg.text_column!r} and {extra_columns[0]!r}")
-        ds = _columns(ds, (column, *extra_columns), paths[0].name)
+            raise UserError(f"{paths[0].name} is plain text, but this objective reads the columns "
+                            f"{cfg.text_column!r} and {extra_columns[0]!r} ({' and '.join(keys[:2])}): use a CSV, "
+                            f"JSONL or Parquet file with them")
+        ds = _columns(ds, (column, *extra_columns), paths[0].name, keys)
         if column != "text":
             ds = ds.rename_column(column, "text")
         parts.append(ds)
@@ -103,8 +106,8 @@ def _load_saved(path: Path):
     return ds
 
 
-def _columns(ds, columns: tuple[str, ...], source: str):
-    for column, key in zip(columns, ("data.text_column", "task.label_column")):
+def _columns(ds, columns: tuple[str, ...], source: str, keys: tuple[str, ...]):
+    for column, key in zip(columns, keys):
         if column not in ds.column_names:
             raise UserError(f"{source} has no column {column!r}; its columns are {', '.join(ds.column_names)}: "
                             f"set {key} to one of them")

@@ -23,6 +23,11 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
     text_files = files.by_builder.get("text", [])
     tables = [f for builder, paths in files.by_builder.items() if builder != "text" for f in paths]
     problems = []
+    pairs = objective in ("seq2seq", "instruct")
+    if objective == "instruct" and text_files:
+        problems.append(f"model.objective = \"instruct\" learns responses to prompts, but {text_files[0].name} is "
+                        f"plain text: use a CSV, JSONL or Parquet corpus with columns {d.source_column!r} and "
+                        f"{d.target_column!r}, or choose the causal objective")
     if objective == "classify" and text_files:
         problems.append(f"model.objective = \"classify\" learns a label for each text, but {text_files[0].name} is "
                         f"plain text: use a CSV, JSONL or Parquet corpus with columns {d.text_column!r} and "
@@ -31,13 +36,17 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
         columns = peek_columns(table)
         if not columns:
             continue  # unreadable or empty: loading names the line
-        wanted = [(d.text_column, "data.text_column")]
+        wanted = [(d.source_column, "data.source_column"), (d.target_column, "data.target_column")] if pairs \
+            else [(d.text_column, "data.text_column")]
         if objective == "classify":
             wanted.append((cfg.task.label_column, "task.label_column"))
         for column, key in wanted:
             if column not in columns:
                 problems.append(f"{table.name} has no column {column!r}; its columns are {', '.join(columns)}: set "
                                 f"{key} to one of them")
+        if not pairs and d.text_column not in columns and {d.source_column, d.target_column} <= set(columns):
+            problems[-1] += (f" — or, since it holds {d.source_column} -> {d.target_column} pairs, choose the "
+                             f"seq2seq or instruct objective")
         if problems:
             break
     return problems

@@ -45,11 +45,20 @@ def cmd_eval(args) -> int:
 
 def cmd_generate(args) -> int:
     from engine.infer.generate import SamplingOptions, beam_search, generate_text
+    from engine.infer.respond import answers, respond, run_objective
     from engine.train.device import resolve_device
 
+    answering = args.temperature is None and (Path(args.run_dir) / "run.toml").is_file() and \
+        run_objective(args.run_dir) in ("seq2seq", "instruct")
+    args.temperature = (0.0 if answering else 0.8) if args.temperature is None else args.temperature
     _check_sampling(args)
     args.device = str(resolve_device(args.device, "--device"))
     model, tokenizer, _ = _load(args, args.device)
+    if answers(model, run_objective(args.run_dir)):  # a seq2seq or instruct run: the prompt is the source
+        opts = SamplingOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
+                               top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed)
+        sys.stdout.write(respond(model, tokenizer, args.prompt, opts, beams=args.beams, device=args.device) + "\n")
+        return 0
     if model.config.arch != "gpt" or model.config.num_labels:
         raise UserError("generate continues text with a causal (GPT) model; use `predict` for this run")
     if args.beams > tokenizer.vocab_size:

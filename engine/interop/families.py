@@ -1,10 +1,10 @@
 """Which transformers family holds an engine model weight for weight, and the pieces the families share.
 
 learned or sinusoidal positions + LayerNorm + GELU: GPT-2 (decoders) or BERT (encoders); rotary + LayerNorm
-+ GELU: GPT-NeoX; rotary + RMSNorm + SwiGLU: Llama. The engine rotates interleaved pairs (0, 1), (2, 3), ...
-of each head; GPT-NeoX and Llama rotate halves (0, hs/2), (1, hs/2 + 1), ..., so the query and key rows of
-each head are reordered on the way out and back (a dot product does not change when both sides are
-permuted alike).
++ GELU: GPT-NeoX; rotary + RMSNorm + SwiGLU: Llama; the encoder-decoder: T5 (v1.1). The engine rotates
+interleaved pairs (0, 1), (2, 3), ... of each head; GPT-NeoX and Llama rotate halves (0, hs/2), (1, hs/2 + 1),
+..., so the query and key rows of each head are reordered on the way out and back (a dot product does not
+change when both sides are permuted alike).
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ FAMILIES = {  # name: (position, norm, MLPs) it holds
     "gpt_neox": (("rope",), "layernorm", tuple(GELU_NAMES)),
     "llama": (("rope",), "rmsnorm", ("swiglu",)),
 }
-TITLES = {"gpt2": "GPT-2", "bert": "BERT", "gpt_neox": "GPT-NeoX", "llama": "Llama"}
+TITLES = {"gpt2": "GPT-2", "bert": "BERT", "gpt_neox": "GPT-NeoX", "llama": "Llama", "t5": "T5"}
 
 
 def family_of(cfg: GPTConfig) -> str:
     """The transformers model_type that holds `cfg`, or a UserError naming what each family needs."""
+    if cfg.arch == "t5":
+        return "t5"  # the encoder-decoder has T5's layout only
     names = ("bert",) if cfg.arch == "bert" else ("gpt2", "gpt_neox", "llama")
     for name in names:
         positions, norm, mlps = FAMILIES[name]

@@ -1,5 +1,5 @@
 """Hugging Face interoperability: export to a transformers folder of the family that holds the model
-weight for weight (GPT-2, GPT-NeoX, Llama, BERT: engine/interop/families.py), and import one back.
+weight for weight (GPT-2, GPT-NeoX, Llama, BERT, T5: engine/interop/families.py), and import one back.
 
 Only names and layouts change, never values. Neither needs `transformers` installed; the folder holds
 config.json, model.safetensors and the tokenizer's files.
@@ -17,14 +17,15 @@ from safetensors.torch import save_file
 
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
-from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox
+from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox, hf_t5
 from engine.interop.families import family_of
 from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer
 from engine.model.gpt import GPTConfig, sinusoid_table
 from engine.train.checkpoint import load_tensors
 
-EXPORTERS = {"gpt2": hf_gpt2.export, "gpt_neox": hf_neox.export, "llama": hf_llama.export, "bert": hf_bert.export}
-IMPORTERS = {"gpt2": hf_gpt2, "gpt_neox": hf_neox, "llama": hf_llama, "bert": hf_bert}
+EXPORTERS = {"gpt2": hf_gpt2.export, "gpt_neox": hf_neox.export, "llama": hf_llama.export, "bert": hf_bert.export,
+             "t5": hf_t5.export}
+IMPORTERS = {"gpt2": hf_gpt2, "gpt_neox": hf_neox, "llama": hf_llama, "bert": hf_bert, "t5": hf_t5}
 """Each family's import_config(hf) checks and reads config.json before any weight is read; import_tensors
 renames and reorders the weights."""
 

@@ -1,4 +1,5 @@
-"""From the run config's [model] section to a GPT or a BERT-style encoder, and back from a checkpoint."""
+"""From the run config's [model] section to a GPT, a BERT-style encoder or a T5-style encoder-decoder, and back
+from a checkpoint."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import asdict, fields
 
 from engine.config import ModelConfig
 from engine.errors import UserError
+from engine.estimate import mlp_hidden
 from engine.model.gpt import GPT, GPTConfig
 
 
@@ -21,6 +23,12 @@ def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:
 
 def gpt_config(cfg: ModelConfig, tokenizer_vocab: int, *, arch: str = "gpt", nsp: bool = False,
                num_labels: int = 0) -> GPTConfig:
+    if arch == "t5":  # T5's own layout (engine/model/seq2seq.py): the form's position, norm and MLP do not apply
+        return GPTConfig(vocab_size=model_vocab_size(cfg, tokenizer_vocab), block_size=cfg.block_size,
+                         n_layer=cfg.n_layer, n_encoder_layer=cfg.n_encoder_layer, n_head=cfg.n_head,
+                         n_embd=cfg.n_embd, dropout=cfg.dropout, bias=False, position="relative", norm="rmsnorm",
+                         mlp="gelu_tanh", mlp_hidden=mlp_hidden(cfg.n_embd, "swiglu"), tie_weights=cfg.tie_weights,
+                         arch="t5", norm_eps=1e-6)
     return GPTConfig(vocab_size=model_vocab_size(cfg, tokenizer_vocab), block_size=cfg.block_size,
                      n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias,
                      position=cfg.position, norm=cfg.norm, mlp=cfg.mlp, tie_weights=cfg.tie_weights, arch=arch,
@@ -33,6 +41,10 @@ def gpt_config_from_dict(d: dict) -> GPTConfig:
 
 
 def build_model(gcfg: GPTConfig):
+    if gcfg.arch == "t5":
+        from engine.model.seq2seq import Seq2Seq
+
+        return Seq2Seq(gcfg)
     if gcfg.arch == "bert":
         from engine.model.encoder import Encoder
 

@@ -34,7 +34,7 @@ class GPTConfig:
     mlp: str = "gelu"
     tie_weights: bool = True
     arch: str = "gpt"
-    """gpt (causal decoder) | bert (bidirectional encoder)."""
+    """gpt (causal decoder) | bert (bidirectional encoder) | t5 (encoder-decoder, engine/model/seq2seq.py)."""
     norm_eps: float = 1e-5
     nsp: bool = False
     """bert only: a next-sentence-prediction head on the pooled first token."""
@@ -45,6 +45,14 @@ class GPTConfig:
     models bring their own."""
     rope_base: float = 10000.0
     """Rotary positions' base (theta)."""
+    n_encoder_layer: int = 0
+    """t5 only: the encoder's layers (n_layer is the decoder's); 0 = as many as the decoder."""
+    rel_buckets: int = 32
+    """t5 only: relative-position buckets of the attention bias."""
+    rel_max_distance: int = 128
+    """t5 only: the distance beyond which every relative position shares the last bucket."""
+    scale_output: bool = True
+    """t5 only: a tied output head reads the decoder at 1/sqrt(n_embd) (T5's own models do; some imports not)."""
 
     @property
     def head_size(self) -> int:

@@ -52,9 +52,14 @@ def load_source(path: str | Path) -> Source:
 def fine_tune_config(source: GPTConfig, *, dropout: float, nsp: bool, num_labels: int, objective: str) -> GPTConfig:
     if objective == "masked" and source.arch != "bert":
         raise UserError("masked-LM fine-tuning needs an encoder (BERT-style) source; this one is a GPT decoder")
-    if objective == "causal" and source.arch != "gpt":
-        raise UserError("causal-LM fine-tuning needs a GPT decoder source; this one is a BERT-style encoder: "
-                        "choose the masked or classify objective")
+    kinds = {"gpt": "a GPT decoder", "bert": "a BERT-style encoder", "t5": "a T5-style encoder-decoder"}
+    if objective in ("causal", "instruct") and source.arch != "gpt":
+        raise UserError(f"{objective} fine-tuning needs a GPT decoder source; this one is {kinds[source.arch]}"
+                        + (": choose the masked or classify objective" if source.arch == "bert" else
+                           ": choose the seq2seq objective"))
+    if (objective == "seq2seq") != (source.arch == "t5"):
+        wanted = "an encoder-decoder (T5)" if objective == "seq2seq" else "a decoder or an encoder"
+        raise UserError(f"{objective} fine-tuning needs {wanted} source; this one is {kinds[source.arch]}")
     return replace(source, dropout=dropout, nsp=nsp and objective == "masked", num_labels=num_labels)
 
 

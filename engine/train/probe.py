@@ -136,7 +136,9 @@ class Probes:
     def at_eval(self, model, step: int, *, join: bool) -> tuple[dict, dict | None]:
         """The eval event's head scores and a newly marked phase change; ({}, None) where this process
         does not take part."""
-        return self.heads.at_eval(model, step) if join else ({}, None)
+        if not join or model.config.arch == "t5":  # head scores read a decoder or an encoder alone
+            return {}, None
+        return self.heads.at_eval(model, step)
 
     def record(self, model, ids: list[int], step: int, *, main: bool, sharded: bool) -> Path | None:
         """The attention maps of `ids` and the embedding map; every rank of a sharded model joins in,

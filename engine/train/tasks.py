@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from engine.config import PAIR_OBJECTIVES
 from engine.data.batches import WindowSampler, eval_starts
 from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
@@ -307,6 +308,10 @@ def make_task(trainer, tokenizer=None) -> Task:
     Sets `trainer.tokenizer`, and `trainer.corpus` for language models (a token stream)."""
     objective = trainer.cfg.model.objective
     trainer.corpus = None
+    if objective in PAIR_OBJECTIVES:
+        from engine.train.pair_tasks import make_pair_task
+
+        return make_pair_task(trainer, tokenizer)
     if objective == "classify":
         trainer.tokenizer = tokenizer or trainer._prepare_corpus(None).tokenizer
         resolve_auto_batch(trainer)

@@ -109,6 +109,8 @@ class Trainer(Recovery):
         self.built = finetune.build_for_run(cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
         self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
         self.model = self.built.model.to(self.device)
+        if hasattr(self.task, "configure"):
+            self.task.configure(self.model)
         self.fsdp = self.dist.enabled and tr.parallel == "fsdp"
         if self.fsdp:
             sharding.shard(self.model)  # before the optimizer: it must hold the shards
@@ -368,6 +370,10 @@ class Trainer(Recovery):
         if self.dist.is_main or self.fsdp:  # sharded, every rank joins the forward pass
             self.record_attention()
         return improved
+
+    def test_metrics(self) -> dict | None:
+        """The final model's metrics on the test split, once, at the end (None where the task holds none out)."""
+        return self.task.evaluate_test(self.model) if hasattr(self.task, "evaluate_test") else None
 
     def sample(self) -> None:
         for prompt, text in self.task.samples(self.model):

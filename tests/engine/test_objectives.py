@@ -155,7 +155,7 @@ def test_objective_mistakes_get_clear_messages(tmp_path, tiny_text, balanced_csv
         tiny_config(tiny_text, tmp_path, model={"objective": "masked", "arch": "gpt"}).validate()
     with pytest.raises(ConfigError, match="set finetune.source"):
         tiny_config(tiny_text, tmp_path, finetune={"method": "lora"}).validate()
-    with pytest.raises(UserError, match="labels need a CSV"):
+    with pytest.raises(UserError, match="is plain text, but this objective reads the columns"):
         train(tiny_config(tiny_text, tmp_path, model={"objective": "classify"}))
     with pytest.raises(UserError, match="has no column 'kind'.*set task.label_column"):
         train(tiny_config(balanced_csv, tmp_path, model={"objective": "classify"}, task={"label_column": "kind"}))

@@ -1,0 +1,58 @@
+"""A target for a source from a run that learned pairs: an encoder-decoder (seq2seq) writes it after
+reading the source; an instruction-tuned decoder (instruct) continues the prompt template around it
+and stops at <eos>. Streaming with every sampling option, or beam search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from engine.data.pairs import EOS, PAD, PROMPT_TEMPLATE
+from engine.infer.generate import GeneratedToken, SamplingOptions, banned_ids, beam_search, stream
+from engine.infer.seq2seq_generate import beam_target, stream_target
+
+
+def run_objective(run_dir: str | Path) -> str:
+    """The objective a run was trained for, as its run.toml says (causal when it cannot be read)."""
+    from engine import config as config_mod
+
+    try:
+        return config_mod.load(Path(run_dir) / "run.toml").model.objective
+    except Exception:  # a run folder from elsewhere may lack its config: treat it as a plain decoder
+        return "causal"
+
+
+def answers(model, objective: str) -> bool:
+    """Whether the Playground offers a source box for this model: a seq2seq or an instruct run."""
+    return model.config.arch == "t5" or objective == "instruct"
+
+
+def stream_response(model, tokenizer, source: str, opts: SamplingOptions, *, device="cpu",
+                    should_stop: Callable[[], bool] | None = None) -> Iterator[GeneratedToken]:
+    eos, pad = tokenizer.token_id(EOS), tokenizer.token_id(PAD)
+    opts.banned = opts.banned or banned_ids(model, tokenizer)
+    if model.config.arch == "t5":
+        yield from stream_target(model, tokenizer.encode(source), opts, start=pad, eos=eos, device=device,
+                                 should_stop=should_stop)
+        return
+    prompt = tokenizer.encode(PROMPT_TEMPLATE.format(source=source))[-(model.config.block_size - 1):]
+    opts.max_new_tokens = min(opts.max_new_tokens, model.config.block_size - len(prompt))
+    for token in stream(model, prompt, opts, device=device, should_stop=should_stop):
+        if token.id == eos:
+            return
+        yield token
+
+
+def respond(model, tokenizer, source: str, opts: SamplingOptions, *, beams: int = 1, device="cpu") -> str:
+    """The whole response as text."""
+    eos, pad = tokenizer.token_id(EOS), tokenizer.token_id(PAD)
+    if beams > 1 and model.config.arch == "t5":
+        ids = beam_target(model, tokenizer.encode(source), start=pad, eos=eos, beams=beams,
+                          max_new_tokens=opts.max_new_tokens, banned=banned_ids(model, tokenizer), device=device)
+    elif beams > 1:
+        prompt = tokenizer.encode(PROMPT_TEMPLATE.format(source=source))
+        ids = beam_search(model, prompt, beams=beams, max_new_tokens=opts.max_new_tokens, device=device)
+        ids = ids[: ids.index(eos)] if eos in ids else ids
+    else:
+        ids = [t.id for t in stream_response(model, tokenizer, source, opts, device=device)]
+    return tokenizer.decode(ids)

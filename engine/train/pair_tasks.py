@@ -1,0 +1,297 @@
+"""Tasks that learn targets for sources: seq2seq (an encoder-decoder, on pairs or by T5 denoising of
+plain text) and instruct (a decoder taught responses to prompts).
+
+Besides the loss and token accuracy, each evaluation has the model write targets for a fixed sample
+of validation sources (greedy, at most the target length) and scores them against the references:
+BLEU, chrF, ROUGE-L and exact match (engine/train/text_metrics.py). A test split, when the run has
+one, is scored once at the end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from engine.data.encode import cache_root
+from engine.data.labelled import ExampleSampler
+from engine.data.pairs import (
+    IGNORE,
+    PROMPT_TEMPLATE,
+    PairSplit,
+    Rows,
+    instruct_batch,
+    padded_pairs,
+    read_pairs,
+    seq2seq_batch,
+    seq2seq_specials,
+    split_pairs,
+)
+from engine.data.span_corruption import SpanCorruptionSampler, window_length
+from engine.data.tokenizer import train_tokenizer
+from engine.errors import UserError
+from engine.infer.seq2seq_generate import greedy_batch
+from engine.train.tasks import Task, resolve_auto_batch
+from engine.train.text_metrics import text_metrics
+
+
+def pair_tokenizer(trainer, texts: list[str]):
+    """The [tokenizer] section's tokenizer trained on both sides of the pairs (a file is loaded as it is)."""
+    t = trainer.cfg.tokenizer
+    if t.kind == "file":
+        from engine.data.tokenizer import Tokenizer
+
+        return Tokenizer.load(t.path)
+    trainer.events.emit("prepare", stage="tokenizer", message=f"training a {t.kind} tokenizer on sources and targets")
+    return train_tokenizer(t.kind, lambda: iter(texts), vocab_size=t.vocab_size, length=len(texts))
+
+
+class PairTask(Task):
+    """What seq2seq and instruct share: pairs split three ways, and generated targets scored."""
+
+    metric_names = ("accuracy",)
+
+    def load_pairs(self, tokenizer, limits, *, target_key: str, extra_text: str = "") -> None:
+        """Read, tokenize and split the pairs; `limits(tokenizer)` gives the longest source and target."""
+        cfg = self.t.cfg
+        sources, targets = read_pairs(cfg.data, cache_root(cfg))
+        self.t.tokenizer = tokenizer or pair_tokenizer(self.t, sources + targets + [extra_text])
+        self.specials = seq2seq_specials(self.t.tokenizer)
+        max_source, max_target = limits(self.t.tokenizer)
+        self.data = split_pairs(sources, targets, self.t.tokenizer, seed=self.tr.seed,
+                                val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction,
+                                max_source=max_source, max_target=max_target, target_key=target_key)
+        if self.data.truncated:
+            self.t.events.emit("warning", kind="truncated", message=(
+                f"{self.data.truncated} source(s) are longer than model.block_size and were cut to it"))
+
+    def stats(self) -> dict:
+        d = self.data
+        n = len(d.train) + len(d.val) + len(d.test)
+        return {"documents": n, "train_examples": len(d.train), "val_examples": len(d.val),
+                "test_examples": len(d.test), "truncated": d.truncated, "vocab_size": self.t.tokenizer.vocab_size}
+
+    def eval_rows(self, which: str) -> PairSplit:
+        return {"val": self.data.val, "train": self.data.train, "test": self.data.test}[which]
+
+    def eval_batches(self, which):
+        split = self.eval_rows(which)
+        n = len(split) if which != "train" else min(len(split), self.tr.eval_batches * self.tr.batch_size)
+        n = min(n, self.tr.eval_batches * self.tr.batch_size)
+        bs = self.tr.batch_size
+        return [self.make_batch(split, np.arange(i, min(i + bs, n))) for i in range(0, n, bs)]
+
+    def n_sums(self):
+        return 3
+
+    def summarize(self, s):
+        loss = s[0] / max(s[1], 1)
+        return {"loss": loss, "ppl": math.exp(min(loss, 50)), "accuracy": s[2] / max(s[1], 1)}
+
+    def evaluate(self, model, which: str) -> dict:
+        metrics = super().evaluate(model, which)
+        if which != "train" and self.t.cfg.task.metric_samples:
+            split = self.eval_rows(which)
+            n = len(split) if which == "test" else min(len(split), self.t.cfg.task.metric_samples)
+            predictions = self.write_targets(model, split, n)
+            metrics.update(text_metrics(predictions, split.targets[:n]))
+        return metrics
+
+    def evaluate_test(self, model) -> dict | None:
+        """The test split's loss and scores, or None when the run holds none out."""
+        if getattr(self, "data", None) is None or not len(self.data.test):
+            return None
+        model.eval()
+        out = self.evaluate(model, "test")
+        model.train()
+        return out
+
+    def samples(self, model):
+        """The first validation sources, each with the model's target and the reference."""
+        split = self.data.val
+        n = min(4, len(split))
+        model.eval()
+        predictions = self.write_targets(model, split, n)
+        model.train()
+        return [(f"{split.sources[i]}\n→ ", f"{predictions[i]}\n  (reference: {split.targets[i]})") for i in range(n)]
+
+    def probe_ids(self) -> list[int]:
+        return []
+
+    def val_text(self) -> str:
+        return self.data.val.sources[0] if len(self.data.val) else ""
+
+
+class Seq2SeqTask(PairTask):
+    name = "seq2seq"
+
+    def __init__(self, trainer, tokenizer=None):
+        super().__init__(trainer)
+        m = trainer.cfg.model
+        self.max_target = m.target_block_size or m.block_size
+        self.denoise = not is_table_corpus(trainer.cfg.data.path)
+        if self.denoise:
+            self._init_denoising(trainer, tokenizer)
+        else:
+            self.load_pairs(tokenizer, lambda _tok: (m.block_size - 1, self.max_target - 1),
+                            target_key="model.target_block_size")
+            self.make_batch = lambda split, rows: seq2seq_batch(split, rows, self.specials)
+            self.sampler = ExampleSampler(Rows(len(self.data.train), lambda r: self.make_batch(self.data.train, r)),
+                                          self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
+            self.tokens_per_row = int(np.mean([len(t) + 1 for t in self.data.train.tgt]))
+
+    def _init_denoising(self, trainer, tokenizer) -> None:
+        trainer.corpus = trainer._prepare_corpus(tokenizer)
+        trainer.tokenizer = trainer.corpus.tokenizer
+        self.specials = seq2seq_specials(trainer.tokenizer, sentinels=True)
+        self.train_tokens, self.val_tokens = trainer.corpus.arrays()
+        m = trainer.cfg.model
+        self.window = window_length(m.block_size, self.max_target, len(self.specials.sentinels),
+                                    trainer.cfg.task.mask_prob)
+        if len(self.val_tokens) <= self.window:
+            raise UserError(f"the validation split holds {len(self.val_tokens)} tokens, fewer than one denoising "
+                            f"window of {self.window}: add text or lower model.block_size")
+        kw = {"density": trainer.cfg.task.mask_prob}
+        self.sampler = SpanCorruptionSampler(self.train_tokens, self.window, self.tr.batch_size, self.specials,
+                                             seed=self.tr.seed, **kw, **self.rank_args())
+        self._eval = {w: SpanCorruptionSampler(tokens, self.window, self.tr.batch_size, self.specials, seed=0, **kw)
+                      for w, tokens in (("val", self.val_tokens), ("train", self.train_tokens))}
+        self.tokens_per_row = self.window
+
+    def stats(self):
+        if self.denoise:
+            from engine.data.encode import stats_dict
+
+            return stats_dict(self.t.corpus.stats) | {"denoising_window": self.window}
+        return super().stats()
+
+    def eval_batches(self, which):
+        if self.denoise:
+            seed = self.tr.seed + (1 if which == "val" else 2)
+            return self._eval[which].eval_batches(self.tr.eval_batches, seed=seed)
+        return super().eval_batches(which)
+
+    def configure(self, model) -> None:
+        model.label_smoothing = self.t.cfg.task.label_smoothing
+
+    def batch_sums(self, model, batch):
+        logits, _ = model(batch["src"], batch["tgt_in"], src_lengths=batch["src_lengths"])
+        return token_sums(logits, batch["targets"])
+
+    def evaluate(self, model, which):
+        if self.denoise:
+            return Task.evaluate(self, model, which)
+        return super().evaluate(model, which)
+
+    def val_text(self) -> str:
+        if self.denoise:
+            return self.t.tokenizer.decode(self.val_tokens[: self.window].tolist())
+        return super().val_text()
+
+    def write_targets(self, model, split: PairSplit, n: int) -> list[str]:
+        out = []
+        for first in range(0, n, 64):
+            rows = np.arange(first, min(first + 64, n))
+            batch = self.t.to_device(padded_pairs([split.src[i] for i in rows], [[] for _ in rows], self.specials))
+            with self.t.autocast():
+                ids = greedy_batch(model, batch["src"], batch["src_lengths"], max_len=self.max_target,
+                                   start=self.specials.pad, eos=self.specials.eos)
+            out += [self.t.tokenizer.decode(row) for row in ids]
+        return out
+
+    def samples(self, model):
+        if not self.denoise:
+            return super().samples(model)
+        batch = self.t.to_device(self._eval["val"].eval_batches(1, seed=self.tr.seed + 1)[0])
+        model.eval()
+        with torch.no_grad():
+            src, n = batch["src"][:1], int(batch["src_lengths"][0])
+            guess = greedy_batch(model, src[:, :n], batch["src_lengths"][:1], max_len=self.max_target,
+                                 start=self.specials.pad, eos=self.specials.eos)[0]
+        model.train()
+        tok = self.t.tokenizer
+        truth = [t for t in batch["targets"][0].tolist() if t not in (IGNORE, self.specials.eos)]
+        return [(tok.decode(src[0, : n - 1].tolist()) + "\n→ ", f"{tok.decode(guess)}\n  (reference: "
+                                                              f"{tok.decode(truth)})")]
+
+
+class InstructTask(PairTask):
+    """A decoder reads PROMPT_TEMPLATE around the source and learns the response; prompt tokens carry no loss."""
+
+    name = "instruct"
+
+    def __init__(self, trainer, tokenizer=None):
+        super().__init__(trainer)
+        T = trainer.cfg.model.block_size
+
+        def limits(tok):  # the response and its <eos> beside at least the template and a token of source
+            return T, max(1, T - len(tok.encode(PROMPT_TEMPLATE.format(source=""))) - 2)
+
+        self.load_pairs(tokenizer, limits, target_key="model.block_size", extra_text=PROMPT_TEMPLATE)
+        tok = trainer.tokenizer
+        self.prompts = {name: [tok.encode(PROMPT_TEMPLATE.format(source=s)) for s in split.sources]
+                        for name, split in (("train", self.data.train), ("val", self.data.val),
+                                            ("test", self.data.test))}
+        self.make_batch = self._batch
+        self.sampler = ExampleSampler(Rows(len(self.data.train), lambda r: self._batch(self.data.train, r)),
+                                      self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
+        self.tokens_per_row = int(np.mean([len(p) + len(t) for p, t in zip(self.prompts["train"],
+                                                                          self.data.train.tgt)]))
+
+    def _split_name(self, split: PairSplit) -> str:
+        return next(n for n in ("train", "val", "test") if self.eval_rows(n) is split)
+
+    def _batch(self, split, rows):
+        return instruct_batch(split, rows, self.prompts[self._split_name(split)], self.specials.eos,
+                              self.specials.pad, self.t.cfg.model.block_size)
+
+    def configure(self, model) -> None:
+        pass
+
+    def batch_sums(self, model, batch):
+        logits, _ = model(batch["idx"])
+        return token_sums(logits, batch["targets"])
+
+    @torch.no_grad()
+    def write_targets(self, model, split: PairSplit, n: int) -> list[str]:
+        """Greedy responses, one prompt at a time, ended by <eos> or the context."""
+        from engine.infer.generate import SamplingOptions, stream
+
+        prompts = self.prompts[self._split_name(split)]
+        T = self.t.cfg.model.block_size
+        out = []
+        for i in range(n):
+            prompt = prompts[i][-(T - 1):]
+            opts = SamplingOptions(max_new_tokens=T - len(prompt), temperature=0, banned=[self.specials.pad])
+            ids = []
+            for token in stream(model, prompt, opts, device=self.t.device):
+                if token.id == self.specials.eos:
+                    break
+                ids.append(token.id)
+                out.append(self.t.tokenizer.decode(ids))
+        return out
+
+
+def token_sums(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Summed loss, counted target tokens and correct ones (positions marked -100 left out)."""
+    chosen = targets != IGNORE
+    flat = logits.float()[chosen]
+    loss = F.cross_entropy(flat, targets[chosen], reduction="sum")
+    correct = (flat.argmax(-1) == targets[chosen]).sum().float()
+    return torch.stack([loss, chosen.sum().float(), correct])
+
+
+def is_table_corpus(path: str) -> bool:
+    from engine.data.files import find_corpus_files
+
+    files = find_corpus_files(path)
+    return files.saved_dataset is not None or any(b != "text" for b in files.by_builder)
+
+
+def make_pair_task(trainer, tokenizer=None) -> Task:
+    trainer.corpus = None
+    task = (Seq2SeqTask if trainer.cfg.model.objective == "seq2seq" else InstructTask)(trainer, tokenizer)
+    resolve_auto_batch(trainer)
+    return task

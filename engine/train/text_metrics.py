@@ -1,0 +1,21 @@
+"""How close generated targets are to the references: BLEU and chrF (sacrebleu, 0-100), ROUGE-L's
+F-measure (rouge-score, 0-1) and exact match (0-1, after trimming surrounding whitespace)."""
+
+from __future__ import annotations
+
+TEXT_METRICS = ("bleu", "chrf", "rouge_l", "exact_match")
+
+
+def text_metrics(predictions: list[str], references: list[str]) -> dict[str, float]:
+    import sacrebleu
+    from rouge_score import rouge_scorer
+
+    if not predictions:
+        return {}
+    refs = [references]
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    rouge = [scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(predictions, references)]
+    exact = [p.strip() == r.strip() for p, r in zip(predictions, references)]
+    return {"bleu": float(sacrebleu.corpus_bleu(predictions, refs).score),
+            "chrf": float(sacrebleu.corpus_chrf(predictions, refs).score),
+            "rouge_l": sum(rouge) / len(rouge), "exact_match": sum(exact) / len(exact)}
