@@ -217,7 +217,7 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         trainer = Trainer(cfg, events=writer, run_dir=run_dir, resume=resume)
         trainer.setup()
         reason = trainer.fit()
-        test = trainer.test_metrics()  # every process joins; None without a test split
+        test = getattr(trainer.task, "evaluate_test", lambda _: None)(trainer.model)  # all ranks; None: no test split
         if trainer.dist.is_main:
             writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
                         best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val,

@@ -56,6 +56,8 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     C, L = m.n_embd, m.n_layer
     vocab = vocab_size if vocab_size <= 1024 or m.vocab_size else (vocab_size + 63) // 64 * 64
     vocab = m.vocab_size or vocab
+    if cfg.arch == "t5":
+        return _encoder_decoder_parameters(m, vocab)
     bias = 1 if m.bias else 0
     norm = C * (1 + bias) if m.norm == "layernorm" else C
     hidden = mlp_hidden(C, m.mlp)
@@ -80,6 +82,17 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     head = vocab * C
     total = non_embedding + embedding + (0 if m.tie_weights else head)
     return total, non_embedding + head
+
+
+def _encoder_decoder_parameters(m, vocab: int, buckets: int = 32) -> tuple[int, int]:
+    """T5's layout (engine/model/seq2seq.py): no biases, RMSNorm, a gated MLP, relative position biases in
+    each stack's first layer; the decoder's blocks add cross-attention."""
+    C, hidden = m.n_embd, mlp_hidden(m.n_embd, "swiglu")
+    block = 4 * C * C + 3 * C * hidden + 2 * C
+    encoder = (m.n_encoder_layer or m.n_layer) * block + C + buckets * m.n_head
+    decoder = m.n_layer * (block + 4 * C * C + C) + C + buckets * m.n_head
+    head = vocab * C
+    return encoder + decoder + vocab * C + (0 if m.tie_weights else head), encoder + decoder + head
 
 
 LORA_SHAPES = {"attention": lambda C, h: [(C, 3 * C)], "attention_out": lambda C, h: [(C, C)],

@@ -14,7 +14,8 @@ from engine.errors import UserError
 from engine.run.folder import RUN_FILE, checkpoints, meta_of_checkpoint
 
 SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp", "bias",
-              "tie_weights")
+              "tie_weights", "n_encoder_layer")
+KINDS = {"gpt": "GPT decoder", "bert": "BERT-style encoder", "t5": "T5-style encoder-decoder"}
 
 
 @dataclass
@@ -22,7 +23,7 @@ class SourceInfo:
     kind: str
     """run | checkpoint | hf"""
     arch: str
-    """gpt | bert"""
+    """gpt | bert | t5"""
     shape: dict
     """The [model] fields it fixes: layers, heads, width, context, vocabulary, positions, ..."""
     description: str
@@ -44,9 +45,11 @@ def describe_source(path: str | Path) -> SourceInfo:
     model = meta.get("model") or {}
     if not model:
         raise UserError(f"{name} has no model description (meta.json)")
-    shape = {k: model[k] for k in SHAPE_KEYS if k in model}
     arch = model.get("arch", "gpt")
-    return SourceInfo(kind, arch, shape, f"{name} ({'BERT-style encoder' if arch == 'bert' else 'GPT decoder'}, "
+    shape = {k: model[k] for k in SHAPE_KEYS if k in model and (arch == "t5" or k != "n_encoder_layer")}
+    if arch == "t5":
+        shape = {k: v for k, v in shape.items() if k not in ("position", "norm", "mlp")}  # T5's own layout
+    return SourceInfo(kind, arch, shape, f"{name} ({KINDS.get(arch, arch)}, "
                                         f"{shape.get('n_layer')} layers × {shape.get('n_embd')} wide)")
 
 
@@ -60,23 +63,35 @@ def _hf_info(p: Path) -> SourceInfo:
         shape = {"n_layer": hf.get("n_layer", 12), "n_head": hf.get("n_head", 12), "n_embd": hf.get("n_embd", 768),
                  "block_size": hf.get("n_positions", 1024), "vocab_size": hf.get("vocab_size", 50257)}
         arch = "gpt"
+    elif kind == "t5":
+        shape = {"n_layer": hf.get("num_decoder_layers") or hf.get("num_layers", 6), "n_head": hf.get("num_heads", 8),
+                 "n_embd": hf.get("d_model", 512), "n_encoder_layer": hf.get("num_layers", 6),
+                 "vocab_size": hf.get("vocab_size", 32128), "bias": False}
+        return SourceInfo("hf", "t5", shape, f"Hugging Face T5 {p.name} ({shape['n_encoder_layer']} + "
+                                             f"{shape['n_layer']} layers × {shape['n_embd']} wide)")
     elif kind == "bert":
         shape = {"n_layer": hf.get("num_hidden_layers", 12), "n_head": hf.get("num_attention_heads", 12),
                  "n_embd": hf.get("hidden_size", 768), "block_size": hf.get("max_position_embeddings", 512),
                  "vocab_size": hf.get("vocab_size", 30522)}
         arch = "bert"
     else:
-        raise UserError(f"{p.name} is a {kind!r} model: only GPT-2 and BERT families can be imported")
+        raise UserError(f"{p.name} is a {kind!r} model: only the GPT-2, BERT and T5 families can be fine-tuned")
     shape.update(position="learned", norm="layernorm", bias=True)
     return SourceInfo("hf", arch, shape, f"Hugging Face {'BERT' if arch == 'bert' else 'GPT-2'} {p.name} "
                                          f"({shape['n_layer']} layers × {shape['n_embd']} wide)")
 
 
 def objective_problem(objective: str, arch: str) -> str | None:
+    this = f"this source is a {KINDS.get(arch, arch)}"
     if objective == "masked" and arch != "bert":
-        return "a masked LM fine-tunes an encoder (BERT-style); this source is a GPT decoder"
-    if objective == "causal" and arch != "gpt":
-        return "a causal LM fine-tunes a GPT decoder; this source is an encoder: choose masked or classify"
+        return f"a masked LM fine-tunes an encoder (BERT-style); {this}"
+    if objective in ("causal", "instruct") and arch != "gpt":
+        return f"a {objective} run fine-tunes a GPT decoder; {this}: choose " + (
+            "masked or classify" if arch == "bert" else "seq2seq")
+    if objective == "seq2seq" and arch != "t5":
+        return f"a seq2seq run fine-tunes an encoder-decoder (T5); {this}"
+    if objective == "classify" and arch == "t5":
+        return f"a classifier fine-tunes a decoder or an encoder; {this}: choose seq2seq"
     return None
 
 

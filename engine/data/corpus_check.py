@@ -50,3 +50,13 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
         if problems:
             break
     return problems
+
+
+def holds_pairs(d) -> bool:
+    """Whether the corpus's (first) table has both of the pair's columns, data.source_column and target_column."""
+    try:
+        files = find_corpus_files(d.path)
+    except UserError:
+        return False
+    tables = [f for builder, paths in files.by_builder.items() if builder != "text" for f in paths]
+    return bool(tables) and {d.source_column, d.target_column} <= set(peek_columns(tables[0]))

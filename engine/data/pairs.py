@@ -27,6 +27,8 @@ from engine.data.corpus import load_documents
 from engine.errors import UserError
 
 PAD, EOS = "[PAD]", "<eos>"
+PAD_NAMES, EOS_NAMES = (PAD, "<pad>"), (EOS, "</s>")
+"""Ours, then T5's own (a fine-tuned T5 keeps its tokenizer's)."""
 IGNORE = -100
 N_SENTINELS = 32
 PROMPT_TEMPLATE = "### Prompt:\n{source}\n### Response:\n"
@@ -45,13 +47,19 @@ class Specials:
     sentinels: list[int] = field(default_factory=list)
 
 
+def special_id(tokenizer, names: tuple[str, ...]) -> int | None:
+    """The id of the first of `names` the tokenizer knows."""
+    return next((i for n in names if (i := tokenizer.token_id(n)) is not None), None)
+
+
 def seq2seq_specials(tokenizer, *, sentinels: bool = False) -> Specials:
-    """[PAD] and <eos> (and the sentinels), added to the tokenizer where it lacks them."""
-    names = [PAD, EOS] + ([sentinel(i) for i in range(N_SENTINELS)] if sentinels else [])
+    """The start/padding and end tokens (and the sentinels), added to the tokenizer where it lacks them."""
+    names = [n for n, known in ((PAD, PAD_NAMES), (EOS, EOS_NAMES)) if special_id(tokenizer, known) is None]
+    names += [sentinel(i) for i in range(N_SENTINELS)] if sentinels else []
     missing = [n for n in names if tokenizer.token_id(n) is None]
     if missing:
         tokenizer.add_special_tokens(missing)
-    return Specials(tokenizer.token_id(PAD), tokenizer.token_id(EOS),
+    return Specials(special_id(tokenizer, PAD_NAMES), special_id(tokenizer, EOS_NAMES),
                     [tokenizer.token_id(sentinel(i)) for i in range(N_SENTINELS)] if sentinels else [])
 
 

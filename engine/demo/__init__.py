@@ -6,8 +6,8 @@
 - copy, sort, add, brackets: generated tasks whose attention patterns are known (a copy head looks
   back one period; sorting looks for the next larger symbol; brackets look at their opener).
 - balanced: a CSV of bracket sequences labelled balanced or not (classification).
-- translate, qa: source -> target pairs (JSONL) for seq2seq and instruct: a made-up language with known
-  word alignment, and questions answered from their context (engine/demo/pairs.py).
+- translate, summarize: source -> target pairs (JSONL) for seq2seq and instruct: a made-up language with
+  known word alignment, and sentences summed up as who did what (engine/demo/pairs.py).
 
 Each has a ready run config (engine/demo/runs.py): `python -m engine demo NAME --out DIR` writes both.
 """
@@ -30,9 +30,9 @@ DEMOS = {
     "brackets": "balanced bracket sequences; each closer attends to its opener",
     "balanced": "classification: is a bracket sequence balanced? (a CSV of text and label)",
     "translate": "translation pairs into a made-up language that reorders words (seq2seq, instruct)",
-    "qa": "questions answered from three facts: 'the cup is red. ... what color is the cup?' -> red",
+    "summarize": "a few sentences and who did what: 'the old dog runs in the park. ...' -> dog runs, ...",
 }
-SUFFIXES = {"balanced": ".csv", "translate": ".jsonl", "qa": ".jsonl"}
+SUFFIXES = {"balanced": ".csv", "translate": ".jsonl", "summarize": ".jsonl"}
 
 
 def demo_path(name: str, folder: str | Path) -> Path:

@@ -8,9 +8,9 @@ adjective after its noun, the article after both, and the verb last:
 Each row lists, for every target word, the position of the source word it translates (`alignment`),
 which is what an encoder-decoder's cross-attention should find.
 
-qa: three facts and a question about one of them; the answer is a word of the source:
+summarize: a few sentences and their summary, who did what (the words a summary keeps are known):
 
-    the cup is red. the hat is blue. the kite is green. what color is the hat?  ->  blue
+    the old dog runs in the park. a small bird sings by the river.  ->  dog runs, bird sings
 """
 
 from __future__ import annotations
@@ -47,19 +47,23 @@ def translation_pair(rng: random.Random) -> dict:
     return {"source": " ".join(source), "target": " ".join(target), "alignment": subject_at + obj_at + [len(subject)]}
 
 
-OBJECTS = ("ball", "box", "cup", "hat", "car", "kite", "book", "shoe", "lamp", "coat")
-COLORS = ("red", "blue", "green", "yellow", "black", "white", "pink", "brown")
+SUBJECTS = ("dog", "cat", "bird", "horse", "child", "fish", "farmer", "teacher", "baby", "fox")
+ACTIONS = ("runs", "sleeps", "sings", "waits", "jumps", "swims", "reads", "plays", "eats", "hides")
+PLACES = ("in the park", "on the mat", "by the river", "at home", "under the tree", "near the school",
+          "in the garden", "on the hill")
 
 
-def qa_pair(rng: random.Random) -> dict:
-    things = rng.sample(OBJECTS, 3)
-    colors = [rng.choice(COLORS) for _ in things]
-    asked = rng.randrange(3)
-    facts = " ".join(f"the {t} is {c}." for t, c in zip(things, colors))
-    return {"source": f"{facts} what color is the {things[asked]}?", "target": colors[asked]}
+def summary_pair(rng: random.Random) -> dict:
+    sentences, summary = [], []
+    for _ in range(rng.randint(2, 4)):
+        who, does = rng.choice(SUBJECTS), rng.choice(ACTIONS)
+        adjective = f"{rng.choice(list(ADJECTIVES))} " if rng.random() < 0.5 else ""
+        sentences.append(f"{rng.choice(list(ARTICLES))} {adjective}{who} {does} {rng.choice(PLACES)}.")
+        summary.append(f"{who} {does}")
+    return {"source": " ".join(sentences), "target": ", ".join(summary)}
 
 
-PAIR_MAKERS = {"translate": translation_pair, "qa": qa_pair}
+PAIR_MAKERS = {"translate": translation_pair, "summarize": summary_pair}
 
 
 def pairs_jsonl(name: str, rng: random.Random, size_bytes: int) -> str:

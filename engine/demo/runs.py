@@ -10,7 +10,7 @@ from engine.demo import DEMOS, demo_path, make_demo_corpus
 from engine.errors import UserError
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
-RECIPE_OF = {"induction": "induction", "translate": "translate", "qa": "qa-instruct"}
+RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct"}
 
 PLAIN = '''# {what}
 [meta]

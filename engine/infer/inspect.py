@@ -44,3 +44,23 @@ def save_maps(path: str | Path, maps: np.ndarray, tokens: list[str]) -> None:
                             w.writerow([layer, head, q, tokens[q], k, tokens[k], f"{maps[layer, head, q, k]:.6g}"])
     else:
         raise UserError(f"--out must end in .npy or .csv, got {path.name}")
+
+
+def seq2seq_attention(model, tokenizer, text: str, max_len: int = 64) -> tuple[dict[str, np.ndarray], list, list]:
+    """An encoder-decoder's three attention stacks for `text` as the source and the target it writes
+    greedily: ({"encoder", "decoder", "cross"} float32 arrays, source tokens, target tokens)."""
+    from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
+    from engine.infer.seq2seq_generate import greedy_batch
+    from engine.probes.cross_attention import seq2seq_patterns
+
+    eos, pad = special_id(tokenizer, EOS_NAMES), special_id(tokenizer, PAD_NAMES)
+    src = tokenizer.encode(text)[: model.config.block_size - 1]
+    if not src:
+        raise UserError("the text is empty after tokenization: type a source to translate")
+    src.append(eos)
+    device = next(model.parameters()).device
+    s = torch.tensor([src], device=device)
+    target = greedy_batch(model, s, torch.tensor([len(src)], device=device), max_len=max_len, start=pad, eos=eos)[0]
+    maps = seq2seq_patterns(model, src, [pad] + target)
+    return ({k: v.astype(np.float32) for k, v in maps.items()}, tokenizer.token_strings(src),
+            tokenizer.token_strings(target))

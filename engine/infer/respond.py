@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine.data.pairs import EOS, PAD, PROMPT_TEMPLATE
+from engine.data.pairs import EOS_NAMES, PAD_NAMES, PROMPT_TEMPLATE, special_id
 from engine.infer.generate import GeneratedToken, SamplingOptions, banned_ids, beam_search, stream
 from engine.infer.seq2seq_generate import beam_target, stream_target
 
@@ -29,7 +29,7 @@ def answers(model, objective: str) -> bool:
 
 def stream_response(model, tokenizer, source: str, opts: SamplingOptions, *, device="cpu",
                     should_stop: Callable[[], bool] | None = None) -> Iterator[GeneratedToken]:
-    eos, pad = tokenizer.token_id(EOS), tokenizer.token_id(PAD)
+    eos, pad = special_id(tokenizer, EOS_NAMES), special_id(tokenizer, PAD_NAMES)
     opts.banned = opts.banned or banned_ids(model, tokenizer)
     if model.config.arch == "t5":
         yield from stream_target(model, tokenizer.encode(source), opts, start=pad, eos=eos, device=device,
@@ -45,7 +45,7 @@ def stream_response(model, tokenizer, source: str, opts: SamplingOptions, *, dev
 
 def respond(model, tokenizer, source: str, opts: SamplingOptions, *, beams: int = 1, device="cpu") -> str:
     """The whole response as text."""
-    eos, pad = tokenizer.token_id(EOS), tokenizer.token_id(PAD)
+    eos, pad = special_id(tokenizer, EOS_NAMES), special_id(tokenizer, PAD_NAMES)
     if beams > 1 and model.config.arch == "t5":
         ids = beam_target(model, tokenizer.encode(source), start=pad, eos=eos, beams=beams,
                           max_new_tokens=opts.max_new_tokens, banned=banned_ids(model, tokenizer), device=device)

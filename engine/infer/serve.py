@@ -8,8 +8,9 @@ the reader deletes them). {"op": "stop", "target": n} ends a generation at its n
 thread takes requests while the main thread works, so a stop is seen at once.
 
 ops: ping; attention (run, checkpoint, text); predict (run, checkpoint, text); generate (run, checkpoint,
-prompt, options); lens (run, checkpoint, text, k); ablate (run, checkpoint, text, heads); neighbours (run,
-checkpoint, token_id, k); export (run, out); forget (run).
+prompt, options; a seq2seq or instruct run answers the prompt as its source); lens (run, checkpoint, text,
+k); ablate (run, checkpoint, text, heads); neighbours (run, checkpoint, token_id, k); export (run, out);
+forget (run).
 """
 
 from __future__ import annotations
@@ -105,6 +106,13 @@ class Worker:
         model, tokenizer, _ = self.model(req)
         self.send({"id": req["id"], "type": "progress", "stage": "attention", "message": "computing attention"})
         hold_here("attention")
+        if model.config.arch == "t5":  # the source, the target the model writes, and three stacks
+            from engine.infer.inspect import seq2seq_attention
+
+            stacks, source, target = seq2seq_attention(model, tokenizer, req["text"])
+            path = self.tmp / f"attention-{req['id']}.npz"
+            np.savez(path, **stacks)
+            return {"maps": str(path), "tokens": source, "target": target}
         maps, tokens = attention_maps(model, tokenizer, req["text"])
         path = self.tmp / f"attention-{req['id']}.npy"
         np.save(path, maps)
@@ -121,20 +129,26 @@ class Worker:
 
     def op_generate(self, req: dict) -> dict:
         from engine.infer.generate import SamplingOptions, banned_ids, beam_search, stream
+        from engine.infer.respond import answers, respond, run_objective, stream_response
 
         model, tok, _ = self.model(req)
         options = dict(req.get("options") or {})
         beams = options.pop("beams", 1)
         stopped = lambda: req["id"] in self.stops  # noqa: E731
-        if beams > 1:
+        answering = answers(model, run_objective(req["run"]))  # seq2seq, instruct: the prompt is a source
+        if beams > 1 and answering:
+            text = respond(model, tok, req["prompt"], SamplingOptions(**options), beams=beams)
+            tokens = iter([{"text": text, "prob": None, "alternatives": []}])
+        elif beams > 1:
             ids = beam_search(model, tok.encode(req["prompt"]), beams=beams, max_new_tokens=options["max_new_tokens"])
             tokens = ({"text": tok.decode([i]), "prob": None, "alternatives": []} for i in ids)
         else:
             opts = SamplingOptions(**options)
             opts.banned = banned_ids(model, tok)
+            made = stream_response(model, tok, req["prompt"], opts, should_stop=stopped) if answering else \
+                stream(model, tok.encode(req["prompt"]), opts, should_stop=stopped)
             tokens = ({"text": tok.decode([t.id]), "prob": t.prob,
-                       "alternatives": [(tok.decode([i]), p) for i, p in t.alternatives]}
-                      for t in stream(model, tok.encode(req["prompt"]), opts, should_stop=stopped))
+                       "alternatives": [(tok.decode([i]), p) for i, p in t.alternatives]} for t in made)
         for n, token in enumerate(tokens):
             if stopped():
                 break

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
 from engine.errors import UserError
 from engine.estimate import mlp_hidden
 from engine.model.gpt import GPTConfig, mlp_width
@@ -38,7 +39,7 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
     scaled = cfg.tie_weights and cfg.scale_output
     if not scaled:  # transformers 4 unties to drop the scale; 5 reads scale_decoder_outputs
         t["lm_head.weight"] = sd.get("lm_head.weight", sd["wte.weight"])
-    pad, eos = tokenizer.token_id("[PAD]"), tokenizer.token_id("<eos>")
+    pad, eos = special_id(tokenizer, PAD_NAMES), special_id(tokenizer, EOS_NAMES)
     config = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "vocab_size": cfg.vocab_size,
               "d_model": cfg.n_embd, "d_kv": cfg.head_size, "d_ff": mlp_width(cfg),
               "num_layers": cfg.n_encoder_layer or cfg.n_layer, "num_decoder_layers": cfg.n_layer,

@@ -10,6 +10,7 @@ from pathlib import Path
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers.processors import TemplateProcessing
 
+from engine.data.pairs import EOS_NAMES, special_id
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
 from engine.model.gpt import GPTConfig
@@ -22,13 +23,14 @@ SAMPLE = "The quick brown fox jumps over the lazy dog."
 def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
     hf = HFTokenizer.from_str(tokenizer.to_str())
     cls, sep = tokenizer.token_id("[CLS]"), tokenizer.token_id("[SEP]")
-    eos = tokenizer.token_id("<eos>")
+    eos = special_id(tokenizer, EOS_NAMES)
     if cfg.arch == "bert" and cls is not None and sep is not None:
         hf.post_processor = TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
                                                special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
     elif cfg.arch == "t5" and eos is not None:  # T5's tokenizers end every text with its end token
-        hf.post_processor = TemplateProcessing(single="$A <eos>", pair="$A <eos> $B:1 <eos>:1",
-                                               special_tokens=[("<eos>", eos)])
+        end = tokenizer.hf.id_to_token(eos)
+        hf.post_processor = TemplateProcessing(single=f"$A {end}", pair=f"$A {end} $B:1 {end}:1",
+                                               special_tokens=[(end, eos)])
     (folder / "tokenizer.json").write_text(hf.to_str(), encoding="utf-8")
     specials = {key: token for token, key in SPECIAL_NAMES.items() if tokenizer.token_id(token) is not None}
     config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg.block_size, **specials}
@@ -42,7 +44,7 @@ def engine_ids(tokenizer: Tokenizer, cfg: GPTConfig, text: str) -> list[int]:
     cls, sep = tokenizer.token_id("[CLS]"), tokenizer.token_id("[SEP]")
     if cfg.arch == "bert" and cls is not None and sep is not None:
         ids = [cls, *ids[: cfg.block_size - 2], sep]
-    elif cfg.arch == "t5" and (eos := tokenizer.token_id("<eos>")) is not None:
+    elif cfg.arch == "t5" and (eos := special_id(tokenizer, EOS_NAMES)) is not None:
         ids = [*ids[: cfg.block_size - 1], eos]
     return ids[: cfg.block_size]
 

@@ -4,10 +4,15 @@ and the word alignment that cross-attention implies."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from engine.model.hooks import hook_points, hooked
+from engine.run.tomlio import write_atomic
 
 STACKS = ("encoder", "decoder", "cross")
 
@@ -32,6 +37,19 @@ def seq2seq_patterns(model, src_ids: list[int], tgt_in: list[int]) -> dict[str, 
         model(torch.tensor([src_ids], device=device), torch.tensor([tgt_in], device=device))
     model.train(was_training)
     return {stack: torch.stack([seen[n] for n in ns]).numpy() for stack, ns in wanted.items()}
+
+
+def save_recorded(folder: Path, step: int, maps: dict[str, np.ndarray], source: list[str], target: list[str]) -> Path:
+    """attention/step-NNNNNN.npz with the three stacks (float16), and the pair's tokens once in tokens.json
+    ({"source", "target"}: the decoder's rows write target + <eos>)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "tokens.json").exists():
+        write_atomic(folder / "tokens.json", json.dumps({"source": source, "target": target}, ensure_ascii=False))
+    path = folder / f"step-{step:06d}.npz"
+    tmp = folder / f".step-{step:06d}.tmp.npz"
+    np.savez(tmp, **{k: v.astype(np.float16) for k, v in maps.items()})
+    os.replace(tmp, path)
+    return path
 
 
 def word_starts(tokens: list[str]) -> list[int]:

@@ -10,6 +10,7 @@ one, is scored once at the end.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from engine.data.span_corruption import SpanCorruptionSampler, window_length
 from engine.data.tokenizer import train_tokenizer
 from engine.errors import UserError
 from engine.infer.seq2seq_generate import greedy_batch
+from engine.probes.cross_attention import save_recorded, seq2seq_patterns
 from engine.train.tasks import Task, resolve_auto_batch
 from engine.train.text_metrics import text_metrics
 
@@ -185,6 +187,18 @@ class Seq2SeqTask(PairTask):
             return Task.evaluate(self, model, which)
         return super().evaluate(model, which)
 
+    def record_attention(self, model, step: int, run_dir: Path | None) -> Path | None:
+        """The first validation pair's three attention stacks, teacher-forced on its reference target, so
+        that every evaluation's maps share their rows (attention/step-NNNNNN.npz)."""
+        if self.denoise or not len(self.data.val):
+            return None
+        src, tgt = self.data.val.src[0] + [self.specials.eos], self.data.val.tgt[0]
+        maps = seq2seq_patterns(model, src, [self.specials.pad] + tgt)
+        if run_dir is None:
+            return None
+        tok = self.t.tokenizer
+        return save_recorded(Path(run_dir) / "attention", step, maps, tok.token_strings(src), tok.token_strings(tgt))
+
     def val_text(self) -> str:
         if self.denoise:
             return self.t.tokenizer.decode(self.val_tokens[: self.window].tolist())
@@ -270,7 +284,7 @@ class InstructTask(PairTask):
                 if token.id == self.specials.eos:
                     break
                 ids.append(token.id)
-                out.append(self.t.tokenizer.decode(ids))
+            out.append(self.t.tokenizer.decode(ids))
         return out
 
 

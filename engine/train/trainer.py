@@ -371,10 +371,6 @@ class Trainer(Recovery):
             self.record_attention()
         return improved
 
-    def test_metrics(self) -> dict | None:
-        """The final model's metrics on the test split, once, at the end (None where the task holds none out)."""
-        return self.task.evaluate_test(self.model) if hasattr(self.task, "evaluate_test") else None
-
     def sample(self) -> None:
         for prompt, text in self.task.samples(self.model):
             self.events.emit("sample", self.step, prompt=prompt, text=text)
@@ -382,9 +378,13 @@ class Trainer(Recovery):
         self.model.train()
 
     def record_attention(self) -> None:
-        probe = self.cfg.train.probe_text
-        ids = self.tokenizer.encode(probe)[: self.gpt_config.block_size] if probe else self.task.probe_ids()
-        path = self.probes.record(self.model, ids, self.step, main=self.dist.is_main, sharded=self.fsdp)
+        own = getattr(self.task, "record_attention", None)  # an encoder-decoder records its three stacks
+        if own is not None:
+            path = own(self.model, self.step, self.run_dir if self.dist.is_main else None)
+        else:
+            probe = self.cfg.train.probe_text
+            ids = self.tokenizer.encode(probe)[: self.gpt_config.block_size] if probe else self.task.probe_ids()
+            path = self.probes.record(self.model, ids, self.step, main=self.dist.is_main, sharded=self.fsdp)
         if path is not None:
             self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
 

@@ -33,6 +33,7 @@ from engine.data.files import TABLE_SUFFIXES, peek_columns
 from engine.demo import DEMOS, make_demo_corpus
 from engine.estimate import human_bytes
 from engine.humanlog import counted
+from studio.corpus.pairs_view import PairsView
 from studio.corpus.preview import read_preview
 from studio.jobs import Job
 from studio.model.fields import field_docs
@@ -145,6 +146,7 @@ class CorpusPage(QWidget):
                                          ("vocab", "Vocabulary"), ("removed", "Cleaning removed")])
         self.preview = QPlainTextEdit(readOnly=True)
         self.preview.setObjectName("preview")
+        self.pairs_view = PairsView()
         self.vocab_list = QListWidget()
         self.vocab_list.setObjectName("vocab_list")
         self.sentence = QLineEdit()
@@ -173,6 +175,7 @@ class CorpusPage(QWidget):
         right = QVBoxLayout()
         right.addWidget(QLabel("<b>Preview</b> (first documents)"))
         right.addWidget(self.preview, 3)
+        right.addWidget(self.pairs_view)
         right.addWidget(QLabel("<b>Vocabulary</b>"))
         right.addWidget(self.vocab_list, 1)
         right.addWidget(QLabel("<b>A sentence as tokens</b>"))
@@ -344,6 +347,7 @@ class CorpusPage(QWidget):
         skipped = f"{preview.skipped}\n" if preview.skipped else ""
         self.preview.setPlainText(f"{skipped}{counted(n, 'document')}. {head}\n\n{text}")
         self.stats.set("documents", f"{n:,}")
+        self.pairs_view.show_pairs(preview.pairs)
         self.suggestion.setText(f"This file reads as {counted(n, 'long paragraph')} of short lines. If each line is "
                                 f"one record (a name, a sentence), read one document per line.")
         self.suggestion.setVisible(preview.suggest_lines)

@@ -4,11 +4,13 @@ like one record per line (names, sentences) read as one big paragraph."""
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from engine import config as C
 from engine.data.corpus import load_documents
+from engine.data.corpus_check import holds_pairs
 from engine.data.files import skip_summary
+from engine.data.pairs import PAIR_KEYS
 
 PREVIEW_DOCS = 30
 LINES_PER_DOC = 50
@@ -24,14 +26,22 @@ class Preview:
     """The file reads as few long paragraphs of short lines: one document per line is probably meant."""
     skipped: str = ""
     """The files of a folder that are not read, and why ("" when none are)."""
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    """The first (source, target) rows of a table that holds pairs (seq2seq, instruct)."""
 
 
 def read_preview(data: C.DataConfig, cache_dir) -> Preview:
     docs = load_documents(data, cache_dir)
     first = next(iter(docs.iter_text(batch=PREVIEW_DOCS)), [])
     skipped = skip_summary(docs.files.skipped)
+    pairs = []
+    if holds_pairs(data):
+        both = load_documents(replace(data, text_column=data.source_column), cache_dir,
+                              extra_columns=(data.target_column,), keys=PAIR_KEYS)
+        rows = both.dataset.select(range(min(5, len(both))))
+        pairs = [(str(s), str(t)) for s, t in zip(rows["text"], rows[data.target_column])]
     return Preview(len(docs), first, data.documents == "paragraph" and looks_like_records(first),
-                   f"{skipped[:1].upper()}{skipped[1:]}." if skipped else "")
+                   f"{skipped[:1].upper()}{skipped[1:]}." if skipped else "", pairs)
 
 
 def looks_like_records(paragraphs: list[str]) -> bool:

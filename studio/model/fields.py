@@ -25,16 +25,24 @@ ITEM_HINTS = {("train", "optimizer"): C.OPTIMIZER_HINTS}
 
 MASKED_ONLY = [("task", k) for k in ("mask_prob", "whole_word_mask", "nsp")]
 CLASSIFY_ONLY = [("task", k) for k in ("label_column", "labels")]
+PAIRS_ONLY = [("data", k) for k in ("source_column", "target_column", "test_fraction")] + [
+    ("task", "metric_samples")]
+"""Shown for the objectives that read source -> target pairs (seq2seq, instruct)."""
+SEQ2SEQ_ONLY = [("model", "n_encoder_layer"), ("model", "target_block_size"), ("task", "label_smoothing")]
+DECODER_LAYOUT = [("model", k) for k in ("position", "norm", "mlp", "bias")]
+"""What the encoder-decoder does not take from the form: it has T5's own layout."""
 LORA_ONLY = [("finetune", k) for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_targets")]
 SHAPE = [("model", k) for k in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp",
-                                 "bias", "tie_weights", "arch")] + [("tokenizer", k) for k in ("kind", "vocab_size",
-                                                                                               "path")]
+                                 "bias", "tie_weights", "arch", "n_encoder_layer")] + [
+    ("tokenizer", k) for k in ("kind", "vocab_size", "path")]
 """Fields a fine-tune takes from its source model, shown but not editable then."""
 
 GROUPS = {
-    "Architecture": [("model", k) for k in ("n_layer", "n_head", "n_embd", "block_size", "dropout", "vocab_size",
-                                             "position", "norm", "mlp", "bias", "tie_weights")],
-    "Objective": [("model", "objective"), ("model", "arch"), *MASKED_ONLY, *CLASSIFY_ONLY],
+    "Architecture": [("model", k) for k in ("n_layer", "n_encoder_layer", "n_head", "n_embd", "block_size",
+                                             "target_block_size", "dropout", "vocab_size", "position", "norm", "mlp",
+                                             "bias", "tie_weights")],
+    "Objective": [("model", "objective"), ("model", "arch"), *MASKED_ONLY, *CLASSIFY_ONLY, ("task", "label_smoothing"),
+                  ("task", "metric_samples")],
     "Fine-tuning": [("finetune", k) for k in ("source", "method", "lora_rank", "lora_alpha", "lora_dropout",
                                               "lora_targets")],
     "Optimization": [("train", k) for k in ("optimizer", "lr", "min_lr", "schedule", "warmup_steps", "max_steps",
@@ -48,15 +56,17 @@ GROUPS = {
     "Trackers": [("train", "tensorboard"), *[("track", k) for k in ("mlflow", "mlflow_uri", "experiment", "wandb",
                                                                      "wandb_mode")]],
     "Tokenizer": [("tokenizer", k) for k in ("kind", "vocab_size", "path")],
-    "Corpus": [("data", k) for k in ("path", "text_column", "documents", "val_fraction", "encoding", "normalize",
-                                     "collapse_whitespace", "dedupe", "min_chars")],
+    "Corpus": [("data", k) for k in ("path", "text_column", "source_column", "target_column", "documents",
+                                     "val_fraction", "test_fraction", "encoding", "normalize", "collapse_whitespace",
+                                     "dedupe", "min_chars")],
 }
 
 ZERO_MEANS = {("model", "vocab_size"): "from the tokenizer", ("train", "log_interval"): "auto (CPU every step)",
               ("train", "checkpoint_interval"): "at every evaluation", ("train", "early_stopping"): "never",
               ("train", "target_loss"): "never",
               ("train", "threads"): "all cores", ("data", "min_chars"): "keep all",
-              ("train", "decay_steps"): "over all the steps"}
+              ("train", "decay_steps"): "over all the steps", ("model", "n_encoder_layer"): "as the decoder",
+              ("model", "target_block_size"): "as the context", ("task", "metric_samples"): "loss only"}
 """What 0 means for a number field, shown in the field instead of a bare 0."""
 
 # wide numeric ranges: the form accepts what the engine validates, and shows the engine's messages
@@ -83,5 +93,7 @@ def label(key: str) -> str:
                "arch": "Architecture", "mask_prob": "Mask probability", "nsp": "Next-sentence prediction",
                "source": "Start from", "method": "Fine-tuning method", "lora_rank": "LoRA rank",
                "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout", "lora_targets": "LoRA projections",
-               "labels": "Labels (| separated)"}
+               "labels": "Labels (| separated)", "n_encoder_layer": "Encoder layers",
+               "target_block_size": "Target length", "test_fraction": "Test fraction",
+               "metric_samples": "Scored samples"}
     return special.get(key, key.replace("_", " ").capitalize())

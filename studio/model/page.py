@@ -1,6 +1,7 @@
 """The Model page: the config form | a live estimate card, inline problems, presets, Save/Load, Train.
 
-The form follows the objective (masking options for a masked LM, label options for a classifier) and
+The form follows the objective (masking options for a masked LM, label options for a classifier, the pair's
+columns and the encoder's depth for seq2seq, whose layout is T5's own) and
 the fine-tuning source: a source fixes the architecture and tokenizer, which are then shown, not edited.
 """
 
@@ -26,14 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine import config as C
-from engine.data.corpus_check import corpus_problems
+from engine.data.corpus_check import corpus_problems, holds_pairs
 from engine.data.encode import split_problem
 from engine.errors import UserError
 from engine.estimate import estimate, human_bytes, human_count, human_seconds, trainable_parameters
 from engine.memory import available_ram, memory_problem
 from engine.sourceinfo import SourceInfo, describe_source
 from engine.train.launch import local_plan
-from studio.model.fields import CLASSIFY_ONLY, LORA_ONLY, MASKED_ONLY, SHAPE
+from studio.model.fields import CLASSIFY_ONLY, DECODER_LAYOUT, LORA_ONLY, MASKED_ONLY, PAIRS_ONLY, SEQ2SEQ_ONLY, SHAPE
 from studio.model.form import ConfigForm
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
@@ -166,17 +167,19 @@ class ModelPage(QWidget):
             defaults = C.TrainConfig()
             cfg.train.sample_prompts, cfg.train.probe_text = defaults.sample_prompts, defaults.probe_text
         cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer
+        if cfg.model.objective not in C.PAIR_OBJECTIVES and holds_pairs(cfg.data):
+            cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
         self.corpus_vocab, self.corpus_tokens = vocab_size, tokens
         self.set_config(cfg)
 
     def _corpus_problems(self, cfg: C.RunConfig) -> list[str]:
         """What the engine would refuse about the corpus for this run (asked again only when it could change)."""
         d = cfg.data
-        key = (d.path, d.text_column, cfg.model.objective, cfg.task.label_column)
+        key = (d.path, d.text_column, d.source_column, d.target_column, cfg.model.objective, cfg.task.label_column)
         if key != self._corpus_check[0]:
             self._corpus_check = (key, corpus_problems(cfg))
         problems = list(self._corpus_check[1])
-        if self.corpus_tokens and not cfg.finetune.source:
+        if self.corpus_tokens and not cfg.finetune.source and cfg.model.objective not in C.PAIR_OBJECTIVES:
             problems += filter(None, [split_problem(self.corpus_tokens, d.val_fraction, cfg.model.block_size)])
         return problems
 
@@ -226,9 +229,10 @@ class ModelPage(QWidget):
         return problems
 
     def _follow_objective(self, cfg: C.RunConfig) -> None:
-        for fields, shown in ((MASKED_ONLY, cfg.model.objective == "masked"),
-                              (CLASSIFY_ONLY, cfg.model.objective == "classify"),
-                              (LORA_ONLY, cfg.finetune.method == "lora")):
+        objective = cfg.model.objective
+        for fields, shown in ((MASKED_ONLY, objective == "masked"), (CLASSIFY_ONLY, objective == "classify"),
+                              (PAIRS_ONLY, objective in C.PAIR_OBJECTIVES), (SEQ2SEQ_ONLY, objective == "seq2seq"),
+                              (DECODER_LAYOUT, objective != "seq2seq"), (LORA_ONLY, cfg.finetune.method == "lora")):
             for section, key in fields:
                 self.form.set_row_visible(section, key, shown)
 

@@ -124,11 +124,26 @@ def test_instruct_prompt_tokens_carry_no_loss():
     assert torch.isclose(loss, F.cross_entropy(logits[0, 3:], torch.tensor([7, 8, 9, 5])))
 
 
+def test_the_summarize_recipe_teaches_a_decoder_to_exact_match(tmp_path, capsys):
+    corpus = make_demo_corpus("summarize", tmp_path, size_bytes=400_000)
+    code = main(["train", str(RECIPES / "summarize-instruct.toml"), "--set", f"data.path={corpus}", "--set",
+                 f"data.cache_dir={tmp_path / 'cache'}", "--set", f"train.out_dir={tmp_path / 'run'}", "--events"])
+    assert code == 0
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    assert next(e for e in events if e.type == "started")["arch"] == "gpt"
+    assert [e for e in events if e.type == "eval"][-1]["val_exact_match"] >= 0.9
+    assert [e for e in events if e.type == "finished"][-1]["test"]["exact_match"] >= 0.9
+    capsys.readouterr()
+    row = json.loads(corpus.read_text().splitlines()[-1])
+    assert main(["generate", str(tmp_path / "run"), "--prompt", row["source"]]) == 0
+    assert capsys.readouterr().out.strip() == row["target"]  # greedy by default, the answer alone
+
+
 def test_an_instruct_run_trains_on_pairs_and_answers_through_generate(tmp_path, capsys):
     from tests.conftest import tiny_config
     from tests.engine.test_training import train
 
-    corpus = make_demo_corpus("qa", tmp_path, size_bytes=20_000)
+    corpus = make_demo_corpus("summarize", tmp_path, size_bytes=20_000)
     cfg = tiny_config(corpus, tmp_path, model={"objective": "instruct", "block_size": 128},
                       data={"test_fraction": 0.1}, task={"metric_samples": 4}, train={"max_steps": 4})
     train(cfg)
@@ -153,6 +168,28 @@ def test_every_demo_is_written_with_a_run_config_that_fits_it(tmp_path, capsys):
         assert Path(cfg.data.path).parent == out and Path(cfg.data.path).is_file()
         assert Path(cfg.train.out_dir) == out / "runs" / name
         assert corpus_problems(cfg) == []
-    assert main(["demo", "qa", "--out", str(tmp_path / "qa")]) == 2  # never over an existing run.toml
+    assert main(["demo", "summarize", "--out", str(tmp_path / "summarize")]) == 2  # never over a run.toml
     assert "exists" in capsys.readouterr().err
     assert main(["demo"]) == 0 and "translate" in capsys.readouterr().out
+
+
+def test_a_t5_folder_saved_by_transformers_fine_tunes_on_pairs(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from engine.data.tokenizer import train_tokenizer
+    from tests.conftest import tiny_config
+    from tests.engine.test_training import train
+
+    corpus = make_demo_corpus("translate", tmp_path, size_bytes=10_000)
+    tok = train_tokenizer("char", lambda: [corpus.read_text()])
+    tok.add_special_tokens(["<pad>", "</s>"])  # T5's own names: the fine-tune starts from them, adds nothing
+    config = transformers.T5Config(vocab_size=tok.vocab_size, d_model=32, d_kv=8, d_ff=48, num_layers=2,
+                                   num_heads=4, feed_forward_proj="gated-gelu", pad_token_id=tok.token_id("<pad>"),
+                                   eos_token_id=tok.token_id("</s>"), decoder_start_token_id=tok.token_id("<pad>"))
+    transformers.T5ForConditionalGeneration(config).save_pretrained(tmp_path / "t5")
+    tok.save(tmp_path / "t5" / "tokenizer.json")
+    cfg = tiny_config(corpus, tmp_path, model={"objective": "seq2seq", "block_size": 64},
+                      finetune={"source": str(tmp_path / "t5")}, task={"metric_samples": 2}, train={"max_steps": 2})
+    train(cfg)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    assert next(e for e in events if e.type == "finetune")["new"] == []  # every weight came from the folder
+    assert next(e for e in events if e.type == "started")["corpus"]["vocab_size"] == tok.vocab_size

@@ -152,7 +152,7 @@ def test_a_hugging_face_folder_as_the_start_of_a_fine_tune(qtbot, window, tmp_pa
     assert page.form.widget("model", "n_embd").value() == 32 and not page.form.widget("model", "n_embd").isEnabled()
     assert page.train_btn.isEnabled(), page.problems.text()
     page.form.widget("model", "objective").setCurrentText("causal")
-    assert "a causal LM fine-tunes a GPT decoder" in page.problems.text() and not page.train_btn.isEnabled()
+    assert "a causal run fine-tunes a GPT decoder" in page.problems.text() and not page.train_btn.isEnabled()
     page.set_source("")
     assert page.form.widget("model", "n_embd").isEnabled() and not page.source_note.text()
 
