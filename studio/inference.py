@@ -14,9 +14,14 @@ import numpy as np
 from studio.inference_client import Request, client
 
 
-def _maps(result: dict) -> tuple[np.ndarray, list[str]]:
+def _maps(result: dict) -> tuple[np.ndarray | dict, list[str] | dict]:
+    """A decoder's or an encoder's (L, H, T, T) maps and tokens; an encoder-decoder's three stacks and
+    {"source", "target"} tokens."""
     path = Path(result["maps"])
     try:
+        if path.suffix == ".npz":
+            with np.load(path) as stacks:
+                return {k: stacks[k] for k in stacks.files}, {"source": result["tokens"], "target": result["target"]}
         return np.load(path), result["tokens"]
     finally:
         path.unlink(missing_ok=True)
@@ -31,7 +36,8 @@ def started(request: Request, parent, on_done, on_failed) -> Request:
 
 
 def attention_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
-    """Its result is (maps (L, H, T, T) float32, tokens)."""
+    """Its result is (maps (L, H, T, T) float32, tokens), or for an encoder-decoder, which translates the
+    text first, ({"encoder", "decoder", "cross"}, {"source", "target"})."""
     return client().request("attention", _maps, run=str(run_dir), checkpoint=checkpoint, text=text)
 
 

@@ -32,6 +32,8 @@ class RunSummary:
     accuracy: float | None = None
     """The newest validation accuracy (classifiers, masked LMs)."""
     macro_f1: float | None = None
+    test: dict | None = None
+    """The test split's metrics, scored once at the end (runs that hold one out)."""
     last_loss: float | None = None
     started: float | None = None
     duration: float = 0.0
@@ -118,7 +120,7 @@ def _cached_history(run_dir: Path) -> dict:
 def _fold(events: list[Event]) -> dict:
     h = {"started": None, "n_params": None, "max_steps": None, "step": 0, "last_loss": None, "duration": 0.0,
          "best_val_loss": None, "last_val_loss": None, "end": None, "any": bool(events), "paused": False,
-         "accuracy": None, "macro_f1": None}
+         "accuracy": None, "macro_f1": None, "test": None}
     for e in events:
         if e.type == "started":
             h["started"] = h["started"] or e.time
@@ -140,6 +142,7 @@ def _fold(events: list[Event]) -> dict:
             h["paused"] = e.get("state") == "paused"
         elif e.type in ("finished", "error"):
             h["end"] = e
+            h["test"] = e.get("test") or h["test"]
             h["duration"] = e.get("elapsed", h["duration"]) or h["duration"]
     return h
 

@@ -84,28 +84,29 @@ class HeadView(pg.PlotWidget):
                                         label="weight")
         self.colorbar.setImageItem(self.image, insert_in=self.getPlotItem())
         self.tokens: list[str] = []
+        self.keys: list[str] = []
         self.weights = np.zeros((0, 0))
         for axis in ("bottom", "left"):
             self.getAxis(axis).enableAutoSIPrefix(False)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
-    def set_map(self, weights: np.ndarray, tokens: list[str], title: str) -> None:
+    def set_map(self, weights: np.ndarray, tokens: list[str], title: str, keys: list[str] | None = None) -> None:
+        """`tokens` label the queries (rows) and, unless `keys` are given (cross-attention), the keys too."""
         self.weights = weights
-        self.tokens = tokens
+        self.tokens, self.keys = tokens, keys if keys is not None else tokens
         self.image.setImage(weights, levels=(0.0, max(1e-6, float(weights.max()))))
         self.colorbar.setLevels((0.0, max(1e-6, float(weights.max()))))
-        shown = [(i + 0.5, _label(t)) for i, t in enumerate(tokens)]
-        step = max(1, len(tokens) // 48)  # at most ~48 labels an axis stay readable
-        ticks = [shown[::step], []]
-        self.getAxis("bottom").setTicks(ticks)
-        self.getAxis("left").setTicks(ticks)
+        for axis, labels in (("left", self.tokens), ("bottom", self.keys)):
+            shown = [(i + 0.5, _label(t)) for i, t in enumerate(labels)]
+            step = max(1, len(labels) // 48)  # at most ~48 labels an axis stay readable
+            self.getAxis(axis).setTicks([shown[::step], []])
         self.setTitle(title)
         self.autoRange(padding=0.01)
 
     def describe(self, q: int, k: int) -> str:
-        if not (0 <= q < len(self.tokens) and 0 <= k < len(self.tokens)):
+        if not (0 <= q < len(self.tokens) and 0 <= k < len(self.keys)):
             return ""
-        return (f"query {q} {_label(self.tokens[q])!s} → key {k} {_label(self.tokens[k])!s}: "
+        return (f"query {q} {_label(self.tokens[q])!s} → key {k} {_label(self.keys[k])!s}: "
                 f"weight {self.weights[q, k]:.4f}")
 
     def _on_mouse_moved(self, pos) -> None:

@@ -5,7 +5,6 @@ Logit lens; Ablation; Embeddings."""
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import numpy as np
@@ -32,18 +31,12 @@ from studio.inspect.embeddings_panel import EmbeddingsPanel
 from studio.inspect.heads_panel import HeadsPanel
 from studio.inspect.heatmaps import HeadsGrid, HeadView
 from studio.inspect.lens_panel import LensPanel
+from studio.inspect.stacks import STACKS, load_recorded, recorded_steps, stack_axes
 from studio.widgets.run_picker import RunPicker
 from studio.widgets.run_texts import run_text, unknown_note
 
 PLACEHOLDER = ("Choose a run, type a text (or keep the start of the run's own validation data) and press Show "
                "attention: every head's weights appear here.")
-
-
-def recorded_steps(run_dir: Path | None) -> list[int]:
-    """Steps at which the trainer recorded the probe text's attention (attention/step-NNNNNN.npy)."""
-    if run_dir is None:
-        return []
-    return sorted(int(p.stem.split("-")[1]) for p in (run_dir / "attention").glob("step-*.npy"))
 
 
 class InspectPage(QWidget):
@@ -52,6 +45,12 @@ class InspectPage(QWidget):
         self.store = store
         self.maps: np.ndarray | None = None
         self.tokens: list[str] = []
+        self.keys: list[str] = []
+        """The columns' tokens: the rows' own, or a cross-attention map's source."""
+        self.stacks: dict | None = None
+        """An encoder-decoder's three stacks, and the pair they were computed on."""
+        self.pair: dict = {}
+        self.causal = True
         self.layer, self.head = 0, 0
         self.job = None
 
@@ -74,6 +73,14 @@ class InspectPage(QWidget):
         self.status = QLabel("")
         self.status.setObjectName("inspect_status")
         self.mean = QCheckBox("mean over heads")
+        self.stack = QComboBox()
+        self.stack.setObjectName("attention_stack")
+        for key, text in STACKS.items():
+            self.stack.addItem(text, key)
+        self.stack.setToolTip("An encoder-decoder attends three ways: the encoder over the source, the decoder "
+                              "over the target so far, and the decoder's cross-attention from each target token "
+                              "to the source (where it looks to write that token).")
+        self.stack.setVisible(False)
         self.steps = QSlider()
         self.steps.setOrientation(self.steps.orientation().Horizontal)
         self.steps.setObjectName("training_steps")
@@ -107,6 +114,7 @@ class InspectPage(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.show_btn)
         actions.addWidget(self.busy)
+        actions.addWidget(self.stack)
         actions.addWidget(self.mean)
         actions.addStretch()
         training = QHBoxLayout()
@@ -160,6 +168,7 @@ class InspectPage(QWidget):
         self.grid.sig_head_clicked.connect(self.select_head)
         self.view.sig_hovered.connect(self.hover.setText)
         self.mean.toggled.connect(lambda _: self._show_head())
+        self.stack.currentIndexChanged.connect(lambda _: self._show_stack())
         self.query.currentIndexChanged.connect(lambda _: self._show_token_view())
         self.steps.valueChanged.connect(self._on_step_moved)
         self.text.textChanged.connect(self._check_text)
@@ -182,6 +191,11 @@ class InspectPage(QWidget):
 
     def _on_maps(self, result) -> None:
         maps, tokens = result
+        if isinstance(maps, dict):
+            self._idle(f"the source as the model translates it: {self.picker.checkpoint()} wrote "
+                       f"{''.join(tokens['target'])!r}")
+            self.show_stacks(maps, tokens)
+            return
         self._idle(f"{maps.shape[0]} layers × {maps.shape[1]} heads over {len(tokens)} tokens "
                    f"({self.picker.checkpoint()})")
         self.set_maps(maps, tokens)
@@ -196,8 +210,25 @@ class InspectPage(QWidget):
         self.show_btn.setEnabled(True)
         self.status.setText(message)
 
-    def set_maps(self, maps: np.ndarray, tokens: list[str]) -> None:
-        self.maps, self.tokens = maps, tokens
+    def show_stacks(self, stacks: dict, pair: dict) -> None:
+        """An encoder-decoder's maps: the stack chosen above is shown (cross-attention first)."""
+        self.stacks, self.pair = stacks, pair
+        self.stack.setVisible(True)
+        self._show_stack()
+
+    def _show_stack(self) -> None:
+        if self.stacks is None:
+            return
+        key = self.stack.currentData()
+        rows, cols = stack_axes(key, self.pair["source"], self.pair["target"])
+        self.set_maps(self.stacks[key], rows, keys=cols, causal=key == "decoder", keep_stacks=True)
+
+    def set_maps(self, maps: np.ndarray, tokens: list[str], *, keys: list[str] | None = None, causal: bool = True,
+                 keep_stacks: bool = False) -> None:
+        if not keep_stacks:
+            self.stacks = None
+            self.stack.setVisible(False)
+        self.maps, self.tokens, self.keys, self.causal = maps, tokens, keys or tokens, causal
         self.layer = min(self.layer, maps.shape[0] - 1)
         self.head = min(self.head, maps.shape[1] - 1)
         self.grid.set_maps(maps)
@@ -226,7 +257,8 @@ class InspectPage(QWidget):
             return
         which = "mean over heads" if self.mean.isChecked() else f"head {self.head}"
         self.grid.highlight(self.layer, None if self.mean.isChecked() else self.head)
-        self.view.set_map(self.current_map(), self.tokens, f"layer {self.layer}, {which}")
+        stack = f"{self.stack.currentText().lower()}, " if self.stacks is not None else ""
+        self.view.set_map(self.current_map(), self.tokens, f"{stack}layer {self.layer}, {which}", keys=self.keys)
         self._show_token_view()
 
     def _show_token_view(self) -> None:
@@ -237,9 +269,9 @@ class InspectPage(QWidget):
         row = self.current_map()[q]
         top = max(float(row.max()), 1e-6)
         spans = []
-        for k, t in enumerate(self.tokens):
-            alpha = row[k] / top if k <= q else 0.0
-            border = "border-bottom:2px solid #d62728;" if k == q else ""
+        for k, t in enumerate(self.keys):
+            alpha = row[k] / top if k <= q or not self.causal else 0.0
+            border = "border-bottom:2px solid #d62728;" if k == q and self.keys is self.tokens else ""
             shown = html.escape(t).replace("\n", "&#8629;")
             spans.append(f'<span style="background:rgba(37,99,235,{alpha:.2f});{border}">{shown}</span>')
         self.token_view.setText("".join(spans))
@@ -265,6 +297,11 @@ class InspectPage(QWidget):
         self.steps.blockSignals(False)
         self.steps_label.setText(f"Attention over training: step {steps[-1]}" if steps else
                                  "Attention over training: (no recorded steps)")
+        run = self.picker.run_dir()
+        pairs = run is not None and self.store.run(run).objective == "seq2seq"
+        for panel in (self.heads_panel, self.lens_panel, self.ablation_panel):  # they read a single stack
+            i = self.tabs.indexOf(panel)
+            self.tabs.setTabEnabled(i, not pairs)
         self._refresh_panels()
 
     def _head_roles(self) -> list[list[str]]:
@@ -289,10 +326,14 @@ class InspectPage(QWidget):
         if run is None or not self.recorded:
             return
         step = self.recorded[index]
-        maps = np.load(run / "attention" / f"step-{step:06d}.npy").astype(np.float32)
-        tokens = json.loads((run / "attention" / "tokens.json").read_text())["tokens"]
+        maps, tokens = load_recorded(run, step)
         self.steps_label.setText(f"Attention over training: step {step} (the run's probe text)")
         self.hover.setText("")
+        if isinstance(maps, dict):  # the first validation pair, on its reference target
+            self.show_stacks(maps, tokens)
+            self.status.setText(f"recorded during training at step {step}, on the first validation pair and its "
+                                f"reference target")
+            return
         self.set_maps(maps, tokens)
         self.status.setText(f"{maps.shape[0]} layers × {maps.shape[1]} heads over {len(tokens)} tokens "
                             f"(recorded during training at step {step}, on the run's probe text)")

@@ -1,6 +1,7 @@
 """The Playground page: prompt | sampling settings | streamed output, with an optional second checkpoint.
 
-A causal model streams a continuation; a masked LM fills in the [MASK] tokens of the text; a
+A causal model streams a continuation; a seq2seq model (an encoder-decoder) or an instruction-tuned
+decoder streams its target for the source typed; a masked LM fills in the [MASK] tokens of the text; a
 classifier shows the probability of each label for the text."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.config import PAIR_OBJECTIVES
 from studio.inference import prediction_job, started, token_stream
 from studio.inference_client import Request
 from studio.playground.output import TokenOutput
@@ -62,8 +64,9 @@ class Column(QWidget):
             self.state.setText("Choose a run with a checkpoint.")
             self.sig_finished.emit()
             return
-        self.output.start(prompt)
-        if self.objective() != "causal":
+        answering = self.objective() in PAIR_OBJECTIVES  # the prompt is a source: the target streams after it
+        self.output.start(prompt + "\n→ " if answering else prompt)
+        if self.objective() not in ("causal", *PAIR_OBJECTIVES):
             self.predict(run, prompt)
             return
         self.state.setText("Generating…")
@@ -149,7 +152,8 @@ class PlaygroundPage(QWidget):
         buttons.addWidget(self.generate_btn)
         buttons.addWidget(self.stop_btn)
         side = QVBoxLayout()
-        side.addWidget(QLabel("<b>Prompt</b>"))
+        self.prompt_label = QLabel("<b>Prompt</b>")
+        side.addWidget(self.prompt_label)
         side.addWidget(self.prompt)
         side.addWidget(self.prompt_note)
         side.addWidget(settings)
@@ -168,6 +172,7 @@ class PlaygroundPage(QWidget):
         layout.addWidget(body, 1)
 
         self.settings = settings
+        self.objective_shown = ""
         self.left.picker.sig_changed.connect(self._follow_objective)
         self.compare.toggled.connect(self.right.setVisible)
         self.prompt.textChanged.connect(self._check_prompt)
@@ -180,10 +185,18 @@ class PlaygroundPage(QWidget):
     def _follow_objective(self) -> None:
         """Sampling is for causal models; others predict, and their prompt says what to type."""
         objective = self.left.objective()
-        self.settings.setEnabled(objective == "causal")
-        self.generate_btn.setText({"masked": "Fill in [MASK]", "classify": "Classify"}.get(objective, "Generate"))
+        answering = objective in PAIR_OBJECTIVES
+        if answering and self.objective_shown not in PAIR_OBJECTIVES and self.temperature.value() == 0.8:
+            self.temperature.setValue(0.0)  # a target is written greedily unless asked otherwise
+        self.objective_shown = objective
+        self.settings.setEnabled(objective == "causal" or answering)
+        self.generate_btn.setText({"masked": "Fill in [MASK]", "classify": "Classify", "seq2seq": "Write the target",
+                                   "instruct": "Respond"}.get(objective, "Generate"))
+        self.prompt_label.setText("<b>Source</b>" if answering else "<b>Prompt</b>")
         hints = {"masked": "Type a text with [MASK] where the model should fill in a token",
-                 "classify": "Type a text to classify", "causal": "A prompt to continue"}
+                 "classify": "Type a text to classify", "causal": "A prompt to continue",
+                 "seq2seq": "A source: the model writes its target (a sentence to translate, a text to sum up)",
+                 "instruct": "A prompt: the model responds (the template it was trained with is added for you)"}
         self.prompt.setPlaceholderText(hints.get(objective, ""))
         typed = self.prompt.toPlainText()
         if not typed.strip() or typed == self.default_prompt:  # the user's own prompt stays

@@ -35,7 +35,7 @@ from studio.store import Store
 from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot
 
-COLUMNS = ["Name", "Status", "Objective", "Parameters", "Best val loss", "Steps", "Duration", "Started"]
+COLUMNS = ["Name", "Status", "Objective", "Parameters", "Best val loss", "Test", "Steps", "Duration", "Started"]
 
 HF_FILTER = "Hugging Face transformers folder (*)"
 GGUF_FILTER = "GGUF file for llama.cpp, Ollama, LM Studio (*.gguf)"
@@ -58,7 +58,8 @@ def config_differences(configs: dict[str, dict]) -> list[str]:
 def objective_text(cfg) -> str:
     if cfg is None:
         return "?"
-    text = {"causal": "causal LM", "masked": "masked LM", "classify": "classifier"}.get(cfg.model.objective,
+    text = {"causal": "causal LM", "masked": "masked LM", "classify": "classifier", "seq2seq": "seq2seq (T5)",
+            "instruct": "instruction-tuned LM"}.get(cfg.model.objective,
                                                                                      cfg.model.objective)
     if cfg.model.objective == "masked" and cfg.task.nsp:
         text += " + NSP"
@@ -67,6 +68,15 @@ def objective_text(cfg) -> str:
         source = source.parent.parent if source.parent.name == "checkpoints" else source
         text += f" · {'LoRA' if cfg.finetune.method == 'lora' else 'fine-tune'} of {source.name}"
     return text
+
+
+def test_text(test: dict | None) -> str:
+    """The test split's result in a cell: exact match and BLEU where the run writes targets, else its loss."""
+    if not test:
+        return ""
+    if test.get("exact_match") is not None:
+        return f"exact {test['exact_match']:.1%} · BLEU {test.get('bleu', 0):.1f}"
+    return f"loss {test['loss']:.4f}" if test.get("loss") is not None else ""
 
 
 def row_values(run) -> list[str]:
@@ -79,7 +89,7 @@ def row_values(run) -> list[str]:
     best = min(val) if val else s.best_val_loss
     started = datetime.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
     return [s.name, s.status, objective_text(s.config), human_count(s.n_params) if s.n_params else "",
-            f"{best:.4f}" if best is not None else "", f"{step}/{s.max_steps}",
+            f"{best:.4f}" if best is not None else "", test_text(s.test), f"{step}/{s.max_steps}",
             human_seconds(duration) if duration else "", started]
 
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.humanlog import describe
+from engine.humanlog import describe, test_line
 from studio.store import RunState, Store
 from studio.train.eta import eta
 from studio.widgets.confusion import ConfusionMatrix
@@ -40,6 +40,11 @@ from studio.widgets.plots import PALETTE, MetricPlot, RunningEma
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
                 "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
+
+
+TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge_l", "ROUGE-L", 100.0),
+               ("val_exact_match", "exact match", 100.0))
+"""The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100."""
 
 
 @cache
@@ -277,6 +282,12 @@ class TrainPage(QWidget):
                 self.ppl_plot.set_series("validation", self._x(c["val_ppl"]), c["val_ppl"].values, color=PALETTE[1],
                                          symbol="o")
                 return
+            if self.run.objective in ("seq2seq", "instruct"):  # every score on 0-100
+                for i, (key, name, scale) in enumerate(TEXT_SCORES):
+                    if c[key].steps:
+                        self.ppl_plot.set_series(name, self._x(c[key]), [v * scale for v in c[key].values],
+                                                 color=PALETTE[(1 + i) % len(PALETTE)], symbol="o")
+                return
             second = ("val_nsp_accuracy", "next sentence") if self.run.objective == "masked" else \
                 ("val_macro_f1", "macro-F1")
             for i, (key, name) in enumerate((("val_accuracy", "accuracy"), second)):
@@ -292,7 +303,9 @@ class TrainPage(QWidget):
     def _set_objective(self, objective: str) -> None:
         """Title the metric plot and show the confusion matrix for the run's objective."""
         title = {"causal": "Validation perplexity", "masked": "Masked-token and next-sentence accuracy",
-                 "classify": "Validation accuracy and macro-F1"}.get(objective, "Validation")
+                 "classify": "Validation accuracy and macro-F1",
+                 "seq2seq": "Generated targets against references (0-100)",
+                 "instruct": "Generated responses against references (0-100)"}.get(objective, "Validation")
         if getattr(self, "_objective", None) != objective:
             self._objective = objective
             self.ppl_plot.clear_series()
@@ -362,7 +375,8 @@ class TrainPage(QWidget):
             left = eta(run.curves["loss"].steps, run.curves["loss"].times, s.max_steps)
             self.eta.setText(f"{left.text() if left else 'ETA: measuring…'} · {tps:,.0f} tokens/s")
         else:
-            self.eta.setText(f"best val loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else "")
+            test = f" · test: {test_line(s.test)}" if s.test else ""  # scored once, at the end
+            self.eta.setText((f"best val loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else "") + test)
         self.pause_btn.setText("Resume" if status == "paused" else "Pause")
         self.pause_btn.setEnabled(live)
         self.stop_btn.setEnabled(live)

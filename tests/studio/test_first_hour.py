@@ -7,6 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QTextDocument, QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea
 
+from studio.runs.page import COLUMNS
 from studio.train.eta import eta
 from tests.studio.conftest import close_keeping_runs, tiny_model
 from tests.studio.test_pages import write_corpus
@@ -139,8 +140,9 @@ def test_reopening_restores_the_work_and_follows_a_live_run(qtbot, window, tmp_p
         qtbot.waitUntil(lambda: "Training names-model: step" in again.run_label.text(), timeout=RUN_TIMEOUT)
         runs = again.runs_page
         row = next(r for r in range(runs.table.rowCount()) if runs.table.item(r, 0).text() == "names-model")
-        shown = int(runs.table.item(row, 5).text().split("/")[0])
-        qtbot.waitUntil(lambda: int(runs.table.item(row, 5).text().split("/")[0]) > shown + 3, timeout=RUN_TIMEOUT)
+        steps = COLUMNS.index("Steps")
+        shown = int(runs.table.item(row, steps).text().split("/")[0])
+        qtbot.waitUntil(lambda: int(runs.table.item(row, steps).text().split("/")[0]) > shown + 3, timeout=RUN_TIMEOUT)
         assert runs.table.item(row, 1).text() == "running"
     finally:
         proc.kill()
