@@ -35,7 +35,8 @@ def export_gguf(model, tokenizer, out: str | Path, *, dtype: str = "f16") -> Pat
     cfg: GPTConfig = model.config
     if cfg.arch != "gpt" or cfg.num_labels:
         raise UserError("GGUF holds language models for llama.cpp: export this "
-                        + ("encoder" if cfg.arch == "bert" else "classifier") + " as a Hugging Face folder instead")
+                        + {"bert": "encoder", "t5": "encoder-decoder"}.get(cfg.arch, "classifier")
+                        + " as a Hugging Face folder instead")
     if dtype not in TYPES:
         raise UserError(f"--type {dtype!r} is not one of {', '.join(TYPES)}")
     family = family_of(cfg)

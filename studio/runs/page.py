@@ -75,7 +75,7 @@ def test_text(test: dict | None) -> str:
     if not test:
         return ""
     if test.get("exact_match") is not None:
-        return f"exact {test['exact_match']:.1%} · BLEU {test.get('bleu', 0):.1f}"
+        return f"EM {test['exact_match']:.0%} · BLEU {test.get('bleu', 0):.0f}"
     return f"loss {test['loss']:.4f}" if test.get("loss") is not None else ""
 
 

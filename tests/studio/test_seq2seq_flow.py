@@ -35,7 +35,7 @@ def test_a_translation_run_through_the_gui(qtbot, window, tmp_path):
     assert "test: " in train.eta.text()
     runs = window.runs_page
     row = next(r for r in range(runs.table.rowCount()) if runs.table.item(r, 0).text() == "translate-gui")
-    qtbot.waitUntil(lambda: "exact" in runs.table.item(row, COLUMNS.index("Test")).text(), timeout=5000)
+    qtbot.waitUntil(lambda: "EM " in runs.table.item(row, COLUMNS.index("Test")).text(), timeout=5000)
 
     window.nav.setCurrentRow(4)
     inspect = window.inspect_page
