@@ -60,8 +60,8 @@ class DataConfig:
     val_fraction: float = 0.1
     """The last fraction of the token stream is held out for validation (deterministic)."""
     test_fraction: float = 0.0
-    """seq2seq and instruct: a share of the pairs held out as a test set, on which the final model is evaluated once
-    at the end of the run (0 = none)."""
+    """A share held out as a test set, on which the final model is evaluated once at the end of the run (0 = none):
+    of a token stream, the stretch just before validation; of pairs and labelled rows, after their shuffle."""
     source_column: str = "source"
     """seq2seq and instruct: the column holding each pair's source (the prompt)."""
     target_column: str = "target"

@@ -148,8 +148,6 @@ def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
     d = cfg.data
     if not 0.0 <= d.test_fraction < 0.5:
         p.append(f"data.test_fraction must be in [0, 0.5), got {d.test_fraction}")
-    elif d.test_fraction and m.objective not in ("seq2seq", "instruct"):
-        p.append("data.test_fraction holds out pairs: it applies to the seq2seq and instruct objectives; set it to 0")
     elif d.val_fraction + d.test_fraction >= 0.9:
         p.append("data.val_fraction + data.test_fraction must leave at least 10% of the data to train on")
     if m.objective in ("seq2seq", "instruct") and (not d.source_column or not d.target_column):

@@ -45,3 +45,21 @@ def eval_starts(n_tokens: int, block_size: int, n_batches: int, batch_size: int,
     """Fixed evaluation windows: the same ones at every evaluation, so the curve shows learning, not noise."""
     rng = np.random.default_rng([seed, 0x5EED])
     return rng.integers(0, n_tokens - block_size, size=(n_batches, batch_size))
+
+
+def hold_out_test(train: np.ndarray, docs: np.ndarray, total: int, fraction: float,
+                  block_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train, its document starts, test, its document starts): the test split is `fraction` of the
+    whole stream (`total` tokens), the stretch at the end of the training part, just before validation."""
+    n = int(round(total * fraction))
+    if not n:
+        return train, docs, train[:0], np.zeros(1, dtype=np.int64)
+    if n < block_size + 1 or len(train) - n < block_size + 1:
+        from engine.errors import UserError
+
+        raise UserError(f"data.test_fraction = {fraction} holds out {n:,} of {total:,} tokens, leaving "
+                        f"{len(train) - n:,} to train on: each needs more than model.block_size = {block_size}. "
+                        f"Change data.test_fraction or add text")
+    cut = len(train) - n
+    test_docs = np.concatenate([[0], docs[docs > cut] - cut]).astype(np.int64)
+    return train[:cut], docs[docs < cut], train[cut:], test_docs

@@ -1,8 +1,9 @@
 """Labelled examples for sequence classification: rows of (text, label) from a table corpus.
 
-Rows are shuffled once with the run's seed before the validation split (label-sorted files are
-common), encoded to at most the model's context, and padded on the right. An encoder sees
-`[CLS] text [SEP]`; a decoder sees the text and is read at its last token.
+Rows are shuffled once with the run's seed before the validation and test splits (label-sorted files
+are common; the test rows are the ones just before validation), encoded to at most the model's
+context, and padded on the right. An encoder sees `[CLS] text [SEP]`; a decoder sees the text and is
+read at its last token.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class LabelledSplit:
 class LabelledData:
     train: LabelledSplit
     val: LabelledSplit
+    test: LabelledSplit
     label_names: list[str]
     texts: int
     truncated: int
@@ -77,9 +79,17 @@ def load_labelled(cfg: RunConfig, tokenizer, cache_dir: str | Path, *, encoder: 
         lengths[row] = len(ids)
     labels = np.array([index[raw[i]] for i in order], dtype=np.int64)
     n_val = max(1, int(round(len(texts) * d.val_fraction)))
+    n_test = int(round(len(texts) * d.test_fraction))
     split = len(texts) - n_val
-    return LabelledData(LabelledSplit(idx[:split], lengths[:split], labels[:split]),
-                        LabelledSplit(idx[split:], lengths[split:], labels[split:]), names, len(texts), truncated)
+    if split - n_test < 1:
+        raise UserError(f"{len(texts)} labelled rows leave none to train on after the validation and test splits: "
+                        f"lower data.val_fraction or data.test_fraction")
+
+    def rows(a: int, b: int) -> LabelledSplit:
+        return LabelledSplit(idx[a:b], lengths[a:b], labels[a:b])
+
+    return LabelledData(rows(0, split - n_test), rows(split, len(texts)), rows(split - n_test, split), names,
+                        len(texts), truncated)
 
 
 class ExampleSampler:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from engine.data.batches import hold_out_test
 from engine.data.encode import cache_root
 from engine.data.labelled import ExampleSampler
 from engine.data.pairs import (
@@ -35,7 +36,7 @@ from engine.data.tokenizer import train_tokenizer
 from engine.errors import UserError
 from engine.infer.seq2seq_generate import greedy_batch
 from engine.probes.cross_attention import save_recorded, seq2seq_patterns
-from engine.train.tasks import Task, resolve_auto_batch
+from engine.train.tasks import SPLIT_SEEDS, Task, resolve_auto_batch
 from engine.train.text_metrics import text_metrics
 
 
@@ -80,8 +81,7 @@ class PairTask(Task):
 
     def eval_batches(self, which):
         split = self.eval_rows(which)
-        n = len(split) if which != "train" else min(len(split), self.tr.eval_batches * self.tr.batch_size)
-        n = min(n, self.tr.eval_batches * self.tr.batch_size)
+        n = len(split) if which == "test" else min(len(split), self.tr.eval_batches * self.tr.batch_size)
         bs = self.tr.batch_size
         return [self.make_batch(split, np.arange(i, min(i + bs, n))) for i in range(0, n, bs)]
 
@@ -101,14 +101,8 @@ class PairTask(Task):
             metrics.update(text_metrics(predictions, split.targets[:n]))
         return metrics
 
-    def evaluate_test(self, model) -> dict | None:
-        """The test split's loss and scores, or None when the run holds none out."""
-        if getattr(self, "data", None) is None or not len(self.data.test):
-            return None
-        model.eval()
-        out = self.evaluate(model, "test")
-        model.train()
-        return out
+    def has_test(self) -> bool:
+        return len(self.data.test) > 0
 
     def samples(self, model):
         """The first validation sources, each with the model's target and the reference."""
@@ -150,6 +144,9 @@ class Seq2SeqTask(PairTask):
         self.specials = seq2seq_specials(trainer.tokenizer, sentinels=True)
         self.train_tokens, self.val_tokens = trainer.corpus.arrays()
         m = trainer.cfg.model
+        self.train_tokens, _, self.test_tokens, _ = hold_out_test(
+            self.train_tokens, np.zeros(1, dtype=np.int64), trainer.corpus.stats.tokens, trainer.cfg.data.test_fraction,
+            m.block_size + self.max_target)
         self.window = window_length(m.block_size, self.max_target, len(self.specials.sentinels),
                                     trainer.cfg.task.mask_prob)
         if len(self.val_tokens) <= self.window:
@@ -159,20 +156,24 @@ class Seq2SeqTask(PairTask):
         self.sampler = SpanCorruptionSampler(self.train_tokens, self.window, self.tr.batch_size, self.specials,
                                              seed=self.tr.seed, **kw, **self.rank_args())
         self._eval = {w: SpanCorruptionSampler(tokens, self.window, self.tr.batch_size, self.specials, seed=0, **kw)
-                      for w, tokens in (("val", self.val_tokens), ("train", self.train_tokens))}
+                      for w, tokens in (("val", self.val_tokens), ("train", self.train_tokens),
+                                        ("test", self.test_tokens)) if len(tokens) > self.window}
         self.tokens_per_row = self.window
 
     def stats(self):
         if self.denoise:
             from engine.data.encode import stats_dict
 
-            return stats_dict(self.t.corpus.stats) | {"denoising_window": self.window}
+            return stats_dict(self.t.corpus.stats) | {"denoising_window": self.window, "test_tokens":
+                                                      len(self.test_tokens), "train_tokens": len(self.train_tokens)}
         return super().stats()
+
+    def has_test(self) -> bool:
+        return "test" in self._eval if self.denoise else super().has_test()
 
     def eval_batches(self, which):
         if self.denoise:
-            seed = self.tr.seed + (1 if which == "val" else 2)
-            return self._eval[which].eval_batches(self.tr.eval_batches, seed=seed)
+            return self._eval[which].eval_batches(self.tr.eval_batches, seed=self.tr.seed + SPLIT_SEEDS[which])
         return super().eval_batches(which)
 
     def configure(self, model) -> None:

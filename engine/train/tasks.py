@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from engine.config import PAIR_OBJECTIVES
-from engine.data.batches import WindowSampler, eval_starts
+from engine.data.batches import WindowSampler, eval_starts, hold_out_test
 from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
@@ -22,6 +22,9 @@ from engine.infer.generate import SamplingOptions, generate_text
 from engine.probes.icl import icl_positions
 from engine.train import distributed as ddp
 from engine.train.sharding import whole_root
+
+SPLIT_SEEDS = {"val": 1, "train": 2, "test": 3}
+"""Each split's fixed evaluation windows are drawn with the run's seed plus this."""
 
 
 class Task:
@@ -61,6 +64,18 @@ class Task:
     def samples(self, model) -> list[tuple[str, str]]:
         return []
 
+    def has_test(self) -> bool:
+        return False
+
+    def evaluate_test(self, model) -> dict | None:
+        """The final model's metrics on the test split (data.test_fraction), once at the end; None without one."""
+        if not self.has_test():
+            return None
+        model.eval()
+        out = self.evaluate(model, "test")
+        model.train()
+        return out
+
     def val_text(self) -> str:
         """The start of the validation data as text (what the attention probe reads): the studio's default
         prompt and inspection text come from the run's own corpus this way."""
@@ -78,6 +93,8 @@ class CausalTask(Task):
         super().__init__(trainer)
         self.train_tokens, self.val_tokens = corpus.arrays()
         T = trainer.cfg.model.block_size
+        self.train_tokens, _, self.test_tokens, _ = hold_out_test(
+            self.train_tokens, np.zeros(1, dtype=np.int64), corpus.stats.tokens, trainer.cfg.data.test_fraction, T)
         self.sampler = WindowSampler(self.train_tokens, T, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
         self.tokens_per_row = T
         warn_unknown_tokens(trainer, self.train_tokens)
@@ -85,11 +102,18 @@ class CausalTask(Task):
     def batch(self, step, micro):
         return dict(zip(("idx", "targets"), self.sampler.batch(step, micro)))
 
+    def has_test(self) -> bool:
+        return len(self.test_tokens) > 0
+
+    def stats(self) -> dict:
+        return stats_dict(self.t.corpus.stats) | {"train_tokens": len(self.train_tokens),
+                                                   "test_tokens": len(self.test_tokens)}
+
     def eval_batches(self, which):
-        tokens = self.val_tokens if which == "val" else self.train_tokens
+        tokens = {"val": self.val_tokens, "train": self.train_tokens, "test": self.test_tokens}[which]
         T = self.t.cfg.model.block_size
         starts = eval_starts(len(tokens), T, self.tr.eval_batches, self.tr.batch_size,
-                             seed=self.tr.seed + (1 if which == "val" else 2))
+                             seed=self.tr.seed + SPLIT_SEEDS[which])
         sampler = WindowSampler(tokens, T, self.tr.batch_size, seed=0)
         return [dict(zip(("idx", "targets"), sampler.windows(s))) for s in starts]
 
@@ -132,6 +156,9 @@ class MaskedTask(CausalTask):
         self.specials = special_ids(trainer.tokenizer)
         self.train_tokens, self.val_tokens = corpus.arrays()
         self.train_docs, self.val_docs = corpus.doc_starts()
+        self.train_tokens, self.train_docs, self.test_tokens, self.test_docs = hold_out_test(
+            self.train_tokens, self.train_docs, corpus.stats.tokens, trainer.cfg.data.test_fraction,
+            trainer.cfg.model.block_size)
         self.tokens_per_row = trainer.cfg.model.block_size
         warn_unknown_tokens(trainer, self.train_tokens)
         self.sampler = self.make_sampler(self.train_tokens, self.train_docs, **self.rank_args())
@@ -148,9 +175,10 @@ class MaskedTask(CausalTask):
                              continues=continuation_table(tok), space_ids=spaces, **kwargs)
 
     def eval_batches(self, which):
-        tokens, docs = (self.val_tokens, self.val_docs) if which == "val" else (self.train_tokens, self.train_docs)
-        return self.make_sampler(tokens, docs).eval_batches(self.tr.eval_batches,
-                                                           seed=self.tr.seed + (1 if which == "val" else 2))
+        tokens, docs = {"val": (self.val_tokens, self.val_docs), "train": (self.train_tokens, self.train_docs),
+                        "test": (self.test_tokens, self.test_docs)}[which]
+        seed = self.tr.seed + SPLIT_SEEDS[which]
+        return self.make_sampler(tokens, docs).eval_batches(self.tr.eval_batches, seed=seed)
 
     def n_sums(self):
         return 5
@@ -228,11 +256,15 @@ class ClassifyTask(Task):
     def stats(self):
         d = self.data
         return {"documents": d.texts, "labels": self.labels, "train_examples": len(d.train),
-                "val_examples": len(d.val), "truncated": d.truncated, "vocab_size": self.t.tokenizer.vocab_size}
+                "val_examples": len(d.val), "test_examples": len(d.test), "truncated": d.truncated,
+                "vocab_size": self.t.tokenizer.vocab_size}
+
+    def has_test(self) -> bool:
+        return len(self.data.test) > 0
 
     def eval_batches(self, which):
-        split = self.data.val if which == "val" else self.data.train
-        n = len(split) if which == "val" else min(len(split), self.tr.eval_batches * self.tr.batch_size)
+        split = {"val": self.data.val, "train": self.data.train, "test": self.data.test}[which]
+        n = len(split) if which != "train" else min(len(split), self.tr.eval_batches * self.tr.batch_size)
         bs = self.tr.batch_size
         return [split.take(np.arange(i, min(i + bs, n))) for i in range(0, n, bs)]
 

@@ -25,8 +25,7 @@ ITEM_HINTS = {("train", "optimizer"): C.OPTIMIZER_HINTS}
 
 MASKED_ONLY = [("task", k) for k in ("mask_prob", "whole_word_mask", "nsp")]
 CLASSIFY_ONLY = [("task", k) for k in ("label_column", "labels")]
-PAIRS_ONLY = [("data", k) for k in ("source_column", "target_column", "test_fraction")] + [
-    ("task", "metric_samples")]
+PAIRS_ONLY = [("data", k) for k in ("source_column", "target_column")] + [("task", "metric_samples")]
 """Shown for the objectives that read source -> target pairs (seq2seq, instruct)."""
 SEQ2SEQ_ONLY = [("model", "n_encoder_layer"), ("model", "target_block_size"), ("task", "label_smoothing")]
 DECODER_LAYOUT = [("model", k) for k in ("position", "norm", "mlp", "bias")]
