@@ -198,6 +198,8 @@ class Seq2SeqTask(PairTask):
         if run_dir is None:
             return None
         tok = self.t.tokenizer
+        if not self.t.fsdp:
+            self.t.probes.embeddings.record(model, step)  # the shared token embedding's map, as a decoder's
         return save_recorded(Path(run_dir) / "attention", step, maps, tok.token_strings(src), tok.token_strings(tgt))
 
     def val_text(self) -> str:

@@ -212,6 +212,8 @@ class InspectPage(QWidget):
 
     def show_stacks(self, stacks: dict, pair: dict) -> None:
         """An encoder-decoder's maps: the stack chosen above is shown (cross-attention first)."""
+        if self.stacks is None:  # the last layer first: where cross-attention lines up the words
+            self.layer = next(iter(stacks.values())).shape[0] - 1
         self.stacks, self.pair = stacks, pair
         self.stack.setVisible(True)
         self._show_stack()

@@ -40,6 +40,10 @@ def test_the_translate_recipe_reaches_exact_match_and_scores_its_test_split(tran
     assert finished["test"]["exact_match"] >= 0.9 and finished["test"]["bleu"] >= 90
     samples = [e for e in events if e.type == "sample"]
     assert samples and "(reference: " in samples[-1]["text"]
+    steps = [e.step for e in events if e.type == "eval"]
+    recorded = sorted(p.name for p in (run / "attention").glob("step-*.npz"))
+    assert recorded == [f"step-{s:06d}.npz" for s in steps]  # the three stacks at every evaluation
+    assert len(list((run / "embeddings").glob("step-*.npy"))) == len(steps)
 
 
 def test_the_last_layers_cross_attention_finds_the_source_word_of_each_target_word(translated):
