@@ -34,10 +34,15 @@ def cmd_eval(args) -> int:
     parts = [f"validation loss {m['loss']:.4f}"]
     if cfg.model.objective == "causal":
         parts.append(f"perplexity {m['ppl']:.2f}")
-    names = {"accuracy": "masked-token accuracy" if cfg.model.objective == "masked" else "accuracy",
-             "nsp_accuracy": "next-sentence accuracy", "macro_f1": "macro-F1"}
+    names = {"accuracy": {"masked": "masked-token accuracy", "seq2seq": "token accuracy",
+                          "instruct": "token accuracy"}.get(cfg.model.objective, "accuracy"),
+             "nsp_accuracy": "next-sentence accuracy", "macro_f1": "macro-F1", "exact_match": "exact match"}
     parts += [f"{text} {m[key]:.1%}" for key, text in names.items() if key in m]
+    parts += [f"{text} {m[key]:.1f}" for key, text in (("bleu", "BLEU"), ("chrf", "chrF")) if key in m]
+    parts += [f"ROUGE-L {m['rouge_l']:.3f}"] if "rouge_l" in m else []
     over = ("every validation example" if cfg.model.objective == "classify" else
+            f"up to {args.batches} batches of {cfg.train.batch_size} pairs, {cfg.task.metric_samples} targets written"
+            if cfg.model.objective in ("seq2seq", "instruct") and "exact_match" in m else
             f"{args.batches} batches of {cfg.train.batch_size}x{cfg.model.block_size} tokens")
     print(f"{path.name}: " + ", ".join(parts) + f" ({over})")
     return 0

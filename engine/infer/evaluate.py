@@ -1,6 +1,7 @@
 """A checkpoint measured on its run's validation data, by the same task code the trainer evaluates with, so
 `eval` reports each objective's own metrics: loss and perplexity (causal), masked-token accuracy (masked,
-with next-sentence accuracy), accuracy and macro-F1 over every validation example (classify)."""
+with next-sentence accuracy), accuracy and macro-F1 over every validation example (classify), token
+accuracy and the generated targets' BLEU, chrF, ROUGE-L and exact match (seq2seq, instruct)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, devic
     cfg.train.eval_batches = batches
     cfg.train.auto_batch_size = False
     host = _Host(cfg, model.config.arch, torch.device(device), DistInfo(), EventWriter(None))
-    task = make_task(host, tokenizer if cfg.finetune.source else None)
+    from engine.config import PAIR_OBJECTIVES
+
+    # a fine-tune's, or a pair run's (trained on both sides, with its start and end tokens)
+    own = cfg.finetune.source or cfg.model.objective in PAIR_OBJECTIVES
+    task = make_task(host, tokenizer if own else None)
     model.eval()
     return task.evaluate(model, "val")
