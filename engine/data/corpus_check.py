@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from engine.config import RunConfig
 from engine.data.files import find_corpus_files, peek_columns
+from engine.data.pair_check import pair_problems
 from engine.errors import UserError
 
 
@@ -47,6 +48,8 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
         if not pairs and d.text_column not in columns and {d.source_column, d.target_column} <= set(columns):
             problems[-1] += (f" — or, since it holds {d.source_column} -> {d.target_column} pairs, choose the "
                              f"seq2seq or instruct objective")
+        if pairs and not problems:
+            problems += pair_problems(table, cfg)
         if problems:
             break
     return problems

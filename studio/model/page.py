@@ -175,7 +175,9 @@ class ModelPage(QWidget):
     def _corpus_problems(self, cfg: C.RunConfig) -> list[str]:
         """What the engine would refuse about the corpus for this run (asked again only when it could change)."""
         d = cfg.data
-        key = (d.path, d.text_column, d.source_column, d.target_column, cfg.model.objective, cfg.task.label_column)
+        m = cfg.model
+        key = (d.path, d.text_column, d.source_column, d.target_column, m.objective, cfg.task.label_column,
+               m.block_size, m.target_block_size, cfg.tokenizer.kind)
         if key != self._corpus_check[0]:
             self._corpus_check = (key, corpus_problems(cfg))
         problems = list(self._corpus_check[1])

@@ -65,3 +65,23 @@ def test_a_translation_run_through_the_gui(qtbot, window, tmp_path):
     assert "color:#b91c1c" not in play.left.state.text(), play.left.state.text()
     shown = play.left.output.toPlainText()
     assert shown.startswith("the small dog sees a red ball\n→ ") and play.left.output.tokens
+
+
+def test_bad_pairs_are_refused_on_the_form(qtbot, window, tmp_path):
+    import html
+    import json
+
+    path = tmp_path / "pairs.jsonl"
+    rows = [{"source": "a b", "target": "c d"}] * 20 + [{"source": "x", "target": " "},
+                                                        {"source": "y", "target": "z" * 80}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    page = window.model_page
+    cfg, _ = page.current_config()
+    cfg.data.path = str(path)
+    cfg.model.objective = "seq2seq"
+    page.set_config(cfg)
+    text = html.unescape(page.problems.text())
+    assert "1 row(s) have an empty 'target' (row 21)" in text and not page.train_btn.isEnabled()
+    assert "the target of row 22 is 80 characters but at most 63 fit (model.target_block_size)" in text
+    page.form.widget("data", "target_column").setText("answer")
+    assert "has no column 'answer'" in html.unescape(page.problems.text())
