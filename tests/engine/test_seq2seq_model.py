@@ -113,3 +113,17 @@ def test_generation_ends_at_eos_and_greedy_ways_agree():
                                             eos=eos)]
     assert streamed == greedy and eos not in greedy
     assert len(beam_target(model, src, start=0, eos=eos, beams=1, max_new_tokens=12)) <= 12
+
+
+def test_label_smoothing_spreads_the_targets_probability():
+    from torch.nn import functional as F
+
+    model = small_model(30, tie=False)
+    src, tgt, lengths = batch()
+    targets = tgt.clone()
+    targets[1, 5:] = -100  # padding carries no loss
+    logits, plain = model(src, tgt, targets, src_lengths=lengths)
+    model.label_smoothing = 0.1  # what task.label_smoothing sets
+    _, smoothed = model(src, tgt, targets, src_lengths=lengths)
+    want = F.cross_entropy(logits.flatten(0, 1), targets.reshape(-1), ignore_index=-100, label_smoothing=0.1)
+    assert torch.isclose(smoothed, want) and not torch.isclose(smoothed, plain)

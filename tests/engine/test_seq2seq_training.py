@@ -145,20 +145,45 @@ def test_instruct_prompt_tokens_carry_no_loss():
     assert torch.isclose(loss, F.cross_entropy(logits[0, 3:], torch.tensor([7, 8, 9, 5])))
 
 
-def test_the_summarize_recipe_teaches_a_decoder_to_exact_match(tmp_path, capsys):
-    corpus = make_demo_corpus("summarize", tmp_path, size_bytes=400_000)
+@pytest.fixture(scope="module")
+def summarized(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("summarize")
+    corpus = make_demo_corpus("summarize", tmp, size_bytes=400_000)
     code = main(["train", str(RECIPES / "summarize-instruct.toml"), "--set", f"data.path={corpus}", "--set",
-                 f"data.cache_dir={tmp_path / 'cache'}", "--set", f"train.out_dir={tmp_path / 'run'}", "--events"])
+                 f"data.cache_dir={tmp / 'cache'}", "--set", f"train.out_dir={tmp / 'run'}", "--events"])
     assert code == 0
-    events = read_events(tmp_path / "run" / "events.jsonl")
+    return tmp / "run", corpus
+
+
+def test_the_summarize_recipe_teaches_a_decoder_to_exact_match(summarized, capsys):
+    run, corpus = summarized
+    events = read_events(run / "events.jsonl")
     assert next(e for e in events if e.type == "started")["arch"] == "gpt"
     assert [e for e in events if e.type == "eval"][-1]["val_exact_match"] >= 0.9
     assert [e for e in events if e.type == "finished"][-1]["test"]["exact_match"] >= 0.9
     capsys.readouterr()
     row = json.loads(corpus.read_text().splitlines()[-1])
-    assert main(["generate", str(tmp_path / "run"), "--prompt", row["source"]]) == 0
+    assert main(["generate", str(run), "--prompt", row["source"]]) == 0
     answer = capsys.readouterr().out.strip()  # greedy by default, the response alone: "dog runs, bird sings"
     assert answer and "###" not in answer and "<eos>" not in answer and len(answer.split(", ")) >= 2
+
+
+def test_the_inference_worker_streams_an_instruct_runs_response(summarized):
+    import io
+
+    from engine.infer.serve import Worker
+
+    run, corpus = summarized
+    row = json.loads(corpus.read_text().splitlines()[-1])
+    out = io.StringIO()
+    worker = Worker(out=out)
+    done = worker.op_generate({"id": 1, "run": str(run), "prompt": row["source"], "options": {
+        "max_new_tokens": 60, "temperature": 0.0, "top_k": 0, "top_p": 1.0, "repetition_penalty": 1.0, "seed": 1,
+        "beams": 1}})
+    tokens = [json.loads(line) for line in out.getvalue().splitlines() if '"token"' in line]
+    text = "".join(t["text"] for t in tokens)
+    assert done == {"reason": "length"} and 0 < len(tokens) < 60  # it ended at <eos>, which is not shown
+    assert "###" not in text and len(text.split(", ")) == len(row["target"].split(", "))
 
 
 def test_an_instruct_run_trains_on_pairs_and_answers_through_generate(tmp_path, capsys):
