@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from engine.model.gpt import MLP, GPTConfig, SelfAttention, make_norm, rope_tables, sinusoid_table
+from engine.model.gpt import MLP, GPTConfig, SelfAttention, decay_groups, make_norm, rope_tables, sinusoid_table
 from engine.model.hooks import HookPoint
 
 TYPE_VOCAB = 2
@@ -137,7 +137,4 @@ class Encoder(nn.Module):
         return logits, loss
 
     def param_groups(self, weight_decay: float) -> list[dict]:
-        params = [p for p in self.parameters() if p.requires_grad]
-        decay = [p for p in params if p.dim() >= 2]
-        rest = [p for p in params if p.dim() < 2]
-        return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+        return decay_groups(self, weight_decay)

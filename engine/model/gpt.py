@@ -299,11 +299,15 @@ class GPT(nn.Module):
         return self._rope_cache
 
     def param_groups(self, weight_decay: float) -> list[dict]:
-        """Decay only matrices (linear and embedding weights); never norms or biases."""
-        params = {n: p for n, p in self.named_parameters() if p.requires_grad}
-        decay = [p for p in params.values() if p.dim() >= 2]
-        rest = [p for p in params.values() if p.dim() < 2]
-        return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+        return decay_groups(self, weight_decay)
+
+
+def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """The optimizer's groups: decay only matrices (linear and embedding weights), never norms or biases."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
 def sinusoid_table(length: int, dim: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from engine.model.gpt import GPTConfig, RMSNorm, mlp_width
+from engine.model.gpt import GPTConfig, RMSNorm, decay_groups, mlp_width
 from engine.model.hooks import HookPoint
 
 
@@ -215,10 +215,7 @@ class Seq2Seq(nn.Module):
         return logits, loss
 
     def param_groups(self, weight_decay: float) -> list[dict]:
-        params = [p for p in self.parameters() if p.requires_grad]
-        decay = [p for p in params if p.dim() >= 2]
-        rest = [p for p in params if p.dim() < 2]
-        return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+        return decay_groups(self, weight_decay)
 
 
 def length_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:

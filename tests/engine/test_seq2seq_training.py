@@ -20,15 +20,18 @@ from engine.run.events import read_events
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
 
 
-@pytest.fixture(scope="module")
-def translated(tmp_path_factory):
-    """The translate recipe as written, on a smaller copy of its corpus, trained through the CLI."""
-    tmp = tmp_path_factory.mktemp("translate")
-    corpus = make_demo_corpus("translate", tmp, size_bytes=400_000)
-    code = main(["train", str(RECIPES / "translate.toml"), "--set", f"data.path={corpus}", "--set",
+def train_recipe(tmp: Path, recipe: str, demo: str) -> tuple[Path, Path]:
+    """A recipe as written, on a smaller copy of its demo corpus, trained through the CLI."""
+    corpus = make_demo_corpus(demo, tmp, size_bytes=400_000)
+    code = main(["train", str(RECIPES / f"{recipe}.toml"), "--set", f"data.path={corpus}", "--set",
                  f"data.cache_dir={tmp / 'cache'}", "--set", f"train.out_dir={tmp / 'run'}", "--events"])
     assert code == 0
     return tmp / "run", corpus
+
+
+@pytest.fixture(scope="module")
+def translated(tmp_path_factory):
+    return train_recipe(tmp_path_factory.mktemp("translate"), "translate", "translate")
 
 
 def test_the_translate_recipe_reaches_exact_match_and_scores_its_test_split(translated):
@@ -147,12 +150,7 @@ def test_instruct_prompt_tokens_carry_no_loss():
 
 @pytest.fixture(scope="module")
 def summarized(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("summarize")
-    corpus = make_demo_corpus("summarize", tmp, size_bytes=400_000)
-    code = main(["train", str(RECIPES / "summarize-instruct.toml"), "--set", f"data.path={corpus}", "--set",
-                 f"data.cache_dir={tmp / 'cache'}", "--set", f"train.out_dir={tmp / 'run'}", "--events"])
-    assert code == 0
-    return tmp / "run", corpus
+    return train_recipe(tmp_path_factory.mktemp("summarize"), "summarize-instruct", "summarize")
 
 
 def test_the_summarize_recipe_teaches_a_decoder_to_exact_match(summarized, capsys):
