@@ -15,11 +15,11 @@ from torch.nn import functional as F
 
 from engine.errors import UserError
 
-TARGETS = {
-    "attention": ("attn.c_attn",),
-    "attention_out": ("attn.c_proj",),
-    "mlp_in": ("mlp.c_fc", "mlp.c_gate"),
-    "mlp_out": ("mlp.c_proj",),
+TARGETS = {  # a decoder's or an encoder's names, then the encoder-decoder's (its cross-attention too)
+    "attention": ("attn.c_attn", "attn.q", "attn.k", "attn.v"),
+    "attention_out": ("attn.c_proj", "attn.o"),
+    "mlp_in": ("mlp.c_fc", "mlp.c_gate", "mlp.wi_0", "mlp.wi_1"),
+    "mlp_out": ("mlp.c_proj", "mlp.wo"),
 }
 HEAD_PREFIXES = ("classifier.", "pooler.", "nsp_head.")
 """Task heads (often new) are trained in full beside the adapters; the language-model heads stay frozen."""

@@ -218,7 +218,8 @@ def test_every_demo_is_written_with_a_run_config_that_fits_it(tmp_path, capsys):
     assert main(["demo"]) == 0 and "translate" in capsys.readouterr().out
 
 
-def test_a_t5_folder_saved_by_transformers_fine_tunes_on_pairs(tmp_path):
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_a_t5_folder_saved_by_transformers_fine_tunes_on_pairs(tmp_path, method):
     transformers = pytest.importorskip("transformers")
     from engine.data.tokenizer import train_tokenizer
     from tests.conftest import tiny_config
@@ -233,8 +234,13 @@ def test_a_t5_folder_saved_by_transformers_fine_tunes_on_pairs(tmp_path):
     transformers.T5ForConditionalGeneration(config).save_pretrained(tmp_path / "t5")
     tok.save(tmp_path / "t5" / "tokenizer.json")
     cfg = tiny_config(corpus, tmp_path, model={"objective": "seq2seq", "block_size": 64},
-                      finetune={"source": str(tmp_path / "t5")}, task={"metric_samples": 2}, train={"max_steps": 2})
+                      finetune={"source": str(tmp_path / "t5"), "method": method}, task={"metric_samples": 2},
+                      train={"max_steps": 2})
     train(cfg)
     events = read_events(tmp_path / "run" / "events.jsonl")
     assert next(e for e in events if e.type == "finetune")["new"] == []  # every weight came from the folder
+    started = next(e for e in events if e.type == "started")
+    # LoRA: rank-8 adapters on q, k, v and o of 6 attentions (2 encoder, 2 decoder, 2 cross), each 32 -> 32
+    adapters = 6 * 4 * 8 * (32 + 32)
+    assert started["trainable_params"] == (adapters if method == "lora" else started["n_params"])
     assert next(e for e in events if e.type == "started")["corpus"]["vocab_size"] == tok.vocab_size
