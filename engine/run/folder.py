@@ -42,3 +42,17 @@ def meta_of_checkpoint(path: Path) -> dict:
         return json.loads((Path(path) / "meta.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def make_writable_folder(run_dir: Path) -> None:
+    """Make the run folder and prove it can be written, or say in words why not."""
+    from engine.errors import UserError
+
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"cannot write the run folder {run_dir}: {e.strerror or e}; choose another "
+                        f"train.out_dir or free the disk") from None

@@ -30,7 +30,7 @@ from engine.infer.load import BASE_DIR
 from engine.model.build import config_dict, param_counts
 from engine.model.lora import count_trainable
 from engine.run.events import EventWriter
-from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE
+from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
 from engine.run.lock import RunLock
 from engine.run.tomlio import write_atomic
 from engine.trackers import attach_trackers, close_trackers
@@ -75,6 +75,7 @@ class Trainer(Recovery):
         self.best_val = math.inf
         self.evals_without_gain = 0
         self.ignored: list[str] = []  # a fine-tune's config settings its source overrode (said at start)
+        self.losses_since_eval: list[float] = []  # the train loss an evaluation reports (a causal LM's)
         self.lr_scale = 1.0
         self.rollbacks = 0
         self._compile_proven = False
@@ -161,14 +162,7 @@ class Trainer(Recovery):
         return prepare_corpus(self.cfg, tokenizer=tokenizer)
 
     def _open_run_folder(self) -> None:
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.run_dir / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as e:
-            raise UserError(f"cannot write the run folder {self.run_dir}: {e.strerror or e}; choose another "
-                            f"train.out_dir or free the disk") from None
+        make_writable_folder(self.run_dir)
         self.lock.acquire()
         self.ignored = adopt_source_shape(self.cfg) if self.source and not self.resume else []  # run.toml: as trained
         if not self.resume:
@@ -319,6 +313,7 @@ class Trainer(Recovery):
     def _log_step(self, loss, grad_norm, step_times: deque) -> None:
         tr = self.cfg.train
         value = float(loss)  # waits for the GPU, so the clock below is honest
+        self.losses_since_eval.append(value)
         now = time.monotonic()
         steps = self.step - self._mark[0]
         if steps > 0:
@@ -347,7 +342,10 @@ class Trainer(Recovery):
         """Validation and training metrics on fixed rows; True when the validation loss is a new best."""
         self.model.eval()
         val_metrics = self.task.evaluate(self.model, "val")
-        train_metrics = self.task.evaluate(self.model, "train")
+        seen = [v for v in self.losses_since_eval if math.isfinite(v)]  # no repeated work for the train loss:
+        train_metrics = {"loss": sum(seen) / len(seen)} if seen and not self.task.metric_names else \
+            self.task.evaluate(self.model, "train")  # the steps' own, unless train metrics are wanted too
+        self.losses_since_eval = []
         probes, phase = self.probes.at_eval(self.model, self.step, join=self.dist.is_main or self.fsdp)
         sharding.settle(self.model)
         self.model.train()

@@ -223,3 +223,15 @@ def test_run_summaries_follow_the_event_file_and_skip_rereading_it(tmp_path, tin
     with open(run / "events.jsonl", "a") as f:
         f.write('{"v": 1, "type": "eval", "time": 1.0, "step": 4, "train_loss": 0.1, "val_loss": 0.01}\n')
     assert runinfo.summarize(run).best_val_loss == 0.01 and len(reads) == 1
+
+
+def test_a_causal_evaluations_train_loss_is_the_mean_of_its_steps(tmp_path, tiny_text):
+    """No repeated work: the steps since the last evaluation already measured the training loss."""
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 20, "eval_interval": 10})
+    train(cfg)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    steps = {e.step: e["loss"] for e in events if e.type == "step"}
+    evals = {e.step: e["train_loss"] for e in events if e.type == "eval"}
+    assert evals[10] == pytest.approx(sum(steps[s] for s in range(1, 11)) / 10)
+    assert evals[20] == pytest.approx(sum(steps[s] for s in range(11, 21)) / 10)
+    assert evals[0] > 0  # before any step: measured on fixed training windows, as before
