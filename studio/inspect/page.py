@@ -149,6 +149,7 @@ class InspectPage(QWidget):
         av.addWidget(split, 1)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("inspect_tabs")
+        self.tips: dict[QWidget, str] = {}
         for widget, name, tip in (
                 (attention, "Attention", "every head's attention weights on the text"),
                 (self.heads_panel, "Heads", "what each head does, scored at every evaluation of training"),
@@ -157,6 +158,7 @@ class InspectPage(QWidget):
                 (self.embeddings_panel, "Embeddings", "the token embeddings as a map, over training")):
             self.tabs.addTab(widget, name)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
+            self.tips[widget] = tip
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker)
         layout.addWidget(self.text)
@@ -301,9 +303,11 @@ class InspectPage(QWidget):
                                  "Attention over training: (no recorded steps)")
         run = self.picker.run_dir()
         pairs = run is not None and self.store.run(run).objective == "seq2seq"
-        for panel in (self.heads_panel, self.lens_panel, self.ablation_panel):  # they read a single stack
+        for panel in (self.heads_panel, self.lens_panel, self.ablation_panel):  # they read one stack
             i = self.tabs.indexOf(panel)
             self.tabs.setTabEnabled(i, not pairs)
+            self.tabs.setTabToolTip(i, "for a decoder or an encoder: an encoder-decoder's three stacks are on the "
+                                       "Attention tab" if pairs else self.tips[panel])
         self._refresh_panels()
 
     def _head_roles(self) -> list[list[str]]:

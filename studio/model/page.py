@@ -261,9 +261,12 @@ class ModelPage(QWidget):
                           f"{' and the head' if cfg.model.objective == 'classify' else ''})")
             self.card.set("flops", f"{human_count(e.flops_per_token)}FLOP")
             self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size})")
-            self.card.set("step", f"≈ {human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens)")
+            # pairs are padded to the batch's longest, not to the context: their figures are the most it takes
+            about = "at most " if cfg.model.objective in C.PAIR_OBJECTIVES else "≈ "
+            full = " at full length" if about == "at most " else ""
+            self.card.set("step", f"{about}{human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens{full})")
             self.card.set("tokens", human_count(e.tokens_total))
-            self.card.set("total", f"≈ {human_seconds(e.seconds_total)}" + (
+            self.card.set("total", f"{about}{human_seconds(e.seconds_total)}" + (
                 f" (evaluations {human_seconds(e.seconds_evaluating)})" if e.seconds_evaluating else ""))
             cpu = device.type == "cpu"  # what the trainer would refuse (auto batch: even one sequence too many)
             checked = cfg if not cfg.train.auto_batch_size else _one_sequence(cfg)
