@@ -126,7 +126,9 @@ def flops_per_token(cfg: RunConfig, matmul_params: int) -> float:
 
 
 def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None, device_type: str = "cpu",
-             world_size: int = 1) -> Estimate:
+             world_size: int = 1, measured: dict | None = None) -> Estimate:
+    """`measured` (engine/train/calibrate.py: a step, a forward pass and a decoded token timed on the device)
+    replaces the FLOP arithmetic for the times."""
     m, t = cfg.model, cfg.train
     total, non_emb = parameters(cfg, vocab_size)
     fpt = flops_per_token(cfg, non_emb)
@@ -151,11 +153,50 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
         micro = (seconds / t.grad_accum - overhead) / 3 + overhead / 3  # a forward pass is a third of a step
         evals = t.max_steps // max(1, t.eval_interval) + 1
         samples = len(t.sample_prompts) * t.sample_tokens * overhead / 3 if t.sample_interval >= 0 else 0.0
-        evaluating = evals * (2 * t.eval_batches * micro + samples)  # validation and training loss
+        evaluating = evals * (eval_passes(cfg) * t.eval_batches * micro + samples)
+        total_s = seconds * t.max_steps + evaluating + START_S
+    if measured:
+        seconds = measured["step_s"]
+        evals = t.max_steps // max(1, t.eval_interval) + 1
+        sampled = t.max_steps // (t.sample_interval or t.eval_interval) + 1 if t.sample_interval >= 0 else 0
+        evaluating = (evals * eval_passes(cfg) * t.eval_batches * measured["forward_s"]
+                      + sampled * len(t.sample_prompts) * t.sample_tokens * measured["token_s"])
         total_s = seconds * t.max_steps + evaluating + START_S
     return Estimate(params=total, matmul_params=non_emb, flops_per_token=fpt, memory_bytes=int(memory),
                     tokens_per_step=tokens_step, tokens_total=tokens_step * t.max_steps, seconds_per_step=seconds,
                     seconds_total=total_s, seconds_evaluating=evaluating)
+
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def calibration_key(cfg: RunConfig, vocab_size: int, device: str) -> str:
+    """What a measured step depends on: the device, its threads, the shape and the step's settings."""
+    import os
+
+    m, t = cfg.model, cfg.train
+    shape = (cfg.arch, m.objective, m.n_layer, m.n_encoder_layer, m.n_head, m.n_embd, m.block_size,
+             m.target_block_size, m.position, m.norm, m.mlp, m.tie_weights, m.vocab_size or vocab_size, t.batch_size,
+             t.grad_accum, t.optimizer, t.precision)
+    return f"{device}|{t.threads or os.cpu_count()}|{'|'.join(map(str, shape))}"
+
+
+def known_calibration(cfg: RunConfig, vocab_size: int, device: str, cache_dir) -> dict | None:
+    """A measurement made before for this device and shape (engine/train/calibrate.py), or None."""
+    import json
+    from pathlib import Path
+
+    try:
+        known = json.loads((Path(cache_dir) / CALIBRATION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return known.get(calibration_key(cfg, vocab_size, device))
+
+
+def eval_passes(cfg: RunConfig) -> int:
+    """Splits an evaluation runs forward passes over: validation, and the training rows where train metrics
+    are reported (a causal LM's train loss is its steps' own)."""
+    return 1 if cfg.model.objective == "causal" else 2
 
 
 def auto_batch_size(cfg: RunConfig, vocab_size: int, budget_bytes: float, *, cap: int = 64) -> int:

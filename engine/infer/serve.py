@@ -199,6 +199,16 @@ class Worker:
         found = nearest(vectors, row, int(req.get("k", 10)))
         return {"neighbours": [(tokenizer.token_strings([int(ids[i])])[0], sim) for i, sim in found]}
 
+    def op_calibrate(self, req: dict) -> dict:
+        """A few real training steps of the designed shape timed here (cached): engine/train/calibrate.py."""
+        from engine import config as config_mod
+        from engine.train.calibrate import cached_measure
+
+        cfg = config_mod.from_dict(req["config"])
+        self.send({"id": req["id"], "type": "progress", "stage": "calibrate", "message": "timing a few steps"})
+        return cached_measure(cfg, int(req["vocab_size"]), device=req.get("device", "cpu"),
+                              cache_dir=req.get("cache_dir") or None)
+
     def op_export(self, req: dict) -> str:
         from engine.infer.load import load_for_inference
         from engine.interop.export import export_any

@@ -30,7 +30,14 @@ from engine import config as C
 from engine.data.corpus_check import corpus_problems, holds_pairs
 from engine.data.encode import split_problem
 from engine.errors import UserError
-from engine.estimate import estimate, human_bytes, human_count, human_seconds, trainable_parameters
+from engine.estimate import (
+    estimate,
+    human_bytes,
+    human_count,
+    human_seconds,
+    known_calibration,
+    trainable_parameters,
+)
 from engine.memory import available_ram, memory_problem
 from engine.sourceinfo import SourceInfo, describe_source
 from engine.train.launch import local_plan
@@ -88,6 +95,12 @@ class ModelPage(QWidget):
                                       ("step", "Time per step"), ("tokens", "Tokens seen"), ("total", "Total time"),
                                       ("device", "Device"), ("assumes", "Assuming")])
         self.card.values["assumes"].setWordWrap(True)
+        self.measure_btn = QPushButton("Measure on this machine")
+        self.measure_btn.setObjectName("measure_speed")
+        self.measure_btn.setToolTip("Time three real training steps of this shape here (a few seconds), so the "
+                                    "times above are measured, not counted from FLOPs; remembered for this shape")
+        self.measure_btn.clicked.connect(self.measure)
+        self.measure_job = None
         self.problems = QLabel()
         self.problems.setObjectName("problems")
         self.problems.setWordWrap(True)
@@ -108,6 +121,7 @@ class ModelPage(QWidget):
         top.addWidget(save)
         side = QVBoxLayout()
         side.addWidget(self.card)
+        side.addWidget(self.measure_btn)
         side.addWidget(self.source_note)
         side.addWidget(self.problems)
         side.addStretch()
@@ -171,6 +185,26 @@ class ModelPage(QWidget):
             cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
         self.corpus_vocab, self.corpus_tokens = vocab_size, tokens
         self.set_config(cfg)
+
+    def measure(self) -> None:
+        """Time a few real steps of the designed shape in the inference worker; the estimate then uses them."""
+        from studio.inference import calibration_job, started
+
+        cfg, problems = self.current_config()
+        if any(p.startswith("model.") for p in problems):
+            return
+        self.measure_job = started(calibration_job(cfg.to_dict(), self._vocab(cfg), self.store.cache_dir), self,
+                                   self._on_measured, self._on_measure_failed)
+        self._on_form_changed()
+
+    def _on_measured(self, _result) -> None:
+        self.measure_job = None
+        self._on_form_changed()
+
+    def _on_measure_failed(self, message: str) -> None:
+        self.measure_job = None
+        self._on_form_changed()
+        self.card.set("step", f"could not be measured: {message}")
 
     def _corpus_problems(self, cfg: C.RunConfig) -> list[str]:
         """What the engine would refuse about the corpus for this run (asked again only when it could change)."""
@@ -249,8 +283,13 @@ class ModelPage(QWidget):
         ok_shape = not any(p.startswith("model.") for p in problems)
         if ok_shape:
             world, _ = local_plan(cfg.train.device, cfg.train.processes)
+            measurable = device.type == "cpu" and world == 1
+            measured = known_calibration(cfg, self._vocab(cfg), "cpu", self.store.cache_dir) if measurable else None
             e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type,
-                         world_size=world)
+                         world_size=world, measured=measured)
+            self.measure_btn.setEnabled(measurable and measured is None and self.measure_job is None)
+            self.measure_btn.setText("Measuring…" if self.measure_job else "Measured on this machine" if measured
+                                     else "Measure on this machine")
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
             matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==
                        e.params else f"{human_count(e.matmul_params)} in matmuls")
@@ -263,7 +302,7 @@ class ModelPage(QWidget):
             self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size})")
             # pairs are padded to the batch's longest, not to the context: their figures are the most it takes
             about = "at most " if cfg.model.objective in C.PAIR_OBJECTIVES else "≈ "
-            full = " at full length" if about == "at most " else ""
+            full = (" at full length" if about == "at most " else "") + ("; measured here" if measured else "")
             self.card.set("step", f"{about}{human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens{full})")
             self.card.set("tokens", human_count(e.tokens_total))
             self.card.set("total", f"{about}{human_seconds(e.seconds_total)}" + (
@@ -274,7 +313,7 @@ class ModelPage(QWidget):
                                      available=available_ram() if cpu else device.memory,
                                      where="this machine" if cpu else device.name)
             problems += [too_big] if too_big else []
-            self.card.set("assumes", _assumptions(device, cfg))
+            self.card.set("assumes", _assumptions(device, cfg, measured is not None))
         else:
             for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total", "assumes"):
                 self.card.set(key, "–")
@@ -392,11 +431,12 @@ def _one_sequence(cfg: C.RunConfig) -> C.RunConfig:
     return one
 
 
-def _assumptions(device, cfg: C.RunConfig) -> str:
+def _assumptions(device, cfg: C.RunConfig, measured: bool = False) -> str:
     """What the time estimate takes for granted, so a slower run is no surprise."""
     from engine.estimate import DEFAULT_EFFICIENCY
 
     share = DEFAULT_EFFICIENCY.get(device.type, 0.35)
-    return (f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s, an otherwise "
-            f"idle machine; the total counts evaluations every {cfg.train.eval_interval:,} steps and start-up, not "
-            f"preparing the corpus. The Train page shows the measured speed.")
+    speed = ("a step, a forward pass and a sampled token as timed on this machine (three real steps of this shape)"
+             if measured else f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s")
+    return (f"{speed}, an otherwise idle machine; the total counts evaluations every {cfg.train.eval_interval:,} "
+            f"steps, samples and start-up, not preparing the corpus. The Train page shows the measured speed.")

@@ -1,0 +1,101 @@
+"""Time a few real training steps of a designed model on the chosen device, so the estimate of a run's
+time is a measurement rather than a FLOP count: the optimizer step (its micro-batches included), a
+forward pass (what an evaluation repeats) and a decoded token (what a sample repeats). Results are
+cached per device, threads and shape, so a form that comes back to a shape asks nothing again."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from engine.config import RunConfig
+from engine.estimate import CALIBRATION_FILE, calibration_key
+
+
+def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int = 3) -> dict:
+    """{"step_s", "forward_s", "token_s"}: medians over `steps` timed steps after one warm-up step."""
+    from engine.infer.generate import SamplingOptions, stream
+    from engine.model.build import build_model, gpt_config
+    from engine.train.optim import make_optimizer
+
+    dev = torch.device(device)
+    torch.manual_seed(0)
+    model = build_model(gpt_config(cfg.model, vocab_size, arch=cfg.arch,
+                                   num_labels=2 if cfg.model.objective == "classify" else 0)).to(dev)
+    optimizer = make_optimizer(model, cfg.train, dev.type)
+    B, T = cfg.train.batch_size, cfg.model.block_size
+    ids = torch.randint(0, vocab_size, (B, T), device=dev)
+    batch = _batch(cfg, ids)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    def step():
+        for _ in range(cfg.train.grad_accum):
+            model(**batch)[1].backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    times = []
+    for i in range(steps + 1):
+        sync()
+        t0 = time.perf_counter()
+        step()
+        sync()
+        if i:
+            times.append(time.perf_counter() - t0)
+    model.eval()
+    forward = []
+    with torch.no_grad():
+        for _ in range(3):
+            t0 = time.perf_counter()
+            model(**batch)
+            sync()
+            forward.append(time.perf_counter() - t0)
+    token_s = 0.0
+    if cfg.arch == "gpt" and not cfg.model.objective == "classify":
+        n = 16
+        t0 = time.perf_counter()
+        list(stream(model, [0], SamplingOptions(max_new_tokens=n, temperature=0.8, top_k=50, seed=0), device=dev))
+        token_s = (time.perf_counter() - t0) / n
+    return {"step_s": statistics.median(times), "forward_s": statistics.median(forward), "token_s": token_s}
+
+
+def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
+    if cfg.arch == "t5":
+        T = cfg.model.target_block_size or cfg.model.block_size
+        tgt = ids[:, :T] if T <= ids.size(1) else torch.zeros(ids.size(0), T, dtype=ids.dtype, device=ids.device)
+        return {"src": ids, "tgt_in": tgt, "targets": tgt}
+    if cfg.model.objective == "classify":
+        return {"idx": ids, "targets": torch.zeros(ids.size(0), dtype=torch.long, device=ids.device)}
+    return {"idx": ids, "targets": ids}
+
+
+def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cache_dir: Path | None = None) -> dict:
+    """measure() with the run's thread count, or what it said before for this device, threads and shape."""
+    import os
+
+    from engine.data.files import default_cache_dir
+    from engine.run.tomlio import write_atomic
+
+    path = Path(cache_dir or default_cache_dir()) / CALIBRATION_FILE
+    key = calibration_key(cfg, vocab_size, device)
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        before = torch.get_num_threads()
+        torch.set_num_threads(cfg.train.threads or os.cpu_count() or 1)
+        try:
+            known[key] = measure(cfg, vocab_size, device=device)
+        finally:
+            torch.set_num_threads(before)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(known, indent=1))
+    return known[key]
