@@ -76,8 +76,10 @@ def main() -> None:
         wall = time.perf_counter() - t0
         events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines() if x.strip()]
         step_time = next(e for e in reversed(events) if e["type"] == "step")["step_time"]
+        spent = next(e for e in reversed(events) if e["type"] == "finished")["time_spent"]
         print(json.dumps({
-            "shape": name, "steps": steps, "measured": {"step_s": round(step_time, 4), "wall_s": round(wall, 1)},
+            "shape": name, "steps": steps, "measured": {"step_s": round(step_time, 4), "wall_s": round(wall, 1),
+                                                        "spent_s": {k: round(v, 2) for k, v in spent.items()}},
             "formula": {"step_s": round(formula.seconds_per_step, 4), "total_s": round(formula.seconds_total, 1)},
             "calibrated": {"step_s": round(calibrated.seconds_per_step, 4),
                            "total_s": round(calibrated.seconds_total, 1), "calibration_s": round(calibration_s, 1)},

@@ -21,6 +21,8 @@ DEFAULT_EFFICIENCY = {"cpu": 0.35, "cuda": 0.40}
 STEP_OVERHEAD_S = {"cpu": (0.0005, 0.001), "cuda": (0.00015, 0.001)}
 START_S = 3.0
 """Process start, imports and the first step's warm-up, measured at ~3 s (REFERENCE.md)."""
+DISK_BYTES_PER_S = 400e6
+"""A checkpoint's write (safetensors, then a rename), as measured here for GPT-2 small's 1.5 GB."""
 
 
 @dataclass
@@ -161,7 +163,11 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
         sampled = t.max_steps // (t.sample_interval or t.eval_interval) + 1 if t.sample_interval >= 0 else 0
         evaluating = (evals * eval_passes(cfg) * t.eval_batches * measured["forward_s"]
                       + sampled * len(t.sample_prompts) * t.sample_tokens * measured["token_s"])
-        total_s = seconds * t.max_steps + evaluating + START_S
+        warm_up = max(0.0, measured.get("first_step_s", seconds) - seconds)
+        total_s = seconds * t.max_steps + evaluating + warm_up + START_S
+    if total_s is not None:  # checkpoints: the weights and the optimizer's state, written at each
+        saves = t.max_steps // max(1, t.checkpoint_interval or t.eval_interval) + 1
+        total_s += saves * (weights + optim) / DISK_BYTES_PER_S
     return Estimate(params=total, matmul_params=non_emb, flops_per_token=fpt, memory_bytes=int(memory),
                     tokens_per_step=tokens_step, tokens_total=tokens_step * t.max_steps, seconds_per_step=seconds,
                     seconds_total=total_s, seconds_evaluating=evaluating)

@@ -17,7 +17,8 @@ from engine.estimate import CALIBRATION_FILE, calibration_key
 
 
 def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int = 3) -> dict:
-    """{"step_s", "forward_s", "token_s"}: medians over `steps` timed steps after one warm-up step."""
+    """{"step_s", "first_step_s", "forward_s", "token_s"}: medians over `steps` timed steps after the first
+    (warm-up) step, which is timed apart."""
     from engine.infer.generate import SamplingOptions, stream
     from engine.model.build import build_model, gpt_config
     from engine.train.optim import make_optimizer
@@ -42,13 +43,13 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
         optimizer.zero_grad(set_to_none=True)
 
     times = []
-    for i in range(steps + 1):
+    for _ in range(steps + 1):
         sync()
         t0 = time.perf_counter()
         step()
         sync()
-        if i:
-            times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0)
+    first, times = times[0], times[1:]
     model.eval()
     forward = []
     with torch.no_grad():
@@ -63,7 +64,8 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
         t0 = time.perf_counter()
         list(stream(model, [0], SamplingOptions(max_new_tokens=n, temperature=0.8, top_k=50, seed=0), device=dev))
         token_s = (time.perf_counter() - t0) / n
-    return {"step_s": statistics.median(times), "forward_s": statistics.median(forward), "token_s": token_s}
+    return {"step_s": statistics.median(times), "first_step_s": first, "forward_s": statistics.median(forward),
+            "token_s": token_s}
 
 
 def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
