@@ -1,5 +1,6 @@
 """The numbers every tracker gets, named alike: train/loss, train/lr, train/grad_norm, train/tokens_per_s,
-val/loss, val/ppl, val/accuracy, ..., and the config flattened as parameters (model.n_layer = 4)."""
+val/loss, val/ppl, val/accuracy, ..., test/loss, test/bleu, ... (a run with a test split, at its end), and
+the config flattened as parameters (model.n_layer = 4)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def scalars(event: Event) -> dict[str, float]:
         for key, value in event.fields.items():
             if key.startswith("val_") and key != "val_loss":
                 named[f"val/{key[4:]}"] = value
+    elif event.type == "finished" and event.get("test"):  # the test split, scored once at the end
+        named = {f"test/{key}": value for key, value in event["test"].items()}
     else:
         return {}
     return {k: float(v) for k, v in named.items()

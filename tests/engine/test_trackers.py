@@ -93,3 +93,13 @@ def test_a_tracker_that_cannot_start_is_warned_and_the_run_trains_on(tmp_path, t
     [warning] = [e for e in run_events(run, "warning") if e["kind"] == "tracker"]
     assert warning["message"].startswith("MLflow could not start, so this run is not logged there: ")
     assert [e.step for e in run_events(run, "eval")] == [0, 2, 4]
+
+
+def test_every_tracker_gets_the_test_split_at_the_end():
+    from engine.run.events import Event
+    from engine.trackers.scalars import scalars
+
+    done = Event("finished", 40, fields={"reason": "finished", "test": {"loss": 0.5, "exact_match": 0.9,
+                                                                         "confusion": [[1, 0], [0, 1]]}})
+    assert scalars(done) == {"test/loss": 0.5, "test/exact_match": 0.9}  # numbers only
+    assert scalars(Event("finished", 40, fields={"reason": "finished"})) == {}
