@@ -18,6 +18,7 @@ from engine.config import (
     NORMS,
     OBJECTIVES,
     OPTIMIZERS,
+    PAIR_OBJECTIVES,
     PARALLELS,
     POSITIONS,
     PRECISIONS,
@@ -150,7 +151,7 @@ def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
         p.append(f"data.test_fraction must be in [0, 0.5), got {d.test_fraction}")
     elif d.val_fraction + d.test_fraction >= 0.9:
         p.append("data.val_fraction + data.test_fraction must leave at least 10% of the data to train on")
-    if m.objective in ("seq2seq", "instruct") and (not d.source_column or not d.target_column):
+    if m.objective in PAIR_OBJECTIVES and (not d.source_column or not d.target_column):
         p.append("data.source_column and data.target_column name the pair's two columns: neither may be empty")
     if not 0.0 < k.mask_prob < 1.0:
         p.append(f"task.mask_prob must be between 0 and 1, got {k.mask_prob}")

@@ -4,7 +4,7 @@ this first, so a run that cannot start is refused on the form, not after the pre
 
 from __future__ import annotations
 
-from engine.config import RunConfig
+from engine.config import PAIR_OBJECTIVES, RunConfig
 from engine.data.files import find_corpus_files, peek_columns
 from engine.data.pair_check import pair_problems
 from engine.errors import UserError
@@ -24,7 +24,7 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
     text_files = files.by_builder.get("text", [])
     tables = [f for builder, paths in files.by_builder.items() if builder != "text" for f in paths]
     problems = []
-    pairs = objective in ("seq2seq", "instruct")
+    pairs = objective in PAIR_OBJECTIVES
     if objective == "instruct" and text_files:
         problems.append(f"model.objective = \"instruct\" learns responses to prompts, but {text_files[0].name} is "
                         f"plain text: use a CSV, JSONL or Parquet corpus with columns {d.source_column!r} and "

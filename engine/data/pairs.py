@@ -97,6 +97,8 @@ class PairSplit:
     tgt: list[list[int]]
     sources: list[str]
     targets: list[str]
+    name: str = ""
+    """train, val or test"""
 
     def __len__(self) -> int:
         return len(self.src)
@@ -131,11 +133,12 @@ def split_pairs(sources: list[str], targets: list[str], tokenizer, *, seed: int,
                         f"lower data.val_fraction or data.test_fraction")
     cuts = (len(order) - n_test - n_val, len(order) - n_test)
 
-    def part(rows):
+    def part(rows, name):
         return PairSplit([src_ids[i] for i in rows], [tgt_ids[i] for i in rows], [sources[i] for i in rows],
-                         [targets[i] for i in rows])
+                         [targets[i] for i in rows], name)
 
-    return PairData(part(order[: cuts[0]]), part(order[cuts[0]: cuts[1]]), part(order[cuts[1]:]), truncated)
+    return PairData(part(order[: cuts[0]], "train"), part(order[cuts[0]: cuts[1]], "val"),
+                    part(order[cuts[1]:], "test"), truncated)
 
 
 def seq2seq_batch(split: PairSplit, rows: np.ndarray, specials: Specials) -> dict[str, np.ndarray]:

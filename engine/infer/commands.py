@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from engine.config import PAIR_OBJECTIVES
 from engine.errors import UserError
 
 
@@ -42,7 +43,7 @@ def cmd_eval(args) -> int:
     parts += [f"ROUGE-L {m['rouge_l']:.3f}"] if "rouge_l" in m else []
     over = ("every validation example" if cfg.model.objective == "classify" else
             f"up to {args.batches} batches of {cfg.train.batch_size} pairs, {cfg.task.metric_samples} targets written"
-            if cfg.model.objective in ("seq2seq", "instruct") and "exact_match" in m else
+            if cfg.model.objective in PAIR_OBJECTIVES and "exact_match" in m else
             f"{args.batches} batches of {cfg.train.batch_size}x{cfg.model.block_size} tokens")
     print(f"{path.name}: " + ", ".join(parts) + f" ({over})")
     return 0
@@ -54,7 +55,7 @@ def cmd_generate(args) -> int:
     from engine.train.device import resolve_device
 
     answering = args.temperature is None and (Path(args.run_dir) / "run.toml").is_file() and \
-        run_objective(args.run_dir) in ("seq2seq", "instruct")
+        run_objective(args.run_dir) in PAIR_OBJECTIVES
     args.temperature = (0.0 if answering else 0.8) if args.temperature is None else args.temperature
     _check_sampling(args)
     args.device = str(resolve_device(args.device, "--device"))

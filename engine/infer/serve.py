@@ -35,6 +35,8 @@ class Worker:
         self.requests: queue.Queue = queue.Queue()
         self.stops: set[int] = set()
         self.models: dict[tuple[str, str], tuple] = {}
+        self.objectives: dict[str, str] = {}
+        """Each run's objective, read from its run.toml with its first model."""
         self.tmp = Path(tempfile.mkdtemp(prefix="attention-studio-infer-"))
 
     # ----- the two threads ----------------------------------------------------------------------
@@ -83,9 +85,17 @@ class Worker:
         if key not in self.models:
             self.send({"id": req["id"], "type": "progress", "stage": "load", "message": "loading the checkpoint"})
             self.models[key] = load_for_inference(Path(req["run"]), req.get("checkpoint"))
+            self.objectives.pop(req["run"], None)  # a run trained again may have a new config
             while len(self.models) > MAX_MODELS:
                 self.models.pop(next(iter(self.models)))
         return self.models[key]
+
+    def objective(self, run: str) -> str:
+        from engine.infer.respond import run_objective
+
+        if run not in self.objectives:
+            self.objectives[run] = run_objective(run)
+        return self.objectives[run]
 
     # ----- operations ---------------------------------------------------------------------------
     def op_ping(self, req: dict) -> dict:
@@ -97,6 +107,7 @@ class Worker:
     def op_forget(self, req: dict) -> None:
         for key in [k for k in self.models if k[0] == req["run"]]:
             del self.models[key]
+        self.objectives.pop(req["run"], None)
 
     def op_attention(self, req: dict) -> dict:
         import numpy as np
@@ -129,13 +140,13 @@ class Worker:
 
     def op_generate(self, req: dict) -> dict:
         from engine.infer.generate import SamplingOptions, banned_ids, beam_search, stream
-        from engine.infer.respond import answers, respond, run_objective, stream_response
+        from engine.infer.respond import answers, respond, stream_response
 
         model, tok, _ = self.model(req)
         options = dict(req.get("options") or {})
         beams = options.pop("beams", 1)
         stopped = lambda: req["id"] in self.stops  # noqa: E731
-        answering = answers(model, run_objective(req["run"]))  # seq2seq, instruct: the prompt is a source
+        answering = answers(model, self.objective(req["run"]))  # seq2seq, instruct: the prompt is a source
         if beams > 1 and answering:
             text = respond(model, tok, req["prompt"], SamplingOptions(**options), beams=beams)
             tokens = iter([{"text": text, "prob": None, "alternatives": []}])

@@ -221,7 +221,9 @@ class Seq2SeqTask(PairTask):
     def samples(self, model):
         if not self.denoise:
             return super().samples(model)
-        batch = self.t.to_device(self._eval["val"].eval_batches(1, seed=self.tr.seed + 1)[0])
+        if getattr(self, "_sample_batch", None) is None:  # the same window every time: built once
+            self._sample_batch = self._eval["val"].eval_batches(1, seed=self.tr.seed + 1)[0]
+        batch = self.t.to_device(self._sample_batch)
         model.eval()
         with torch.no_grad():
             src, n = batch["src"][:1], int(batch["src_lengths"][0])
@@ -257,11 +259,8 @@ class InstructTask(PairTask):
         self.tokens_per_row = int(np.mean([len(p) + len(t) for p, t in zip(self.prompts["train"],
                                                                           self.data.train.tgt)]))
 
-    def _split_name(self, split: PairSplit) -> str:
-        return next(n for n in ("train", "val", "test") if self.eval_rows(n) is split)
-
     def _batch(self, split, rows):
-        return instruct_batch(split, rows, self.prompts[self._split_name(split)], self.specials.eos,
+        return instruct_batch(split, rows, self.prompts[split.name], self.specials.eos,
                               self.specials.pad, self.t.cfg.model.block_size)
 
     def configure(self, model) -> None:
@@ -276,7 +275,7 @@ class InstructTask(PairTask):
         """Greedy responses, one prompt at a time, ended by <eos> or the context."""
         from engine.infer.generate import SamplingOptions, stream
 
-        prompts = self.prompts[self._split_name(split)]
+        prompts = self.prompts[split.name]
         T = self.t.cfg.model.block_size
         out = []
         for i in range(n):

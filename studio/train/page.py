@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.config import PAIR_OBJECTIVES
 from engine.humanlog import describe, test_line
 from studio.store import RunState, Store
 from studio.train.eta import eta
@@ -282,7 +283,7 @@ class TrainPage(QWidget):
                 self.ppl_plot.set_series("validation", self._x(c["val_ppl"]), c["val_ppl"].values, color=PALETTE[1],
                                          symbol="o")
                 return
-            if self.run.objective in ("seq2seq", "instruct"):  # every score on 0-100
+            if self.run.objective in PAIR_OBJECTIVES:  # every score on 0-100
                 for i, (key, name, scale) in enumerate(TEXT_SCORES):
                     if c[key].steps:
                         self.ppl_plot.set_series(name, self._x(c[key]), [v * scale for v in c[key].values],
