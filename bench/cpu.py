@@ -117,9 +117,11 @@ def main() -> None:
         }
         if a.compiled:
             contenders["compiled"] = contenders["engine"] + ["--compile-mode", "on"]
-        # the engine's training processes start as the studio and the CLI start them: with tcmalloc if
-        # the machine has it (engine/allocator.py); nanoGPT runs with glibc's malloc
+        # the engine's training processes start as the studio and the CLI start them: with the faster
+        # allocator (engine/allocator.py); nanoGPT runs with glibc's malloc, and so does engine_glibc
         extra = {k: v for k, v in training_env(dict(os.environ)).items() if os.environ.get(k) != v}
+        if extra.get("LD_PRELOAD"):
+            contenders["engine_glibc"] = contenders["engine"]
         res = run_in_turns(contenders, a.rounds, env={"engine": extra, "compiled": extra})
         ref_s, eng_s = res["reference"]["step_s"], res["engine"]["step_s"]
         fpt = res["engine"]["flops_per_token"]
@@ -131,6 +133,9 @@ def main() -> None:
                 round(fpt * tokens_step / eng_s / peak, 3),
             "reference_mfu_vs_measured_peak": round(fpt * tokens_step / ref_s / peak, 3),
             "engine_allocator": os.path.basename(extra.get("LD_PRELOAD", "glibc")),
+            **({"engine_glibc_ms": round(1000 * res["engine_glibc"]["step_s"], 1),
+                "allocator_speedup": round(res["engine_glibc"]["step_s"] / eng_s, 3)}
+               if "engine_glibc" in res else {}),
             "rounds": a.rounds, "steps_timed": {k: v["steps_timed"] for k, v in res.items()}}), flush=True)
         if "compiled" in res:
             comp_s = res["compiled"]["step_s"]

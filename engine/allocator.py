@@ -1,4 +1,4 @@
-"""tcmalloc (or jemalloc) for training processes, when the machine has one.
+"""A faster malloc for training processes: tcmalloc or jemalloc where the machine has one, else TBB's.
 
 Every CPU training step allocates and frees ~1 MB activation buffers and hundreds of small objects
 (tensors, autograd nodes). glibc's malloc hands the big buffers back to the OS and faults them in
@@ -7,8 +7,11 @@ that is 4-7% of the step (bench/README.md); PyTorch's own CPU launcher (`torch.b
 preloads it for the same reason. An allocator has to be in place before the process starts, so:
 the studio and the engine's own launcher start training processes with LD_PRELOAD set, and `python -m
 engine train|resume` restarts itself once with it (same PID, same arguments). Linux only; nothing
-happens where no such library is installed (Debian/Ubuntu: `apt install libtcmalloc-minimal4`).
-`ENGINE_ALLOCATOR=system` keeps glibc's. No torch here: this runs before torch is imported.
+happens where no such library is installed. Every machine set up by the README has one: oneTBB's
+scalable allocator comes with the `tbb` wheel from PyPI (Linux x86_64, a dependency in pyproject.toml)
+into the environment's lib folder; a system tcmalloc (`apt install libtcmalloc-minimal4`) or jemalloc
+is taken first where present. `ENGINE_ALLOCATOR=system` keeps glibc's. No torch here: this runs before
+torch is imported.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import sys
 
 LIBRARIES = ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4", "libjemalloc.so.2")
 SEARCH = ("/usr/lib/*-linux-gnu", "/lib/*-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
+TBB = ("libtbbmalloc.so.2", "libtbbmalloc_proxy.so.2")
+"""The tbb wheel's allocator and the proxy that routes malloc/free to it (the proxy needs the first loaded)."""
+NAMES = ("tcmalloc", "jemalloc", "tbbmalloc")
 TRIED = "ENGINE_ALLOCATOR_TRIED"
 """Set in the restarted process so that it never restarts again, whatever happened to the preload."""
 STARTED = "ENGINE_PROCESS_START"
@@ -27,7 +33,7 @@ TRAINING_COMMANDS = ("train", "resume")
 
 
 def find() -> str | None:
-    """The path of an installed tcmalloc/jemalloc shared library, or None."""
+    """What LD_PRELOAD takes for the fastest installed allocator (one path, or TBB's two), or None."""
     if not sys.platform.startswith("linux"):
         return None
     for name in LIBRARIES:
@@ -35,7 +41,8 @@ def find() -> str | None:
             hits = sorted(glob.glob(os.path.join(pattern, name)))
             if hits:
                 return hits[0]
-    return None
+    tbb = [os.path.join(sys.prefix, "lib", name) for name in TBB]
+    return os.pathsep.join(tbb) if all(os.path.exists(path) for path in tbb) else None
 
 
 def wanted(env: dict | os._Environ = os.environ) -> bool:
@@ -43,17 +50,17 @@ def wanted(env: dict | os._Environ = os.environ) -> bool:
 
 
 def preloaded(env: dict | os._Environ = os.environ) -> bool:
-    return any(name.split(".so")[0] in env.get("LD_PRELOAD", "") for name in LIBRARIES)
+    return any(name.split(".so")[0] in env.get("LD_PRELOAD", "") for name in (*LIBRARIES, TBB[1]))
 
 
 def in_use() -> str:
-    """The allocator this process runs with: tcmalloc, jemalloc or system (for the `started` event)."""
+    """The allocator this process runs with: tcmalloc, jemalloc, tbbmalloc or system (`started` event)."""
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
             maps = f.read()
     except OSError:
         return "system"
-    return next((name for name in ("tcmalloc", "jemalloc") if f"lib{name}" in maps), "system")
+    return next((name for name in NAMES if f"lib{name}" in maps), "system")
 
 
 def training_env(env: dict) -> dict:

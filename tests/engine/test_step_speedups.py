@@ -68,6 +68,19 @@ def test_training_env_preloads_an_installed_allocator(monkeypatch):
     assert "LD_PRELOAD" not in allocator.training_env({})  # a machine without one trains with glibc's
 
 
+def test_the_tbb_wheels_allocator_is_found_where_no_system_one_is(monkeypatch, tmp_path):
+    monkeypatch.setattr(allocator, "SEARCH", (str(tmp_path / "none"),))
+    monkeypatch.setattr(allocator.sys, "prefix", str(tmp_path))
+    assert allocator.find() is None
+    (tmp_path / "lib").mkdir()
+    for name in allocator.TBB:
+        (tmp_path / "lib" / name).touch()
+    lib = tmp_path / "lib"
+    assert allocator.find().split(":") == [str(lib / "libtbbmalloc.so.2"), str(lib / "libtbbmalloc_proxy.so.2")]
+    env = allocator.training_env({})
+    assert allocator.preloaded(env) and allocator.training_env(env) == env
+
+
 def test_only_training_commands_restart(monkeypatch):
     calls = []
     monkeypatch.setattr(allocator.os, "execve", lambda *a: calls.append(a))
@@ -87,7 +100,7 @@ def test_only_training_commands_restart(monkeypatch):
     assert len(calls) == 1
 
 
-@pytest.mark.skipif(allocator.find() is None, reason="no tcmalloc/jemalloc installed on this machine")
+@pytest.mark.skipif(allocator.find() is None, reason="no tcmalloc/jemalloc/tbbmalloc on this machine")
 def test_cli_training_runs_with_the_allocator(tmp_path):
     cfg = write_config(tmp_path, SHAKESPEARE, train={"max_steps": 3})
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", allocator.TRIED)}
@@ -95,7 +108,7 @@ def test_cli_training_runs_with_the_allocator(tmp_path):
                          text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     started = next(json.loads(line) for line in out.stdout.splitlines() if '"started"' in line)
-    assert started["allocator"] in ("tcmalloc", "jemalloc")
+    assert started["allocator"] in allocator.NAMES
     assert "large alloc" not in out.stderr
 
 
