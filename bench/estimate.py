@@ -4,7 +4,9 @@ small shape (12 x 768, context 1024, a 50k vocabulary), each a few steps on CPU.
 
 For each: the FLOP-count estimate, the calibrated one (engine/train/calibrate.py times three real
 steps of the shape first), and the run: its median step (the step events' step_time) and its wall
-time from process start to exit. Prints one JSON line per shape with the ratios estimate / measured.
+time from process start to exit, and its peak memory above what the process held before the model was
+built (the `finished` event's peak_memory). Prints one JSON line per shape with the ratios estimate /
+measured.
     python bench/estimate.py [--corpus ../shared/data/tinyshakespeare.txt] [--threads 2] [--only baby]
 """
 
@@ -51,7 +53,7 @@ def main() -> None:
     import torch
 
     from engine.estimate import estimate
-    from engine.train.calibrate import measure
+    from engine.train.calibrate import measure_apart
     from engine.train.device import peak_flops
 
     torch.set_num_threads(a.threads)
@@ -64,7 +66,7 @@ def main() -> None:
         vocab = 65
         formula = estimate(cfg, vocab_size=vocab, peak_flops=peak)
         t0 = time.perf_counter()
-        measured = measure(cfg, cfg.model.vocab_size or vocab)
+        measured = measure_apart(cfg, cfg.model.vocab_size or vocab)
         calibration_s = time.perf_counter() - t0
         calibrated = estimate(cfg, vocab_size=vocab, peak_flops=peak, measured=measured)
         cmd = [sys.executable, "-m", "engine", "train", str(ROOT / "resources/recipes/baby-shakespeare.toml"),
@@ -76,7 +78,9 @@ def main() -> None:
         wall = time.perf_counter() - t0
         events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines() if x.strip()]
         step_time = next(e for e in reversed(events) if e["type"] == "step")["step_time"]
-        spent = next(e for e in reversed(events) if e["type"] == "finished")["time_spent"]
+        done = next(e for e in reversed(events) if e["type"] == "finished")
+        spent, used = done["time_spent"], done.get("peak_memory")
+        mib = lambda b: round(b / 2**20, 1) if b else None  # noqa: E731
         print(json.dumps({
             "shape": name, "steps": steps, "measured": {"step_s": round(step_time, 4), "wall_s": round(wall, 1),
                                                         "spent_s": {k: round(v, 2) for k, v in spent.items()}},
@@ -86,7 +90,11 @@ def main() -> None:
             "ratio_step": {"formula": round(formula.seconds_per_step / step_time, 2),
                            "calibrated": round(calibrated.seconds_per_step / step_time, 2)},
             "ratio_total": {"formula": round(formula.seconds_total / wall, 2),
-                            "calibrated": round(calibrated.seconds_total / wall, 2)}}), flush=True)
+                            "calibrated": round(calibrated.seconds_total / wall, 2)},
+            "memory_mib": {"measured_peak": mib(used), "formula": mib(formula.memory_bytes),
+                           "calibrated": mib(calibrated.memory_bytes)},
+            "ratio_memory": {"formula": round(formula.memory_bytes / used, 2) if used else None,
+                             "calibrated": round(calibrated.memory_bytes / used, 2) if used else None}}), flush=True)
 
 
 if __name__ == "__main__":

@@ -222,6 +222,7 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
             writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
                         best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val,
                         time_spent={k: round(v, 3) for k, v in trainer.clock.spent.items()},
+                        peak_memory=trainer.memory.peak(),
                         **({"test": test} if test else {}))
         return 0
     except UserError as e:

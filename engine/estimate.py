@@ -129,8 +129,8 @@ def flops_per_token(cfg: RunConfig, matmul_params: int) -> float:
 
 def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None, device_type: str = "cpu",
              world_size: int = 1, measured: dict | None = None) -> Estimate:
-    """`measured` (engine/train/calibrate.py: a step, a forward pass and a decoded token timed on the device)
-    replaces the FLOP arithmetic for the times."""
+    """`measured` (engine/train/calibrate.py: a step, a forward pass and a decoded token timed on the device,
+    and the memory they took) replaces the FLOP arithmetic for the times and the formula for the memory."""
     m, t = cfg.model, cfg.train
     total, non_emb = parameters(cfg, vocab_size)
     fpt = flops_per_token(cfg, non_emb)
@@ -165,6 +165,7 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
                       + sampled * len(t.sample_prompts) * t.sample_tokens * measured["token_s"])
         warm_up = max(0.0, measured.get("first_step_s", seconds) - seconds)
         total_s = seconds * t.max_steps + evaluating + warm_up + START_S
+        memory = measured.get("memory_bytes") or memory
     if total_s is not None:  # checkpoints: the weights and the optimizer's state, written at each
         saves = t.max_steps // max(1, t.checkpoint_interval or t.eval_interval) + 1
         total_s += saves * (weights + optim) / DISK_BYTES_PER_S

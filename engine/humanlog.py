@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from engine.estimate import human_seconds
+from engine.estimate import human_bytes, human_seconds
 from engine.run.events import Event
 
 
@@ -54,6 +54,7 @@ def describe(e: Event) -> str | None:
         share = ", ".join(f"{k} {v / g('elapsed'):.0%}" for k, v in spent.items() if g("elapsed")) if spent else ""
         return (f"finished at step {e.step} ({g('reason')}) after {human_seconds(g('elapsed'))}"
                 + (f"; best val loss {best:.4f}" if best is not None else "") + (f" ({share} of it)" if share else "")
+                + (f"; peak memory {human_bytes(g('peak_memory'))}" if g("peak_memory") else "")
                 + (f"; test: {test_line(g('test'))}" if g("test") else ""))
     if e.type == "error":
         return f"error ({g('kind')}): {g('message')}"

@@ -1,12 +1,20 @@
 """Time a few real training steps of a designed model on the chosen device, so the estimate of a run's
 time is a measurement rather than a FLOP count: the optimizer step (its micro-batches included), a
-forward pass (what an evaluation repeats) and a decoded token (what a sample repeats). Results are
-cached per device, threads and shape, so a form that comes back to a shape asks nothing again."""
+forward pass (what an evaluation repeats) and a decoded token (what a sample repeats), and the memory
+all that took at its peak (engine/train/peak_memory.py). It runs in a process of its own started as a
+training process is (its allocator, threads and malloc settings), so that what a first step costs any
+process (libraries paged in, thread pools) is counted as the run will count it, whatever the asking
+process did before. Results are cached per device, threads and shape, so a form that comes back to a
+shape asks nothing again:
+    python -m engine.train.calibrate < {"config": TOML, "vocab_size": N, "device": "cpu"} > the result"""
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,13 +25,15 @@ from engine.estimate import CALIBRATION_FILE, calibration_key
 
 
 def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int = 3) -> dict:
-    """{"step_s", "first_step_s", "forward_s", "token_s"}: medians over `steps` timed steps after the first
-    (warm-up) step, which is timed apart."""
+    """{"step_s", "first_step_s", "forward_s", "token_s", "memory_bytes"}: medians over `steps` timed steps
+    after the first (warm-up) step, which is timed apart; the peak memory above what the process held before."""
     from engine.infer.generate import SamplingOptions, stream
     from engine.model.build import build_model, gpt_config
     from engine.train.optim import make_optimizer
+    from engine.train.peak_memory import PeakMemory
 
     dev = torch.device(device)
+    memory = PeakMemory(dev).start()
     torch.manual_seed(0)
     model = build_model(gpt_config(cfg.model, vocab_size, arch=cfg.arch,
                                    num_labels=2 if cfg.model.objective == "classify" else 0)).to(dev)
@@ -65,7 +75,7 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
         list(stream(model, [0], SamplingOptions(max_new_tokens=n, temperature=0.8, top_k=50, seed=0), device=dev))
         token_s = (time.perf_counter() - t0) / n
     return {"step_s": statistics.median(times), "first_step_s": first, "forward_s": statistics.median(forward),
-            "token_s": token_s}
+            "token_s": token_s, "memory_bytes": memory.peak()}
 
 
 def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
@@ -78,10 +88,22 @@ def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
     return {"idx": ids, "targets": ids}
 
 
-def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cache_dir: Path | None = None) -> dict:
-    """measure() with the run's thread count, or what it said before for this device, threads and shape."""
-    import os
+def measure_apart(cfg: RunConfig, vocab_size: int, *, device: str = "cpu") -> dict:
+    """measure() in a new process started as training processes are, with the run's thread count."""
+    from engine.allocator import training_env
+    from engine.errors import UserError
 
+    request = json.dumps({"config": cfg.to_toml(), "vocab_size": vocab_size, "device": device})
+    done = subprocess.run([sys.executable, "-m", "engine.train.calibrate"], input=request, capture_output=True,
+                          text=True, env=training_env(dict(os.environ)))
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["it stopped without a word"])[-1]
+        raise UserError(f"the timing process failed: {last[:300]}")
+    return json.loads(done.stdout)
+
+
+def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cache_dir: Path | None = None) -> dict:
+    """measure_apart(), or what it said before for this device, threads and shape."""
     from engine.data.files import default_cache_dir
     from engine.run.tomlio import write_atomic
 
@@ -92,12 +114,21 @@ def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cach
     except (OSError, ValueError):
         known = {}
     if key not in known:
-        before = torch.get_num_threads()
-        torch.set_num_threads(cfg.train.threads or os.cpu_count() or 1)
-        try:
-            known[key] = measure(cfg, vocab_size, device=device)
-        finally:
-            torch.set_num_threads(before)
+        known[key] = measure_apart(cfg, vocab_size, device=device)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(known, indent=1))
     return known[key]
+
+
+def _main() -> None:
+    from engine import config as C
+    from engine.train.device import prepare
+
+    req = json.loads(sys.stdin.read())
+    cfg = C.loads(req["config"])
+    prepare(torch.device(req["device"]), cfg.train.threads or os.cpu_count() or 1)
+    print(json.dumps(measure(cfg, int(req["vocab_size"]), device=req["device"])))
+
+
+if __name__ == "__main__":
+    _main()

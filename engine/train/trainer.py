@@ -43,6 +43,7 @@ from engine.train.control import ControlChannel
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.optim import make_optimizer, set_lr
+from engine.train.peak_memory import PeakMemory
 from engine.train.probe import Probes
 from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate
@@ -107,6 +108,7 @@ class Trainer(Recovery):
         self.sampler = self.task.sampler
         torch.manual_seed(tr.seed)
         labels = len(self.task.labels) if cfg.model.objective == "classify" else 0
+        self.memory = PeakMemory(self.device).start()  # what the model, its training and evaluation take
         self.built = finetune.build_for_run(cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
         self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
         self.model = self.built.model.to(self.device)

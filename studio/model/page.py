@@ -98,7 +98,8 @@ class ModelPage(QWidget):
         self.measure_btn = QPushButton("Measure on this machine")
         self.measure_btn.setObjectName("measure_speed")
         self.measure_btn.setToolTip("Time three real training steps of this shape here (a few seconds), so the "
-                                    "times above are measured, not counted from FLOPs; remembered for this shape")
+                                    "times and memory above are measured, not counted from FLOPs and a formula; "
+                                    "remembered for this shape")
         self.measure_btn.clicked.connect(self.measure)
         self.measure_job = None
         self.problems = QLabel()
@@ -299,7 +300,8 @@ class ModelPage(QWidget):
                           f"{approx}{human_count(trained)} ({trained / e.params:.2%}: LoRA adapters"
                           f"{' and the head' if cfg.model.objective == 'classify' else ''})")
             self.card.set("flops", f"{human_count(e.flops_per_token)}FLOP")
-            self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size})")
+            peak = "; the peak of three steps here" if measured and measured.get("memory_bytes") else ""
+            self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size}{peak})")
             # pairs are padded to the batch's longest, not to the context: their figures are the most it takes
             about = "at most " if cfg.model.objective in C.PAIR_OBJECTIVES else "≈ "
             full = (" at full length" if about == "at most " else "") + ("; measured here" if measured else "")

@@ -34,3 +34,4 @@ def test_the_finished_event_says_what_evaluation_samples_and_checkpoints_took(tm
     assert set(spent) == {"evaluation", "samples", "checkpoints"}
     assert all(v >= 0 for v in spent.values()) and sum(spent.values()) < done["elapsed"]
     assert "evaluation " in describe(done) and "% of it" in describe(done)
+    assert done["peak_memory"] > 0 and "peak memory " in describe(done)  # the model's memory, measured

@@ -24,6 +24,7 @@ def test_measure_times_real_steps_and_the_estimate_uses_them(qtbot, window, tmp_
     vocab = page._vocab(cfg)
     measured = known_calibration(cfg, vocab, "cpu", window.store.cache_dir)
     assert measured["step_s"] > 0 and measured["forward_s"] > 0 and measured["token_s"] > 0
+    assert measured["memory_bytes"] > 0 and "the peak of three steps here" in page.card.text("memory")
     e = estimate(cfg, vocab_size=vocab, peak_flops=1e11, measured=measured)
     assert abs(e.seconds_per_step - measured["step_s"]) < 1e-12
     evals = cfg.train.max_steps // cfg.train.eval_interval + 1
