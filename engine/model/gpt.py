@@ -102,6 +102,7 @@ class KVCache:
         self.v = [None if v is None else v.index_select(0, index) for v in self.v]
 
 
+@torch.inference_mode(False)  # cached by the model: made in inference mode, training could not use them
 def rope_tables(head_size: int, length: int, base: float = 10000.0, device=None):
     inv = 1.0 / (base ** (torch.arange(0, head_size, 2, device=device, dtype=torch.float32) / head_size))
     angles = torch.outer(torch.arange(length, device=device, dtype=torch.float32), inv)  # (T, hs/2)
