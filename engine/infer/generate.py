@@ -28,8 +28,8 @@ class SamplingOptions:
 
 SHIFT = 4
 """When a text outgrows the context, its oldest 1/SHIFT is dropped and the rest read again in one pass,
-then the cache fills again: each token sees at least 3/4 of a context, and the whole context is read once
-every block/4 tokens instead of once a token (llama.cpp shifts its context the same way)."""
+then the cache fills again: each token sees at least 3/4 of a context, and a context is read whole once
+every block/4 + 1 tokens instead of once a token (llama.cpp shifts its context the same way)."""
 
 
 @dataclass

@@ -23,6 +23,8 @@ import torch
 from engine.config import RunConfig
 from engine.estimate import CALIBRATION_FILE, calibration_key
 
+MEASURE_TIMEOUT_S = 900
+
 
 def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int = 3) -> dict:
     """{"step_s", "first_step_s", "forward_s", "token_s", "memory_bytes"}: medians over `steps` timed steps
@@ -94,12 +96,16 @@ def measure_apart(cfg: RunConfig, vocab_size: int, *, device: str = "cpu") -> di
     from engine.errors import UserError
 
     request = json.dumps({"config": cfg.to_toml(), "vocab_size": vocab_size, "device": device})
-    done = subprocess.run([sys.executable, "-m", "engine.train.calibrate"], input=request, capture_output=True,
-                          text=True, env=training_env(dict(os.environ)))
+    try:
+        done = subprocess.run([sys.executable, "-m", "engine.train.calibrate"], input=request, capture_output=True,
+                              text=True, env=training_env(dict(os.environ)), timeout=MEASURE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"timing three steps of this shape took over {MEASURE_TIMEOUT_S // 60} minutes: "
+                        f"the estimate stays the FLOP count's") from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["it stopped without a word"])[-1]
         raise UserError(f"the timing process failed: {last[:300]}")
-    return json.loads(done.stdout)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cache_dir: Path | None = None) -> dict:

@@ -24,10 +24,10 @@ from engine.train import distributed as ddp
 from engine.train.sharding import whole_root
 
 SPLIT_SEEDS = {"val": 1, "train": 2, "test": 3}
+"""Each split's fixed evaluation windows are drawn with the run's seed plus this."""
 EVAL_ROWS, EVAL_LOGIT_BYTES = 48, 64 << 20
 """A language model's fixed evaluation batches are run several to a forward pass, up to this many rows
 and this much of logits: on CPU, 12-row batches in fours took 12% less time (bench/README.md)."""
-"""Each split's fixed evaluation windows are drawn with the run's seed plus this."""
 
 
 class Task:
