@@ -128,6 +128,7 @@ class Seq2SeqTask(PairTask):
         m = trainer.cfg.model
         self.max_target = m.target_block_size or m.block_size
         self.denoise = not is_table_corpus(trainer.cfg.data.path)
+        self._sample_batch = None  # denoising: the validation window each sample reads, built once
         if self.denoise:
             self._init_denoising(trainer, tokenizer)
         else:
@@ -221,7 +222,7 @@ class Seq2SeqTask(PairTask):
     def samples(self, model):
         if not self.denoise:
             return super().samples(model)
-        if getattr(self, "_sample_batch", None) is None:  # the same window every time: built once
+        if self._sample_batch is None:
             self._sample_batch = self._eval["val"].eval_batches(1, seed=self.tr.seed + 1)[0]
         batch = self.t.to_device(self._sample_batch)
         model.eval()
