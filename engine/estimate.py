@@ -13,7 +13,7 @@ from engine.config import RunConfig
 # dense bf16 tensor-core peaks (FLOP/s) by device-name fragment, for MFU and time estimates on GPUs
 GPU_BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12,
                  "3090": 71e12, "V100": 125e12, "T4": 65e12}
-BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "auto": 4}
+BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 2, "auto": 4}  # fp8 keeps bf16 activations
 # Achieved fraction of peak for small models, measured here (CPU ~40%, GPU ~45% at GPT-2 small)
 DEFAULT_EFFICIENCY = {"cpu": 0.35, "cuda": 0.40}
 # Time a step spends outside the matmuls (Python, dispatch, autograd, optimizer), per layer and fixed:
@@ -21,6 +21,11 @@ DEFAULT_EFFICIENCY = {"cpu": 0.35, "cuda": 0.40}
 STEP_OVERHEAD_S = {"cpu": (0.0005, 0.001), "cuda": (0.00015, 0.001)}
 START_S = 3.0
 """Process start, imports and the first step's warm-up, measured at ~3 s (REFERENCE.md)."""
+SLICE_LOGIT_BYTES = 64 << 20
+"""Training a causal LM with a big vocabulary computes its loss in slices of this much fp32 logits
+(engine/model/linear_loss.py): small enough to stay near the cache, big enough for efficient matmuls."""
+MIN_LOGIT_BYTES = 256 << 20
+"""Below this much fp32 logits per micro-batch the plain loss is as fast: slicing starts here."""
 DISK_BYTES_PER_S = 400e6
 """A checkpoint's write (safetensors, then a rename), as measured here for GPT-2 small's 1.5 GB."""
 
@@ -144,8 +149,7 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
     act_bytes = BYTES.get(precision, 4)
     per_seq = m.n_layer * m.block_size * m.n_embd * 17 * act_bytes
     vocab = m.vocab_size or vocab_size
-    per_seq += m.block_size * vocab * 4 * 2  # logits and their gradient in fp32
-    memory = weights + grads + optim + per_seq * t.batch_size
+    memory = weights + grads + optim + per_seq * t.batch_size + logit_memory(cfg, vocab)
     seconds = evaluating = total_s = None
     if peak_flops:
         eff = DEFAULT_EFFICIENCY.get(device_type, 0.35)
@@ -175,6 +179,17 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
 
 
 CALIBRATION_FILE = "calibration.json"
+
+
+def logit_memory(cfg: RunConfig, vocab: int) -> int:
+    """The training step's bytes for the output layer: all the fp32 logits and their gradient, or, once
+    they are big (a causal LM), one slice and its softmax beside the stored gradients of the input and
+    the head."""
+    m, t = cfg.model, cfg.train
+    rows = t.batch_size * m.block_size
+    if m.objective == "causal" and cfg.arch == "gpt" and rows * vocab * 4 >= MIN_LOGIT_BYTES:
+        return 2 * SLICE_LOGIT_BYTES + rows * m.n_embd * 4 + vocab * m.n_embd * 4
+    return rows * vocab * 4 * 2
 
 
 def calibration_key(cfg: RunConfig, vocab_size: int, device: str) -> str:

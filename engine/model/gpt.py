@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from engine.estimate import mlp_hidden
 from engine.model.hooks import HookPoint
+from engine.model.linear_loss import linear_cross_entropy, plain_cross_entropy, wants_slices
 
 
 @dataclass
@@ -262,7 +263,8 @@ class GPT(nn.Module):
 
         With a cache, positions continue after the cached tokens. A classifier returns (B, num_labels) logits
         read at position `lengths - 1` (right padding is never seen by a causal model) and takes class
-        ids as targets.
+        ids as targets. Training with targets and a big vocabulary returns no logits, only the loss, computed
+        slice by slice (engine/model/linear_loss.py).
         """
         B, T = idx.shape
         past = 0 if cache is None else cache.length
@@ -286,12 +288,12 @@ class GPT(nn.Module):
             logits = self.classifier(x[torch.arange(B, device=idx.device), last])
             loss = None if targets is None else F.cross_entropy(logits.float(), targets)
             return logits, loss
-        if targets is not None:
-            logits = self.lm_head(x)
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-100)
-        else:
-            logits, loss = self.lm_head(x), None
-        return logits, loss
+        if targets is None:
+            return self.lm_head(x), None
+        if wants_slices(self.lm_head, x):  # training with a big vocabulary: no logits are returned
+            return None, linear_cross_entropy(x, self.lm_head.weight, targets)
+        logits = self.lm_head(x)
+        return logits, plain_cross_entropy(logits, targets)
 
     def _rope(self, device):
         if self._rope_cache is None or self._rope_cache[0].device != device:
