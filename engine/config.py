@@ -41,7 +41,15 @@ OPTIMIZER_HINTS = {
             "today's fastest to a given loss; same learning rate as AdamW",
 }
 SCHEDULES = ("cosine", "linear", "constant")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "fp8")
+PRECISION_HINTS = {
+    "auto": "bf16 on GPUs that have it, fp32 elsewhere",
+    "fp32": "full precision: the CPU's fastest, and the reference for the others",
+    "bf16": "16-bit activations with fp32's range: half the activation memory, the tensor cores' rate on GPUs",
+    "fp16": "16-bit with a loss scaler: for GPUs without bf16 (before Ampere)",
+    "fp8": "the blocks' matmuls in 8-bit floats (torchao), for GPUs with fp8 tensor cores (H100/H200, RTX 40xx); "
+           "emulated on CPU, slower, to see what it does to the loss",
+}
 HEALTH_POLICIES = ("skip", "rollback", "stop")
 COMPILE_MODES = ("auto", "on", "off")
 PARALLELS = ("ddp", "fsdp")
@@ -202,7 +210,8 @@ class TrainConfig:
     parallel: str = "ddp"
     """ddp (each process holds the model) | fsdp (weights, gradients, optimizer state sharded: big models)."""
     precision: str = "auto"
-    """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16."""
+    """auto (bf16 on GPUs that have it, else fp32) | fp32 | bf16 | fp16 | fp8 (the blocks' matmuls in 8-bit
+    floats through torchao, the rest bf16: GPUs with fp8 tensor cores; emulated, slowly, on CPU)."""
     compile: str = "auto"
     """auto (where compiling pays for itself: CUDA models of 10M+ parameters for 500+ steps, CPU runs of ten
     minutes or more) | on | off. A compile that fails falls back to eager with a warning."""

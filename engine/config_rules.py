@@ -119,6 +119,8 @@ def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
     if not tr.sample_prompts:
         tr.sample_prompts = ["\n"]
     _choice(p, "track.wandb_mode", cfg.track.wandb_mode, WANDB_MODES)
+    if tr.precision == "fp8" and importlib.util.find_spec("torchao") is None:
+        p.append('train.precision = "fp8" needs the torchao package: pip install -e ".[fp8]" (or pip install torchao)')
     for key, package in (("mlflow", "mlflow"), ("wandb", "wandb")):
         if getattr(cfg.track, key) and importlib.util.find_spec(package) is None:
             p.append(f"track.{key} needs the {package} package: pip install -e \".[trackers]\" (or pip install "

@@ -27,18 +27,23 @@ MEASURE_TIMEOUT_S = 900
 
 
 def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int = 3) -> dict:
-    """{"step_s", "first_step_s", "forward_s", "token_s", "memory_bytes"}: medians over `steps` timed steps
-    after the first (warm-up) step, which is timed apart; the peak memory above what the process held before."""
+    """{"step_s", "first_step_s", "forward_s", "token_s", "memory_bytes"} in the run's precision: medians over
+    `steps` timed steps after the first (warm-up) step, which is timed apart; the peak memory above what the
+    process held before."""
     from engine.infer.generate import SamplingOptions, stream
     from engine.model.build import build_model, gpt_config
+    from engine.train import fp8
+    from engine.train.device import autocast, resolve_precision
     from engine.train.optim import make_optimizer
     from engine.train.peak_memory import PeakMemory
 
     dev = torch.device(device)
+    precision = resolve_precision(cfg.train.precision, dev)
     memory = PeakMemory(dev).start()
     torch.manual_seed(0)
     model = build_model(gpt_config(cfg.model, vocab_size, arch=cfg.arch,
                                    num_labels=2 if cfg.model.objective == "classify" else 0)).to(dev)
+    model = fp8.apply(model, precision)
     optimizer = make_optimizer(model, cfg.train, dev.type)
     B, T = cfg.train.batch_size, cfg.model.block_size
     ids = torch.randint(0, vocab_size, (B, T), device=dev)
@@ -50,7 +55,9 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
 
     def step():
         for _ in range(cfg.train.grad_accum):
-            model(**batch)[1].backward()
+            with autocast(dev, precision):
+                loss = model(**batch)[1]
+            loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -64,7 +71,7 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
     first, times = times[0], times[1:]
     model.eval()
     forward = []
-    with torch.no_grad():
+    with torch.no_grad(), autocast(dev, precision):
         for _ in range(3):
             t0 = time.perf_counter()
             model(**batch)

@@ -40,13 +40,17 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         return "fp32"  # CPUs without AMX run bf16 slower than fp32
     if precision == "fp16" and device.type != "cuda":
         raise UserError("train.precision = \"fp16\" needs a CUDA GPU; use fp32 or bf16 on CPU")
+    if precision == "fp8":
+        from engine.train import fp8
+
+        fp8.check(device)
     return precision
 
 
 def autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16  # fp8: bf16 outside the fp8 matmuls
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
@@ -76,7 +80,7 @@ def peak_flops(device: torch.device, precision: str) -> float:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         peak = next((v for k, v in GPU_BF16_PEAK.items() if k in name), 100e12)
-        return peak if precision in ("bf16", "fp16") else peak / 2  # tf32 runs at about half
+        return peak if precision in ("bf16", "fp16", "fp8") else peak / 2  # tf32 runs at about half; fp8 vs bf16
     return measure_cpu_matmul_peak()
 
 

@@ -27,4 +27,7 @@ def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False, p
             and vocab_size < tok.vocab_size * 0.9):
         out.append(f"tokenizer.vocab_size asked for {tok.vocab_size:,} tokens but the corpus gave {vocab_size:,}: "
                    f"the rest would never be seen, so the vocabulary is smaller")
+    if t.precision == "fp8" and device_type == "cpu":
+        out.append('train.precision = "fp8" on a CPU is emulated: about 3x slower than fp32, the same numbers '
+                   "as on a GPU with fp8 tensor cores, so the run shows what fp8 does to the loss, not its speed")
     return out

@@ -19,6 +19,7 @@ from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
 from engine.infer.generate import SamplingOptions, generate_text
+from engine.infer.grad_free import grad_free
 from engine.probes.icl import icl_positions
 from engine.train import distributed as ddp
 from engine.train.sharding import whole_root
@@ -47,8 +48,8 @@ class Task:
 
     def evaluate(self, model, which: str) -> dict:
         """Metrics on fixed validation ("val") or training ("train") rows, reduced over processes; in
-        inference mode (a sharded model, which gathers its weights in forward: no_grad)."""
-        with torch.no_grad() if hasattr(model, "reshard") else torch.inference_mode():
+        inference mode where the model allows it (engine/infer/grad_free.py)."""
+        with grad_free(model):
             return self._evaluate(model, which)
 
     def _evaluate(self, model, which: str) -> dict:

@@ -37,7 +37,7 @@ from engine.trackers import attach_trackers, close_trackers
 from engine.train import checkpoint as ckpt
 from engine.train import device as dev
 from engine.train import distributed as ddp
-from engine.train import finetune, sharding
+from engine.train import finetune, fp8, sharding
 from engine.train.clipping import GradClipper
 from engine.train.control import ControlChannel
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
@@ -111,7 +111,7 @@ class Trainer(Recovery):
         self.memory = PeakMemory(self.device).start()  # what the model, its training and evaluation take
         self.built = finetune.build_for_run(cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
         self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
-        self.model = self.built.model.to(self.device)
+        self.model = fp8.apply(self.built.model.to(self.device), self.precision)  # fp8: its linear layers
         if hasattr(self.task, "configure"):
             self.task.configure(self.model)
         self.fsdp = self.dist.enabled and tr.parallel == "fsdp"

@@ -19,7 +19,7 @@ CHOICES = {
     ("finetune", "source"): ("",), ("data", "documents"): C.DOCUMENT_KINDS, ("track", "wandb_mode"): C.WANDB_MODES,
 }
 EDITABLE = {("train", "device"), ("finetune", "source")}
-ITEM_HINTS = {("train", "optimizer"): C.OPTIMIZER_HINTS}
+ITEM_HINTS = {("train", "optimizer"): C.OPTIMIZER_HINTS, ("train", "precision"): C.PRECISION_HINTS}
 """Choices whose every item says when it helps (the item's tooltip, and the field's for the chosen one)."""
 """Choices the user may also type into (a device name, a folder)."""
 

@@ -1,0 +1,63 @@
+"""train.precision = "fp8": the blocks' linear layers in fp8 through torchao (emulated on this CPU)."""
+
+import pytest
+import torch
+
+from engine.config import validate
+from engine.errors import UserError
+from engine.infer.load import load_for_inference
+from engine.model.build import build_model
+from engine.model.gpt import GPTConfig
+from engine.run.events import read_events
+from engine.train import fp8
+from engine.train.device import resolve_precision
+from tests.conftest import tiny_config
+from tests.engine.test_training import step_losses, train
+
+pytest.importorskip("torchao")
+
+
+def test_blocks_convert_and_heads_stay():
+    model = build_model(GPTConfig(vocab_size=97, block_size=16, n_layer=2, n_head=2, n_embd=32))
+    before = set(model.state_dict())
+    fp8.apply(model, "fp8")
+    assert fp8.count(model) == 2 * 4  # qkv, attention out, MLP in and out, in each block
+    assert type(model.lm_head) is torch.nn.Linear
+    assert set(model.state_dict()) == before  # a checkpoint is a bf16 run's
+    unchanged = build_model(GPTConfig(vocab_size=97, block_size=16, n_layer=1, n_head=2, n_embd=24))
+    assert fp8.count(fp8.apply(unchanged, "fp8")) == 0  # 24 is not a multiple of 16: the fp8 kernels refuse it
+    assert fp8.count(fp8.apply(build_model(GPTConfig(n_embd=32, n_head=2)), "bf16")) == 0
+
+
+def test_a_run_trains_in_fp8_and_its_checkpoint_generates_in_full_precision(tmp_path, tiny_text):
+    cfg = tiny_config(tiny_text, tmp_path, train={"precision": "fp8", "max_steps": 40, "eval_interval": 20})
+    trainer = train(cfg)
+    run = tmp_path / "run"
+    events = list(read_events(run / "events.jsonl"))
+    assert next(e for e in events if e.type == "started")["precision"] == "fp8"
+    assert any(e.type == "warning" and "emulated" in e["message"] for e in events)
+    assert fp8.count(trainer.model) == 4
+    evals = [e["val_loss"] for e in events if e.type == "eval"]
+    assert evals[-1] < evals[0] - 0.5
+    losses = step_losses(run)
+    assert all(v == v for v in losses.values())  # no NaN
+    model, tok, _ = load_for_inference(run)
+    assert fp8.count(model) == 0
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([tok.encode("The quick")]))
+    assert torch.isfinite(logits).all()
+
+
+def test_fp8_is_refused_in_words_where_it_cannot_run(monkeypatch, tmp_path, tiny_text):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA A100-SXM4-80GB")
+    with pytest.raises(UserError, match="A100-SXM4-80GB has none: use \"bf16\""):
+        fp8.check(torch.device("cuda", 0))
+    with pytest.raises(UserError, match="not mps"):
+        resolve_precision("fp8", torch.device("mps"))
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchao" else real(name, *a))
+    problems = validate(tiny_config(tiny_text, tmp_path, train={"precision": "fp8"}))
+    assert any("needs the torchao package" in p for p in problems)
