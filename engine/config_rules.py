@@ -128,6 +128,24 @@ def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
     return p
 
 
+FP8_MIN_CAPABILITY = (8, 9)
+"""fp8 tensor cores: Ada (RTX 40xx, L4, L40) and Hopper (H100, H200) onward."""
+
+
+def precision_problem(precision: str, device_type: str, gpu_name: str = "",
+                      capability: tuple[int, int] | None = None) -> str | None:
+    """What a precision cannot do on a device (the GPU's compute capability, where known), in words; the
+    engine refuses it at start and the Model page before Train."""
+    if precision == "fp16" and device_type != "cuda":
+        return 'train.precision = "fp16" needs a CUDA GPU; use fp32 or bf16 on CPU'
+    if precision == "fp8" and device_type not in ("cuda", "cpu"):
+        return f'train.precision = "fp8" runs on a CUDA GPU (or, emulated, on the CPU), not {device_type}'
+    if precision == "fp8" and device_type == "cuda" and capability is not None and capability < FP8_MIN_CAPABILITY:
+        return (f'train.precision = "fp8" needs fp8 tensor cores (an RTX 40xx, L40, H100 or newer); '
+                f'{gpu_name or "this GPU"} has none: use "bf16"')
+    return None
+
+
 def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
     p: list[str] = []
     m, k, f = cfg.model, cfg.task, cfg.finetune

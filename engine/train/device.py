@@ -9,6 +9,7 @@ from contextlib import nullcontext
 
 import torch
 
+from engine.config_rules import precision_problem
 from engine.errors import UserError
 from engine.estimate import GPU_BF16_PEAK
 
@@ -38,12 +39,11 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         if device.type == "cuda" and torch.cuda.is_bf16_supported():
             return "bf16"
         return "fp32"  # CPUs without AMX run bf16 slower than fp32
-    if precision == "fp16" and device.type != "cuda":
-        raise UserError("train.precision = \"fp16\" needs a CUDA GPU; use fp32 or bf16 on CPU")
-    if precision == "fp8":
-        from engine.train import fp8
-
-        fp8.check(device)
+    cuda = device.type == "cuda"
+    problem = precision_problem(precision, device.type, torch.cuda.get_device_name(device) if cuda else "",
+                                torch.cuda.get_device_capability(device) if cuda else None)
+    if problem:
+        raise UserError(problem)
     return precision
 
 

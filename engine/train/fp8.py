@@ -6,7 +6,8 @@ about twice the bf16 rate on an H100/H200 (the subject's quantized training, to 
 The output head and classifier stay in bf16 (the loss is sensitive there), and so do layers whose sizes
 are not multiples of 16, which the fp8 kernels need. Parameters, gradients and optimizer states stay
 fp32, and the checkpoint is the same as a bf16 run's. On a CPU torch emulates the fp8 multiplies: slower
-than fp32, the same numbers, so a run there shows what fp8 does to the loss.
+than fp32, the same numbers, so a run there shows what fp8 does to the loss. Where it cannot run (no
+torchao, a GPU without fp8 tensor cores) it is refused in words: engine/config_rules.py.
 """
 
 from __future__ import annotations
@@ -18,19 +19,7 @@ import torch.nn as nn
 
 from engine.errors import UserError
 
-MIN_CAPABILITY = (8, 9)
-"""fp8 tensor cores: Ada (RTX 40xx, L4, L40) and Hopper (H100, H200) onward."""
 HEADS = ("lm_head", "classifier", "nsp_head", "mlm_decoder")
-
-
-def check(device: torch.device) -> None:
-    """Refuse fp8 in words on a GPU without fp8 tensor cores (a missing torchao: engine/config_rules.py)."""
-    if device.type == "cuda" and torch.cuda.get_device_capability(device) < MIN_CAPABILITY:
-        name = torch.cuda.get_device_name(device)
-        raise UserError(f'train.precision = "fp8" needs fp8 tensor cores (an RTX 40xx, L40, H100 or newer); '
-                        f'{name} has none: use "bf16"')
-    if device.type not in ("cuda", "cpu"):
-        raise UserError(f'train.precision = "fp8" runs on a CUDA GPU (or, emulated, on the CPU), not {device.type}')
 
 
 def convertible(module: nn.Module, name: str) -> bool:

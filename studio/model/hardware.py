@@ -20,6 +20,8 @@ class Device:
     peak_flops: float
     memory: int | None = None
     """Bytes of memory a GPU has (None for the CPU, whose free RAM is read when asked)."""
+    capability: tuple[int, int] | None = None
+    """A GPU's CUDA compute capability, where nvidia-smi says it."""
 
     @property
     def type(self) -> str:
@@ -30,25 +32,37 @@ def find_devices() -> list[Device]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     devices = [Device("cpu", f"CPU ({cores} cores)", cores * CPU_FLOPS_PER_CORE)]
     if shutil.which("nvidia-smi"):
-        try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
-                                 capture_output=True, text=True, timeout=3).stdout
-        except (OSError, subprocess.TimeoutExpired):
-            out = ""
-        devices += parse_gpus(out)
+        devices += parse_gpus(_query_gpus("name,memory.total,compute_cap") or _query_gpus("name,memory.total"))
     return devices
 
 
+def _query_gpus(fields: str) -> str:
+    """nvidia-smi's answer, or "" (drivers before 510 do not know compute_cap and refuse the whole query)."""
+    try:
+        done = subprocess.run(["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader,nounits"],
+                              capture_output=True, text=True, timeout=3)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout if done.returncode == 0 else ""
+
+
 def parse_gpus(listing: str) -> list[Device]:
-    """Devices from `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` (MiB)."""
+    """Devices from `nvidia-smi --query-gpu=name,memory.total[,compute_cap] --format=csv,noheader,nounits`
+    (MiB; capability as 8.9)."""
     devices = []
     for line in filter(str.strip, listing.splitlines()):
-        name, _, mib = line.rpartition(",")
-        name = name.strip() or mib.strip()
+        fields = [f.strip() for f in line.split(",")]
+        capability = _capability(fields.pop()) if len(fields) > 2 and "." in fields[-1] else None
+        name, mib = ", ".join(fields[:-1]) or fields[-1], fields[-1]
         try:
             memory = int(float(mib)) << 20
         except ValueError:
             memory = None
         peak = next((v for k, v in GPU_BF16_PEAK.items() if k in name), 100e12)
-        devices.append(Device(f"cuda:{len(devices)}", name, peak, memory))
+        devices.append(Device(f"cuda:{len(devices)}", name, peak, memory, capability))
     return devices
+
+
+def _capability(text: str) -> tuple[int, int] | None:
+    major, _, minor = text.partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None

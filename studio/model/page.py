@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import config as C
+from engine.config_rules import precision_problem
 from engine.data.corpus_check import corpus_problems, holds_pairs
 from engine.data.encode import split_problem
 from engine.errors import UserError
@@ -314,7 +315,8 @@ class ModelPage(QWidget):
             too_big = memory_problem(checked, vocab_size=self._vocab(cfg), device_type=device.type,
                                      available=available_ram() if cpu else device.memory,
                                      where="this machine" if cpu else device.name)
-            problems += [too_big] if too_big else []
+            cannot = precision_problem(cfg.train.precision, device.type, device.name, device.capability)
+            problems += [p for p in (too_big, cannot) if p]
             self.card.set("assumes", _assumptions(device, cfg, measured is not None))
         else:
             for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total", "assumes"):

@@ -52,9 +52,14 @@ def test_fp8_is_refused_in_words_where_it_cannot_run(monkeypatch, tmp_path, tiny
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA A100-SXM4-80GB")
     with pytest.raises(UserError, match="A100-SXM4-80GB has none: use \"bf16\""):
-        fp8.check(torch.device("cuda", 0))
+        resolve_precision("fp8", torch.device("cuda", 0))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    assert resolve_precision("fp8", torch.device("cuda", 0)) == "fp8"
+    assert resolve_precision("fp8", torch.device("cpu")) == "fp8"  # emulated, with a warning at start
     with pytest.raises(UserError, match="not mps"):
         resolve_precision("fp8", torch.device("mps"))
+    with pytest.raises(UserError, match="fp16.*needs a CUDA GPU"):
+        resolve_precision("fp16", torch.device("cpu"))
     import importlib.util
 
     real = importlib.util.find_spec

@@ -103,6 +103,34 @@ def test_a_gpu_too_small_is_refused_with_its_name(qtbot, window, tmp_path):
     assert "but NVIDIA GeForce RTX 3060 has 12.0 GiB available" in shown_text(page.problems)
 
 
+def test_fp8_is_refused_before_train_on_a_gpu_without_fp8_tensor_cores(qtbot, window, tmp_path):
+    from studio.model.hardware import parse_gpus
+
+    page = window.model_page
+    gpus = parse_gpus("NVIDIA A100-SXM4-80GB, 81920, 8.0\nNVIDIA H200, 143771, 9.0\n")
+    assert [(g.name, g.memory, g.capability) for g in gpus] == [("NVIDIA A100-SXM4-80GB", 81920 << 20, (8, 0)),
+                                                               ("NVIDIA H200", 143771 << 20, (9, 0))]
+    page.devices += gpus
+    page.form.widget("train", "device").addItems(["cuda:0", "cuda:1"])
+    page.form.widget("data", "path").setText(str(write_corpus(tmp_path)))
+    page.form.widget("train", "precision").setCurrentText("fp8")
+    page.form.widget("train", "device").setCurrentText("cuda:0")
+    assert 'NVIDIA A100-SXM4-80GB has none: use "bf16"' in shown_text(page.problems)
+    assert not page.train_btn.isEnabled()
+    page.form.widget("train", "device").setCurrentText("cuda:1")
+    assert "fp8" not in shown_text(page.problems)
+    page.form.widget("train", "precision").setCurrentText("fp16")
+    page.form.widget("train", "device").setCurrentText("cpu")
+    assert 'train.precision = "fp16" needs a CUDA GPU' in shown_text(page.problems)
+
+
+def test_an_old_driver_listing_without_compute_capability_still_gives_the_gpus():
+    from studio.model.hardware import parse_gpus
+
+    (gpu,) = parse_gpus("NVIDIA GeForce RTX 3060, 12288\n")
+    assert (gpu.name, gpu.memory, gpu.capability) == ("NVIDIA GeForce RTX 3060", 12288 << 20, None)
+
+
 def test_the_eta_follows_the_wall_clock_and_says_when_it_is_unsure():
     steady = eta([float(s) for s in range(0, 200, 10)], [s * 0.5 for s in range(20)], 1000)  # 20 steps a second
     assert not steady.unsure and steady.seconds == pytest.approx((1000 - 190) / 20)
