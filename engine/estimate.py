@@ -19,6 +19,8 @@ DEFAULT_EFFICIENCY = {"cpu": 0.35, "cuda": 0.40}
 # Time a step spends outside the matmuls (Python, dispatch, autograd, optimizer), per layer and fixed:
 # ~3.4 ms for a 6-layer model on this project's CPU (REFERENCE.md), kernel launches on a GPU
 STEP_OVERHEAD_S = {"cpu": (0.0005, 0.001), "cuda": (0.00015, 0.001)}
+CPU_FP8_SLOWDOWN = 2.7
+"""train.precision = "fp8" on a CPU: torch emulates the fp8 matmuls, 2.6-2.8x an fp32 step (bench/README.md)."""
 START_S = 3.0
 """Process start, imports and the first step's warm-up, measured at ~3 s (REFERENCE.md)."""
 SLICE_LOGIT_BYTES = 64 << 20
@@ -156,6 +158,8 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
         per_layer, fixed = STEP_OVERHEAD_S.get(device_type, STEP_OVERHEAD_S["cpu"])
         overhead = per_layer * m.n_layer + fixed
         seconds = fpt * tokens_step / world_size / (peak_flops * eff) + overhead * t.grad_accum
+        if device_type == "cpu" and precision == "fp8":
+            seconds *= CPU_FP8_SLOWDOWN
         micro = (seconds / t.grad_accum - overhead) / 3 + overhead / 3  # a forward pass is a third of a step
         evals = t.max_steps // max(1, t.eval_interval) + 1
         samples = len(t.sample_prompts) * t.sample_tokens * overhead / 3 if t.sample_interval >= 0 else 0.0

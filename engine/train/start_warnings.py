@@ -28,6 +28,6 @@ def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False, p
         out.append(f"tokenizer.vocab_size asked for {tok.vocab_size:,} tokens but the corpus gave {vocab_size:,}: "
                    f"the rest would never be seen, so the vocabulary is smaller")
     if t.precision == "fp8" and device_type == "cpu":
-        out.append('train.precision = "fp8" on a CPU is emulated: about 3x slower than fp32, the same numbers '
+        out.append('train.precision = "fp8" on a CPU is emulated: 2-3x slower than fp32, the same numbers '
                    "as on a GPU with fp8 tensor cores, so the run shows what fp8 does to the loss, not its speed")
     return out

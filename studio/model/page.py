@@ -437,10 +437,12 @@ def _one_sequence(cfg: C.RunConfig) -> C.RunConfig:
 
 def _assumptions(device, cfg: C.RunConfig, measured: bool = False) -> str:
     """What the time estimate takes for granted, so a slower run is no surprise."""
-    from engine.estimate import DEFAULT_EFFICIENCY
+    from engine.estimate import CPU_FP8_SLOWDOWN, DEFAULT_EFFICIENCY
 
     share = DEFAULT_EFFICIENCY.get(device.type, 0.35)
     speed = ("a step, a forward pass and a sampled token as timed on this machine (three real steps of this shape)"
              if measured else f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s")
+    if not measured and device.type == "cpu" and cfg.train.precision == "fp8":
+        speed += f", {CPU_FP8_SLOWDOWN:g}x for fp8's emulated matmuls"
     return (f"{speed}, an otherwise idle machine; the total counts evaluations every {cfg.train.eval_interval:,} "
             f"steps, samples and start-up, not preparing the corpus. The Train page shows the measured speed.")

@@ -66,3 +66,15 @@ def test_fp8_is_refused_in_words_where_it_cannot_run(monkeypatch, tmp_path, tiny
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchao" else real(name, *a))
     problems = validate(tiny_config(tiny_text, tmp_path, train={"precision": "fp8"}))
     assert any("needs the torchao package" in p for p in problems)
+
+
+def test_the_estimate_counts_fp8_emulation_on_a_cpu_only():
+    from engine.config import from_dict
+    from engine.estimate import CPU_FP8_SLOWDOWN, estimate
+
+    def step(precision, device_type):
+        cfg = from_dict({"train": {"precision": precision}})
+        return estimate(cfg, vocab_size=65, peak_flops=1e11, device_type=device_type).seconds_per_step
+
+    assert step("fp8", "cpu") == pytest.approx(CPU_FP8_SLOWDOWN * step("fp32", "cpu"))
+    assert step("fp8", "cuda") == pytest.approx(step("bf16", "cuda"))

@@ -79,3 +79,18 @@ def test_gpt_sized_logits_are_sliced_only_when_big():
     assert linear_loss.wants_slices(head, x)
     assert not linear_loss.wants_slices(head, x[:1, :64])
     assert not linear_loss.wants_slices(torch.nn.Linear(768, 50257), x)  # a head with a bias keeps its forward
+
+
+def test_the_memory_estimate_counts_slices_once_the_logits_are_big():
+    from engine.config import from_dict
+    from engine.estimate import MIN_LOGIT_BYTES, SLICE_LOGIT_BYTES, logit_memory
+
+    gpt2 = from_dict({"model": {"n_layer": 12, "n_head": 12, "n_embd": 768, "block_size": 1024},
+                      "train": {"batch_size": 2}})
+    rows = 2 * 1024
+    assert rows * 50257 * 4 >= MIN_LOGIT_BYTES
+    assert logit_memory(gpt2, 50257) == 2 * SLICE_LOGIT_BYTES + rows * 768 * 4 + 50257 * 768 * 4
+    gpt2.model.objective = "masked"  # an encoder's masked-LM head keeps the whole logits
+    assert logit_memory(gpt2, 50257) == rows * 50257 * 4 * 2
+    baby = from_dict({"model": {"block_size": 64}, "train": {"batch_size": 12}})
+    assert logit_memory(baby, 65) == 12 * 64 * 65 * 4 * 2
