@@ -75,6 +75,41 @@ def run_trainer(cfg, corpus=None) -> dict:
             "flops_per_token": trainer.flops_per_token, "final_loss": steps[-1]["loss"]}
 
 
+class _Stop(Exception):
+    pass
+
+
+def train_in_turns(cfg, corpus, block: int, report=lambda trainer: {}) -> None:
+    """A lockstep contender (lockstep.py): the engine's Trainer, its step events timed in turns of `block`
+    steps until the coordinator stops it; it then hears {"step_s", "steps_timed", "loss"} and `report`'s
+    figures of the trainer."""
+    from lockstep import BlockTimer, Turn
+
+    from engine.run.events import EventWriter
+    from engine.train.trainer import Trainer
+
+    timer = BlockTimer(Turn.from_env(), block)
+    writer = EventWriter(None)
+    losses = []
+
+    def on_event(e):
+        if e.type == "step":
+            losses.append(e["loss"])
+            if not timer.tick():
+                raise _Stop
+
+    writer.listeners.append(on_event)
+    trainer = Trainer(cfg, events=writer, corpus=corpus)
+    trainer.setup()
+    timer.start()
+    try:
+        trainer.fit()
+    except _Stop:
+        pass
+    timer.turn.finish({"step_s": statistics.median(timer.times), "steps_timed": len(timer.times),
+                       "loss": losses[-1]} | report(trainer))
+
+
 def temp_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="as-bench-"))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,45 +24,16 @@ BLOCK = {"baby": 25, "medium": 3}
 """Steps per turn: about a second of work."""
 
 
-class _Stop(Exception):
-    pass
-
-
 def engine_in_turns(recipe: str, threads: int, compile: str, block: int) -> None:
     """A contender: the engine's Trainer with a listener that times step events and takes turns."""
     sys.path.insert(0, str(HERE))
-    from common import recipe_config, synthetic_corpus, temp_dir
-    from lockstep import BlockTimer, Turn
-
-    from engine.run.events import EventWriter
-    from engine.train.trainer import Trainer
+    from common import recipe_config, synthetic_corpus, temp_dir, train_in_turns
 
     tmp = temp_dir()
     corpus = synthetic_corpus(65, 300_000, tmp)
     cfg = recipe_config(recipe, steps=10**7, device="cpu", out_dir=str(tmp / "run"), threads=threads, lr=1e-3,
                         min_lr=1e-4, warmup_steps=100, beta2=0.99, compile=compile)
-    turn = Turn.from_env()
-    timer = BlockTimer(turn, block)
-    writer = EventWriter(None)
-    losses = []
-
-    def on_event(e):
-        if e.type == "step":
-            losses.append(e["loss"])
-            if not timer.tick():
-                raise _Stop
-
-    writer.listeners.append(on_event)
-    trainer = Trainer(cfg, events=writer, corpus=corpus)
-    trainer.setup()
-    timer.start()
-    try:
-        trainer.fit()
-    except _Stop:
-        pass
-    result = {"step_s": statistics.median(timer.times), "steps_timed": len(timer.times),
-              "flops_per_token": trainer.flops_per_token, "loss": losses[-1]}
-    turn.finish(result)
+    train_in_turns(cfg, corpus, block, report=lambda trainer: {"flops_per_token": trainer.flops_per_token})
 
 
 def matmul_peak(threads: int) -> float:

@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-class _Stop(Exception):
-    pass
-
-
 def contender(whole: bool, threads: int, batch: int) -> None:
     sys.path.insert(0, str(HERE))
-    from common import recipe_config, synthetic_corpus, temp_dir
-    from lockstep import BlockTimer, Turn
+    from common import recipe_config, synthetic_corpus, temp_dir, train_in_turns
 
     from engine.model import linear_loss
-    from engine.run.events import EventWriter
-    from engine.train.trainer import Trainer
 
     if whole:
         linear_loss.MIN_LOGIT_BYTES = float("inf")
@@ -37,26 +29,7 @@ def contender(whole: bool, threads: int, batch: int) -> None:
     corpus = synthetic_corpus(50257, 2_000_000, tmp)
     cfg = recipe_config("gpt2-small", steps=10**6, device="cpu", out_dir=str(tmp / "run"), threads=threads,
                         batch_size=batch, compile="off", checkpoint_interval=10**6)
-    timer = BlockTimer(Turn.from_env(), block=2)
-    writer = EventWriter(None)
-    losses = []
-
-    def on_event(e):
-        if e.type == "step":
-            losses.append(e["loss"])
-            if not timer.tick():
-                raise _Stop
-
-    writer.listeners.append(on_event)
-    trainer = Trainer(cfg, events=writer, corpus=corpus)
-    trainer.setup()
-    timer.start()
-    try:
-        trainer.fit()
-    except _Stop:
-        pass
-    timer.turn.finish({"step_s": statistics.median(timer.times), "steps_timed": len(timer.times),
-                       "peak_memory": trainer.memory.peak(), "loss": losses[-1]})
+    train_in_turns(cfg, corpus, block=2, report=lambda trainer: {"peak_memory": trainer.memory.peak()})
 
 
 def main() -> None:
