@@ -39,8 +39,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
     def forward(ctx, x, weight, targets, rows):
         compute = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
         xc, wc = x.to(compute), weight.to(compute)
-        grad_x = torch.empty_like(x)
-        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device)
+        want_x, want_w = ctx.needs_input_grad[:2]  # a frozen head (LoRA) needs no gradient of its own
+        grad_x = torch.empty_like(x) if want_x else None
+        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if want_w else None
         total = torch.zeros((), dtype=torch.float32, device=x.device)
         counted = (targets != IGNORE).sum()
         with torch.autocast(x.device.type, enabled=False):
@@ -55,13 +56,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 grad.scatter_add_(1, picked[:, None], -keep[:, None].to(grad.dtype))
                 grad.mul_(keep[:, None])
                 grad = grad.to(compute)
-                grad_x[start:start + rows] = grad @ wc
-                if compute == torch.float32:
+                if want_x:
+                    grad_x[start:start + rows] = grad @ wc
+                if want_w and compute == torch.float32:
                     grad_w.addmm_(grad.t(), xs)
-                else:
+                elif want_w:
                     grad_w.add_((grad.t() @ xs).float())
         scale = 1.0 / counted.clamp_min(1).float()
-        ctx.save_for_backward(grad_x, grad_w, scale)
+        ctx.save_for_backward(grad_x, grad_w, scale)  # None for a gradient nobody wants
         ctx.weight_dtype = weight.dtype
         return total * scale
 
@@ -69,7 +71,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
     def backward(ctx, grad_out):
         grad_x, grad_w, scale = ctx.saved_tensors
         g = grad_out * scale
-        return grad_x * g.to(grad_x.dtype), (grad_w * g).to(ctx.weight_dtype), None, None
+        return (None if grad_x is None else grad_x * g.to(grad_x.dtype),
+                None if grad_w is None else (grad_w * g).to(ctx.weight_dtype), None, None)
 
 
 def plain_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

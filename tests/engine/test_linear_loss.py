@@ -94,3 +94,10 @@ def test_the_memory_estimate_counts_slices_once_the_logits_are_big():
     assert logit_memory(gpt2, 50257) == rows * 50257 * 4 * 2
     baby = from_dict({"model": {"block_size": 64}, "train": {"batch_size": 12}})
     assert logit_memory(baby, 65) == 12 * 64 * 65 * 4 * 2
+
+
+def test_a_frozen_head_gets_no_gradient_and_the_input_still_does():
+    x, w, t = _case()
+    w.requires_grad_(False)
+    (gx,) = _grads(linear_cross_entropy(x, w, t, slice_rows=8), x)
+    torch.testing.assert_close(gx, _grads(F.cross_entropy(x @ w.t(), t), x)[0])
