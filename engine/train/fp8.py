@@ -1,8 +1,9 @@
 """fp8 training: the blocks' matrix multiplies in 8-bit floats (torchao's Float8Linear), the rest in bf16.
 
 Each linear layer of the blocks casts its input and weight to e4m3 and the incoming gradient to e5m2,
-each with one scale per tensor chosen from its largest value, and multiplies on the fp8 tensor cores:
-about twice the bf16 rate on an H100/H200 (the subject's quantized training, to cut the cost of a run).
+each with one scale per tensor chosen from its largest value, and multiplies on the fp8 tensor cores,
+whose peak is twice bf16's on an H100/H200 (the subject's quantized training, to cut the cost of a run;
+what a whole step gains is for bench/gpu.py to measure).
 The output head and classifier stay in bf16 (the loss is sensitive there), and so do layers whose sizes
 are not multiples of 16, which the fp8 kernels need. Parameters, gradients and optimizer states stay
 fp32, and the checkpoint is the same as a bf16 run's. On a CPU torch emulates the fp8 multiplies: slower
@@ -39,8 +40,3 @@ def apply(model: nn.Module, precision: str) -> nn.Module:
         raise UserError(f"torchao does not load with torch {torch.__version__} ({type(e).__name__}: "
                         f"{str(e)[:200]}): install the torchao release made for this torch") from None
     return convert_to_float8_training(model, module_filter_fn=convertible)
-
-
-def count(model: nn.Module) -> int:
-    """How many linear layers run in fp8."""
-    return sum(type(m).__name__ == "Float8Linear" for m in model.modules())
