@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from engine.config import from_dict
+from engine.config_rules import FP8_MIN_CAPABILITY
 from engine.data.encode import CorpusStats, PreparedCorpus
 from engine.data.tokenizer import train_tokenizer
 from engine.infer.generate import SamplingOptions, stream
@@ -34,7 +35,7 @@ def corpus_in(tmp_path) -> PreparedCorpus:
 
 
 def fp8_cards():
-    return pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 9)
+    return pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() < FP8_MIN_CAPABILITY
                               or importlib.util.find_spec("torchao") is None,
                               reason="needs fp8 tensor cores and torchao")
 
