@@ -119,6 +119,44 @@ def _last_logits(model: GPT, ids: torch.Tensor, cache: KVCache | None) -> torch.
     return model(ids, cache=cache)[0][:, -1, :]
 
 
+@torch.no_grad()
+def greedy_continuations(model: GPT, prompts: list[list[int]], *, eos: int, banned: list[int] | None = None,
+                         device: torch.device | str = "cpu", rows: int = 64) -> list[list[int]]:
+    """Each prompt's greedy continuation up to `eos` (left out) or the end of the context, the same tokens
+    `stream` gives at temperature 0 one prompt at a time. Prompts of one length share a batch and its cache,
+    so nothing is padded (evaluation of an instruct run writes 64 responses at every evaluation)."""
+    model.eval()
+    block = model.config.block_size
+    out: list[list[int]] = [[] for _ in prompts]
+    by_length: dict[int, list[int]] = {}
+    for i, p in enumerate(prompts):
+        by_length.setdefault(len(p[-(block - 1):]), []).append(i)
+    for length, members in by_length.items():
+        for first in range(0, len(members), rows):
+            group = members[first: first + rows]
+            ids = torch.tensor([prompts[i][-length:] for i in group], dtype=torch.long, device=device)
+            for i, row in zip(group, _greedy_rows(model, ids, block - length, eos, banned or [])):
+                out[i] = row
+    return out
+
+
+def _greedy_rows(model: GPT, ids: torch.Tensor, steps: int, eos: int, banned: list[int]) -> list[list[int]]:
+    cache = KVCache(model.config.n_layer)
+    logits = model(ids, cache=cache)[0][:, -1, :]
+    written, done = [], torch.zeros(ids.size(0), dtype=torch.bool, device=ids.device)
+    for step in range(steps):
+        logits = logits.float()
+        logits[:, banned] = float("-inf")
+        nxt = torch.where(done, eos, logits.argmax(-1))
+        written.append(nxt)
+        done |= nxt == eos
+        if bool(done.all()) or step == steps - 1:
+            break
+        logits = model(nxt[:, None], cache=cache)[0][:, -1, :]
+    rows = torch.stack(written, 1).tolist() if written else [[] for _ in range(ids.size(0))]
+    return [row[: row.index(eos)] if eos in row else row for row in rows]
+
+
 def generate_text(model: GPT, tokenizer, prompt: str, opts: SamplingOptions, *, device="cpu") -> str:
     """The continuation of `prompt` as text, cut at the first stop string."""
     out: list[int] = []

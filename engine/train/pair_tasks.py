@@ -271,24 +271,13 @@ class InstructTask(PairTask):
         logits, _ = model(batch["idx"])
         return token_sums(logits, batch["targets"])
 
-    @torch.no_grad()
     def write_targets(self, model, split: PairSplit, n: int) -> list[str]:
-        """Greedy responses, one prompt at a time, ended by <eos> or the context."""
-        from engine.infer.generate import SamplingOptions, stream
+        """Greedy responses, ended by <eos> or the context."""
+        from engine.infer.generate import greedy_continuations
 
-        prompts = self.prompts[split.name]
-        T = self.t.cfg.model.block_size
-        out = []
-        for i in range(n):
-            prompt = prompts[i][-(T - 1):]
-            opts = SamplingOptions(max_new_tokens=T - len(prompt), temperature=0, banned=[self.specials.pad])
-            ids = []
-            for token in stream(model, prompt, opts, device=self.t.device):
-                if token.id == self.specials.eos:
-                    break
-                ids.append(token.id)
-            out.append(self.t.tokenizer.decode(ids))
-        return out
+        ids = greedy_continuations(model, self.prompts[split.name][:n], eos=self.specials.eos,
+                                   banned=[self.specials.pad], device=self.t.device)
+        return [self.t.tokenizer.decode(row) for row in ids]
 
 
 def token_sums(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

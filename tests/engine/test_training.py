@@ -4,7 +4,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.infer.generate import SamplingOptions, adjust_logits, beam_search, generate_text, stream
+from engine.infer.generate import (
+    SamplingOptions,
+    adjust_logits,
+    beam_search,
+    generate_text,
+    greedy_continuations,
+    stream,
+)
 from engine.infer.load import load_for_inference
 from engine.run.events import EventWriter, read_events
 from engine.train import checkpoint as ckpt
@@ -146,6 +153,27 @@ def test_generation_past_the_context_and_without_cache_agree(trained):
     with_cache = [t.id for t in stream(model, ids, SamplingOptions(max_new_tokens=50, temperature=0))]
     no_cache = [t.id for t in stream(model, ids, SamplingOptions(max_new_tokens=50, temperature=0, use_cache=False))]
     assert with_cache == no_cache and len(with_cache) == 50
+
+
+def test_greedy_continuations_in_batches_are_the_streams_one_prompt_at_a_time(trained):
+    model, tok, _ = trained
+    texts = ["The ", "How vex", "Sphinx of", "The quick", "Pack my box", "How q", "x" * 40]  # the last outgrows it
+    prompts = [tok.encode(t) for t in texts]
+    eos, banned = tok.encode("k")[0], tok.encode("j")  # "k" ends a response; "j", the likeliest, is never written
+    one_by_one = []
+    for p in prompts:
+        p = p[-(model.config.block_size - 1):]
+        ids = []
+        for t in stream(model, p, SamplingOptions(max_new_tokens=model.config.block_size - len(p), temperature=0,
+                                                  banned=banned)):
+            if t.id == eos:
+                break
+            ids.append(t.id)
+        one_by_one.append(ids)
+    batched = greedy_continuations(model, prompts, eos=eos, banned=banned, rows=2)
+    assert batched == one_by_one
+    assert any(len(r) < model.config.block_size - len(p) for r, p in zip(batched, prompts))  # some ended at eos
+    assert all(banned[0] not in r for r in batched)
 
 
 def test_stop_strings_cut_the_output(trained):
