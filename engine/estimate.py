@@ -56,6 +56,12 @@ def mlp_hidden(n_embd: int, mlp: str) -> int:
     return int(2 * hidden / 3 + 63) // 64 * 64 if mlp == "swiglu" else hidden
 
 
+def padded_vocab(tokenizer_vocab: int) -> int:
+    """The model's vocabulary for a tokenizer's when model.vocab_size is 0: above 1024 tokens, padded to a
+    multiple of 64, which makes the output matmul faster (pad ids are never targets)."""
+    return tokenizer_vocab if tokenizer_vocab <= 1024 else (tokenizer_vocab + 63) // 64 * 64
+
+
 def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     """(total, compute) parameter counts, equal to the GPT built from this config.
 
@@ -63,8 +69,7 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     """
     m = cfg.model
     C, L = m.n_embd, m.n_layer
-    vocab = vocab_size if vocab_size <= 1024 or m.vocab_size else (vocab_size + 63) // 64 * 64
-    vocab = m.vocab_size or vocab
+    vocab = m.vocab_size or padded_vocab(vocab_size)
     if cfg.arch == "t5":
         return _encoder_decoder_parameters(m, vocab)
     bias = 1 if m.bias else 0
@@ -129,9 +134,14 @@ def trainable_parameters(cfg: RunConfig, total: int) -> int:
     return adapters + C * labels
 
 
-def flops_per_token(cfg: RunConfig, matmul_params: int) -> float:
+def flops_per_token(cfg: RunConfig, matmul_params: int, vocab: int) -> float:
+    """A training step's FLOPs per token: the matmuls forward and backward, and attention. A masked LM's
+    head (its dense layer and the vocabulary matrix) reads only the masked positions."""
     m = cfg.model
-    return 6 * matmul_params + 12 * m.n_layer * m.n_embd * m.block_size
+    flops = 6 * matmul_params + 12 * m.n_layer * m.n_embd * m.block_size
+    if cfg.arch == "bert" and m.objective == "masked":
+        flops -= 6 * (1 - cfg.task.mask_prob) * (vocab + m.n_embd) * m.n_embd
+    return flops
 
 
 def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None, device_type: str = "cpu",
@@ -140,7 +150,7 @@ def estimate(cfg: RunConfig, *, vocab_size: int, peak_flops: float | None = None
     and the memory they took) replaces the FLOP arithmetic for the times and the formula for the memory."""
     m, t = cfg.model, cfg.train
     total, non_emb = parameters(cfg, vocab_size)
-    fpt = flops_per_token(cfg, non_emb)
+    fpt = flops_per_token(cfg, non_emb, m.vocab_size or padded_vocab(vocab_size))
     tokens_step = t.batch_size * t.grad_accum * m.block_size * world_size
     precision = t.precision if t.precision != "auto" else ("bf16" if device_type == "cuda" else "fp32")
     weights = total * 4
@@ -186,13 +196,15 @@ CALIBRATION_FILE = "calibration.json"
 
 
 def logit_memory(cfg: RunConfig, vocab: int) -> int:
-    """The training step's bytes for the output layer: all the fp32 logits and their gradient, or, once
-    they are big (a causal LM), one slice and its softmax beside the stored gradients of the input and
-    the head."""
+    """The training step's bytes for the output layer: all the fp32 logits and their gradient (a masked LM's
+    at its masked positions), or, once they are big (a causal LM), one slice and its softmax beside the
+    stored gradients of the input and the head."""
     m, t = cfg.model, cfg.train
     rows = t.batch_size * m.block_size
     if m.objective == "causal" and cfg.arch == "gpt" and rows * vocab * 4 >= MIN_LOGIT_BYTES:
         return 2 * SLICE_LOGIT_BYTES + rows * m.n_embd * 4 + vocab * m.n_embd * 4
+    if m.objective == "masked" and cfg.arch == "bert":
+        rows = int(rows * cfg.task.mask_prob)  # the head reads the masked positions only
     return rows * vocab * 4 * 2
 
 

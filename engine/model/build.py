@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 
 from engine.config import ModelConfig
 from engine.errors import UserError
-from engine.estimate import mlp_hidden
+from engine.estimate import mlp_hidden, padded_vocab
 from engine.model.gpt import GPT, GPTConfig
 
 
@@ -17,8 +17,7 @@ def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:
             raise UserError(f"model.vocab_size {cfg.vocab_size} is smaller than the tokenizer's vocabulary "
                             f"({tokenizer_vocab}): set it to 0 to follow the tokenizer")
         return cfg.vocab_size
-    # a multiple of 64 makes the output matmul faster; pad ids are never targets
-    return tokenizer_vocab if tokenizer_vocab <= 1024 else (tokenizer_vocab + 63) // 64 * 64
+    return padded_vocab(tokenizer_vocab)
 
 
 def gpt_config(cfg: ModelConfig, tokenizer_vocab: int, *, arch: str = "gpt", nsp: bool = False,

@@ -118,7 +118,9 @@ class Encoder(nn.Module):
     def forward(self, idx, targets=None, *, token_types=None, pad_mask=None, nsp_labels=None,
                 lengths=None):
         """Masked-LM logits (B, T, vocab), or class logits (B, num_labels), and the loss when targets
-        are given (-100 marks unmasked positions). With nsp_labels the next-sentence loss is added."""
+        are given (-100 marks unmasked positions). With nsp_labels the next-sentence loss is added.
+        With masked-LM targets the head reads only the masked positions (about 15%: with a big vocabulary
+        the head is a third of the step or more) and no logits are returned."""
         if pad_mask is None and lengths is not None:
             pad_mask = torch.arange(idx.size(1), device=idx.device)[None, :] < lengths[:, None]
         hidden = self.encode(idx, token_types, pad_mask)
@@ -126,11 +128,12 @@ class Encoder(nn.Module):
             logits = self.classifier(self.pooled(hidden))
             loss = None if targets is None else F.cross_entropy(logits.float(), targets)
         else:
-            logits = self.mlm_logits(hidden)
-            loss = None
-            if targets is not None:
-                loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1),
-                                       ignore_index=-100)
+            logits = loss = None
+            if targets is None:
+                logits = self.mlm_logits(hidden)
+            else:
+                chosen = targets != -100
+                loss = F.cross_entropy(self.mlm_logits(hidden[chosen]).float(), targets[chosen])
             if nsp_labels is not None and self.config.nsp:
                 nsp = F.cross_entropy(self.nsp_logits(hidden).float(), nsp_labels)
                 loss = nsp if loss is None else loss + nsp

@@ -202,12 +202,12 @@ class MaskedTask(CausalTask):
 
     def _batch_sums(self, model, batch):
         hidden = model.encode(batch["idx"], batch["token_types"])
-        logits = model.mlm_logits(hidden).float()
         targets = batch["targets"]
         chosen = targets != IGNORE
         n = chosen.sum()
-        loss = torch.nn.functional.cross_entropy(logits[chosen], targets[chosen], reduction="sum")
-        correct = (logits.argmax(-1)[chosen] == targets[chosen]).sum()
+        logits = model.mlm_logits(hidden[chosen]).float()  # the masked positions only, as in training
+        loss = torch.nn.functional.cross_entropy(logits, targets[chosen], reduction="sum")
+        correct = (logits.argmax(-1) == targets[chosen]).sum()
         nsp_correct = nsp_n = torch.zeros((), device=logits.device)
         if "nsp_labels" in batch:
             nsp_correct = (model.nsp_logits(hidden).argmax(-1) == batch["nsp_labels"]).sum()

@@ -120,7 +120,7 @@ class Trainer(Recovery):
         self.optimizer = make_optimizer(self.model, tr, self.device.type)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.clip = GradClipper(self.model, self.optimizer, tr.grad_clip, fold=self.scaler is None and not self.fsdp)
-        self.flops_per_token = est.flops_per_token(cfg, self.model.num_params())
+        self.flops_per_token = est.flops_per_token(cfg, self.model.num_params(), self.model.config.vocab_size)
         self.peak = dev.peak_flops(self.device, self.precision)
         if self.dist.is_main:
             self._open_run_folder()  # lock and events first: what resuming finds is recorded in the run

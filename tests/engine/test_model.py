@@ -107,3 +107,27 @@ def test_estimated_counts_equal_encoders_classifiers_and_lora(objective, arch, n
         cfg.finetune.method, cfg.finetune.lora_targets = "lora", ["attention", "mlp_in", "mlp_out"]
         apply_lora(model, targets=cfg.finetune.lora_targets, rank=cfg.finetune.lora_rank, alpha=8, dropout=0)
         assert trainable_parameters(cfg, total) == count_trainable(model)
+
+
+def test_a_masked_lms_loss_reads_the_head_at_the_masked_positions_only():
+    """The same loss and gradients as the whole head's logits with -100 ignored, for a tied head."""
+    from engine.model.build import build_model
+
+    torch.manual_seed(0)
+    model = build_model(GPTConfig(vocab_size=300, block_size=16, n_layer=2, n_head=2, n_embd=32, arch="bert"))
+    idx = torch.randint(0, 300, (4, 16))
+    targets = torch.where(torch.rand(4, 16) < 0.15, torch.randint(0, 300, (4, 16)), -100)
+    logits, loss = model(idx, targets)
+    assert logits is None
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    hidden = model.encode(idx)
+    whole = model.mlm_logits(hidden)
+    assert whole.shape == (4, 16, 300)
+    reference = F.cross_entropy(whole.view(-1, 300), targets.view(-1), ignore_index=-100)
+    reference.backward()
+    assert torch.allclose(loss, reference, atol=1e-6)
+    for n, p in model.named_parameters():
+        assert torch.allclose(grads[n], p.grad, atol=1e-6), n
+    assert model(idx)[0].shape == (4, 16, 300)  # without targets: every position's logits
