@@ -198,10 +198,11 @@ CALIBRATION_FILE = "calibration.json"
 def logit_memory(cfg: RunConfig, vocab: int) -> int:
     """The training step's bytes for the output layer: all the fp32 logits and their gradient (a masked LM's
     at its masked positions), or, once they are big (a causal LM), one slice and its softmax beside the
-    stored gradients of the input and the head."""
+    stored gradients of the input and the head. An encoder-decoder's logits are its target's."""
     m, t = cfg.model, cfg.train
-    rows = t.batch_size * m.block_size
-    if m.objective == "causal" and cfg.arch == "gpt" and rows * vocab * 4 >= MIN_LOGIT_BYTES:
+    rows = t.batch_size * (m.target_block_size or m.block_size if cfg.arch == "t5" else m.block_size)
+    sliced = m.objective == "causal" and cfg.arch == "gpt" or cfg.arch == "t5"
+    if sliced and rows * vocab * 4 >= MIN_LOGIT_BYTES:
         return 2 * SLICE_LOGIT_BYTES + rows * m.n_embd * 4 + vocab * m.n_embd * 4
     if m.objective == "masked" and cfg.arch == "bert":
         rows = int(rows * cfg.task.mask_prob)  # the head reads the masked positions only

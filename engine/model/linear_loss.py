@@ -27,16 +27,18 @@ def wants_slices(head: nn.Module, x: torch.Tensor) -> bool:
 
 
 def linear_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor,
-                         slice_rows: int | None = None) -> torch.Tensor:
-    """Mean cross-entropy of `x @ weight.T` against `targets`, without holding all the logits."""
+                         slice_rows: int | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy of `x @ weight.T` against `targets`, without holding all the logits; with
+    `label_smoothing` e, the target is (1 - e) on the target token and e spread evenly over the vocabulary,
+    as in `F.cross_entropy`."""
     x2 = x.reshape(-1, x.shape[-1])
     rows = slice_rows or max(1, SLICE_LOGIT_BYTES // (4 * weight.shape[0]))
-    return _LinearCrossEntropy.apply(x2, weight, targets.reshape(-1), rows)
+    return _LinearCrossEntropy.apply(x2, weight, targets.reshape(-1), rows, float(label_smoothing))
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, targets, rows):
+    def forward(ctx, x, weight, targets, rows, smoothing):
         compute = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
         xc, wc = x.to(compute), weight.to(compute)
         want_x, want_w = ctx.needs_input_grad[:2]  # a frozen head (LoRA) needs no gradient of its own
@@ -51,9 +53,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 keep = ts != IGNORE
                 picked = ts.clamp_min(0)
                 lse = torch.logsumexp(logits, dim=-1)
-                total += ((lse - logits.gather(1, picked[:, None]).squeeze(1)) * keep).sum()
+                row_loss = lse - (1 - smoothing) * logits.gather(1, picked[:, None]).squeeze(1)
+                if smoothing:
+                    row_loss -= smoothing * logits.mean(-1)
+                total += (row_loss * keep).sum()
                 grad = logits.sub_(lse[:, None]).exp_()  # softmax, in place of the logits
-                grad.scatter_add_(1, picked[:, None], -keep[:, None].to(grad.dtype))
+                grad.scatter_add_(1, picked[:, None], -(1 - smoothing) * keep[:, None].to(grad.dtype))
+                if smoothing:
+                    grad.sub_(smoothing / grad.shape[1])
                 grad.mul_(keep[:, None])
                 grad = grad.to(compute)
                 if want_x:
@@ -72,7 +79,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         grad_x, grad_w, scale = ctx.saved_tensors
         g = grad_out * scale
         return (None if grad_x is None else grad_x * g.to(grad_x.dtype),
-                None if grad_w is None else (grad_w * g).to(ctx.weight_dtype), None, None)
+                None if grad_w is None else (grad_w * g).to(ctx.weight_dtype), None, None, None)
 
 
 def plain_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

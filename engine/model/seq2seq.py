@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from engine.model.gpt import GPTConfig, RMSNorm, decay_groups, mlp_width
 from engine.model.hooks import HookPoint
+from engine.model.linear_loss import linear_cross_entropy, wants_slices
 
 
 def relative_buckets(query_len: int, key_len: int, *, bidirectional: bool, n_buckets: int, max_distance: int,
@@ -200,14 +201,22 @@ class Seq2Seq(nn.Module):
 
     def decode(self, tgt_in, memory, memory_mask=None):
         """Logits (B, T, vocab) of each next target token."""
+        return self.lm_head(self._decoded(tgt_in, memory, memory_mask))
+
+    def _decoded(self, tgt_in, memory, memory_mask):
         x = self.decoder(self.wte(tgt_in), None, memory, memory_mask)
         if self.config.tie_weights and self.config.scale_output:
             x = x * self.config.n_embd ** -0.5
-        return self.lm_head(x)
+        return x
 
     def forward(self, src, tgt_in, targets=None, *, src_lengths=None):
+        """Logits and the loss when targets are given; training with a big vocabulary returns no logits,
+        only the loss, computed slice by slice (engine/model/linear_loss.py)."""
         memory, mask = self.encode(src, src_lengths)
-        logits = self.decode(tgt_in, memory, mask)
+        x = self._decoded(tgt_in, memory, mask)
+        if targets is not None and wants_slices(self.lm_head, x):
+            return None, linear_cross_entropy(x, self.lm_head.weight, targets, label_smoothing=self.label_smoothing)
+        logits = self.lm_head(x)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.reshape(-1), ignore_index=-100,

@@ -33,6 +33,16 @@ def test_matches_cross_entropy_for_any_slice_size(rows):
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("rows", [1, 8, 64])
+def test_label_smoothing_matches_cross_entropys(rows):
+    x, w, t = _case()
+    plain = F.cross_entropy(x @ w.t(), t, ignore_index=-100, label_smoothing=0.1)
+    sliced = linear_cross_entropy(x, w, t, slice_rows=rows, label_smoothing=0.1)
+    torch.testing.assert_close(sliced, plain)
+    for a, b in zip(_grads(sliced, x, w), _grads(plain, x, w)):
+        torch.testing.assert_close(a, b)
+
+
 def test_upstream_gradient_scales_the_stored_gradients():
     x, w, t = _case()
     (g_plain,) = _grads(3.0 * F.cross_entropy(x @ w.t(), t), w)
@@ -73,6 +83,30 @@ def test_gpt_training_forward_slices_big_logits_with_the_same_result(monkeypatch
         assert model(idx, targets)[0].shape == (3, 16, 97)
 
 
+def test_an_encoder_decoders_training_forward_slices_its_target_logits_with_label_smoothing(monkeypatch):
+    from engine.config import ModelConfig
+    from engine.model.build import gpt_config
+
+    torch.manual_seed(0)
+    model = build_model(gpt_config(ModelConfig(n_layer=2, n_encoder_layer=2, n_head=2, n_embd=32, block_size=16),
+                                   97, arch="t5"))
+    model.label_smoothing = 0.1
+    src, tgt = torch.randint(0, 97, (3, 12)), torch.randint(0, 97, (3, 9))
+    targets = tgt.roll(-1, 1)
+    targets[2, 6:] = -100
+    lengths = torch.tensor([12, 10, 7])
+    logits, plain = model(src, tgt, targets, src_lengths=lengths)
+    assert logits is not None
+    weights = model.wte.weight, model.decoder.h[0].cross_attn.q.weight
+    expected = _grads(plain, *weights)
+    monkeypatch.setattr(linear_loss, "MIN_LOGIT_BYTES", 0)
+    logits, sliced = model(src, tgt, targets, src_lengths=lengths)
+    assert logits is None
+    torch.testing.assert_close(sliced, plain)
+    for a, b in zip(_grads(sliced, *weights), expected):
+        torch.testing.assert_close(a, b)
+
+
 def test_gpt_sized_logits_are_sliced_only_when_big():
     head = torch.nn.Linear(768, 50257, bias=False)
     x = torch.zeros(16, 1024, 768)
@@ -90,8 +124,12 @@ def test_the_memory_estimate_counts_slices_once_the_logits_are_big():
     rows = 2 * 1024
     assert rows * 50257 * 4 >= MIN_LOGIT_BYTES
     assert logit_memory(gpt2, 50257) == 2 * SLICE_LOGIT_BYTES + rows * 768 * 4 + 50257 * 768 * 4
-    gpt2.model.objective = "masked"  # an encoder's masked-LM head keeps the whole logits
-    assert logit_memory(gpt2, 50257) == rows * 50257 * 4 * 2
+    gpt2.model.objective = "masked"  # an encoder's masked-LM head keeps whole logits, at the masked positions
+    assert logit_memory(gpt2, 50257) == int(rows * 0.15) * 50257 * 4 * 2
+    gpt2.model.objective, gpt2.model.target_block_size = "seq2seq", 64  # the target's rows, whole while small
+    assert logit_memory(gpt2, 50257) == 2 * 64 * 50257 * 4 * 2
+    gpt2.train.batch_size = 32
+    assert logit_memory(gpt2, 50257) == 2 * SLICE_LOGIT_BYTES + 32 * 64 * 768 * 4 + 50257 * 768 * 4
     baby = from_dict({"model": {"block_size": 64}, "train": {"batch_size": 12}})
     assert logit_memory(baby, 65) == 12 * 64 * 65 * 4 * 2
 
