@@ -110,6 +110,16 @@ def train_in_turns(cfg, corpus, block: int, report=lambda trainer: {}) -> None:
                        "loss": losses[-1]} | report(trainer))
 
 
+def contenders_in_turns(argv: list[str], names: tuple[str, ...], rounds: int) -> dict[str, dict]:
+    """Run `argv + [name]` for each contender name in turns (lockstep.py); print and return their figures."""
+    from lockstep import run_in_turns
+
+    results = run_in_turns({name: argv + [name] for name in names}, rounds=rounds)
+    for name, result in results.items():
+        emit({"contender": name, **result})
+    return results
+
+
 def temp_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="as-bench-"))
 

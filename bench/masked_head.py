@@ -66,8 +66,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent))
     import tomli_w
-    from common import temp_dir
-    from lockstep import run_in_turns
+    from common import contenders_in_turns, temp_dir
 
     from engine.cli import main as engine
 
@@ -78,9 +77,7 @@ def main() -> None:
         sys.exit("could not prepare the corpus")
     argv = [str(Path(__file__).resolve()), "--threads", str(a.threads), "--data", a.data, "--cache", str(cache),
             "--contender"]
-    r = run_in_turns({"whole": argv + ["whole"], "masked": argv + ["masked"]}, rounds=a.rounds)
-    for name, result in r.items():
-        print(json.dumps({"contender": name, **result}))
+    r = contenders_in_turns(argv, ("whole", "masked"), a.rounds)
     whole, masked = r["whole"], r["masked"]
     print(json.dumps({"shape": f"encoder 4 x 256, batch 16 x 128, vocabulary 8192, {a.threads} threads",
                       "speed-up (whole / masked-only step)": round(whole["step_s"] / masked["step_s"], 3),

@@ -41,12 +41,11 @@ def main() -> None:
     a = ap.parse_args()
     if a.contender:
         return contender(a.contender == "whole", a.threads, a.batch)
-    from lockstep import run_in_turns
+    sys.path.insert(0, str(HERE))
+    from common import contenders_in_turns
 
     argv = [str(Path(__file__).resolve()), "--threads", str(a.threads), "--batch", str(a.batch), "--contender"]
-    r = run_in_turns({"whole": argv + ["whole"], "sliced": argv + ["sliced"]}, rounds=a.rounds)
-    for name, result in r.items():
-        print(json.dumps({"contender": name, **result}))
+    r = contenders_in_turns(argv, ("whole", "sliced"), a.rounds)
     whole, sliced = r["whole"], r["sliced"]
     print(json.dumps({"shape": f"GPT-2 small, batch {a.batch} x 1024, {a.threads} threads",
                       "speed-up (whole / sliced step)": round(whole["step_s"] / sliced["step_s"], 3),

@@ -153,7 +153,7 @@ def _greedy_rows(model: GPT, ids: torch.Tensor, steps: int, eos: int, banned: li
         if bool(done.all()) or step == steps - 1:
             break
         logits = model(nxt[:, None], cache=cache)[0][:, -1, :]
-    rows = torch.stack(written, 1).tolist() if written else [[] for _ in range(ids.size(0))]
+    rows = torch.stack(written, 1).tolist()  # steps >= 1: a prompt leaves at least one place in the context
     return [row[: row.index(eos)] if eos in row else row for row in rows]
 
 
