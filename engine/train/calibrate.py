@@ -139,7 +139,7 @@ def _main() -> None:
 
     req = json.loads(sys.stdin.read())
     cfg = C.loads(req["config"])
-    prepare(torch.device(req["device"]), cfg.train.threads or os.cpu_count() or 1)
+    prepare(torch.device(req["device"]), cfg.train.threads)  # as the trainer does: 0 is torch's default
     print(json.dumps(measure(cfg, int(req["vocab_size"]), device=req["device"])))
 
 

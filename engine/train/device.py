@@ -54,9 +54,14 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+TORCH_DEFAULT_THREADS = torch.get_num_threads()
+"""torch's own choice (one per physical core), taken at import, before any run of this process sets another."""
+
+
 def set_threads(threads: int) -> int:
-    if threads > 0:
-        torch.set_num_threads(threads)
+    """train.threads, 0 meaning torch's default: an earlier run in the same process (a sweep, a notebook,
+    the tests) that asked for fewer threads does not slow the next one down."""
+    torch.set_num_threads(threads if threads > 0 else TORCH_DEFAULT_THREADS)
     return torch.get_num_threads()
 
 

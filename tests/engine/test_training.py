@@ -263,3 +263,18 @@ def test_a_causal_evaluations_train_loss_is_the_mean_of_its_steps(tmp_path, tiny
     assert evals[10] == pytest.approx(sum(steps[s] for s in range(1, 11)) / 10)
     assert evals[20] == pytest.approx(sum(steps[s] for s in range(11, 21)) / 10)
     assert evals[0] > 0  # before any step: measured on fixed training windows, as before
+
+
+def test_a_run_on_all_cores_after_one_on_a_single_thread_gets_them_back(tmp_path, tiny_text, monkeypatch):
+    """train.threads = 0 is torch's default, not whatever an earlier run in this process (a sweep, a notebook)
+    asked for."""
+    from engine.train import device
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(device, "TORCH_DEFAULT_THREADS", 3)  # as on a 3-core machine, whatever this one has
+    seen = []
+    monkeypatch.setattr(Trainer, "fit", lambda self: seen.append(torch.get_num_threads()) or "done")
+    for run, threads in (("one", 1), ("all", 0)):
+        train(tiny_config(tiny_text, tmp_path / run, train={"max_steps": 2, "threads": threads}))
+    torch.set_num_threads(before)
+    assert seen == [1, 3]
