@@ -38,6 +38,24 @@ def engine(*args, timeout=300, **extra_env) -> subprocess.CompletedProcess:
                           env=env(**extra_env), timeout=timeout, cwd=ROOT)
 
 
+def engine_here(*args) -> subprocess.CompletedProcess:
+    """engine(), in this process: the same main() and exit status, without the second or two a child takes to
+    import torch. For commands that end in a refusal; what depends on the process (its environment, the
+    allocator's restart) goes through engine()."""
+    import contextlib
+    import io
+
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own refusals
+            code = e.code
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 def start(*args, **extra_env) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "engine", *map(str, args)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env(**extra_env), cwd=ROOT)
