@@ -216,7 +216,7 @@ class TrainConfig:
     """auto (where compiling pays for itself: CUDA models of 10M+ parameters for 500+ steps, CPU runs of ten
     minutes or more) | on | off. A compile that fails falls back to eager with a warning."""
     threads: int = 0
-    """CPU threads for torch; 0 = all cores."""
+    """CPU threads for torch; 0 = torch's default, one per physical core."""
     health_policy: str = "skip"
     """On a NaN/inf loss: skip the step (up to max_bad_steps in a row), then rollback or stop."""
     max_bad_steps: int = 5
