@@ -10,8 +10,10 @@ engine train|resume` restarts itself once with it (same PID, same arguments). Li
 happens where no such library is installed. Every machine set up by the README has one: oneTBB's
 scalable allocator comes with the `tbb` wheel from PyPI (Linux x86_64, a dependency in pyproject.toml)
 into the environment's lib folder; a system tcmalloc (`apt install libtcmalloc-minimal4`) or jemalloc
-is taken first where present. `ENGINE_ALLOCATOR=system` keeps glibc's. No torch here: this runs before
-torch is imported.
+is taken first where present. TBB's is left out on AMD CPUs: there it was 1-4% slower a baby step than
+glibc's with the mallopt settings of engine/train/device.py (two EPYC generations; 2-6% faster on Intel
+Xeons, bench/README.md). `ENGINE_ALLOCATOR=system` keeps glibc's. No torch here: this runs before torch
+is imported.
 """
 
 from __future__ import annotations
@@ -41,8 +43,22 @@ def find() -> str | None:
             hits = sorted(glob.glob(os.path.join(pattern, name)))
             if hits:
                 return hits[0]
+    if cpu_vendor() == "AuthenticAMD":
+        return None
     tbb = [os.path.join(sys.prefix, "lib", name) for name in TBB]
     return os.pathsep.join(tbb) if all(os.path.exists(path) for path in tbb) else None
+
+
+def cpu_vendor(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's vendor_id ("GenuineIntel", "AuthenticAMD"), "" where unreadable."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
 
 
 def wanted(env: dict | os._Environ = os.environ) -> bool:

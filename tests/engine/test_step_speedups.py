@@ -69,6 +69,7 @@ def test_training_env_preloads_an_installed_allocator(monkeypatch):
 
 
 def test_the_tbb_wheels_allocator_is_found_where_no_system_one_is(monkeypatch, tmp_path):
+    monkeypatch.setattr(allocator, "cpu_vendor", lambda: "GenuineIntel")
     monkeypatch.setattr(allocator, "SEARCH", (str(tmp_path / "none"),))
     monkeypatch.setattr(allocator.sys, "prefix", str(tmp_path))
     assert allocator.find() is None
@@ -79,6 +80,15 @@ def test_the_tbb_wheels_allocator_is_found_where_no_system_one_is(monkeypatch, t
     assert allocator.find().split(":") == [str(lib / "libtbbmalloc.so.2"), str(lib / "libtbbmalloc_proxy.so.2")]
     env = allocator.training_env({})
     assert allocator.preloaded(env) and allocator.training_env(env) == env
+    monkeypatch.setattr(allocator, "cpu_vendor", lambda: "AuthenticAMD")  # slower than glibc's there
+    assert allocator.find() is None and "LD_PRELOAD" not in allocator.training_env({})
+
+
+def test_the_cpu_vendor_is_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n")
+    assert allocator.cpu_vendor(str(info)) == "AuthenticAMD"
+    assert allocator.cpu_vendor(str(tmp_path / "none")) == ""
 
 
 def test_only_training_commands_restart(monkeypatch):
