@@ -1,4 +1,4 @@
-"""A faster malloc for training processes: tcmalloc or jemalloc where the machine has one, else TBB's.
+"""A faster malloc for training processes: tcmalloc or jemalloc where installed, else TBB's on Intel CPUs.
 
 Every CPU training step allocates and frees ~1 MB activation buffers and hundreds of small objects
 (tensors, autograd nodes). glibc's malloc hands the big buffers back to the OS and faults them in
@@ -7,7 +7,7 @@ that is 4-7% of the step (bench/README.md); PyTorch's own CPU launcher (`torch.b
 preloads it for the same reason. An allocator has to be in place before the process starts, so:
 the studio and the engine's own launcher start training processes with LD_PRELOAD set, and `python -m
 engine train|resume` restarts itself once with it (same PID, same arguments). Linux only; nothing
-happens where no such library is installed. Every machine set up by the README has one: oneTBB's
+happens where no such library is installed. Every Intel machine set up by the README has one: oneTBB's
 scalable allocator comes with the `tbb` wheel from PyPI (Linux x86_64, a dependency in pyproject.toml)
 into the environment's lib folder; a system tcmalloc (`apt install libtcmalloc-minimal4`) or jemalloc
 is taken first where present. TBB's is left out on AMD CPUs: there it was 1-4% slower a baby step than
