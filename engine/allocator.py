@@ -1,4 +1,4 @@
-"""A faster malloc for training processes: tcmalloc or jemalloc where installed, else TBB's on Intel CPUs.
+"""A faster malloc for training processes on Intel CPUs: tcmalloc or jemalloc where installed, else TBB's.
 
 Every CPU training step allocates and frees ~1 MB activation buffers and hundreds of small objects
 (tensors, autograd nodes). glibc's malloc hands the big buffers back to the OS and faults them in
@@ -10,10 +10,11 @@ engine train|resume` restarts itself once with it (same PID, same arguments). Li
 happens where no such library is installed. Every Intel machine set up by the README has one: oneTBB's
 scalable allocator comes with the `tbb` wheel from PyPI (Linux x86_64, a dependency in pyproject.toml)
 into the environment's lib folder; a system tcmalloc (`apt install libtcmalloc-minimal4`) or jemalloc
-is taken first where present. TBB's is left out on AMD CPUs: there it was 1-4% slower a baby step than
-glibc's with the mallopt settings of engine/train/device.py (two EPYC generations; 2-6% faster on Intel
-Xeons, bench/README.md). `ENGINE_ALLOCATOR=system` keeps glibc's. No torch here: this runs before torch
-is imported.
+is taken first where present. AMD CPUs keep glibc's: with the mallopt settings of engine/train/device.py
+it was the fastest there, in turns against each (bench/README.md): TBB's 0.96-0.99x a baby step on two EPYC
+generations (1.02-1.06x on Intel Xeons), tcmalloc's 0.88-0.99x, mimalloc's 0.90-0.92x, jemalloc's
+0.83-0.87x. `ENGINE_ALLOCATOR=system` keeps glibc's anywhere; an LD_PRELOAD set by hand is left as it is.
+No torch here: this runs before torch is imported.
 """
 
 from __future__ import annotations
@@ -36,15 +37,13 @@ TRAINING_COMMANDS = ("train", "resume")
 
 def find() -> str | None:
     """What LD_PRELOAD takes for the fastest installed allocator (one path, or TBB's two), or None."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or cpu_vendor() == "AuthenticAMD":
         return None
     for name in LIBRARIES:
         for pattern in SEARCH:
             hits = sorted(glob.glob(os.path.join(pattern, name)))
             if hits:
                 return hits[0]
-    if cpu_vendor() == "AuthenticAMD":
-        return None
     tbb = [os.path.join(sys.prefix, "lib", name) for name in TBB]
     return os.pathsep.join(tbb) if all(os.path.exists(path) for path in tbb) else None
 

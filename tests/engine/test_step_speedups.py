@@ -84,6 +84,17 @@ def test_the_tbb_wheels_allocator_is_found_where_no_system_one_is(monkeypatch, t
     assert allocator.find() is None and "LD_PRELOAD" not in allocator.training_env({})
 
 
+def test_amd_cpus_keep_glibcs_malloc_even_with_a_system_one_installed(monkeypatch, tmp_path):
+    (tmp_path / "libjemalloc.so.2").touch()
+    monkeypatch.setattr(allocator, "SEARCH", (str(tmp_path),))
+    monkeypatch.setattr(allocator, "cpu_vendor", lambda: "GenuineIntel")
+    assert allocator.find() == str(tmp_path / "libjemalloc.so.2")
+    monkeypatch.setattr(allocator, "cpu_vendor", lambda: "AuthenticAMD")  # each was slower than glibc's there
+    assert allocator.find() is None and "LD_PRELOAD" not in allocator.training_env({})
+    hand = allocator.training_env({"LD_PRELOAD": str(tmp_path / "libjemalloc.so.2")})
+    assert hand["LD_PRELOAD"] == str(tmp_path / "libjemalloc.so.2")  # one set by hand stays
+
+
 def test_the_cpu_vendor_is_read_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n")
@@ -110,7 +121,7 @@ def test_only_training_commands_restart(monkeypatch):
     assert len(calls) == 1
 
 
-@pytest.mark.skipif(allocator.find() is None, reason="no tcmalloc/jemalloc/tbbmalloc on this machine")
+@pytest.mark.skipif(allocator.find() is None, reason="no tcmalloc/jemalloc/tbbmalloc on this machine, or an AMD CPU")
 def test_cli_training_runs_with_the_allocator(tmp_path):
     cfg = write_config(tmp_path, SHAKESPEARE, train={"max_steps": 3})
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", allocator.TRIED)}
