@@ -89,10 +89,22 @@ def test_muon_takes_the_blocks_matrices_and_adamw_the_rest():
     loss.backward()
     g = w.grad.clone()
     opt.step()
-    from engine.train.muon import orthogonalize
+    from engine.train.muon import iteration_dtype, orthogonalize
 
-    # the first nesterov momentum: g lerp (0.05 g) by 0.95; the optimizer iterates in bfloat16
-    step = orthogonalize(g * (1 - 0.95) * 0.95 + g * 0.05, dtype=torch.bfloat16)
+    # the first nesterov momentum: g lerp (0.05 g) by 0.95, iterated in the CPU's dtype
+    step = orthogonalize(g * (1 - 0.95) * 0.95 + g * 0.05, dtype=iteration_dtype(w.device))
     expected = before * (1 - 0.02 * 0.1) - 0.02 * 0.2 * math.sqrt(max(w.shape)) * step
     assert torch.allclose(w.detach(), expected, atol=1e-5)
     assert set(opt.state[w]) == {"momentum_buffer"} and "exp_avg" in opt.state[model.wte.weight]
+
+
+@pytest.mark.parametrize("bf16, amx, expected", [(False, False, torch.float32), (True, False, torch.bfloat16),
+                                                 (False, True, torch.bfloat16)])
+def test_muon_iterates_in_bfloat16_only_where_the_cpu_multiplies_it(monkeypatch, bf16, amx, expected):
+    """An AVX2-only CPU emulates bfloat16 products 20-35 times slower: there the iteration stays in float32."""
+    from engine.train.muon import iteration_dtype
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    assert iteration_dtype(torch.device("cpu")) == expected
+    assert iteration_dtype(torch.device("cuda")) == torch.bfloat16
