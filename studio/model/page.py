@@ -46,6 +46,7 @@ from studio.model.fields import CLASSIFY_ONLY, DECODER_LAYOUT, LORA_ONLY, MASKED
 from studio.model.form import ConfigForm
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
+from studio.recipes import reference_note
 from studio.widgets.cards import Card
 from studio.widgets.cluster_dialog import ClusterDialog
 from studio.widgets.sweep_dialog import SweepDialog
@@ -85,9 +86,10 @@ class ModelPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
-        self.source_note = QLabel()
-        self.source_note.setObjectName("source_note")
-        self.source_note.setWordWrap(True)
+        self.source_note, self.reference_note = QLabel(), QLabel()  # what is fine-tuned; the curve drawn behind
+        for label, name in ((self.source_note, "source_note"), (self.reference_note, "reference_note")):
+            label.setObjectName(name)
+            label.setWordWrap(True)
         browse = QPushButton("Fine-tune a model folder…")
         browse.setToolTip("Start from a run folder, a checkpoint, or a Hugging Face GPT-2/BERT folder")
         browse.clicked.connect(self._on_browse_source)
@@ -125,6 +127,7 @@ class ModelPage(QWidget):
         side.addWidget(self.card)
         side.addWidget(self.measure_btn)
         side.addWidget(self.source_note)
+        side.addWidget(self.reference_note)
         side.addWidget(self.problems)
         side.addStretch()
         side.addWidget(self.train_btn)
@@ -323,6 +326,7 @@ class ModelPage(QWidget):
                 self.card.set(key, "–")
         world, _ = local_plan(cfg.train.device, cfg.train.processes)
         self.card.set("device", device.name + (f" × {world} processes" if world > 1 else ""))
+        self.reference_note.setText(reference_note(cfg))
         self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
         self.train_btn.setEnabled(not problems)
         self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
@@ -348,24 +352,22 @@ class ModelPage(QWidget):
     def set_source(self, path: str) -> None:
         self.form.widget("finetune", "source").setCurrentText(path)
 
-    def _on_train_clicked(self) -> None:
-        self._corpus_check = ((), [])  # the corpus may have changed on disk since the form last looked
-        self._on_form_changed()
-        if not self.train_btn.isEnabled():  # every problem the form knows of, the corpus's included
-            return
-        cfg, _ = self.current_config()
-        self.sig_train_requested.emit(cfg)
-
-    def _on_queue(self) -> None:
+    def _recheck(self) -> bool:
+        """Every check again, the corpus's too (it may have changed on disk since): may this run train?"""
         self._corpus_check = ((), [])
         self._on_form_changed()
-        if self.train_btn.isEnabled():  # the same checks as Train
+        return self.train_btn.isEnabled()
+
+    def _on_train_clicked(self) -> None:
+        if self._recheck():
+            self.sig_train_requested.emit(self.current_config()[0])
+
+    def _on_queue(self) -> None:
+        if self._recheck():  # the same checks as Train
             self.sig_queue_requested.emit([self.current_config()[0]])
 
     def _on_sweep(self) -> None:
-        self._corpus_check = ((), [])
-        self._on_form_changed()
-        if not self.train_btn.isEnabled():
+        if not self._recheck():
             QMessageBox.warning(self, "Sweep", "Fix the problems listed first: every point starts from this run.")
             return
         dialog = SweepDialog(self, self.current_config()[0])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from engine import config as C
 from engine.demo import DEMO_PREFIX
-
-RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
+from studio.recipes import RECIPES
 
 SIZES = {
     "tiny (CPU, minutes)": dict(n_layer=2, n_head=2, n_embd=64, block_size=64),

@@ -5,10 +5,7 @@ accuracy for a masked LM, accuracy and macro-F1 (plus a live confusion matrix) f
 
 from __future__ import annotations
 
-import json
 import math
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -32,13 +29,13 @@ from PySide6.QtWidgets import (
 
 from engine.config import PAIR_OBJECTIVES
 from engine.humanlog import describe, test_line
+from studio.recipes import reference_for
 from studio.store import RunState, Store
 from studio.train.eta import eta
 from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot, RunningEma
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
                 "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
 
@@ -46,16 +43,6 @@ STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished
 TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge_l", "ROUGE-L", 100.0),
                ("val_exact_match", "exact match", 100.0))
 """The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100."""
-
-
-@cache
-def reference_curve(name: str) -> dict | None:
-    """The built-in recipe's measured curve (resources/recipes/NAME.reference.json), if there is one."""
-    path = RESOURCES / "recipes" / f"{name}.reference.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 class TrainPage(QWidget):
@@ -329,7 +316,7 @@ class TrainPage(QWidget):
 
     def _draw_reference(self) -> None:
         cfg = self.run.summary.config
-        ref = reference_curve(cfg.name) if cfg and cfg.name else None
+        ref = reference_for(cfg) if cfg else None
         if ref and self.x_axis.currentIndex() == 0:
             self.loss_plot.set_series("reference (validation)", ref["steps"], ref["val_loss"], color="#888888",
                                       dashed=True, faint=True)
