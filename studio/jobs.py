@@ -2,10 +2,16 @@
 
 The function receives a `progress(stage, message)` callback; calling `cancel()` makes the next
 progress call raise Cancelled, and a cancelled job's result is never delivered.
+
+The libraries jobs use are imported on the GUI thread before the first job starts (THREAD_IMPORTS): PySide6's
+import hook (shibokensupport.feature) reads the source of every newly imported module, and doing so for
+`datasets` and what it pulls in (huggingface_hub, httpx) from a worker thread while the GUI thread ran Qt's
+event loop crashed the whole process with a segmentation fault. Half a second, once.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 import traceback
 from collections.abc import Callable
@@ -21,6 +27,15 @@ class Cancelled(Exception):
 
 # Jobs run one at a time: `datasets` locks its cache files, and two loads at once can wait on each other.
 _ONE_AT_A_TIME = threading.Lock()
+
+THREAD_IMPORTS = ("datasets", "engine.data.encode")
+"""What the jobs import (the Corpus page's preview and prepare), imported on the GUI thread first."""
+
+
+def import_here(modules: tuple[str, ...] = THREAD_IMPORTS) -> None:
+    """Import `modules` on the calling thread (once: later calls find them in sys.modules)."""
+    for name in modules:
+        importlib.import_module(name)
 
 
 class Job(QObject):
@@ -38,6 +53,7 @@ class Job(QObject):
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> Job:
+        import_here()  # on the GUI thread, before any worker thread imports them
         self.thread.start()
         return self
 
