@@ -57,7 +57,8 @@ class MainWindow(QMainWindow):
         self.store = Store(settings.workspace)
         self.client = TrainerClient(self.store)
         self.corpus_page = CorpusPage(self.store)
-        self.model_page = ModelPage(self.store)
+        self.model_page = ModelPage(self.store, auto_measure=settings.auto_measure)
+        self.model_page.auto_measure.training = lambda: bool(self.client.running())
         self.train_page = TrainPage(self.store, self.client)
         self.runs_page = RunsPage(self.store)
         self.inspect_page = InspectPage(self.store)
@@ -130,10 +131,23 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             action.triggered.connect(lambda _=False, i=i: self.nav.setCurrentRow(i))
             view.addAction(action)
+        view.addSeparator()
+        self.auto_measure_action = QAction("&Measure small models on this machine automatically", self)
+        self.auto_measure_action.setCheckable(True)
+        self.auto_measure_action.setChecked(self.settings.auto_measure)
+        self.auto_measure_action.setToolTip("The Model page times three real steps of a shape that trains in well "
+                                            "under a second a step, so its estimate is measured, not counted")
+        self.auto_measure_action.toggled.connect(self._on_auto_measure_toggled)
+        view.addAction(self.auto_measure_action)
         help_menu = self.menuBar().addMenu("&Help")
         demo = QAction("Open the &demo", self)
         demo.triggered.connect(self.offer_demo)
         help_menu.addAction(demo)
+
+    def _on_auto_measure_toggled(self, on: bool) -> None:
+        self.settings.auto_measure = on
+        self.model_page.auto_measure.enabled = on
+        self.model_page._on_form_changed()
 
     # ----- workspace and runs ----------------------------------------------------------------------
     def set_workspace(self, path: Path) -> None:

@@ -44,6 +44,15 @@ class Settings:
         self.q.setValue("window/rect", [rect.x(), rect.y(), rect.width(), rect.height()])
         self.q.setValue("window/maximized", maximized)
 
+    @property
+    def auto_measure(self) -> bool:
+        """Whether the Model page times small shapes unasked (studio/model/auto_measure.py)."""
+        return self.q.value("model/auto_measure", True, type=bool)
+
+    @auto_measure.setter
+    def auto_measure(self, on: bool) -> None:
+        self.q.setValue("model/auto_measure", bool(on))
+
     def session(self) -> dict | None:
         try:
             value = json.loads(self.q.value("session", "") or "null")

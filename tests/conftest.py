@@ -62,6 +62,7 @@ def settings(tmp_path):
 
     s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     s.workspace = tmp_path / "workspace"
+    s.auto_measure = False  # no background timing in tests that do not ask for it (test_auto_measure.py does)
     s.mark_started()
     return s
 

@@ -32,6 +32,7 @@ from engine.data.corpus_check import corpus_problems, holds_pairs
 from engine.data.encode import split_problem
 from engine.errors import UserError
 from engine.estimate import (
+    calibration_key,
     estimate,
     human_bytes,
     human_count,
@@ -42,6 +43,7 @@ from engine.estimate import (
 from engine.memory import available_ram, memory_problem
 from engine.sourceinfo import SourceInfo, describe_source
 from engine.train.launch import local_plan
+from studio.model.auto_measure import AutoMeasure
 from studio.model.fields import CLASSIFY_ONLY, DECODER_LAYOUT, LORA_ONLY, MASKED_ONLY, PAIRS_ONLY, SEQ2SEQ_ONLY, SHAPE
 from studio.model.form import ConfigForm
 from studio.model.hardware import find_devices
@@ -60,7 +62,7 @@ class ModelPage(QWidget):
     """[RunConfig] to put in the workspace's queue (one run, or a sweep's points)."""
     """Train this RunConfig (valid) in a new run."""
 
-    def __init__(self, store, parent=None):
+    def __init__(self, store, parent=None, *, auto_measure: bool = True):
         super().__init__(parent)
         self.store = store
         self.devices = find_devices()
@@ -105,6 +107,7 @@ class ModelPage(QWidget):
                                     "remembered for this shape")
         self.measure_btn.clicked.connect(self.measure)
         self.measure_job = None
+        self.auto_measure = AutoMeasure(self, self.measure, enabled=auto_measure)
         self.problems = QLabel()
         self.problems.setObjectName("problems")
         self.problems.setWordWrap(True)
@@ -292,7 +295,10 @@ class ModelPage(QWidget):
             measured = known_calibration(cfg, self._vocab(cfg), "cpu", self.store.cache_dir) if measurable else None
             e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type,
                          world_size=world, measured=measured)
-            self.measure_btn.setEnabled(measurable and measured is None and self.measure_job is None)
+            unmeasured = measurable and measured is None and self.measure_job is None
+            self.measure_btn.setEnabled(unmeasured)
+            self.auto_measure.consider(calibration_key(cfg, self._vocab(cfg), "cpu") if unmeasured else None,
+                                       e.seconds_per_step)
             self.measure_btn.setText("Measuring…" if self.measure_job else "Measured on this machine" if measured
                                      else "Measure on this machine")
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
@@ -324,12 +330,17 @@ class ModelPage(QWidget):
         else:
             for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total", "assumes"):
                 self.card.set(key, "–")
+            self.auto_measure.consider(None, 0.0)
         world, _ = local_plan(cfg.train.device, cfg.train.processes)
         self.card.set("device", device.name + (f" × {world} processes" if world > 1 else ""))
         self.reference_note.setText(reference_note(cfg))
         self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
         self.train_btn.setEnabled(not problems)
         self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._on_form_changed()  # a small shape left unmeasured while the page was hidden is measured now
 
     # ----- actions ---------------------------------------------------------------------------------
     def _on_preset_chosen(self, index: int) -> None:
