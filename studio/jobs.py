@@ -3,10 +3,12 @@
 The function receives a `progress(stage, message)` callback; calling `cancel()` makes the next
 progress call raise Cancelled, and a cancelled job's result is never delivered.
 
-The libraries jobs use are imported on the GUI thread before the first job starts (THREAD_IMPORTS): PySide6's
-import hook (shibokensupport.feature) reads the source of every newly imported module, and doing so for
-`datasets` and what it pulls in (huggingface_hub, httpx) from a worker thread while the GUI thread ran Qt's
-event loop crashed the whole process with a segmentation fault. Half a second, once.
+What the jobs import is imported on the GUI thread before the first job starts (`import_here`): PySide6's
+import hook (shibokensupport.feature) reads every newly imported module's source and records it in a dict that
+shiboken reads on the GUI thread, and importing `datasets` and what it pulls in (huggingface_hub, httpx) from a
+worker thread while the GUI thread ran Qt's event loop crashed the whole process with a segmentation fault.
+`datasets` imports most of what a load needs at the first load, so a one-line file is loaded too. Under a
+second, once.
 """
 
 from __future__ import annotations
@@ -30,12 +32,23 @@ _ONE_AT_A_TIME = threading.Lock()
 
 THREAD_IMPORTS = ("datasets", "engine.data.encode")
 """What the jobs import (the Corpus page's preview and prepare), imported on the GUI thread first."""
+_imported = False
 
 
-def import_here(modules: tuple[str, ...] = THREAD_IMPORTS) -> None:
-    """Import `modules` on the calling thread (once: later calls find them in sys.modules)."""
-    for name in modules:
+def import_here() -> None:
+    """Import on the calling thread what the jobs import, a first load's lazy imports included (once)."""
+    global _imported
+    if _imported:
+        return
+    for name in THREAD_IMPORTS:
         importlib.import_module(name)
+    from engine.data.corpus import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # noqa: BLE001 - the job's own load then says what is wrong, in words
+        traceback.print_exc()
+    _imported = True
 
 
 class Job(QObject):

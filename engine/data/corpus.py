@@ -114,6 +114,18 @@ def _columns(ds, columns: tuple[str, ...], source: str, keys: tuple[str, ...]):
     return ds.select_columns(list(columns))
 
 
+def warm_up() -> None:
+    """Load a one-line text file and forget it: `datasets` imports most of what a load needs (its builders, the
+    modules its streaming patches touch) only at the first load. For a caller that must have those imports
+    made on its own thread before loads run on others (the studio's jobs, studio/jobs.py)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="as-warm-") as folder:
+        path = Path(folder) / "warm.txt"
+        path.write_text("warm\n", encoding="utf-8")
+        load_documents(DataConfig(path=str(path)), folder)
+
+
 def _quiet_datasets() -> None:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
