@@ -78,8 +78,8 @@ def neighbours_job(run_dir: Path, checkpoint: str | None, token_id: int, k: int 
 
 
 
-def calibration_job(config: dict, vocab_size: int, cache_dir: Path, device: str = "cpu") -> Request:
-    """Times a few real training steps of the config's shape in the worker (cached in cache_dir); its result
-    is {"step_s", "forward_s", "token_s"}."""
+def calibration_job(config: dict, vocab_size: int, cache_dir: Path, device: str = "cpu", again: bool = False) -> Request:
+    """Times a few real training steps of the config's shape in the worker (cached in cache_dir; `again`: anew,
+    replacing what is cached); its result is {"step_s", "forward_s", "token_s"}."""
     return client().request("calibrate", config=config, vocab_size=vocab_size, device=device,
-                            cache_dir=str(cache_dir))
+                            cache_dir=str(cache_dir), again=again)

@@ -218,7 +218,7 @@ class Worker:
         cfg = config_mod.from_dict(req["config"])
         self.send({"id": req["id"], "type": "progress", "stage": "calibrate", "message": "timing a few steps"})
         return cached_measure(cfg, int(req["vocab_size"]), device=req.get("device", "cpu"),
-                              cache_dir=req.get("cache_dir") or None)
+                              cache_dir=req.get("cache_dir") or None, again=bool(req.get("again")))
 
     def op_export(self, req: dict) -> str:
         from engine.infer.load import load_for_inference

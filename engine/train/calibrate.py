@@ -115,8 +115,10 @@ def measure_apart(cfg: RunConfig, vocab_size: int, *, device: str = "cpu") -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cache_dir: Path | None = None) -> dict:
-    """measure_apart(), or what it said before for this device, threads and shape."""
+def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cache_dir: Path | None = None,
+                   again: bool = False) -> dict:
+    """measure_apart(), or what it said before for this device, threads and shape (`again`: measured anew, the
+    new figures replacing the old, as when the machine was busy the first time)."""
     from engine.data.files import default_cache_dir
     from engine.run.tomlio import write_atomic
 
@@ -126,7 +128,7 @@ def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cach
         known = json.loads(path.read_text())
     except (OSError, ValueError):
         known = {}
-    if key not in known:
+    if again or key not in known:
         known[key] = measure_apart(cfg, vocab_size, device=device)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(known, indent=1))

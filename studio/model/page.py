@@ -104,7 +104,8 @@ class ModelPage(QWidget):
         self.measure_btn.setObjectName("measure_speed")
         self.measure_btn.setToolTip("Time three real training steps of this shape here (a few seconds), so the "
                                     "times and memory above are measured, not counted from FLOPs and a formula; "
-                                    "remembered for this shape")
+                                    "remembered for this shape. Measure again when the machine was busy the "
+                                    "first time")
         self.measure_btn.clicked.connect(self.measure)
         self.measure_job = None
         self.auto_measure = AutoMeasure(self, self.measure, enabled=auto_measure)
@@ -195,14 +196,16 @@ class ModelPage(QWidget):
         self.set_config(cfg)
 
     def measure(self) -> None:
-        """Time a few real steps of the designed shape in the inference worker; the estimate then uses them."""
+        """Time a few real steps of the designed shape in the inference worker; the estimate then uses them
+        (a shape measured before is measured again, the new figures replacing the old)."""
         from studio.inference import calibration_job, started
 
         cfg, problems = self.current_config()
         if any(p.startswith("model.") for p in problems):
             return
-        self.measure_job = started(calibration_job(cfg.to_dict(), self._vocab(cfg), self.store.cache_dir), self,
-                                   self._on_measured, self._on_measure_failed)
+        again = known_calibration(cfg, self._vocab(cfg), "cpu", self.store.cache_dir) is not None
+        self.measure_job = started(calibration_job(cfg.to_dict(), self._vocab(cfg), self.store.cache_dir,
+                                                   again=again), self, self._on_measured, self._on_measure_failed)
         self._on_form_changed()
 
     def _on_measured(self, _result) -> None:
@@ -296,10 +299,10 @@ class ModelPage(QWidget):
             e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type,
                          world_size=world, measured=measured)
             unmeasured = measurable and measured is None and self.measure_job is None
-            self.measure_btn.setEnabled(unmeasured)
+            self.measure_btn.setEnabled(measurable and self.measure_job is None)
             self.auto_measure.consider(calibration_key(cfg, self._vocab(cfg), "cpu") if unmeasured else None,
                                        e.seconds_per_step)
-            self.measure_btn.setText("Measuring…" if self.measure_job else "Measured on this machine" if measured
+            self.measure_btn.setText("Measuring…" if self.measure_job else "Measure again" if measured
                                      else "Measure on this machine")
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
             matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==

@@ -6,7 +6,7 @@ import json
 from PySide6.QtCore import Qt
 
 from engine import config as C
-from engine.estimate import CALIBRATION_FILE, DISK_BYTES_PER_S, estimate, known_calibration
+from engine.estimate import CALIBRATION_FILE, DISK_BYTES_PER_S, calibration_key, estimate, known_calibration
 from tests.studio.conftest import tiny_model
 from tests.studio.test_pages import write_corpus
 
@@ -19,7 +19,7 @@ def test_measure_times_real_steps_and_the_estimate_uses_them(qtbot, window, tmp_
     qtbot.mouseClick(page.measure_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.measure_job is None, timeout=60_000)
     assert "measured here" in page.card.text("step"), page.card.text("step")
-    assert "timed on this machine" in page.card.text("assumes") and not page.measure_btn.isEnabled()
+    assert "timed on this machine" in page.card.text("assumes") and page.measure_btn.text() == "Measure again"
     cfg, _ = page.current_config()
     vocab = page._vocab(cfg)
     measured = known_calibration(cfg, vocab, "cpu", window.store.cache_dir)
@@ -35,6 +35,22 @@ def test_measure_times_real_steps_and_the_estimate_uses_them(qtbot, window, tmp_
     assert "measured" not in page.card.text("step") and page.measure_btn.isEnabled()
     page.form.widget("model", "n_embd").setValue(32)  # back: remembered, nothing to ask
     assert "measured here" in page.card.text("step") and page.measure_job is None
+
+
+def test_measure_again_replaces_a_figure_taken_on_a_busy_machine(qtbot, window, tmp_path):
+    page = window.model_page
+    page.form.widget("data", "path").setText(str(write_corpus(tmp_path)))
+    tiny_model(page, max_steps=100)
+    cfg, _ = page.current_config()
+    key = calibration_key(cfg, page._vocab(cfg), "cpu")
+    busy = {"step_s": 60.0, "first_step_s": 60.0, "forward_s": 20.0, "token_s": 1.0, "memory_bytes": 1 << 20}
+    (window.store.cache_dir / CALIBRATION_FILE).write_text(json.dumps({key: busy}))
+    page.form.widget("train", "max_steps").setValue(101)  # the page looks again
+    assert page.card.text("step").startswith("≈ 60.0 s") and page.measure_btn.text() == "Measure again"
+    qtbot.mouseClick(page.measure_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.measure_job is None, timeout=60_000)
+    fresh = known_calibration(cfg, page._vocab(cfg), "cpu", window.store.cache_dir)
+    assert fresh["step_s"] < 60.0 and not page.card.text("step").startswith("≈ 60.0 s"), page.card.text("step")
 
 
 def test_a_measured_estimate_counts_only_what_the_run_evaluates():
