@@ -324,6 +324,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.save_session()
+        for job in self.corpus_page.jobs.values():  # a preview or prepare stops at its next step, not at exit
+            job.cancel()
         from studio import inference_client
 
         if inference_client._client is not None:  # the inference worker leaves with the window

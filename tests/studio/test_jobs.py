@@ -40,3 +40,18 @@ def test_a_jobs_corpus_load_imports_nothing_on_its_thread(tmp_path):
                           env={"QT_QPA_PLATFORM": "offscreen", "HF_DATASETS_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[[]]", done.stdout[-2000:]
+
+
+def test_closing_the_window_cancels_a_corpus_job_still_running(qtbot, window, tmp_path):
+    from tests.studio.test_pages import write_corpus
+
+    page = window.corpus_page
+    page.set_sources([write_corpus(tmp_path)])
+    page.prepare()
+    jobs = list(page.jobs.values())
+    assert jobs and not any(job.cancelled.is_set() for job in jobs)
+    window.close()
+    assert all(job.cancelled.is_set() for job in jobs)
+    for job in jobs:
+        job.thread.join(60)  # a cancelled job delivers nothing; its thread ends
+    assert not any(job.running for job in jobs)
