@@ -146,8 +146,7 @@ class MainWindow(QMainWindow):
 
     def _on_auto_measure_toggled(self, on: bool) -> None:
         self.settings.auto_measure = on
-        self.model_page.auto_measure.enabled = on
-        self.model_page._on_form_changed()
+        self.model_page.set_auto_measure(on)
 
     # ----- workspace and runs ----------------------------------------------------------------------
     def set_workspace(self, path: Path) -> None:

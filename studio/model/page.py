@@ -31,25 +31,17 @@ from engine.config_rules import precision_problem
 from engine.data.corpus_check import corpus_problems, holds_pairs
 from engine.data.encode import split_problem
 from engine.errors import UserError
-from engine.estimate import (
-    calibration_key,
-    estimate,
-    human_bytes,
-    human_count,
-    human_seconds,
-    known_calibration,
-    trainable_parameters,
-)
+from engine.estimate import calibration_key, estimate, known_calibration
 from engine.memory import available_ram, memory_problem
 from engine.sourceinfo import SourceInfo, describe_source
 from engine.train.launch import local_plan
 from studio.model.auto_measure import AutoMeasure
+from studio.model.estimate_card import blank_estimate, estimate_card, show_estimate
 from studio.model.fields import CLASSIFY_ONLY, DECODER_LAYOUT, LORA_ONLY, MASKED_ONLY, PAIRS_ONLY, SEQ2SEQ_ONLY, SHAPE
 from studio.model.form import ConfigForm
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.recipes import reference_note
-from studio.widgets.cards import Card
 from studio.widgets.cluster_dialog import ClusterDialog
 from studio.widgets.sweep_dialog import SweepDialog
 
@@ -95,11 +87,7 @@ class ModelPage(QWidget):
         browse = QPushButton("Fine-tune a model folder…")
         browse.setToolTip("Start from a run folder, a checkpoint, or a Hugging Face GPT-2/BERT folder")
         browse.clicked.connect(self._on_browse_source)
-        self.card = Card("Estimate", [("params", "Parameters"), ("trainable", "Trained"),
-                                      ("flops", "FLOPs per token"), ("memory", "Memory"),
-                                      ("step", "Time per step"), ("tokens", "Tokens seen"), ("total", "Total time"),
-                                      ("device", "Device"), ("assumes", "Assuming")])
-        self.card.values["assumes"].setWordWrap(True)
+        self.card = estimate_card()
         self.measure_btn = QPushButton("Measure on this machine")
         self.measure_btn.setObjectName("measure_speed")
         self.measure_btn.setToolTip("Time three real training steps of this shape here (a few seconds), so the "
@@ -305,23 +293,7 @@ class ModelPage(QWidget):
             self.measure_btn.setText("Measuring…" if self.measure_job else "Measure again" if measured
                                      else "Measure on this machine")
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
-            matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==
-                       e.params else f"{human_count(e.matmul_params)} in matmuls")
-            self.card.set("params", f"{approx}{human_count(e.params)} ({matmuls})")
-            trained = trainable_parameters(cfg, e.params)
-            self.card.set("trainable", "all" if trained == e.params else
-                          f"{approx}{human_count(trained)} ({trained / e.params:.2%}: LoRA adapters"
-                          f"{' and the head' if cfg.model.objective == 'classify' else ''})")
-            self.card.set("flops", f"{human_count(e.flops_per_token)}FLOP")
-            peak = "; the peak of three steps here" if measured and measured.get("memory_bytes") else ""
-            self.card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size}{peak})")
-            # pairs are padded to the batch's longest, not to the context: their figures are the most it takes
-            about = "at most " if cfg.model.objective in C.PAIR_OBJECTIVES else "≈ "
-            full = (" at full length" if about == "at most " else "") + ("; measured here" if measured else "")
-            self.card.set("step", f"{about}{human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens{full})")
-            self.card.set("tokens", human_count(e.tokens_total))
-            self.card.set("total", f"{about}{human_seconds(e.seconds_total)}" + (
-                f" (evaluations {human_seconds(e.seconds_evaluating)})" if e.seconds_evaluating else ""))
+            show_estimate(self.card, cfg, e, device, measured, approx)
             cpu = device.type == "cpu"  # what the trainer would refuse (auto batch: even one sequence too many)
             checked = cfg if not cfg.train.auto_batch_size else _one_sequence(cfg)
             too_big = memory_problem(checked, vocab_size=self._vocab(cfg), device_type=device.type,
@@ -329,10 +301,8 @@ class ModelPage(QWidget):
                                      where="this machine" if cpu else device.name)
             cannot = precision_problem(cfg.train.precision, device.type, device.name, device.capability)
             problems += [p for p in (too_big, cannot) if p]
-            self.card.set("assumes", _assumptions(device, cfg, measured is not None))
         else:
-            for key in ("params", "trainable", "flops", "memory", "step", "tokens", "total", "assumes"):
-                self.card.set(key, "–")
+            blank_estimate(self.card)
             self.auto_measure.consider(None, 0.0)
         world, _ = local_plan(cfg.train.device, cfg.train.processes)
         self.card.set("device", device.name + (f" × {world} processes" if world > 1 else ""))
@@ -340,6 +310,10 @@ class ModelPage(QWidget):
         self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
         self.train_btn.setEnabled(not problems)
         self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
+
+    def set_auto_measure(self, on: bool) -> None:
+        self.auto_measure.enabled = on
+        self._on_form_changed()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -449,16 +423,3 @@ def _one_sequence(cfg: C.RunConfig) -> C.RunConfig:
     one = cfg.copy()
     one.train.batch_size = 1
     return one
-
-
-def _assumptions(device, cfg: C.RunConfig, measured: bool = False) -> str:
-    """What the time estimate takes for granted, so a slower run is no surprise."""
-    from engine.estimate import CPU_FP8_SLOWDOWN, DEFAULT_EFFICIENCY
-
-    share = DEFAULT_EFFICIENCY.get(device.type, 0.35)
-    speed = ("a step, a forward pass and a sampled token as timed on this machine (three real steps of this shape)"
-             if measured else f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s")
-    if not measured and device.type == "cpu" and cfg.train.precision == "fp8":
-        speed += f", {CPU_FP8_SLOWDOWN:g}x for fp8's emulated matmuls"
-    return (f"{speed}, an otherwise idle machine; the total counts evaluations every {cfg.train.eval_interval:,} "
-            f"steps, samples and start-up, not preparing the corpus. The Train page shows the measured speed.")

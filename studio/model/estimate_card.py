@@ -1,0 +1,60 @@
+"""The Model page's estimate card: what a run of the designed shape takes (parameters, FLOPs, memory, time) and
+what that estimate assumes, counted from FLOPs or measured on this machine (engine/estimate.py)."""
+
+from __future__ import annotations
+
+from engine import config as C
+from engine.estimate import Estimate, human_bytes, human_count, human_seconds, trainable_parameters
+from studio.widgets.cards import Card
+
+ROWS = [("params", "Parameters"), ("trainable", "Trained"), ("flops", "FLOPs per token"), ("memory", "Memory"),
+        ("step", "Time per step"), ("tokens", "Tokens seen"), ("total", "Total time"), ("device", "Device"),
+        ("assumes", "Assuming")]
+SHAPE_ROWS = [key for key, _ in ROWS if key != "device"]
+"""The rows a shape the engine would refuse leaves blank."""
+
+
+def estimate_card() -> Card:
+    card = Card("Estimate", ROWS)
+    card.values["assumes"].setWordWrap(True)
+    return card
+
+
+def show_estimate(card: Card, cfg: C.RunConfig, e: Estimate, device, measured: dict | None, approx: str) -> None:
+    """Fill the shape's rows; `approx` ("≈ " or "") marks counts made from a guessed vocabulary."""
+    matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==
+               e.params else f"{human_count(e.matmul_params)} in matmuls")
+    card.set("params", f"{approx}{human_count(e.params)} ({matmuls})")
+    trained = trainable_parameters(cfg, e.params)
+    card.set("trainable", "all" if trained == e.params else
+             f"{approx}{human_count(trained)} ({trained / e.params:.2%}: LoRA adapters"
+             f"{' and the head' if cfg.model.objective == 'classify' else ''})")
+    card.set("flops", f"{human_count(e.flops_per_token)}FLOP")
+    peak = "; the peak of three steps here" if measured and measured.get("memory_bytes") else ""
+    card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size}{peak})")
+    # pairs are padded to the batch's longest, not to the context: their figures are the most it takes
+    about = "at most " if cfg.model.objective in C.PAIR_OBJECTIVES else "≈ "
+    full = (" at full length" if about == "at most " else "") + ("; measured here" if measured else "")
+    card.set("step", f"{about}{human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens{full})")
+    card.set("tokens", human_count(e.tokens_total))
+    card.set("total", f"{about}{human_seconds(e.seconds_total)}" + (
+        f" (evaluations {human_seconds(e.seconds_evaluating)})" if e.seconds_evaluating else ""))
+    card.set("assumes", assumptions(device, cfg, measured is not None))
+
+
+def blank_estimate(card: Card) -> None:
+    for key in SHAPE_ROWS:
+        card.set(key, "–")
+
+
+def assumptions(device, cfg: C.RunConfig, measured: bool = False) -> str:
+    """What the time estimate takes for granted, so a slower run is no surprise."""
+    from engine.estimate import CPU_FP8_SLOWDOWN, DEFAULT_EFFICIENCY
+
+    share = DEFAULT_EFFICIENCY.get(device.type, 0.35)
+    speed = ("a step, a forward pass and a sampled token as timed on this machine (three real steps of this shape)"
+             if measured else f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s")
+    if not measured and device.type == "cpu" and cfg.train.precision == "fp8":
+        speed += f", {CPU_FP8_SLOWDOWN:g}x for fp8's emulated matmuls"
+    return (f"{speed}, an otherwise idle machine; the total counts evaluations every {cfg.train.eval_interval:,} "
+            f"steps, samples and start-up, not preparing the corpus. The Train page shows the measured speed.")
