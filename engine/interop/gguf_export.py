@@ -20,6 +20,7 @@ import torch
 from engine.errors import UserError
 from engine.interop.families import family_of, to_halves
 from engine.interop.gguf_vocab import gguf_vocab
+from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
 ARCHS = {"gpt2": "gpt2", "gpt_neox": "gptneox", "llama": "llama"}
@@ -50,6 +51,10 @@ def export_gguf(model, tokenizer, out: str | Path, *, dtype: str = "f16") -> Pat
     if not out.parent.is_dir():
         raise UserError(f"the folder {out.parent} does not exist")
     vocab = gguf_vocab(tokenizer)
+    for key, i in special_ids(tokenizer, cfg).items():  # start, end and padding: the same ids as config.json's
+        vocab.special.pop(key.removesuffix("_token_id"), None)
+        if i is not None:
+            vocab.special[key.removesuffix("_token_id")] = i
     sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
     arch = ARCHS[family]
     tmp = out.with_name(f".tmp-{out.name}-{os.getpid()}")
@@ -100,8 +105,6 @@ def _write_header(w, gguf, cfg: GPTConfig, family: str, vocab, dtype: str) -> No
         w.add_token_scores(vocab.scores)
     for key, i in vocab.special.items():
         getattr(w, f"add_{key}_token_id")(i)
-    if "eos" in vocab.special:
-        w.add_bos_token_id(vocab.special["eos"])
     w.add_add_bos_token(False)
     w.add_add_eos_token(False)
 

@@ -20,6 +20,7 @@ from engine.errors import UserError
 from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox, hf_t5
 from engine.interop.families import family_of
 from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer
+from engine.interop.special_ids import generation_config
 from engine.model.gpt import GPTConfig, sinusoid_table
 from engine.train.checkpoint import load_tensors
 
@@ -54,6 +55,8 @@ def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: li
         save_file({k: v.contiguous().clone() for k, v in tensors.items()}, tmp / "model.safetensors",
                   metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        if (generation := generation_config(tokenizer, cfg)) is not None:
+            (tmp / "generation_config.json").write_text(json.dumps(generation, indent=2))
         write_tokenizer(tmp, tokenizer, cfg)
         check_tokenizer(tmp, tokenizer, cfg)
         if out.exists():

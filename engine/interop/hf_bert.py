@@ -7,6 +7,7 @@ import torch
 
 from engine.errors import UserError
 from engine.interop.families import GELU_NAMES, activation, width, zeros_if_none
+from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
 
@@ -46,13 +47,13 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
         if cfg.nsp:
             t["cls.seq_relationship.weight"] = sd["nsp_head.weight"]
             t["cls.seq_relationship.bias"] = sd["nsp_head.bias"]
-    pad = tokenizer.token_id("[PAD]")
     config = {"architectures": [arch], "model_type": "bert", "vocab_size": cfg.vocab_size, "hidden_size": C,
               "num_hidden_layers": cfg.n_layer, "num_attention_heads": cfg.n_head, "intermediate_size": mlp_width(cfg),
               "hidden_act": GELU_NAMES[cfg.mlp], "hidden_dropout_prob": cfg.dropout,
               "attention_probs_dropout_prob": cfg.dropout, "max_position_embeddings": cfg.block_size,
-              "type_vocab_size": 2, "layer_norm_eps": cfg.norm_eps, "pad_token_id": pad or 0,
-              "position_embedding_type": "absolute", "tie_word_embeddings": cfg.tie_weights}
+              "type_vocab_size": 2, "layer_norm_eps": cfg.norm_eps,
+              "position_embedding_type": "absolute", "tie_word_embeddings": cfg.tie_weights,
+              **special_ids(tokenizer, cfg)}
     return t, config
 
 

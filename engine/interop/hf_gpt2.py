@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.interop.families import GELU_NAMES, activation, width, zeros_if_none
+from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
 
@@ -25,14 +26,11 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
         t["score.weight"], arch = sd["classifier.weight"], "GPT2ForSequenceClassification"
     elif not cfg.tie_weights:
         t["lm_head.weight"] = sd["lm_head.weight"]
-    eos = tokenizer.token_id("<eos>")
-    pad = tokenizer.token_id("[PAD]")
     config = {"architectures": [arch], "model_type": "gpt2", "vocab_size": cfg.vocab_size,
               "n_positions": cfg.block_size, "n_embd": C, "n_layer": cfg.n_layer, "n_head": cfg.n_head,
               "n_inner": mlp_width(cfg), "activation_function": GELU_NAMES[cfg.mlp], "resid_pdrop": cfg.dropout,
               "embd_pdrop": cfg.dropout, "attn_pdrop": cfg.dropout, "layer_norm_epsilon": cfg.norm_eps,
-              "tie_word_embeddings": cfg.tie_weights and not cfg.num_labels, "bos_token_id": eos,
-              "eos_token_id": eos, "pad_token_id": pad if pad is not None else (0 if cfg.num_labels else None)}
+              "tie_word_embeddings": cfg.tie_weights and not cfg.num_labels, **special_ids(tokenizer, cfg)}
     return t, config
 
 

@@ -8,6 +8,7 @@ import torch
 
 from engine.errors import UserError
 from engine.interop.families import from_halves, rope_config, rope_theta, to_halves, width
+from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
 LAYER = "model.layers.{}."
@@ -35,14 +36,12 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
         t["score.weight"], arch = sd["classifier.weight"], "LlamaForSequenceClassification"
     elif not cfg.tie_weights:
         t["lm_head.weight"] = sd["lm_head.weight"]
-    eos, pad = tokenizer.token_id("<eos>"), tokenizer.token_id("[PAD]")
     config = {"architectures": [arch], "model_type": "llama", "vocab_size": cfg.vocab_size, "hidden_size": C,
               "num_hidden_layers": cfg.n_layer, "num_attention_heads": nh, "num_key_value_heads": nh,
               "head_dim": cfg.head_size, "intermediate_size": mlp_width(cfg), "hidden_act": "silu",
               "max_position_embeddings": cfg.block_size, "rms_norm_eps": cfg.norm_eps, **rope_config(cfg),
               "attention_bias": cfg.bias, "mlp_bias": cfg.bias, "attention_dropout": cfg.dropout,
-              "tie_word_embeddings": cfg.tie_weights and not cfg.num_labels, "bos_token_id": eos,
-              "eos_token_id": eos, "pad_token_id": pad if pad is not None else (0 if cfg.num_labels else None)}
+              "tie_word_embeddings": cfg.tie_weights and not cfg.num_labels, **special_ids(tokenizer, cfg)}
     return t, config
 
 

@@ -17,6 +17,7 @@ from engine.interop.families import (
     width,
     zeros_if_none,
 )
+from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
 LAYER = "gpt_neox.layers.{}."
@@ -60,15 +61,13 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
         t["score.weight"], arch = sd["classifier.weight"], "GPTNeoXForSequenceClassification"
     else:  # written even when tied: transformers 4 calls it embed_out, 5 renames it on loading
         t["embed_out.weight"] = sd["lm_head.weight"] if "lm_head.weight" in sd else sd["wte.weight"]
-    eos, pad = tokenizer.token_id("<eos>"), tokenizer.token_id("[PAD]")
     config = {"architectures": [arch], "model_type": "gpt_neox", "vocab_size": cfg.vocab_size, "hidden_size": C,
               "num_hidden_layers": cfg.n_layer, "num_attention_heads": nh, "intermediate_size": mlp_width(cfg),
               "hidden_act": GELU_NAMES[cfg.mlp], "max_position_embeddings": cfg.block_size,
               "layer_norm_eps": cfg.norm_eps, "use_parallel_residual": False, "attention_bias": True,
               "rotary_pct": 1.0, "rotary_emb_base": cfg.rope_base, **rope_config(cfg),
               "attention_dropout": cfg.dropout, "hidden_dropout": cfg.dropout,
-              "tie_word_embeddings": cfg.tie_weights and not cfg.num_labels, "bos_token_id": eos,
-              "eos_token_id": eos, "pad_token_id": pad if pad is not None else (0 if cfg.num_labels else None)}
+              "tie_word_embeddings": cfg.tie_weights and not cfg.num_labels, **special_ids(tokenizer, cfg)}
     config["rope_parameters"]["partial_rotary_factor"] = 1.0
     return t, config
 

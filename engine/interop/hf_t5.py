@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
 from engine.errors import UserError
 from engine.estimate import mlp_hidden
+from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
 SELF, CROSS = "SelfAttention", "EncDecAttention"
@@ -39,16 +39,14 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
     scaled = cfg.tie_weights and cfg.scale_output
     if not scaled:  # transformers 4 unties to drop the scale; 5 reads scale_decoder_outputs
         t["lm_head.weight"] = sd.get("lm_head.weight", sd["wte.weight"])
-    pad, eos = special_id(tokenizer, PAD_NAMES), special_id(tokenizer, EOS_NAMES)
     config = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "vocab_size": cfg.vocab_size,
               "d_model": cfg.n_embd, "d_kv": cfg.head_size, "d_ff": mlp_width(cfg),
               "num_layers": cfg.n_encoder_layer or cfg.n_layer, "num_decoder_layers": cfg.n_layer,
               "num_heads": cfg.n_head, "relative_attention_num_buckets": cfg.rel_buckets,
               "relative_attention_max_distance": cfg.rel_max_distance, "dropout_rate": cfg.dropout,
               "layer_norm_epsilon": cfg.norm_eps, "feed_forward_proj": "gated-gelu", "is_encoder_decoder": True,
-              "tie_word_embeddings": scaled, "scale_decoder_outputs": scaled, "pad_token_id": pad or 0,
-              "eos_token_id": eos or 1,
-              "decoder_start_token_id": pad or 0, "max_length": cfg.block_size}
+              "tie_word_embeddings": scaled, "scale_decoder_outputs": scaled,
+              **special_ids(tokenizer, cfg)}
     return t, config
 
 

@@ -13,17 +13,19 @@ from tokenizers.processors import TemplateProcessing
 from engine.data.pairs import EOS_NAMES, special_id
 from engine.data.tokenizer import Tokenizer
 from engine.errors import UserError
+from engine.interop.special_ids import special_ids, special_tokens
 from engine.model.gpt import GPTConfig
 
-SPECIAL_NAMES = {"[PAD]": "pad_token", "[CLS]": "cls_token", "[SEP]": "sep_token", "[MASK]": "mask_token",
-                 "[UNK]": "unk_token", "<unk>": "unk_token", "<eos>": "eos_token"}
+SPECIAL_NAMES = {"[CLS]": "cls_token", "[SEP]": "sep_token", "[MASK]": "mask_token", "[UNK]": "unk_token",
+                 "<unk>": "unk_token"}
+"""Tokens named by their spelling; the start, end and padding tokens come from special_ids.py."""
 SAMPLE = "The quick brown fox jumps over the lazy dog."
 
 
 def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
     hf = HFTokenizer.from_str(tokenizer.to_str())
     cls, sep = tokenizer.token_id("[CLS]"), tokenizer.token_id("[SEP]")
-    eos = special_id(tokenizer, EOS_NAMES)
+    eos = special_ids(tokenizer, cfg).get("eos_token_id")
     if cfg.arch == "bert" and cls is not None and sep is not None:
         hf.post_processor = TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
                                                special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
@@ -33,6 +35,7 @@ def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
                                                special_tokens=[(end, eos)])
     (folder / "tokenizer.json").write_text(hf.to_str(), encoding="utf-8")
     specials = {key: token for token, key in SPECIAL_NAMES.items() if tokenizer.token_id(token) is not None}
+    specials |= special_tokens(tokenizer, cfg)
     config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg.block_size, **specials}
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
     (folder / "special_tokens_map.json").write_text(json.dumps(specials, indent=2))
