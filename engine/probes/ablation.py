@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from engine.errors import UserError
 from engine.model.hooks import hooked
+from engine.probes.support import require
 
 
 @dataclass
@@ -46,8 +47,7 @@ def token_probs(model, idx: torch.Tensor, heads: list[tuple[int, int]] = ()) -> 
 
 
 def _ids(model, tokenizer, text: str) -> torch.Tensor:
-    if model.config.arch != "gpt" or model.config.num_labels:
-        raise UserError("head ablation measures next-token loss: it needs a causal language model")
+    require(model, "ablation")
     ids = tokenizer.encode(text)[: model.config.block_size]
     if len(ids) < 2:
         raise UserError("ablation needs a text of at least two tokens")

@@ -25,10 +25,13 @@ def cmd_heads(args) -> int:
     from engine.infer.commands import _load
     from engine.probes.ablation import rank_heads
     from engine.probes.head_scores import SCORES, head_roles, head_scores
+    from engine.probes.support import require
 
     if args.text is not None and not args.text.strip():
         raise UserError("--text is empty: give a text to ablate the heads on")
     model, tokenizer, path = _load(args)
+    for probe in ("heads", "ablation") if args.text else ("heads",):  # before anything is printed
+        require(model, probe)
     scores = head_scores(model, tokenizer.ordinary_ids())
     roles = head_roles(scores)
     if args.json:

@@ -91,7 +91,9 @@ def head_scores(model, ids: np.ndarray, *, rows: int = 8, seed: int = 0) -> dict
     import torch
 
     from engine.model.hooks import attention_patterns
+    from engine.probes.support import require
 
+    require(model, "heads")
     block = model.config.block_size
     tokens = probe_tokens(ids, block, rows=rows, seed=seed)
     device = next(model.parameters()).device

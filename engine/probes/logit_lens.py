@@ -10,6 +10,7 @@ import torch
 
 from engine.errors import UserError
 from engine.model.hooks import hooked, n_layers
+from engine.probes.support import require
 
 
 @dataclass
@@ -29,8 +30,7 @@ class Lens:
 
 def readout(model):
     """The function from a residual stream (B, T, C) to next-token logits (B, T, vocab)."""
-    if model.config.num_labels:
-        raise UserError("the logit lens reads a language model's output head; this run is a classifier")
+    require(model, "lens")
     if model.config.arch == "bert":  # post-norm blocks: the stream is normalized already
         return model.mlm_logits
     return lambda x: model.lm_head(model.ln_f(x))
@@ -38,6 +38,7 @@ def readout(model):
 
 @torch.no_grad()
 def logit_lens(model, tokenizer, text: str, *, k: int = 5) -> Lens:
+    require(model, "lens")
     ids = tokenizer.encode(text)[: model.config.block_size]
     if len(ids) < 2:
         raise UserError("the logit lens needs a text of at least two tokens")

@@ -56,3 +56,19 @@ def make_writable_folder(run_dir: Path) -> None:
     except OSError as e:
         raise UserError(f"cannot write the run folder {run_dir}: {e.strerror or e}; choose another "
                         f"train.out_dir or free the disk") from None
+
+
+def require_run_folder(path: str | Path) -> Path:
+    """`path` as a run folder to read, or a UserError that says which of missing, a file, or a folder that
+    is no run it is (a run that has not trained yet passes: the command that needs a checkpoint says so)."""
+    from engine.errors import UserError
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"run folder not found: {path}")
+    if not path.is_dir():
+        raise UserError(f"{path} is a file, not a run folder: name the folder a run was trained into")
+    if not any((path / name).exists() for name in (RUN_FILE, "checkpoints", EVENTS_FILE, STDOUT_FILE)):
+        raise UserError(f"{path} is not a run folder (it has no {RUN_FILE}, events or checkpoints): name the "
+                        f"folder a run was trained into (its train.out_dir)")
+    return path

@@ -19,6 +19,11 @@ else:  # pragma: no cover
 
 def read_toml(path: str | Path) -> dict:
     path = Path(path)
+    if path.is_dir():
+        run = (path / "run.toml").is_file()
+        raise UserError(f"{path} is a folder, not a config file: " + (
+            f"it is a run folder; continue it with `python -m engine resume {path}`" if run else
+            "name the .toml file"))
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:

@@ -110,6 +110,14 @@ class RunQueue:
             self._write(data)
             return QueueItem(**first)
 
+    def put_back(self, item: QueueItem) -> None:
+        """Return a popped run that was stopped before it trained to the head of the queue."""
+        with self._locked():
+            data = self._read()
+            if not any(d["id"] == item.id for d in data["items"]):
+                data["items"].insert(0, asdict(item))
+                self._write(data)
+
     def remove(self, item_id: str) -> None:
         with self._locked():
             data = self._read()
@@ -119,7 +127,8 @@ class RunQueue:
         (self.root / CONFIGS / f"{item_id}.toml").unlink(missing_ok=True)
 
     def move(self, item_id: str, index: int) -> None:
-        """Put the item at `index` (0 = next to start; beyond the end = last)."""
+        """Put the item at `index` (0 = next to start; beyond the end = last). The command line checks the
+        place it is given first (engine/runqueue/commands.py); the studio's buttons move within the list."""
         with self._locked():
             data = self._read()
             item = next(d for d in data["items"] if d["id"] == self._known(data, item_id))

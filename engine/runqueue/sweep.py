@@ -42,21 +42,27 @@ class Sweep:
 
 
 def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
+    """The sweep file at `path`; every problem of the file and of its base config is listed at once."""
     path = Path(path)
     data = read_toml(path)
+    problems, base = [], None
     unknown = set(data) - {"name", "base", "method", "samples", "seed", "fields"}
     if unknown:
-        raise UserError(f"{path.name}: unknown sweep key(s) {', '.join(sorted(unknown))} (name, base, method, "
-                        f"samples, seed, [fields])")
-    if not data.get("base"):
-        raise UserError(f"{path.name}: base names the run config every point starts from (base = \"run.toml\")")
-    base_path = (path.resolve().parent / data["base"]).resolve()
-    if not base_path.is_file():
-        raise UserError(f"{path.name}: base config not found: {base_path}")
-    sweep = Sweep(name=str(data.get("name") or path.stem), base=config_mod.load(base_path, overrides),
-                  method=str(data.get("method", "grid")), fields=data.get("fields") or {},
-                  samples=int(data.get("samples", 8)), seed=int(data.get("seed", 0)))
-    problems = sweep_problems(sweep)
+        problems.append(f"unknown sweep key(s) {', '.join(sorted(unknown))} (name, base, method, samples, seed, "
+                        f"[fields])")
+    if not data.get("base") or not isinstance(data["base"], str):
+        problems.append("base names the run config every point starts from (base = \"run.toml\")")
+    elif not (base_path := (path.resolve().parent / data["base"]).resolve()).is_file():
+        problems.append(f"base config not found: {base_path}")
+    else:
+        try:
+            base = config_mod.load(base_path, overrides)
+        except UserError as e:
+            problems += [f"base {base_path.name}: {p}" for p in e.problems]
+    sweep = Sweep(name=str(data.get("name") or path.stem), base=base or RunConfig(),
+                  method=str(data.get("method", "grid")), fields=data.get("fields", {}),
+                  samples=data.get("samples", 8), seed=data.get("seed", 0))
+    problems += sweep_problems(sweep)
     if problems:
         raise ConfigError([f"{path.name}: {p}" for p in problems])
     return sweep
@@ -66,10 +72,15 @@ def sweep_problems(s: Sweep) -> list[str]:
     p = []
     if s.method not in METHODS:
         p.append(f"method = {s.method!r} is not one of grid, random")
-    if not s.fields:
+    for key in ("samples", "seed"):
+        if not isinstance(getattr(s, key), int) or isinstance(getattr(s, key), bool):
+            p.append(f"{key} = {getattr(s, key)!r} is not a whole number")
+    if not isinstance(s.fields, dict):
+        p.append("fields must be a table: [fields] with lines such as \"train.lr\" = [1e-3, 3e-4]")
+    elif not s.fields:
         p.append("no field to vary: name one and its values, such as train.lr with 1e-3, 3e-4")
     known = {f"{sec}.{f}" for sec in RunConfig.SECTIONS for f in vars(getattr(RunConfig(), sec))}
-    for name, values in s.fields.items():
+    for name, values in s.fields.items() if isinstance(s.fields, dict) else ():
         if name not in known:
             p.append(f"unknown field {name!r} (section.key, such as train.lr)")
         elif isinstance(values, dict):
@@ -81,7 +92,7 @@ def sweep_problems(s: Sweep) -> list[str]:
                 p.append(f"{name}: a log range needs min > 0")
         elif not isinstance(values, list) or not values:
             p.append(f"{name}: give a non-empty list of values")
-    if s.method == "random" and not 1 <= s.samples <= MAX_POINTS:
+    if s.method == "random" and isinstance(s.samples, int) and not 1 <= s.samples <= MAX_POINTS:
         p.append(f"samples must be between 1 and {MAX_POINTS}")
     if not p and s.method == "grid":
         n = math.prod(len(v) for v in s.fields.values())
