@@ -19,8 +19,17 @@ BASE_DIR = "base"
 
 
 def resolve_checkpoint(run_dir: Path, checkpoint: str | None = None, warn=None) -> Path:
-    """The named checkpoint; "best" (the default: the lowest validation loss) or "latest" (the newest).
-    `warn(text)` hears of damaged checkpoints passed over."""
+    """The named checkpoint; "best" (the default: the lowest validation loss) or "latest" (the newest), judged
+    whole from its files' headers (pick_checkpoint with no loader). `warn(text)` hears of those passed over."""
+    return pick_checkpoint(run_dir, checkpoint, warn)[0]
+
+
+def pick_checkpoint(run_dir: Path, checkpoint: str | None = None, warn=None, load=None):
+    """The one rule for which checkpoint a command uses: the named one, "best" or "latest". `load(path)` reads
+    a candidate and raises ckpt.BadCheckpoint when it is damaged or its weights are not finite (without it,
+    only the files' headers and sizes are judged). A bad best or latest is passed over for the newest good one,
+    with a warning naming both; a bad named one is refused, naming the newest good one; when none is good the
+    refusal says why in one sentence. Returns (path, what load returned)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"run folder not found: {run_dir}")
@@ -35,12 +44,35 @@ def resolve_checkpoint(run_dir: Path, checkpoint: str | None = None, warn=None) 
                                                      "there is no intact checkpoint"))
         if chosen is None:
             raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
-        return run_dir / "checkpoints" / chosen
-    path = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
-    if not path.is_dir():
-        raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
-                        f"{', '.join(c.name for c in ckpts) or 'none'} (or best, latest)")
-    return path
+        first = run_dir / "checkpoints" / chosen
+    else:
+        first = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
+        if not first.is_dir():
+            raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
+                            f"{', '.join(c.name for c in ckpts) or 'none'} (or best, latest)")
+    others = [c.path for c in reversed(ckpts) if c.path.resolve() != first.resolve()]
+    bad: list[tuple[str, str]] = []  # (name, why), in the order tried
+    for path in [first, *others]:
+        try:
+            why = ckpt.damage(path) if load is None else None
+            if why:
+                raise ckpt.BadCheckpoint(f"checkpoint {path.name} is damaged: {why}")
+            loaded = load(path) if load is not None else None
+        except ckpt.BadCheckpoint as e:
+            bad.append((path.name, str(e)))
+            continue
+        if path == first:
+            return path, loaded
+        if checkpoint not in ("best", "latest"):
+            raise UserError(f"{bad[0][1]}; the newest good checkpoint is {path.name}: ask for it instead "
+                            f"(--checkpoint {path.name})")
+        if warn:
+            warn(f"the {checkpoint} checkpoint {first.name} cannot be used: {bad[0][1]}; using {path.name}, the "
+                 f"newest good one")
+        return path, loaded
+    more = f"; no other checkpoint of {run_dir.name} is good either ({', '.join(n for n, _ in bad[1:])})" \
+        if len(bad) > 1 else ""
+    raise UserError(f"{bad[0][1]}{more}")
 
 
 def model_from_checkpoint(path: Path, run_dir: Path | None = None):
@@ -67,10 +99,9 @@ def model_from_checkpoint(path: Path, run_dir: Path | None = None):
 def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str = "cpu", warn=None):
     """(model, tokenizer, checkpoint path) of a run, for generation, evaluation and inspection."""
     run_dir = Path(run_dir)
-    path = resolve_checkpoint(run_dir, checkpoint, warn)
+    path, (model, meta) = pick_checkpoint(run_dir, checkpoint, warn, load=lambda p: model_from_checkpoint(p, run_dir))
     tok_file = path / TOKENIZER_FILE if (path / TOKENIZER_FILE).is_file() else run_dir / TOKENIZER_FILE
     tokenizer = Tokenizer.load(tok_file)
-    model, meta = model_from_checkpoint(path, run_dir)
     model.labels = meta.get("labels") or []
     model.to(device).eval()
     return model, tokenizer, path

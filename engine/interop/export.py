@@ -18,10 +18,11 @@ def export_format(out: str | Path, format: str | None = None) -> str:
 
 def export_any(model, tokenizer, out: str | Path, *, format: str | None = None, dtype: str = "f16",
                labels: list[str] | None = None) -> str:
-    """Write the model; returns what was written, in words."""
+    """Write the model; returns what was written, in words. Weights that are not finite are refused."""
     fmt = export_format(out, format)
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    check_finite(model)
     if fmt == "gguf":
         from engine.interop.gguf_export import ARCHS, export_gguf
 
@@ -31,3 +32,12 @@ def export_any(model, tokenizer, out: str | Path, *, format: str | None = None, 
 
     path = export_model(model, tokenizer, out, labels=labels)
     return f"a Hugging Face {TITLES[family_of(model.config)]} folder at {path}"
+
+
+def check_finite(model) -> None:
+    """Refuse a model with NaN or inf weights: an export of a diverged run would be silently useless."""
+    from engine.train.checkpoint import all_finite
+
+    if not all_finite(model.state_dict().values()):
+        raise UserError("the model's weights are not finite (NaN or inf): the run had diverged, so it is not "
+                        "exported; export an earlier checkpoint (--checkpoint)")

@@ -25,6 +25,12 @@ MODEL_FILE = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 META_FILE = "meta.json"
 MAX_HEADER = 100 << 20  # safetensors' own limit on the JSON header
+ASIDE_PREFIX = "damaged-"  # a checkpoint found bad is renamed so: kept for a look, never listed or loaded
+
+
+class BadCheckpoint(UserError):
+    """A checkpoint whose files are damaged (unreadable, truncated, not safetensors) or whose weights are not
+    finite: loaders pass over it to an earlier one, and retention never keeps it in a good one's place."""
 
 
 @dataclass
@@ -114,7 +120,7 @@ def read_meta(path: Path) -> dict:
     except FileNotFoundError:
         raise UserError(f"{path} is not a checkpoint: it has no {META_FILE}") from None
     except ValueError:
-        raise UserError(f"{path}/{META_FILE} is corrupt (not JSON)") from None
+        raise BadCheckpoint(f"{path}/{META_FILE} is corrupt (not JSON)") from None
 
 
 def load_tensors(path: Path, *, device: str = "cpu") -> dict[str, torch.Tensor]:
@@ -124,13 +130,13 @@ def load_tensors(path: Path, *, device: str = "cpu") -> dict[str, torch.Tensor]:
         raise UserError(f"checkpoint file missing: {path}")
     kind = file_kind(path)
     if kind == "pickle":
-        raise UserError(f"{path.name} is a pickle/zip file, not safetensors: it is refused and never unpickled")
+        raise BadCheckpoint(f"{path.name} is a pickle/zip file, not safetensors: it is refused and never unpickled")
     if kind != "safetensors":
-        raise UserError(f"{path.parent.name}/{path.name} is corrupt or truncated (not a safetensors file)")
+        raise BadCheckpoint(f"{path.parent.name}/{path.name} is corrupt or truncated (not a safetensors file)")
     try:
         return load_file(str(path), device=device)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise UserError(f"{path.parent.name}/{path.name} is corrupt or truncated ({str(e).splitlines()[0][:100]})")\
+        raise BadCheckpoint(f"{path.parent.name}/{path.name} is corrupt or truncated ({str(e).splitlines()[0][:100]})")\
             from None
 
 
@@ -170,22 +176,89 @@ def load_model_weights(model: torch.nn.Module, path: Path, *, partial: bool = Fa
     if missing and not partial:
         raise UserError(f"checkpoint {Path(path).name} lacks {len(missing)} weights (e.g. {missing[0]}): "
                         f"a different model shape or a damaged file")
+    if not all_finite(tensors.values()):
+        raise BadCheckpoint(f"checkpoint {Path(path).name} holds weights that are not finite (NaN or inf): the run "
+                            f"had diverged when it was saved")
     model.load_state_dict(tensors, strict=False)
+
+
+def all_finite(tensors) -> bool:
+    """No NaN or inf in any floating-point tensor; one device sync in all."""
+    flags = [torch.isfinite(t if t.element_size() > 1 else t.float()).all() for t in tensors
+             if t.is_floating_point() and t.numel()]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+def damage(path: Path) -> str | None:
+    """Why a checkpoint folder is damaged, from its meta.json and its files' safetensors headers and sizes
+    (a truncated file is caught without reading its tensors), or None when it looks whole."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except (OSError, ValueError):
+        return f"its {META_FILE} is missing or corrupt"
+    if not isinstance(meta, dict) or "step" not in meta:
+        return f"its {META_FILE} has no step"
+    for name in (MODEL_FILE, OPTIMIZER_FILE):
+        if name == OPTIMIZER_FILE and not (path / name).exists():
+            continue
+        try:
+            whole = _whole_safetensors(path / name)
+        except OSError:
+            whole = False
+        if not whole:
+            return f"its {name} is missing, truncated or not safetensors"
+    return None
+
+
+def _whole_safetensors(path: Path) -> bool:
+    """The header parses and its tensors end exactly where the file does."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        n = int.from_bytes(f.read(8), "little") if size >= 8 else 0
+        if not 2 <= n <= min(size - 8, MAX_HEADER):
+            return False
+        try:
+            header = json.loads(f.read(n).decode("utf-8"))
+            end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return False
+    return 8 + n + end == size
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a bad checkpoint to damaged-step-NNNNNN (-2, -3 ... if taken): no longer listed, loaded or counted."""
+    path = Path(path)
+    target, n = path.with_name(ASIDE_PREFIX + path.name), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{ASIDE_PREFIX}{path.name}-{n}")
+    os.replace(path, target)
+    return target
 
 
 def _is_tied_copy(model: torch.nn.Module, name: str) -> bool:
     return name in ("lm_head.weight", "mlm_decoder.weight") and getattr(model.config, "tie_weights", False)
 
 
-def prune_checkpoints(run_dir: Path, *, keep_last: int, keep: set[Path]) -> None:
-    """Delete all but the newest `keep_last` checkpoints and those in `keep` (the best)."""
-    ckpts = list_checkpoints(run_dir)
-    for c in ckpts[:-keep_last] if keep_last else ckpts:
-        if c.path not in keep:
+def prune_checkpoints(run_dir: Path, *, keep_last: int, keep: set[Path]) -> list[str]:
+    """Delete all but the newest `keep_last` good checkpoints and those in `keep` (the best). One that would be
+    kept but is damaged is set aside (renamed damaged-step-...) and not counted, so it never takes a good one's
+    place; returns what was set aside, in words."""
+    aside, kept = [], 0
+    for c in reversed(list_checkpoints(run_dir)):
+        if kept >= keep_last and c.path not in keep:
             shutil.rmtree(c.path, ignore_errors=True)
+            continue
+        why = damage(c.path)
+        if why:
+            aside.append(f"{c.name} ({why}) was set aside as {set_aside(c.path).name}")
+        elif kept < keep_last:
+            kept += 1
     for stale in checkpoint_dir(run_dir).glob(".tmp-*"):  # .tmp-step-000100-PID
         if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)
+    return aside
 
 
 def _pid_alive(pid: str) -> bool:

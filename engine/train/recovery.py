@@ -1,11 +1,16 @@
 """What the trainer does when the loss goes bad: report spikes; on NaN/inf skip the step, roll back to
-the last checkpoint with half the learning rate, or stop, as train.health_policy says."""
+the last checkpoint with half the learning rate, or stop, as train.health_policy says. Weights that have
+become NaN/inf cannot be skipped past: the run rolls back at once, or ends as diverged, naming the last
+good checkpoint (a non-finite one is never written)."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from engine.train import checkpoint as ckpt
+from engine.train import distributed as ddp
 
 MAX_ROLLBACKS = 3
 
@@ -35,18 +40,48 @@ class Recovery:
         self.events.emit("warning", self.step + 1, kind="nan_loss", policy=policy,
                          message=f"the loss is {value} at step {self.step + 1}; policy: {policy}")
         if policy == "stop":
+            last = self._last_good()
             raise TrainingStopped("nan", f"the loss became {value} at step {self.step + 1} (policy: stop). Lower "
-                                  f"train.lr or resume from the last checkpoint")
-        if policy == "skip" and self.monitor.bad_in_a_row <= self.cfg.train.max_bad_steps:
+                                  f"train.lr or resume from the last checkpoint" + (f" ({last})" if last else ""))
+        broken = not self.weights_finite()  # then skipping more steps cannot help: every loss will be NaN
+        if policy == "skip" and not broken and self.monitor.bad_in_a_row <= self.cfg.train.max_bad_steps:
             return False
-        self._rollback()
+        self._rollback(broken)
         return False
 
-    def _rollback(self) -> None:
+    def weights_finite(self) -> bool:
+        """No NaN/inf in the weights (each rank's shard when sharded: the verdict is shared by all ranks)."""
+        ok = ckpt.all_finite(getattr(p, "to_local", lambda p=p: p)().detach() for p in self.model.parameters())
+        if self.fsdp:
+            ok = float(ddp.all_reduce_sum(torch.tensor(0.0 if ok else 1.0, device=self.device), self.dist)) == 0
+        return ok
+
+    def broken(self) -> str | None:
+        """Why the model may not be saved: NaN/inf weights, or a NaN/inf validation loss (huge but finite
+        weights can overflow to NaN in the forward pass); None when it is sound."""
+        if not self.weights_finite():
+            return "its weights became non-finite (NaN or inf)"
+        val = getattr(self, "last_val", 0.0)
+        return None if math.isfinite(val) else f"its validation loss became {val}"
+
+    def _last_good(self) -> str | None:
+        good = ckpt.list_checkpoints(self.run_dir)
+        return good[-1].name if good else None
+
+    def diverged(self, what: str, why: str) -> TrainingStopped:
+        """The run's end when its weights or losses stay non-finite, with the checkpoint to go back to."""
+        last, lr = self._last_good(), self.cfg.train.lr
+        where = f"; the last good checkpoint is {last}: " if last else "; "
+        return TrainingStopped("diverged", f"the run diverged: {what} and {why}{where}lower train.lr (now {lr:g}) in "
+                               f"{self.run_dir / 'run.toml'} and resume" + (" from it" if last else ""))
+
+    def _rollback(self, broken: bool = False) -> None:
         good = ckpt.list_checkpoints(self.run_dir)
         if not good or self.rollbacks >= MAX_ROLLBACKS:
-            why = "there is no checkpoint to roll back to" if not good else "rollbacks are used up"
-            raise TrainingStopped("nan", f"the loss stayed non-finite and {why}: lower train.lr and resume")
+            what = f"its weights became non-finite (NaN or inf) at step {self.step + 1}" if broken else \
+                f"the loss stayed non-finite up to step {self.step + 1}"
+            raise self.diverged(what, "there is no checkpoint to roll back to" if not good else
+                                f"{MAX_ROLLBACKS} rollbacks with a halved learning rate did not help")
         self.rollbacks += 1
         scale = self.lr_scale
         self._load_checkpoint(good[-1].path)

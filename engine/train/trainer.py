@@ -185,20 +185,22 @@ class Trainer(Recovery):
             try:
                 self._load_checkpoint(info.path)
                 return info.name
-            except UserError as e:
-                self.events.emit("warning", kind="bad_checkpoint", message=f"skipped {info.name}: {e}")
+            except UserError as e:  # a damaged one is set aside: retention never keeps it in a good one's place
+                aside = f"; set aside as {ckpt.set_aside(info.path).name}" if isinstance(e, ckpt.BadCheckpoint) else ""
+                self.events.emit("warning", kind="bad_checkpoint", message=f"skipped {info.name}: {e}{aside}")
         if (self.run_dir / RUN_FILE).exists():
             self.events.emit("warning", kind="no_checkpoint", message="no checkpoint to resume from: starting at 0")
         return None
 
     def _load_checkpoint(self, path: Path) -> None:
         meta = ckpt.read_meta(path)
-        sharding.load_model(self.model, path, self.fsdp, partial=self.lora is not None)
         opt_file = path / ckpt.OPTIMIZER_FILE
-        if opt_file.is_file() and meta.get("optimizer"):
+        opt = ckpt.load_tensors(opt_file, device=str(self.device)) if opt_file.is_file() and meta.get(
+            "optimizer") else None  # read first: a damaged one must not leave the weights half-loaded
+        sharding.load_model(self.model, path, self.fsdp, partial=self.lora is not None)
+        if opt is not None:
             try:
-                sharding.load_optimizer(self.model, self.optimizer, ckpt.load_tensors(opt_file, device=str(
-                    self.device)), meta["optimizer"], self.fsdp)
+                sharding.load_optimizer(self.model, self.optimizer, opt, meta["optimizer"], self.fsdp)
             except (ValueError, KeyError) as e:
                 raise UserError(f"{path.name}: optimizer state does not fit this run ({e})") from None
         self.step = int(meta["step"])
@@ -352,6 +354,7 @@ class Trainer(Recovery):
         sharding.settle(self.model)
         self.model.train()
         val, train = val_metrics.pop("loss"), train_metrics["loss"]
+        self.last_val = val  # a NaN one: the model is not saved (Recovery.broken)
         if "icl_score" in val_metrics:
             probes["icl_score"] = val_metrics.pop("icl_score")
         improved = val < self.best_val
@@ -372,6 +375,10 @@ class Trainer(Recovery):
         return improved
 
     def sample(self) -> None:
+        if self.monitor.bad_in_a_row or self.broken():  # sampling from NaN outputs fails; the policy decides
+            self.events.emit("warning", self.step, kind="no_sample",
+                             message=f"no sample at step {self.step}: the model's outputs are not finite")
+            return
         for prompt, text in self.task.samples(self.model):
             self.events.emit("sample", self.step, prompt=prompt, text=text)
         sharding.settle(self.model)
@@ -395,6 +402,9 @@ class Trainer(Recovery):
     def save(self, *, best: bool) -> None:
         if not (self.dist.is_main or self.fsdp):
             return
+        why = self.broken()
+        if why:  # never written, so never resumed, kept, exported or taken as best
+            raise self.diverged(f"{why} by step {self.step}", "it was not saved")
         tensors, opt_meta = sharding.optimizer_state(self.model, self.optimizer, self.fsdp)  # sharded: collective
         weights = sharding.model_state(self.model, self.fsdp, trainable_only=bool(self.lora))
         if not self.dist.is_main:
@@ -417,7 +427,8 @@ class Trainer(Recovery):
         if self.cfg.train.keep_best:  # the newest checkpoint marked best is the best so far
             keep = {c.path for c in ckpt.list_checkpoints(self.run_dir) if ckpt.read_meta(c.path).get("best")}
             keep = {max(keep)} if keep else set()
-        ckpt.prune_checkpoints(self.run_dir, keep_last=self.cfg.train.keep_last, keep=keep)
+        for text in ckpt.prune_checkpoints(self.run_dir, keep_last=self.cfg.train.keep_last, keep=keep):
+            self.events.emit("warning", self.step, kind="bad_checkpoint", message=f"checkpoint {text}")
         self.events.emit("checkpoint", self.step, path=str(path.relative_to(self.run_dir)), best=best)
 
     # ----- control -------------------------------------------------------------------------------
