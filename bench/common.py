@@ -12,7 +12,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.config import from_dict  # noqa: E402
+from engine.config.schema import from_dict  # noqa: E402
 
 RECIPES = {
     # nanoGPT's baby Shakespeare recipe (REFERENCE.md)

@@ -68,7 +68,7 @@ def main() -> None:
     from common import RECIPES
     from lockstep import run_in_turns
 
-    from engine.allocator import training_env
+    from engine.launch.allocator import training_env
 
     tokens = HERE.parent / "build" / "bench-tokens65.bin"
     tokens.parent.mkdir(exist_ok=True)
@@ -88,7 +88,7 @@ def main() -> None:
         if a.compiled:
             contenders["compiled"] = contenders["engine"] + ["--compile-mode", "on"]
         # the engine's training processes start as the studio and the CLI start them: with the faster
-        # allocator (engine/allocator.py); nanoGPT runs with glibc's malloc, and so does engine_glibc
+        # allocator (engine/launch/allocator.py); nanoGPT runs with glibc's malloc, and so does engine_glibc
         extra = {k: v for k, v in training_env(dict(os.environ)).items() if os.environ.get(k) != v}
         if extra.get("LD_PRELOAD"):
             contenders["engine_glibc"] = contenders["engine"]

@@ -44,7 +44,7 @@ def write_corpus(path: Path, megabytes: float) -> int:
 def prepare_once(corpus: str, cache: str, tokenizer: str) -> dict:
     """In a fresh process: prepare the corpus, timing the encoding stage from its progress events."""
     sys.path.insert(0, str(ROOT))
-    from engine.config import from_dict
+    from engine.config.schema import from_dict
     from engine.data.encode import prepare_corpus
 
     cfg = from_dict({"data": {"path": corpus, "cache_dir": cache},

@@ -34,8 +34,8 @@ SHAPES = {  # name: (overrides of the baby recipe, steps)
 
 
 def config(corpus: str, sets: list[str], steps: int, threads: int, out: Path):
-    from engine import config as C
-    from engine.run.tomlio import read_toml
+    from engine.config import schema as C
+    from engine.core.tomlio import read_toml
 
     raw = read_toml(ROOT / "resources/recipes/baby-shakespeare.toml")
     every = [f"data.path={corpus}", f"train.max_steps={steps}", f"train.threads={threads}", f"train.out_dir={out}",
@@ -52,9 +52,9 @@ def main() -> None:
     a = ap.parse_args()
     import torch
 
-    from engine.estimate import estimate
+    from engine.plan.estimate import estimate
+    from engine.runtime.device import peak_flops
     from engine.train.calibrate import measure_apart
-    from engine.train.device import peak_flops
 
     torch.set_num_threads(a.threads)
     peak = peak_flops(torch.device("cpu"), "fp32")

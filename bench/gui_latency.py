@@ -25,7 +25,7 @@ CORPUS = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 
 
 def config(tmp: Path, name: str, steps: int):
-    from engine.config import from_dict
+    from engine.config.schema import from_dict
 
     return from_dict({"meta": {"name": name}, "data": {"path": str(CORPUS), "cache_dir": str(tmp / "cache")},
                       "model": {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64},

@@ -36,7 +36,7 @@ def contender(whole: bool, data: str, threads: int, cache: str) -> None:
     sys.path.insert(0, str(HERE))
     from common import temp_dir, train_in_turns
 
-    from engine.config import from_dict
+    from engine.config.schema import from_dict
     from engine.model.encoder import Encoder
 
     if whole:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def split_for_nanogpt(recipe: Path, corpus: Path, folder: Path) -> None:
     """The engine's own train/validation tokens of the recipe's corpus, as the nanoGPT contender reads them."""
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
     from engine.data.encode import prepare_corpus
 
     cfg = config_mod.load(recipe, [f"data.path={corpus}"])

@@ -40,7 +40,7 @@ while w.runs_page.table.rowCount() < int(sys.argv[3]):
 
 def make_runs(root: Path, n: int) -> None:
     """`n` finished runs of 200 logged steps and 4 evaluations each, written as the engine writes them."""
-    from engine.config import RunConfig
+    from engine.config.schema import RunConfig
 
     cfg = RunConfig()
     cfg.data.path = str(root / "corpus.txt")

@@ -10,5 +10,5 @@ import time
 __version__ = "0.1.0"
 
 PROCESS_START = float(os.environ.get("ENGINE_PROCESS_START") or time.time())
-"""When this process imported the engine (or, after engine/allocator.py restarted it, when the first one
+"""When this process imported the engine (or, after engine/launch/allocator.py restarted it, when the first one
 did): control requests written before it are stale."""

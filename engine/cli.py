@@ -13,9 +13,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from engine.allocator import restart_with_allocator
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.infer.commands import cmd_attention, cmd_eval, cmd_export, cmd_generate, cmd_predict, cmd_serve
+from engine.launch.allocator import restart_with_allocator
 from engine.probes.commands import add_commands as add_probe_commands
 from engine.runqueue.commands import add_commands
 
@@ -138,9 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----- training ----------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
+    from engine.core.errors import ConfigError
     from engine.data.corpus_check import corpus_problems
-    from engine.errors import ConfigError
 
     cfg = config_mod.load(args.config, args.set)
     cfg.validate()
@@ -151,7 +151,7 @@ def cmd_train(args) -> int:
 
 def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
     """Several processes: start them here (this process only waits); one: train in this process."""
-    from engine.train.launch import launch_local, local_plan, under_launcher
+    from engine.launch.local import launch_local, local_plan, under_launcher
 
     n, visible = local_plan(cfg.train.device, cfg.train.processes)
     if n > 1 and not under_launcher():
@@ -166,9 +166,9 @@ def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
 
 
 def cmd_resume(args) -> int:
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
+    from engine.core.tomlio import write_atomic
     from engine.run.folder import RUN_FILE, checkpoints
-    from engine.run.tomlio import write_atomic
 
     run_dir = Path(args.run_dir)
     if not (run_dir / RUN_FILE).is_file():
@@ -269,7 +269,7 @@ class _HumanPrinter:
         self.bar = None
 
     def __call__(self, e) -> None:
-        from engine.humanlog import describe
+        from engine.run.humanlog import describe
 
         if e.type == "step" and not sys.stderr.isatty():
             if e.step % max(1, self.total // 20) == 0:
@@ -294,7 +294,7 @@ class _HumanPrinter:
 
 # ----- corpus ------------------------------------------------------------------------------------
 def cmd_prepare(args) -> int:
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
     from engine.data.encode import prepare_corpus
 
     cfg = config_mod.load(args.config, args.set).validate()
@@ -310,7 +310,7 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_tokenizer(args) -> int:
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
     from engine.data.encode import prepare_corpus
 
     cfg = config_mod.load(args.config, args.set).validate()
@@ -347,8 +347,8 @@ def cmd_control(args) -> int:
 
 
 def cmd_cluster(args) -> int:
-    from engine import config as config_mod
-    from engine.train.slurm import ClusterPlan, write_cluster_job
+    from engine.config import schema as config_mod
+    from engine.launch.slurm import ClusterPlan, write_cluster_job
 
     cfg = config_mod.load(args.config, args.set).validate()
     plan = ClusterPlan(nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time, partition=args.partition,
@@ -373,7 +373,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from engine.estimate import human_seconds
+    from engine.core.text import human_seconds
     from engine.run.runinfo import list_runs
 
     if not Path(args.folder).is_dir():

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 
 class Cancelled(Exception):

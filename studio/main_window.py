@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as C
+from engine.config import schema as C
+from engine.core.text import human_seconds
 from engine.demo import demo_config_toml
-from engine.estimate import human_seconds
 from studio.corpus.page import CorpusPage
 from studio.corpus.session import corpus_state, restore_corpus
 from studio.inspect.page import InspectPage
@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
     def offer_demo(self) -> None:
         """Put the built-in demo corpus and preset in place, so one click on Train shows a learning curve."""
         corpus = self.corpus_page.use_demo("python-stdlib")
-        from engine import config as C
+        from engine.config import schema as C
 
         cfg = C.loads(demo_config_toml(corpus, self.store.runs_dir / "demo"))
         cfg.data.cache_dir = str(self.store.cache_dir)

@@ -13,7 +13,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from engine import config as C
+from engine.config import schema as C
 from engine.demo.runs import RECIPES
 
 

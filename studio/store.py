@@ -9,10 +9,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from engine.core.tomlio import write_atomic
 from engine.run.events import Event, read_events
 from engine.run.index import indexed_runs
 from engine.run.runinfo import RunSummary, is_run_dir, summarize
-from engine.run.tomlio import write_atomic
 
 EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1", "icl_score",
                "val_bleu", "val_chrf", "val_rouge_l", "val_exact_match")
@@ -81,7 +81,7 @@ class RunState:
         """Bumped on every change, so views redraw only when something is new."""
 
     def apply(self, events: list[Event]) -> None:
-        from engine.humanlog import describe
+        from engine.run.humanlog import describe
 
         for e in events:
             if self.first_time is None:

@@ -38,7 +38,7 @@ def cache_dir(tmp_path: Path) -> Path:
 
 def tiny_config(data_path: Path, tmp_path: Path, **sections):
     """A RunConfig for a 1-layer model that trains in a second or two."""
-    from engine.config import from_dict
+    from engine.config.schema import from_dict
 
     base = {
         "data": {"path": str(data_path), "cache_dir": str(tmp_path / "cache")},

@@ -19,7 +19,7 @@ def test_the_studio_window_starts_without_torch():
 
 
 def test_config_events_and_estimates_need_no_torch():
-    loaded = modules_after("import engine.config, engine.run.events, engine.estimate, engine.run.runinfo")
+    loaded = modules_after("import engine.config.schema, engine.run.events, engine.plan.estimate, engine.run.runinfo")
     assert "torch" not in loaded and "PySide6" not in loaded
 
 

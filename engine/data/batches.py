@@ -55,7 +55,7 @@ def hold_out_test(train: np.ndarray, docs: np.ndarray, total: int, fraction: flo
     if not n:
         return train, docs, train[:0], np.zeros(1, dtype=np.int64)
     if n < block_size + 1 or len(train) - n < block_size + 1:
-        from engine.errors import UserError
+        from engine.core.errors import UserError
 
         raise UserError(f"data.test_fraction = {fraction} holds out {n:,} of {total:,} tokens, leaving "
                         f"{len(train) - n:,} to train on: each needs more than model.block_size = {block_size}. "

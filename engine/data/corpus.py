@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config import DataConfig
+from engine.config.schema import DataConfig
+from engine.core.errors import UserError
 from engine.data.files import CorpusFiles, check_text_file, find_corpus_files
 from engine.data.table_check import table_problem
-from engine.errors import UserError
 
 DOC_SEPARATOR = "\n\n"
 SAMPLE_BY = {"paragraph": "paragraph", "line": "line", "file": "document"}

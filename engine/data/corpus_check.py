@@ -4,10 +4,10 @@ this first, so a run that cannot start is refused on the form, not after the pre
 
 from __future__ import annotations
 
-from engine.config import PAIR_OBJECTIVES, RunConfig
+from engine.config.schema import PAIR_OBJECTIVES, RunConfig
+from engine.core.errors import UserError
 from engine.data.files import find_corpus_files, peek_columns
 from engine.data.pair_check import pair_problems
-from engine.errors import UserError
 
 
 def corpus_problems(cfg: RunConfig) -> list[str]:

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
+from engine.core.errors import UserError
 from engine.data.clean import CleanStats, clean_documents
 from engine.data.corpus import DOC_SEPARATOR, doc_separator, load_documents
 from engine.data.files import default_cache_dir, find_corpus_files, fingerprint, skip_summary
 from engine.data.parallel_encode import encode_parallel, parallel_workers
 from engine.data.token_file import Progress, encode_to_file
 from engine.data.tokenizer import Tokenizer, train_tokenizer
-from engine.errors import UserError
-from engine.humanlog import counted
+from engine.run.humanlog import counted
 
 CACHE_VERSION = "3"
 

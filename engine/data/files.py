@@ -9,8 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.core.errors import UserError
 from engine.demo import DEMO_PREFIX, demo_file
-from engine.errors import UserError
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "text", ".markdown": "text", ".rst": "text",
                  ".py": "text"}
@@ -85,7 +85,7 @@ def file_kind(f: Path) -> tuple[str | None, str]:
 
 def skip_summary(skipped, most: int = 5) -> str:
     """'skipped 2 files: a.png (unknown file type '.png' that is not text), ...' naming the first few; "" for none."""
-    from engine.humanlog import counted
+    from engine.run.humanlog import counted
 
     if not skipped:
         return ""

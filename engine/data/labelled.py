@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
+from engine.core.errors import UserError
 from engine.data.corpus import load_documents
-from engine.errors import UserError
 
 
 @dataclass

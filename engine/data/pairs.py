@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.core.errors import UserError
 from engine.data.corpus import load_documents
-from engine.errors import UserError
 
 PAD, EOS = "[PAD]", "<eos>"
 PAD_NAMES, EOS_NAMES = (PAD, "<pad>"), (EOS, "</s>")

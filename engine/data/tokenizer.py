@@ -13,7 +13,7 @@ import numpy as np
 from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 UNK = "<unk>"
 EOS = "<eos>"
@@ -97,7 +97,7 @@ class Tokenizer:
         return self.hf.token_to_id(token)
 
     def save(self, path: str | Path) -> None:
-        from engine.run.tomlio import write_atomic
+        from engine.core.tomlio import write_atomic
 
         write_atomic(path, self.hf.to_str(pretty=False))
 

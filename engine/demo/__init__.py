@@ -46,7 +46,7 @@ DEMO_PREFIX = "demo:"
 def demo_file(name: str, folder: str | Path) -> Path:
     """The demo corpus `name` in `folder`, written there first if it is not yet."""
     if name not in DEMOS:
-        from engine.errors import UserError
+        from engine.core.errors import UserError
 
         raise UserError(f"data.path names the demo corpus {name!r}, which does not exist; "
                         f"choose one of {', '.join(DEMO_PREFIX + d for d in DEMOS)}")

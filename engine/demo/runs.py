@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from engine.core.errors import UserError
 from engine.demo import DEMOS, demo_path, make_demo_corpus
-from engine.errors import UserError
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
 RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct"}
@@ -97,7 +97,7 @@ def write_demo(name: str, out: str | Path) -> tuple[Path, Path]:
         corpus = make_demo_corpus(name, out)
     except OSError as e:
         raise UserError(f"cannot write the demo into {out}: {e.strerror or e}") from None
-    from engine.run.tomlio import write_atomic
+    from engine.core.tomlio import write_atomic
 
     write_atomic(config, demo_run_toml(name))
     return corpus, config

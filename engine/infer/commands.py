@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.config import PAIR_OBJECTIVES
-from engine.errors import UserError
+from engine.config.schema import PAIR_OBJECTIVES
+from engine.core.errors import UserError
 
 
 def _load(args, device: str = "cpu"):
@@ -24,7 +24,7 @@ def _load(args, device: str = "cpu"):
 
 
 def cmd_eval(args) -> int:
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
     from engine.infer.evaluate import evaluate_checkpoint
 
     if args.batches < 1:
@@ -52,7 +52,7 @@ def cmd_eval(args) -> int:
 def cmd_generate(args) -> int:
     from engine.infer.generate import SamplingOptions, beam_search, generate_text
     from engine.infer.respond import answers, respond, run_objective
-    from engine.train.device import resolve_device
+    from engine.runtime.device import resolve_device
 
     answering = args.temperature is None and (Path(args.run_dir) / "run.toml").is_file() and \
         run_objective(args.run_dir) in PAIR_OBJECTIVES

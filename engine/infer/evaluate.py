@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
 from engine.data.encode import prepare_corpus
 from engine.run.events import EventWriter
-from engine.train.distributed import DistInfo
+from engine.runtime.distributed import DistInfo
 
 
 @dataclass
@@ -46,7 +46,7 @@ def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, devic
     cfg.train.eval_batches = batches
     cfg.train.auto_batch_size = False
     host = _Host(cfg, model.config.arch, torch.device(device), DistInfo(), EventWriter(None))
-    from engine.config import PAIR_OBJECTIVES
+    from engine.config.schema import PAIR_OBJECTIVES
 
     # a fine-tune's, or a pair run's (trained on both sides, with its start and end tokens)
     own = cfg.finetune.source or cfg.model.objective in PAIR_OBJECTIVES

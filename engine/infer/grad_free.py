@@ -1,7 +1,7 @@
 """Running a model without gradients: in inference mode, the fastest, where the model allows it.
 
 Inference mode forbids what some forwards do: a sharded model gathers its weights into tensors that
-training reuses, and fp8 layers (engine/train/fp8.py) cast under autocast through a tensor subclass
+training reuses, and fp8 layers (engine/runtime/fp8.py) cast under autocast through a tensor subclass
 that inference tensors cannot enter. Those run under no_grad.
 """
 

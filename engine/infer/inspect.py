@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.model.hooks import attention_patterns
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
-from engine.errors import UserError
 from engine.model.build import build_model, gpt_config_from_dict
 from engine.model.lora import apply_lora, merge_lora
 from engine.run.folder import TOKENIZER_FILE, best_checkpoint, damaged_checkpoints

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.interop.hf_tokenizer import engine_ids
 
 MASK = "[MASK]"

@@ -14,7 +14,7 @@ from engine.infer.seq2seq_generate import beam_target, stream_target
 
 def run_objective(run_dir: str | Path) -> str:
     """The objective a run was trained for, as its run.toml says (causal when it cannot be read)."""
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
 
     try:
         return config_mod.load(Path(run_dir) / "run.toml").model.objective

@@ -23,7 +23,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 MAX_MODELS = 4
 
@@ -212,7 +212,7 @@ class Worker:
 
     def op_calibrate(self, req: dict) -> dict:
         """A few real training steps of the designed shape timed here (cached): engine/train/calibrate.py."""
-        from engine import config as config_mod
+        from engine.config import schema as config_mod
         from engine.train.calibrate import cached_measure
 
         cfg = config_mod.from_dict(req["config"])

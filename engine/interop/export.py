@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.interop.families import TITLES, family_of
 
 FORMATS = ("hf", "gguf")

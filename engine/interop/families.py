@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from engine.errors import UserError
-from engine.estimate import mlp_hidden
+from engine.core.errors import UserError
 from engine.model.gpt import GPTConfig
+from engine.plan.estimate import mlp_hidden
 
 GELU_NAMES = {"gelu": "gelu", "gelu_tanh": "gelu_pytorch_tanh"}
 """Our MLP activation -> its transformers name."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.interop.families import family_of, to_halves
 from engine.interop.gguf_vocab import gguf_vocab
 from engine.interop.special_ids import special_ids

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
-from engine.errors import UserError
 
 NORMAL, UNKNOWN, CONTROL = 1, 2, 3  # gguf.TokenType
 SPECIAL_KEYS = {"<unk>": "unk", "[UNK]": "unk", "<eos>": "eos", "[PAD]": "pad", "[SEP]": "sep", "[CLS]": "cls",

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
-from engine.errors import UserError
 from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox, hf_t5
 from engine.interop.families import family_of
 from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer

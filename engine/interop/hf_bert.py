@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.interop.families import GELU_NAMES, activation, width, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width

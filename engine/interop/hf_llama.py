@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.interop.families import from_halves, rope_config, rope_theta, to_halves, width
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width

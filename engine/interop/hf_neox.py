@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.interop.families import (
     GELU_NAMES,
     activation,

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from engine.errors import UserError
-from engine.estimate import mlp_hidden
+from engine.core.errors import UserError
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
+from engine.plan.estimate import mlp_hidden
 
 SELF, CROSS = "SelfAttention", "EncDecAttention"
 

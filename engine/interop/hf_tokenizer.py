@@ -10,9 +10,9 @@ from pathlib import Path
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers.processors import TemplateProcessing
 
+from engine.core.errors import UserError
 from engine.data.pairs import EOS_NAMES, special_id
 from engine.data.tokenizer import Tokenizer
-from engine.errors import UserError
 from engine.interop.special_ids import special_ids, special_tokens
 from engine.model.gpt import GPTConfig
 

@@ -12,8 +12,8 @@ did). No `max_length` is written: a generation length in the model's config make
 
 from __future__ import annotations
 
+from engine.core.errors import UserError
 from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
-from engine.errors import UserError
 from engine.model.gpt import GPTConfig
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 
-from engine.config import ModelConfig
-from engine.errors import UserError
-from engine.estimate import mlp_hidden, padded_vocab
+from engine.config.schema import ModelConfig
+from engine.core.errors import UserError
 from engine.model.gpt import GPT, GPTConfig
+from engine.plan.estimate import mlp_hidden, padded_vocab
 
 
 def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:

@@ -16,9 +16,9 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from engine.estimate import mlp_hidden
 from engine.model.hooks import HookPoint
 from engine.model.linear_loss import linear_cross_entropy, plain_cross_entropy, wants_slices
+from engine.plan.estimate import mlp_hidden
 
 
 @dataclass

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from engine.estimate import MIN_LOGIT_BYTES, SLICE_LOGIT_BYTES
+from engine.plan.estimate import MIN_LOGIT_BYTES, SLICE_LOGIT_BYTES
 
 IGNORE = -100
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 TARGETS = {  # a decoder's or an encoder's names, then the encoder-decoder's (its cross-attention too)
     "attention": ("attn.c_attn", "attn.q", "attn.k", "attn.v"),

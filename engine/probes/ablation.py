@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.model.hooks import hooked
 from engine.probes.support import require
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 
 def add_commands(add, checkpoint_help: str) -> None:

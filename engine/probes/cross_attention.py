@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.core.tomlio import write_atomic
 from engine.model.hooks import hook_points, hooked
-from engine.run.tomlio import write_atomic
 
 STACKS = ("encoder", "decoder", "cross")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.model.hooks import hooked, n_layers
 from engine.probes.support import require
 

@@ -9,7 +9,7 @@ here before they run, so a probe a model cannot take is refused in one sentence 
 
 from __future__ import annotations
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 PROBES = {"attention": "`attention` (attention maps)", "heads": "`heads` (head scores)",
           "ablation": "`heads --text` (head ablation)", "lens": "`lens` (the logit lens)"}

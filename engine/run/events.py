@@ -37,7 +37,7 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "warning": ("kind", "message"),             # loss_spike | nan_loss | clipped | rollback | ...
     "finished": ("step", "reason", "best_val_loss", "elapsed"),  # and time_spent: {evaluation, samples,
     # checkpoints: seconds} outside the training steps; peak_memory: bytes the model, its training and
-    # evaluation took at their peak (engine/train/peak_memory.py), null where unknown
+    # evaluation took at their peak (engine/runtime/peak_memory.py), null where unknown
     "error": ("kind", "message"),               # config | data | oom | disk | crash
 }
 

@@ -9,11 +9,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from engine import config as config_mod
+from engine.config import schema as config_mod
+from engine.core.tomlio import write_atomic
 from engine.run.folder import EVENTS_FILE, RUN_FILE, STDOUT_FILE
 from engine.run.lock import LOCK_FILE
 from engine.run.runinfo import RunSummary, is_run_dir, summarize
-from engine.run.tomlio import write_atomic
 
 INDEX_FILE = ".index.json"
 INDEX_VERSION = 1

@@ -8,7 +8,7 @@ import socket
 import time
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 LOCK_FILE = "lock"
 

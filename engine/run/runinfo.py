@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import config as config_mod
+from engine.config import schema as config_mod
 from engine.run.events import Event, read_events
 from engine.run.folder import EVENTS_FILE, RUN_FILE, STDOUT_FILE, checkpoints
 from engine.run.lock import lock_holder

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.runqueue.queue_file import DEFAULT_WORKSPACE, RunQueue
 
 
@@ -28,7 +28,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_queue(args) -> int:
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
 
     queue = RunQueue(args.workspace)
     if args.action == "add":
@@ -67,8 +67,8 @@ def _item(args) -> str:
 def run_queue(queue: RunQueue) -> int:
     """Train the queued runs one after another in this terminal, until the queue is empty or paused.
     Ctrl-C asks the run in progress to stop at a checkpoint (it can be resumed) and ends the loop."""
+    from engine.launch.start import start_trainer
     from engine.run.runinfo import summarize
-    from engine.run.start import start_trainer
     from engine.train.control import request
 
     done = 0

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.config import RunConfig
-from engine.errors import UserError
-from engine.run.tomlio import write_atomic
+from engine.config.schema import RunConfig
+from engine.core.errors import UserError
+from engine.core.tomlio import write_atomic
 
 DEFAULT_WORKSPACE = Path.home() / "AttentionStudio"
 QUEUE_FILE = "queue.json"

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import config as config_mod
-from engine.config import RunConfig
-from engine.errors import ConfigError, UserError
-from engine.run.tomlio import read_toml
+from engine.config import schema as config_mod
+from engine.config.schema import RunConfig
+from engine.core.errors import ConfigError, UserError
+from engine.core.tomlio import read_toml
 
 METHODS = ("grid", "random")
 MAX_POINTS = 1000

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
 from engine.run.events import EventWriter
 
 

@@ -10,7 +10,7 @@ import time
 import warnings
 from pathlib import Path
 
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
 from engine.run.events import Event, EventWriter
 from engine.trackers.scalars import flat_params, scalars
 from engine.trackers.tracker import Tracker, remember_id, tracker_ids

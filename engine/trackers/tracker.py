@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine.core.tomlio import write_atomic
 from engine.run.events import Event, EventWriter
-from engine.run.tomlio import write_atomic
 
 IDS_FILE = "trackers.json"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
 from engine.run.events import Event, EventWriter
 from engine.trackers.scalars import scalars
 from engine.trackers.tracker import Tracker, remember_id, tracker_ids

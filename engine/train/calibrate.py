@@ -1,7 +1,7 @@
 """Time a few real training steps of a designed model on the chosen device, so the estimate of a run's
 time is a measurement rather than a FLOP count: the optimizer step (its micro-batches included), a
 forward pass (what an evaluation repeats) and a decoded token (what a sample repeats), and the memory
-all that took at its peak (engine/train/peak_memory.py). It runs in a process of its own started as a
+all that took at its peak (engine/runtime/peak_memory.py). It runs in a process of its own started as a
 training process is (its allocator, threads and malloc settings), so that what a first step costs any
 process (libraries paged in, thread pools) is counted as the run will count it, whatever the asking
 process did before. Results are cached per device, threads and shape, so a form that comes back to a
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from engine.config import RunConfig
-from engine.estimate import CALIBRATION_FILE, calibration_key
+from engine.config.schema import RunConfig
+from engine.plan.estimate import CALIBRATION_FILE, calibration_key
 
 MEASURE_TIMEOUT_S = 900
 
@@ -32,10 +32,10 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
     process held before."""
     from engine.infer.generate import SamplingOptions, stream
     from engine.model.build import build_model, gpt_config
-    from engine.train import fp8
-    from engine.train.device import autocast, resolve_precision
+    from engine.runtime import fp8
+    from engine.runtime.device import autocast, resolve_precision
+    from engine.runtime.peak_memory import PeakMemory
     from engine.train.optim import make_optimizer
-    from engine.train.peak_memory import PeakMemory
 
     dev = torch.device(device)
     precision = resolve_precision(cfg.train.precision, dev)
@@ -99,8 +99,8 @@ def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
 
 def measure_apart(cfg: RunConfig, vocab_size: int, *, device: str = "cpu") -> dict:
     """measure() in a new process started as training processes are, with the run's thread count."""
-    from engine.allocator import training_env
-    from engine.errors import UserError
+    from engine.core.errors import UserError
+    from engine.launch.allocator import training_env
 
     request = json.dumps({"config": cfg.to_toml(), "vocab_size": vocab_size, "device": device})
     try:
@@ -119,8 +119,8 @@ def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cach
                    again: bool = False) -> dict:
     """measure_apart(), or what it said before for this device, threads and shape (`again`: measured anew, the
     new figures replacing the old, as when the machine was busy the first time)."""
+    from engine.core.tomlio import write_atomic
     from engine.data.files import default_cache_dir
-    from engine.run.tomlio import write_atomic
 
     path = Path(cache_dir or default_cache_dir()) / CALIBRATION_FILE
     key = calibration_key(cfg, vocab_size, device)
@@ -136,8 +136,8 @@ def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cach
 
 
 def _main() -> None:
-    from engine import config as C
-    from engine.train.device import prepare
+    from engine.config import schema as C
+    from engine.runtime.device import prepare
 
     req = json.loads(sys.stdin.read())
     cfg = C.loads(req["config"])

@@ -17,9 +17,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from engine.errors import UserError
+from engine.core.errors import UserError
+from engine.core.tomlio import fsync_dir
 from engine.run.folder import checkpoints
-from engine.run.tomlio import fsync_dir
 
 MODEL_FILE = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"

@@ -12,7 +12,7 @@ import signal
 import time
 from pathlib import Path
 
-from engine.run.tomlio import write_atomic
+from engine.core.tomlio import write_atomic
 
 CONTROL_FILE = "control.json"
 ACTIONS = ("pause", "resume", "stop", "checkpoint")

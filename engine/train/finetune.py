@@ -11,9 +11,9 @@ from pathlib import Path
 
 import torch
 
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
+from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
-from engine.errors import UserError
 from engine.infer.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
 from engine.interop.families import TITLES, family_of
 from engine.interop.hf import import_model, is_hf_folder

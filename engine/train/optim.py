@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.config import TrainConfig
+from engine.config.schema import TrainConfig
 from engine.model.gpt import GPT
 from engine.train.lamb import Lamb
 from engine.train.muon import Muon, muon_groups

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from engine.core.errors import UserError
 from engine.data.batches import hold_out_test
 from engine.data.encode import cache_root
 from engine.data.labelled import ExampleSampler
@@ -33,7 +34,6 @@ from engine.data.pairs import (
 )
 from engine.data.span_corruption import SpanCorruptionSampler, window_length
 from engine.data.tokenizer import train_tokenizer
-from engine.errors import UserError
 from engine.infer.seq2seq_generate import greedy_batch
 from engine.probes.cross_attention import save_recorded, seq2seq_patterns
 from engine.train.tasks import SPLIT_SEEDS, Task, resolve_auto_batch

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.core.tomlio import write_atomic
 from engine.model.hooks import attention_patterns
 from engine.probes.embeddings import MAP_TOKENS, align, pca_2d
 from engine.probes.head_scores import head_scores, top_head
 from engine.probes.phase_change import find_phase_change
 from engine.run.events import read_events
 from engine.run.folder import EVENTS_FILE
-from engine.run.tomlio import write_atomic
 
 
 def probe_ids(tokenizer, probe_text: str, val_tokens: np.ndarray, block_size: int) -> list[int]:

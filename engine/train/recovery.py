@@ -9,8 +9,8 @@ import math
 
 import torch
 
+from engine.runtime import distributed as ddp
 from engine.train import checkpoint as ckpt
-from engine.train import distributed as ddp
 
 MAX_ROLLBACKS = 3
 

@@ -4,9 +4,9 @@ named in a warning, so nobody believes they changed the model."""
 
 from __future__ import annotations
 
-from engine.config import ModelConfig, RunConfig, TokenizerConfig
+from engine.config.schema import ModelConfig, RunConfig, TokenizerConfig
 from engine.run.folder import TOKENIZER_FILE
-from engine.sourceinfo import describe_source
+from engine.run.source import describe_source
 
 KEPT = ("block_size",)
 """Shape keys a fine-tune may set for itself (a context no longer than the source's)."""

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from engine.config import RunConfig
-from engine.estimate import estimate, human_seconds
+from engine.config.schema import RunConfig
+from engine.core.text import human_seconds
+from engine.plan.estimate import estimate
 
 
 def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False, peak_flops: float | None = None,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from engine.config import PAIR_OBJECTIVES
+from engine.config.schema import PAIR_OBJECTIVES
 from engine.data.batches import WindowSampler, eval_starts, hold_out_test
 from engine.data.encode import cache_root, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
@@ -21,7 +21,7 @@ from engine.data.masked import IGNORE, MaskedSampler, continuation_table, specia
 from engine.infer.generate import SamplingOptions, generate_text
 from engine.infer.grad_free import grad_free
 from engine.probes.icl import icl_positions
-from engine.train import distributed as ddp
+from engine.runtime import distributed as ddp
 from engine.train.sharding import whole_root
 
 SPLIT_SEEDS = {"val": 1, "train": 2, "test": 3}
@@ -339,7 +339,7 @@ def resolve_auto_batch(trainer) -> None:
     number (and the choice as made), so a resumed run keeps it."""
     tr = trainer.cfg.train
     if tr.auto_batch_size:
-        from engine.train.device import auto_batch_size
+        from engine.runtime.device import auto_batch_size
 
         tr.batch_size = auto_batch_size(trainer.cfg, trainer.tokenizer.vocab_size, trainer.device)
         tr.auto_batch_size = False

@@ -19,31 +19,32 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from engine import allocator
-from engine import estimate as est
-from engine.config import RunConfig
+from engine.config.schema import RunConfig
+from engine.core.errors import UserError
+from engine.core.tomlio import write_atomic
 from engine.data.encode import PreparedCorpus, prepare_corpus
 from engine.data.tokenizer import Tokenizer
-from engine.errors import UserError
-from engine.humanlog import TextLog
 from engine.infer.load import BASE_DIR
+from engine.launch import allocator
 from engine.model.build import config_dict, param_counts
 from engine.model.lora import count_trainable
+from engine.plan import estimate as est
 from engine.run.events import EventWriter
 from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
+from engine.run.humanlog import TextLog
 from engine.run.lock import RunLock
-from engine.run.tomlio import write_atomic
+from engine.runtime import device as dev
+from engine.runtime import distributed as ddp
+from engine.runtime import fp8
+from engine.runtime.peak_memory import PeakMemory
 from engine.trackers import attach_trackers, close_trackers
 from engine.train import checkpoint as ckpt
-from engine.train import device as dev
-from engine.train import distributed as ddp
-from engine.train import finetune, fp8, sharding
+from engine.train import finetune, sharding
 from engine.train.clipping import GradClipper
 from engine.train.control import ControlChannel
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.optim import make_optimizer, set_lr
-from engine.train.peak_memory import PeakMemory
 from engine.train.probe import Probes
 from engine.train.recovery import Recovery, TrainingStopped
 from engine.train.schedule import learning_rate

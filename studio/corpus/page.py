@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as C
+from engine.config import schema as C
+from engine.core.text import human_bytes
 from engine.data.files import TABLE_SUFFIXES, peek_columns
 from engine.demo import DEMOS, make_demo_corpus
-from engine.estimate import human_bytes
-from engine.humanlog import counted
+from engine.run.humanlog import counted
 from studio.corpus.pairs_view import PairsView
 from studio.corpus.preview import read_preview
 from studio.jobs import Job

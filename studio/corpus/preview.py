@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field, replace
 
-from engine import config as C
+from engine.config import schema as C
 from engine.data.corpus import load_documents
 from engine.data.corpus_check import holds_pairs
 from engine.data.files import skip_summary

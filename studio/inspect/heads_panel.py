@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.humanlog import describe
 from engine.probes.head_scores import SCORES, head_roles
+from engine.run.humanlog import describe
 from studio.widgets.plots import PALETTE, MetricPlot
 
 SCORE_HINTS = {

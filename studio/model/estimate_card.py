@@ -1,10 +1,11 @@
 """The Model page's estimate card: what a run of the designed shape takes (parameters, FLOPs, memory, time) and
-what that estimate assumes, counted from FLOPs or measured on this machine (engine/estimate.py)."""
+what that estimate assumes, counted from FLOPs or measured on this machine (engine/plan/estimate.py)."""
 
 from __future__ import annotations
 
-from engine import config as C
-from engine.estimate import Estimate, human_bytes, human_count, human_seconds, trainable_parameters
+from engine.config import schema as C
+from engine.core.text import human_bytes, human_count, human_seconds
+from engine.plan.estimate import Estimate, trainable_parameters
 from studio.widgets.cards import Card
 
 ROWS = [("params", "Parameters"), ("trainable", "Trained"), ("flops", "FLOPs per token"), ("memory", "Memory"),
@@ -49,7 +50,7 @@ def blank_estimate(card: Card) -> None:
 
 def assumptions(device, cfg: C.RunConfig, measured: bool = False) -> str:
     """What the time estimate takes for granted, so a slower run is no surprise."""
-    from engine.estimate import CPU_FP8_SLOWDOWN, DEFAULT_EFFICIENCY
+    from engine.plan.estimate import CPU_FP8_SLOWDOWN, DEFAULT_EFFICIENCY
 
     share = DEFAULT_EFFICIENCY.get(device.type, 0.35)
     speed = ("a step, a forward pass and a sampled token as timed on this machine (three real steps of this shape)"

@@ -7,7 +7,7 @@ import ast
 import inspect
 from functools import cache
 
-from engine import config as C
+from engine.config import schema as C
 
 CHOICES = {
     ("tokenizer", "kind"): C.TOKENIZER_KINDS, ("model", "position"): C.POSITIONS, ("model", "norm"): C.NORMS,

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as C
+from engine.config import schema as C
 from studio.model.fields import (
     CHOICES,
     EDITABLE,

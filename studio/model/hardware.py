@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from engine.estimate import GPU_BF16_PEAK
+from engine.plan.estimate import GPU_BF16_PEAK
 
 CPU_FLOPS_PER_CORE = 100e9  # fp32 with AVX2/AVX-512 FMA; measured ~160 GFLOP/s a core on this project's machines
 

@@ -26,15 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import config as C
-from engine.config_rules import precision_problem
+from engine.config import schema as C
+from engine.config.rules import precision_problem
+from engine.core.errors import UserError
 from engine.data.corpus_check import corpus_problems, holds_pairs
 from engine.data.encode import split_problem
-from engine.errors import UserError
-from engine.estimate import calibration_key, estimate, known_calibration
-from engine.memory import available_ram, memory_problem
-from engine.sourceinfo import SourceInfo, describe_source
-from engine.train.launch import local_plan
+from engine.launch.local import local_plan
+from engine.plan.estimate import calibration_key, estimate, known_calibration
+from engine.plan.memory import available_ram, memory_problem
+from engine.run.source import SourceInfo, describe_source
 from studio.model.auto_measure import AutoMeasure
 from studio.model.estimate_card import blank_estimate, estimate_card, show_estimate
 from studio.model.fields import CLASSIFY_ONLY, DECODER_LAYOUT, LORA_ONLY, MASKED_ONLY, PAIRS_ONLY, SEQ2SEQ_ONLY, SHAPE
@@ -375,7 +375,7 @@ class ModelPage(QWidget):
 
     def write_cluster_job(self, plan, folder: Path) -> Path | None:
         """Write the job (script and config), follow its run folder, and say what to do next."""
-        from engine.train.slurm import write_cluster_job
+        from engine.launch.slurm import write_cluster_job
 
         cfg, _ = self.current_config()
         try:
@@ -397,7 +397,7 @@ class ModelPage(QWidget):
             self.save_to(Path(path))
 
     def save_to(self, path: Path) -> None:
-        from engine.run.tomlio import write_atomic
+        from engine.core.tomlio import write_atomic
 
         cfg, _ = self.current_config()
         write_atomic(path, cfg.to_toml())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import config as C
+from engine.config import schema as C
 from engine.demo import DEMO_PREFIX
 from studio.recipes import RECIPES
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import PAIR_OBJECTIVES
+from engine.config.schema import PAIR_OBJECTIVES
 from studio.inference import prediction_job, started, token_stream
 from studio.inference_client import Request
 from studio.playground.output import TokenOutput

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.estimate import human_count, human_seconds
+from engine.core.text import human_count, human_seconds
 from engine.run.runinfo import delete_run
 from studio.runs.queue_panel import QueuePanel
 from studio.runs.sweep_view import SweepView, best_run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.runqueue.queue_file import RunQueue
 
 

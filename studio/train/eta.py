@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.estimate import human_seconds
+from engine.core.text import human_seconds
 
 MIN_POINTS = 5
 WINDOW_S = 120.0

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import PAIR_OBJECTIVES
-from engine.humanlog import describe, test_line
+from engine.config.schema import PAIR_OBJECTIVES
+from engine.run.humanlog import describe, test_line
 from studio.recipes import reference_for
 from studio.store import RunState, Store
 from studio.train.eta import eta

@@ -1,5 +1,5 @@
 """Run on a cluster…: the SLURM job's size and time, and a folder on the shared file system. The engine
-writes the batch script and the config (engine/train/slurm.py); the studio then follows the run folder."""
+writes the batch script and the config (engine/launch/slurm.py); the studio then follows the run folder."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from engine.train.slurm import ClusterPlan
+from engine.launch.slurm import ClusterPlan
 
 
 class ClusterDialog(QDialog):

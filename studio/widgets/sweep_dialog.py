@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from engine.errors import ConfigError, UserError
-from engine.run.tomlio import parse_toml
+from engine.core.errors import ConfigError, UserError
+from engine.core.tomlio import parse_toml
 from engine.runqueue.sweep import Sweep, point_configs, sweep_problems
 
 FIELDS = ["train.lr", "train.batch_size", "train.weight_decay", "train.warmup_steps", "train.max_steps",

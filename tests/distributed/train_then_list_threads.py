@@ -5,7 +5,7 @@ import json
 import sys
 
 from engine.cli import main
-from engine.train.distributed import communication_threads
+from engine.runtime.distributed import communication_threads
 
 if __name__ == "__main__":
     code = main(["train", *sys.argv[1:], "--human"])

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.train.checkpoint import file_kind, load_tensors
 
 

@@ -114,7 +114,7 @@ def test_the_real_command_line_trains_and_generates(tmp_path):
 def test_dev_engine_reads_paths_from_the_callers_folder(tmp_path):
     from pathlib import Path
 
-    from engine.config import RunConfig
+    from engine.config.schema import RunConfig
 
     root = Path(__file__).resolve().parents[2]
     (tmp_path / "runs" / "mine").mkdir(parents=True)
@@ -127,7 +127,7 @@ def test_dev_engine_reads_paths_from_the_callers_folder(tmp_path):
 
 
 def test_runs_lists_a_classifiers_accuracy_and_macro_f1(tmp_path, capsys):
-    from engine.config import RunConfig
+    from engine.config.schema import RunConfig
     from engine.run.events import EventWriter
 
     run = tmp_path / "runs" / "clf"

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from engine import config as config_mod
 from engine.cli import main
+from engine.config import schema as config_mod
 from tests.conftest import tiny_config
 
 

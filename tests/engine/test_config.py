@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import config as config_mod
-from engine.errors import ConfigError, UserError
+from engine.config import schema as config_mod
+from engine.core.errors import ConfigError, UserError
 
 
 def test_round_trip_through_toml(tmp_path):
@@ -82,8 +82,8 @@ def test_invalid_toml_names_the_file(tmp_path):
 def test_compile_is_automatic_and_old_true_false_values_still_load():
     import torch
 
-    from engine.train import device
-    from engine.train.device import should_compile
+    from engine.runtime import device
+    from engine.runtime.device import should_compile
 
     assert config_mod.from_dict({"train": {"compile": True}}).train.compile == "on"
     assert config_mod.from_dict({"train": {"compile": False}}).train.compile == "off"

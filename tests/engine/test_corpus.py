@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from engine.config import DataConfig
+from engine.config.schema import DataConfig
+from engine.core.errors import UserError
 from engine.data.clean import CleanStats, clean_documents
 from engine.data.corpus import load_documents
 from engine.data.encode import prepare_corpus
-from engine.errors import UserError
 from tests.conftest import tiny_config
 
 ROWS = [{"text": f"document number {i} says hello", "label": i % 2} for i in range(30)]
@@ -114,7 +114,7 @@ def test_context_longer_than_the_data_is_refused(tmp_path):
 def test_encoding_in_parallel_shards_writes_what_one_process_writes(tmp_path, kind):
     import numpy as np
 
-    from engine.config import DataConfig
+    from engine.config.schema import DataConfig
     from engine.data.corpus import load_documents
     from engine.data.parallel_encode import encode_parallel
     from engine.data.token_file import encode_to_file

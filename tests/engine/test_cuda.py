@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import from_dict
-from engine.config_rules import FP8_MIN_CAPABILITY
+from engine.config.rules import FP8_MIN_CAPABILITY
+from engine.config.schema import from_dict
 from engine.data.encode import CorpusStats, PreparedCorpus
 from engine.data.tokenizer import train_tokenizer
 from engine.infer.generate import SamplingOptions, stream

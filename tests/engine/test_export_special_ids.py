@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from engine.config import ModelConfig
+from engine.config.schema import ModelConfig
 from engine.data.pairs import PROMPT_TEMPLATE, seq2seq_specials
 from engine.data.tokenizer import train_tokenizer
 from engine.infer.generate import SamplingOptions, greedy_continuations

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from engine.core.errors import UserError
 from engine.data.labelled import classification_metrics
-from engine.errors import UserError
 from engine.model.build import build_model
 from engine.model.gpt import GPTConfig
 from engine.model.lora import LoRALinear, apply_lora, count_trainable, merge_lora

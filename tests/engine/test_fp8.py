@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from engine.config import validate
-from engine.errors import UserError
+from engine.config.schema import validate
+from engine.core.errors import UserError
 from engine.infer.load import load_for_inference
 from engine.model.build import build_model
 from engine.model.gpt import GPTConfig
 from engine.run.events import read_events
-from engine.train import fp8
-from engine.train.device import resolve_precision
+from engine.runtime import fp8
+from engine.runtime.device import resolve_precision
 from tests.conftest import tiny_config
 from tests.engine.test_training import step_losses, train
 
@@ -73,8 +73,8 @@ def test_fp8_is_refused_in_words_where_it_cannot_run(monkeypatch, tmp_path, tiny
 
 
 def test_the_estimate_counts_fp8_emulation_on_a_cpu_only():
-    from engine.config import from_dict
-    from engine.estimate import CPU_FP8_SLOWDOWN, estimate
+    from engine.config.schema import from_dict
+    from engine.plan.estimate import CPU_FP8_SLOWDOWN, estimate
 
     def step(precision, device_type):
         cfg = from_dict({"train": {"precision": precision}})

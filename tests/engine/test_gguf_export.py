@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from engine.cli import main
+from engine.core.errors import UserError
 from engine.data.tokenizer import train_tokenizer
-from engine.errors import UserError
 from engine.interop.gguf_export import export_gguf
 from engine.interop.gguf_vocab import byte_level_alphabet
 from engine.interop.hf import export_model

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from engine.cli import main
-from engine.config import load
+from engine.config.schema import load
+from engine.core.errors import UserError
 from engine.data.files import find_corpus_files
-from engine.errors import UserError
 from engine.run.events import read_events
 from engine.train.probe import HeadWatch
 from tests.conftest import tiny_config

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from engine.core.errors import UserError
 from engine.data.tokenizer import train_tokenizer
-from engine.errors import UserError
 from engine.infer.generate import SamplingOptions, stream
 from engine.interop.hf import export_model, import_model
 from engine.model.build import build_model

@@ -84,7 +84,7 @@ def test_gpt_training_forward_slices_big_logits_with_the_same_result(monkeypatch
 
 
 def test_an_encoder_decoders_training_forward_slices_its_target_logits_with_label_smoothing(monkeypatch):
-    from engine.config import ModelConfig
+    from engine.config.schema import ModelConfig
     from engine.model.build import gpt_config
 
     torch.manual_seed(0)
@@ -116,8 +116,8 @@ def test_gpt_sized_logits_are_sliced_only_when_big():
 
 
 def test_the_memory_estimate_counts_slices_once_the_logits_are_big():
-    from engine.config import from_dict
-    from engine.estimate import MIN_LOGIT_BYTES, SLICE_LOGIT_BYTES, logit_memory
+    from engine.config.schema import from_dict
+    from engine.plan.estimate import MIN_LOGIT_BYTES, SLICE_LOGIT_BYTES, logit_memory
 
     gpt2 = from_dict({"model": {"n_layer": 12, "n_head": 12, "n_embd": 768, "block_size": 1024},
                       "train": {"batch_size": 2}})

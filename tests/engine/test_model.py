@@ -4,11 +4,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from engine.config import RunConfig
-from engine.estimate import parameters
+from engine.config.schema import RunConfig
 from engine.model.build import gpt_config
 from engine.model.gpt import GPT, GPTConfig, KVCache
 from engine.model.hooks import attention_patterns
+from engine.plan.estimate import parameters
 
 VARIANTS = [dict(position=p, norm=n, mlp=m, bias=b) for p, n, m, b in [
     ("learned", "layernorm", "gelu", False), ("rope", "rmsnorm", "swiglu", False),
@@ -91,9 +91,9 @@ def test_weight_decay_only_on_matrices():
                                                 ("classify", "bert", False), ("classify", "gpt", False)])
 @pytest.mark.parametrize("lora", [False, True])
 def test_estimated_counts_equal_encoders_classifiers_and_lora(objective, arch, nsp, lora):
-    from engine.estimate import trainable_parameters
     from engine.model.build import build_model
     from engine.model.lora import apply_lora, count_trainable
+    from engine.plan.estimate import trainable_parameters
 
     cfg = RunConfig()
     cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd, cfg.model.block_size = 2, 4, 64, 32

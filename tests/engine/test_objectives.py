@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from engine.cli import main
-from engine.config import ConfigError
+from engine.config.schema import ConfigError
+from engine.core.errors import UserError
 from engine.demo import make_demo_corpus
-from engine.errors import UserError
 from engine.infer.inspect import attention_maps
 from engine.infer.load import load_for_inference
 from engine.infer.predict import classify, fill_mask
@@ -207,7 +207,7 @@ def test_a_full_fine_tune_resumes_after_its_source_is_gone_and_warns_of_unknown_
 
 
 def test_a_fine_tunes_run_toml_records_the_trained_model_and_names_ignored_keys(tmp_path, tiny_text):
-    from engine.config import load
+    from engine.config.schema import load
 
     base = tiny_config(tiny_text, tmp_path, model={"n_layer": 2}, train={"out_dir": str(tmp_path / "base"),
                                                                          "max_steps": 4})

@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 
-from engine.train.peak_memory import PeakMemory
+from engine.runtime.peak_memory import PeakMemory
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self")
 
@@ -30,8 +30,8 @@ def test_a_device_without_a_reading_says_none():
 
 @linux
 def test_calibration_measures_the_memory_a_shape_takes():
-    from engine import config as C
-    from engine.estimate import estimate
+    from engine.config import schema as C
+    from engine.plan.estimate import estimate
     from engine.train.calibrate import measure_apart
 
     cfg = C.RunConfig()

@@ -4,7 +4,7 @@ its named hook points, and generation that stops at <eos>."""
 import pytest
 import torch
 
-from engine.config import ModelConfig
+from engine.config.schema import ModelConfig
 from engine.data.pairs import seq2seq_specials
 from engine.data.tokenizer import train_tokenizer
 from engine.infer.generate import SamplingOptions

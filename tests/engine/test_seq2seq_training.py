@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from engine.cli import main
+from engine.core.errors import UserError
 from engine.data.pairs import seq2seq_specials
 from engine.demo import make_demo_corpus
-from engine.errors import UserError
 from engine.infer.load import load_for_inference
 from engine.probes.cross_attention import aligned_words, seq2seq_patterns, word_starts
 from engine.run.events import read_events
@@ -202,7 +202,7 @@ def test_an_instruct_run_trains_on_pairs_and_answers_through_generate(tmp_path, 
 
 
 def test_every_demo_is_written_with_a_run_config_that_fits_it(tmp_path, capsys):
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
     from engine.data.corpus_check import corpus_problems
     from engine.demo import DEMOS
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from engine import allocator
+from engine.launch import allocator
 from engine.model.gpt import GPT, GPTConfig
 from engine.train.clipping import GradClipper
 from tests.conftest import SHAKESPEARE
@@ -134,7 +134,7 @@ def test_cli_training_runs_with_the_allocator(tmp_path):
 
 
 def test_cpu_compile_needs_a_compiler(monkeypatch):
-    from engine.train import device
+    from engine.runtime import device
 
     monkeypatch.setattr(device, "cxx_compiler", lambda: None)
     assert not device.should_compile("auto", torch.device("cpu"), 800_000, 10**6, 4.0e9, 300e9)

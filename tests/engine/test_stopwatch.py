@@ -1,8 +1,8 @@
 """A run says where its time went besides training steps: evaluation, samples, checkpoints."""
 
 from engine.cli import main
-from engine.humanlog import describe
 from engine.run.events import read_events
+from engine.run.humanlog import describe
 from engine.train.stopwatch import Stopwatch
 from tests.conftest import tiny_config
 

@@ -3,9 +3,9 @@ line runs a sweep through the queue, one run after another."""
 
 import pytest
 
-from engine import config as config_mod
 from engine.cli import main
-from engine.errors import ConfigError, UserError
+from engine.config import schema as config_mod
+from engine.core.errors import ConfigError, UserError
 from engine.run.runinfo import summarize
 from engine.runqueue.queue_file import RunQueue
 from engine.runqueue.sweep import load_sweep, point_configs, points

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 from engine.run.events import read_events
 from engine.run.runinfo import summarize
 from tests.conftest import tiny_config
@@ -24,7 +24,7 @@ def test_a_run_stops_at_the_first_evaluation_that_reaches_the_target(tmp_path, t
 
 
 def test_a_negative_target_is_refused():
-    from engine.config import from_dict
+    from engine.config.schema import from_dict
 
     with pytest.raises(ConfigError, match="train.target_loss must be a number >= 0"):
         from_dict({"data": {"path": "x.txt"}, "train": {"target_loss": -1.0}}).validate()

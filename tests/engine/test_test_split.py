@@ -4,8 +4,8 @@
 import pytest
 
 from engine.cli import main
+from engine.core.errors import UserError
 from engine.demo import make_demo_corpus
-from engine.errors import UserError
 from engine.run.events import read_events
 from engine.run.runinfo import summarize
 from tests.conftest import tiny_config

@@ -1,7 +1,7 @@
 import pytest
 
+from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer, train_tokenizer
-from engine.errors import UserError
 
 TEXTS = ["Hello, world! Ünïcödé and emoji 🙂🚀 stay exact.", "Line one\nLine two\n\n  indented",
          "naïve café façade — “quotes”", "数字 123 and tabs\tinside"] * 20

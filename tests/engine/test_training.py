@@ -107,7 +107,7 @@ def test_pickles_and_damaged_files_are_refused_never_unpickled(tmp_path, tiny_te
     path = tmp_path / "run" / "checkpoints" / "step-000010"
     model_file = path / "model.safetensors"
     model_file.write_bytes(model_file.read_bytes()[:100])
-    from engine.errors import UserError
+    from engine.core.errors import UserError
 
     with pytest.raises(UserError, match="corrupt or truncated"):
         load_for_inference(tmp_path / "run")
@@ -218,8 +218,8 @@ def test_beam_search_scores_at_least_as_well_as_greedy(trained):
 
 
 def test_an_automatic_micro_batch_fits_the_memory_and_is_recorded(tmp_path, tiny_text):
-    from engine import config as config_mod
-    from engine.estimate import auto_batch_size, estimate
+    from engine.config import schema as config_mod
+    from engine.plan.estimate import auto_batch_size, estimate
 
     cfg = tiny_config(tiny_text, tmp_path, train={"auto_batch_size": True, "max_steps": 2})
     sizes = [auto_batch_size(cfg, 60, budget) for budget in (1e5, 3e6, 1e7, 1e12)]
@@ -268,7 +268,7 @@ def test_a_causal_evaluations_train_loss_is_the_mean_of_its_steps(tmp_path, tiny
 def test_a_run_on_all_cores_after_one_on_a_single_thread_gets_them_back(tmp_path, tiny_text, monkeypatch):
     """train.threads = 0 is torch's default, not whatever an earlier run in this process (a sweep, a notebook)
     asked for."""
-    from engine.train import device
+    from engine.runtime import device
 
     before = torch.get_num_threads()
     monkeypatch.setattr(device, "TORCH_DEFAULT_THREADS", 3)  # as on a 3-core machine, whatever this one has

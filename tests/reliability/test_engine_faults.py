@@ -137,7 +137,7 @@ def test_a_tampered_meta_file_is_not_taken_as_a_checkpoint(tmp_path, corpus):
 
 
 def test_a_checkpoint_from_another_model_shape_is_refused(tmp_path, corpus):
-    from engine.errors import UserError
+    from engine.core.errors import UserError
     from engine.model.gpt import GPT, GPTConfig
 
     cfg = write_config(tmp_path, corpus, max_steps=10)
@@ -281,7 +281,7 @@ def test_a_folder_of_text_and_tables_loads_each_by_its_kind(tmp_path):
 
 
 def test_extending_a_finished_run_trains_on_at_the_final_rate(tmp_path, corpus):
-    from engine.config import load
+    from engine.config.schema import load
 
     cfg = write_config(tmp_path, corpus, max_steps=10, min_lr=3e-4, log_interval=1)
     assert engine("train", cfg).returncode == 0

@@ -1,7 +1,7 @@
 """A small shape is timed on this machine without a click, so the estimate a newcomer first reads is measured;
 big shapes keep the button, and nothing is timed while the page is hidden or a run trains."""
 
-from engine.estimate import CALIBRATION_FILE, calibration_key
+from engine.plan.estimate import CALIBRATION_FILE, calibration_key
 from studio.model.auto_measure import QUICK_STEP_S
 from tests.studio.conftest import tiny_model
 from tests.studio.test_pages import write_corpus

@@ -6,7 +6,7 @@ import subprocess
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from engine.train.slurm import ClusterPlan
+from engine.launch.slurm import ClusterPlan
 from tests.reliability.helpers import start
 from tests.studio.conftest import tiny_model
 from tests.studio.test_pages import write_corpus

@@ -19,7 +19,7 @@ def test_a_jobs_corpus_load_imports_nothing_on_its_thread(tmp_path):
         assert not any(name in sys.modules for name in THREAD_IMPORTS), "imported before any job"
 
         def load(progress):
-            from engine.config import DataConfig
+            from engine.config.schema import DataConfig
             from engine.data.corpus import load_documents
 
             before = set(sys.modules)

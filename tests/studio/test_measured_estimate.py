@@ -5,8 +5,8 @@ import json
 
 from PySide6.QtCore import Qt
 
-from engine import config as C
-from engine.estimate import CALIBRATION_FILE, DISK_BYTES_PER_S, calibration_key, estimate, known_calibration
+from engine.config import schema as C
+from engine.plan.estimate import CALIBRATION_FILE, DISK_BYTES_PER_S, calibration_key, estimate, known_calibration
 from tests.studio.conftest import tiny_model
 from tests.studio.test_pages import write_corpus
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from engine import config as C
+from engine.config import schema as C
 from engine.model.build import gpt_config
 from engine.model.gpt import GPT
 from tests.conftest import PANGRAMS

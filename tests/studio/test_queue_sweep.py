@@ -94,7 +94,7 @@ def test_the_queue_is_paused_reordered_and_kept_for_a_new_window(qtbot, window, 
 
 
 def test_with_two_gpus_the_queue_starts_one_run_on_each(qtbot, tmp_path):
-    from engine import config as config_mod
+    from engine.config import schema as config_mod
     from studio.runs.queue_runner import QueueRunner
     from studio.store import Store
 

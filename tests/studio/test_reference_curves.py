@@ -3,7 +3,7 @@ the same kind of tokenizer; the Model page says which it will be, and why not.""
 
 import shutil
 
-from engine import config as C
+from engine.config import schema as C
 from engine.run.runinfo import RUN_FILE
 from studio.recipes import reference_curve, reference_for, reference_note
 from tests.conftest import SHAKESPEARE

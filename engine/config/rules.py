@@ -7,7 +7,7 @@ import importlib.util
 import math
 from pathlib import Path
 
-from engine.config import (
+from engine.config.schema import (
     ARCHS,
     COMPILE_MODES,
     DOCUMENT_KINDS,
@@ -27,8 +27,8 @@ from engine.config import (
     WANDB_MODES,
     RunConfig,
 )
-from engine.config_values import suggest
-from engine.sourceinfo import source_problem
+from engine.config.values import suggest
+from engine.run.source import source_problem
 
 
 def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:

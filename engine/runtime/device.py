@@ -9,9 +9,9 @@ from contextlib import nullcontext
 
 import torch
 
-from engine.config_rules import precision_problem
-from engine.errors import UserError
-from engine.estimate import GPU_BF16_PEAK
+from engine.config.rules import precision_problem
+from engine.core.errors import UserError
+from engine.plan.estimate import GPU_BF16_PEAK
 
 
 def resolve_device(name: str, setting: str = "train.device") -> torch.device:
@@ -163,7 +163,7 @@ CPU_AUTO_BATCH = 16
 
 def auto_batch_size(cfg, vocab_size: int, device: torch.device) -> int:
     """train.auto_batch_size: the micro-batch that fits 80% of the free memory by the estimate."""
-    from engine.estimate import auto_batch_size as fit
+    from engine.plan.estimate import auto_batch_size as fit
 
     free = free_memory(device) or 8 << 30
     if device.type == "cuda":
@@ -173,7 +173,7 @@ def auto_batch_size(cfg, vocab_size: int, device: torch.device) -> int:
 
 def free_memory(device: torch.device) -> int | None:
     """Bytes a new allocation can have on `device` now: free GPU memory, or available RAM; None if unknown."""
-    from engine.memory import available_ram
+    from engine.plan.memory import available_ram
 
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
@@ -183,7 +183,7 @@ def free_memory(device: torch.device) -> int | None:
 def check_memory(cfg, device: torch.device, *, vocab_size: int, processes: int = 1) -> None:
     """Refuse a run the device cannot hold, in words, before it allocates anything large. `vocab_size` 0
     (not known before the corpus is encoded) leaves the output layer out: the estimate is then a floor."""
-    from engine.memory import memory_problem
+    from engine.plan.memory import memory_problem
 
     available = free_memory(device)
     if available is None:

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from engine.estimate import human_bytes, human_seconds
+from engine.core.text import human_bytes, human_seconds
 from engine.run.events import Event
 
 

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 SCRIPT_FILE = "train.sbatch"
 CONFIG_FILE = "config.toml"
@@ -85,7 +85,7 @@ def write_cluster_job(cfg, plan: ClusterPlan, folder: Path, *, repo: Path) -> Pa
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create {folder}: {e.strerror}") from None
-    from engine.run.tomlio import write_atomic
+    from engine.core.tomlio import write_atomic
 
     cfg = cfg.copy()
     run_dir = folder / "run"

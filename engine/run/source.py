@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.run.folder import RUN_FILE, checkpoints, meta_of_checkpoint
 
 SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp", "bias",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 
 def output_file(path: str | Path, flag: str = "--out", *, suffixes: tuple[str, ...] = (),

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from engine.allocator import training_env
+from engine.launch.allocator import training_env
 
 
 def local_plan(device: str, processes: int) -> tuple[int, str | None]:

@@ -8,7 +8,7 @@ The output head and classifier stay in bf16 (the loss is sensitive there), and s
 are not multiples of 16, which the fp8 kernels need. Parameters, gradients and optimizer states stay
 fp32, and the checkpoint is the same as a bf16 run's. On a CPU torch emulates the fp8 multiplies: slower
 than fp32, the same numbers, so a run there shows what fp8 does to the loss. Where it cannot run (no
-torchao, a GPU without fp8 tensor cores) it is refused in words: engine/config_rules.py.
+torchao, a GPU without fp8 tensor cores) it is refused in words: engine/config/rules.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import torch
 import torch.nn as nn
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 HEADS = ("lm_head", "classifier", "nsp_head", "mlm_decoder")
 

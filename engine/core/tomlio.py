@@ -9,7 +9,7 @@ from pathlib import Path
 
 import tomli_w
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 if sys.version_info >= (3, 11):
     import tomllib

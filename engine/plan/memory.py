@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import os
 
-from engine.config import RunConfig
-from engine.estimate import auto_batch_size, estimate, human_bytes
+from engine.config.schema import RunConfig
+from engine.core.text import human_bytes
+from engine.plan.estimate import auto_batch_size, estimate
 
 
 def available_ram() -> int | None:

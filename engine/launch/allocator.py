@@ -10,7 +10,7 @@ engine train|resume` restarts itself once with it (same PID, same arguments). Li
 happens where no such library is installed. Every Intel machine set up by the README has one: oneTBB's
 scalable allocator comes with the `tbb` wheel from PyPI (Linux x86_64, a dependency in pyproject.toml)
 into the environment's lib folder; a system tcmalloc (`apt install libtcmalloc-minimal4`) or jemalloc
-is taken first where present. AMD CPUs keep glibc's: with the mallopt settings of engine/train/device.py
+is taken first where present. AMD CPUs keep glibc's: with the mallopt settings of engine/runtime/device.py
 it was the fastest there, in turns against each (bench/README.md): TBB's 0.96-0.99x a baby step on two EPYC
 generations (1.02-1.06x on Intel Xeons), tcmalloc's 0.88-0.99x, mimalloc's 0.90-0.92x, jemalloc's
 0.83-0.87x. `ENGINE_ALLOCATOR=system` keeps glibc's anywhere; an LD_PRELOAD set by hand is left as it is.

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.allocator import training_env
+from engine.launch.allocator import training_env
 from engine.run.folder import STDERR_FILE, STDOUT_FILE
 
 ROOT = Path(__file__).resolve().parents[2]

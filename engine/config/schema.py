@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.config_values import coerce, suggest
+from engine.config.values import coerce, suggest
+from engine.core.errors import ConfigError, UserError
+from engine.core.tomlio import dumps_toml, parse_toml, read_toml
 from engine.demo import DEMO_PREFIX
-from engine.errors import ConfigError, UserError
-from engine.run.tomlio import dumps_toml, parse_toml, read_toml
 
 FORMAT_VERSION = 1
 
@@ -361,8 +361,8 @@ def apply_overrides(data: dict, overrides: list[str], *, base_dir: Path | None =
 
 
 def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
-    """Every problem, each naming its field and the fix (the rules: engine/config_rules.py)."""
-    from engine.config_rules import problems
+    """Every problem, each naming its field and the fix (the rules: engine/config/rules.py)."""
+    from engine.config.rules import problems
 
     return problems(cfg, resuming=resuming)
 
