@@ -14,10 +14,14 @@ import traceback
 from pathlib import Path
 
 from engine.core.errors import UserError
-from engine.infer.commands import cmd_attention, cmd_eval, cmd_export, cmd_generate, cmd_predict, cmd_serve
+from engine.infer.commands import cmd_export, cmd_generate, cmd_predict
 from engine.launch.allocator import restart_with_allocator
+from engine.plan.preflight import check
 from engine.probes.commands import add_commands as add_probe_commands
+from engine.probes.commands import cmd_attention
 from engine.runqueue.commands import add_commands
+from engine.train.commands import cmd_eval
+from engine.worker.serve import cmd_serve
 
 EXIT_USER, EXIT_FAULT, EXIT_CRASH = 2, 3, 1
 CHECKPOINT_HELP = "best (the default: lowest validation loss), latest, or a name such as step-000500"
@@ -143,7 +147,7 @@ def cmd_train(args) -> int:
     from engine.data.corpus_check import corpus_problems
 
     cfg = config_mod.load(args.config, args.set)
-    cfg.validate()
+    check(cfg)
     if problems := corpus_problems(cfg):  # before any folder or process exists
         raise ConfigError(problems)
     return _launch_or_train(cfg, args, Path(cfg.train.out_dir), resume=False)
@@ -193,7 +197,7 @@ def cmd_resume(args) -> int:
         cfg.train.max_steps = args.max_steps
         if not _under_launcher_worker():
             write_atomic(run_dir / RUN_FILE, cfg.to_toml())
-    return _launch_or_train(cfg.validate(resuming=True), args, run_dir, resume=True)
+    return _launch_or_train(check(cfg, resuming=True), args, run_dir, resume=True)
 
 
 def _under_launcher_worker() -> bool:
@@ -297,7 +301,7 @@ def cmd_prepare(args) -> int:
     from engine.config import schema as config_mod
     from engine.data.encode import prepare_corpus
 
-    cfg = config_mod.load(args.config, args.set).validate()
+    cfg = check(config_mod.load(args.config, args.set))
     given = _source_tokenizer(cfg)
     corpus = prepare_corpus(cfg, tokenizer=given, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                      file=sys.stderr))
@@ -313,7 +317,7 @@ def cmd_tokenizer(args) -> int:
     from engine.config import schema as config_mod
     from engine.data.encode import prepare_corpus
 
-    cfg = config_mod.load(args.config, args.set).validate()
+    cfg = check(config_mod.load(args.config, args.set))
     given = _source_tokenizer(cfg)
     tokenizer = given or prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                file=sys.stderr)).tokenizer
@@ -335,8 +339,8 @@ def _source_tokenizer(cfg):
 
 
 def cmd_control(args) -> int:
+    from engine.run.control import request
     from engine.run.runinfo import summarize
-    from engine.train.control import request
 
     s = summarize(args.run_dir)
     if not s.live:
@@ -350,7 +354,7 @@ def cmd_cluster(args) -> int:
     from engine.config import schema as config_mod
     from engine.launch.slurm import ClusterPlan, write_cluster_job
 
-    cfg = config_mod.load(args.config, args.set).validate()
+    cfg = check(config_mod.load(args.config, args.set))
     plan = ClusterPlan(nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time, partition=args.partition,
                        account=args.account)
     script = write_cluster_job(cfg, plan, Path(args.out), repo=Path(__file__).resolve().parents[1])

@@ -16,11 +16,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.config.schema import RunConfig
 from engine.launch.start import start_trainer
+from engine.run.control import request
 from engine.run.events import EventFollower, read_events
 from engine.run.folder import EVENTS_FILE, STDERR_FILE, STDOUT_FILE
 from engine.run.lock import lock_holder
 from engine.runqueue.queue_file import QueueItem, slug
-from engine.train.control import request
 
 STOP_GRACE_S = 20.0
 

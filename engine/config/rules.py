@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.config.schema import (
@@ -28,11 +29,13 @@ from engine.config.schema import (
     RunConfig,
 )
 from engine.config.values import suggest
-from engine.run.source import source_problem
 
 
-def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
-    """Every problem, each naming its field and the fix (a resumed fine-tune may outlive its source)."""
+def problems(cfg: RunConfig, *, resuming: bool = False,
+             source_check: Callable[[str, str, int], str | None] | None = None) -> list[str]:
+    """Every problem, each naming its field and the fix (a resumed fine-tune may outlive its source).
+    `source_check(source, objective, block_size)`: why a fine-tuning source cannot serve this run, read from
+    disk by the caller (engine/plan/preflight.py), so the rules read nothing but the config."""
     p: list[str] = []
     d, t, m, tr = cfg.data, cfg.tokenizer, cfg.model, cfg.train
     if not d.path:
@@ -70,7 +73,7 @@ def problems(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
     for key, choices in (("position", POSITIONS), ("norm", NORMS), ("mlp", MLPS), ("objective", OBJECTIVES),
                          ("arch", ARCHS)):
         _choice(p, f"model.{key}", getattr(m, key), choices)
-    p.extend(_validate_task(cfg, resuming))
+    p.extend(_validate_task(cfg, resuming, source_check))
     for name in ("batch_size", "grad_accum", "max_steps", "eval_batches", "sample_tokens", "max_bad_steps"):
         if getattr(tr, name) < 1:
             p.append(f"train.{name} must be at least 1, got {getattr(tr, name)}")
@@ -146,7 +149,7 @@ def precision_problem(precision: str, device_type: str, gpu_name: str = "",
     return None
 
 
-def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
+def _validate_task(cfg: RunConfig, resuming: bool, source_check) -> list[str]:
     p: list[str] = []
     m, k, f = cfg.model, cfg.task, cfg.finetune
     if m.objective == "masked" and m.arch == "gpt":
@@ -198,7 +201,7 @@ def _validate_task(cfg: RunConfig, resuming: bool) -> list[str]:
     if f.source and not Path(f.source).expanduser().exists():
         if not resuming:
             p.append(f"finetune.source not found: {f.source}")
-    elif f.source and (problem := source_problem(f.source, m.objective, m.block_size)):
+    elif f.source and source_check and (problem := source_check(f.source, m.objective, m.block_size)):
         p.append(f"finetune.source: {problem}")
     return p
 

@@ -14,7 +14,9 @@ from typing import Any
 from engine.config.values import coerce, suggest
 from engine.core.errors import ConfigError, UserError
 from engine.core.tomlio import dumps_toml, parse_toml, read_toml
-from engine.demo import DEMO_PREFIX
+
+DEMO_PREFIX = "demo:"
+"""A data.path of `demo:NAME` trains on the built-in demo corpus NAME (made on first use)."""
 
 FORMAT_VERSION = 1
 
@@ -275,12 +277,6 @@ class RunConfig:
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
 
-    def validate(self, *, resuming: bool = False) -> RunConfig:
-        problems = validate(self, resuming=resuming)
-        if problems:
-            raise ConfigError(problems)
-        return self
-
     def copy(self) -> RunConfig:
         return from_dict(self.to_dict())
 
@@ -358,13 +354,6 @@ def apply_overrides(data: dict, overrides: list[str], *, base_dir: Path | None =
         if base_dir is not None and f"{section}.{key}" in PATH_KEYS and isinstance(value, str):
             value = _resolve(value, base_dir)
         data.setdefault(section, {})[key] = value
-
-
-def validate(cfg: RunConfig, *, resuming: bool = False) -> list[str]:
-    """Every problem, each naming its field and the fix (the rules: engine/config/rules.py)."""
-    from engine.config.rules import problems
-
-    return problems(cfg, resuming=resuming)
 
 
 def _resolve(path: str, base_dir: Path) -> str:

@@ -9,8 +9,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.config.schema import DEMO_PREFIX
 from engine.core.errors import UserError
-from engine.demo import DEMO_PREFIX, demo_file
+from engine.demo import demo_file
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "text", ".markdown": "text", ".rst": "text",
                  ".py": "text"}

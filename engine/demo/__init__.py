@@ -18,6 +18,7 @@ import os
 import random
 from pathlib import Path
 
+from engine.config.schema import DEMO_PREFIX
 from engine.demo import generated as g
 from engine.demo.pairs import PAIR_MAKERS, pairs_jsonl
 
@@ -37,10 +38,6 @@ SUFFIXES = {"balanced": ".csv", "translate": ".jsonl", "summarize": ".jsonl"}
 
 def demo_path(name: str, folder: str | Path) -> Path:
     return Path(folder) / f"{name}{SUFFIXES.get(name, '.txt')}"
-
-
-DEMO_PREFIX = "demo:"
-"""A data.path of `demo:NAME` trains on the built-in demo corpus NAME (made on first use)."""
 
 
 def demo_file(name: str, folder: str | Path) -> Path:

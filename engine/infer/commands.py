@@ -1,5 +1,5 @@
-"""The command line's commands that use a trained run: eval, generate, predict, export, attention, and
-serve (the inference worker). Each checks its arguments before it loads anything."""
+"""The command line's commands that use a trained run: generate, predict, export. Each checks
+its arguments before it loads anything."""
 
 from __future__ import annotations
 
@@ -10,48 +10,10 @@ from engine.config.schema import PAIR_OBJECTIVES
 from engine.core.errors import UserError
 
 
-def _load(args, device: str = "cpu"):
-    """(model, tokenizer, checkpoint) of the run named on the command line, saying which checkpoint it is and
-    which damaged ones were passed over."""
-    from engine.infer.load import load_for_inference
-
-    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
-                                                warn=lambda text: print(f"warning: {text}", file=sys.stderr))
-    which = {None: "the best by validation loss; --checkpoint latest takes the newest", "best": "the best by "
-             "validation loss", "latest": "the newest"}.get(args.checkpoint, "as asked")
-    print(f"using checkpoint {path.name} ({which})", file=sys.stderr)
-    return model, tokenizer, path
-
-
-def cmd_eval(args) -> int:
-    from engine.config import schema as config_mod
-    from engine.infer.evaluate import evaluate_checkpoint
-
-    if args.batches < 1:
-        raise UserError("--batches must be at least 1")
-    model, tokenizer, path = _load(args)
-    cfg = config_mod.load(Path(args.run_dir) / "run.toml")
-    m = evaluate_checkpoint(cfg, model, tokenizer, batches=args.batches)
-    parts = [f"validation loss {m['loss']:.4f}"]
-    if cfg.model.objective == "causal":
-        parts.append(f"perplexity {m['ppl']:.2f}")
-    names = {"accuracy": {"masked": "masked-token accuracy", "seq2seq": "token accuracy",
-                          "instruct": "token accuracy"}.get(cfg.model.objective, "accuracy"),
-             "nsp_accuracy": "next-sentence accuracy", "macro_f1": "macro-F1", "exact_match": "exact match"}
-    parts += [f"{text} {m[key]:.1%}" for key, text in names.items() if key in m]
-    parts += [f"{text} {m[key]:.1f}" for key, text in (("bleu", "BLEU"), ("chrf", "chrF")) if key in m]
-    parts += [f"ROUGE-L {m['rouge_l']:.3f}"] if "rouge_l" in m else []
-    over = ("every validation example" if cfg.model.objective == "classify" else
-            f"up to {args.batches} batches of {cfg.train.batch_size} pairs, {cfg.task.metric_samples} targets written"
-            if cfg.model.objective in PAIR_OBJECTIVES and "exact_match" in m else
-            f"{args.batches} batches of {cfg.train.batch_size}x{cfg.model.block_size} tokens")
-    print(f"{path.name}: " + ", ".join(parts) + f" ({over})")
-    return 0
-
-
 def cmd_generate(args) -> int:
     from engine.infer.generate import SamplingOptions, beam_search, generate_text
     from engine.infer.respond import answers, respond, run_objective
+    from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
     from engine.runtime.device import resolve_device
 
     answering = args.temperature is None and (Path(args.run_dir) / "run.toml").is_file() and \
@@ -59,7 +21,7 @@ def cmd_generate(args) -> int:
     args.temperature = (0.0 if answering else 0.8) if args.temperature is None else args.temperature
     _check_sampling(args)
     args.device = str(resolve_device(args.device, "--device"))
-    model, tokenizer, _ = _load(args, args.device)
+    model, tokenizer, _ = load_announced(args, args.device)
     if answers(model, run_objective(args.run_dir)):  # a seq2seq or instruct run: the prompt is the source
         opts = SamplingOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                                top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed)
@@ -101,10 +63,11 @@ def _check_sampling(args) -> None:
 
 def cmd_predict(args) -> int:
     from engine.infer.predict import classify, fill_mask
+    from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
 
     if not args.text.strip():
         raise UserError("--text is empty: give a text to label, or one with [MASK] to fill in")
-    model, tokenizer, _ = _load(args)
+    model, tokenizer, _ = load_announced(args)
     if model.config.num_labels:
         for label, p in classify(model, tokenizer, args.text):
             print(f"{p:7.2%}  {label}")
@@ -120,35 +83,13 @@ def cmd_predict(args) -> int:
 
 def cmd_export(args) -> int:
     from engine.interop.export import export_any, export_format
+    from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
 
     out = Path(args.out)
     if export_format(out, args.format) == "hf" and out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file: name a new folder for the export")
-    model, tokenizer, path = _load(args)
+    model, tokenizer, path = load_announced(args)
     what = export_any(model, tokenizer, out, format=args.format, dtype=args.type,
                       labels=getattr(model, "labels", None))
     print(f"wrote {path.name} as {what}")
     return 0
-
-
-def cmd_attention(args) -> int:
-    from engine.infer.inspect import attention_maps, save_maps
-
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".csv"):
-        raise UserError(f"--out must end in .npy or .csv, got {out.name}")
-    if out.is_dir() or not out.parent.is_dir():
-        raise UserError(f"--out {out}: " + ("that is a folder; name a file" if out.is_dir() else
-                                            f"the folder {out.parent} does not exist"))
-    model, tokenizer, path = _load(args)
-    maps, tokens = attention_maps(model, tokenizer, args.text)
-    save_maps(args.out, maps, tokens)
-    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {maps.shape[2]} tokens from {path.name} "
-          f"to {args.out}")
-    return 0
-
-
-def cmd_serve(args) -> int:
-    from engine.infer.serve import main as serve
-
-    return serve()

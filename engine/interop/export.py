@@ -36,7 +36,7 @@ def export_any(model, tokenizer, out: str | Path, *, format: str | None = None, 
 
 def check_finite(model) -> None:
     """Refuse a model with NaN or inf weights: an export of a diverged run would be silently useless."""
-    from engine.train.checkpoint import all_finite
+    from engine.model.checkpoint import all_finite
 
     if not all_finite(model.state_dict().values()):
         raise UserError("the model's weights are not finite (NaN or inf): the run had diverged, so it is not "

@@ -21,8 +21,8 @@ from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox, hf_t5
 from engine.interop.families import family_of
 from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer
 from engine.interop.special_ids import generation_config
+from engine.model.checkpoint import load_tensors
 from engine.model.gpt import GPTConfig, sinusoid_table
-from engine.train.checkpoint import load_tensors
 
 EXPORTERS = {"gpt2": hf_gpt2.export, "gpt_neox": hf_neox.export, "llama": hf_llama.export, "bert": hf_bert.export,
              "t5": hf_t5.export}

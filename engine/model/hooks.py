@@ -20,6 +20,9 @@ from contextlib import contextmanager
 import torch
 import torch.nn as nn
 
+STACKS = ("encoder", "decoder", "cross")
+"""An encoder-decoder's attention stacks: its encoder's and decoder's self-attention, and cross-attention."""
+
 
 class HookPoint(nn.Module):
     """An identity with a name in the module tree; forward hooks registered on it see the activation."""

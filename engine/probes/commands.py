@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from engine.core.errors import UserError
 
@@ -22,14 +23,14 @@ def add_commands(add, checkpoint_help: str) -> None:
 
 
 def cmd_heads(args) -> int:
-    from engine.infer.commands import _load
+    from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
     from engine.probes.ablation import rank_heads
     from engine.probes.head_scores import SCORES, head_roles, head_scores
     from engine.probes.support import require
 
     if args.text is not None and not args.text.strip():
         raise UserError("--text is empty: give a text to ablate the heads on")
-    model, tokenizer, path = _load(args)
+    model, tokenizer, path = load_announced(args)
     for probe in ("heads", "ablation") if args.text else ("heads",):  # before anything is printed
         require(model, probe)
     scores = head_scores(model, tokenizer.ordinary_ids())
@@ -49,14 +50,14 @@ def cmd_heads(args) -> int:
 
 
 def cmd_lens(args) -> int:
-    from engine.infer.commands import _load
+    from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
     from engine.probes.logit_lens import logit_lens
 
     if not args.text.strip():
         raise UserError("--text is empty: give a text to read the layers' guesses on")
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1")
-    model, tokenizer, _ = _load(args)
+    model, tokenizer, _ = load_announced(args)
     lens = logit_lens(model, tokenizer, args.text, k=args.top_k)
     width = 10 + 9 * args.top_k
     print(f"{'pos':>4} {'token':>8} {'next':>8}  " + "".join(f"{d:<{width}}" for d in lens.depths))
@@ -68,4 +69,22 @@ def cmd_lens(args) -> int:
                                for j in range(lens.top_probs.shape[-1]))
             cells.append(f"{guesses:<{width}}")
         print(f"{t:>4} {token!r:>8} {after:>8}  " + "".join(cells))
+    return 0
+
+
+def cmd_attention(args) -> int:
+    from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
+    from engine.probes.attention import attention_maps, save_maps
+
+    out = Path(args.out)
+    if out.suffix not in (".npy", ".csv"):
+        raise UserError(f"--out must end in .npy or .csv, got {out.name}")
+    if out.is_dir() or not out.parent.is_dir():
+        raise UserError(f"--out {out}: " + ("that is a folder; name a file" if out.is_dir() else
+                                            f"the folder {out.parent} does not exist"))
+    model, tokenizer, path = load_announced(args)
+    maps, tokens = attention_maps(model, tokenizer, args.text)
+    save_maps(args.out, maps, tokens)
+    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {maps.shape[2]} tokens from {path.name} "
+          f"to {args.out}")
     return 0

@@ -14,8 +14,6 @@ import torch
 from engine.core.tomlio import write_atomic
 from engine.model.hooks import hook_points, hooked
 
-STACKS = ("encoder", "decoder", "cross")
-
 
 @torch.no_grad()
 def seq2seq_patterns(model, src_ids: list[int], tgt_in: list[int]) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.plan.preflight import check
 from engine.runqueue.queue_file import DEFAULT_WORKSPACE, RunQueue
 
 
@@ -34,7 +35,7 @@ def cmd_queue(args) -> int:
     if args.action == "add":
         if not args.what:
             raise UserError("queue add needs a run config: python -m engine queue add run.toml")
-        item = queue.add(config_mod.load(args.what, args.set).validate())
+        item = queue.add(check(config_mod.load(args.what, args.set)))
         print(f"queued {item.name} as {item.id} (run folder {item.run_dir})")
     elif args.action == "list":
         items = queue.items()
@@ -68,8 +69,8 @@ def run_queue(queue: RunQueue) -> int:
     """Train the queued runs one after another in this terminal, until the queue is empty or paused.
     Ctrl-C asks the run in progress to stop at a checkpoint (it can be resumed) and ends the loop."""
     from engine.launch.start import start_trainer
+    from engine.run.control import request
     from engine.run.runinfo import summarize
-    from engine.train.control import request
 
     done = 0
     while (item := queue.pop()) is not None:

@@ -26,6 +26,7 @@ from engine.config import schema as config_mod
 from engine.config.schema import RunConfig
 from engine.core.errors import ConfigError, UserError
 from engine.core.tomlio import read_toml
+from engine.plan.preflight import check
 
 METHODS = ("grid", "random")
 MAX_POINTS = 1000
@@ -132,7 +133,7 @@ def point_configs(s: Sweep) -> list[RunConfig]:
         data["meta"] |= {"name": f"{s.name}-{i:03d}", "sweep": s.name, "swept": list(s.fields)}
         try:
             cfg = config_mod.from_dict(data)
-            cfg.validate()
+            check(cfg)
             configs.append(cfg)
         except ConfigError as e:
             problems += [f"point {i} ({point_text(point)}): {p}" for p in e.problems]

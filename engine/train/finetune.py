@@ -14,14 +14,14 @@ import torch
 from engine.config.schema import RunConfig
 from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
-from engine.infer.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
 from engine.interop.families import TITLES, family_of
 from engine.interop.hf import import_model, is_hf_folder
+from engine.model import checkpoint as ckpt
 from engine.model.build import build_model, gpt_config
 from engine.model.gpt import GPTConfig
+from engine.model.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
 from engine.model.lora import apply_lora
 from engine.run.folder import RUN_FILE, TOKENIZER_FILE
-from engine.train import checkpoint as ckpt
 
 
 @dataclass

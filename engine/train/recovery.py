@@ -9,8 +9,8 @@ import math
 
 import torch
 
+from engine.model import checkpoint as ckpt
 from engine.runtime import distributed as ddp
-from engine.train import checkpoint as ckpt
 
 MAX_ROLLBACKS = 3
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from engine.train import checkpoint as ckpt
+from engine.model import checkpoint as ckpt
 from engine.train.optim import join_state, load_optimizer_state, optimizer_state_tensors, split_state
 
 _meshes: list = []  # the device meshes this process sharded over (released at shutdown)

@@ -24,11 +24,14 @@ from engine.core.errors import UserError
 from engine.core.tomlio import write_atomic
 from engine.data.encode import PreparedCorpus, prepare_corpus
 from engine.data.tokenizer import Tokenizer
-from engine.infer.load import BASE_DIR
 from engine.launch import allocator
+from engine.model import checkpoint as ckpt
 from engine.model.build import config_dict, param_counts
+from engine.model.load import BASE_DIR
 from engine.model.lora import count_trainable
 from engine.plan import estimate as est
+from engine.plan.preflight import check
+from engine.run.control import ControlChannel
 from engine.run.events import EventWriter
 from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
 from engine.run.humanlog import TextLog
@@ -38,10 +41,8 @@ from engine.runtime import distributed as ddp
 from engine.runtime import fp8
 from engine.runtime.peak_memory import PeakMemory
 from engine.trackers import attach_trackers, close_trackers
-from engine.train import checkpoint as ckpt
 from engine.train import finetune, sharding
 from engine.train.clipping import GradClipper
-from engine.train.control import ControlChannel
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.optim import make_optimizer, set_lr
@@ -61,7 +62,7 @@ class Trainer(Recovery):
                  corpus: PreparedCorpus | None = None):
         """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way)."""
         global _trainers_made
-        self.cfg = cfg.validate(resuming=resume)
+        self.cfg = check(cfg, resuming=resume)
         self.given_corpus = corpus
         # control requests older than this session are stale: a CLI process's session starts when it starts
         # (a stop sent while it imports torch still counts); a later trainer in the same process starts now

@@ -32,6 +32,7 @@ from engine.config import schema as C
 from engine.core.text import human_bytes
 from engine.data.files import TABLE_SUFFIXES, peek_columns
 from engine.demo import DEMOS, make_demo_corpus
+from engine.plan import preflight
 from engine.run.humanlog import counted
 from studio.corpus.pairs_view import PairsView
 from studio.corpus.preview import read_preview
@@ -360,7 +361,7 @@ class CorpusPage(QWidget):
 
     def prepare(self) -> None:
         cfg = self.data_config()
-        problems = [p for p in C.validate(cfg) if p.startswith(("data.", "tokenizer."))]
+        problems = [p for p in preflight.problems(cfg) if p.startswith(("data.", "tokenizer."))]
         if problems:
             self._on_failed("; ".join(problems))
             return

@@ -358,6 +358,6 @@ class InspectPage(QWidget):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export the weights", f"attention.{kind}", f"*.{kind}")
         if path:
-            from engine.infer.inspect import save_maps  # imports torch: only when asked
+            from engine.probes.attention import save_maps  # imports torch: only when asked
 
             save_maps(path, self.maps, self.tokens)

@@ -32,6 +32,7 @@ from engine.core.errors import UserError
 from engine.data.corpus_check import corpus_problems, holds_pairs
 from engine.data.encode import split_problem
 from engine.launch.local import local_plan
+from engine.plan import preflight
 from engine.plan.estimate import calibration_key, estimate, known_calibration
 from engine.plan.memory import available_ram, memory_problem
 from engine.run.source import SourceInfo, describe_source
@@ -160,7 +161,7 @@ class ModelPage(QWidget):
     def current_config(self) -> tuple[C.RunConfig, list[str]]:
         cfg, problems = self.form.config()
         cfg.name = self.name.text().strip()
-        problems += C.validate(cfg)
+        problems += preflight.problems(cfg)
         if not cfg.name:
             problems.append("give the run a name")
         return cfg, problems

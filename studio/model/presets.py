@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.config import schema as C
-from engine.demo import DEMO_PREFIX
+from engine.config.schema import DEMO_PREFIX
 from studio.recipes import RECIPES
 
 SIZES = {

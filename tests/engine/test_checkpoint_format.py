@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import save_file
 
 from engine.core.errors import UserError
-from engine.train.checkpoint import file_kind, load_tensors
+from engine.model.checkpoint import file_kind, load_tensors
 
 
 def write_safetensors(path, header_length: int) -> torch.Tensor:

@@ -4,6 +4,7 @@ import pytest
 
 from engine.config import schema as config_mod
 from engine.core.errors import ConfigError, UserError
+from engine.plan.preflight import check
 
 
 def test_round_trip_through_toml(tmp_path):
@@ -47,7 +48,7 @@ def test_validation_lists_every_problem():
     cfg.train.lr = -0.1
     cfg.train.optimizer = "adamx"
     with pytest.raises(ConfigError) as e:
-        cfg.validate()
+        check(cfg)
     text = " ".join(e.value.problems)
     assert len(e.value.problems) == 3
     assert "n_head (3) must divide model.n_embd (16)" in text

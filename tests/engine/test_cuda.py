@@ -11,10 +11,10 @@ from engine.config.schema import from_dict
 from engine.data.encode import CorpusStats, PreparedCorpus
 from engine.data.tokenizer import train_tokenizer
 from engine.infer.generate import SamplingOptions, stream
-from engine.infer.load import load_for_inference
 from engine.model import linear_loss
 from engine.model.gpt import GPT, GPTConfig
 from engine.model.hooks import attention_patterns
+from engine.model.load import load_for_inference
 from engine.run.events import EventWriter
 from engine.train.trainer import Trainer
 

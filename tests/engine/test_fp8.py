@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from engine.config.schema import validate
 from engine.core.errors import UserError
-from engine.infer.load import load_for_inference
 from engine.model.build import build_model
 from engine.model.gpt import GPTConfig
+from engine.model.load import load_for_inference
+from engine.plan.preflight import problems as validate
 from engine.run.events import read_events
 from engine.runtime import fp8
 from engine.runtime.device import resolve_precision

@@ -160,7 +160,7 @@ def test_llama_cpp_continues_a_trained_model_token_for_token_as_the_engine(tmp_p
     the suite skips this where it is not installed."""
     llama_cpp = pytest.importorskip("llama_cpp")
     from engine.infer.generate import SamplingOptions, stream
-    from engine.infer.load import load_for_inference
+    from engine.model.load import load_for_inference
     from tests.conftest import tiny_config
     from tests.engine.test_training import train
 

@@ -10,11 +10,12 @@ from engine.cli import main
 from engine.config.schema import ConfigError
 from engine.core.errors import UserError
 from engine.demo import make_demo_corpus
-from engine.infer.inspect import attention_maps
-from engine.infer.load import load_for_inference
 from engine.infer.predict import classify, fill_mask
+from engine.model import checkpoint as ckpt
+from engine.model.load import load_for_inference
+from engine.plan.preflight import check
+from engine.probes.attention import attention_maps
 from engine.run.events import read_events
-from engine.train import checkpoint as ckpt
 from tests.conftest import tiny_config
 from tests.engine.test_training import train
 
@@ -152,9 +153,9 @@ def test_full_fine_tune_of_an_exported_hugging_face_model_as_a_classifier(tmp_pa
 
 def test_objective_mistakes_get_clear_messages(tmp_path, tiny_text, balanced_csv):
     with pytest.raises(ConfigError, match="needs a bidirectional encoder"):
-        tiny_config(tiny_text, tmp_path, model={"objective": "masked", "arch": "gpt"}).validate()
+        check(tiny_config(tiny_text, tmp_path, model={"objective": "masked", "arch": "gpt"}))
     with pytest.raises(ConfigError, match="set finetune.source"):
-        tiny_config(tiny_text, tmp_path, finetune={"method": "lora"}).validate()
+        check(tiny_config(tiny_text, tmp_path, finetune={"method": "lora"}))
     with pytest.raises(UserError, match="is plain text, but this objective reads the columns"):
         train(tiny_config(tiny_text, tmp_path, model={"objective": "classify"}))
     with pytest.raises(UserError, match="has no column 'kind'.*set task.label_column"):
@@ -180,7 +181,7 @@ def test_fine_tuning_mistakes_are_said_in_words(tmp_path, tiny_text):
     with pytest.raises(UserError, match="holds LoRA adapters but the run's base model .* is missing"):
         load_for_inference(tmp_path / "run")
     with pytest.raises(ConfigError, match="finetune.source not found"):
-        tiny_config(tiny_text, tmp_path, finetune={"source": str(tmp_path / "gone")}).validate()
+        check(tiny_config(tiny_text, tmp_path, finetune={"source": str(tmp_path / "gone")}))
 
 
 def test_a_full_fine_tune_resumes_after_its_source_is_gone_and_warns_of_unknown_text(tmp_path, tiny_text):

@@ -13,7 +13,8 @@ from engine.cli import main
 from engine.core.errors import UserError
 from engine.data.pairs import seq2seq_specials
 from engine.demo import make_demo_corpus
-from engine.infer.load import load_for_inference
+from engine.model.load import load_for_inference
+from engine.plan.preflight import check
 from engine.probes.cross_attention import aligned_words, seq2seq_patterns, word_starts
 from engine.run.events import read_events
 
@@ -169,7 +170,7 @@ def test_the_summarize_recipe_teaches_a_decoder_to_exact_match(summarized, capsy
 def test_the_inference_worker_streams_an_instruct_runs_response(summarized):
     import io
 
-    from engine.infer.serve import Worker
+    from engine.worker.serve import Worker
 
     run, corpus = summarized
     row = json.loads(corpus.read_text().splitlines()[-1])
@@ -209,7 +210,7 @@ def test_every_demo_is_written_with_a_run_config_that_fits_it(tmp_path, capsys):
     for name in DEMOS:
         out = tmp_path / name
         assert main(["demo", name, "--out", str(out)]) == 0
-        cfg = config_mod.load(out / "run.toml").validate()
+        cfg = check(config_mod.load(out / "run.toml"))
         assert Path(cfg.data.path).parent == out and Path(cfg.data.path).is_file()
         assert Path(cfg.train.out_dir) == out / "runs" / name
         assert corpus_problems(cfg) == []

@@ -3,6 +3,7 @@
 import pytest
 
 from engine.core.errors import ConfigError
+from engine.plan.preflight import check
 from engine.run.events import read_events
 from engine.run.runinfo import summarize
 from tests.conftest import tiny_config
@@ -27,4 +28,4 @@ def test_a_negative_target_is_refused():
     from engine.config.schema import from_dict
 
     with pytest.raises(ConfigError, match="train.target_loss must be a number >= 0"):
-        from_dict({"data": {"path": "x.txt"}, "train": {"target_loss": -1.0}}).validate()
+        check(from_dict({"data": {"path": "x.txt"}, "train": {"target_loss": -1.0}}))

@@ -12,16 +12,16 @@ from engine.infer.generate import (
     greedy_continuations,
     stream,
 )
-from engine.infer.load import load_for_inference
+from engine.model import checkpoint as ckpt
+from engine.model.load import load_for_inference
 from engine.run.events import EventWriter, read_events
-from engine.train import checkpoint as ckpt
 from engine.train.trainer import Trainer
 from tests.conftest import tiny_config
 
 
 def train(cfg, *, resume=False, stop_at=None):
     """Train in this process; `stop_at` asks for a stop through the control file, as the studio does."""
-    from engine.train.control import request
+    from engine.run.control import request
 
     writer = EventWriter(None)
     if stop_at:

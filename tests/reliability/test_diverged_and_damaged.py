@@ -10,9 +10,9 @@ import tomli_w
 from safetensors.torch import load_file, save_file
 
 from engine.core.tomlio import parse_toml
+from engine.model import checkpoint as ckpt
 from engine.run.events import read_events
 from engine.run.folder import best_checkpoint
-from engine.train import checkpoint as ckpt
 from tests.conftest import PANGRAMS
 from tests.reliability.helpers import engine, engine_here, last_line, write_config
 

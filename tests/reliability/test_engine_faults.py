@@ -10,9 +10,9 @@ import socket
 import pytest
 import torch
 
+from engine.model import checkpoint as ckpt
 from engine.run.events import EventWriter, parse_line, read_events
 from engine.run.runinfo import summarize
-from engine.train import checkpoint as ckpt
 from tests.conftest import PANGRAMS, SHAKESPEARE
 from tests.reliability.helpers import engine, last_line, losses, start, wait_for, write_config
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine.infer.load import load_for_inference
+from engine.model.load import load_for_inference
 from engine.probes.ablation import ablate, rank_heads
 from engine.probes.embeddings import nearest
 from engine.probes.head_scores import head_roles

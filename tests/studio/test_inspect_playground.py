@@ -4,8 +4,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from engine.infer.generate import SamplingOptions, generate_text
-from engine.infer.inspect import attention_maps
-from engine.infer.load import load_for_inference
+from engine.model.load import load_for_inference
+from engine.probes.attention import attention_maps
 from tests.reliability.helpers import engine
 
 
@@ -39,7 +39,7 @@ def test_attention_over_training_and_exports(qtbot, window_on, trained_run, tmp_
     assert "step 60" in page.steps_label.text()
     page.export_png(tmp_path / "map.png")
     assert (tmp_path / "map.png").stat().st_size > 1000
-    from engine.infer.inspect import save_maps
+    from engine.probes.attention import save_maps
 
     save_maps(tmp_path / "w.npy", page.maps, page.tokens)
     assert np.allclose(np.load(tmp_path / "w.npy"), page.maps)

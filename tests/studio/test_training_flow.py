@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from engine.model.checkpoint import list_checkpoints
 from engine.run.events import read_events
-from engine.train.checkpoint import list_checkpoints
 from tests.studio.conftest import tiny_model
 from tests.studio.test_pages import write_corpus
 

@@ -15,6 +15,7 @@ from engine.config.schema import RunConfig
 from engine.data.encode import prepare_corpus
 from engine.run.events import EventWriter
 from engine.runtime.distributed import DistInfo
+from engine.train.tasks import make_task
 
 
 @dataclass
@@ -41,8 +42,6 @@ class _Host:
 def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, device: str = "cpu") -> dict:
     """The task's validation metrics of `model` over `batches` batches (a classifier's whole validation
     split); a fine-tune's corpus is encoded with the run's own tokenizer, as in training."""
-    from engine.train.tasks import make_task
-
     cfg.train.eval_batches = batches
     cfg.train.auto_batch_size = False
     host = _Host(cfg, model.config.arch, torch.device(device), DistInfo(), EventWriter(None))

@@ -6,14 +6,15 @@ the model it started from) is loaded first, the adapters on top, and then merged
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
+from engine.model import checkpoint as ckpt
 from engine.model.build import build_model, gpt_config_from_dict
 from engine.model.lora import apply_lora, merge_lora
 from engine.run.folder import TOKENIZER_FILE, best_checkpoint, damaged_checkpoints
-from engine.train import checkpoint as ckpt
 
 BASE_DIR = "base"
 
@@ -104,4 +105,15 @@ def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str
     tokenizer = Tokenizer.load(tok_file)
     model.labels = meta.get("labels") or []
     model.to(device).eval()
+    return model, tokenizer, path
+
+
+def load_announced(args, device: str = "cpu"):
+    """(model, tokenizer, checkpoint) of the run named on the command line (`args.run_dir`, `args.checkpoint`),
+    saying which checkpoint it is and which damaged ones were passed over."""
+    model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
+                                                warn=lambda text: print(f"warning: {text}", file=sys.stderr))
+    which = {None: "the best by validation loss; --checkpoint latest takes the newest", "best": "the best by "
+             "validation loss", "latest": "the newest"}.get(args.checkpoint, "as asked")
+    print(f"using checkpoint {path.name} ({which})", file=sys.stderr)
     return model, tokenizer, path

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from engine.core.errors import UserError
-from engine.model.hooks import attention_patterns
+from engine.model.hooks import STACKS, attention_patterns
 
 
 @torch.no_grad()
@@ -78,7 +78,6 @@ def seq2seq_stack(model, tokenizer, text: str, stack: str) -> tuple[np.ndarray, 
     row i writes target token i (the last writes the end token) after reading the start token and the
     target so far, as the Inspect page labels them."""
     from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
-    from engine.probes.cross_attention import STACKS
 
     if stack not in STACKS:
         raise UserError(f"--stack {stack!r} is not one of {', '.join(STACKS)}")

@@ -79,7 +79,7 @@ class Worker:
 
     # ----- models -------------------------------------------------------------------------------
     def model(self, req: dict):
-        from engine.infer.load import load_for_inference
+        from engine.model.load import load_for_inference
 
         key = (req["run"], req.get("checkpoint") or "")
         if key not in self.models:
@@ -112,13 +112,13 @@ class Worker:
     def op_attention(self, req: dict) -> dict:
         import numpy as np
 
-        from engine.infer.inspect import attention_maps
+        from engine.probes.attention import attention_maps
 
         model, tokenizer, _ = self.model(req)
         self.send({"id": req["id"], "type": "progress", "stage": "attention", "message": "computing attention"})
         hold_here("attention")
         if model.config.arch == "t5":  # the source, the target the model writes, and three stacks
-            from engine.infer.inspect import seq2seq_attention
+            from engine.probes.attention import seq2seq_attention
 
             stacks, source, target = seq2seq_attention(model, tokenizer, req["text"])
             path = self.tmp / f"attention-{req['id']}.npz"
@@ -221,8 +221,8 @@ class Worker:
                               cache_dir=req.get("cache_dir") or None, again=bool(req.get("again")))
 
     def op_export(self, req: dict) -> str:
-        from engine.infer.load import load_for_inference
         from engine.interop.export import export_any
+        from engine.model.load import load_for_inference
 
         model, tokenizer, path = load_for_inference(Path(req["run"]))
         self.send({"id": req["id"], "type": "progress", "stage": "export", "message": f"writing {req['out']}"})
@@ -254,3 +254,7 @@ def main() -> int:
     finally:
         shutil.rmtree(worker.tmp, ignore_errors=True)
     return 0
+
+
+def cmd_serve(args) -> int:
+    return main()
