@@ -88,6 +88,7 @@ def top_head(scores: dict, name: str = "induction") -> tuple[float, int, int]:
 def head_scores(model, ids: np.ndarray, *, rows: int = 8, seed: int = 0) -> dict[str, list[list[float]]]:
     """Every layer's and head's scores for `model` on probe rows drawn from token ids `ids`, as
     nested lists rounded to 4 places (what the eval event carries)."""
+    # here, not at the top: the scores' names and roles serve the studio, which runs without torch
     import torch
 
     from engine.model.hooks import attention_patterns
