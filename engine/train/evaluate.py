@@ -15,7 +15,7 @@ from engine.config.schema import RunConfig
 from engine.data.encode import prepare_corpus
 from engine.run.events import EventWriter
 from engine.runtime.distributed import DistInfo
-from engine.train.tasks import make_task
+from engine.train.make_task import make_task
 
 
 @dataclass

@@ -13,9 +13,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from engine.config.schema import PAIR_OBJECTIVES
 from engine.data.batches import WindowSampler, eval_starts, hold_out_test
-from engine.data.encode import cache_root, stats_dict
+from engine.data.encode import stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
 from engine.infer.generate import SamplingOptions, generate_text
@@ -345,23 +344,3 @@ def resolve_auto_batch(trainer) -> None:
         tr.auto_batch_size = False
         trainer.events.emit("prepare", stage="batch", message=f"micro-batch {tr.batch_size}: the largest that fits "
                             f"the memory estimate")
-
-
-def make_task(trainer, tokenizer=None) -> Task:
-    """The run's task with its data ready; `tokenizer` (a fine-tune's) replaces the [tokenizer] section.
-
-    Sets `trainer.tokenizer`, and `trainer.corpus` for language models (a token stream)."""
-    objective = trainer.cfg.model.objective
-    trainer.corpus = None
-    if objective in PAIR_OBJECTIVES:
-        from engine.train.pair_tasks import make_pair_task
-
-        return make_pair_task(trainer, tokenizer)
-    if objective == "classify":
-        trainer.tokenizer = tokenizer or trainer._prepare_corpus(None).tokenizer
-        resolve_auto_batch(trainer)
-        return ClassifyTask(trainer, cache_root(trainer.cfg))
-    trainer.corpus = trainer._prepare_corpus(tokenizer)
-    trainer.tokenizer = trainer.corpus.tokenizer
-    resolve_auto_batch(trainer)
-    return (MaskedTask if objective == "masked" else CausalTask)(trainer, trainer.corpus)

@@ -45,6 +45,7 @@ from engine.train import finetune, sharding
 from engine.train.clipping import GradClipper
 from engine.train.faults import hold_at, inject_disk_fault, inject_fault
 from engine.train.health import LossMonitor
+from engine.train.make_task import make_task
 from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import Probes
 from engine.train.recovery import Recovery, TrainingStopped
@@ -52,7 +53,6 @@ from engine.train.schedule import learning_rate
 from engine.train.source_shape import adopt_source_shape
 from engine.train.start_warnings import start_warnings
 from engine.train.stopwatch import Stopwatch
-from engine.train.tasks import make_task
 
 _trainers_made = 0
 
