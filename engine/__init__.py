@@ -1,7 +1,7 @@
 """Attention Studio's engine: corpora, tokenizers, Transformer models, training and generation.
 
-No Qt here. `config`, `events`, `estimate` and `errors` import no torch either, so the studio can use
-them at start-up.
+No Qt here. The lower layers (core, config, run, plan, launch) import no torch either, so the studio can use
+them at start-up; docs/architecture.md draws the layers.
 """
 
 import os

@@ -19,6 +19,7 @@ from engine.launch.allocator import restart_with_allocator
 from engine.plan.preflight import check
 from engine.probes.commands import add_commands as add_probe_commands
 from engine.probes.commands import cmd_attention
+from engine.run.folder import LOG_FILE, RUN_FILE
 from engine.runqueue.commands import add_commands
 from engine.train.commands import cmd_eval
 from engine.worker.serve import cmd_serve
@@ -251,10 +252,10 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         detail = traceback.format_exc()
         msg = f"the trainer crashed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         writer.emit("error", trainer.step if trainer else None, kind="crash", message=msg)
-        if (run_dir / "run.toml").is_file():
-            with open(run_dir / "train.log", "a", encoding="utf-8") as f:
+        if (run_dir / RUN_FILE).is_file():
+            with open(run_dir / LOG_FILE, "a", encoding="utf-8") as f:
                 f.write(detail)
-            msg += f" (details in {run_dir / 'train.log'})"
+            msg += f" (details in {run_dir / LOG_FILE})"
         elif os.environ.get("ENGINE_DEBUG"):
             print(detail, file=sys.stderr)
         _say_error(msg)

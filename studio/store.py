@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.core.tomlio import write_atomic
 from engine.run.events import Event, read_events
+from engine.run.folder import EVENTS_FILE
 from engine.run.index import indexed_runs
 from engine.run.runinfo import RunSummary, is_run_dir, summarize
 
@@ -53,7 +54,7 @@ class RunState:
     def __getattr__(self, name: str):  # only for attributes not set yet: the events' part, read on first use
         if name in RunState.DERIVED and not self.loaded:
             self._clear()
-            self.apply(read_events(self.path / "events.jsonl"))
+            self.apply(read_events(self.path / EVENTS_FILE))
             return getattr(self, name)
         raise AttributeError(name)
 
@@ -230,7 +231,7 @@ class Store(QObject):
         if state.loaded:
             state.apply(events)
         else:  # reading the file takes these too (a follower passes on what the file has)
-            written = (Path(path) / "events.jsonl").exists()
+            written = (Path(path) / EVENTS_FILE).exists()
             state.version  # noqa: B018 (reads the events)
             if not written:  # a trainer's first words, from its stdout before the events file existed
                 state.apply(events)

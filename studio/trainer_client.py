@@ -83,7 +83,7 @@ class TrainerClient(QObject):
         run_dir = Path(run_dir)
         if run_dir in self.followers:
             return
-        events = EventFollower(run_dir / "events.jsonl")
+        events = EventFollower(run_dir / EVENTS_FILE)
         stdout = EventFollower(run_dir / STDOUT_FILE)
         if not from_start or run_dir in self.store.runs:
             events.skip_to_end()  # the store has these already

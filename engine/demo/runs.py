@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.core.errors import UserError
 from engine.demo import DEMOS, demo_path, make_demo_corpus
+from engine.run.folder import RUN_FILE
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
 RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct"}
@@ -90,7 +91,7 @@ def write_demo(name: str, out: str | Path) -> tuple[Path, Path]:
     if name not in DEMOS:
         raise UserError(f"no demo {name!r}: choose one of {', '.join(DEMOS)}")
     out = Path(out)
-    config = out / "run.toml"
+    config = out / RUN_FILE
     if config.exists():
         raise UserError(f"{config} exists: choose another --out folder, or delete it first")
     try:

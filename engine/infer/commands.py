@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.config.schema import PAIR_OBJECTIVES
 from engine.core.errors import UserError
+from engine.run.folder import RUN_FILE
 
 
 def cmd_generate(args) -> int:
@@ -16,7 +17,7 @@ def cmd_generate(args) -> int:
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
     from engine.runtime.device import resolve_device
 
-    answering = args.temperature is None and (Path(args.run_dir) / "run.toml").is_file() and \
+    answering = args.temperature is None and (Path(args.run_dir) / RUN_FILE).is_file() and \
         run_objective(args.run_dir) in PAIR_OBJECTIVES
     args.temperature = (0.0 if answering else 0.8) if args.temperature is None else args.temperature
     _check_sampling(args)

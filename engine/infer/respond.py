@@ -10,6 +10,7 @@ from pathlib import Path
 from engine.data.pairs import EOS_NAMES, PAD_NAMES, PROMPT_TEMPLATE, special_id
 from engine.infer.generate import GeneratedToken, SamplingOptions, banned_ids, beam_search, stream
 from engine.infer.seq2seq_generate import beam_target, stream_target
+from engine.run.folder import RUN_FILE
 
 
 def run_objective(run_dir: str | Path) -> str:
@@ -17,7 +18,7 @@ def run_objective(run_dir: str | Path) -> str:
     from engine.config import schema as config_mod
 
     try:
-        return config_mod.load(Path(run_dir) / "run.toml").model.objective
+        return config_mod.load(Path(run_dir) / RUN_FILE).model.objective
     except Exception:  # a run folder from elsewhere may lack its config: treat it as a plain decoder
         return "causal"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.run.folder import RUN_FILE
 
 SCRIPT_FILE = "train.sbatch"
 CONFIG_FILE = "config.toml"
@@ -60,7 +61,7 @@ def batch_script(plan: ClusterPlan, *, name: str, config: Path, run_dir: Path, r
         f"cd {q(str(repo))}",
         '# the first node hosts the rendezvous (sed reads every name: head would break the pipe under pipefail)',
         'head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)',
-        f"if [ -f {q(str(run_dir / 'run.toml'))} ]; then  # a requeued job continues its run",
+        f"if [ -f {q(str(run_dir / RUN_FILE))} ]; then  # a requeued job continues its run",
         f"    what=(resume {q(str(run_dir))})",
         "else",
         f"    what=(train {q(str(config))})",

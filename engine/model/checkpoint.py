@@ -19,11 +19,8 @@ from safetensors.torch import load_file, save_file
 
 from engine.core.errors import UserError
 from engine.core.tomlio import fsync_dir
-from engine.run.folder import checkpoints
+from engine.run.folder import CHECKPOINTS_DIR, META_FILE, MODEL_FILE, OPTIMIZER_FILE, checkpoints
 
-MODEL_FILE = "model.safetensors"
-OPTIMIZER_FILE = "optimizer.safetensors"
-META_FILE = "meta.json"
 MAX_HEADER = 100 << 20  # safetensors' own limit on the JSON header
 ASIDE_PREFIX = "damaged-"  # a checkpoint found bad is renamed so: kept for a look, never listed or loaded
 
@@ -45,7 +42,7 @@ class CheckpointInfo:
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "checkpoints"
+    return Path(run_dir) / CHECKPOINTS_DIR
 
 
 def model_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:

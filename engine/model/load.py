@@ -14,7 +14,7 @@ from engine.data.tokenizer import Tokenizer
 from engine.model import checkpoint as ckpt
 from engine.model.build import build_model, gpt_config_from_dict
 from engine.model.lora import apply_lora, merge_lora
-from engine.run.folder import TOKENIZER_FILE, best_checkpoint, damaged_checkpoints
+from engine.run.folder import CHECKPOINTS_DIR, TOKENIZER_FILE, best_checkpoint, damaged_checkpoints
 
 BASE_DIR = "base"
 
@@ -45,9 +45,9 @@ def pick_checkpoint(run_dir: Path, checkpoint: str | None = None, warn=None, loa
                                                      "there is no intact checkpoint"))
         if chosen is None:
             raise UserError(f"{run_dir} has no checkpoint yet: train it first (checkpoints come at each evaluation)")
-        first = run_dir / "checkpoints" / chosen
+        first = run_dir / CHECKPOINTS_DIR / chosen
     else:
-        first = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / "checkpoints" / checkpoint
+        first = Path(checkpoint) if Path(checkpoint).is_dir() else run_dir / CHECKPOINTS_DIR / checkpoint
         if not first.is_dir():
             raise UserError(f"no checkpoint {checkpoint!r} in {run_dir}; there are: "
                             f"{', '.join(c.name for c in ckpts) or 'none'} (or best, latest)")

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from engine.core.tomlio import write_atomic
+from engine.run.folder import CONTROL_FILE
 
-CONTROL_FILE = "control.json"
 ACTIONS = ("pause", "resume", "stop", "checkpoint")
 
 

@@ -12,14 +12,26 @@ TOKENIZER_FILE = "tokenizer.json"
 STDOUT_FILE = "stdout.jsonl"
 """What a trainer launched by the studio printed (its events before the run folder existed, then all)."""
 STDERR_FILE = "stderr.log"
+LOG_FILE = "train.log"
+"""The events as readable lines (engine/run/humanlog.py)."""
+LOCK_FILE = "lock"
+"""pid, host and start time of the process that owns the run (engine/run/lock.py)."""
+CONTROL_FILE = "control.json"
+"""A pause, resume, stop or checkpoint request for the trainer (engine/run/control.py)."""
+CHECKPOINTS_DIR = "checkpoints"
+"""One folder a checkpoint, step-NNNNNN, each holding the three files below."""
+MODEL_FILE = "model.safetensors"
+OPTIMIZER_FILE = "optimizer.safetensors"
+META_FILE = "meta.json"
+"""Step, RNG, data position and metrics of a checkpoint."""
 
 
 def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:
     """(name, step, validation loss) of a run's complete checkpoints, oldest first; reads no weights."""
     out = []
-    for d in (Path(run_dir) / "checkpoints").glob("step-*"):
+    for d in (Path(run_dir) / CHECKPOINTS_DIR).glob("step-*"):
         meta = meta_of_checkpoint(d)
-        if "step" in meta and (d / "model.safetensors").is_file():
+        if "step" in meta and (d / MODEL_FILE).is_file():
             out.append((d.name, int(meta["step"]), meta.get("val_loss")))
     return sorted(out, key=lambda c: c[1])
 
@@ -34,12 +46,12 @@ def best_checkpoint(run_dir: str | Path) -> str | None:
 def damaged_checkpoints(run_dir: str | Path) -> list[str]:
     """Checkpoint folders that checkpoints() skips: their meta.json (or weights file) is missing or unreadable."""
     good = {name for name, _, _ in checkpoints(run_dir)}
-    return sorted(d.name for d in (Path(run_dir) / "checkpoints").glob("step-*") if d.is_dir() and d.name not in good)
+    return sorted(d.name for d in (Path(run_dir) / CHECKPOINTS_DIR).glob("step-*") if d.is_dir() and d.name not in good)
 
 
 def meta_of_checkpoint(path: Path) -> dict:
     try:
-        return json.loads((Path(path) / "meta.json").read_text())
+        return json.loads((Path(path) / META_FILE).read_text())
     except (OSError, ValueError):
         return {}
 
@@ -68,7 +80,7 @@ def require_run_folder(path: str | Path) -> Path:
         raise UserError(f"run folder not found: {path}")
     if not path.is_dir():
         raise UserError(f"{path} is a file, not a run folder: name the folder a run was trained into")
-    if not any((path / name).exists() for name in (RUN_FILE, "checkpoints", EVENTS_FILE, STDOUT_FILE)):
+    if not any((path / name).exists() for name in (RUN_FILE, CHECKPOINTS_DIR, EVENTS_FILE, STDOUT_FILE)):
         raise UserError(f"{path} is not a run folder (it has no {RUN_FILE}, events or checkpoints): name the "
                         f"folder a run was trained into (its train.out_dir)")
     return path

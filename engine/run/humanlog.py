@@ -8,6 +8,7 @@ from typing import TextIO
 
 from engine.core.text import human_bytes, human_seconds
 from engine.run.events import Event
+from engine.run.folder import RUN_FILE
 
 
 def describe(e: Event) -> str | None:
@@ -84,7 +85,7 @@ class TextLog:
             return
         self._pending.append(time.strftime("%Y-%m-%d %H:%M:%S ", time.localtime(e.time)) + line + "\n")
         if self._f is None:
-            if not (self.path.parent / "run.toml").is_file():
+            if not (self.path.parent / RUN_FILE).is_file():
                 return  # the run folder is made only once the config and corpus are known to be good
             self._f = open(self.path, "a", encoding="utf-8")
         self._f.writelines(self._pending)

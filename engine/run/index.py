@@ -11,13 +11,12 @@ from pathlib import Path
 
 from engine.config import schema as config_mod
 from engine.core.tomlio import write_atomic
-from engine.run.folder import EVENTS_FILE, RUN_FILE, STDOUT_FILE
-from engine.run.lock import LOCK_FILE
+from engine.run.folder import CHECKPOINTS_DIR, EVENTS_FILE, LOCK_FILE, RUN_FILE, STDOUT_FILE
 from engine.run.runinfo import RunSummary, is_run_dir, summarize
 
 INDEX_FILE = ".index.json"
 INDEX_VERSION = 1
-WATCHED = (RUN_FILE, EVENTS_FILE, LOCK_FILE, STDOUT_FILE, "checkpoints")
+WATCHED = (RUN_FILE, EVENTS_FILE, LOCK_FILE, STDOUT_FILE, CHECKPOINTS_DIR)
 
 
 def signature(run_dir: Path) -> list:

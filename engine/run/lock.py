@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 from engine.core.errors import UserError
-
-LOCK_FILE = "lock"
+from engine.run.folder import LOCK_FILE
 
 
 def lock_holder(run_dir: Path) -> dict | None:

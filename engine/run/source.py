@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.core.errors import UserError
-from engine.run.folder import RUN_FILE, checkpoints, meta_of_checkpoint
+from engine.run.folder import CHECKPOINTS_DIR, META_FILE, RUN_FILE, checkpoints, meta_of_checkpoint
 
 SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp", "bias",
               "tie_weights", "n_encoder_layer")
@@ -33,13 +33,13 @@ def describe_source(path: str | Path) -> SourceInfo:
     p = Path(path).expanduser()
     if (p / "config.json").is_file() and any(p.glob("*.safetensors")):
         return _hf_info(p)
-    if (p / "meta.json").is_file():
+    if (p / META_FILE).is_file():
         meta, kind, name = meta_of_checkpoint(p), "checkpoint", f"{p.parent.parent.name}/{p.name}"
     elif (p / RUN_FILE).is_file():
         found = checkpoints(p)
         if not found:
             raise UserError(f"the run {p.name} has no checkpoint yet: train it first, then fine-tune it")
-        meta, kind, name = meta_of_checkpoint(p / "checkpoints" / found[-1][0]), "run", p.name
+        meta, kind, name = meta_of_checkpoint(p / CHECKPOINTS_DIR / found[-1][0]), "run", p.name
     else:
         raise UserError(f"{p} is neither a run folder, a checkpoint, nor a Hugging Face model folder")
     model = meta.get("model") or {}

@@ -7,6 +7,7 @@ from pathlib import Path
 from engine.config import schema as config_mod
 from engine.config.schema import PAIR_OBJECTIVES
 from engine.core.errors import UserError
+from engine.run.folder import RUN_FILE
 
 
 def cmd_eval(args) -> int:
@@ -17,7 +18,7 @@ def cmd_eval(args) -> int:
     if args.batches < 1:
         raise UserError("--batches must be at least 1")
     model, tokenizer, path = load_announced(args)
-    cfg = config_mod.load(Path(args.run_dir) / "run.toml")
+    cfg = config_mod.load(Path(args.run_dir) / RUN_FILE)
     m = evaluate_checkpoint(cfg, model, tokenizer, batches=args.batches)
     parts = [f"validation loss {m['loss']:.4f}"]
     if cfg.model.objective == "causal":

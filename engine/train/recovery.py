@@ -10,6 +10,7 @@ import math
 import torch
 
 from engine.model import checkpoint as ckpt
+from engine.run.folder import RUN_FILE
 from engine.runtime import distributed as ddp
 
 MAX_ROLLBACKS = 3
@@ -73,7 +74,7 @@ class Recovery:
         last, lr = self._last_good(), self.cfg.train.lr
         where = f"; the last good checkpoint is {last}: " if last else "; "
         return TrainingStopped("diverged", f"the run diverged: {what} and {why}{where}lower train.lr (now {lr:g}) in "
-                               f"{self.run_dir / 'run.toml'} and resume" + (" from it" if last else ""))
+                               f"{self.run_dir / RUN_FILE} and resume" + (" from it" if last else ""))
 
     def _rollback(self, broken: bool = False) -> None:
         good = ckpt.list_checkpoints(self.run_dir)

@@ -33,7 +33,7 @@ from engine.plan import estimate as est
 from engine.plan.preflight import check
 from engine.run.control import ControlChannel
 from engine.run.events import EventWriter
-from engine.run.folder import EVENTS_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
+from engine.run.folder import CHECKPOINTS_DIR, EVENTS_FILE, LOG_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
 from engine.run.humanlog import TextLog
 from engine.run.lock import RunLock
 from engine.runtime import device as dev
@@ -84,7 +84,7 @@ class Trainer(Recovery):
         self._compile_proven = False
         self.elapsed_before = 0.0
         self.trackers: list = []  # TensorBoard, MLflow, W&B: event listeners (engine/trackers)
-        self.text_log = TextLog(self.run_dir / "train.log")
+        self.text_log = TextLog(self.run_dir / LOG_FILE)
         events.listeners.append(self.text_log)
 
     # ----- set-up -------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ class Trainer(Recovery):
 
     # ----- checkpoints ---------------------------------------------------------------------------
     def _checkpoint_at(self, step: int) -> bool:
-        return (self.run_dir / "checkpoints" / f"step-{step:06d}").is_dir()
+        return (self.run_dir / CHECKPOINTS_DIR / f"step-{step:06d}").is_dir()
 
     def save(self, *, best: bool) -> None:
         if not (self.dist.is_main or self.fsdp):

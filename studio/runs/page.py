@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.core.text import human_count, human_seconds
+from engine.run.folder import CHECKPOINTS_DIR
 from engine.run.runinfo import delete_run
 from studio.runs.queue_panel import QueuePanel
 from studio.runs.sweep_view import SweepView, best_run
@@ -65,7 +66,7 @@ def objective_text(cfg) -> str:
         text += " + NSP"
     if cfg.finetune.source:
         source = Path(cfg.finetune.source)
-        source = source.parent.parent if source.parent.name == "checkpoints" else source
+        source = source.parent.parent if source.parent.name == CHECKPOINTS_DIR else source
         text += f" · {'LoRA' if cfg.finetune.method == 'lora' else 'fine-tune'} of {source.name}"
     return text
 

@@ -7,6 +7,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from engine.run.folder import TOKENIZER_FILE
+
 MAX_PROMPT = 60
 
 
@@ -52,7 +54,7 @@ def unknown_note(run_dir: Path | None, text: str) -> str:
     """'' if the run's tokenizer knows every character of `text`, else a sentence naming those it does not."""
     if run_dir is None or not text:
         return ""
-    path = Path(run_dir) / "tokenizer.json"
+    path = Path(run_dir) / TOKENIZER_FILE
     try:
         tokenizer = _tokenizer(str(path), path.stat().st_mtime)
     except Exception:  # noqa: BLE001 (no tokenizer yet, or unreadable: nothing to warn about)

@@ -79,7 +79,8 @@ def test_sharded_training_matches_one_process_and_resumes_unsharded(tmp_path, ti
     assert torchrun(1, "train", one).returncode == 0
     assert losses(tmp_path / "fsdp") == pytest.approx(losses(tmp_path / "one"), rel=1e-4, abs=1e-5)
     # the checkpoint is the full model, as an unsharded run writes it: it loads anywhere
-    from engine.model.checkpoint import MODEL_FILE, OPTIMIZER_FILE, load_tensors
+    from engine.model.checkpoint import load_tensors
+    from engine.run.folder import MODEL_FILE, OPTIMIZER_FILE
 
     for name in (MODEL_FILE, OPTIMIZER_FILE):
         a, b = (load_tensors(tmp_path / run / "checkpoints" / "step-000008" / name) for run in ("fsdp", "one"))

@@ -7,8 +7,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from engine.demo import make_demo_corpus
-from engine.model.checkpoint import MODEL_FILE, list_checkpoints, load_tensors
+from engine.model.checkpoint import list_checkpoints, load_tensors
 from engine.run.events import read_events
+from engine.run.folder import MODEL_FILE
 from tests.studio.conftest import tiny_model
 from tests.studio.test_pages import write_corpus
 from tests.studio.test_training_flow import RUN_TIMEOUT, train_through_gui
