@@ -14,7 +14,9 @@ def _load(args, device: str = "cpu"):
     """(model, tokenizer, checkpoint) of the run named on the command line, saying which checkpoint it is and
     which damaged ones were passed over."""
     from engine.infer.load import load_for_inference
+    from engine.run.folder import require_run_folder
 
+    require_run_folder(args.run_dir)
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
                                                 warn=lambda text: print(f"warning: {text}", file=sys.stderr))
     which = {None: "the best by validation loss; --checkpoint latest takes the newest", "best": "the best by "
@@ -29,10 +31,19 @@ def cmd_eval(args) -> int:
 
     if args.batches < 1:
         raise UserError("--batches must be at least 1")
+    split = getattr(args, "split", "validation")
+    if split == "test" and (Path(args.run_dir) / "run.toml").is_file():  # refused before any model is loaded
+        held = config_mod.load(Path(args.run_dir) / "run.toml").data.test_fraction
+        if not held:
+            raise UserError(f"{Path(args.run_dir).name} has no test split (data.test_fraction = 0): score "
+                            f"--split validation, or train with a test_fraction to hold one out")
     model, tokenizer, path = _load(args)
     cfg = config_mod.load(Path(args.run_dir) / "run.toml")
-    m = evaluate_checkpoint(cfg, model, tokenizer, batches=args.batches)
-    parts = [f"validation loss {m['loss']:.4f}"]
+    m = evaluate_checkpoint(cfg, model, tokenizer, batches=args.batches, split=split)
+    if not abs(m["loss"]) < float("inf"):  # NaN or inf: huge weights overflow; not a score to report
+        raise UserError(f"{path.name}'s {split} loss is {m['loss']}: the run had diverged when it was saved; "
+                        f"evaluate an earlier checkpoint (--checkpoint)")
+    parts = [f"{split} loss {m['loss']:.4f}"]
     if cfg.model.objective == "causal":
         parts.append(f"perplexity {m['ppl']:.2f}")
     names = {"accuracy": {"masked": "masked-token accuracy", "seq2seq": "token accuracy",
@@ -41,7 +52,9 @@ def cmd_eval(args) -> int:
     parts += [f"{text} {m[key]:.1%}" for key, text in names.items() if key in m]
     parts += [f"{text} {m[key]:.1f}" for key, text in (("bleu", "BLEU"), ("chrf", "chrF")) if key in m]
     parts += [f"ROUGE-L {m['rouge_l']:.3f}"] if "rouge_l" in m else []
-    over = ("every validation example" if cfg.model.objective == "classify" else
+    over = (f"every {split} example" if cfg.model.objective == "classify" else
+            "every test pair, each target written" if cfg.model.objective in PAIR_OBJECTIVES and split == "test"
+            and "exact_match" in m else
             f"up to {args.batches} batches of {cfg.train.batch_size} pairs, {cfg.task.metric_samples} targets written"
             if cfg.model.objective in PAIR_OBJECTIVES and "exact_match" in m else
             f"{args.batches} batches of {cfg.train.batch_size}x{cfg.model.block_size} tokens")
@@ -83,20 +96,10 @@ def cmd_generate(args) -> int:
 
 
 def _check_sampling(args) -> None:
-    import math
+    """The rule the inference worker uses too (engine/infer/sampling_rules.py), in the command line's names."""
+    from engine.infer.sampling_rules import RULES, check_sampling
 
-    if args.max_new_tokens < 1:
-        raise UserError("--max-new-tokens must be at least 1")
-    if not math.isfinite(args.temperature) or args.temperature < 0:
-        raise UserError("--temperature must be a number >= 0 (0 = greedy)")
-    if not 0 < args.top_p <= 1:
-        raise UserError("--top-p must be in (0, 1]")
-    if not math.isfinite(args.repetition_penalty) or args.repetition_penalty <= 0:
-        raise UserError("--repetition-penalty must be a number > 0 (1 = none)")
-    if args.top_k < 0 or args.beams < 1:
-        raise UserError("--top-k must be >= 0 and --beams >= 1")
-    if any(not s for s in args.stop):
-        raise UserError("--stop must not be empty: it names the text to stop at")
+    check_sampling({key: getattr(args, key) for key in RULES}, lambda key: "--" + key.replace("_", "-"))
 
 
 def cmd_predict(args) -> int:
@@ -104,6 +107,8 @@ def cmd_predict(args) -> int:
 
     if not args.text.strip():
         raise UserError("--text is empty: give a text to label, or one with [MASK] to fill in")
+    if args.top_k < 1:
+        raise UserError("--top-k must be at least 1 (the guesses shown for each [MASK])")
     model, tokenizer, _ = _load(args)
     if model.config.num_labels:
         for label, p in classify(model, tokenizer, args.text):
@@ -114,7 +119,7 @@ def cmd_predict(args) -> int:
         for g in guesses:
             print(f"  token {g.position}: " + ", ".join(f"{t!r} {p:.1%}" for t, p in g.candidates))
     else:
-        raise UserError("predict is for classifiers and masked-LM models; use `generate` for a causal model")
+        raise UserError("predict is for classifiers and masked-LM models; use `generate` for this run")
     return 0
 
 
@@ -132,19 +137,25 @@ def cmd_export(args) -> int:
 
 
 def cmd_attention(args) -> int:
-    from engine.infer.inspect import attention_maps, save_maps
+    from engine.infer.inspect import attention_maps, save_maps, seq2seq_stack
+    from engine.paths import output_file
+    from engine.probes.support import model_kind, require
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".csv"):
-        raise UserError(f"--out must end in .npy or .csv, got {out.name}")
-    if out.is_dir() or not out.parent.is_dir():
-        raise UserError(f"--out {out}: " + ("that is a folder; name a file" if out.is_dir() else
-                                            f"the folder {out.parent} does not exist"))
+    output_file(args.out, suffixes=(".npy", ".csv"), beside=(".tokens.json",) if args.out.endswith(".npy") else ())
     model, tokenizer, path = _load(args)
-    maps, tokens = attention_maps(model, tokenizer, args.text)
-    save_maps(args.out, maps, tokens)
-    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {maps.shape[2]} tokens from {path.name} "
-          f"to {args.out}")
+    require(model, "attention")
+    if model_kind(model) == "seq2seq":  # three stacks: the text is the source, the target is written greedily
+        stack = args.stack or "cross"
+        maps, tokens, keys = seq2seq_stack(model, tokenizer, args.text, stack)
+        what = f"{maps.shape[2]} x {maps.shape[3]} tokens of {stack} attention"
+    elif args.stack:
+        raise UserError("--stack chooses among an encoder-decoder's (seq2seq) attention stacks; this run has one "
+                        "stack of self-attention: leave --stack out")
+    else:
+        (maps, tokens), keys = attention_maps(model, tokenizer, args.text), None
+        what = f"{maps.shape[2]} tokens"  # queries and keys alike
+    save_maps(args.out, maps, tokens, keys)
+    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {what} from {path.name} to {args.out}")
     return 0
 
 
