@@ -33,7 +33,7 @@ def env(**extra) -> dict:
     return e
 
 
-def engine(*args, timeout=300, **extra_env) -> subprocess.CompletedProcess:
+def engine(*args, timeout=900, **extra_env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "engine", *map(str, args)], capture_output=True, text=True,
                           env=env(**extra_env), timeout=timeout, cwd=ROOT)
 
@@ -61,7 +61,7 @@ def start(*args, **extra_env) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL, env=env(**extra_env), cwd=ROOT)
 
 
-def wait_for(condition, timeout=120.0, poll=0.05):
+def wait_for(condition, timeout=600.0, poll=0.05):
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
