@@ -55,19 +55,19 @@ def interrupt_while_training(proc: subprocess.Popen, workspace, signum=signal.SI
     """Wait until the first queued run trains, interrupt the command; (run folder, trainer pid, rc, out, err)."""
     runs = workspace / "runs"
     wait_for(lambda: proc.poll() is not None or (runs.is_dir() and any(stepping(d) for d in runs.iterdir())),
-             timeout=240)
+             timeout=600)
     assert proc.poll() is None, proc.communicate()
     run_dir = next(d for d in runs.iterdir() if stepping(d))
     pid = trainer_pid(run_dir)
     proc.send_signal(signum)
-    out, err = proc.communicate(timeout=240)
+    out, err = proc.communicate(timeout=600)
     return run_dir, pid, proc.returncode, out, err
 
 
 def check_stopped(run_dir, pid, rc, out, err):
     assert rc == 130, (rc, err[-2000:])
     assert "Traceback" not in out + err
-    wait_for(lambda: not alive(pid), timeout=60)  # the trainer ended (it has no parent to reap it here)
+    wait_for(lambda: not alive(pid), timeout=600)  # the trainer ended (it has no parent to reap it here)
     saved = checkpoints(run_dir)
     assert saved, "the stopped trainer left no checkpoint"
     line = last_line(err)
@@ -116,7 +116,7 @@ def test_a_trainer_that_ignores_sigterm_is_killed(tmp_path):
     ready = tmp_path / "ready"
     proc = child(f"import signal, time, pathlib\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                  f"pathlib.Path({str(ready)!r}).touch()\nwhile True: time.sleep(1)")
-    wait_for(ready.exists, timeout=60)
+    wait_for(ready.exists, timeout=600)
     assert stop_trainer(proc, tmp_path, StopSignals(), stop_wait=0, term_wait=0) == "killed"
     assert proc.returncode == -signal.SIGKILL
 

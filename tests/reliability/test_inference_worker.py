@@ -118,7 +118,7 @@ while len(results) < 2:
 print(results, "torch" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env(),
-                         timeout=120)
+                         timeout=600)
     assert out.stdout.strip() == "[(2, 2, 11, 11), 'length'] False", out.stderr[-2000:]
 
 
@@ -143,7 +143,7 @@ class Served:
         self.proc.stdin.flush()
 
     def next(self) -> dict:
-        return self.lines.get(timeout=120)  # a hang guard only: an answer that never comes fails here
+        return self.lines.get(timeout=600)  # a hang guard only: an answer that never comes fails here
 
     def answer(self, rid) -> dict:
         """The answer that ends request `rid` (done or error); progress and tokens are passed over."""
@@ -166,7 +166,7 @@ class Served:
 
     def close(self) -> None:
         self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        self.proc.wait(timeout=600)
 
 
 def plain(message: str) -> bool:
