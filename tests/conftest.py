@@ -48,12 +48,16 @@ PANGRAMS = [
 ]
 
 
+def pangram_text(paragraphs: int = 120) -> str:
+    """Simple English text, blank-line separated paragraphs of three pangrams (about 20 kB for 120)."""
+    return "\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(paragraphs)) + "\n"
+
+
 @pytest.fixture
 def tiny_text(tmp_path: Path) -> Path:
     """About 20 kB of simple English text, blank-line separated paragraphs."""
     path = tmp_path / "corpus.txt"
-    paragraphs = [" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(120)]
-    path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    path.write_text(pangram_text(), encoding="utf-8")
     return path
 
 

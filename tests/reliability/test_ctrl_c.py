@@ -14,14 +14,14 @@ from engine.run.folder import checkpoints
 from engine.run.runinfo import summarize
 from engine.runqueue.foreground import StopSignals, stop_trainer
 from engine.runqueue.queue_file import RunQueue
-from tests.conftest import PANGRAMS
+from tests.conftest import pangram_text
 from tests.reliability.helpers import ROOT, env, last_line, wait_for, write_config
 
 
 @pytest.fixture
 def corpus(tmp_path):
     path = tmp_path / "corpus.txt"
-    path.write_text("\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(80)) + "\n")
+    path.write_text(pangram_text(80))
     return path
 
 
