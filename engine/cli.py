@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.core.paths import output_file, output_folder
 from engine.infer.commands import cmd_export, cmd_generate, cmd_predict
 from engine.launch.allocator import restart_with_allocator
 from engine.plan.preflight import check
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("run_dir")
     sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--batches", type=int, default=50)
+    sp.add_argument("--split", choices=("validation", "test"), default="validation",
+                    help="which held-out split to score (test: a run with data.test_fraction)")
     sp = add("generate", cmd_generate, "continue a prompt with a run's model")
     sp.add_argument("run_dir")
     sp.add_argument("--prompt", default="\n")
@@ -118,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--text", required=True)
     sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--out", required=True, help="a .npy file (layers, heads, T, T) or a .csv (long format)")
+    sp.add_argument("--stack", choices=("encoder", "decoder", "cross"),
+                    help="an encoder-decoder (seq2seq) run: which attention (default cross: target x source)")
     add_probe_commands(add, CHECKPOINT_HELP)
     sp = add("control", cmd_control, "ask a running trainer to pause, resume, stop or checkpoint")
     sp.add_argument("run_dir")
@@ -173,9 +178,9 @@ def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
 def cmd_resume(args) -> int:
     from engine.config import schema as config_mod
     from engine.core.tomlio import write_atomic
-    from engine.run.folder import RUN_FILE, checkpoints
+    from engine.run.folder import RUN_FILE, checkpoints, require_run_folder
 
-    run_dir = Path(args.run_dir)
+    run_dir = require_run_folder(args.run_dir)
     if not (run_dir / RUN_FILE).is_file():
         raise UserError(f"{run_dir} is not a run folder (no {RUN_FILE})")
     cfg = config_mod.load(run_dir / RUN_FILE)
@@ -213,6 +218,9 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
     writer = EventWriter(None, echo=sys.stdout if as_json and not quiet else None)
     if not as_json and not quiet:
         writer.listeners.append(_HumanPrinter(cfg.train.max_steps))
+    final: dict = {}  # a classifier's last validation accuracy and macro-F1, repeated in its finished line
+    writer.listeners.append(lambda e: e.type == "eval" and e.get("val_macro_f1") is not None and final.update(
+        val_accuracy=e.get("val_accuracy"), val_macro_f1=e.get("val_macro_f1")))
     trainer = None
     try:
         import torch
@@ -227,7 +235,7 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
             writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
                         best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val,
                         time_spent={k: round(v, 3) for k, v in trainer.clock.spent.items()},
-                        peak_memory=trainer.memory.peak(),
+                        peak_memory=trainer.memory.peak(), **final,
                         **({"test": test} if test else {}))
         return 0
     except UserError as e:
@@ -308,16 +316,37 @@ def cmd_prepare(args) -> int:
                                                                                      file=sys.stderr))
     s = corpus.stats
     print(f"documents {s.documents:,}\ncharacters {s.characters:,}\nbytes {s.bytes:,}\ntokens {s.tokens:,} "
-          f"(train {s.train_tokens:,}, validation {s.val_tokens:,})\nvocabulary {s.vocab_size:,}")
+          f"({_splits_text(cfg, s)})\nvocabulary {s.vocab_size:,}")
     for step, n in s.removed.items():
         print(f"cleaning removed {n:,} ({step})")
     return 0
+
+
+def _splits_text(cfg, s) -> str:
+    """The sizes of the three splits as training makes them: a token stream's test split is the stretch
+    before validation (engine/data/batches.py); labelled rows and pairs are held out by row after a shuffle."""
+    from engine.config.schema import PAIR_OBJECTIVES
+
+    held = cfg.data.test_fraction
+    if cfg.model.objective == "classify" or cfg.model.objective in PAIR_OBJECTIVES and _pairs(cfg.data.path):
+        return (f"train {s.train_tokens:,}, validation {s.val_tokens:,}; test {int(round(s.documents * held)):,} "
+                f"of the {s.documents:,} rows")
+    test = int(round(s.tokens * held))
+    return f"train {s.train_tokens - test:,}, validation {s.val_tokens:,}, test {test:,}"
+
+
+def _pairs(path: str) -> bool:
+    """A table of pairs (not plain text, which seq2seq pretrains on as one token stream)."""
+    from engine.train.pair_tasks import is_table_corpus
+
+    return is_table_corpus(path)
 
 
 def cmd_tokenizer(args) -> int:
     from engine.config import schema as config_mod
     from engine.data.encode import prepare_corpus
 
+    output_file(args.out)
     cfg = check(config_mod.load(args.config, args.set))
     given = _source_tokenizer(cfg)
     tokenizer = given or prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}",
@@ -341,9 +370,10 @@ def _source_tokenizer(cfg):
 
 def cmd_control(args) -> int:
     from engine.run.control import request
+    from engine.run.folder import require_run_folder
     from engine.run.runinfo import summarize
 
-    s = summarize(args.run_dir)
+    s = summarize(require_run_folder(args.run_dir))
     if not s.live:
         raise UserError(f"{args.run_dir} is not running (status: {s.status})")
     request(args.run_dir, args.action)
@@ -355,6 +385,7 @@ def cmd_cluster(args) -> int:
     from engine.config import schema as config_mod
     from engine.launch.slurm import ClusterPlan, write_cluster_job
 
+    output_folder(args.out)
     cfg = check(config_mod.load(args.config, args.set))
     plan = ClusterPlan(nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time, partition=args.partition,
                        account=args.account)
@@ -372,7 +403,7 @@ def cmd_demo(args) -> int:
         width = max(map(len, DEMOS))
         print("\n".join(f"{name:<{width}}  {what}" for name, what in DEMOS.items()))
         return 0
-    corpus, config = write_demo(args.name, args.out or args.name)
+    corpus, config = write_demo(args.name, output_folder(args.out or args.name))
     print(f"wrote {corpus} and {config}\ntrain it with: python -m engine train {config}")
     return 0
 

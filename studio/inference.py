@@ -47,10 +47,10 @@ def prediction_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
     return client().request("predict", run=str(run_dir), checkpoint=checkpoint, text=text)
 
 
-def export_job(run_dir: Path, out_dir: Path) -> Request:
+def export_job(run_dir: Path, out_dir: Path, gguf_type: str | None = None) -> Request:
     """Writes the run's best checkpoint (adapters merged) as a Hugging Face folder, or a GGUF file when `out`
-    ends in .gguf; its result says what was written."""
-    return client().request("export", run=str(run_dir), out=str(out_dir))
+    ends in .gguf (of `gguf_type`: f32, f16 or q8_0; f16 when None); its result says what was written."""
+    return client().request("export", run=str(run_dir), out=str(out_dir), **({"type": gguf_type} if gguf_type else {}))
 
 
 def token_stream(run_dir: Path, checkpoint: str | None, prompt: str, options: dict, parent=None) -> Request:
@@ -78,7 +78,8 @@ def neighbours_job(run_dir: Path, checkpoint: str | None, token_id: int, k: int 
 
 
 
-def calibration_job(config: dict, vocab_size: int, cache_dir: Path, device: str = "cpu", again: bool = False) -> Request:
+def calibration_job(config: dict, vocab_size: int, cache_dir: Path, device: str = "cpu",
+                    again: bool = False) -> Request:
     """Times a few real training steps of the config's shape in the worker (cached in cache_dir; `again`: anew,
     replacing what is cached); its result is {"step_s", "forward_s", "token_s"}."""
     return client().request("calibrate", config=config, vocab_size=vocab_size, device=device,

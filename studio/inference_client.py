@@ -144,6 +144,8 @@ class InferenceClient(QObject):
                 reply = json.loads(line)
             except ValueError:
                 continue  # not the protocol's
+            if not isinstance(reply, dict):
+                continue
             req = self.pending.get(reply.get("id"))
             if req is not None:
                 req.answer(reply)

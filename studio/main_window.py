@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import schema as C
-from engine.core.text import human_seconds
 from engine.demo import demo_config_toml
 from studio.corpus.page import CorpusPage
 from studio.corpus.session import corpus_state, restore_corpus
@@ -29,6 +28,7 @@ from studio.playground.page import PlaygroundPage
 from studio.runs.page import RunsPage
 from studio.runs.queue_runner import QueueRunner
 from studio.settings import Settings
+from studio.state.training import alongside_question, comparable
 from studio.store import Store
 from studio.train.page import TrainPage
 from studio.trainer_client import TrainerClient
@@ -57,8 +57,8 @@ class MainWindow(QMainWindow):
         self.store = Store(settings.workspace)
         self.client = TrainerClient(self.store)
         self.corpus_page = CorpusPage(self.store)
+        self.state = self.store.state
         self.model_page = ModelPage(self.store, auto_measure=settings.auto_measure)
-        self.model_page.auto_measure.training = lambda: bool(self.client.running())
         self.train_page = TrainPage(self.store, self.client)
         self.runs_page = RunsPage(self.store)
         self.inspect_page = InspectPage(self.store)
@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.status_timer.timeout.connect(self._update_status)
         self.store.sig_runs_changed.connect(self._schedule_status)
         self.store.sig_run_updated.connect(self._schedule_status)
+        self.state.training.changed.connect(self._schedule_status)
         self.save_timer.timeout.connect(self.save_session)
         for changed in (self.corpus_page.sig_changed, self.model_page.form.sig_changed, self.nav.currentRowChanged):
             changed.connect(self.save_timer.start)
@@ -165,33 +166,80 @@ class MainWindow(QMainWindow):
             if run.summary.live:
                 self.client.follow(run_dir)
                 self.store.set_current(run_dir)
+        self._sync_training()
 
     def _on_choose_workspace(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose the workspace folder", str(self.store.workspace))
         if folder:
             self.set_workspace(Path(folder))
 
-    def start_training(self, cfg) -> Path:
+    def start_training(self, cfg) -> Path | None:
+        """Train a config now; while another run uses the device, first ask: queue it, run alongside, or not."""
+        self._sync_training()
+        training = self.state.training.paths
+        if training:
+            answer = self.ask_alongside(len(training))
+            if answer == "queue":
+                self.add_to_queue([cfg])
+                return None
+            if answer != "alongside":
+                return None
         run_dir = self.client.launch(cfg)
+        self._forget_queued(cfg)
         self.store.refresh()
+        self._sync_training()
         self.nav.setCurrentRow(PAGES.index("Train"))
         return run_dir
+
+    def ask_alongside(self, training: int) -> str:
+        """"queue", "alongside" or "cancel": what to do with a new run while `training` runs use the device."""
+        question, alongside_words = alongside_question(training)
+        box = QMessageBox(self)
+        box.setWindowTitle("A run is training")
+        box.setText(question)
+        queue = box.addButton("Queue it", QMessageBox.ButtonRole.AcceptRole)
+        alongside = box.addButton(alongside_words, QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(queue)
+        box.exec()
+        return {queue: "queue", alongside: "alongside"}.get(box.clickedButton(), "cancel")
+
+    def _forget_queued(self, cfg) -> None:
+        """The queue never holds a run that trains: the same design waiting there leaves it."""
+        queue, design = self.queue_runner.queue, comparable(cfg.to_dict())
+        try:
+            waiting = queue.items()
+        except Exception:  # noqa: BLE001 (a damaged queue file is said by the queue panel)
+            return
+        for item in waiting:
+            try:
+                same = comparable(C.load(item.config).to_dict()) == design
+            except Exception:  # noqa: BLE001 (an unreadable queued config stays for the panel to show)
+                continue
+            if same:
+                queue.remove(item.id)
+        self.runs_page.queue_panel.reload()
 
     def resume(self, run_dir: Path, max_steps: int | None) -> None:
         if self.client.is_alive(run_dir):
             return
         self.train_page.show_message("")
         self.client.resume(Path(run_dir), max_steps)
+        self._sync_training()
         self.nav.setCurrentRow(PAGES.index("Train"))
 
     def add_to_queue(self, configs: list) -> None:
         """Put runs in the workspace's queue (one from Add to queue, every point of a sweep); the queue starts
         them when a slot is free."""
         queue = self.queue_runner.queue
-        for cfg in configs:
+        training = [comparable(run.summary.config.to_dict()) for d in self.state.training.paths
+                    if (run := self.store.runs.get(d)) is not None and run.summary.config is not None]
+        fresh = [cfg for cfg in configs if comparable(cfg.to_dict()) not in training]
+        for cfg in fresh:
             queue.add(cfg, sweep=cfg.sweep)
         self.runs_page.queue_panel.reload()
-        self.statusBar().showMessage(f"{len(configs)} run(s) queued: the Runs page shows the queue", 8000)
+        same = f"; {len(configs) - len(fresh)} already training, not queued again" if len(fresh) < len(configs) else ""
+        self.statusBar().showMessage(f"{len(fresh)} run(s) queued{same}: the Runs page shows the queue", 8000)
         self.queue_runner.tick()
 
     def live_runs(self) -> list[Path]:
@@ -210,17 +258,18 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(PAGES.index("Model"))
 
     def _on_duplicate(self, cfg) -> None:
-        self.model_page.set_config(cfg)
-        self.nav.setCurrentRow(PAGES.index("Model"))
+        if self.model_page.replace_config(cfg, f"Duplicating {cfg.name.removesuffix('-copy') or 'the run'}"):
+            self.nav.setCurrentRow(PAGES.index("Model"))
 
     def _on_finetune(self, run_dir) -> None:
         """Start designing a run that continues this one: its model, on the corpus chosen next."""
         run = self.store.runs.get(Path(run_dir))
-        self.model_page.name.setText(f"{run.summary.name if run else Path(run_dir).name}-finetune")
-        self.model_page.set_source(str(run_dir))
-        self.nav.setCurrentRow(PAGES.index("Model"))
+        name = f"{run.summary.name if run else Path(run_dir).name}-finetune"
+        if self.model_page.finetune_from(name, str(run_dir)):
+            self.nav.setCurrentRow(PAGES.index("Model"))
 
     def _on_process_ended(self, run_dir: Path, code: int, message: str) -> None:
+        self._sync_training()
         self.store.resummarize(run_dir)
         if message and self.store.current == Path(run_dir):
             self.train_page.show_message(message)
@@ -231,29 +280,30 @@ class MainWindow(QMainWindow):
         if not self.status_timer.isActive():  # at most one update per interval, however fast events come
             self.status_timer.start()
 
+    def _sync_training(self) -> None:
+        """The state learns which runs train now and which of them are paused (every view reads it there)."""
+        self.state.training.set_live({d: self.store.run(d).state == "paused" for d in self.live_runs()})
+
     def _update_status(self) -> None:
-        """The status bar follows the same events as the Train page: which run trains, where it is."""
-        live = self.live_runs()
-        if not live:
-            self.run_label.setText("No run is training")
-            return
-        self.statusBar().clearMessage()  # a hint from before must not hide a live run
-        run = self.store.runs.get(self.store.current if self.store.current in live else live[0])
-        step = run.last_step.step if run and run.last_step else 0
-        where = f"{run.summary.name}: step {step:,} of {run.summary.max_steps:,}" if run else ""
-        eta = run.last_step.get("eta") if run and run.last_step else None
-        more = f" (and {len(live) - 1} more)" if len(live) > 1 else ""
-        self.run_label.setText(f"Training {where}{more}" + (f" · about {human_seconds(eta)} left" if eta else ""))
+        """The status bar shows the state's line: which run trains, where it is, the same words as the Train page."""
+        self._sync_training()
+        if self.state.training.live:
+            self.statusBar().clearMessage()  # a hint from before must not hide a live run
+        self.run_label.setText(self.state.training.status_line(self.store.runs, self.store.current))
 
     # ----- first start -------------------------------------------------------------------------------
     def offer_demo(self) -> None:
-        """Put the built-in demo corpus and preset in place, so one click on Train shows a learning curve."""
+        """Put the built-in demo corpus and preset in place, so one click on Train shows a learning curve (the
+        user's unsaved edits of the form are replaced only if they say so)."""
+        if not self.model_page.may_replace("Opening the demo"):
+            return
         corpus = self.corpus_page.use_demo("python-stdlib")
         from engine.config import schema as C
 
         cfg = C.loads(demo_config_toml(corpus, self.store.runs_dir / "demo"))
         cfg.data.cache_dir = str(self.store.cache_dir)
         self.model_page.set_config(cfg)
+        self.model_page.kept.mark()
         self.settings.mark_started()
         self.nav.setCurrentRow(PAGES.index("Model"))
         self.statusBar().showMessage("The demo is ready: the Python standard library as a corpus and a small "
@@ -276,6 +326,7 @@ class MainWindow(QMainWindow):
             self.settings.save_window(self.normalGeometry() if self.isMaximized() else self.geometry(),
                                       self.isMaximized())
         self.settings.save_session({"corpus": corpus_state(self.corpus_page), "model": cfg.to_toml(),
+                                    "model_kept": self.model_page.kept.values,
                                     "page": self.nav.currentRow(), "workspace": str(self.store.workspace)})
 
     def restore_session(self) -> bool:
@@ -288,6 +339,7 @@ class MainWindow(QMainWindow):
             self.model_page.set_config(C.loads(session.get("model") or ""))
         except Exception:  # noqa: BLE001 (a config from an older version: the form keeps its defaults)
             pass
+        self.model_page.kept.restore(session.get("model_kept"))  # edits not saved then are still unsaved
         page = session.get("page", 0)
         if not self.store.current:  # a re-attached run shows itself on the Train page
             self.nav.setCurrentRow(page if isinstance(page, int) and 0 <= page < len(PAGES) else 0)

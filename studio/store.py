@@ -14,6 +14,7 @@ from engine.run.events import Event, read_events
 from engine.run.folder import EVENTS_FILE
 from engine.run.index import indexed_runs
 from engine.run.runinfo import RunSummary, is_run_dir, summarize
+from studio.state import AppState
 
 EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "val_nsp_accuracy", "val_macro_f1", "icl_score",
                "val_bleu", "val_chrf", "val_rouge_l", "val_exact_match")
@@ -144,6 +145,8 @@ class Store(QObject):
         self.workspace = Path(workspace)
         self.runs: dict[Path, RunState] = {}
         self.current: Path | None = None
+        self.state = AppState()
+        """The one Qt-free application state every page shows (studio/state/)."""
 
     # folders of the workspace
     @property

@@ -6,6 +6,32 @@ import os
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
+
+# A test's waits are hang guards, never a judgement of the machine's speed: on a slow or busy machine a condition
+# that comes true late still passes. Every pytest-qt wait gets at least HANG_GUARD_MS whatever a test wrote (the
+# condition is checked as often as before, so a fast machine does not wait longer); a recipe test, which trains
+# for minutes, gets RECIPE_TIMEOUT_S from pytest-timeout instead of the ordinary per-test limit.
+HANG_GUARD_MS = 600_000
+RECIPE_TIMEOUT_S = 3600
+
+
+def _at_least_the_hang_guard(wait):
+    def patient(self, *args, timeout=5000, **kwargs):
+        return wait(self, *args, timeout=max(timeout, HANG_GUARD_MS) if timeout > 0 else timeout, **kwargs)
+
+    return patient
+
+
+for _name in ("waitUntil", "waitSignal", "waitSignals", "waitCallback", "waitActive", "waitExposed"):
+    setattr(QtBot, _name, _at_least_the_hang_guard(getattr(QtBot, _name)))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("recipe"):
+            item.add_marker(pytest.mark.timeout(RECIPE_TIMEOUT_S))
+
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -22,12 +48,16 @@ PANGRAMS = [
 ]
 
 
+def pangram_text(paragraphs: int = 120) -> str:
+    """Simple English text, blank-line separated paragraphs of three pangrams (about 20 kB for 120)."""
+    return "\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(paragraphs)) + "\n"
+
+
 @pytest.fixture
 def tiny_text(tmp_path: Path) -> Path:
     """About 20 kB of simple English text, blank-line separated paragraphs."""
     path = tmp_path / "corpus.txt"
-    paragraphs = [" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(120)]
-    path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    path.write_text(pangram_text(), encoding="utf-8")
     return path
 
 

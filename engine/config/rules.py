@@ -14,6 +14,7 @@ from engine.config.schema import (
     DOCUMENT_KINDS,
     FINETUNE_METHODS,
     HEALTH_POLICIES,
+    LONG_PAIRS,
     LORA_TARGETS,
     MLPS,
     NORMS,
@@ -47,6 +48,7 @@ def problems(cfg: RunConfig, *, resuming: bool = False,
     if d.min_chars < 0:
         p.append("data.min_chars must be >= 0")
     _choice(p, "data.documents", d.documents, DOCUMENT_KINDS)
+    _choice(p, "data.long_pairs", d.long_pairs, LONG_PAIRS)
     _choice(p, "tokenizer.kind", t.kind, TOKENIZER_KINDS)
     if t.kind == "file" and not t.path:
         p.append('tokenizer.kind = "file" needs tokenizer.path = "tokenizer.json"')
@@ -123,11 +125,13 @@ def problems(cfg: RunConfig, *, resuming: bool = False,
         tr.sample_prompts = ["\n"]
     _choice(p, "track.wandb_mode", cfg.track.wandb_mode, WANDB_MODES)
     if tr.precision == "fp8" and importlib.util.find_spec("torchao") is None:
-        p.append('train.precision = "fp8" needs the torchao package: pip install -e ".[fp8]" (or pip install torchao)')
-    for key, package in (("mlflow", "mlflow"), ("wandb", "wandb")):
-        if getattr(cfg.track, key) and importlib.util.find_spec(package) is None:
-            p.append(f"track.{key} needs the {package} package: pip install -e \".[trackers]\" (or pip install "
-                     f"{package})")
+        p.append('train.precision = "fp8" needs the torchao package: ./dev install fp8 (or pip install torchao)')
+    trackers = (("train.tensorboard", tr.tensorboard, "tensorboard"), ("track.mlflow", cfg.track.mlflow, "mlflow"),
+                ("track.wandb", cfg.track.wandb, "wandb"))
+    for key, wanted, package in trackers:
+        if wanted and importlib.util.find_spec(package) is None:
+            p.append(f"{key} needs the {package} package, which is installed with the trackers: ./dev install "
+                     f"trackers (or pip install {package})")
     return p
 
 

@@ -22,6 +22,7 @@ FORMAT_VERSION = 1
 
 TOKENIZER_KINDS = ("char", "bpe", "wordpiece", "unigram", "file")
 DOCUMENT_KINDS = ("paragraph", "line", "file")
+LONG_PAIRS = ("refuse", "truncate", "drop")
 POSITIONS = ("learned", "sinusoidal", "rope")
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "gelu_tanh", "swiglu")
@@ -76,6 +77,10 @@ class DataConfig:
     """seq2seq and instruct: the column holding each pair's source (the prompt)."""
     target_column: str = "target"
     """seq2seq and instruct: the column holding each pair's target (the response)."""
+    long_pairs: str = "refuse"
+    """seq2seq and instruct pairs longer than the model takes: refuse (a too-long target stops the run, naming its
+    row; long sources are cut) | truncate (cut sources and targets to fit) | drop (leave such pairs out). How many
+    were cut or dropped is said in the run's log."""
     encoding: str = "utf-8"
     """Text encoding of text files; anything else is decoded and re-encoded as UTF-8."""
     normalize: str = ""
@@ -231,7 +236,7 @@ class TrainConfig:
 @dataclass
 class TrackConfig:
     """Trackers the run also reports to (train.tensorboard writes TensorBoard events). Each is optional:
-    pip install -e ".[trackers]"."""
+    ./dev install trackers (pip install -e ".[trackers]")."""
     mlflow: bool = False
     mlflow_uri: str = ""
     """An MLflow tracking URI (a server's http://...); "" = a local store, mlflow.db beside the run folders."""

@@ -1,5 +1,6 @@
 """What the engine would refuse about a table of pairs, found before training by a quick read of its
-first file: empty targets, and (where a token is a character) targets longer than the target length.
+first file: empty targets, and (where a token is a character) targets longer than the target length, unless
+data.long_pairs says to truncate or drop them.
 The Model page and `engine train` ask this with the other corpus checks."""
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ def pair_problems(table: Path, cfg) -> list[str]:
         where = ", ".join(map(str, empty[:5])) + (" ..." if len(empty) > 5 else "")
         problems.append(f"{table.name}: {len(empty)} row(s) have an empty {d.target_column!r} (row {where}): a pair "
                         f"needs a target to learn; fill or remove them")
-    if cfg.tokenizer.kind == "char" and m.objective == "seq2seq" and targets:
+    if cfg.tokenizer.kind == "char" and m.objective == "seq2seq" and targets and d.long_pairs == "refuse":
         limit = (m.target_block_size or m.block_size) - 1  # and its <eos>
         longest = max(range(len(targets)), key=lambda i: len(targets[i]))
         if len(targets[longest]) > limit:
             problems.append(f"the target of row {longest + 1} is {len(targets[longest])} characters but at most "
-                            f"{limit} fit (model.target_block_size): raise it or shorten the targets")
+                            f"{limit} fit (model.target_block_size): raise it, shorten the targets, or set "
+                            f"data.long_pairs = \"truncate\" or \"drop\"")
     return problems

@@ -111,18 +111,41 @@ class PairData:
     test: PairSplit
     truncated: int
     """Sources cut to the model's source length."""
+    targets_cut: int = 0
+    """Targets cut to the target length (data.long_pairs = "truncate")."""
+    dropped: int = 0
+    """Pairs left out for being too long (data.long_pairs = "drop")."""
 
 
 def split_pairs(sources: list[str], targets: list[str], tokenizer, *, seed: int, val_fraction: float,
-                test_fraction: float, max_source: int, max_target: int, target_key: str) -> PairData:
-    """Encode, check the targets' lengths, shuffle and split. Sources longer than `max_source` tokens are
-    cut (counted); a target longer than `max_target` is refused, naming the row and the setting."""
+                test_fraction: float, max_source: int, max_target: int, target_key: str,
+                long_pairs: str = "refuse") -> PairData:
+    """Encode, check the lengths, shuffle and split. `long_pairs` (data.long_pairs) says what becomes of pairs
+    longer than `max_source` / `max_target` tokens: refuse (a long target is refused, naming the row and the
+    setting; long sources are cut), truncate (both cut) or drop (such pairs left out); each counted."""
     src_ids = tokenizer.encode_batch(sources)
     tgt_ids = tokenizer.encode_batch(targets)
+    dropped = 0
+    if long_pairs == "drop":
+        keep = [i for i in range(len(src_ids)) if len(src_ids[i]) <= max_source and len(tgt_ids[i]) <= max_target]
+        dropped = len(src_ids) - len(keep)
+        if len(keep) < 4:
+            raise UserError(f"data.long_pairs = \"drop\" leaves {len(keep)} of {len(src_ids)} pairs (at most "
+                            f"{max_source} source and {max_target} target tokens fit): raise {target_key} or "
+                            f"truncate them instead")
+        sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
+        src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
     longest = max(range(len(tgt_ids)), key=lambda i: len(tgt_ids[i]))
-    if len(tgt_ids[longest]) > max_target:
+    if long_pairs == "refuse" and len(tgt_ids[longest]) > max_target:
         raise UserError(f"the target of row {longest + 1} is {len(tgt_ids[longest])} tokens but at most {max_target} "
-                        f"fit ({target_key}): raise it or shorten the targets")
+                        f"fit ({target_key}): raise it, shorten the targets, or set data.long_pairs = \"truncate\" "
+                        f"or \"drop\"")
+    cut = [i for i, t in enumerate(tgt_ids) if len(t) > max_target]
+    targets = list(targets)
+    for i in cut:  # the reference a cut target's generations are scored against is what was learnt
+        tgt_ids[i] = tgt_ids[i][:max_target]
+        targets[i] = tokenizer.decode(tgt_ids[i])
+    targets_cut = len(cut)
     truncated = sum(len(s) > max_source for s in src_ids)
     src_ids = [s[:max_source] for s in src_ids]
     order = np.random.default_rng(seed).permutation(len(sources))
@@ -138,7 +161,7 @@ def split_pairs(sources: list[str], targets: list[str], tokenizer, *, seed: int,
                          [targets[i] for i in rows], name)
 
     return PairData(part(order[: cuts[0]], "train"), part(order[cuts[0]: cuts[1]], "val"),
-                    part(order[cuts[1]:], "test"), truncated)
+                    part(order[cuts[1]:], "test"), truncated, targets_cut, dropped)
 
 
 def seq2seq_batch(split: PairSplit, rows: np.ndarray, specials: Specials) -> dict[str, np.ndarray]:

@@ -46,20 +46,10 @@ def cmd_generate(args) -> int:
 
 
 def _check_sampling(args) -> None:
-    import math
+    """The rule the inference worker uses too (engine/infer/sampling_rules.py), in the command line's names."""
+    from engine.infer.sampling_rules import RULES, check_sampling
 
-    if args.max_new_tokens < 1:
-        raise UserError("--max-new-tokens must be at least 1")
-    if not math.isfinite(args.temperature) or args.temperature < 0:
-        raise UserError("--temperature must be a number >= 0 (0 = greedy)")
-    if not 0 < args.top_p <= 1:
-        raise UserError("--top-p must be in (0, 1]")
-    if not math.isfinite(args.repetition_penalty) or args.repetition_penalty <= 0:
-        raise UserError("--repetition-penalty must be a number > 0 (1 = none)")
-    if args.top_k < 0 or args.beams < 1:
-        raise UserError("--top-k must be >= 0 and --beams >= 1")
-    if any(not s for s in args.stop):
-        raise UserError("--stop must not be empty: it names the text to stop at")
+    check_sampling({key: getattr(args, key) for key in RULES}, lambda key: "--" + key.replace("_", "-"))
 
 
 def cmd_predict(args) -> int:
@@ -68,6 +58,8 @@ def cmd_predict(args) -> int:
 
     if not args.text.strip():
         raise UserError("--text is empty: give a text to label, or one with [MASK] to fill in")
+    if args.top_k < 1:
+        raise UserError("--top-k must be at least 1 (the guesses shown for each [MASK])")
     model, tokenizer, _ = load_announced(args)
     if model.config.num_labels:
         for label, p in classify(model, tokenizer, args.text):
@@ -78,7 +70,7 @@ def cmd_predict(args) -> int:
         for g in guesses:
             print(f"  token {g.position}: " + ", ".join(f"{t!r} {p:.1%}" for t, p in g.candidates))
     else:
-        raise UserError("predict is for classifiers and masked-LM models; use `generate` for a causal model")
+        raise UserError("predict is for classifiers and masked-LM models; use `generate` for this run")
     return 0
 
 

@@ -187,14 +187,17 @@ def banned_ids(model: GPT, tokenizer) -> list[int]:
 
 @torch.no_grad()
 def beam_search(model: GPT, prompt_ids: list[int], *, beams: int = 4, max_new_tokens: int = 50,
-                length_penalty: float = 1.0, device="cpu") -> list[int]:
-    """The most likely continuation by beam search (scores are summed log-probabilities)."""
+                length_penalty: float = 1.0, device="cpu", should_stop: Callable[[], bool] | None = None) -> list[int]:
+    """The most likely continuation by beam search (scores are summed log-probabilities); `should_stop()`
+    true ends it early with the best so far."""
     model.eval()
     block = model.config.block_size
     ids = torch.tensor([prompt_ids or [0]], dtype=torch.long, device=device)[:, -block:]
     scores = torch.zeros(1, device=device)
     seqs = ids
     for _ in range(max_new_tokens):
+        if should_stop is not None and should_stop():
+            break
         logits = model(seqs[:, -block:])[0][:, -1, :]
         logp = F.log_softmax(logits.float(), dim=-1) + scores[:, None]  # (beams, V)
         flat = logp.view(-1)
@@ -203,6 +206,6 @@ def beam_search(model: GPT, prompt_ids: list[int], *, beams: int = 4, max_new_to
         cols = best.indices % logits.size(-1)
         seqs = torch.cat([seqs[rows], cols[:, None]], dim=1)
         scores = best.values
-    n_new = seqs.size(1) - ids.size(1)
+    n_new = max(1, seqs.size(1) - ids.size(1))
     best_row = int(torch.argmax(scores / (n_new ** length_penalty)))
     return seqs[best_row, ids.size(1):].tolist()

@@ -44,16 +44,19 @@ def stream_response(model, tokenizer, source: str, opts: SamplingOptions, *, dev
         yield token
 
 
-def respond(model, tokenizer, source: str, opts: SamplingOptions, *, beams: int = 1, device="cpu") -> str:
-    """The whole response as text."""
+def respond(model, tokenizer, source: str, opts: SamplingOptions, *, beams: int = 1, device="cpu",
+            should_stop: Callable[[], bool] | None = None) -> str:
+    """The whole response as text; `should_stop()` true ends it early."""
     eos, pad = special_id(tokenizer, EOS_NAMES), special_id(tokenizer, PAD_NAMES)
     if beams > 1 and model.config.arch == "t5":
         ids = beam_target(model, tokenizer.encode(source), start=pad, eos=eos, beams=beams,
-                          max_new_tokens=opts.max_new_tokens, banned=banned_ids(model, tokenizer), device=device)
+                          max_new_tokens=opts.max_new_tokens, banned=banned_ids(model, tokenizer), device=device,
+                          should_stop=should_stop)
     elif beams > 1:
         prompt = tokenizer.encode(PROMPT_TEMPLATE.format(source=source))
-        ids = beam_search(model, prompt, beams=beams, max_new_tokens=opts.max_new_tokens, device=device)
+        ids = beam_search(model, prompt, beams=beams, max_new_tokens=opts.max_new_tokens, device=device,
+                          should_stop=should_stop)
         ids = ids[: ids.index(eos)] if eos in ids else ids
     else:
-        ids = [t.id for t in stream_response(model, tokenizer, source, opts, device=device)]
+        ids = [t.id for t in stream_response(model, tokenizer, source, opts, device=device, should_stop=should_stop)]
     return tokenizer.decode(ids)

@@ -68,7 +68,8 @@ def stream_target(model, src_ids: list[int], opts: SamplingOptions, *, start: in
 
 @torch.no_grad()
 def beam_target(model, src_ids: list[int], *, start: int, eos: int, beams: int = 4, max_new_tokens: int = 50,
-                length_penalty: float = 1.0, banned: list[int] | None = None, device="cpu") -> list[int]:
+                length_penalty: float = 1.0, banned: list[int] | None = None, device="cpu",
+                should_stop: Callable[[], bool] | None = None) -> list[int]:
     """The most likely target by beam search; a beam that writes <eos> is finished and scored by its
     summed log-probability over its length ** length_penalty."""
     model.eval()
@@ -77,6 +78,8 @@ def beam_target(model, src_ids: list[int], *, start: int, eos: int, beams: int =
     scores = torch.zeros(1, device=device)
     finished: list[tuple[float, list[int]]] = []
     for step in range(1, max_new_tokens + 1):
+        if should_stop is not None and should_stop():
+            break
         logits = model.decode(seqs, memory.expand(len(seqs), -1, -1), mask)[:, -1].float()
         if banned:
             logits[:, banned] = float("-inf")

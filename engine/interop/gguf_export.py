@@ -20,6 +20,7 @@ import torch
 from engine.core.errors import UserError
 from engine.interop.families import family_of, to_halves
 from engine.interop.gguf_vocab import gguf_vocab
+from engine.interop.permissions import as_created
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -67,6 +68,7 @@ def export_gguf(model, tokenizer, out: str | Path, *, dtype: str = "f16") -> Pat
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
         w.close()
+        as_created(tmp)  # the mode any new file gets, whatever the writer chose
         os.replace(tmp, out)
     except BaseException:
         w.close()

@@ -20,6 +20,7 @@ from engine.data.tokenizer import Tokenizer
 from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox, hf_t5
 from engine.interop.families import family_of
 from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer
+from engine.interop.permissions import as_created
 from engine.interop.special_ids import generation_config
 from engine.model.checkpoint import load_tensors
 from engine.model.gpt import GPTConfig, sinusoid_table
@@ -59,6 +60,7 @@ def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: li
             (tmp / "generation_config.json").write_text(json.dumps(generation, indent=2))
         write_tokenizer(tmp, tokenizer, cfg)
         check_tokenizer(tmp, tokenizer, cfg)
+        as_created(tmp)  # 0644/0755 under umask 022: safetensors writes its file for the owner alone
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

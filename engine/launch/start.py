@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from engine.launch.allocator import training_env
@@ -20,6 +21,7 @@ def start_trainer(run_dir: Path, args: list[str], *, env: dict | None = None) ->
     run_dir.mkdir(parents=True, exist_ok=True)
     env = training_env(dict(env or os.environ, PYTHONUNBUFFERED="1", HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["ENGINE_PROCESS_START"] = repr(time.time())  # a stop asked from now on counts, even mid-start
     with open(run_dir / STDOUT_FILE, "ab") as out, open(run_dir / STDERR_FILE, "ab") as err:
         return subprocess.Popen([sys.executable, "-m", "engine", *args, "--events"], stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, cwd=str(ROOT), env=env, start_new_session=True)

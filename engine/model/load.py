@@ -14,7 +14,7 @@ from engine.data.tokenizer import Tokenizer
 from engine.model import checkpoint as ckpt
 from engine.model.build import build_model, gpt_config_from_dict
 from engine.model.lora import apply_lora, merge_lora
-from engine.run.folder import CHECKPOINTS_DIR, TOKENIZER_FILE, best_checkpoint, damaged_checkpoints
+from engine.run.folder import CHECKPOINTS_DIR, TOKENIZER_FILE, best_checkpoint, damaged_checkpoints, require_run_folder
 
 BASE_DIR = "base"
 
@@ -111,6 +111,7 @@ def load_for_inference(run_dir: Path, checkpoint: str | None = None, device: str
 def load_announced(args, device: str = "cpu"):
     """(model, tokenizer, checkpoint) of the run named on the command line (`args.run_dir`, `args.checkpoint`),
     saying which checkpoint it is and which damaged ones were passed over."""
+    require_run_folder(args.run_dir)
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
                                                 warn=lambda text: print(f"warning: {text}", file=sys.stderr))
     which = {None: "the best by validation loss; --checkpoint latest takes the newest", "best": "the best by "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.core.paths import output_file
+from engine.probes.support import model_kind, require
 
 
 def add_commands(add, checkpoint_help: str) -> None:
@@ -74,17 +75,21 @@ def cmd_lens(args) -> int:
 
 def cmd_attention(args) -> int:
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
-    from engine.probes.attention import attention_maps, save_maps
+    from engine.probes.attention import attention_maps, save_maps, seq2seq_stack
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".csv"):
-        raise UserError(f"--out must end in .npy or .csv, got {out.name}")
-    if out.is_dir() or not out.parent.is_dir():
-        raise UserError(f"--out {out}: " + ("that is a folder; name a file" if out.is_dir() else
-                                            f"the folder {out.parent} does not exist"))
+    output_file(args.out, suffixes=(".npy", ".csv"), beside=(".tokens.json",) if args.out.endswith(".npy") else ())
     model, tokenizer, path = load_announced(args)
-    maps, tokens = attention_maps(model, tokenizer, args.text)
-    save_maps(args.out, maps, tokens)
-    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {maps.shape[2]} tokens from {path.name} "
-          f"to {args.out}")
+    require(model, "attention")
+    if model_kind(model) == "seq2seq":  # three stacks: the text is the source, the target is written greedily
+        stack = args.stack or "cross"
+        maps, tokens, keys = seq2seq_stack(model, tokenizer, args.text, stack)
+        what = f"{maps.shape[2]} x {maps.shape[3]} tokens of {stack} attention"
+    elif args.stack:
+        raise UserError("--stack chooses among an encoder-decoder's (seq2seq) attention stacks; this run has one "
+                        "stack of self-attention: leave --stack out")
+    else:
+        (maps, tokens), keys = attention_maps(model, tokenizer, args.text), None
+        what = f"{maps.shape[2]} tokens"  # queries and keys alike
+    save_maps(args.out, maps, tokens, keys)
+    print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {what} from {path.name} to {args.out}")
     return 0

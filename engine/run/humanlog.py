@@ -55,6 +55,8 @@ def describe(e: Event) -> str | None:
         share = ", ".join(f"{k} {v / g('elapsed'):.0%}" for k, v in spent.items() if g("elapsed")) if spent else ""
         return (f"finished at step {e.step} ({g('reason')}) after {human_seconds(g('elapsed'))}"
                 + (f"; best val loss {best:.4f}" if best is not None else "") + (f" ({share} of it)" if share else "")
+                + (f"; val accuracy {g('val_accuracy'):.1%}, val macro-F1 {g('val_macro_f1'):.3f}"
+                   if g("val_macro_f1") is not None and g("val_accuracy") is not None else "")
                 + (f"; peak memory {human_bytes(g('peak_memory'))}" if g("peak_memory") else "")
                 + (f"; test: {test_line(g('test'))}" if g("test") else ""))
     if e.type == "error":
@@ -64,9 +66,10 @@ def describe(e: Event) -> str | None:
 
 def test_line(test: dict) -> str:
     """The test split's metrics in words: loss, then whichever scores the task has."""
-    names = {"loss": "loss", "accuracy": "token accuracy", "bleu": "BLEU", "chrf": "chrF", "rouge_l": "ROUGE-L",
-             "exact_match": "exact match"}
-    return ", ".join(f"{label} {test[key]:.3f}" if key in ("loss", "rouge_l") else
+    classifier = test.get("macro_f1") is not None
+    names = {"loss": "loss", "accuracy": "accuracy" if classifier else "token accuracy", "macro_f1": "macro-F1",
+             "bleu": "BLEU", "chrf": "chrF", "rouge_l": "ROUGE-L", "exact_match": "exact match"}
+    return ", ".join(f"{label} {test[key]:.3f}" if key in ("loss", "rouge_l", "macro_f1") else
                      f"{label} {test[key]:.1%}" if key in ("accuracy", "exact_match") else f"{label} {test[key]:.1f}"
                      for key, label in names.items() if test.get(key) is not None)
 

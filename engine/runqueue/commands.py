@@ -4,10 +4,10 @@ shows in the studio and a queue filled there can be run here (one run after anot
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.core.paths import workspace_folder
 from engine.plan.preflight import check
 from engine.runqueue.queue_file import DEFAULT_WORKSPACE, RunQueue
 
@@ -15,9 +15,10 @@ from engine.runqueue.queue_file import DEFAULT_WORKSPACE, RunQueue
 def cmd_sweep(args) -> int:
     from engine.runqueue.sweep import load_sweep, point_configs, point_text, points
 
+    workspace = workspace_folder(args.workspace)
     sweep = load_sweep(args.sweep, args.set)
     configs = point_configs(sweep)
-    queue = RunQueue(args.workspace)
+    queue = RunQueue(workspace)
     for cfg, point in zip(configs, points(sweep)):
         item = queue.add(cfg, sweep=sweep.name)
         print(f"queued {item.name}: {point_text(point)}")
@@ -31,7 +32,7 @@ def cmd_sweep(args) -> int:
 def cmd_queue(args) -> int:
     from engine.config import schema as config_mod
 
-    queue = RunQueue(args.workspace)
+    queue = RunQueue(workspace_folder(args.workspace))
     if args.action == "add":
         if not args.what:
             raise UserError("queue add needs a run config: python -m engine queue add run.toml")
@@ -41,8 +42,10 @@ def cmd_queue(args) -> int:
         items = queue.items()
         state = "paused" if queue.paused else "waiting"
         print(f"{len(items)} run(s) {state} in {queue.root}" + (":" if items else ""))
+        if items:
+            print(f"{'place':>5}  {'id':<{len(items[0].id)}}  name")
         for i, item in enumerate(items):
-            print(f"{i:3d}  {item.id}  {item.name}" + (f"  (sweep {item.sweep})" if item.sweep else ""))
+            print(f"{i:5d}  {item.id}  {item.name}" + (f"  (sweep {item.sweep})" if item.sweep else ""))
     elif args.action in ("pause", "resume"):
         queue.set_paused(args.action == "pause")
         print(f"the queue is {'paused' if args.action == 'pause' else 'running again'}")
@@ -52,6 +55,10 @@ def cmd_queue(args) -> int:
     elif args.action == "move":
         if args.to is None:
             raise UserError("queue move needs --to N (0 = next to start)")
+        n = len(queue.items())
+        if not 0 <= args.to < n:
+            raise UserError(f"--to {args.to} is not a place in the queue: its {n} run(s) are at places 0 to {n - 1} "
+                            f"(0 = next to start)" if n else f"--to {args.to}: the queue is empty")
         queue.move(_item(args), args.to)
         print(f"moved {args.what} to place {args.to}")
     else:
@@ -67,29 +74,55 @@ def _item(args) -> str:
 
 def run_queue(queue: RunQueue) -> int:
     """Train the queued runs one after another in this terminal, until the queue is empty or paused.
-    Ctrl-C asks the run in progress to stop at a checkpoint (it can be resumed) and ends the loop."""
+    Ctrl-C (or SIGTERM) asks the run in progress to stop at a checkpoint (it can be resumed), says so in
+    one line and ends with status 130 (engine/runqueue/foreground.py)."""
     from engine.launch.start import start_trainer
-    from engine.run.control import request
     from engine.run.runinfo import summarize
+    from engine.runqueue.foreground import StopSignals
 
     done = 0
-    while (item := queue.pop()) is not None:
-        print(f"starting {item.name} in {item.run_dir}", flush=True)
-        proc = start_trainer(Path(item.run_dir), ["train", item.config])
-        try:
-            while proc.poll() is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            request(Path(item.run_dir), "stop")
-            proc.wait()
-            print(f"stopped {item.name} at a checkpoint: resume it with `python -m engine resume {item.run_dir}`")
+    with StopSignals() as signals:
+        while not signals.asked and (item := queue.pop()) is not None:
+            print(f"starting {item.name} in {item.run_dir}", flush=True)
+            proc = start_trainer(Path(item.run_dir), ["train", item.config])
+            signals.wait(proc, None)
+            if signals.asked:
+                return _interrupted(queue, item, proc, signals)
+            s = summarize(item.run_dir)
+            best = f", best validation loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else ""
+            print(f"{item.name}: {s.status}{best}" + (f" ({s.message})" if s.message else ""), flush=True)
+            done += 1
+        if signals.asked:
+            waiting = len(queue.items())
+            print(f"stopped the queue between runs after {done} run(s); {waiting} run(s) wait in it: "
+                  f"`python -m engine queue run` goes on", file=sys.stderr)
             return 130
-        s = summarize(item.run_dir)
-        best = f", best validation loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else ""
-        print(f"{item.name}: {s.status}{best}" + (f" ({s.message})" if s.message else ""), flush=True)
-        done += 1
     print(f"ran {done} run(s); the queue is " + ("paused" if queue.paused else "empty"), file=sys.stderr)
     return 0
+
+
+def _interrupted(queue: RunQueue, item, proc, signals) -> int:
+    """Stop the trainer of `item`, leave the queue and its run folder consistent, say so in one line: 130."""
+    import shutil
+
+    from engine.run.folder import RUN_FILE, checkpoints
+    from engine.runqueue.foreground import stop_trainer
+
+    how = stop_trainer(proc, item.run_dir, signals)
+    late = {"terminated": " (it needed SIGTERM)", "killed": " (it did not stop in time and was killed)"}.get(how, "")
+    saved = max(checkpoints(item.run_dir), key=lambda c: c[1], default=None)
+    if saved is None:  # nothing trained: the run goes back to the head of the queue, to start afresh
+        if (Path(item.run_dir) / RUN_FILE).exists():
+            shutil.rmtree(item.run_dir, ignore_errors=True)
+        queue.put_back(item)
+        print(f"stopped {item.name} before its first checkpoint{late}; it is back at the head of the queue: "
+              f"`python -m engine queue run` starts it again", file=sys.stderr)
+        return 130
+    waiting = len(queue.items())
+    more = f"; {waiting} more run(s) wait in the queue (`python -m engine queue run`)" if waiting else ""
+    print(f"stopped {item.name} at step {saved[1]} (checkpoint {saved[0]}){late}: resume it with "
+          f"`python -m engine resume {item.run_dir}`{more}", file=sys.stderr)
+    return 130
 
 
 def add_commands(add, set_help: str) -> None:

@@ -21,7 +21,8 @@ class TensorBoardLog(Tracker):
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            events.emit("warning", kind="tensorboard", message="tensorboard is not installed: pip install tensorboard")
+            events.emit("warning", kind="tensorboard", message="TensorBoard is not installed, so this run writes "
+                        "no TensorBoard files: ./dev install trackers (or pip install tensorboard)")
             return None
         return cls(SummaryWriter(str(run_dir / "tensorboard")), events)
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.config.schema import RunConfig
+from engine.config.schema import PAIR_OBJECTIVES, RunConfig
+from engine.core.errors import UserError
 from engine.data.encode import prepare_corpus
 from engine.run.events import EventWriter
 from engine.runtime.distributed import DistInfo
@@ -39,16 +40,19 @@ class _Host:
         return contextlib.nullcontext()
 
 
-def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, device: str = "cpu") -> dict:
-    """The task's validation metrics of `model` over `batches` batches (a classifier's whole validation
-    split); a fine-tune's corpus is encoded with the run's own tokenizer, as in training."""
+def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, device: str = "cpu",
+                        split: str = "validation") -> dict:
+    """The task's metrics of `model` on the validation or test split over `batches` batches (a classifier's
+    whole split, a pair run's whole test split); a fine-tune's corpus is encoded with the run's own tokenizer,
+    as in training. A run that holds out no test split is refused in words."""
     cfg.train.eval_batches = batches
     cfg.train.auto_batch_size = False
     host = _Host(cfg, model.config.arch, torch.device(device), DistInfo(), EventWriter(None))
-    from engine.config.schema import PAIR_OBJECTIVES
-
     # a fine-tune's, or a pair run's (trained on both sides, with its start and end tokens)
     own = cfg.finetune.source or cfg.model.objective in PAIR_OBJECTIVES
     task = make_task(host, tokenizer if own else None)
+    if split == "test" and not task.has_test():
+        raise UserError(f"this run has no test split (data.test_fraction = {cfg.data.test_fraction} holds out no "
+                        f"rows): score --split validation, or train with a larger data.test_fraction")
     model.eval()
-    return task.evaluate(model, "val")
+    return task.evaluate(model, "test" if split == "test" else "val")

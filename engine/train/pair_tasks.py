@@ -65,16 +65,25 @@ class PairTask(Task):
         max_source, max_target = limits(self.t.tokenizer)
         self.data = split_pairs(sources, targets, self.t.tokenizer, seed=self.tr.seed,
                                 val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction,
-                                max_source=max_source, max_target=max_target, target_key=target_key)
+                                max_source=max_source, max_target=max_target, target_key=target_key,
+                                long_pairs=cfg.data.long_pairs)
         if self.data.truncated:
             self.t.events.emit("warning", kind="truncated", message=(
                 f"{self.data.truncated} source(s) are longer than model.block_size and were cut to it"))
+        if self.data.targets_cut:
+            self.t.events.emit("warning", kind="truncated", message=(
+                f"{self.data.targets_cut} target(s) are longer than {target_key} and were cut to it "
+                f"(data.long_pairs = \"truncate\")"))
+        if self.data.dropped:
+            self.t.events.emit("warning", kind="dropped", message=(
+                f"{self.data.dropped} pair(s) longer than the model takes were left out (data.long_pairs = \"drop\")"))
 
     def stats(self) -> dict:
         d = self.data
         n = len(d.train) + len(d.val) + len(d.test)
         return {"documents": n, "train_examples": len(d.train), "val_examples": len(d.val),
-                "test_examples": len(d.test), "truncated": d.truncated, "vocab_size": self.t.tokenizer.vocab_size}
+                "test_examples": len(d.test), "truncated": d.truncated, "targets_cut": d.targets_cut,
+                "dropped": d.dropped, "vocab_size": self.t.tokenizer.vocab_size}
 
     def eval_rows(self, which: str) -> PairSplit:
         return {"val": self.data.val, "train": self.data.train, "test": self.data.test}[which]

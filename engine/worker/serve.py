@@ -5,12 +5,18 @@ Requests come as JSON lines on stdin: {"id": n, "op": ..., ...}. Each gets answe
 line each: {"id": n, "type": "progress" | "token" | "done" | "error", ...}; "done" and "error" end it.
 Large arrays travel as .npy files in a temporary folder the worker owns (their paths are in the answer;
 the reader deletes them). {"op": "stop", "target": n} ends a generation at its next token: a reader
-thread takes requests while the main thread works, so a stop is seen at once.
+thread takes requests while the main thread works, so a stop is seen at once (beam search included).
 
 ops: ping; attention (run, checkpoint, text); predict (run, checkpoint, text); generate (run, checkpoint,
 prompt, options; a seq2seq or instruct run answers the prompt as its source); lens (run, checkpoint, text,
-k); ablate (run, checkpoint, text, heads); neighbours (run, checkpoint, token_id, k); export (run, out);
-forget (run).
+k); ablate (run, checkpoint, text, heads); neighbours (run, checkpoint, token_id, k); calibrate (config,
+vocab_size, device, cache_dir, again); export (run, out, type); forget (run); stop (target).
+
+Every line gets an answer or is a stop: the reader checks each request against its op's schema
+(engine/infer/requests.py; generation settings by engine/infer/sampling_rules.py, the rule `generate` uses,
+at most MAX_NEW_TOKENS new tokens) before it is queued, and refuses a bad one at once with a sentence naming
+its field, as it does a line that is not a JSON object or is over MAX_LINE bytes. What fails while a request
+is done (a missing file, a folder that is a file) is said in a sentence too; the worker goes on serving.
 """
 
 from __future__ import annotations
@@ -21,11 +27,15 @@ import queue
 import sys
 import tempfile
 import threading
+import traceback
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.infer.requests import check_request, request_id
 
 MAX_MODELS = 4
+MAX_LINE = 8 * 2**20
+"""The longest request line read, in bytes; a longer one is answered with a sentence and skipped."""
 
 
 class Worker:
@@ -33,7 +43,9 @@ class Worker:
         self.out = out
         self.write_lock = threading.Lock()
         self.requests: queue.Queue = queue.Queue()
-        self.stops: set[int] = set()
+        self.stops: set[int | str] = set()
+        self.live: set[int | str] = set()
+        """The ids of the requests queued or being done: a stop for any other is let go."""
         self.models: dict[tuple[str, str], tuple] = {}
         self.objectives: dict[str, str] = {}
         """Each run's objective, read from its run.toml with its first model."""
@@ -41,24 +53,50 @@ class Worker:
 
     # ----- the two threads ----------------------------------------------------------------------
     def read(self, lines) -> None:
-        """Reader thread: queue requests; stops are recorded at once. End of input ends the worker."""
+        """Reader thread: check each line (requests.py) and queue it, or answer it at once with a sentence;
+        stops are recorded at once. Nothing a line holds ends this thread; end of input ends the worker."""
         for line in lines:
             try:
-                req = json.loads(line)
-            except ValueError:
-                self.send({"id": None, "type": "error", "message": f"not a JSON request: {line[:80]!r}"})
-                continue
-            if req.get("op") == "stop":
-                self.stops.add(req.get("target"))
-            else:
-                self.requests.put(req)
+                self.take(line)
+            except Exception:  # noqa: BLE001 - a bug here must not leave the studio waiting forever
+                traceback.print_exc()
+                self.send({"id": None, "type": "error", "message": "the worker could not read a request line; "
+                                                                  "it goes on reading the next ones"})
         self.requests.put(None)
+
+    def take(self, line: bytes | str | None) -> None:
+        if line is None:
+            return self.refuse(None, f"a request line is longer than {MAX_LINE // 2**20} MiB: it was not read")
+        try:
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError:
+            return self.refuse(None, "a request line is not UTF-8 text: it was not read")
+        if not text.strip():
+            return None  # blank lines between requests are allowed
+        try:
+            req = json.loads(text)
+        except (ValueError, RecursionError):
+            return self.refuse(None, f"not a JSON request: {text.strip()[:80]!r}")
+        rid = request_id(req) if isinstance(req, dict) else None
+        try:
+            req = check_request(req)
+        except UserError as e:
+            return self.refuse(rid, str(e))
+        if req["op"] != "stop":
+            self.live.add(req["id"])
+            self.requests.put(req)
+        elif req["target"] in self.live:
+            self.stops.add(req["target"])
+        return None
+
+    def refuse(self, rid, message: str) -> None:
+        self.send({"id": rid, "type": "error", "message": message})
 
     def serve(self) -> None:
         while (req := self.requests.get()) is not None:
-            rid = req.get("id")
+            rid = req["id"]
             try:
-                result = getattr(self, f"op_{req.get('op')}", self.op_unknown)(req)
+                result = getattr(self, f"op_{req['op']}")(req)
                 self.send({"id": rid, "type": "done", "result": result})
             except UserError as e:
                 self.send({"id": rid, "type": "error", "message": str(e)})
@@ -67,14 +105,22 @@ class Worker:
                     f"the model ran out of memory ({str(e).splitlines()[0][:200] if str(e) else 'no details'}): "
                     f"try a shorter text or fewer new tokens; the worker's memory was freed")})
                 self.models.clear()
-            except Exception as e:  # noqa: BLE001 - a bug or a broken file: said in words, the worker lives on
-                self.send({"id": rid, "type": "error", "message": f"{type(e).__name__}: {e}"})
+            except Exception as e:  # noqa: BLE001 - a broken file or a bug: said in words, the worker lives on
+                if not isinstance(e, OSError | ValueError | KeyError):
+                    traceback.print_exc()  # a bug: its details go to stderr, which the studio forwards
+                self.send({"id": rid, "type": "error", "message": in_words(e, req["op"])})
             finally:
+                self.live.discard(rid)
                 self.stops.discard(rid)
 
     def send(self, message: dict) -> None:
+        line = json.dumps(message, ensure_ascii=False)
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a request's \ud800: escaped, the line stays JSON
+            line = json.dumps(message)
         with self.write_lock:
-            self.out.write(json.dumps(message, ensure_ascii=False) + "\n")
+            self.out.write(line + "\n")
             self.out.flush()
 
     # ----- models -------------------------------------------------------------------------------
@@ -84,7 +130,8 @@ class Worker:
         key = (req["run"], req.get("checkpoint") or "")
         if key not in self.models:
             self.send({"id": req["id"], "type": "progress", "stage": "load", "message": "loading the checkpoint"})
-            self.models[key] = load_for_inference(Path(req["run"]), req.get("checkpoint"))
+            self.models[key] = load_for_inference(Path(req["run"]), req.get("checkpoint"), warn=lambda text: self.send(
+                {"id": req["id"], "type": "progress", "stage": "load", "message": f"warning: {text}"}))
             self.objectives.pop(req["run"], None)  # a run trained again may have a new config
             while len(self.models) > MAX_MODELS:
                 self.models.pop(next(iter(self.models)))
@@ -101,9 +148,6 @@ class Worker:
     def op_ping(self, req: dict) -> dict:
         return {"pid": os.getpid()}
 
-    def op_unknown(self, req: dict) -> None:
-        raise UserError(f"unknown request {req.get('op')!r}")
-
     def op_forget(self, req: dict) -> None:
         for key in [k for k in self.models if k[0] == req["run"]]:
             del self.models[key]
@@ -117,6 +161,7 @@ class Worker:
         model, tokenizer, _ = self.model(req)
         self.send({"id": req["id"], "type": "progress", "stage": "attention", "message": "computing attention"})
         hold_here("attention")
+        self.tmp.mkdir(parents=True, exist_ok=True)  # made again if a cleaner took it
         if model.config.arch == "t5":  # the source, the target the model writes, and three stacks
             from engine.probes.attention import seq2seq_attention
 
@@ -143,18 +188,21 @@ class Worker:
         from engine.infer.respond import answers, respond, stream_response
 
         model, tok, _ = self.model(req)
-        options = dict(req.get("options") or {})
+        options = dict(req.get("options") or {})  # checked against sampling_rules.py before it was queued
         beams = options.pop("beams", 1)
+        opts = SamplingOptions(**options)
+        if beams > tok.vocab_size:
+            raise UserError(f"beams {beams} is more than the vocabulary ({tok.vocab_size} tokens)")
         stopped = lambda: req["id"] in self.stops  # noqa: E731
         answering = answers(model, self.objective(req["run"]))  # seq2seq, instruct: the prompt is a source
         if beams > 1 and answering:
-            text = respond(model, tok, req["prompt"], SamplingOptions(**options), beams=beams)
+            text = respond(model, tok, req["prompt"], opts, beams=beams, should_stop=stopped)
             tokens = iter([{"text": text, "prob": None, "alternatives": []}])
         elif beams > 1:
-            ids = beam_search(model, tok.encode(req["prompt"]), beams=beams, max_new_tokens=options["max_new_tokens"])
+            ids = beam_search(model, tok.encode(req["prompt"]), beams=beams, max_new_tokens=opts.max_new_tokens,
+                              should_stop=stopped)
             tokens = ({"text": tok.decode([i]), "prob": None, "alternatives": []} for i in ids)
         else:
-            opts = SamplingOptions(**options)
             opts.banned = banned_ids(model, tok)
             made = stream_response(model, tok, req["prompt"], opts, should_stop=stopped) if answering else \
                 stream(model, tok.encode(req["prompt"]), opts, should_stop=stopped)
@@ -172,7 +220,7 @@ class Worker:
         from engine.probes.logit_lens import logit_lens
 
         model, tokenizer, _ = self.model(req)
-        lens = logit_lens(model, tokenizer, req["text"], k=int(req.get("k", 5)))
+        lens = logit_lens(model, tokenizer, req["text"], k=min(req.get("k", 5), tokenizer.vocab_size))
         return {"depths": lens.depths, "tokens": lens.tokens, "top": lens.top_strings,
                 "probs": lens.top_probs.round(5).tolist(), "target": lens.target_probs.round(5).tolist()}
 
@@ -231,6 +279,46 @@ class Worker:
         return f"{path.name} written as {what}"
 
 
+def request_lines(stream, limit: int = MAX_LINE):
+    """Each line of a binary stream, or None for a line over `limit` bytes (the rest of it is read and
+    dropped, never held whole)."""
+    while line := stream.readline(limit + 1):
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := stream.readline(limit + 1)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def in_words(e: Exception, op: str) -> str:
+    """What went wrong while doing a request, as a sentence (never an exception's name and raw text)."""
+    if isinstance(e, OSError) and e.filename:
+        path = Path(os.fsdecode(e.filename))
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            said = f"{above} is a file, not a folder, so {path} cannot be reached"
+        elif isinstance(e, NotADirectoryError | FileExistsError) and path.is_file():
+            said = f"{path} is a file, not a folder"
+        elif isinstance(e, FileNotFoundError):
+            said = f"{path} does not exist" if path.parent.is_dir() else f"the folder {path.parent} does not exist"
+        else:
+            said = {NotADirectoryError: f"{path} is not a folder", IsADirectoryError: f"{path} is a folder, not a file",
+                    FileExistsError: f"{path} already exists",
+                    PermissionError: f"{path} may not be read or written (permission denied)"}.get(type(e))
+            said = said or f"{path}: {(e.strerror or 'a system error').lower()}"
+        return f"the {op} request failed: {said}"
+    if isinstance(e, OSError):
+        return f"the {op} request failed: the system said {(e.strerror or str(e) or 'nothing more').lower()}"
+    if isinstance(e, KeyError):
+        key = e.args[0] if e.args else "?"
+        return f"the {op} request failed: the entry {key!r} was missing (a damaged or foreign file?)"
+    if isinstance(e, ValueError):
+        return f"the {op} request failed: {str(e).splitlines()[0] if str(e) else 'a value was out of place'}"
+    return f"the {op} request failed inside the worker (a bug: its details are on the worker's stderr); " \
+           f"the worker goes on serving"
+
+
 def hold_here(op: str) -> None:
     """Tests set ENGINE_FAULT_INFER_HOLD=attention|generate to hold the worker there until it is killed,
     and ENGINE_FAULT_INFER_OOM=op to make that operation run out of memory."""
@@ -247,7 +335,7 @@ def main() -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     worker = Worker(out)
-    reader = threading.Thread(target=worker.read, args=(sys.stdin,), daemon=True)
+    reader = threading.Thread(target=worker.read, args=(request_lines(sys.stdin.buffer),), daemon=True)
     reader.start()
     try:
         worker.serve()

@@ -38,6 +38,7 @@ from studio.corpus.pairs_view import PairsView
 from studio.corpus.preview import read_preview
 from studio.jobs import Job
 from studio.model.fields import field_docs
+from studio.model.form_words import CORPUS_LABELS, in_form_words
 from studio.widgets.cards import Card, token_html
 
 DOCUMENT_CHOICES = {"paragraph": "a paragraph (blank-line separated)", "line": "a line (names, sentences…)",
@@ -58,6 +59,8 @@ class CorpusPage(QWidget):
         """The running job of each kind (preview, prepare); a new one replaces only its own kind."""
         self.tokenizer = None
         self.tokens: int | None = None
+        self.corpus = store.state.corpus
+        """The application state's corpus: its source and what was derived from it (shown by _show_derived)."""
         self.setAcceptDrops(True)
 
         self.path = QLineEdit()
@@ -213,6 +216,7 @@ class CorpusPage(QWidget):
         for w in (self.val_fraction, self.min_chars, self.vocab_size):
             w.valueChanged.connect(self._forget_prepared)
         self.kind.currentTextChanged.connect(self._forget_prepared)
+        self.corpus.changed.connect(self._show_derived)
 
     # ----- choosing sources --------------------------------------------------------------------------
     def set_sources(self, paths: list[Path]) -> None:
@@ -243,6 +247,10 @@ class CorpusPage(QWidget):
 
     def _on_reading_changed(self, *_) -> None:
         """What a document is changed (source, column, paragraph or line): nothing measured before still holds."""
+        if "prepare" in self.jobs and self.jobs["prepare"].running:  # it prepares the corpus before: never shown
+            self.jobs["prepare"].cancel()
+            self._idle("")
+        self.corpus.choose(self.path.text().strip())
         self._clear_measurements()
         self.load_preview()
 
@@ -256,6 +264,7 @@ class CorpusPage(QWidget):
     def _clear_measurements(self) -> None:
         """Statistics, vocabulary and tokens belong to one corpus: never show them beside another."""
         self.tokenizer, self.tokens = None, None
+        self.corpus.forget_prepared()
         for key in self.stats.values:
             self.stats.set(key, "–")
         self.vocab_list.clear()
@@ -348,7 +357,7 @@ class CorpusPage(QWidget):
         skipped = f"{preview.skipped}\n" if preview.skipped else ""
         self.preview.setPlainText(f"{skipped}{counted(n, 'document')}. {head}\n\n{text}")
         self.stats.set("documents", f"{n:,}")
-        self.pairs_view.show_pairs(preview.pairs)
+        self.corpus.previewed(preview.pairs)
         self.suggestion.setText(f"This file reads as {counted(n, 'long paragraph')} of short lines. If each line is "
                                 f"one record (a name, a sentence), read one document per line.")
         self.suggestion.setVisible(preview.suggest_lines)
@@ -407,15 +416,31 @@ class CorpusPage(QWidget):
         self._show_tokens()
         self.use_btn.setEnabled(True)
         self.use_note.setVisible(False)
-        self._idle(f"Ready: {counted(s.tokens, 'token')}, vocabulary of {s.vocab_size:,}.")
+        ready = f"Ready: {counted(s.tokens, 'token')}, vocabulary of {s.vocab_size:,}."
+        self.corpus.set_prepared(s.tokens, s.vocab_size, ready)
+        self._idle(ready)
         self.sig_changed.emit()
 
     def _on_failed(self, message: str) -> None:
         self._clear_measurements()  # the panels must not go on describing the corpus before
         self._idle("")
+        message = in_form_words(message, CORPUS_LABELS)  # this page's labels, the key in brackets
+        self.corpus.failed(message)
         self.progress_label.setText(f"<span style='color:#b91c1c'>{html.escape(message)}</span>")
         if self.preview.toPlainText() == "Reading…":
             self.preview.setPlainText("")
+
+    def _show_derived(self) -> None:
+        """What the state's corpus says stands: a new source leaves no ready line, error or pairs of the one before."""
+        c = self.corpus
+        self.pairs_view.show_pairs(c.pairs)
+        if "prepare" in self.jobs and self.jobs["prepare"].running:
+            return  # its progress line stays until it ends
+        error = f"<span style='color:#b91c1c'>{html.escape(c.error)}</span>" if c.error else ""
+        self.progress_label.setText(error or c.message)
+        if c.prepared is None:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
 
     def _idle(self, message: str) -> None:
         self.progress.setRange(0, 1)

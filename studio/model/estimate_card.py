@@ -21,8 +21,10 @@ def estimate_card() -> Card:
     return card
 
 
-def show_estimate(card: Card, cfg: C.RunConfig, e: Estimate, device, measured: dict | None, approx: str) -> None:
-    """Fill the shape's rows; `approx` ("≈ " or "") marks counts made from a guessed vocabulary."""
+def show_estimate(card: Card, cfg: C.RunConfig, e: Estimate, device, measured: dict | None, approx: str, *,
+                  under_load: bool = False) -> None:
+    """Fill the shape's rows; `approx` ("≈ " or "") marks counts made from a guessed vocabulary; `under_load`: the
+    measured figures were taken while a run trained here."""
     matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==
                e.params else f"{human_count(e.matmul_params)} in matmuls")
     card.set("params", f"{approx}{human_count(e.params)} ({matmuls})")
@@ -35,12 +37,13 @@ def show_estimate(card: Card, cfg: C.RunConfig, e: Estimate, device, measured: d
     card.set("memory", f"{human_bytes(e.memory_bytes)} (batch of {cfg.train.batch_size}{peak})")
     # pairs are padded to the batch's longest, not to the context: their figures are the most it takes
     about = "at most " if cfg.model.objective in C.PAIR_OBJECTIVES else "≈ "
-    full = (" at full length" if about == "at most " else "") + ("; measured here" if measured else "")
+    full = (" at full length" if about == "at most " else "") + ("; measured here" if measured else "") + (
+        ", under load" if measured and under_load else "")
     card.set("step", f"{about}{human_seconds(e.seconds_per_step)} ({e.tokens_per_step:,} tokens{full})")
     card.set("tokens", human_count(e.tokens_total))
     card.set("total", f"{about}{human_seconds(e.seconds_total)}" + (
         f" (evaluations {human_seconds(e.seconds_evaluating)})" if e.seconds_evaluating else ""))
-    card.set("assumes", assumptions(device, cfg, measured is not None))
+    card.set("assumes", assumptions(device, cfg, measured is not None, under_load=under_load))
 
 
 def blank_estimate(card: Card) -> None:
@@ -48,7 +51,7 @@ def blank_estimate(card: Card) -> None:
         card.set(key, "–")
 
 
-def assumptions(device, cfg: C.RunConfig, measured: bool = False) -> str:
+def assumptions(device, cfg: C.RunConfig, measured: bool = False, *, under_load: bool = False) -> str:
     """What the time estimate takes for granted, so a slower run is no surprise."""
     from engine.plan.estimate import CPU_FP8_SLOWDOWN, DEFAULT_EFFICIENCY
 
@@ -57,5 +60,7 @@ def assumptions(device, cfg: C.RunConfig, measured: bool = False) -> str:
              if measured else f"{share:.0%} of the {device.type.upper()}'s peak {human_count(device.peak_flops)}FLOP/s")
     if not measured and device.type == "cpu" and cfg.train.precision == "fp8":
         speed += f", {CPU_FP8_SLOWDOWN:g}x for fp8's emulated matmuls"
-    return (f"{speed}, an otherwise idle machine; the total counts evaluations every {cfg.train.eval_interval:,} "
+    machine = ("a machine that was training another run meanwhile (taken under load: Measure again once it has "
+               "finished)" if measured and under_load else "an otherwise idle machine")
+    return (f"{speed}, {machine}; the total counts evaluations every {cfg.train.eval_interval:,} "
             f"steps, samples and start-up, not preparing the corpus. The Train page shows the measured speed.")

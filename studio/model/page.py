@@ -37,16 +37,23 @@ from engine.plan.estimate import calibration_key, estimate, known_calibration
 from engine.plan.memory import available_ram, memory_problem
 from engine.run.source import SourceInfo, describe_source
 from studio.model.auto_measure import AutoMeasure
+from studio.model.edits import NAME, KeptForm, edited, flat
 from studio.model.estimate_card import blank_estimate, estimate_card, show_estimate
 from studio.model.fields import CLASSIFY_ONLY, DECODER_LAYOUT, LORA_ONLY, MASKED_ONLY, PAIRS_ONLY, SEQ2SEQ_ONLY, SHAPE
 from studio.model.form import ConfigForm
+from studio.model.form_words import in_form_words
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.recipes import reference_note
 from studio.widgets.cluster_dialog import ClusterDialog
+from studio.widgets.first_steps import FirstSteps
+from studio.widgets.replace_question import may_replace
 from studio.widgets.sweep_dialog import SweepDialog
 
 CHAR_VOCAB_GUESS = 100
+MEASURE_TIP = ("Time three real training steps of this shape here (a few seconds), so the times and memory above "
+               "are measured, not counted from FLOPs and a formula; remembered for this shape. Measure again when "
+               "the machine was busy the first time")
 
 
 class ModelPage(QWidget):
@@ -91,13 +98,11 @@ class ModelPage(QWidget):
         self.card = estimate_card()
         self.measure_btn = QPushButton("Measure on this machine")
         self.measure_btn.setObjectName("measure_speed")
-        self.measure_btn.setToolTip("Time three real training steps of this shape here (a few seconds), so the "
-                                    "times and memory above are measured, not counted from FLOPs and a formula; "
-                                    "remembered for this shape. Measure again when the machine was busy the "
-                                    "first time")
         self.measure_btn.clicked.connect(self.measure)
         self.measure_job = None
-        self.auto_measure = AutoMeasure(self, self.measure, enabled=auto_measure)
+        self.auto_measure = AutoMeasure(self, self.measure, enabled=auto_measure, device=store.state.device)
+        store.state.device.changed.connect(self._on_device_changed)
+        self.first_steps = FirstSteps(store, self.name, self)  # a first start: what to do, until a run exists
         self.problems = QLabel()
         self.problems.setObjectName("problems")
         self.problems.setWordWrap(True)
@@ -117,6 +122,7 @@ class ModelPage(QWidget):
         top.addWidget(load)
         top.addWidget(save)
         side = QVBoxLayout()
+        side.addWidget(self.first_steps)
         side.addWidget(self.card)
         side.addWidget(self.measure_btn)
         side.addWidget(self.source_note)
@@ -156,6 +162,7 @@ class ModelPage(QWidget):
         store.sig_runs_changed.connect(self.refresh_sources)
         self.refresh_sources()
         self._on_form_changed()
+        self.kept = KeptForm(lambda: self.current_config()[0])
 
     # ----- reading and showing the config ---------------------------------------------------------
     def current_config(self) -> tuple[C.RunConfig, list[str]]:
@@ -182,7 +189,9 @@ class ModelPage(QWidget):
         if cfg.model.objective not in C.PAIR_OBJECTIVES and holds_pairs(cfg.data):
             cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
         self.corpus_vocab, self.corpus_tokens = vocab_size, tokens
+        before = flat(self.current_config()[0])
         self.set_config(cfg)
+        self.kept.mark(keys=edited(flat(self.current_config()[0]), before))  # chosen on its page: not an edit
 
     def measure(self) -> None:
         """Time a few real steps of the designed shape in the inference worker; the estimate then uses them
@@ -193,16 +202,21 @@ class ModelPage(QWidget):
         if any(p.startswith("model.") for p in problems):
             return
         again = known_calibration(cfg, self._vocab(cfg), "cpu", self.store.cache_dir) is not None
+        if self.store.state.training.live:  # never beside a training run: both would be timed slower
+            return
+        self.store.state.device.measurement_started(calibration_key(cfg, self._vocab(cfg), "cpu"))
         self.measure_job = started(calibration_job(cfg.to_dict(), self._vocab(cfg), self.store.cache_dir,
                                                    again=again), self, self._on_measured, self._on_measure_failed)
         self._on_form_changed()
 
     def _on_measured(self, _result) -> None:
         self.measure_job = None
+        self.store.state.device.measurement_ended(self.store.state.device.measuring or "", ok=True)
         self._on_form_changed()
 
     def _on_measure_failed(self, message: str) -> None:
         self.measure_job = None
+        self.store.state.device.measurement_ended(self.store.state.device.measuring or "", ok=False)
         self._on_form_changed()
         self.card.set("step", f"could not be measured: {message}")
 
@@ -288,13 +302,17 @@ class ModelPage(QWidget):
             e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type,
                          world_size=world, measured=measured)
             unmeasured = measurable and measured is None and self.measure_job is None
-            self.measure_btn.setEnabled(measurable and self.measure_job is None)
+            device_use = self.store.state.device
+            self.measure_btn.setEnabled(measurable and self.measure_job is None and not device_use.training.live)
+            self.measure_btn.setToolTip(device_use.why_not_measure() or MEASURE_TIP)
             self.auto_measure.consider(calibration_key(cfg, self._vocab(cfg), "cpu") if unmeasured else None,
                                        e.seconds_per_step)
             self.measure_btn.setText("Measuring…" if self.measure_job else "Measure again" if measured
                                      else "Measure on this machine")
             approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
-            show_estimate(self.card, cfg, e, device, measured, approx)
+            under_load = measured is not None and calibration_key(cfg, self._vocab(cfg), "cpu") in \
+                device_use.under_load
+            show_estimate(self.card, cfg, e, device, measured, approx, under_load=under_load)
             cpu = device.type == "cpu"  # what the trainer would refuse (auto batch: even one sequence too many)
             checked = cfg if not cfg.train.auto_batch_size else _one_sequence(cfg)
             too_big = memory_problem(checked, vocab_size=self._vocab(cfg), device_type=device.type,
@@ -308,9 +326,17 @@ class ModelPage(QWidget):
         world, _ = local_plan(cfg.train.device, cfg.train.processes)
         self.card.set("device", device.name + (f" × {world} processes" if world > 1 else ""))
         self.reference_note.setText(reference_note(cfg))
-        self.problems.setText("<br>".join(f"• {html.escape(p)}" for p in problems))
-        self.train_btn.setEnabled(not problems)
+        self.problems.setText("<br>".join(f"• {html.escape(in_form_words(p))}" for p in problems))
+        form = self.store.state.form
+        form.set_problems(problems)
+        for button in (self.train_btn, self.queue_btn):  # one decision: the queue never takes what Train refuses
+            button.setEnabled(form.can_train)
         self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
+
+    def _on_device_changed(self) -> None:
+        """A run started or ended training, or a measurement did: Measure follows (never beside a run)."""
+        if self.measure_job is None:
+            self._on_form_changed()
 
     def set_auto_measure(self, on: bool) -> None:
         self.auto_measure.enabled = on
@@ -326,11 +352,18 @@ class ModelPage(QWidget):
             return
         cfg, _ = self.form.config()
         cfg.name = self.name.text()
-        try:
-            self.set_config(apply_preset(self.presets.itemText(index), cfg))
-        except UserError as e:
-            QMessageBox.warning(self, "Preset", str(e))
+        name = self.presets.itemText(index)
         self.presets.setCurrentIndex(0)
+        try:
+            preset = apply_preset(name, cfg)
+        except UserError as e:
+            QMessageBox.warning(self, "Preset", in_form_words(str(e)))
+            return
+        now, after = flat(self.current_config()[0]), flat(preset)
+        changes = [k for k in edited(now, after) if k != NAME or preset.name]
+        if self.may_replace(f"The preset {name.removeprefix('recipe: ')}", keys=changes):
+            self.set_config(preset)
+            self.kept.mark(keys=changes)  # what a preset set is not the user's to lose
 
     def _on_browse_source(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Fine-tune which model? (a run, a checkpoint or a Hugging Face "
@@ -350,10 +383,12 @@ class ModelPage(QWidget):
     def _on_train_clicked(self) -> None:
         if self._recheck():
             self.sig_train_requested.emit(self.current_config()[0])
+            self.kept.mark()  # the run keeps the form's config
 
     def _on_queue(self) -> None:
         if self._recheck():  # the same checks as Train
             self.sig_queue_requested.emit([self.current_config()[0]])
+            self.kept.mark()
 
     def _on_sweep(self) -> None:
         if not self._recheck():
@@ -367,7 +402,8 @@ class ModelPage(QWidget):
         cfg, problems = self.current_config()
         problems += self._corpus_problems(cfg)  # this machine's memory is not the cluster's: not checked here
         if problems:
-            QMessageBox.warning(self, "Run on a cluster", "Fix these first:\n\n" + "\n".join(problems))
+            QMessageBox.warning(self, "Run on a cluster", "Fix these first:\n\n"
+                                + "\n".join(in_form_words(p) for p in problems))
             return
         stamp = time.strftime("%Y%m%d-%H%M%S")
         dialog = ClusterDialog(self, self.store.workspace / "cluster" / f"{cfg.name or 'run'}-{stamp}")
@@ -402,6 +438,7 @@ class ModelPage(QWidget):
 
         cfg, _ = self.current_config()
         write_atomic(path, cfg.to_toml())
+        self.kept.mark()
 
     def _on_load(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load run config", str(self.store.configs_dir), "TOML (*.toml)")
@@ -413,9 +450,34 @@ class ModelPage(QWidget):
             cfg = C.load(path)
         except UserError as e:
             QMessageBox.warning(self, "Load run config", f"{path.name} cannot be used:\n\n"
-                                + "\n".join(f"• {p}" for p in e.problems))
+                                + "\n".join(f"• {in_form_words(p)}" for p in e.problems))
+            return False
+        return self.replace_config(cfg, f"Loading {path.name}")
+
+    # ----- the user's edits: nothing replaces them without asking ------------------------------------
+    def may_replace(self, action: str, keys: list[str] | None = None) -> bool:
+        """Ask before `action` replaces edited fields (all, or those of `keys`); True when it may go ahead."""
+        edits = self.kept.edited()
+        if keys is not None:
+            edits = [k for k in edits if k in keys]
+        return may_replace(self, action, edits)
+
+    def replace_config(self, cfg: C.RunConfig, action: str) -> bool:
+        """Put `cfg` in the form, asking first if that loses the user's edits; False when they cancelled."""
+        if not self.may_replace(action):
             return False
         self.set_config(cfg)
+        self.kept.mark()
+        return True
+
+    def finetune_from(self, name: str, source: str) -> bool:
+        """Design a fine-tune of `source` named `name` (its shape then replaces the form's), asking first."""
+        keys = [NAME, "finetune.source", *(f"{s}.{k}" for s, k in SHAPE)]
+        if not self.may_replace("Fine-tuning", keys=keys):
+            return False
+        self.name.setText(name)
+        self.set_source(source)
+        self.kept.mark(keys=keys)
         return True
 
 

@@ -40,7 +40,7 @@ class Column(QWidget):
     def __init__(self, store, label: str, parent=None):
         super().__init__(parent)
         self.store = store
-        self.picker = RunPicker(store, label)
+        self.picker = RunPicker(store, label, page=f"playground {label}")
         self.output = TokenOutput()
         self.state = QLabel("")
         layout = QVBoxLayout(self)
@@ -51,6 +51,19 @@ class Column(QWidget):
         self.stream: Request | None = None
         self.busy = False
         """Between Generate and this column's end signal (set on the GUI thread, unlike the thread's state)."""
+        self.picker.choice.run_switched.connect(self._on_run_switched)
+
+    def _on_run_switched(self, _run) -> None:
+        """Another run is chosen: the output written by the one before goes (a generation under way stops)."""
+        if self.stream is not None and self.busy:
+            for signal, slot in ((self.stream.sig_token, self.output.add), (self.stream.sig_done, self._on_done),
+                                 (self.stream.sig_failed, self._on_failed)):
+                signal.disconnect(slot)
+            self.stream.stop()
+            self.busy = False
+            self.sig_finished.emit()
+        self.output.start("")
+        self.state.setText("")
 
     def objective(self) -> str:
         run = self.picker.run_dir()

@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
 
 from engine.config.schema import PAIR_OBJECTIVES
 from engine.run.humanlog import describe, test_line
+from studio.model.form_words import in_form_words
 from studio.recipes import reference_for
 from studio.store import RunState, Store
-from studio.train.eta import eta
 from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.extend_dialog import ask_total_steps
-from studio.widgets.plots import PALETTE, MetricPlot, RunningEma
+from studio.widgets.first_steps import steps_line
+from studio.widgets.plots import PALETTE, PERCENT, UNIT, MetricPlot, RunningEma, set_x_axis
 
 STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
                 "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
@@ -63,7 +64,7 @@ class TrainPage(QWidget):
         self.run: RunState | None = None
         self.smooth = RunningEma()  # the smoothed loss grows with the run instead of being recomputed
 
-        self.title = QLabel("No run yet: design a model on the Model page and press Train")
+        self.title = QLabel(steps_line())  # a first start: what to do to see a run here
         self.title.setObjectName("run_title")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long path never
         # widens the window (the full path is in the tooltip)
@@ -157,9 +158,11 @@ class TrainPage(QWidget):
         self.back_btn.clicked.connect(self.sig_back_requested)
         self.smoothing.valueChanged.connect(self._redraw)
         self.log_y.toggled.connect(self._on_log_toggled)
+        self.x_axis.currentIndexChanged.connect(lambda i: set_x_axis(self.plots, "time" if i else "step"))
         self.x_axis.currentIndexChanged.connect(self._redraw)
         store.sig_current_run_changed.connect(self._on_current_changed)
         store.sig_runs_changed.connect(self._update_header)
+        store.state.training.changed.connect(self._update_header)
         self.timer = QTimer(self)  # one plot per tick: each plot redraws 5 times a second, whatever the event rate
         self.timer.setInterval(50)
         self.timer.timeout.connect(self._on_timer)
@@ -192,7 +195,7 @@ class TrainPage(QWidget):
     def _on_pause_clicked(self) -> None:
         if self.run is None:
             return
-        paused = self.run.state == "paused"
+        paused = self.store.state.training.is_paused(self.run.path)
         self.client.control(self.run.path, "resume" if paused else "pause")
         self.pause_btn.setEnabled(False)  # until the trainer confirms with a status event
 
@@ -233,7 +236,7 @@ class TrainPage(QWidget):
             p.set_log_y(on)
 
     def show_message(self, text: str) -> None:
-        self.message.setText(text)
+        self.message.setText(in_form_words(text))  # the Model page's labels, the key in brackets
 
     # ----- drawing -------------------------------------------------------------------------------
     def _x(self, curve) -> np.ndarray:
@@ -298,6 +301,8 @@ class TrainPage(QWidget):
             self._objective = objective
             self.ppl_plot.clear_series()
             self.ppl_plot.set_title(title)
+            self.ppl_plot.set_known_range({"masked": UNIT, "classify": UNIT, "seq2seq": PERCENT,
+                                           "instruct": PERCENT}.get(objective))
             self.tabs.setTabVisible(2, objective == "classify")
             self.tabs.setTabText(0, "Predictions" if objective == "classify" else "Samples")
 
@@ -336,7 +341,9 @@ class TrainPage(QWidget):
             return
         top = max(v for v in loss.values if v is not None and math.isfinite(v))
         star = [m.type == "phase_change" for m in marks]
-        self.loss_plot.markers.setData([m.step or 0 for m in marks], [top] * len(marks), data=words,
+        t0 = self.run.first_time or 0.0  # on the time axis a mark sits at its own time
+        xs = [m.step or 0 for m in marks] if self.x_axis.currentIndex() == 0 else [m.time - t0 for m in marks]
+        self.loss_plot.markers.setData(xs, [top] * len(marks), data=words,
                                        symbol=["star" if s else "t" for s in star], size=[16 if s else 9 for s in star],
                                        brush=[pg.mkBrush("#7c3aed" if s else "#e6550d") for s in star])
 
@@ -348,8 +355,9 @@ class TrainPage(QWidget):
             self.back_btn.setVisible(False)
             return
         s = run.summary
-        live = self.client.is_alive(run.path)
-        status = "paused" if live and run.state == "paused" else ("running" if live else s.status)
+        training = self.store.state.training  # the same state as the status bar's: one truth of what trains
+        live = training.is_training(run.path)
+        status = "paused" if training.is_paused(run.path) else ("running" if live else s.status)
         self.title.setText(f"<b>{s.name}</b> &nbsp; <span style='color:#666'>{run.path}</span>")
         self.title.setToolTip(str(run.path))
         self.status.setText(STATUS_WORDS.get(status, status))
@@ -359,17 +367,19 @@ class TrainPage(QWidget):
         self.progress.setFormat("step %v of %m" if step or status not in ("new", "failed") else
                                 "preparing the corpus and the model…" if live else "")
         if run.last_step and live:
-            tps = run.last_step.get("tokens_per_s") or 0
-            left = eta(run.curves["loss"].steps, run.curves["loss"].times, s.max_steps)
-            self.eta.setText(f"{left.text() if left else 'ETA: measuring…'} · {tps:,.0f} tokens/s")
+            self.eta.setText(training.progress_text(run))
         else:
             test = f" · test: {test_line(s.test)}" if s.test else ""  # scored once, at the end
             self.eta.setText((f"best val loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else "") + test)
+        # one control for each thing: while the run trains, Pause toggles to Resume and the Resume button (which
+        # restarts an ended run) is hidden, so a paused run never shows two Resume buttons
         self.pause_btn.setText("Resume" if status == "paused" else "Pause")
         self.pause_btn.setEnabled(live)
+        self.pause_btn.setVisible(live)
         self.stop_btn.setEnabled(live)
         self.resume_btn.setText("Extend…" if status == "finished" else "Resume")
         self.resume_btn.setEnabled(not live and s.resumable)
+        self.resume_btn.setVisible(not live)
         retry = None if live else self.oom_retry_config()
         self.retry_btn.setVisible(retry is not None)
         if retry is not None:
@@ -379,5 +389,5 @@ class TrainPage(QWidget):
             self.message.setText("This run ended without finishing (the trainer was killed or crashed). Its last "
                                  "checkpoint is intact: press Resume to continue.")
         elif status == "failed" and s.message and not self.message.text():
-            self.message.setText(s.message)
+            self.message.setText(in_form_words(s.message))
         self.back_btn.setVisible(status == "failed" and not s.checkpoints)

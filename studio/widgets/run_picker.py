@@ -1,4 +1,5 @@
-"""A run and checkpoint chooser shared by the Inspect and Playground pages."""
+"""A run and checkpoint chooser shared by the Inspect and Playground pages: a view of one RunChoice of the
+application state, which follows the run's best checkpoint until the user picks another."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ class RunPicker(QWidget):
     sig_changed = Signal()
     """The chosen run or checkpoint changed."""
 
-    def __init__(self, store, label: str = "Run", parent=None):
+    def __init__(self, store, label: str = "Run", parent=None, *, page: str | None = None):
         super().__init__(parent)
         self.store = store
+        self.choice = store.state.choice(page or f"{label} {id(self)}")
+        """What this picker shows: its run_switched event tells the page to clear what it showed of the old run."""
         self.runs = QComboBox()
         self.runs.setMinimumWidth(160)
         self.checkpoints = QComboBox()
@@ -28,15 +31,15 @@ class RunPicker(QWidget):
         layout.addWidget(QLabel("checkpoint"))
         layout.addWidget(self.checkpoints, 1)
         self.runs.currentIndexChanged.connect(self._on_run_changed)
-        self.checkpoints.currentIndexChanged.connect(lambda _: self.sig_changed.emit())
+        self.checkpoints.currentIndexChanged.connect(self._on_checkpoint_picked)
         store.sig_runs_changed.connect(self.reload)
         store.sig_checkpoint.connect(self._on_checkpoint)
         self.reload()
 
     def _on_checkpoint(self, path) -> None:
-        """A training run's new checkpoint joins the list (the chosen one stays chosen)."""
+        """A training run's new checkpoint joins the list; the choice moves with the best unless the user picked."""
         if path == self.run_dir():
-            self._on_run_changed()
+            self._list_checkpoints()
 
     def reload(self) -> None:
         current = self.run_dir()
@@ -53,18 +56,28 @@ class RunPicker(QWidget):
         self._on_run_changed()
 
     def _on_run_changed(self) -> None:
-        chosen = self.checkpoint()
-        self.checkpoints.blockSignals(True)
+        self.choice.choose_run(self.run_dir())  # another run: its best checkpoint, and the page clears the old
+        self._list_checkpoints()
+
+    def _list_checkpoints(self) -> None:
+        self.checkpoints.blockSignals(True)  # listing is not picking: only the user's changes pin a checkpoint
         self.checkpoints.clear()
         run = self.run_dir()
         if run is not None:
             best = best_checkpoint(run)
-            for name, _, val_loss in reversed(checkpoints(run)):
+            found = checkpoints(run)
+            for name, _, val_loss in reversed(found):
                 self.checkpoints.addItem(name + (f"  (val {val_loss:.3f})" if val_loss else "")
                                          + ("  best" if name == best else ""), name)
-            i = self.checkpoints.findData(chosen)  # the user's choice stays; a new run starts at its best
-            self.checkpoints.setCurrentIndex(i if i >= 0 else self.checkpoints.findData(best))
+            shown = self.choice.checkpoint([name for name, _, _ in found], best)
+            self.checkpoints.setCurrentIndex(self.checkpoints.findData(shown))
         self.checkpoints.blockSignals(False)
+        self.sig_changed.emit()
+
+    def _on_checkpoint_picked(self, index: int) -> None:
+        run = self.run_dir()
+        if run is not None and index >= 0:
+            self.choice.pick(self.checkpoints.itemData(index), best_checkpoint(run))
         self.sig_changed.emit()
 
     def run_dir(self) -> Path | None:

@@ -12,7 +12,7 @@ from tests.reliability.helpers import ROOT, env, losses, write_config
 pytestmark = pytest.mark.slow
 
 
-def torchrun(nproc: int, *args, timeout=300):
+def torchrun(nproc: int, *args, timeout=900):
     import subprocess
 
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
@@ -52,7 +52,7 @@ def test_the_engine_launches_its_own_processes_and_reports_once(tmp_path, tiny_t
 
     cfg = write_config(tmp_path, tiny_text, "self", max_steps=6, batch_size=4)
     r = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--set", "train.processes=2", "--events"],
-                       capture_output=True, text=True, env=env(OMP_NUM_THREADS=1), timeout=300)
+                       capture_output=True, text=True, env=env(OMP_NUM_THREADS=1), timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     printed = [line for line in r.stdout.splitlines() if '"type": "started"' in line or '"type":"started"' in line]
     assert len(printed) == 1, "rank 0 alone reports"
@@ -66,7 +66,7 @@ def test_naming_gpus_without_them_is_refused_in_words(tmp_path, tiny_text):
 
     cfg = write_config(tmp_path, tiny_text, "gpus", max_steps=2)
     r = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--set", 'train.device="cuda:0,1"'],
-                       capture_output=True, text=True, env=env(CUDA_VISIBLE_DEVICES=""), timeout=120)
+                       capture_output=True, text=True, env=env(CUDA_VISIBLE_DEVICES=""), timeout=900)
     assert r.returncode == 2 and "CUDA GPU" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -103,7 +103,7 @@ def test_no_communication_thread_outlives_a_run(tmp_path, tiny_text, parallel):
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                         "-m", "tests.distributed.train_then_list_threads", str(cfg), "--set",
                         f'train.parallel="{parallel}"'], capture_output=True, text=True, env=env(OMP_NUM_THREADS=1),
-                       timeout=300, cwd=ROOT)
+                       timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
     reports = [json.loads(line) for line in r.stderr.splitlines() if line.startswith('{"exit"')]
     assert reports == [{"exit": 0, "threads": []}] * 2

@@ -99,15 +99,15 @@ def test_the_real_command_line_trains_and_generates(tmp_path):
     cfg = write_config(tmp_path, SHAKESPEARE, train={"max_steps": 6, "eval_interval": 3, "sample_interval": -1})
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     out = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg)], capture_output=True, text=True,
-                         env=env, timeout=300)
+                         env=env, timeout=900)
     assert out.returncode == 0, out.stderr
     types = [line.split('"type": "')[1].split('"')[0] for line in out.stdout.splitlines() if '"type"' in line]
     assert types[0] == "prepare" and types[-1] == "finished" and types.count("step") == 6
     gen = subprocess.run([sys.executable, "-m", "engine", "generate", str(tmp_path / "run"), "--prompt", "AB",
-                          "--max-new-tokens", "5", "--seed", "1"], capture_output=True, text=True, env=env, timeout=300)
+                          "--max-new-tokens", "5", "--seed", "1"], capture_output=True, text=True, env=env, timeout=900)
     assert gen.returncode == 0 and gen.stdout.startswith("AB") and len(gen.stdout.rstrip("\n")) == 7
     bad = subprocess.run([sys.executable, "-m", "engine", "generate", str(tmp_path / "run"), "--top-p", "2"],
-                         capture_output=True, text=True, env=env, timeout=300)
+                         capture_output=True, text=True, env=env, timeout=900)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --top-p must be in (0, 1]"
 
 
@@ -121,7 +121,7 @@ def test_dev_engine_reads_paths_from_the_callers_folder(tmp_path):
     cfg = RunConfig(name="mine")
     (tmp_path / "runs" / "mine" / "run.toml").write_text(cfg.to_toml())
     out = subprocess.run([str(root / "dev"), "engine", "runs", "runs"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=120)
+                         timeout=900)
     assert out.returncode == 0, out.stderr
     assert "mine" in out.stdout
 

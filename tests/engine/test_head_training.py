@@ -91,6 +91,7 @@ def test_demo_corpora_are_named_in_data_path(tmp_path, monkeypatch):
     assert load(tmp_path / "r.toml").data.path == "demo:induction"  # not read as a file beside the config
 
 
+@pytest.mark.recipe
 def test_the_induction_recipe_grows_an_induction_head_with_a_phase_change(tmp_path, monkeypatch):
     monkeypatch.setenv("ATTENTION_STUDIO_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "induction"

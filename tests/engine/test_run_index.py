@@ -8,7 +8,7 @@ import pytest
 from engine.run import index as index_mod
 from engine.run.index import INDEX_FILE, indexed_runs
 from engine.run.runinfo import list_runs
-from tests.conftest import PANGRAMS, tiny_config
+from tests.conftest import pangram_text, tiny_config
 from tests.engine.test_training import train
 
 
@@ -16,7 +16,7 @@ from tests.engine.test_training import train
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("ws") / "runs"
     text = root.parent / "corpus.txt"
-    text.write_text("\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(120)) + "\n")
+    text.write_text(pangram_text())
     for name, steps in (("a", 4), ("b", 6)):
         cfg = tiny_config(text, root.parent, train={"max_steps": steps, "eval_interval": 2,
                                                                 "out_dir": str(root / name)})

@@ -35,6 +35,7 @@ def translated(tmp_path_factory):
     return train_recipe(tmp_path_factory.mktemp("translate"), "translate", "translate")
 
 
+@pytest.mark.recipe
 def test_the_translate_recipe_reaches_exact_match_and_scores_its_test_split(translated):
     run, _ = translated
     events = read_events(run / "events.jsonl")
@@ -51,6 +52,7 @@ def test_the_translate_recipe_reaches_exact_match_and_scores_its_test_split(tran
     assert len(list((run / "embeddings").glob("step-*.npy"))) == len(steps)
 
 
+@pytest.mark.recipe
 def test_the_last_layers_cross_attention_finds_the_source_word_of_each_target_word(translated):
     import random
 
@@ -72,6 +74,7 @@ def test_the_last_layers_cross_attention_finds_the_source_word_of_each_target_wo
     assert hits / total >= 0.8
 
 
+@pytest.mark.recipe
 def test_eval_and_generate_on_the_command_line(translated, capsys):
     run, _ = translated
     assert main(["eval", str(run), "--batches", "2"]) == 0
@@ -154,6 +157,7 @@ def summarized(tmp_path_factory):
     return train_recipe(tmp_path_factory.mktemp("summarize"), "summarize-instruct", "summarize")
 
 
+@pytest.mark.recipe
 def test_the_summarize_recipe_teaches_a_decoder_to_exact_match(summarized, capsys):
     run, corpus = summarized
     events = read_events(run / "events.jsonl")
@@ -167,6 +171,7 @@ def test_the_summarize_recipe_teaches_a_decoder_to_exact_match(summarized, capsy
     assert answer and "###" not in answer and "<eos>" not in answer and len(answer.split(", ")) >= 2
 
 
+@pytest.mark.recipe
 def test_the_inference_worker_streams_an_instruct_runs_response(summarized):
     import io
 

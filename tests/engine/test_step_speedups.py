@@ -126,7 +126,7 @@ def test_cli_training_runs_with_the_allocator(tmp_path):
     cfg = write_config(tmp_path, SHAKESPEARE, train={"max_steps": 3})
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", allocator.TRIED)}
     out = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--events"], capture_output=True,
-                         text=True, env=env, timeout=300)
+                         text=True, env=env, timeout=900)
     assert out.returncode == 0, out.stderr
     started = next(json.loads(line) for line in out.stdout.splitlines() if '"started"' in line)
     assert started["allocator"] in allocator.NAMES
@@ -144,7 +144,7 @@ def test_a_failing_compile_falls_back_to_eager_with_a_warning(tmp_path):
     cfg = write_config(tmp_path, SHAKESPEARE, train={"max_steps": 3, "compile": "on"})
     env = dict(os.environ, CXX="/bin/false", TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor"))
     out = subprocess.run([sys.executable, "-m", "engine", "train", str(cfg), "--events"], capture_output=True,
-                         text=True, env=env, timeout=300)
+                         text=True, env=env, timeout=900)
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     warning = next(e for e in events if e["type"] == "warning" and e["kind"] != "config")

@@ -103,3 +103,30 @@ def test_every_tracker_gets_the_test_split_at_the_end():
                                                                          "confusion": [[1, 0], [0, 1]]}})
     assert scalars(done) == {"test/loss": 0.5, "test/exact_match": 0.9}  # numbers only
     assert scalars(Event("finished", 40, fields={"reason": "finished"})) == {}
+
+
+def test_tensorboard_holds_the_runs_losses(tmp_path, tiny_text):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 20, "eval_interval": 10, "tensorboard": True})
+    train(cfg)
+    run = tmp_path / "run"
+    board = EventAccumulator(str(run / "tensorboard"))
+    board.Reload()
+    val = {s.step: s.value for s in board.Scalars("val/loss")}
+    assert val == pytest.approx({e.step: e["val_loss"] for e in run_events(run, "eval")}, rel=1e-5)
+    assert sorted(s.step for s in board.Scalars("train/loss")) == [e.step for e in run_events(run, "step")]
+
+
+def test_a_tracker_whose_package_is_missing_is_refused_with_the_command_that_installs_it(monkeypatch, tmp_path,
+                                                                                       tiny_text):
+    import importlib.util
+
+    from engine.config.rules import problems
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    cfg = tiny_config(tiny_text, tmp_path, train={"tensorboard": True})
+    [said] = [p for p in problems(cfg) if "tensorboard" in p]
+    assert said.startswith("train.tensorboard needs the tensorboard package") and "./dev install trackers" in said

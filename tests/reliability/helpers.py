@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def env(**extra) -> dict:
     return e
 
 
-def engine(*args, timeout=300, **extra_env) -> subprocess.CompletedProcess:
+def engine(*args, timeout=900, **extra_env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "engine", *map(str, args)], capture_output=True, text=True,
                           env=env(**extra_env), timeout=timeout, cwd=ROOT)
 
@@ -61,7 +62,7 @@ def start(*args, **extra_env) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL, env=env(**extra_env), cwd=ROOT)
 
 
-def wait_for(condition, timeout=120.0, poll=0.05):
+def wait_for(condition, timeout=600.0, poll=0.05):
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
@@ -77,3 +78,25 @@ def losses(run_dir: Path) -> dict[int, float]:
 def last_line(text: str) -> str:
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""
+
+
+def digest(folder: Path) -> str:
+    """One hash of a folder's names and contents: equal before and after means nothing was written there."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def refused(*args, expect: str, **extra_env) -> str:
+    """Run a command that must be refused: exit 2, no traceback, one `error:` line (the last) holding `expect`.
+    In this process through engine_here, or in a child when an environment is given."""
+    r = engine(*args, **extra_env) if extra_env else engine_here(*args)
+    assert r.returncode == 2, (r.returncode, r.stderr[-1500:])
+    assert "Traceback" not in r.stderr + r.stdout
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1 and errors[0] == last_line(r.stderr), r.stderr
+    assert expect in errors[0], errors[0]
+    return errors[0]

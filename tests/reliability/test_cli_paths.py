@@ -3,18 +3,16 @@ a file that exists, a folder that is no run, a place outside the queue. Each is 
 exit status 2, no traceback and nothing written. And the probes on every kind of model either run or
 say in one line what the model supports (an encoder-decoder's attention by stack)."""
 
-import hashlib
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.runqueue.queue_file import RunQueue
-from tests.conftest import PANGRAMS, tiny_config
+from tests.conftest import pangram_text, tiny_config
 from tests.engine.test_training import train
-from tests.reliability.helpers import engine_here, last_line
+from tests.reliability.helpers import digest, engine_here, last_line, refused
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +20,7 @@ def place(tmp_path_factory):
     """A tiny trained run, its config, a file, a plain folder, a run without checkpoints, a queue of two."""
     tmp = tmp_path_factory.mktemp("paths")
     corpus = tmp / "corpus.txt"
-    corpus.write_text("\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(60)) + "\n")
+    corpus.write_text(pangram_text(60))
     cfg = tiny_config(corpus, tmp, train={"max_steps": 2, "eval_interval": 2})
     train(cfg)
     (tmp / "run.toml").write_text((tmp / "run" / "run.toml").read_text())
@@ -40,23 +38,6 @@ def place(tmp_path_factory):
     return tmp
 
 
-def digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        h.update(str(p.relative_to(folder)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def refused(*args, expect: str) -> str:
-    r = engine_here(*args)
-    assert r.returncode == 2, (r.returncode, r.stderr[-1500:])
-    assert "Traceback" not in r.stderr + r.stdout
-    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
-    assert len(lines) == 1 and lines[0] == last_line(r.stderr), r.stderr
-    assert expect in lines[0], lines[0]
-    return lines[0]
 
 
 CASES = {  # name: (arguments, words of the one-line answer); {t} is the fixture's folder, {id} a queued run

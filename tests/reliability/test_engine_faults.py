@@ -42,7 +42,7 @@ def test_kill9_at_random_steps_then_resume_equals_an_uninterrupted_run(tmp_path,
         assert target - ckpts[-1].step < 10  # at most one checkpoint interval is lost
         command = ("resume", run)
     proc = start(*command)
-    assert proc.wait(timeout=300) == 0
+    assert proc.wait(timeout=900) == 0
     assert summarize(run).status == "finished"
     assert losses(run) == losses(tmp_path / "whole")
 

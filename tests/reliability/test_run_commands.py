@@ -1,14 +1,13 @@
 """Run-level commands given bad input: each answers with one line and exit status 2, never a traceback,
 and leaves the run folder exactly as it was."""
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PANGRAMS
-from tests.reliability.helpers import engine, engine_here, last_line, write_config
+from tests.conftest import PANGRAMS, pangram_text
+from tests.reliability.helpers import digest, engine, refused, write_config
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +15,7 @@ def trained(tmp_path_factory):
     """One finished tiny run (checkpoints at steps 10 and 20), shared by the cases; they must not change it."""
     tmp = tmp_path_factory.mktemp("runs")
     corpus = tmp / "corpus.txt"
-    corpus.write_text("\n\n".join(" ".join(PANGRAMS[(i + j) % 5] for j in range(3)) for i in range(120)) + "\n")
+    corpus.write_text(pangram_text())
     r = engine("train", write_config(tmp, corpus, max_steps=20))
     assert r.returncode == 0, r.stderr
     (tmp / "a-file").write_text("not a folder")
@@ -24,22 +23,6 @@ def trained(tmp_path_factory):
     return tmp / "run"
 
 
-def digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        h.update(str(p.relative_to(folder)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def refused(*args, expect: str, **env) -> str:
-    r = engine(*args, **env) if env else engine_here(*args)
-    assert r.returncode == 2, (r.returncode, r.stderr[-1500:])
-    assert "Traceback" not in r.stderr + r.stdout
-    message = last_line(r.stderr)
-    assert message.startswith("error: ") and expect in message, message
-    return message
 
 
 CASES = {  # name: (arguments after the run folder, words the one-line answer holds)

@@ -30,3 +30,35 @@ def close_keeping_runs(window) -> None:
 
     QTimer.singleShot(0, answer)
     window.close()
+
+
+class Answer(list):
+    """The questions answered so far (their texts); stop() ends the wait for one that never came."""
+
+    stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def answer(button: str) -> Answer:
+    """Press `button` in the next message box the studio asks, as a user would; returns a list that gets the
+    question's text (empty while nothing was asked)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    asked = Answer()
+
+    def press(tries=500):  # a box is open by the next turn of the event loop; the count only ends a wait for none
+        if asked.stopped:
+            return
+        box = QApplication.activeModalWidget()
+        chosen = [b for b in box.buttons() if b.text() == button] if isinstance(box, QMessageBox) else []
+        if chosen:
+            asked.append(box.text())
+            chosen[0].click()
+        elif tries:
+            QTimer.singleShot(20, lambda: press(tries - 1))
+
+    QTimer.singleShot(0, press)
+    return asked

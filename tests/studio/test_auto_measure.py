@@ -3,7 +3,7 @@ big shapes keep the button, and nothing is timed while the page is hidden or a r
 
 from engine.plan.estimate import CALIBRATION_FILE, calibration_key
 from studio.model.auto_measure import QUICK_STEP_S
-from tests.studio.conftest import tiny_model
+from tests.studio.conftest import answer, tiny_model
 from tests.studio.test_pages import write_corpus
 
 
@@ -29,6 +29,7 @@ def test_a_small_shape_is_measured_unasked_and_a_big_one_waits_for_the_button(qt
     page.form.widget("train", "max_steps").setValue(40)
     assert "measured" not in page.card.text("step") and not page.auto_measure.timer.isActive()
 
+    answer("Replace")  # the preset replaces the sizes typed above: asked first
     page.presets.activated.emit(page.presets.findText("GPT-2 small sized (GPU)"))
     page.form.widget("train", "device").setCurrentText("cpu")
     assert page.measure_btn.isEnabled() and not page.auto_measure.timer.isActive()  # seconds a step: asked for
@@ -47,11 +48,12 @@ def test_nothing_is_timed_behind_the_users_back_while_hidden_or_training(qtbot, 
 
     window.nav.setCurrentRow(1)  # shown again: armed again
     assert page.auto_measure.pending == key and page.auto_measure.timer.isActive()
-    page.auto_measure.training = lambda: True
+    window.state.training.set_live({tmp_path / "runs" / "elsewhere": False})  # a run trains (re-attached ones too)
     page.auto_measure.fire()
     assert page.measure_job is None and key not in page.auto_measure.tried
+    assert not page.measure_btn.isEnabled() and "training" in page.measure_btn.toolTip()  # nor by hand
 
-    page.auto_measure.training = lambda: False
+    window.state.training.set_live({})
     page.auto_measure.fire()
     assert page.measure_job is not None and key in page.auto_measure.tried
     qtbot.waitUntil(lambda: page.measure_job is None, timeout=60_000)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QTextDocument, QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 from studio.runs.page import COLUMNS
-from studio.train.eta import eta
+from studio.state.progress import progress
 from tests.studio.conftest import close_keeping_runs, tiny_model
 from tests.studio.test_pages import write_corpus
 
@@ -121,7 +121,7 @@ def test_fp8_is_refused_before_train_on_a_gpu_without_fp8_tensor_cores(qtbot, wi
     assert "fp8" not in shown_text(page.problems)
     page.form.widget("train", "precision").setCurrentText("fp16")
     page.form.widget("train", "device").setCurrentText("cpu")
-    assert 'train.precision = "fp16" needs a CUDA GPU' in shown_text(page.problems)
+    assert 'Precision [train.precision] = "fp16" needs a CUDA GPU' in shown_text(page.problems)
 
 
 def test_an_old_driver_listing_without_compute_capability_still_gives_the_gpus():
@@ -132,15 +132,15 @@ def test_an_old_driver_listing_without_compute_capability_still_gives_the_gpus()
 
 
 def test_the_eta_follows_the_wall_clock_and_says_when_it_is_unsure():
-    steady = eta([float(s) for s in range(0, 200, 10)], [s * 0.5 for s in range(20)], 1000)  # 20 steps a second
-    assert not steady.unsure and steady.seconds == pytest.approx((1000 - 190) / 20)
-    slowing = eta([0, 10, 20, 30, 40, 50, 60], [0, 0.5, 1, 1.5, 2, 12, 22], 1000)  # the machine got busy
-    assert slowing.unsure and "unsure" in slowing.text() and slowing.seconds > (1000 - 60) / 20
-    few = eta([0, 10, 20], [0, 1, 2], 100)
+    steady = progress([float(s) for s in range(0, 200, 10)], [s * 0.5 for s in range(20)], 1000)  # 20 steps a s
+    assert not steady.unsure and steady.seconds_left == pytest.approx((1000 - 190) / 20)
+    slowing = progress([0, 10, 20, 30, 40, 50, 60], [0, 0.5, 1, 1.5, 2, 12, 22], 1000)  # the machine got busy
+    assert slowing.unsure and "unsure" in slowing.eta_text() and slowing.seconds_left > (1000 - 60) / 20
+    few = progress([0, 10, 20], [0, 1, 2], 100)
     assert few.unsure
-    resumed = eta([0, 10, 20, 500, 510, 520, 530, 540], [0, 1, 2, 1000, 1001, 1002, 1003, 1004], 1000)
-    assert resumed.seconds == pytest.approx(46) and not resumed.unsure  # the pause before the resume is not speed
-    assert eta([5], [1.0], 10) is None
+    resumed = progress([0, 10, 20, 500, 510, 520, 530, 540], [0, 1, 2, 1000, 1001, 1002, 1003, 1004], 1000)
+    assert resumed.seconds_left == pytest.approx(46) and not resumed.unsure  # the pause before the resume is not speed
+    assert progress([5], [1.0], 10).seconds_left is None
 
 
 # 5, 6 ------------------------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def test_a_run_that_needs_more_tokens_than_the_corpus_has_is_refused(qtbot, wind
     qtbot.waitUntil(page.use_btn.isEnabled, timeout=30000)
     qtbot.mouseClick(page.use_btn, Qt.MouseButton.LeftButton)
     window.model_page.form.widget("model", "block_size").setValue(256)
-    assert "fewer than model.block_size + 1 = 257" in shown_text(window.model_page.problems)
+    assert "fewer than Context length [model.block_size] + 1 = 257" in shown_text(window.model_page.problems)
     assert not window.model_page.train_btn.isEnabled()
 
 

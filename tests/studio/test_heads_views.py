@@ -12,6 +12,7 @@ from engine.probes.embeddings import nearest
 from engine.probes.head_scores import head_roles
 from engine.probes.logit_lens import logit_lens
 from engine.run.events import Event, read_events
+from engine.run.folder import best_checkpoint
 from studio.inspect.lens_panel import shown
 
 RUN = ("runs", "pangrams")
@@ -156,4 +157,7 @@ def test_a_training_run_can_be_inspected_from_its_first_checkpoint(qtbot, settin
     w.store.add_events(run, [Event("checkpoint", 40, fields={"path": "checkpoints/step-000040", "best": False})])
     assert [picker.checkpoints.itemData(i) for i in range(picker.checkpoints.count())] == ["step-000040",
                                                                                              "step-000020"]
-    assert picker.checkpoint() == "step-000020"  # the chosen one stays chosen
+    assert picker.checkpoint() == best_checkpoint(run)  # the best is followed, as no checkpoint was picked
+    picker.checkpoints.setCurrentIndex(picker.checkpoints.findData("step-000020"))  # the user's pick stays
+    w.store.add_events(run, [Event("checkpoint", 40, fields={"path": "checkpoints/step-000040", "best": False})])
+    assert picker.checkpoint() == "step-000020"

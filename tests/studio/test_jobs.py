@@ -36,7 +36,7 @@ def test_a_jobs_corpus_load_imports_nothing_on_its_thread(tmp_path):
         job.thread.join(60)  # the thread ends after its answer: not while the interpreter shuts down
         print(seen)
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=180,
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={"QT_QPA_PLATFORM": "offscreen", "HF_DATASETS_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[[]]", done.stdout[-2000:]

@@ -9,6 +9,7 @@ from engine.config import schema as C
 from engine.model.build import gpt_config
 from engine.model.gpt import GPT
 from tests.conftest import PANGRAMS
+from tests.studio.conftest import answer
 
 
 def write_corpus(tmp_path: Path, name="corpus.txt") -> Path:
@@ -61,18 +62,18 @@ def test_dropping_files_makes_a_corpus_folder_and_offers_columns(qtbot, window, 
 def test_model_page_explains_impossible_settings_and_estimates(qtbot, window, tmp_path):
     page = window.model_page
     f = page.form
-    assert "data.path is empty: name a corpus file or folder" in page.problems.text()
+    assert "Path [data.path] is empty: name a corpus file or folder" in page.problems.text()
     f.widget("data", "path").setText("/some/corpus.txt")
     assert "corpus not found: /some/corpus.txt" in page.problems.text() and not page.train_btn.isEnabled()
     (tmp_path / "corpus.txt").write_text("some text\n")
     f.widget("data", "path").setText(str(tmp_path / "corpus.txt"))
     f.widget("model", "n_embd").setValue(16)
     f.widget("model", "n_head").setValue(3)
-    assert "must divide model.n_embd" in page.problems.text()
+    assert "must divide Width [model.n_embd]" in page.problems.text()
     assert not page.train_btn.isEnabled()
     f.widget("model", "n_head").setValue(4)
     qtbot.keyClicks(f.widget("train", "lr"), "x")
-    assert "train.lr must be a number" in page.problems.text()
+    assert "Learning rate [train.lr] must be a number" in page.problems.text()
     f.widget("train", "lr").setText("3e-4")
     assert page.problems.text() == "" and page.train_btn.isEnabled()
     cfg, _ = page.current_config()
@@ -92,7 +93,8 @@ def test_model_page_saves_and_loads_the_engines_toml(qtbot, window, tmp_path):
     assert (cfg.name, cfg.model.n_layer, cfg.model.position) == ("round-trip", 7, "rope")
     assert cfg.train.sample_prompts == ["ROMEO:", "JULIET:"]
     page.form.widget("model", "n_layer").setValue(2)
-    assert page.load_from(tmp_path / "x.toml")
+    asked = answer("Replace")  # an edit made after saving is not lost without asking
+    assert page.load_from(tmp_path / "x.toml") and "Layers" in asked[0]
     assert page.form.widget("model", "n_layer").value() == 7
     (tmp_path / "bad.toml").write_text("[model]\nn_layer = 'x'\n")
     from PySide6.QtWidgets import QMessageBox
@@ -100,7 +102,7 @@ def test_model_page_saves_and_loads_the_engines_toml(qtbot, window, tmp_path):
     shown = []
     QMessageBox.warning = lambda *a: shown.append(a[2])
     assert not page.load_from(tmp_path / "bad.toml")
-    assert "model.n_layer must be a whole number" in shown[0]
+    assert "Layers [model.n_layer] must be a whole number" in shown[0]
 
 
 def test_presets_fill_the_form(qtbot, window):

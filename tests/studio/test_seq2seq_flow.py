@@ -82,6 +82,6 @@ def test_bad_pairs_are_refused_on_the_form(qtbot, window, tmp_path):
     page.set_config(cfg)
     text = html.unescape(page.problems.text())
     assert "1 row(s) have an empty 'target' (row 21)" in text and not page.train_btn.isEnabled()
-    assert "the target of row 22 is 80 characters but at most 63 fit (model.target_block_size)" in text
+    assert "the target of row 22 is 80 characters but at most 63 fit (Target length [model.target_block_size])" in text
     page.form.widget("data", "target_column").setText("answer")
     assert "has no column 'answer'" in html.unescape(page.problems.text())

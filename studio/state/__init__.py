@@ -1,0 +1,31 @@
+"""One application state, without Qt, that every page shows (in the way napari's ViewerModel holds what its
+viewer shows): which runs train and are paused, the current corpus and what was derived from it, the designed
+run's problems, each page's chosen run and checkpoint, and what uses the device. Pages read it and send
+intents; derived figures (time left, throughput, best checkpoint, can-train) are computed here once.
+
+The Store (studio/store.py) holds one AppState beside the workspace's runs, so every page that has the store
+reads the same state."""
+
+from __future__ import annotations
+
+from studio.state.choice import RunChoice
+from studio.state.corpus import CorpusState
+from studio.state.device import DeviceUse
+from studio.state.form import FormState
+from studio.state.training import TrainingRuns
+
+
+class AppState:
+    def __init__(self) -> None:
+        self.training = TrainingRuns()
+        self.device = DeviceUse(self.training)
+        self.corpus = CorpusState()
+        self.form = FormState()
+        self.choices: dict[str, RunChoice] = {}
+
+    def choice(self, page: str) -> RunChoice:
+        """The run and checkpoint chosen on a page (one per picker: "inspect", "playground A", ...)."""
+        return self.choices.setdefault(page, RunChoice())
+
+
+__all__ = ["AppState", "CorpusState", "DeviceUse", "FormState", "RunChoice", "TrainingRuns"]

@@ -1,0 +1,56 @@
+"""The current corpus: its source, and what was derived from it (the preview's pairs, the prepared corpus and
+its ready line, an error). A new source clears everything derived from the old one, so no panel goes on
+describing a corpus that is no longer chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.state.events import Event
+
+
+@dataclass(frozen=True)
+class Prepared:
+    tokens: int
+    vocab: int
+
+
+class CorpusState:
+    def __init__(self) -> None:
+        self.changed = Event()
+        """() the source or something derived from it changed."""
+        self.source = ""
+        self.pairs: list[tuple[str, str]] = []
+        self.prepared: Prepared | None = None
+        self.message = ""
+        """The ready line once prepared (or what was cancelled)."""
+        self.error = ""
+
+    def choose(self, source: str) -> None:
+        """Another source (or another reading of it): nothing derived from the old one still holds."""
+        self.source = str(source)
+        self.pairs, self.prepared, self.message, self.error = [], None, "", ""
+        self.changed.emit()
+
+    def forget_prepared(self) -> None:
+        """An option of cleaning or tokenizing changed: the prepared corpus no longer matches."""
+        if self.prepared is not None or self.message:
+            self.prepared, self.message = None, ""
+            self.changed.emit()
+
+    def previewed(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs, self.error = list(pairs), ""
+        self.changed.emit()
+
+    def set_prepared(self, tokens: int, vocab: int, message: str) -> None:
+        self.prepared, self.message, self.error = Prepared(tokens, vocab), message, ""
+        self.changed.emit()
+
+    def set_message(self, message: str) -> None:
+        self.message = message
+        self.changed.emit()
+
+    def failed(self, error: str) -> None:
+        """Reading or preparing failed: nothing measured stands, and the panels say why."""
+        self.pairs, self.prepared, self.message, self.error = [], None, "", error
+        self.changed.emit()
