@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.core.errors import UserError
 from engine.core.paths import output_file, output_folder
+from engine.core.text import engine_command
 from engine.infer.commands import cmd_export, cmd_generate, cmd_predict
 from engine.launch.allocator import restart_with_allocator
 from engine.plan.preflight import check
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m engine", description="Attention Studio's engine: train and use "
+    p = argparse.ArgumentParser(prog=engine_command(), description="Attention Studio's engine: train and use "
                                 "Transformer language models from a TOML run config.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -122,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--out", required=True, help="a .npy file (layers, heads, T, T) or a .csv (long format)")
     sp.add_argument("--stack", choices=("encoder", "decoder", "cross"),
-                    help="an encoder-decoder (seq2seq) run: which attention (default cross: target x source)")
+                    help="an encoder-decoder (seq2seq) run: which attention (default cross: target x source); "
+                         "--text is the source, and the target is the model's own greedy output, at most "
+                         "model.target_block_size tokens, then its end token")
     add_probe_commands(add, CHECKPOINT_HELP)
     sp = add("control", cmd_control, "ask a running trainer to pause, resume, stop or checkpoint")
     sp.add_argument("run_dir")
@@ -233,6 +236,7 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         test = getattr(trainer.task, "evaluate_test", lambda _: None)(trainer.model)  # all ranks; None: no test split
         if trainer.dist.is_main:
             writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
+                        session_elapsed=trainer.elapsed() - trainer.elapsed_before,  # a resumed run's: this session
                         best_val_loss=None if trainer.best_val == float("inf") else trainer.best_val,
                         time_spent={k: round(v, 3) for k, v in trainer.clock.spent.items()},
                         peak_memory=trainer.memory.peak(), **final,
@@ -280,8 +284,20 @@ class _HumanPrinter:
     def __init__(self, total: int):
         self.total = total
         self.bar = None
+        self.gone = False
 
     def __call__(self, e) -> None:
+        from engine.run.humanlog import silence
+
+        if self.gone:
+            return
+        try:
+            self._show(e)
+        except (BrokenPipeError, ValueError):  # its reader went away (`2>&1 | head`): train on, quietly
+            self.gone = True
+            silence(sys.stderr)
+
+    def _show(self, e) -> None:
         from engine.run.humanlog import describe
 
         if e.type == "step" and not sys.stderr.isatty():
@@ -312,6 +328,11 @@ def cmd_prepare(args) -> int:
 
     cfg = check(config_mod.load(args.config, args.set))
     given = _source_tokenizer(cfg)
+    if _pair_objective(cfg):  # as training does: pairs, not a token stream of data.text_column
+        from engine.data.pair_prepare import pair_report, prepare_pairs
+
+        print("\n".join(pair_report(cfg, prepare_pairs(cfg, tokenizer=given, progress=_say_stage))))
+        return 0
     corpus = prepare_corpus(cfg, tokenizer=given, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                      file=sys.stderr))
     s = corpus.stats
@@ -335,6 +356,17 @@ def _splits_text(cfg, s) -> str:
     return f"train {s.train_tokens - test:,}, validation {s.val_tokens:,}, test {test:,}"
 
 
+def _say_stage(stage: str, msg: str) -> None:
+    print(f"[{stage}] {msg}", file=sys.stderr)
+
+
+def _pair_objective(cfg) -> bool:
+    """A seq2seq or instruct config on a table of pairs: prepared and tokenized as its training does."""
+    from engine.config.schema import PAIR_OBJECTIVES
+
+    return cfg.model.objective in PAIR_OBJECTIVES and _pairs(cfg.data.path)
+
+
 def _pairs(path: str) -> bool:
     """A table of pairs (not plain text, which seq2seq pretrains on as one token stream)."""
     from engine.train.pair_tasks import is_table_corpus
@@ -349,6 +381,10 @@ def cmd_tokenizer(args) -> int:
     output_file(args.out)
     cfg = check(config_mod.load(args.config, args.set))
     given = _source_tokenizer(cfg)
+    if given is None and _pair_objective(cfg):
+        from engine.data.pair_prepare import prepare_pairs
+
+        given = prepare_pairs(cfg, progress=_say_stage, split=False)
     tokenizer = given or prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                file=sys.stderr)).tokenizer
     tokenizer.save(args.out)
@@ -404,18 +440,21 @@ def cmd_demo(args) -> int:
         print("\n".join(f"{name:<{width}}  {what}" for name, what in DEMOS.items()))
         return 0
     corpus, config = write_demo(args.name, output_folder(args.out or args.name))
-    print(f"wrote {corpus} and {config}\ntrain it with: python -m engine train {config}")
+    print(f"wrote {corpus} and {config}\ntrain it with: {engine_command()} train {config}")
     return 0
 
 
 def cmd_runs(args) -> int:
     from engine.core.text import human_seconds
-    from engine.run.runinfo import list_runs
+    from engine.run.runinfo import is_run_dir, list_runs, summarize
 
     if not Path(args.folder).is_dir():
         raise UserError(f"{args.folder} is not a folder" if Path(args.folder).exists() else
                         f"folder not found: {args.folder}")
     runs = list_runs(args.folder)
+    if not runs and is_run_dir(Path(args.folder)):  # a run's own folder, not a folder of runs: that run
+        print(f"{args.folder} is a run folder:")
+        runs = [summarize(Path(args.folder).absolute())]
     if not runs:
         print(f"no runs in {args.folder}")
     for r in runs:

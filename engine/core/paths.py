@@ -41,6 +41,11 @@ def output_folder(path: str | Path, flag: str = "--out") -> Path:
     return path
 
 
-def workspace_folder(path: str | Path, flag: str = "--workspace") -> Path:
-    """A workspace (made on first use): a folder, never a file."""
-    return output_folder(path, flag)
+def workspace_folder(path: str | Path, flag: str = "--workspace", *, existing: bool = False) -> Path:
+    """A workspace (made on first use): a folder, never a file; `existing`: one that must exist already (a
+    command that only reads or runs its queue). Absolute, so that what its queue stores (each run's config and
+    folder) holds wherever the trainer that reads it runs."""
+    path = output_folder(Path(path).expanduser(), flag).absolute()
+    if existing and not path.is_dir():
+        raise UserError(f"{flag} {path} does not exist: `queue add` or `sweep` makes a workspace")
+    return path

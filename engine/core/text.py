@@ -25,3 +25,11 @@ def human_seconds(s: float | None) -> str:
     if s < 5400:
         return f"{s / 60:.0f} min"
     return f"{s / 3600:.1f} h"
+
+
+def engine_command() -> str:
+    """How the user calls the engine, for the hints that tell them what to type next: `./dev engine` (the `dev`
+    script exports ENGINE_COMMAND as the user typed it) or else `python -m engine`."""
+    import os
+
+    return os.environ.get("ENGINE_COMMAND", "").strip() or "python -m engine"

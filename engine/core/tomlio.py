@@ -10,6 +10,7 @@ from pathlib import Path
 import tomli_w
 
 from engine.core.errors import UserError
+from engine.core.text import engine_command
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,7 +23,7 @@ def read_toml(path: str | Path) -> dict:
     if path.is_dir():
         run = (path / "run.toml").is_file()
         raise UserError(f"{path} is a folder, not a config file: " + (
-            f"it is a run folder; continue it with `python -m engine resume {path}`" if run else
+            f"it is a run folder; continue it with `{engine_command()} resume {path}`" if run else
             "name the .toml file"))
     if not path.is_file():
         raise UserError(f"config file not found: {path}")

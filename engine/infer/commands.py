@@ -13,17 +13,24 @@ from engine.run.folder import RUN_FILE
 
 def cmd_generate(args) -> int:
     from engine.infer.generate import SamplingOptions, beam_search, generate_text
-    from engine.infer.respond import answers, respond, run_objective
+    from engine.infer.respond import answers, respond, run_objective, source_cut_note, target_context, unknown_note
+    from engine.infer.sampling_rules import default_temperature
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
     from engine.runtime.device import resolve_device
 
     answering = args.temperature is None and (Path(args.run_dir) / RUN_FILE).is_file() and \
         run_objective(args.run_dir) in PAIR_OBJECTIVES
-    args.temperature = (0.0 if answering else 0.8) if args.temperature is None else args.temperature
+    args.temperature = default_temperature(answering) if args.temperature is None else args.temperature
     _check_sampling(args)
     args.device = str(resolve_device(args.device, "--device"))
     model, tokenizer, _ = load_announced(args, args.device)
+    _warn(unknown_note(tokenizer, args.prompt))
     if answers(model, run_objective(args.run_dir)):  # a seq2seq or instruct run: the prompt is the source
+        _warn(source_cut_note(model, tokenizer, args.prompt))
+        if model.config.arch == "t5" and args.max_new_tokens > (most := target_context(args.run_dir, model)):
+            _warn(f"--max-new-tokens {args.max_new_tokens} is more than this model's target context: it writes at "
+                  f"most {most} tokens (model.target_block_size)")
+            args.max_new_tokens = most
         opts = SamplingOptions(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                                top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed)
         sys.stdout.write(respond(model, tokenizer, args.prompt, opts, beams=args.beams, device=args.device) + "\n")
@@ -43,6 +50,11 @@ def cmd_generate(args) -> int:
         text = generate_text(model, tokenizer, args.prompt, opts, device=args.device)
     sys.stdout.write(args.prompt + text + "\n")
     return 0
+
+
+def _warn(note: str | None) -> None:
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def _check_sampling(args) -> None:

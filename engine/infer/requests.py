@@ -24,13 +24,15 @@ class Field:
 
 RUN, CHECKPOINT, TEXT = Field("run"), Field("str", required=False, nonempty=True), Field("str", nonempty=True)
 MODEL = {"run": RUN, "checkpoint": CHECKPOINT}
+STACKS = ("encoder", "decoder", "cross")
+"""A seq2seq run's attention stacks, as `attention --stack` names them."""
 OPTIONS = tuple(key for key in RULES if key != "stop")
 """Generation settings a request may carry (a stop string is the command line's only)."""
 
 SCHEMA: dict[str, dict[str, Field]] = {
     "ping": {},
     "forget": {"run": Field("str", nonempty=True)},
-    "attention": {**MODEL, "text": TEXT},
+    "attention": {**MODEL, "text": TEXT, "stack": Field("str", required=False, choices=STACKS)},
     "predict": {**MODEL, "text": TEXT},
     "generate": {**MODEL, "prompt": Field("str"), "options": Field("options", required=False)},
     "lens": {**MODEL, "text": TEXT, "k": Field("int", required=False, low=1, high=100)},

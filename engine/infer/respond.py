@@ -23,6 +23,38 @@ def run_objective(run_dir: str | Path) -> str:
         return "causal"
 
 
+def target_context(run_dir: str | Path, model) -> int:
+    """An encoder-decoder's longest target in tokens, as it was trained (model.target_block_size in run.toml,
+    0 = block_size); the source's context when the run's config cannot be read."""
+    from engine.config import schema as config_mod
+
+    try:
+        m = config_mod.load(Path(run_dir) / RUN_FILE).model
+    except Exception:  # a run folder from elsewhere may lack its config
+        return model.config.block_size
+    return m.target_block_size or m.block_size
+
+
+def source_cut_note(model, tokenizer, source: str) -> str | None:
+    """A warning when an encoder-decoder's source is longer than its encoder reads (it is cut to fit), else None."""
+    if model.config.arch != "t5":
+        return None
+    n, keep = len(tokenizer.encode(source)), model.config.block_size - 1
+    if n <= keep:
+        return None
+    return (f"the source is {n} tokens but the encoder reads at most {keep} (model.block_size "
+            f"{model.config.block_size}, with its end token): only the first {keep} were kept")
+
+
+def unknown_note(tokenizer, text: str) -> str | None:
+    """A warning naming the characters of `text` the vocabulary lacks (the model reads them as <unk>), else None."""
+    unknown = tokenizer.unknown_characters(text)
+    if not unknown:
+        return None
+    shown = ", ".join(repr(c) for c in unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+    return f"this model's vocabulary does not know {shown}: it reads them as <unk>, an unknown token"
+
+
 def answers(model, objective: str) -> bool:
     """Whether the Playground offers a source box for this model: a seq2seq or an instruct run."""
     return model.config.arch == "t5" or objective == "instruct"

@@ -11,6 +11,12 @@ MAX_NEW_TOKENS = 100_000
 """The most new tokens one generation may ask for (the Playground's own maximum): a generation always ends."""
 
 
+def default_temperature(answering: bool) -> float:
+    """The temperature a generation uses when none is asked for, on the command line and in the worker alike:
+    greedy (0) for a run that answers a source (seq2seq, instruct), else 0.8."""
+    return 0.0 if answering else 0.8
+
+
 def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -72,7 +72,8 @@ def seq2seq_attention(model, tokenizer, text: str, max_len: int = 64) -> tuple[d
             tokenizer.token_strings(target))
 
 
-def seq2seq_stack(model, tokenizer, text: str, stack: str) -> tuple[np.ndarray, list[str], list[str]]:
+def seq2seq_stack(model, tokenizer, text: str, stack: str, max_len: int = 64
+                  ) -> tuple[np.ndarray, list[str], list[str]]:
     """One stack of an encoder-decoder's attention for `text` as the source and the target it writes
     greedily: (layers, heads, queries, keys) weights, the query tokens and the key tokens. The decoder's
     row i writes target token i (the last writes the end token) after reading the start token and the
@@ -81,7 +82,7 @@ def seq2seq_stack(model, tokenizer, text: str, stack: str) -> tuple[np.ndarray, 
 
     if stack not in STACKS:
         raise UserError(f"--stack {stack!r} is not one of {', '.join(STACKS)}")
-    stacks, source, target = seq2seq_attention(model, tokenizer, text)
+    stacks, source, target = seq2seq_attention(model, tokenizer, text, max_len=max_len)
     start, end = (tokenizer.token_strings([special_id(tokenizer, names)])[0] for names in (PAD_NAMES, EOS_NAMES))
     writes = [*target, end]
     queries, keys = {"encoder": (source, source), "decoder": (writes, [start, *target]),

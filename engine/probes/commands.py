@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from engine.core.errors import UserError
 from engine.core.paths import output_file
@@ -81,8 +82,13 @@ def cmd_attention(args) -> int:
     model, tokenizer, path = load_announced(args)
     require(model, "attention")
     if model_kind(model) == "seq2seq":  # three stacks: the text is the source, the target is written greedily
+        from engine.infer.respond import source_cut_note, target_context
+
+        if note := source_cut_note(model, tokenizer, args.text):
+            print(f"warning: {note}", file=sys.stderr)
         stack = args.stack or "cross"
-        maps, tokens, keys = seq2seq_stack(model, tokenizer, args.text, stack)
+        maps, tokens, keys = seq2seq_stack(model, tokenizer, args.text, stack,
+                                           max_len=target_context(args.run_dir, model))
         what = f"{maps.shape[2]} x {maps.shape[3]} tokens of {stack} attention"
     elif args.stack:
         raise UserError("--stack chooses among an encoder-decoder's (seq2seq) attention stacks; this run has one "

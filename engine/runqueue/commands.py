@@ -3,11 +3,13 @@ shows in the studio and a queue filled there can be run here (one run after anot
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 from engine.core.errors import UserError
 from engine.core.paths import workspace_folder
+from engine.core.text import engine_command
 from engine.plan.preflight import check
 from engine.runqueue.queue_file import DEFAULT_WORKSPACE, RunQueue
 
@@ -24,7 +26,7 @@ def cmd_sweep(args) -> int:
         print(f"queued {item.name}: {point_text(point)}")
     print(f"sweep {sweep.name}: {len(configs)} runs in the queue of {queue.root}")
     if args.queue_only:
-        print("run them with `python -m engine queue run`, or open the studio on this workspace")
+        print(f"run them with `{_hint(queue)}`, or open the studio on this workspace")
         return 0
     return run_queue(queue)
 
@@ -32,11 +34,11 @@ def cmd_sweep(args) -> int:
 def cmd_queue(args) -> int:
     from engine.config import schema as config_mod
 
-    queue = RunQueue(workspace_folder(args.workspace))
+    queue = RunQueue(workspace_folder(args.workspace, existing=args.action in ("list", "run")))
     if args.action == "add":
         if not args.what:
-            raise UserError("queue add needs a run config: python -m engine queue add run.toml")
-        item = queue.add(check(config_mod.load(args.what, args.set)))
+            raise UserError(f"queue add needs a run config: {engine_command()} queue add run.toml")
+        item = queue.add(check(config_mod.load(args.what, args.set)), name=Path(args.what).stem)
         print(f"queued {item.name} as {item.id} (run folder {item.run_dir})")
     elif args.action == "list":
         items = queue.items()
@@ -72,15 +74,27 @@ def _item(args) -> str:
     return args.what
 
 
+def _hint(queue: RunQueue, command: str = "queue run") -> str:
+    """The command to type next: how the user calls the engine, with the workspace unless it is the default."""
+    default = queue.root == RunQueue(DEFAULT_WORKSPACE).root
+    return f"{engine_command()} {command}" + ("" if default else f" --workspace {shlex.quote(str(queue.root))}")
+
+
 def run_queue(queue: RunQueue) -> int:
-    """Train the queued runs one after another in this terminal, until the queue is empty or paused.
-    Ctrl-C (or SIGTERM) asks the run in progress to stop at a checkpoint (it can be resumed), says so in
-    one line and ends with status 130 (engine/runqueue/foreground.py)."""
+    """Train the queued runs one after another in this terminal, until the queue is empty or paused; status 1
+    when a run failed (it is off the queue; its run folder says why). Ctrl-C (or SIGTERM) asks the run in
+    progress to stop at a checkpoint (it can be resumed), says so in one line and ends with status 130
+    (engine/runqueue/foreground.py)."""
     from engine.launch.start import start_trainer
     from engine.run.runinfo import summarize
     from engine.runqueue.foreground import StopSignals
 
-    done = 0
+    items, paused = queue.state()
+    if paused:
+        print(f"the queue is paused with {len(items)} run(s) waiting: `{_hint(queue, 'queue resume')}` lets "
+              f"them start, then `{_hint(queue)}` runs them", file=sys.stderr)
+        return 0
+    done, failed = 0, []
     with StopSignals() as signals:
         while not signals.asked and (item := queue.pop()) is not None:
             print(f"starting {item.name} in {item.run_dir}", flush=True)
@@ -92,12 +106,18 @@ def run_queue(queue: RunQueue) -> int:
             best = f", best validation loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else ""
             print(f"{item.name}: {s.status}{best}" + (f" ({s.message})" if s.message else ""), flush=True)
             done += 1
+            if s.status not in ("finished", "stopped"):
+                failed.append(item)
         if signals.asked:
             waiting = len(queue.items())
             print(f"stopped the queue between runs after {done} run(s); {waiting} run(s) wait in it: "
-                  f"`python -m engine queue run` goes on", file=sys.stderr)
+                  f"`{_hint(queue)}` goes on", file=sys.stderr)
             return 130
     print(f"ran {done} run(s); the queue is " + ("paused" if queue.paused else "empty"), file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} of them failed: " + ", ".join(f"{i.name} (see {i.run_dir})" for i in failed),
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -116,12 +136,12 @@ def _interrupted(queue: RunQueue, item, proc, signals) -> int:
             shutil.rmtree(item.run_dir, ignore_errors=True)
         queue.put_back(item)
         print(f"stopped {item.name} before its first checkpoint{late}; it is back at the head of the queue: "
-              f"`python -m engine queue run` starts it again", file=sys.stderr)
+              f"`{_hint(queue)}` starts it again", file=sys.stderr)
         return 130
     waiting = len(queue.items())
-    more = f"; {waiting} more run(s) wait in the queue (`python -m engine queue run`)" if waiting else ""
+    more = f"; {waiting} more run(s) wait in the queue (`{_hint(queue)}`)" if waiting else ""
     print(f"stopped {item.name} at step {saved[1]} (checkpoint {saved[0]}){late}: resume it with "
-          f"`python -m engine resume {item.run_dir}`{more}", file=sys.stderr)
+          f"`{engine_command()} resume {shlex.quote(item.run_dir)}`{more}", file=sys.stderr)
     return 130
 
 

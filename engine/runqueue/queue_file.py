@@ -38,7 +38,7 @@ def slug(name: str) -> str:
 
 class RunQueue:
     def __init__(self, workspace: str | Path):
-        self.root = Path(workspace)
+        self.root = Path(workspace).expanduser().absolute()  # what it stores holds from any folder
         self.path = self.root / QUEUE_FILE
 
     @contextmanager
@@ -75,8 +75,9 @@ class RunQueue:
         data = self._read()
         return [QueueItem(**d) for d in data["items"]], data["paused"]
 
-    def add(self, cfg: RunConfig, *, sweep: str = "") -> QueueItem:
-        """Queue a copy of `cfg`; its run folder is named now (workspace/runs/NAME-ID)."""
+    def add(self, cfg: RunConfig, *, sweep: str = "", name: str = "") -> QueueItem:
+        """Queue a copy of `cfg`; its run folder is named now (workspace/runs/NAME-ID). NAME is the config's
+        name, else `name` (the command line gives its config file's stem), else "run"."""
         with self._locked():
             data = self._read()
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -86,7 +87,7 @@ class RunQueue:
                 n += 1
             item_id = f"{stamp}-{n}"
             cfg = cfg.copy()
-            name = cfg.name or "run"
+            name = cfg.name or name or "run"
             run_dir = self.root / "runs" / f"{slug(name)}-{item_id}"
             cfg.train.out_dir = str(run_dir)
             if not cfg.data.cache_dir:

@@ -7,10 +7,12 @@ Large arrays travel as .npy files in a temporary folder the worker owns (their p
 the reader deletes them). {"op": "stop", "target": n} ends a generation at its next token: a reader
 thread takes requests while the main thread works, so a stop is seen at once (beam search included).
 
-ops: ping; attention (run, checkpoint, text); predict (run, checkpoint, text); generate (run, checkpoint,
+ops: ping; attention (run, checkpoint, text; stack: a seq2seq run's encoder, decoder or cross attention alone);
+predict (run, checkpoint, text); generate (run, checkpoint,
 prompt, options; a seq2seq or instruct run answers the prompt as its source); lens (run, checkpoint, text,
 k); ablate (run, checkpoint, text, heads); neighbours (run, checkpoint, token_id, k); calibrate (config,
-vocab_size, device, cache_dir, again); export (run, out, type); forget (run); stop (target).
+vocab_size, device, cache_dir, again); export (run, out, type); forget (run); stop (target: answered at once
+with {"id": its id or null, "type": "done", "result": {"target": n, "stopping": whether n was running}}).
 
 Every line gets an answer or is a stop: the reader checks each request against its op's schema
 (engine/infer/requests.py; generation settings by engine/infer/sampling_rules.py, the rule `generate` uses,
@@ -85,8 +87,11 @@ class Worker:
         if req["op"] != "stop":
             self.live.add(req["id"])
             self.requests.put(req)
-        elif req["target"] in self.live:
-            self.stops.add(req["target"])
+        else:
+            running = req["target"] in self.live
+            if running:
+                self.stops.add(req["target"])
+            self.send({"id": request_id(req), "type": "done", "result": {"target": req["target"], "stopping": running}})
         return None
 
     def refuse(self, rid, message: str) -> None:
@@ -162,10 +167,20 @@ class Worker:
         self.send({"id": req["id"], "type": "progress", "stage": "attention", "message": "computing attention"})
         hold_here("attention")
         self.tmp.mkdir(parents=True, exist_ok=True)  # made again if a cleaner took it
+        if req.get("stack") and model.config.arch != "t5":
+            raise UserError("stack chooses among an encoder-decoder's (seq2seq) attention stacks; this run has one "
+                            "stack of self-attention: leave stack out")
         if model.config.arch == "t5":  # the source, the target the model writes, and three stacks
-            from engine.probes.attention import seq2seq_attention
+            from engine.infer.respond import target_context
+            from engine.probes.attention import seq2seq_attention, seq2seq_stack
 
-            stacks, source, target = seq2seq_attention(model, tokenizer, req["text"])
+            most = target_context(req["run"], model)
+            if req.get("stack"):  # one stack, as `attention --stack` writes it
+                maps, queries, keys = seq2seq_stack(model, tokenizer, req["text"], req["stack"], max_len=most)
+                path = self.tmp / f"attention-{req['id']}.npy"
+                np.save(path, maps)
+                return {"maps": str(path), "tokens": queries, "keys": keys, "stack": req["stack"]}
+            stacks, source, target = seq2seq_attention(model, tokenizer, req["text"], max_len=most)
             path = self.tmp / f"attention-{req['id']}.npz"
             np.savez(path, **stacks)
             return {"maps": str(path), "tokens": source, "target": target}
@@ -185,16 +200,20 @@ class Worker:
 
     def op_generate(self, req: dict) -> dict:
         from engine.infer.generate import SamplingOptions, banned_ids, beam_search, stream
-        from engine.infer.respond import answers, respond, stream_response
+        from engine.infer.respond import answers, respond, stream_response, target_context
+        from engine.infer.sampling_rules import default_temperature
 
         model, tok, _ = self.model(req)
+        answering = answers(model, self.objective(req["run"]))  # seq2seq, instruct: the prompt is a source
         options = dict(req.get("options") or {})  # checked against sampling_rules.py before it was queued
+        options.setdefault("temperature", default_temperature(answering))  # as `generate` defaults it
         beams = options.pop("beams", 1)
         opts = SamplingOptions(**options)
+        if model.config.arch == "t5":  # a target is at most as long as those the model learnt
+            opts.max_new_tokens = min(opts.max_new_tokens, target_context(req["run"], model))
         if beams > tok.vocab_size:
             raise UserError(f"beams {beams} is more than the vocabulary ({tok.vocab_size} tokens)")
         stopped = lambda: req["id"] in self.stops  # noqa: E731
-        answering = answers(model, self.objective(req["run"]))  # seq2seq, instruct: the prompt is a source
         if beams > 1 and answering:
             text = respond(model, tok, req["prompt"], opts, beams=beams, should_stop=stopped)
             tokens = iter([{"text": text, "prob": None, "alternatives": []}])
