@@ -61,11 +61,14 @@ def problems(cfg: RunConfig, *, resuming: bool = False,
         if getattr(m, name) < 1:
             p.append(f"model.{name} must be at least 1, got {getattr(m, name)}")
     if m.n_head >= 1 and m.n_embd >= 1 and m.n_embd % m.n_head:
-        heads = min((h for h in range(1, m.n_embd + 1) if m.n_embd % h == 0), key=lambda h: (abs(h - m.n_head), -h))
-        width = max(m.n_head, min((m.n_embd // m.n_head * m.n_head, -(-m.n_embd // m.n_head) * m.n_head),
-                                  key=lambda w: (abs(w - m.n_embd), -w)))
-        p.append(f"model.n_head ({m.n_head}) must divide model.n_embd ({m.n_embd}): try n_head = {heads} or "
-                 f"n_embd = {width}")
+        even = 2 if m.position == "rope" else 1  # rope needs an even head size: the suggestions keep every rule
+        fits = [h for h in range(1, m.n_embd + 1) if m.n_embd % (h * even) == 0]
+        heads = min(fits, key=lambda h: (abs(h - m.n_head), -h)) if fits else None
+        unit = m.n_head * even
+        width = max(unit, min((m.n_embd // unit * unit, -(-m.n_embd // unit) * unit),
+                              key=lambda w: (abs(w - m.n_embd), -w)))
+        p.append(f"model.n_head ({m.n_head}) must divide model.n_embd ({m.n_embd}): try "
+                 + (f"n_head = {heads} or " if heads else "") + f"n_embd = {width}")
     elif m.position == "rope" and m.n_head >= 1 and (m.n_embd // m.n_head) % 2:
         p.append(f"rope needs an even head size; n_embd / n_head = {m.n_embd // m.n_head}")
     if not 0.0 <= m.dropout < 1.0:

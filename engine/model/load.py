@@ -112,9 +112,13 @@ def load_announced(args, device: str = "cpu"):
     """(model, tokenizer, checkpoint) of the run named on the command line (`args.run_dir`, `args.checkpoint`),
     saying which checkpoint it is and which damaged ones were passed over."""
     require_run_folder(args.run_dir)
+    kind, ckpts = args.checkpoint or "best", ckpt.list_checkpoints(Path(args.run_dir))
+    wanted = (best_checkpoint(Path(args.run_dir)) if kind == "best" else ckpts[-1].name) if ckpts else None
     model, tokenizer, path = load_for_inference(Path(args.run_dir), args.checkpoint, device=device,
                                                 warn=lambda text: print(f"warning: {text}", file=sys.stderr))
     which = {None: "the best by validation loss; --checkpoint latest takes the newest", "best": "the best by "
              "validation loss", "latest": "the newest"}.get(args.checkpoint, "as asked")
+    if kind in ("best", "latest") and wanted and path.name != wanted:  # a fallback is not the best: say what it is
+        which = f"the newest good one, in place of the {kind} one, {wanted}"
     print(f"using checkpoint {path.name} ({which})", file=sys.stderr)
     return model, tokenizer, path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TextIO
@@ -51,9 +52,12 @@ def describe(e: Event) -> str | None:
         return f"warning ({g('kind')}): {g('message')}"
     if e.type == "finished":
         best = g("best_val_loss")
-        spent = g("time_spent") or {}
-        share = ", ".join(f"{k} {v / g('elapsed'):.0%}" for k, v in spent.items() if g("elapsed")) if spent else ""
-        return (f"finished at step {e.step} ({g('reason')}) after {human_seconds(g('elapsed'))}"
+        spent = g("time_spent") or {}  # this session's activities: their shares are of this session's time
+        session = g("session_elapsed") if g("session_elapsed") is not None else g("elapsed")
+        share = ", ".join(f"{k} {v / session:.0%}" for k, v in spent.items() if session) if spent else ""
+        took = human_seconds(session) + (f" this session ({human_seconds(g('elapsed'))} in all)"
+                                         if g("elapsed") and g("elapsed") - session > 5e-4 else "")
+        return (f"finished at step {e.step} ({g('reason')}) after {took}"
                 + (f"; best val loss {best:.4f}" if best is not None else "") + (f" ({share} of it)" if share else "")
                 + (f"; val accuracy {g('val_accuracy'):.1%}, val macro-F1 {g('val_macro_f1'):.3f}"
                    if g("val_macro_f1") is not None and g("val_accuracy") is not None else "")
@@ -98,6 +102,17 @@ class TextLog:
     def close(self) -> None:
         if self._f:
             self._f.close()
+
+
+def silence(stream: TextIO) -> None:
+    """After a write to `stream` failed because its reader went away (`... | head`): point it at the null
+    device, so no later line, nor Python's flush at exit, fails; training goes on, its files written as ever."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # closed, or not a real file: nothing to point anywhere
+        pass
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

@@ -30,6 +30,10 @@ def hold_at(step: int) -> None:
     if at and int(at) == step:
         while True:
             time.sleep(3600)
+    at, _, until = os.environ.get("ENGINE_FAULT_WAIT_AT", "").partition(":")  # N:path, held until path exists
+    if at and int(at) == step:
+        while not os.path.exists(until):
+            time.sleep(0.05)
 
 
 def inject_disk_fault(step: int) -> None:

@@ -9,6 +9,7 @@ import math
 
 import torch
 
+from engine.core.errors import UserError
 from engine.model import checkpoint as ckpt
 from engine.run.folder import RUN_FILE
 from engine.runtime import distributed as ddp
@@ -50,6 +51,28 @@ class Recovery:
         self._rollback(broken)
         return False
 
+    def _load_latest(self) -> str | None:
+        """Load the newest readable checkpoint; a damaged newest one falls back to the one before. When the run
+        had checkpoints and none is usable, resuming is refused: starting again at 0 would overwrite its history."""
+        unusable: list[str] = []
+        for info in reversed(ckpt.list_checkpoints(self.run_dir)):
+            try:
+                self._load_checkpoint(info.path)
+                return info.name
+            except UserError as e:  # a damaged one is set aside: retention never keeps it in a good one's place
+                aside = ckpt.set_aside(info.path).name if isinstance(e, ckpt.BadCheckpoint) else None
+                unusable.append(f"{info.name} (set aside as {aside})" if aside else info.name)
+                self.events.emit("warning", kind="bad_checkpoint", message=f"skipped {info.name}: {e}" + (
+                    f"; set aside as {aside}" if aside else ""))
+        if unusable:
+            raise UserError(f"no checkpoint of {self.run_dir} can be resumed from: {', '.join(unusable)} "
+                            f"{'is' if len(unusable) == 1 else 'are'} damaged or unusable (kept, not deleted), so "
+                            f"resuming would start again at step 0 over its history; to start over, train into a "
+                            f"new train.out_dir")
+        if (self.run_dir / RUN_FILE).exists():
+            self.events.emit("warning", kind="no_checkpoint", message="no checkpoint to resume from: starting at 0")
+        return None
+
     def weights_finite(self) -> bool:
         """No NaN/inf in the weights (each rank's shard when sharded: the verdict is shared by all ranks)."""
         ok = ckpt.all_finite(getattr(p, "to_local", lambda p=p: p)().detach() for p in self.model.parameters())
@@ -84,9 +107,9 @@ class Recovery:
             raise self.diverged(what, "there is no checkpoint to roll back to" if not good else
                                 f"{MAX_ROLLBACKS} rollbacks with a halved learning rate did not help")
         self.rollbacks += 1
-        scale = self.lr_scale
+        scale, elapsed = self.lr_scale, self.elapsed_before
         self._load_checkpoint(good[-1].path)
-        self.lr_scale = scale * 0.5
+        self.lr_scale, self.elapsed_before = scale * 0.5, elapsed  # time spent stays spent
         self.monitor.bad_in_a_row = 0
         self.events.emit("warning", self.step, kind="rollback", to_step=self.step, lr_scale=self.lr_scale,
                          message=f"rolled back to step {self.step} and halved the learning rate")

@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from engine.config.schema import RunConfig
 from engine.core.errors import UserError
+from engine.core.text import engine_command
 from engine.core.tomlio import write_atomic
 from engine.data.encode import PreparedCorpus, prepare_corpus
 from engine.data.tokenizer import Tokenizer
@@ -91,7 +92,7 @@ class Trainer(Recovery):
     def setup(self) -> None:
         cfg, tr = self.cfg, self.cfg.train
         if not self.resume and (self.run_dir / RUN_FILE).exists():
-            raise UserError(f"{self.run_dir} already holds a run: continue it with `python -m engine resume "
+            raise UserError(f"{self.run_dir} already holds a run: continue it with `{engine_command()} resume "
                             f"{self.run_dir}` or choose another train.out_dir")
         self.device = dev.resolve_device(ddp.device_name_for(self.dist, tr.device))
         self.precision = dev.resolve_precision(tr.precision, self.device)
@@ -180,19 +181,6 @@ class Trainer(Recovery):
         if self.source and not self.resume:
             self.events.emit("finetune", **self.built.info)
         self.trackers = attach_trackers(self.cfg, self.events, self.run_dir, resuming=self.resume)
-
-    def _load_latest(self) -> str | None:
-        """Load the newest readable checkpoint; a damaged newest one falls back to the one before."""
-        for info in reversed(ckpt.list_checkpoints(self.run_dir)):
-            try:
-                self._load_checkpoint(info.path)
-                return info.name
-            except UserError as e:  # a damaged one is set aside: retention never keeps it in a good one's place
-                aside = f"; set aside as {ckpt.set_aside(info.path).name}" if isinstance(e, ckpt.BadCheckpoint) else ""
-                self.events.emit("warning", kind="bad_checkpoint", message=f"skipped {info.name}: {e}{aside}")
-        if (self.run_dir / RUN_FILE).exists():
-            self.events.emit("warning", kind="no_checkpoint", message="no checkpoint to resume from: starting at 0")
-        return None
 
     def _load_checkpoint(self, path: Path) -> None:
         meta = ckpt.read_meta(path)
