@@ -20,11 +20,17 @@ from PySide6.QtWidgets import (
 from engine.config import schema as C
 from studio.model.fields import (
     CHOICES,
+    CLASSIFY_ONLY,
+    DECODER_LAYOUT,
     EDITABLE,
     GROUPS,
     INT_RANGE,
     ITEM_HINTS,
+    LORA_ONLY,
+    MASKED_ONLY,
+    PAIRS_ONLY,
     SCIENTIFIC,
+    SEQ2SEQ_ONLY,
     ZERO_MEANS,
     field_docs,
     label,
@@ -162,6 +168,15 @@ class ConfigForm(QWidget):
             yield
         finally:
             self._loading = False
+
+    def follow(self, cfg: C.RunConfig) -> None:
+        """Show the fields this run's objective and fine-tuning method use, and only those."""
+        objective = cfg.model.objective
+        for fields, shown in ((MASKED_ONLY, objective == "masked"), (CLASSIFY_ONLY, objective == "classify"),
+                              (PAIRS_ONLY, objective in C.PAIR_OBJECTIVES), (SEQ2SEQ_ONLY, objective == "seq2seq"),
+                              (DECODER_LAYOUT, objective != "seq2seq"), (LORA_ONLY, cfg.finetune.method == "lora")):
+            for section, key in fields:
+                self.set_row_visible(section, key, shown)
 
     def set_row_visible(self, section: str, key: str, visible: bool) -> None:
         self.forms[(section, key)].setRowVisible(self.widgets[(section, key)], visible)

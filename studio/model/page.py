@@ -8,7 +8,6 @@ the fine-tuning source: a source fixes the architecture and tokenizer, which are
 from __future__ import annotations
 
 import html
-import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -27,30 +26,24 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import schema as C
-from engine.config.rules import precision_problem
 from engine.core.errors import UserError
-from engine.data.corpus_check import corpus_problems, holds_pairs
-from engine.data.encode import split_problem
-from engine.launch.local import local_plan
-from engine.plan import preflight
-from engine.plan.estimate import calibration_key, estimate, known_calibration
-from engine.plan.memory import available_ram, memory_problem
-from engine.run.source import SourceInfo, describe_source
+from engine.data.corpus_check import holds_pairs
+from engine.plan.estimate import known_calibration
 from studio.model.auto_measure import AutoMeasure
+from studio.model.cluster_job import ask_cluster_job, write_cluster_job
 from studio.model.edits import NAME, KeptForm, edited, flat
 from studio.model.estimate_card import blank_estimate, estimate_card, show_estimate
-from studio.model.fields import CLASSIFY_ONLY, DECODER_LAYOUT, LORA_ONLY, MASKED_ONLY, PAIRS_ONLY, SEQ2SEQ_ONLY, SHAPE
+from studio.model.fields import SHAPE
 from studio.model.form import ConfigForm
 from studio.model.form_words import in_form_words
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.recipes import reference_note
-from studio.widgets.cluster_dialog import ClusterDialog
+from studio.state.design import CorpusFacts, Design
 from studio.widgets.first_steps import FirstSteps
 from studio.widgets.replace_question import may_replace
 from studio.widgets.sweep_dialog import SweepDialog
 
-CHAR_VOCAB_GUESS = 100
 MEASURE_TIP = ("Time three real training steps of this shape here (a few seconds), so the times and memory above "
                "are measured, not counted from FLOPs and a formula; remembered for this shape. Measure again when "
                "the machine was busy the first time")
@@ -66,12 +59,10 @@ class ModelPage(QWidget):
         super().__init__(parent)
         self.store = store
         self.devices = find_devices()
-        self.corpus_vocab: int | None = None
-        self.corpus_tokens: int | None = None
-        """Tokens of the corpus as the Corpus page measured it (None until prepared there)."""
-        self._corpus_check: tuple[tuple, list[str]] = ((), [])
-        self.source: SourceInfo | None = None
-        self._source_path = ""
+        self.corpus = CorpusFacts()
+        """The corpus as the Corpus page prepared and measured it (empty until prepared there)."""
+        self._filled: tuple | None = None
+        """The fine-tuning source and the fields it fixed, last put in the form."""
         self.name = QLineEdit("my-model")
         self.name.setObjectName("run_name")
         self.presets = QComboBox()
@@ -165,13 +156,21 @@ class ModelPage(QWidget):
         self.kept = KeptForm(lambda: self.current_config()[0])
 
     # ----- reading and showing the config ---------------------------------------------------------
-    def current_config(self) -> tuple[C.RunConfig, list[str]]:
+    def design(self) -> Design:
+        """Decide the designed run from the form (studio/state/design.py): AppState.design holds the result."""
         cfg, problems = self.form.config()
         cfg.name = self.name.text().strip()
-        problems += preflight.problems(cfg)
-        if not cfg.name:
-            problems.append("give the run a name")
-        return cfg, problems
+        return self.store.state.design.decide(cfg, problems, self.corpus, self.devices, self.store.cache_dir)
+
+    def current_config(self) -> tuple[C.RunConfig, list[str]]:
+        """The run as designed (the source's fixed fields in it) and what the engine would refuse about it, the
+        corpus included (this machine's memory and precision not: a cluster has its own)."""
+        d = self.design()
+        return d.config, [p for p in d.problems if p not in (d.memory_problem, d.precision_problem)]
+
+    @property
+    def corpus_tokens(self) -> int | None:
+        return self.corpus.tokens
 
     def set_config(self, cfg: C.RunConfig) -> None:
         if cfg.name:
@@ -188,7 +187,7 @@ class ModelPage(QWidget):
         cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer
         if cfg.model.objective not in C.PAIR_OBJECTIVES and holds_pairs(cfg.data):
             cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
-        self.corpus_vocab, self.corpus_tokens = vocab_size, tokens
+        self.corpus = CorpusFacts(corpus.tokenizer, vocab_size, tokens)
         before = flat(self.current_config()[0])
         self.set_config(cfg)
         self.kept.mark(keys=edited(flat(self.current_config()[0]), before))  # chosen on its page: not an edit
@@ -198,15 +197,13 @@ class ModelPage(QWidget):
         (a shape measured before is measured again, the new figures replacing the old)."""
         from studio.inference import calibration_job, started
 
-        cfg, problems = self.current_config()
-        if any(p.startswith("model.") for p in problems):
+        d = self.design()
+        if d.estimate is None or self.store.state.training.live:  # never beside a run: both would time slower
             return
-        again = known_calibration(cfg, self._vocab(cfg), "cpu", self.store.cache_dir) is not None
-        if self.store.state.training.live:  # never beside a training run: both would be timed slower
-            return
-        self.store.state.device.measurement_started(calibration_key(cfg, self._vocab(cfg), "cpu"))
-        self.measure_job = started(calibration_job(cfg.to_dict(), self._vocab(cfg), self.store.cache_dir,
-                                                   again=again), self, self._on_measured, self._on_measure_failed)
+        again = known_calibration(d.config, d.vocab, "cpu", self.store.cache_dir) is not None
+        self.store.state.device.measurement_started(d.calibration_key)
+        self.measure_job = started(calibration_job(d.config.to_dict(), d.vocab, self.store.cache_dir, again=again),
+                                   self, self._on_measured, self._on_measure_failed)
         self._on_form_changed()
 
     def _on_measured(self, _result) -> None:
@@ -220,30 +217,9 @@ class ModelPage(QWidget):
         self._on_form_changed()
         self.card.set("step", f"could not be measured: {message}")
 
-    def _corpus_problems(self, cfg: C.RunConfig) -> list[str]:
-        """What the engine would refuse about the corpus for this run (asked again only when it could change)."""
-        d = cfg.data
-        m = cfg.model
-        key = (d.path, d.text_column, d.source_column, d.target_column, m.objective, cfg.task.label_column,
-               m.block_size, m.target_block_size, cfg.tokenizer.kind)
-        if key != self._corpus_check[0]:
-            self._corpus_check = (key, corpus_problems(cfg))
-        problems = list(self._corpus_check[1])
-        if self.corpus_tokens and not cfg.finetune.source and cfg.model.objective not in C.PAIR_OBJECTIVES:
-            problems += filter(None, [split_problem(self.corpus_tokens, d.val_fraction, cfg.model.block_size)])
-        return problems
-
     def _vocab(self, cfg: C.RunConfig) -> int:
-        if cfg.tokenizer.kind == "char":
-            return self.corpus_vocab or CHAR_VOCAB_GUESS
-        return cfg.tokenizer.vocab_size
-
-    def _device(self, key: str):
-        if "," in key:
-            key = key.split(",")[0]
-        if key == "auto":
-            return next((d for d in self.devices if d.type == "cuda"), self.devices[0])
-        return next((d for d in self.devices if d.key == key), self.devices[0])
+        """The vocabulary the designed run uses (one place: the source's, the corpus's, or the form's)."""
+        return self.design().vocab
 
     def refresh_sources(self) -> None:
         """Offer the workspace's runs that have a checkpoint as fine-tuning sources."""
@@ -255,83 +231,42 @@ class ModelPage(QWidget):
             combo.addItems(["", *runs])
             combo.setCurrentText(current)
 
-    def _apply_source(self, cfg: C.RunConfig) -> list[str]:
-        """Follow the fine-tuning source: fill in and lock its shape; returns problems reading it."""
-        path = cfg.finetune.source
-        problems = []
-        if path != self._source_path:
-            self._source_path = path
-            self.source = None
-            if path:
-                try:
-                    self.source = describe_source(path)
-                except UserError as e:
-                    problems.append(str(e))
-            if self.source:
-                for key, value in self.source.shape.items():
-                    setattr(cfg.model, key, value)
-                cfg.model.arch = self.source.arch
-                self.form.set_config(cfg)
-        for section, key in SHAPE:
-            self.form.widget(section, key).setEnabled(self.source is None)
-        self.source_note.setText(f"Fine-tuning {self.source.description}: its architecture and tokenizer are "
-                                 f"kept." if self.source else "")
-        return problems
-
-    def _follow_objective(self, cfg: C.RunConfig) -> None:
-        objective = cfg.model.objective
-        for fields, shown in ((MASKED_ONLY, objective == "masked"), (CLASSIFY_ONLY, objective == "classify"),
-                              (PAIRS_ONLY, objective in C.PAIR_OBJECTIVES), (SEQ2SEQ_ONLY, objective == "seq2seq"),
-                              (DECODER_LAYOUT, objective != "seq2seq"), (LORA_ONLY, cfg.finetune.method == "lora")):
-            for section, key in fields:
-                self.form.set_row_visible(section, key, shown)
-
     def _on_form_changed(self) -> None:
-        cfg, problems = self.current_config()
-        problems = self._apply_source(cfg) + problems
-        if self.source:
-            cfg, problems = self.current_config()
-        problems += self._corpus_problems(cfg)
-        self._follow_objective(cfg)
-        device = self._device(cfg.train.device)
-        ok_shape = not any(p.startswith("model.") for p in problems)
-        if ok_shape:
-            world, _ = local_plan(cfg.train.device, cfg.train.processes)
-            measurable = device.type == "cpu" and world == 1
-            measured = known_calibration(cfg, self._vocab(cfg), "cpu", self.store.cache_dir) if measurable else None
-            e = estimate(cfg, vocab_size=self._vocab(cfg), peak_flops=device.peak_flops, device_type=device.type,
-                         world_size=world, measured=measured)
-            unmeasured = measurable and measured is None and self.measure_job is None
-            device_use = self.store.state.device
-            self.measure_btn.setEnabled(measurable and self.measure_job is None and not device_use.training.live)
-            self.measure_btn.setToolTip(device_use.why_not_measure() or MEASURE_TIP)
-            self.auto_measure.consider(calibration_key(cfg, self._vocab(cfg), "cpu") if unmeasured else None,
-                                       e.seconds_per_step)
-            self.measure_btn.setText("Measuring…" if self.measure_job else "Measure again" if measured
-                                     else "Measure on this machine")
-            approx = "≈ " if cfg.tokenizer.kind == "char" and not self.corpus_vocab else ""
-            under_load = measured is not None and calibration_key(cfg, self._vocab(cfg), "cpu") in \
-                device_use.under_load
-            show_estimate(self.card, cfg, e, device, measured, approx, under_load=under_load)
-            cpu = device.type == "cpu"  # what the trainer would refuse (auto batch: even one sequence too many)
-            checked = cfg if not cfg.train.auto_batch_size else _one_sequence(cfg)
-            too_big = memory_problem(checked, vocab_size=self._vocab(cfg), device_type=device.type,
-                                     available=available_ram() if cpu else device.memory,
-                                     where="this machine" if cpu else device.name)
-            cannot = precision_problem(cfg.train.precision, device.type, device.name, device.capability)
-            problems += [p for p in (too_big, cannot) if p]
-        else:
+        d = self.design()
+        filled = (d.config.finetune.source, tuple(d.fixed.items())) if d.source else None
+        if filled != self._filled:
+            self._filled = filled
+            if filled:  # the source's architecture, shape and tokenizer, shown (then shown again, filled in)
+                self.form.set_config(d.config)
+                return
+        for section, key in SHAPE:
+            self.form.widget(section, key).setEnabled(d.source is None)
+        self.source_note.setText(f"Fine-tuning {d.source.description}: its architecture and tokenizer (a vocabulary "
+                                 f"of {d.vocab:,}) are kept." if d.source else "")
+        self.form.follow(d.config)
+        self._show_estimate(d)
+        self.card.set("device", d.device.name + (f" × {d.world} processes" if d.world > 1 else ""))
+        self.reference_note.setText(reference_note(d.config))
+        self.problems.setText("<br>".join(f"• {html.escape(in_form_words(p))}" for p in d.problems))
+        for button in (self.train_btn, self.queue_btn):  # one decision: the queue never takes what Train refuses
+            button.setEnabled(d.can_train)
+        self.train_btn.setToolTip("Fix the problems listed above first" if d.problems else "Start training")
+
+    def _show_estimate(self, d: Design) -> None:
+        """The estimate card and Measure, as the design decided them."""
+        if d.estimate is None:
             blank_estimate(self.card)
             self.auto_measure.consider(None, 0.0)
-        world, _ = local_plan(cfg.train.device, cfg.train.processes)
-        self.card.set("device", device.name + (f" × {world} processes" if world > 1 else ""))
-        self.reference_note.setText(reference_note(cfg))
-        self.problems.setText("<br>".join(f"• {html.escape(in_form_words(p))}" for p in problems))
-        form = self.store.state.form
-        form.set_problems(problems)
-        for button in (self.train_btn, self.queue_btn):  # one decision: the queue never takes what Train refuses
-            button.setEnabled(form.can_train)
-        self.train_btn.setToolTip("Fix the problems listed above first" if problems else "Start training")
+            return
+        device_use = self.store.state.device
+        unmeasured = d.measurable and d.measured is None and self.measure_job is None
+        self.measure_btn.setEnabled(d.measurable and self.measure_job is None and not device_use.training.live)
+        self.measure_btn.setToolTip(device_use.why_not_measure() or MEASURE_TIP)
+        self.auto_measure.consider(d.calibration_key if unmeasured else None, d.estimate.seconds_per_step)
+        self.measure_btn.setText("Measuring…" if self.measure_job else "Measure again" if d.measured
+                                 else "Measure on this machine")
+        under_load = d.measured is not None and d.calibration_key in device_use.under_load
+        show_estimate(self.card, d.config, d.estimate, d.device, d.measured, d.approx, under_load=under_load)
 
     def _on_device_changed(self) -> None:
         """A run started or ended training, or a measurement did: Measure follows (never beside a run)."""
@@ -376,7 +311,7 @@ class ModelPage(QWidget):
 
     def _recheck(self) -> bool:
         """Every check again, the corpus's too (it may have changed on disk since): may this run train?"""
-        self._corpus_check = ((), [])
+        self.store.state.design.recheck()
         self._on_form_changed()
         return self.train_btn.isEnabled()
 
@@ -399,32 +334,10 @@ class ModelPage(QWidget):
             self.sig_queue_requested.emit(dialog.configs)
 
     def _on_cluster(self) -> None:
-        cfg, problems = self.current_config()
-        problems += self._corpus_problems(cfg)  # this machine's memory is not the cluster's: not checked here
-        if problems:
-            QMessageBox.warning(self, "Run on a cluster", "Fix these first:\n\n"
-                                + "\n".join(in_form_words(p) for p in problems))
-            return
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        dialog = ClusterDialog(self, self.store.workspace / "cluster" / f"{cfg.name or 'run'}-{stamp}")
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.write_cluster_job(dialog.plan(), Path(dialog.folder.text().strip()).expanduser())
+        ask_cluster_job(self)
 
     def write_cluster_job(self, plan, folder: Path) -> Path | None:
-        """Write the job (script and config), follow its run folder, and say what to do next."""
-        from engine.launch.slurm import write_cluster_job
-
-        cfg, _ = self.current_config()
-        try:
-            script = write_cluster_job(cfg, plan, folder, repo=Path(__file__).resolve().parents[2])
-        except UserError as e:
-            QMessageBox.warning(self, "Run on a cluster", str(e))
-            return None
-        self.store.follow_folder(script.parent / "run", pending=True)
-        QMessageBox.information(self, "Run on a cluster", f"Wrote {script}.\n\nOn the cluster's login node run:\n"
-                                f"    sbatch {script}\n\nThe run is listed on the Runs page once the job starts "
-                                f"writing {script.parent / 'run'} (Refresh); open it there to follow it live.")
-        return script
+        return write_cluster_job(self, plan, folder)
 
     def _on_save(self) -> None:
         cfg, problems = self.current_config()
@@ -480,9 +393,3 @@ class ModelPage(QWidget):
         self.kept.mark(keys=keys)
         return True
 
-
-def _one_sequence(cfg: C.RunConfig) -> C.RunConfig:
-    """The run at a micro-batch of one: the least an automatic batch size can choose."""
-    one = cfg.copy()
-    one.train.batch_size = 1
-    return one

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from studio.state.choice import RunChoice
 from studio.state.corpus import CorpusState
+from studio.state.design import CorpusFacts, Design, DesignState
 from studio.state.device import DeviceUse
 from studio.state.form import FormState
 from studio.state.training import TrainingRuns
@@ -21,6 +22,9 @@ class AppState:
         self.device = DeviceUse(self.training)
         self.corpus = CorpusState()
         self.form = FormState()
+        self.design = DesignState()
+        """The designed run as decided once (studio/state/design.py): its problems are the form's."""
+        self.design.changed.connect(lambda: self.form.set_problems(self.design.current.problems))
         self.choices: dict[str, RunChoice] = {}
 
     def choice(self, page: str) -> RunChoice:
@@ -28,4 +32,5 @@ class AppState:
         return self.choices.setdefault(page, RunChoice())
 
 
-__all__ = ["AppState", "CorpusState", "DeviceUse", "FormState", "RunChoice", "TrainingRuns"]
+__all__ = ["AppState", "CorpusFacts", "CorpusState", "Design", "DesignState", "DeviceUse", "FormState", "RunChoice",
+           "TrainingRuns"]

@@ -78,9 +78,9 @@ def test_a_classifier_on_plain_text_is_refused_on_the_form_in_plain_words(qtbot,
 
 # 4 -------------------------------------------------------------------------------------------------
 def test_a_context_too_big_for_memory_is_refused_with_the_numbers(qtbot, window, tmp_path, monkeypatch):
-    from studio.model import page as model_page
+    from studio.state import design
 
-    monkeypatch.setattr(model_page, "available_ram", lambda: 24 << 30)
+    monkeypatch.setattr(design, "available_ram", lambda: 24 << 30)
     page = window.model_page
     page.form.widget("data", "path").setText(str(write_corpus(tmp_path)))
     page.form.widget("train", "device").setCurrentText("cpu")

@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from studio.model import page as model_page_module
 from studio.model.form_words import FORM_LABELS, in_form_words
+from studio.state import design as design_module  # the memory verdict is decided there
 from studio.widgets.export_dialog import ExportDialog
 from tests.conftest import PANGRAMS
 from tests.studio.conftest import answer, tiny_model
@@ -62,7 +62,7 @@ def test_the_model_page_lists_problems_by_the_forms_labels(qtbot, window, tmp_pa
     f.widget("train", "lr").setText("3e-4")
     assert page.problems.text() == "" and page.train_btn.isEnabled()
 
-    monkeypatch.setattr(model_page_module, "available_ram", lambda: 512 * 2**20)  # a machine of 512 MiB free
+    monkeypatch.setattr(design_module, "available_ram", lambda: 512 * 2**20)  # a machine of 512 MiB free
     f.widget("train", "device").setCurrentText("cpu")
     f.widget("model", "n_embd").setValue(512)
     f.widget("model", "block_size").setValue(1024)
