@@ -1,5 +1,5 @@
 """The command line's commands that use a trained run: generate, predict, export. Each checks
-its arguments before it loads anything."""
+its arguments before it loads anything. COMMANDS registers them (engine/core/commands.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from engine.config.schema import PAIR_OBJECTIVES
+from engine.core.commands import CHECKPOINT_HELP, Command
 from engine.core.errors import UserError
 from engine.run.folder import RUN_FILE
 
@@ -98,3 +99,43 @@ def cmd_export(args) -> int:
                       labels=getattr(model, "labels", None))
     print(f"wrote {path.name} as {what}")
     return 0
+
+
+def _generate_arguments(sp) -> None:
+    sp.add_argument("run_dir")
+    sp.add_argument("--prompt", default="\n")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
+    sp.add_argument("--max-new-tokens", type=int, default=200)
+    sp.add_argument("--temperature", type=float, help="0 = greedy (default: 0.8, and 0 for a seq2seq or instruct "
+                                                     "run, whose prompt is a source to answer)")
+    sp.add_argument("--top-k", type=int, default=0)
+    sp.add_argument("--top-p", type=float, default=1.0)
+    sp.add_argument("--repetition-penalty", type=float, default=1.0)
+    sp.add_argument("--beams", type=int, default=1, help="beam search with this many beams (deterministic)")
+    sp.add_argument("--stop", action="append", default=[], help="stop at this string (repeatable)")
+    sp.add_argument("--seed", type=int)
+    sp.add_argument("--device", default="cpu")
+
+
+def _predict_arguments(sp) -> None:
+    sp.add_argument("run_dir")
+    sp.add_argument("--text", required=True)
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
+    sp.add_argument("--top-k", type=int, default=5)
+
+
+def _export_arguments(sp) -> None:
+    sp.add_argument("run_dir")
+    sp.add_argument("--out", required=True, help="a new folder, or a new file ending in .gguf")
+    sp.add_argument("--format", choices=("hf", "gguf"), help="default: gguf for a name ending in .gguf, else hf")
+    sp.add_argument("--type", choices=("f32", "f16", "q8_0"), default="f16", help="GGUF weight type (default f16)")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
+
+
+COMMANDS = [
+    Command("generate", cmd_generate, "continue a prompt with a run's model", _generate_arguments),
+    Command("predict", cmd_predict, "label a text (classifier) or fill in its [MASK] tokens (masked LM)",
+            _predict_arguments),
+    Command("export", cmd_export, "write a run's model as a transformers folder (GPT-2, GPT-NeoX, Llama, BERT) or "
+                                  "a GGUF file for llama.cpp", _export_arguments),
+]

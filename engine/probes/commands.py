@@ -1,27 +1,15 @@
-"""`heads` and `lens`: the head scores, ablation and logit lens of a run's checkpoint on the command line."""
+"""`attention`, `heads` and `lens`: the attention maps, head scores, ablation and logit lens of a run's checkpoint
+on the command line. COMMANDS registers them (engine/core/commands.py)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
+from engine.core.commands import CHECKPOINT_HELP, Command
 from engine.core.errors import UserError
 from engine.core.paths import output_file
 from engine.probes.support import model_kind, require
-
-
-def add_commands(add, checkpoint_help: str) -> None:
-    sp = add("heads", cmd_heads, "score every attention head (induction, previous-token, duplicate, sink, local, "
-                                 "entropy) and name its role; with --text, rank heads by what zeroing each costs")
-    sp.add_argument("run_dir")
-    sp.add_argument("--checkpoint", help=checkpoint_help)
-    sp.add_argument("--text", help="rank the heads by how much ablating each raises the loss on this text")
-    sp.add_argument("--json", action="store_true", help="print the scores as JSON")
-    sp = add("lens", cmd_lens, "the logit lens: each layer's guess at the next token of a text")
-    sp.add_argument("run_dir")
-    sp.add_argument("--text", required=True)
-    sp.add_argument("--checkpoint", help=checkpoint_help)
-    sp.add_argument("--top-k", type=int, default=1, help="guesses shown per layer and position (default 1)")
 
 
 def cmd_heads(args) -> int:
@@ -99,3 +87,38 @@ def cmd_attention(args) -> int:
     save_maps(args.out, maps, tokens, keys)
     print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {what} from {path.name} to {args.out}")
     return 0
+
+
+def _attention_arguments(sp) -> None:
+    sp.add_argument("run_dir")
+    sp.add_argument("--text", required=True)
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
+    sp.add_argument("--out", required=True, help="a .npy file (layers, heads, T, T) or a .csv (long format)")
+    sp.add_argument("--stack", choices=("encoder", "decoder", "cross"),
+                    help="an encoder-decoder (seq2seq) run: which attention (default cross: target x source); "
+                         "--text is the source, and the target is the model's own greedy output, at most "
+                         "model.target_block_size tokens, then its end token")
+
+
+def _heads_arguments(sp) -> None:
+    sp.add_argument("run_dir")
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
+    sp.add_argument("--text", help="rank the heads by how much ablating each raises the loss on this text")
+    sp.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+
+def _lens_arguments(sp) -> None:
+    sp.add_argument("run_dir")
+    sp.add_argument("--text", required=True)
+    sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
+    sp.add_argument("--top-k", type=int, default=1, help="guesses shown per layer and position (default 1)")
+
+
+COMMANDS = [
+    Command("attention", cmd_attention, "export a checkpoint's attention maps for a text (.npy or .csv)",
+            _attention_arguments),
+    Command("heads", cmd_heads, "score every attention head (induction, previous-token, duplicate, sink, local, "
+                                "entropy) and name its role; with --text, rank heads by what zeroing each costs",
+            _heads_arguments),
+    Command("lens", cmd_lens, "the logit lens: each layer's guess at the next token of a text", _lens_arguments),
+]

@@ -1,5 +1,6 @@
 """`sweep` and `queue` on the command line: the same queue file the studio runs, so a sweep started here
-shows in the studio and a queue filled there can be run here (one run after another)."""
+shows in the studio and a queue filled there can be run here (one run after another). And `cluster`: a run
+started on a SLURM cluster instead. COMMANDS registers them (engine/core/commands.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from engine.core.commands import SET_METAVAR, Command
 from engine.core.errors import UserError
-from engine.core.paths import workspace_folder
+from engine.core.paths import output_folder, workspace_folder
 from engine.core.text import engine_command
 from engine.plan.preflight import check
 from engine.runqueue.queue_file import DEFAULT_WORKSPACE, RunQueue
@@ -145,15 +147,52 @@ def _interrupted(queue: RunQueue, item, proc, signals) -> int:
     return 130
 
 
-def add_commands(add, set_help: str) -> None:
-    sp = add("sweep", cmd_sweep, "queue a grid or random search over config fields (each point a run) and run it")
+def _sweep_arguments(sp) -> None:
     sp.add_argument("sweep", help="a sweep file (see engine/runqueue/sweep.py)")
     sp.add_argument("--workspace", default=str(DEFAULT_WORKSPACE), help="whose queue (default: the studio's)")
     sp.add_argument("--queue-only", action="store_true", help="only queue the runs (the studio can run them)")
-    sp.add_argument("--set", action="append", default=[], metavar=set_help, help="change the base config")
-    sp = add("queue", cmd_queue, "the workspace's queue of runs: list, add, run, pause, resume, remove, move")
+    sp.add_argument("--set", action="append", default=[], metavar=SET_METAVAR, help="change the base config")
+
+
+def _queue_arguments(sp) -> None:
     sp.add_argument("action", choices=("list", "add", "run", "pause", "resume", "remove", "move"))
     sp.add_argument("what", nargs="?", help="add: a run config; remove, move: a queued run's id")
     sp.add_argument("--to", type=int, help="move: the new place (0 = next)")
     sp.add_argument("--workspace", default=str(DEFAULT_WORKSPACE), help="whose queue (default: the studio's)")
-    sp.add_argument("--set", action="append", default=[], metavar=set_help)
+    sp.add_argument("--set", action="append", default=[], metavar=SET_METAVAR)
+
+
+def cmd_cluster(args) -> int:
+    from engine.config import schema as config_mod
+    from engine.launch.slurm import ClusterPlan, write_cluster_job
+
+    output_folder(args.out)
+    cfg = check(config_mod.load(args.config, args.set))
+    plan = ClusterPlan(nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time, partition=args.partition,
+                       account=args.account)
+    script = write_cluster_job(cfg, plan, Path(args.out), repo=Path(__file__).resolve().parents[2])
+    print(f"wrote {script} and {script.parent / 'config.toml'}: run `sbatch {script}` on a login node; "
+          f"the run appears in {script.parent / 'run'} (follow it from the studio's Runs page)")
+    return 0
+
+
+
+def _cluster_arguments(sp) -> None:
+    sp.add_argument("config")
+    sp.add_argument("--out", required=True, help="a new folder on the cluster's shared file system")
+    sp.add_argument("--nodes", type=int, default=1)
+    sp.add_argument("--gpus-per-node", type=int, default=1)
+    sp.add_argument("--time", default="12:00:00", help="wall-clock limit, hours:minutes:seconds")
+    sp.add_argument("--partition", default="")
+    sp.add_argument("--account", default="")
+    sp.add_argument("--set", action="append", default=[], metavar=SET_METAVAR)
+
+
+COMMANDS = [
+    Command("sweep", cmd_sweep, "queue a grid or random search over config fields (each point a run) and run it",
+            _sweep_arguments),
+    Command("queue", cmd_queue, "the workspace's queue of runs: list, add, run, pause, resume, remove, move",
+            _queue_arguments),
+    Command("cluster", cmd_cluster, "write a SLURM batch script (torchrun on every node) and the config it trains",
+            _cluster_arguments),
+]

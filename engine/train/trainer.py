@@ -34,7 +34,7 @@ from engine.plan import estimate as est
 from engine.plan.preflight import check
 from engine.run.control import ControlChannel
 from engine.run.events import EventWriter
-from engine.run.folder import CHECKPOINTS_DIR, EVENTS_FILE, LOG_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
+from engine.run.folder import EVENTS_FILE, LOG_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
 from engine.run.humanlog import TextLog
 from engine.run.lock import RunLock
 from engine.runtime import device as dev
@@ -43,13 +43,14 @@ from engine.runtime import fp8
 from engine.runtime.peak_memory import PeakMemory
 from engine.trackers import attach_trackers, close_trackers
 from engine.train import finetune, sharding
+from engine.train.checkpointing import Checkpointing
 from engine.train.clipping import GradClipper
-from engine.train.faults import hold_at, inject_disk_fault, inject_fault
+from engine.train.faults import hold_at, inject_fault
 from engine.train.health import LossMonitor
 from engine.train.make_task import make_task
 from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import Probes
-from engine.train.recovery import Recovery, TrainingStopped
+from engine.train.recovery import Recovery
 from engine.train.schedule import learning_rate
 from engine.train.source_shape import adopt_source_shape
 from engine.train.start_warnings import start_warnings
@@ -58,7 +59,7 @@ from engine.train.stopwatch import Stopwatch
 _trainers_made = 0
 
 
-class Trainer(Recovery):
+class Trainer(Recovery, Checkpointing):
     def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False,
                  corpus: PreparedCorpus | None = None):
         """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way)."""
@@ -181,23 +182,6 @@ class Trainer(Recovery):
         if self.source and not self.resume:
             self.events.emit("finetune", **self.built.info)
         self.trackers = attach_trackers(self.cfg, self.events, self.run_dir, resuming=self.resume)
-
-    def _load_checkpoint(self, path: Path) -> None:
-        meta = ckpt.read_meta(path)
-        opt_file = path / ckpt.OPTIMIZER_FILE
-        opt = ckpt.load_tensors(opt_file, device=str(self.device)) if opt_file.is_file() and meta.get(
-            "optimizer") else None  # read first: a damaged one must not leave the weights half-loaded
-        sharding.load_model(self.model, path, self.fsdp, partial=self.lora is not None)
-        if opt is not None:
-            try:
-                sharding.load_optimizer(self.model, self.optimizer, opt, meta["optimizer"], self.fsdp)
-            except (ValueError, KeyError) as e:
-                raise UserError(f"{path.name}: optimizer state does not fit this run ({e})") from None
-        self.step = int(meta["step"])
-        self.best_val = meta.get("best_val_loss") or math.inf
-        self.lr_scale = meta.get("lr_scale", 1.0)
-        self.elapsed_before = meta.get("elapsed", 0.0)
-        self.evals_without_gain = meta.get("evals_without_gain", 0)
 
     # ----- the loop -----------------------------------------------------------------------------
     def fit(self) -> str:
@@ -384,42 +368,6 @@ class Trainer(Recovery):
             path = self.probes.record(self.model, ids, self.step, main=self.dist.is_main, sharded=self.fsdp)
         if path is not None:
             self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
-
-    # ----- checkpoints ---------------------------------------------------------------------------
-    def _checkpoint_at(self, step: int) -> bool:
-        return (self.run_dir / CHECKPOINTS_DIR / f"step-{step:06d}").is_dir()
-
-    def save(self, *, best: bool) -> None:
-        if not (self.dist.is_main or self.fsdp):
-            return
-        why = self.broken()
-        if why:  # never written, so never resumed, kept, exported or taken as best
-            raise self.diverged(f"{why} by step {self.step}", "it was not saved")
-        tensors, opt_meta = sharding.optimizer_state(self.model, self.optimizer, self.fsdp)  # sharded: collective
-        weights = sharding.model_state(self.model, self.fsdp, trainable_only=bool(self.lora))
-        if not self.dist.is_main:
-            return
-        extra = {"lora": self.lora, "base": BASE_DIR} if self.lora else {}
-        if getattr(self.task, "labels", None):
-            extra["labels"] = self.task.labels
-        meta = {**extra, "val_loss": None if math.isinf(self.best_val) else self.best_val, "best": best,
-                "best_val_loss": None if math.isinf(self.best_val) else self.best_val, "lr_scale": self.lr_scale,
-                "elapsed": self.elapsed(), "evals_without_gain": self.evals_without_gain,
-                "model": config_dict(self.gpt_config), "optimizer": opt_meta, "time": time.time()}
-        try:
-            inject_disk_fault(self.step)
-            path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, meta=meta, optimizer_tensors=tensors,
-                                        extra_files={TOKENIZER_FILE: self.tokenizer.to_str()}, tensors=weights)
-        except OSError as e:
-            raise TrainingStopped("disk", f"could not write the checkpoint at step {self.step}: {e.strerror or e}. "
-                                  f"The previous checkpoint is intact; free disk space, then resume") from None
-        keep: set[Path] = set()
-        if self.cfg.train.keep_best:  # the newest checkpoint marked best is the best so far
-            keep = {c.path for c in ckpt.list_checkpoints(self.run_dir) if ckpt.read_meta(c.path).get("best")}
-            keep = {max(keep)} if keep else set()
-        for text in ckpt.prune_checkpoints(self.run_dir, keep_last=self.cfg.train.keep_last, keep=keep):
-            self.events.emit("warning", self.step, kind="bad_checkpoint", message=f"checkpoint {text}")
-        self.events.emit("checkpoint", self.step, path=str(path.relative_to(self.run_dir)), best=best)
 
     # ----- control -------------------------------------------------------------------------------
     def _poll_control(self) -> str | None:

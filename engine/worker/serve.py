@@ -32,6 +32,7 @@ import threading
 import traceback
 from pathlib import Path
 
+from engine.core.commands import Command
 from engine.core.errors import UserError
 from engine.infer.requests import check_request, request_id
 
@@ -365,3 +366,8 @@ def main() -> int:
 
 def cmd_serve(args) -> int:
     return main()
+
+
+COMMANDS = [
+    Command("serve", cmd_serve, "the inference worker: JSON-line requests on stdin, answers on stdout (the studio's)"),
+]
