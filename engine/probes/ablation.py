@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from engine.core.errors import UserError
-from engine.model.hooks import hooked
+from engine.model.hooks import run_with_cache
 from engine.probes.support import require
 
 
@@ -33,15 +33,13 @@ def _zero(heads: list[int]):
     return fn
 
 
-@torch.no_grad()
 def token_probs(model, idx: torch.Tensor, heads: list[tuple[int, int]] = ()) -> np.ndarray:
     """Each next token's probability on idx (1, T) with `heads` [(layer, head)] zeroed."""
     by_layer: dict[int, list[int]] = {}
     for layer, head in heads:
         by_layer.setdefault(layer, []).append(head)
-    hooks = {f"h.{layer}.attn.hook_z": _zero(hs) for layer, hs in by_layer.items()}
-    with hooked(model, hooks):
-        logits = model(idx)[0]
+    edit = {f"h.{layer}.attn.hook_z": _zero(hs) for layer, hs in by_layer.items()}
+    logits = run_with_cache(model, idx, edit=edit)[0][0]
     p = F.softmax(logits[0, :-1].float(), dim=-1)
     return p.gather(-1, idx[0, 1:, None])[:, 0].cpu().numpy()
 
@@ -51,7 +49,6 @@ def _ids(model, tokenizer, text: str) -> torch.Tensor:
     ids = tokenizer.encode(text)[: model.config.block_size]
     if len(ids) < 2:
         raise UserError("ablation needs a text of at least two tokens")
-    model.eval()
     return torch.tensor([ids], device=next(model.parameters()).device)
 
 

@@ -13,7 +13,6 @@ from engine.core.errors import UserError
 from engine.model.hooks import STACKS, attention_patterns
 
 
-@torch.no_grad()
 def attention_maps(model, tokenizer, text: str) -> tuple[np.ndarray, list[str]]:
     """(layers, heads, T, T) float32 weights for `text` (cut to the context), and its tokens."""
     if model.config.arch == "t5":
@@ -22,7 +21,6 @@ def attention_maps(model, tokenizer, text: str) -> tuple[np.ndarray, list[str]]:
     if not ids:
         raise UserError("the text is empty after tokenization: type some text")
     device = next(model.parameters()).device
-    model.eval()
     _, maps = attention_patterns(model, torch.tensor([ids], device=device))
     arr = torch.stack([m[0] for m in maps]).float().cpu().numpy()
     return arr, tokenizer.token_strings(ids)

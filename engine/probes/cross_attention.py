@@ -12,10 +12,9 @@ import numpy as np
 import torch
 
 from engine.core.tomlio import write_atomic
-from engine.model.hooks import hook_points, hooked
+from engine.model.hooks import hook_points, run_with_cache
 
 
-@torch.no_grad()
 def seq2seq_patterns(model, src_ids: list[int], tgt_in: list[int]) -> dict[str, np.ndarray]:
     """{"encoder": (L, nh, S, S), "decoder": (L, nh, T, T), "cross": (L, nh, T, S)} for one pair; `tgt_in`
     is what the decoder reads (the start token, then the target)."""
@@ -26,15 +25,10 @@ def seq2seq_patterns(model, src_ids: list[int], tgt_in: list[int]) -> dict[str, 
                                             ("decoder", "decoder.h.", ".attn.hook_pattern"),
                                             ("cross", "decoder.h.", ".cross_attn.hook_pattern"))}
     wanted["decoder"] = [n for n in wanted["decoder"] if ".cross_attn." not in n]
-    seen: dict[str, torch.Tensor] = {}
-    hooks = {n: (lambda w, n=n: seen.__setitem__(n, w[0].float().cpu())) for ns in wanted.values() for n in ns}
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    with hooked(model, hooks):
-        model(torch.tensor([src_ids], device=device), torch.tensor([tgt_in], device=device))
-    model.train(was_training)
-    return {stack: torch.stack([seen[n] for n in ns]).numpy() for stack, ns in wanted.items()}
+    _, seen = run_with_cache(model, torch.tensor([src_ids], device=device), torch.tensor([tgt_in], device=device),
+                             names=[n for ns in wanted.values() for n in ns])
+    return {stack: torch.stack([seen[n][0].float().cpu() for n in ns]).numpy() for stack, ns in wanted.items()}
 
 
 def save_recorded(folder: Path, step: int, maps: dict[str, np.ndarray], source: list[str], target: list[str]) -> Path:

@@ -98,12 +98,7 @@ def head_scores(model, ids: np.ndarray, *, rows: int = 8, seed: int = 0) -> dict
     block = model.config.block_size
     tokens = probe_tokens(ids, block, rows=rows, seed=seed)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        _, maps = attention_patterns(model, torch.from_numpy(tokens).to(device))
-    finally:
-        model.train(was_training)
+    _, maps = attention_patterns(model, torch.from_numpy(tokens).to(device))
     arr = torch.stack(maps).float().cpu().numpy()  # (layers, B, heads, T, T)
     scores = score_patterns(arr.transpose(0, 2, 1, 3, 4), causal=model.config.arch == "gpt")
     return {k: np.round(v, 4).tolist() for k, v in scores.items()}

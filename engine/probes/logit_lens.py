@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from engine.core.errors import UserError
-from engine.model.hooks import hooked, n_layers
+from engine.model.hooks import eval_mode, n_layers, run_with_cache
 from engine.probes.support import require
 
 
@@ -36,7 +36,6 @@ def readout(model):
     return lambda x: model.lm_head(model.ln_f(x))
 
 
-@torch.no_grad()
 def logit_lens(model, tokenizer, text: str, *, k: int = 5) -> Lens:
     require(model, "lens")
     ids = tokenizer.encode(text)[: model.config.block_size]
@@ -44,16 +43,13 @@ def logit_lens(model, tokenizer, text: str, *, k: int = 5) -> Lens:
         raise UserError("the logit lens needs a text of at least two tokens")
     if k < 1:
         raise UserError("top-k must be at least 1")
-    streams: dict[str, torch.Tensor] = {}
     names = ["hook_embed"] + [f"h.{i}.hook_resid_post" for i in range(n_layers(model))]
-    hooks = {name: (lambda x, name=name: streams.__setitem__(name, x.detach())) for name in names}
-    model.eval()
     device = next(model.parameters()).device
     idx = torch.tensor([ids], device=device)
-    with hooked(model, hooks):
-        model(idx)
+    _, streams = run_with_cache(model, idx, names=names)
     head = readout(model)
-    probs = torch.stack([torch.softmax(head(streams[n]).float(), dim=-1)[0] for n in names])  # (depths, T, V)
+    with eval_mode(model), torch.no_grad():  # the readout as the forward pass ran: in eval mode
+        probs = torch.stack([torch.softmax(head(streams[n]).float(), dim=-1)[0] for n in names])  # (depths, T, V)
     k = min(k, probs.size(-1))
     top_p, top_i = probs.topk(k, dim=-1)
     target = probs[:, :-1].gather(-1, idx[0, 1:][None, :, None].expand(len(names), -1, 1))[..., 0]

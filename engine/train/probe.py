@@ -25,16 +25,13 @@ def probe_ids(tokenizer, probe_text: str, val_tokens: np.ndarray, block_size: in
     return [int(t) for t in val_tokens[: min(64, block_size)]]
 
 
-@torch.no_grad()
 def record_attention(model, tokenizer, ids: list[int], run_dir: Path | None, step: int) -> Path | None:
     """Save attention/step-NNNNNN.npy, (layers, heads, T, T) float16, and the tokens once; with no
     run_dir only compute (the other ranks of a sharded model join the forward pass)."""
     if not ids:
         return None
     device = next(model.parameters()).device
-    model.eval()
-    _, maps = attention_patterns(model, torch.tensor([ids], device=device))
-    model.train()
+    _, maps = attention_patterns(model, torch.tensor([ids], device=device))  # gives the model its mode back
     if run_dir is None:
         return None
     arr = torch.stack([m[0] for m in maps]).float().cpu().numpy().astype(np.float16)
