@@ -51,6 +51,11 @@ def import_here() -> None:
     _imported = True
 
 
+_LIVE: list = []
+"""Every job whose thread may still run, held here rather than by a page: a page closed (and deleted) while its
+job reads a file must not take the job's QObject with it while the thread can still emit from it."""
+
+
 class Job(QObject):
     sig_progress = Signal(str, str)
     """(stage, message) from inside the job."""
@@ -67,11 +72,19 @@ class Job(QObject):
 
     def start(self) -> Job:
         import_here()  # on the GUI thread, before any worker thread imports them
+        _LIVE[:] = [job for job in _LIVE if job.running]  # a finished job is let go here, on the GUI thread
+        _LIVE.append(self)
         self.thread.start()
         return self
 
     def cancel(self) -> None:
+        """Stop at the next step and tell nobody: what it would still say goes nowhere (its page may be gone)."""
         self.cancelled.set()
+        for signal in (self.sig_progress, self.sig_done, self.sig_failed):
+            try:
+                signal.disconnect()
+            except (RuntimeError, TypeError):  # nothing connected
+                pass
 
     @property
     def running(self) -> bool:

@@ -394,7 +394,6 @@ class CorpusPage(QWidget):
         if kind in self.jobs and self.jobs[kind].running:
             self.jobs[kind].cancel()
         self.jobs[kind] = job
-        job.setParent(self)
         job.sig_progress.connect(lambda stage, msg: self.progress_label.setText(msg))
         job.sig_done.connect(on_done)
         job.sig_failed.connect(self._on_failed)
