@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
+from studio.inspect.token_axis import TokenAxis, token_label
+
 CMAP = "viridis"
 
 
@@ -67,17 +69,19 @@ class HeadsGrid(pg.GraphicsLayoutWidget):
 
 
 class HeadView(pg.PlotWidget):
-    """One attention map, queries down the left, keys along the bottom, with a colour bar and hover."""
+    """One attention map, queries down the left, keys along the bottom, with a colour bar and hover. The map
+    fills its panel (cells need not be square) and cannot be panned off it; the token axes label as many
+    tokens as fit without overlapping, all of them once zoomed in, and the hover names the full tokens."""
 
     sig_hovered = Signal(str)
 
     def __init__(self, parent=None):
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, axisItems={"left": TokenAxis("left"), "bottom": TokenAxis("bottom")})
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(CMAP))
         self.addItem(self.image)
         self.invertY(True)
-        self.setAspectLocked(True)
+        self.getPlotItem().vb.setDefaultPadding(0)
         self.setLabel("left", "query (attends from)")
         self.setLabel("bottom", "key (attends to)")
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(CMAP), interactive=False,
@@ -86,8 +90,6 @@ class HeadView(pg.PlotWidget):
         self.tokens: list[str] = []
         self.keys: list[str] = []
         self.weights = np.zeros((0, 0))
-        for axis in ("bottom", "left"):
-            self.getAxis(axis).enableAutoSIPrefix(False)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def set_map(self, weights: np.ndarray, tokens: list[str], title: str, keys: list[str] | None = None) -> None:
@@ -96,25 +98,23 @@ class HeadView(pg.PlotWidget):
         self.tokens, self.keys = tokens, keys if keys is not None else tokens
         self.image.setImage(weights, levels=(0.0, max(1e-6, float(weights.max()))))
         self.colorbar.setLevels((0.0, max(1e-6, float(weights.max()))))
-        for axis, labels in (("left", self.tokens), ("bottom", self.keys)):
-            shown = [(i + 0.5, _label(t)) for i, t in enumerate(labels)]
-            step = max(1, len(labels) // 48)  # at most ~48 labels an axis stay readable
-            self.getAxis(axis).setTicks([shown[::step], []])
+        self.getAxis("left").set_tokens(self.tokens)
+        self.getAxis("bottom").set_tokens(self.keys)
         self.setTitle(title)
-        self.autoRange(padding=0.01)
+        rows, cols = weights.shape
+        vb = self.getPlotItem().vb
+        vb.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows, minXRange=min(cols, 2), minYRange=min(rows, 2))
+        self.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
 
     def describe(self, q: int, k: int) -> str:
         if not (0 <= q < len(self.tokens) and 0 <= k < len(self.keys)):
             return ""
-        return (f"query {q} {_label(self.tokens[q])!s} → key {k} {_label(self.keys[k])!s}: "
+        return (f"query {q} {token_label(self.tokens[q])!s} → key {k} {token_label(self.keys[k])!s}: "
                 f"weight {self.weights[q, k]:.4f}")
 
     def _on_mouse_moved(self, pos) -> None:
         point = self.getPlotItem().vb.mapSceneToView(pos)
         text = self.describe(int(np.floor(point.y())), int(np.floor(point.x())))
+        self.setToolTip(text)
         if text:
             self.sig_hovered.emit(text)
-
-
-def _label(token: str) -> str:
-    return repr(token)[1:-1].replace(" ", "·") or "∅"

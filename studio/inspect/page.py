@@ -31,6 +31,7 @@ from studio.inspect.embeddings_panel import EmbeddingsPanel
 from studio.inspect.heads_panel import HeadsPanel
 from studio.inspect.heatmaps import HeadsGrid, HeadView
 from studio.inspect.lens_panel import LensPanel
+from studio.inspect.lines_view import LinesView, scrolled
 from studio.inspect.stacks import STACKS, load_recorded, recorded_steps, stack_axes
 from studio.widgets.run_picker import RunPicker
 from studio.widgets.run_texts import run_text, unknown_note
@@ -54,7 +55,9 @@ class InspectPage(QWidget):
         self.layer, self.head = 0, 0
         self.job = None
 
-        self.picker = RunPicker(store)
+        self.picker = RunPicker(store, page="inspect")
+        self.computed_for: Path | None = None
+        """The run the maps being computed belong to: a result for a run no longer chosen is not shown."""
         self.text = QPlainTextEdit()
         self.text.setObjectName("inspect_text")
         self.text.setMaximumHeight(70)
@@ -87,7 +90,14 @@ class InspectPage(QWidget):
         self.steps_label = QLabel("Attention over training: (no recorded steps)")
         self.grid = HeadsGrid()
         self.view = HeadView()
-        self.view.setVisible(False)
+        self.lines = LinesView()
+        self.head_views = QTabWidget()  # the chosen head as a map, or as lines between the tokens (long texts)
+        self.head_views.setObjectName("head_views")
+        self.head_views.addTab(self.view, "Map")
+        self.head_views.addTab(scrolled(self.lines), "Lines")
+        self.head_views.setTabToolTip(1, "the chosen head as lines from each token (left) to the tokens it "
+                                         "attends to (right), one row a token: readable for long texts")
+        self.head_views.setVisible(False)
         self.placeholder = QLabel(PLACEHOLDER)
         self.placeholder.setObjectName("inspect_placeholder")
         self.placeholder.setWordWrap(True)
@@ -128,7 +138,7 @@ class InspectPage(QWidget):
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
-        rv.addWidget(self.view, 1)
+        rv.addWidget(self.head_views, 1)
         rv.addWidget(self.placeholder, 1)
         rv.addWidget(self.hover)
         row = QHBoxLayout()
@@ -167,8 +177,11 @@ class InspectPage(QWidget):
 
         self.show_btn.clicked.connect(self.compute)
         self.picker.sig_changed.connect(self._on_run_changed)
+        self.picker.choice.run_switched.connect(self._on_run_switched)
         self.grid.sig_head_clicked.connect(self.select_head)
         self.view.sig_hovered.connect(self.hover.setText)
+        self.lines.sig_hovered.connect(self.hover.setText)
+        self.lines.sig_token_clicked.connect(self.query.setCurrentIndex)
         self.mean.toggled.connect(lambda _: self._show_head())
         self.stack.currentIndexChanged.connect(lambda _: self._show_stack())
         self.query.currentIndexChanged.connect(lambda _: self._show_token_view())
@@ -188,10 +201,13 @@ class InspectPage(QWidget):
         self.show_btn.setEnabled(False)
         self.status.setText("Computing…")
         self.hover.setText("")
+        self.computed_for = run
         self.job = started(attention_job(run, self.picker.checkpoint(), self.text.toPlainText()), self,
                            self._on_maps, self._on_failed)
 
     def _on_maps(self, result) -> None:
+        if self.computed_for != self.picker.run_dir():  # another run was chosen meanwhile
+            return
         maps, tokens = result
         if isinstance(maps, dict):
             self._idle(f"the source as the model translates it: {self.picker.checkpoint()} wrote "
@@ -204,6 +220,8 @@ class InspectPage(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self._idle("")
+        if self.computed_for != self.picker.run_dir():
+            return
         self.status.setText(f"<span style='color:#b91c1c'>{html.escape(message)}</span>")
 
     def _idle(self, message: str) -> None:
@@ -233,10 +251,11 @@ class InspectPage(QWidget):
             self.stacks = None
             self.stack.setVisible(False)
         self.maps, self.tokens, self.keys, self.causal = maps, tokens, keys or tokens, causal
+        self.grid.setVisible(True)
         self.layer = min(self.layer, maps.shape[0] - 1)
         self.head = min(self.head, maps.shape[1] - 1)
         self.grid.set_maps(maps)
-        self.view.setVisible(True)
+        self.head_views.setVisible(True)
         self.placeholder.setVisible(False)
         self.query.blockSignals(True)
         self.query.clear()
@@ -263,6 +282,7 @@ class InspectPage(QWidget):
         self.grid.highlight(self.layer, None if self.mean.isChecked() else self.head)
         stack = f"{self.stack.currentText().lower()}, " if self.stacks is not None else ""
         self.view.set_map(self.current_map(), self.tokens, f"{stack}layer {self.layer}, {which}", keys=self.keys)
+        self.lines.set_map(self.current_map(), self.tokens, f"{stack}layer {self.layer}, {which}", keys=self.keys)
         self._show_token_view()
 
     def _show_token_view(self) -> None:
@@ -285,6 +305,19 @@ class InspectPage(QWidget):
         note = unknown_note(self.picker.run_dir(), self.text.toPlainText())
         self.text_note.setText(note)
         self.text_note.setVisible(bool(note))
+
+    def _on_run_switched(self, _run) -> None:
+        """Another run is chosen: nothing shown of the one before (maps, their caption, a translation) stays."""
+        self.maps, self.stacks, self.tokens, self.keys, self.pair = None, None, [], [], {}
+        self.stack.setVisible(False)
+        self.grid.setVisible(False)
+        self.head_views.setVisible(False)
+        self.placeholder.setVisible(True)
+        self.query.blockSignals(True)
+        self.query.clear()
+        self.query.blockSignals(False)
+        for label in (self.status, self.hover, self.token_view):
+            label.setText("")
 
     def _on_run_changed(self) -> None:
         typed = self.text.toPlainText()
@@ -351,7 +384,7 @@ class InspectPage(QWidget):
             self.export_png(Path(path))
 
     def export_png(self, path: Path) -> None:
-        self.view.grab().save(str(path))
+        (self.lines if self.head_views.currentIndex() == 1 else self.view).grab().save(str(path))
 
     def _on_export(self, kind: str) -> None:
         if self.maps is None:

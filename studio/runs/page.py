@@ -12,6 +12,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -21,7 +22,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -31,15 +31,15 @@ from engine.core.text import human_count, human_seconds
 from engine.run.folder import CHECKPOINTS_DIR
 from engine.run.runinfo import delete_run
 from studio.runs.queue_panel import QueuePanel
+from studio.runs.sorting import SORT_ROLE, SortItem, sort_keys
 from studio.runs.sweep_view import SweepView, best_run
 from studio.store import Store
+from studio.widgets.export_dialog import ExportDialog
 from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.plots import PALETTE, MetricPlot
 
 COLUMNS = ["Name", "Status", "Objective", "Parameters", "Best val loss", "Test", "Steps", "Duration", "Started"]
 
-HF_FILTER = "Hugging Face transformers folder (*)"
-GGUF_FILTER = "GGUF file for llama.cpp, Ollama, LM Studio (*.gguf)"
 
 
 def config_differences(configs: dict[str, dict]) -> list[str]:
@@ -114,6 +114,8 @@ class RunsPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COLUMNS.index("Started"), Qt.SortOrder.DescendingOrder)  # newest first, and the
+        # header says so; a click on another header sorts by it
         self.plot = MetricPlot("Validation loss of the selected runs")
         self.diff = QPlainTextEdit(readOnly=True)
         self.diff.setObjectName("config_diff")
@@ -194,8 +196,10 @@ class RunsPage(QWidget):
         self.table.setRowCount(len(runs))
         self.table.blockSignals(True)
         for row, run in enumerate(runs):
-            for col, value in enumerate(row_values(run)):
-                item = QTableWidgetItem(value)
+            values = row_values(run)
+            for col, (value, key) in enumerate(zip(values, sort_keys(run, values))):
+                item = SortItem(value)
+                item.setData(SORT_ROLE, key)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.path))
                 if col == 1 and run.summary.message:
                     item.setToolTip(run.summary.message)
@@ -235,12 +239,16 @@ class RunsPage(QWidget):
     def _show_live(self) -> None:
         """Steps, best loss and duration of running runs follow their events, a few times a second at most."""
         live, self._live = self._live, set()
+        self.table.setSortingEnabled(False)  # a changed cell would move its row while the rows are walked
         for r in range(self.table.rowCount()):
             path = Path(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole))
             if path in live and path in self.store.runs:
-                for col, value in enumerate(row_values(self.store.runs[path])):
+                values = row_values(self.store.runs[path])
+                for col, (value, key) in enumerate(zip(values, sort_keys(self.store.runs[path], values))):
                     if self.table.item(r, col).text() != value:
                         self.table.item(r, col).setText(value)
+                        self.table.item(r, col).setData(SORT_ROLE, key)
+        self.table.setSortingEnabled(True)  # sorts again by the header's column
 
     def selected(self) -> list[Path]:
         rows = sorted({i.row() for i in self.table.selectedItems()})
@@ -315,18 +323,17 @@ class RunsPage(QWidget):
         if not self.selected():
             return
         run = self.selected()[0]
-        out, chosen = QFileDialog.getSaveFileName(self, "Export the model", str(run.parent / f"{run.name}-hf"),
-                                                  f"{HF_FILTER};;{GGUF_FILTER}")
-        if out:
-            if chosen == GGUF_FILTER and not out.endswith(".gguf"):
-                out = out.removesuffix("-hf") + ".gguf"
-            self.export_to(run, Path(out))
+        dialog = ExportDialog(self, run)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.path.text().strip():
+            self.export_to(run, dialog.out(), dialog.chosen_type())
 
-    def export_to(self, run: Path, out: Path) -> None:
+    def export_to(self, run: Path, out: Path, gguf_type: str | None = None) -> None:
+        """Export in the worker: a GGUF file when `out` ends in .gguf (of `gguf_type`, f16 when None), else a
+        Hugging Face folder."""
         from studio.inference import export_job, started
 
         self.buttons["export"].setEnabled(False)
-        self.job = started(export_job(run, out), self, lambda text: self._on_exported(True, text),
+        self.job = started(export_job(run, out, gguf_type), self, lambda text: self._on_exported(True, text),
                            lambda text: self._on_exported(False, text))
 
     def _on_exported(self, ok: bool, text: str) -> None:

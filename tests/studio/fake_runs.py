@@ -46,7 +46,7 @@ def write_run(runs: Path, name: str, *, started: float, n_params: int = 1000, st
     times = times or {}
     events = [{"v": 1, "type": "started", "time": started, "step": 0, "run_dir": str(folder),
                "config": cfg.to_dict(), "n_params": n_params, "device": "cpu", "world_size": 1,
-               "resumed_from": None}]
+               "resumed_from": None, "objective": objective}]
     events += [{"v": 1, "type": "eval", "time": started + times.get(s, s), "step": s, "train_loss": v,
                 "val_loss": v, "val_ppl": float(np.exp(v))} | (metrics or {}) for s, v in evals.items()]
     events.append({"v": 1, "type": "finished", "time": started + elapsed, "step": steps, "reason": "finished",
