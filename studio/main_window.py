@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.client.sig_events.connect(self.store.add_events)
         self.client.sig_process_ended.connect(self._on_process_ended)
         self.status_timer.timeout.connect(self._update_status)
+        self.train_page.sig_progress_shown.connect(self._schedule_status)  # a run no trainer client follows too
         self.store.sig_runs_changed.connect(self._schedule_status)
         self.store.sig_run_updated.connect(self._schedule_status)
         self.state.training.changed.connect(self._schedule_status)

@@ -51,6 +51,8 @@ class TrainPage(QWidget):
     """(run folder, new total steps or None): resume, or extend a finished run."""
     """The user asked to resume a run (its Path)."""
     sig_back_requested = Signal()
+    sig_progress_shown = Signal()
+    """The header has just shown a live run's progress: the window's status bar reads the same run again."""
     """Go back to the Model page (after a run that failed to start)."""
     sig_retry_requested = Signal(object)
     """Train this RunConfig again (after running out of memory, with a smaller micro-batch)."""
@@ -368,6 +370,7 @@ class TrainPage(QWidget):
                                 "preparing the corpus and the model…" if live else "")
         if run.last_step and live:
             self.eta.setText(training.progress_text(run))
+            self.sig_progress_shown.emit()  # the status bar follows, whoever started the run
         else:
             test = f" · test: {test_line(s.test)}" if s.test else ""  # scored once, at the end
             self.eta.setText((f"best val loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else "") + test)
