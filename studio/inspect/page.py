@@ -58,6 +58,7 @@ class InspectPage(QWidget):
         self.picker = RunPicker(store, page="inspect")
         self.computed_for: Path | None = None
         """The run the maps being computed belong to: a result for a run no longer chosen is not shown."""
+        self.computed_checkpoint: str | None = None  # another one chosen marks what is shown as out of date
         self.text = QPlainTextEdit()
         self.text.setObjectName("inspect_text")
         self.text.setMaximumHeight(70)
@@ -201,7 +202,7 @@ class InspectPage(QWidget):
         self.show_btn.setEnabled(False)
         self.status.setText("Computing…")
         self.hover.setText("")
-        self.computed_for = run
+        self.computed_for, self.computed_checkpoint = run, self.picker.checkpoint()
         self.job = started(attention_job(run, self.picker.checkpoint(), self.text.toPlainText()), self,
                            self._on_maps, self._on_failed)
 
@@ -320,6 +321,9 @@ class InspectPage(QWidget):
             label.setText("")
 
     def _on_run_changed(self) -> None:
+        shown = self.maps is not None and self.computed_for == self.picker.run_dir() and self.computed_checkpoint
+        if shown and shown != self.picker.checkpoint():  # the map on screen is of the checkpoint chosen before
+            self.status.setText(f"These maps are of {shown}: press Show attention for {self.picker.checkpoint()}")
         typed = self.text.toPlainText()
         if not typed.strip() or typed == self.default_text:  # the user's own text stays
             self.default_text = run_text(self.store, self.picker.run_dir())

@@ -27,6 +27,8 @@ def test_inspect_shows_the_engines_attention_for_any_text(qtbot, window_on, trai
     assert np.allclose(page.view.image.image, expected[1].mean(axis=0))
     page.query.setCurrentIndex(2)
     assert page.token_view.text().count("<span") == len(tokens)
+    page.picker.checkpoints.setCurrentIndex(page.picker.checkpoints.findData("step-000020"))  # another one:
+    assert page.status.text() == "These maps are of step-000040: press Show attention for step-000020"  # not stale
 
 
 def test_attention_over_training_and_exports(qtbot, window_on, trained_run, tmp_path):
