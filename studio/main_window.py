@@ -178,8 +178,8 @@ class MainWindow(QMainWindow):
         """Train a config now; while another run uses the device, first ask: queue it, run alongside, or not."""
         self._sync_training()
         training = self.state.training.paths
-        if training:
-            answer = self.ask_alongside(len(training))
+        if training:  # the same design training already: queueing it again would be refused, so not offered
+            answer = self.ask_alongside(len(training), can_queue=comparable(cfg.to_dict()) not in self._designs())
             if answer == "queue":
                 self.add_to_queue([cfg])
                 return None
@@ -192,16 +192,17 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(PAGES.index("Train"))
         return run_dir
 
-    def ask_alongside(self, training: int) -> str:
+    def ask_alongside(self, training: int, *, can_queue: bool = True) -> str:
         """"queue", "alongside" or "cancel": what to do with a new run while `training` runs use the device."""
         question, alongside_words = alongside_question(training)
         box = QMessageBox(self)
         box.setWindowTitle("A run is training")
-        box.setText(question)
-        queue = box.addButton("Queue it", QMessageBox.ButtonRole.AcceptRole)
+        box.setText(question if can_queue else question + " This same design is training now, so it is not "
+                    "offered to the queue.")
+        queue = box.addButton("Queue it", QMessageBox.ButtonRole.AcceptRole) if can_queue else None
         alongside = box.addButton(alongside_words, QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(queue)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(queue or cancel)
         box.exec()
         return {queue: "queue", alongside: "alongside"}.get(box.clickedButton(), "cancel")
 
@@ -233,8 +234,7 @@ class MainWindow(QMainWindow):
         """Put runs in the workspace's queue (one from Add to queue, every point of a sweep); the queue starts
         them when a slot is free."""
         queue = self.queue_runner.queue
-        training = [comparable(run.summary.config.to_dict()) for d in self.state.training.paths
-                    if (run := self.store.runs.get(d)) is not None and run.summary.config is not None]
+        training = self._designs()
         fresh = [cfg for cfg in configs if comparable(cfg.to_dict()) not in training]
         for cfg in fresh:
             queue.add(cfg, sweep=cfg.sweep)
@@ -242,6 +242,11 @@ class MainWindow(QMainWindow):
         same = f"; {len(configs) - len(fresh)} already training, not queued again" if len(fresh) < len(configs) else ""
         self.statusBar().showMessage(f"{len(fresh)} run(s) queued{same}: the Runs page shows the queue", 8000)
         self.queue_runner.tick()
+
+    def _designs(self) -> list[dict]:
+        """The designs (configs without where they write) of the runs training now."""
+        return [comparable(run.summary.config.to_dict()) for d in self.state.training.paths
+                if (run := self.store.runs.get(d)) is not None and run.summary.config is not None]
 
     def live_runs(self) -> list[Path]:
         """Runs training now: those this window launched and those it re-attached to."""
