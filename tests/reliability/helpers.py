@@ -100,3 +100,14 @@ def refused(*args, expect: str, **extra_env) -> str:
     assert len(errors) == 1 and errors[0] == last_line(r.stderr), r.stderr
     assert expect in errors[0], errors[0]
     return errors[0]
+
+
+def trained_run(folder: Path, max_steps: int = 20) -> Path:
+    """A finished tiny run on pangrams in `folder` (checkpoints every 10 steps), trained by the real command line."""
+    from tests.conftest import pangram_text
+
+    corpus = folder / "corpus.txt"
+    corpus.write_text(pangram_text())
+    r = engine("train", write_config(folder, corpus, max_steps=max_steps))
+    assert r.returncode == 0, r.stderr
+    return folder / "run"

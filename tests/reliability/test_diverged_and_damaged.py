@@ -13,19 +13,13 @@ from engine.core.tomlio import parse_toml
 from engine.model import checkpoint as ckpt
 from engine.run.events import read_events
 from engine.run.folder import best_checkpoint
-from tests.conftest import pangram_text
-from tests.reliability.helpers import engine, engine_here, last_line, write_config
+from tests.reliability.helpers import engine, engine_here, last_line, trained_run, write_config
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One finished tiny run with checkpoints at steps 10, 20 and 30, copied by the cases that change it."""
-    tmp = tmp_path_factory.mktemp("runs")
-    corpus = tmp / "corpus.txt"
-    corpus.write_text(pangram_text())
-    r = engine("train", write_config(tmp, corpus, max_steps=30))
-    assert r.returncode == 0, r.stderr
-    return tmp / "run"
+    return trained_run(tmp_path_factory.mktemp("runs"), 30)
 
 
 @pytest.fixture

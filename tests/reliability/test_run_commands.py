@@ -6,18 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PANGRAMS, pangram_text
-from tests.reliability.helpers import digest, engine, refused, write_config
+from tests.conftest import PANGRAMS
+from tests.reliability.helpers import digest, engine, refused, trained_run, write_config
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One finished tiny run (checkpoints at steps 10 and 20), shared by the cases; they must not change it."""
     tmp = tmp_path_factory.mktemp("runs")
-    corpus = tmp / "corpus.txt"
-    corpus.write_text(pangram_text())
-    r = engine("train", write_config(tmp, corpus, max_steps=20))
-    assert r.returncode == 0, r.stderr
+    trained_run(tmp)
     (tmp / "a-file").write_text("not a folder")
     (tmp / "taken.gguf").write_text("someone's file")
     return tmp / "run"

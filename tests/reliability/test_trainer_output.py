@@ -14,8 +14,7 @@ from engine.config.schema import from_dict
 from engine.model import checkpoint as ckpt
 from engine.run.events import read_events
 from engine.run.folder import best_checkpoint
-from tests.conftest import pangram_text
-from tests.reliability.helpers import ROOT, digest, engine, engine_here, env, refused, write_config
+from tests.reliability.helpers import ROOT, digest, engine, engine_here, env, refused, trained_run, write_config
 
 HANG_GUARD = 600  # seconds: only a hung trainer reaches it
 
@@ -23,12 +22,7 @@ HANG_GUARD = 600  # seconds: only a hung trainer reaches it
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One finished tiny run with checkpoints at steps 10 and 20, copied by the cases that change it."""
-    tmp = tmp_path_factory.mktemp("runs")
-    corpus = tmp / "corpus.txt"
-    corpus.write_text(pangram_text())
-    r = engine("train", write_config(tmp, corpus, max_steps=20))
-    assert r.returncode == 0, r.stderr
-    return tmp / "run"
+    return trained_run(tmp_path_factory.mktemp("runs"))
 
 
 @pytest.fixture
