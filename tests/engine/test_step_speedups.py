@@ -140,6 +140,7 @@ def test_cpu_compile_needs_a_compiler(monkeypatch):
     assert not device.should_compile("auto", torch.device("cpu"), 800_000, 10**6, 4.0e9, 300e9)
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_failing_compile_falls_back_to_eager_with_a_warning(tmp_path):
     cfg = write_config(tmp_path, SHAKESPEARE, train={"max_steps": 3, "compile": "on"})
     env = dict(os.environ, CXX="/bin/false", TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor"))

@@ -86,6 +86,7 @@ def test_the_queue_keeps_its_order_across_readers_and_can_be_reordered_paused_an
         queue.remove("nope")
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_sweep_from_the_command_line_runs_every_point_through_the_queue(tmp_path, base, capsys):
     path = sweep_file(tmp_path, '[fields]\n"train.lr" = [1e-3, 3e-3]\n')
     ws = tmp_path / "ws"

@@ -22,6 +22,7 @@ def corpus(tiny_text):
     return tiny_text
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_kill9_at_random_steps_then_resume_equals_an_uninterrupted_run(tmp_path, corpus):
     whole = write_config(tmp_path, corpus, "whole", max_steps=80)
     assert engine("train", whole).returncode == 0
@@ -47,6 +48,7 @@ def test_kill9_at_random_steps_then_resume_equals_an_uninterrupted_run(tmp_path,
     assert losses(run) == losses(tmp_path / "whole")
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_stale_lock_is_recovered(tmp_path, corpus):
     cfg = write_config(tmp_path, corpus, max_steps=10)
     assert engine("train", cfg).returncode == 0
@@ -57,6 +59,7 @@ def test_a_stale_lock_is_recovered(tmp_path, corpus):
     assert not (tmp_path / "run" / "lock").exists()
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_two_processes_never_write_one_run(tmp_path, corpus):
     cfg = write_config(tmp_path, corpus, max_steps=10)
     assert engine("train", cfg).returncode == 0
@@ -96,6 +99,7 @@ def test_persistent_nan_rolls_back_with_a_lower_learning_rate(tmp_path, corpus):
     assert events[-1].type == "finished"
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, corpus):
     cfg = write_config(tmp_path, corpus, max_steps=40)
     r = engine("train", cfg, ENGINE_FAULT_DISK_FULL_AT="20")

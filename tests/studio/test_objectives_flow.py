@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -83,6 +84,7 @@ def test_a_classifier_shows_its_confusion_matrix_and_labels_typed_text(qtbot, wi
     assert window.playground_page.left.state.text().startswith("Most likely: ")
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_lora_fine_tune_of_a_finished_run(qtbot, window, tmp_path, monkeypatch):
     base = train_through_gui(qtbot, window, tmp_path, name="base")
     qtbot.waitUntil(lambda: window.train_page.status.text() == "Finished", timeout=RUN_TIMEOUT)

@@ -2,6 +2,7 @@
 the Runs page groups the sweep, plots its final validation loss and marks the best; the queue can be
 paused, reordered and emptied, and it is still there for a new window."""
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
@@ -30,6 +31,7 @@ def test_values_are_lists_ranges_or_log_ranges():
     assert parse_values("log 1e-4 .. 1e-2") == {"min": 1e-4, "max": 1e-2, "log": True}
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_sweep_from_the_model_page_runs_through_the_queue_and_shows_its_best_point(qtbot, window, tmp_path,
                                                                                       monkeypatch):
     page = ready_model_page(qtbot, window, tmp_path, "tiny")

@@ -1,5 +1,6 @@
 """A seq2seq run designed, trained, inspected (cross-attention) and used through the GUI alone."""
 
+import pytest
 from PySide6.QtCore import Qt
 
 from engine.demo import make_demo_corpus
@@ -8,6 +9,7 @@ from tests.studio.conftest import tiny_model
 from tests.studio.test_objectives_flow import press_train, use_corpus
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_translation_run_through_the_gui(qtbot, window, tmp_path):
     corpus = make_demo_corpus("translate", tmp_path, size_bytes=40_000)
     use_corpus(qtbot, window, corpus)

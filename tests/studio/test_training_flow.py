@@ -5,6 +5,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -111,6 +112,7 @@ def test_runs_page_compares_and_deletes(qtbot, window, tmp_path, monkeypatch):
     assert not first.exists() and runs.table.rowCount() == 1
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_two_data_parallel_processes_from_the_model_page(qtbot, window, tmp_path):
     run_dir = train_through_gui(qtbot, window, tmp_path, name="two", max_steps=10, eval_interval=5, processes=2)
     page = window.train_page
@@ -120,6 +122,7 @@ def test_two_data_parallel_processes_from_the_model_page(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: page.loss_plot.point_count("train") == 10, timeout=5000)
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_extend_a_finished_run_from_the_train_page(qtbot, window, tmp_path, monkeypatch):
     run_dir = train_through_gui(qtbot, window, tmp_path, name="longer", max_steps=10)
     page = window.train_page
