@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.config.shape import Shape
 from engine.config.values import coerce, suggest
 from engine.core.errors import ConfigError, UserError
 from engine.core.tomlio import dumps_toml, parse_toml, read_toml
@@ -106,21 +107,12 @@ class TokenizerConfig:
 
 
 @dataclass
-class ModelConfig:
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    """Context length in tokens."""
+class ModelConfig(Shape):
+    """The model's shape (engine/config/shape.py), its vocabulary, objective and architecture."""
+
     dropout: float = 0.0
     vocab_size: int = 0
     """0 takes the tokenizer's vocabulary (rounded up to a multiple of 64 for speed when over 1024)."""
-    bias: bool = False
-    position: str = "learned"
-    """learned | sinusoidal | rope."""
-    norm: str = "layernorm"
-    mlp: str = "gelu"
-    tie_weights: bool = True
     objective: str = "causal"
     """causal (GPT-style next token) | masked (BERT-style) | classify (text -> label) | seq2seq (an
     encoder-decoder: source -> target pairs, or T5 span corruption on plain text) | instruct (a decoder
@@ -128,8 +120,6 @@ class ModelConfig:
     arch: str = "auto"
     """auto (bert for masked, t5 for seq2seq, else gpt or the fine-tuned model's) | gpt (causal decoder) | bert
     (encoder) | t5 (encoder-decoder)."""
-    n_encoder_layer: int = 0
-    """seq2seq: the encoder's layers (n_layer is the decoder's); 0 = as many as the decoder."""
     target_block_size: int = 0
     """seq2seq: the longest target in tokens (block_size is the source's); 0 = block_size."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
 from engine.interop.families import GELU_NAMES, activation, width, zeros_if_none
 from engine.interop.special_ids import special_ids
@@ -63,9 +64,8 @@ def import_config(hf: dict) -> GPTConfig:
         raise UserError("only BERT models with absolute positions can be imported")
     if hf.get("type_vocab_size", 2) != 2:
         raise UserError(f"this BERT has {hf.get('type_vocab_size')} token types (2 supported)")
-    cfg = GPTConfig(vocab_size=hf.get("vocab_size", 30522), block_size=hf.get("max_position_embeddings", 512),
-                    n_layer=hf.get("num_hidden_layers", 12), n_head=hf.get("num_attention_heads", 12), n_embd=C,
-                    bias=True, position="learned", mlp=activation(hf.get("hidden_act", "gelu"), "BERT"),
+    cfg = GPTConfig(**hf_shape(hf, "bert"), bias=True, position="learned",
+                    mlp=activation(hf.get("hidden_act", "gelu"), "BERT"),
                     norm_eps=hf.get("layer_norm_eps", 1e-12), tie_weights=hf.get("tie_word_embeddings", True),
                     arch="bert", dropout=0.0)
     cfg.mlp_hidden = width(C, cfg.mlp, hf.get("intermediate_size"))

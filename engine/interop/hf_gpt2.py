@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.config.hf_shape import hf_shape
 from engine.interop.families import GELU_NAMES, activation, width, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
@@ -36,9 +37,8 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
 
 def import_config(hf: dict) -> GPTConfig:
     C = hf.get("n_embd", 768)
-    cfg = GPTConfig(vocab_size=hf.get("vocab_size", 50257), block_size=hf.get("n_positions", 1024),
-                    n_layer=hf.get("n_layer", 12), n_head=hf.get("n_head", 12), n_embd=C, bias=True,
-                    position="learned", mlp=activation(hf.get("activation_function", "gelu_new"), "GPT-2"),
+    cfg = GPTConfig(**hf_shape(hf, "gpt2"), bias=True, position="learned",
+                    mlp=activation(hf.get("activation_function", "gelu_new"), "GPT-2"),
                     norm_eps=hf.get("layer_norm_epsilon", 1e-5), tie_weights=hf.get("tie_word_embeddings", True),
                     arch="gpt", dropout=0.0)
     cfg.mlp_hidden = width(C, cfg.mlp, hf.get("n_inner"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
 from engine.interop.families import from_halves, rope_config, rope_theta, to_halves, width
 from engine.interop.special_ids import special_ids
@@ -56,8 +57,7 @@ def import_config(hf: dict) -> GPTConfig:
         raise UserError(f"this Llama's MLP uses {hf['hidden_act']!r}; the engine's SwiGLU uses silu")
     if bool(hf.get("attention_bias", False)) != bool(hf.get("mlp_bias", False)):
         raise UserError("this Llama has biases in only one of attention and MLP; the engine has both or neither")
-    cfg = GPTConfig(vocab_size=hf["vocab_size"], block_size=hf.get("max_position_embeddings", 2048),
-                    n_layer=hf["num_hidden_layers"], n_head=nh, n_embd=C, bias=bool(hf.get("attention_bias", False)),
+    cfg = GPTConfig(**hf_shape(hf, "llama"), bias=bool(hf.get("attention_bias", False)),
                     position="rope", norm="rmsnorm", mlp="swiglu", norm_eps=hf.get("rms_norm_eps", 1e-6),
                     tie_weights=hf.get("tie_word_embeddings", False), arch="gpt", dropout=0.0,
                     rope_base=rope_theta(hf))

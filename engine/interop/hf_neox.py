@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
 from engine.interop.families import (
     GELU_NAMES,
@@ -79,9 +80,8 @@ def import_config(hf: dict) -> GPTConfig:
     rotary = (hf.get("rope_parameters") or {}).get("partial_rotary_factor", hf.get("rotary_pct", 0.25))
     if rotary != 1.0:
         raise UserError(f"this GPT-NeoX rotates {rotary:.0%} of each head (rotary_pct); the engine rotates all of it")
-    C, nh = hf["hidden_size"], hf["num_attention_heads"]
-    cfg = GPTConfig(vocab_size=hf["vocab_size"], block_size=hf.get("max_position_embeddings", 2048),
-                    n_layer=hf["num_hidden_layers"], n_head=nh, n_embd=C, bias=True, position="rope",
+    C = hf["hidden_size"]
+    cfg = GPTConfig(**hf_shape(hf, "gpt_neox"), bias=True, position="rope",
                     mlp=activation(hf.get("hidden_act", "gelu"), "GPT-NeoX"), norm_eps=hf.get("layer_norm_eps", 1e-5),
                     tie_weights=hf.get("tie_word_embeddings", False), arch="gpt", dropout=0.0,
                     rope_base=rope_theta(hf))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
@@ -58,9 +59,7 @@ def import_config(hf: dict) -> GPTConfig:
     C, H = hf["d_model"], hf["num_heads"]
     if hf.get("d_kv", C // H) * H != C:
         raise UserError(f"this T5's heads ({H} x {hf.get('d_kv')}) do not add up to its width {C}: not supported")
-    cfg = GPTConfig(vocab_size=hf["vocab_size"], block_size=int(hf.get("n_positions") or 512),
-                    n_layer=hf.get("num_decoder_layers") or hf["num_layers"], n_encoder_layer=hf["num_layers"],
-                    n_head=H, n_embd=C, bias=False, position="relative", norm="rmsnorm", mlp="gelu_tanh",
+    cfg = GPTConfig(**hf_shape(hf, "t5"), bias=False, position="relative", norm="rmsnorm", mlp="gelu_tanh",
                     norm_eps=hf.get("layer_norm_epsilon", 1e-6), tie_weights=True,
                     scale_output=bool(hf.get("scale_decoder_outputs", hf.get("tie_word_embeddings", True))),
                     arch="t5", dropout=0.0, rel_buckets=hf.get("relative_attention_num_buckets", 32),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 
 from engine.config.schema import ModelConfig
+from engine.config.shape import shape_of
 from engine.core.errors import UserError
 from engine.model.gpt import GPT, GPTConfig
 from engine.plan.estimate import mlp_hidden, padded_vocab
@@ -22,16 +23,13 @@ def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:
 
 def gpt_config(cfg: ModelConfig, tokenizer_vocab: int, *, arch: str = "gpt", nsp: bool = False,
                num_labels: int = 0) -> GPTConfig:
+    shape, vocab_size = shape_of(cfg), model_vocab_size(cfg, tokenizer_vocab)
     if arch == "t5":  # T5's own layout (engine/model/seq2seq.py): the form's position, norm and MLP do not apply
-        return GPTConfig(vocab_size=model_vocab_size(cfg, tokenizer_vocab), block_size=cfg.block_size,
-                         n_layer=cfg.n_layer, n_encoder_layer=cfg.n_encoder_layer, n_head=cfg.n_head,
-                         n_embd=cfg.n_embd, dropout=cfg.dropout, bias=False, position="relative", norm="rmsnorm",
-                         mlp="gelu_tanh", mlp_hidden=mlp_hidden(cfg.n_embd, "swiglu"), tie_weights=cfg.tie_weights,
-                         arch="t5", norm_eps=1e-6)
-    return GPTConfig(vocab_size=model_vocab_size(cfg, tokenizer_vocab), block_size=cfg.block_size,
-                     n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias,
-                     position=cfg.position, norm=cfg.norm, mlp=cfg.mlp, tie_weights=cfg.tie_weights, arch=arch,
-                     nsp=nsp, num_labels=num_labels)
+        shape.update(bias=False, position="relative", norm="rmsnorm", mlp="gelu_tanh")
+        return GPTConfig(**shape, dropout=cfg.dropout, vocab_size=vocab_size, arch="t5", norm_eps=1e-6,
+                         mlp_hidden=mlp_hidden(cfg.n_embd, "swiglu"))
+    shape.update(n_encoder_layer=0)  # a decoder or an encoder alone has no separate encoder stack
+    return GPTConfig(**shape, dropout=cfg.dropout, vocab_size=vocab_size, arch=arch, nsp=nsp, num_labels=num_labels)
 
 
 def gpt_config_from_dict(d: dict) -> GPTConfig:

@@ -16,24 +16,19 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
+from engine.config.shape import Shape
 from engine.model.hooks import HookPoint
 from engine.model.linear_loss import linear_cross_entropy, plain_cross_entropy, wants_slices
 from engine.plan.estimate import mlp_hidden
 
 
 @dataclass
-class GPTConfig:
-    vocab_size: int = 65
-    block_size: int = 64
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
+class GPTConfig(Shape):
+    """A built model's config, as a checkpoint stores it: the shape (engine/config/shape.py) and what the engine
+    derives from the run config or an imported model brings (its vocabulary, architecture, norm epsilon, heads)."""
+
     dropout: float = 0.0
-    bias: bool = False
-    position: str = "learned"
-    norm: str = "layernorm"
-    mlp: str = "gelu"
-    tie_weights: bool = True
+    vocab_size: int = 65
     arch: str = "gpt"
     """gpt (causal decoder) | bert (bidirectional encoder) | t5 (encoder-decoder, engine/model/seq2seq.py)."""
     norm_eps: float = 1e-5
@@ -46,8 +41,6 @@ class GPTConfig:
     models bring their own."""
     rope_base: float = 10000.0
     """Rotary positions' base (theta)."""
-    n_encoder_layer: int = 0
-    """t5 only: the encoder's layers (n_layer is the decoder's); 0 = as many as the decoder."""
     rel_buckets: int = 32
     """t5 only: relative-position buckets of the attention bias."""
     rel_max_distance: int = 128

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.config.hf_shape import hf_shape
+from engine.config.shape import SHAPE_KEYS
 from engine.core.errors import UserError
 from engine.run.folder import CHECKPOINTS_DIR, META_FILE, RUN_FILE, checkpoints, meta_of_checkpoint
 
-SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp", "bias",
-              "tie_weights", "n_encoder_layer")
 KINDS = {"gpt": "GPT decoder", "bert": "BERT-style encoder", "t5": "T5-style encoder-decoder"}
 
 
@@ -59,23 +59,15 @@ def _hf_info(p: Path) -> SourceInfo:
     except ValueError:
         raise UserError(f"{p.name}/config.json is not JSON") from None
     kind = hf.get("model_type")
-    if kind == "gpt2":
-        shape = {"n_layer": hf.get("n_layer", 12), "n_head": hf.get("n_head", 12), "n_embd": hf.get("n_embd", 768),
-                 "block_size": hf.get("n_positions", 1024), "vocab_size": hf.get("vocab_size", 50257)}
-        arch = "gpt"
-    elif kind == "t5":
-        shape = {"n_layer": hf.get("num_decoder_layers") or hf.get("num_layers", 6), "n_head": hf.get("num_heads", 8),
-                 "n_embd": hf.get("d_model", 512), "n_encoder_layer": hf.get("num_layers", 6),
-                 "vocab_size": hf.get("vocab_size", 32128), "bias": False}
+    if kind not in ("gpt2", "bert", "t5"):
+        raise UserError(f"{p.name} is a {kind!r} model: only the GPT-2, BERT and T5 families can be fine-tuned")
+    shape = hf_shape(hf, kind)
+    if kind == "t5":
+        shape.pop("block_size")  # relative positions: a T5 reads any length
+        shape["bias"] = False
         return SourceInfo("hf", "t5", shape, f"Hugging Face T5 {p.name} ({shape['n_encoder_layer']} + "
                                              f"{shape['n_layer']} layers × {shape['n_embd']} wide)")
-    elif kind == "bert":
-        shape = {"n_layer": hf.get("num_hidden_layers", 12), "n_head": hf.get("num_attention_heads", 12),
-                 "n_embd": hf.get("hidden_size", 768), "block_size": hf.get("max_position_embeddings", 512),
-                 "vocab_size": hf.get("vocab_size", 30522)}
-        arch = "bert"
-    else:
-        raise UserError(f"{p.name} is a {kind!r} model: only the GPT-2, BERT and T5 families can be fine-tuned")
+    arch = "bert" if kind == "bert" else "gpt"
     shape.update(position="learned", norm="layernorm", bias=True)
     return SourceInfo("hf", arch, shape, f"Hugging Face {'BERT' if arch == 'bert' else 'GPT-2'} {p.name} "
                                          f"({shape['n_layer']} layers × {shape['n_embd']} wide)")

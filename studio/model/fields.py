@@ -8,6 +8,7 @@ import inspect
 from functools import cache
 
 from engine.config import schema as C
+from engine.config.shape import SHAPE_KEYS
 
 CHOICES = {
     ("tokenizer", "kind"): C.TOKENIZER_KINDS, ("model", "position"): C.POSITIONS, ("model", "norm"): C.NORMS,
@@ -31,8 +32,7 @@ SEQ2SEQ_ONLY = [("model", "n_encoder_layer"), ("model", "target_block_size"), ("
 DECODER_LAYOUT = [("model", k) for k in ("position", "norm", "mlp", "bias")]
 """What the encoder-decoder does not take from the form: it has T5's own layout."""
 LORA_ONLY = [("finetune", k) for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_targets")]
-SHAPE = [("model", k) for k in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "position", "norm", "mlp",
-                                 "bias", "tie_weights", "arch", "n_encoder_layer")] + [
+SHAPE = [("model", k) for k in (*SHAPE_KEYS, "arch")] + [
     ("tokenizer", k) for k in ("kind", "vocab_size", "path")]
 """Fields a fine-tune takes from its source model, shown but not editable then."""
 
@@ -75,13 +75,13 @@ SCIENTIFIC = {("train", "lr"), ("train", "min_lr"), ("train", "weight_decay")}
 
 @cache
 def field_docs(cls) -> dict[str, str]:
-    """Docstrings written under dataclass fields (ast of the class source)."""
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
+    """Docstrings written under dataclass fields (ast of the class's source and of the classes it extends)."""
     docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    for klass in reversed(cls.__mro__[:-1]):  # a base's fields first, so a subclass's own words win
+        body = ast.parse(inspect.getsource(klass)).body[0].body
+        for node, nxt in zip(body, body[1:]):
+            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+                docs[node.target.id] = " ".join(str(nxt.value.value).split())
     return docs
 
 
