@@ -13,7 +13,6 @@ from engine.model.build import config_dict
 from engine.model.load import BASE_DIR
 from engine.run.folder import CHECKPOINTS_DIR, TOKENIZER_FILE
 from engine.train import sharding
-from engine.train.faults import inject_disk_fault
 from engine.train.recovery import TrainingStopped
 
 
@@ -58,7 +57,7 @@ class Checkpointing:
                 "elapsed": self.elapsed(), "evals_without_gain": self.evals_without_gain,
                 "model": config_dict(self.gpt_config), "optimizer": opt_meta, "time": time.time()}
         try:
-            inject_disk_fault(self.step)
+            self.faults.disk(self.step)
             path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, meta=meta, optimizer_tensors=tensors,
                                         extra_files={TOKENIZER_FILE: self.tokenizer.to_str()}, tensors=weights)
         except OSError as e:

@@ -45,7 +45,7 @@ from engine.trackers import attach_trackers, close_trackers
 from engine.train import finetune, sharding
 from engine.train.checkpointing import Checkpointing
 from engine.train.clipping import GradClipper
-from engine.train.faults import hold_at, inject_fault
+from engine.train.faults import Faults
 from engine.train.health import LossMonitor
 from engine.train.make_task import make_task
 from engine.train.optim import make_optimizer, set_lr
@@ -71,6 +71,7 @@ class Trainer(Recovery, Checkpointing):
         self.session_start = None if _trainers_made == 0 else time.time()
         _trainers_made += 1
         self.events = events
+        self.faults = Faults.from_environment()  # the reliability tests' switches, read once
         self.resume = resume
         self.run_dir = Path(run_dir or cfg.train.out_dir)
         self.dist = ddp.init_from_env(cfg.train.device)
@@ -218,7 +219,7 @@ class Trainer(Recovery, Checkpointing):
                 self.clock.time(self.save, best=False)
             if sample_every > 0 and (self.step % sample_every == 0 or last) and (self.dist.is_main or self.fsdp):
                 self.clock.time(self.sample)
-            hold_at(self.step)
+            self.faults.hold(self.step)
         if reason != "finished" and self.step > 0 and not self._checkpoint_at(self.step):
             self.save(best=False)
         return reason
@@ -256,7 +257,7 @@ class Trainer(Recovery, Checkpointing):
             with ctx:
                 with self.autocast():
                     _, loss = self.forward_model(**batch)
-                loss = inject_fault(loss, self.step, self.cfg.train.batch_size)
+                loss = self.faults.loss(loss, self.step, self.cfg.train.batch_size)
                 scaled = loss / tr.grad_accum if tr.grad_accum > 1 else loss
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             total = loss.detach() if total is None else total + loss.detach()
