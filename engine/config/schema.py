@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config.shape import Shape
-from engine.config.values import coerce, suggest
+from engine.config.values import coerce, parse_duration, suggest
 from engine.core.errors import ConfigError, UserError
 from engine.core.tomlio import dumps_toml, parse_toml, read_toml
 
@@ -44,7 +44,8 @@ OPTIMIZER_HINTS = {
     "muon": "orthogonalized momentum for the blocks' matrices, AdamW for the rest (Jordan et al., 2024): "
             "today's fastest to a given loss; same learning rate as AdamW",
 }
-SCHEDULES = ("cosine", "linear", "constant")
+SCHEDULES = ("cosine", "linear", "constant", "wsd")
+"""wsd: warm up, hold (stable), then decay over the last quarter (by time under a train.time_budget)."""
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "fp8")
 PRECISION_HINTS = {
     "auto": "bf16 on GPUs that have it, fp32 elsewhere",
@@ -165,6 +166,10 @@ class TrainConfig:
     """Choose the largest micro-batch that fits the device's free memory by the estimate (written to run.toml)."""
     grad_accum: int = 1
     max_steps: int = 2000
+    time_budget: float = 0.0
+    """Seconds the run may take, its evaluations included (or "90s", "10m", "1h"); 0 = none. With a budget the
+    run ends on time, its learning rate scheduled by time, and the fields left at their defaults (shape, batch,
+    learning rate, schedule, evaluations) are chosen for the corpus and the machine (engine/plan/budget.py)."""
     optimizer: str = "adamw"
     """adamw | adam | sgd | adagrad | lamb | adafactor (the form says when each helps)."""
     lr: float = 1e-3
@@ -300,6 +305,11 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
             if key not in fields:
                 problems.append(f"unknown key {section}.{key}{suggest(key, fields)}")
                 continue
+            if (section, key) == ("train", "time_budget") and isinstance(value, str):
+                value, problem = parse_duration(value, "train.time_budget")  # "10m" -> 600.0
+                if problem:
+                    problems.append(problem)
+                    continue
             if (section, key) == ("train", "compile") and isinstance(value, bool):
                 value = "on" if value else "off"  # format 1 configs wrote true/false
             coerced, problem = coerce(value, getattr(target, key), f"{section}.{key}")

@@ -32,3 +32,21 @@ def coerce(value: Any, default: Any, name: str) -> tuple[Any, str | None]:
             return value, None
         return None, f"{name} must be a list of strings"
     return value, None
+
+
+DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+"""What train.time_budget's string form may end with: seconds, minutes, hours (none: seconds)."""
+
+
+def parse_duration(value: str, name: str) -> tuple[float | None, str | None]:
+    """Seconds from "90", "90s", "10m" or "1.5h" (a number of seconds is read as it is): (seconds, None), or
+    (None, the sentence that refuses it)."""
+    text = value.strip().lower()
+    unit = DURATION_UNITS.get(text[-1:], 0.0)
+    try:
+        seconds = float(text[:-1] if unit else text) * (unit or 1.0)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        return None, f'{name} must be seconds (90) or a duration such as "90s", "10m" or "1h", got {value!r}'
+    return seconds, None

@@ -21,7 +21,8 @@ def describe(e: Event) -> str | None:
         trainable = g("trainable_params")
         lora = f" ({trainable:,} trainable)" if trainable is not None and trainable != g("n_params") else ""
         return (f"started {g('run_dir')}: {g('objective') or 'causal'} objective, {g('n_params'):,} parameters"
-                f"{lora} on {g('device')} ({g('precision')}), {g('world_size')} process(es){resumed}")
+                f"{lora} on {g('device')} ({g('precision')}), {g('world_size')} process(es){resumed}"
+                + "".join(f"\n  budget: {key} = {c['value']}: {c['why']}" for key, c in (g("budget") or {}).items()))
     if e.type == "finetune":
         new = f"; new: {', '.join(g('new'))}" if g("new") else ""
         return f"fine-tuning ({g('method')}) from {g('source')}{new}"

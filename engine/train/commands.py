@@ -207,6 +207,10 @@ class _HumanPrinter:
     def _show(self, e) -> None:
         from engine.run.humanlog import describe
 
+        if e.type == "started" and e.get("budget"):  # the bar counts the steps the dial expects, not its cap
+            from engine.plan.budget import STEP_CAP
+
+            self.total = max(1, e.get("config")["train"]["max_steps"] // STEP_CAP)
         if e.type == "step" and not sys.stderr.isatty():
             if e.step % max(1, self.total // 20) == 0:
                 print(describe(e), file=sys.stderr)

@@ -51,18 +51,18 @@ from engine.train.make_task import make_task
 from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import Probes
 from engine.train.recovery import Recovery
-from engine.train.schedule import learning_rate
 from engine.train.source_shape import adopt_source_shape
 from engine.train.start_warnings import start_warnings
-from engine.train.stopwatch import Stopwatch
+from engine.train.time_budget import TimeBudget
 
 _trainers_made = 0
 
 
-class Trainer(Recovery, Checkpointing):
+class Trainer(Recovery, Checkpointing, TimeBudget):
     def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False,
-                 corpus: PreparedCorpus | None = None):
-        """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way)."""
+                 corpus: PreparedCorpus | None = None, clock=time.monotonic):
+        """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way); `clock`: the run's time."""
+        self.now = clock
         global _trainers_made
         self.cfg = check(cfg, resuming=resume)
         self.given_corpus = corpus
@@ -145,7 +145,8 @@ class Trainer(Recovery, Checkpointing):
                          flops_per_token=self.flops_per_token, objective=cfg.model.objective, arch=self.arch,
                          trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
-                         compiled=self.compiled, allocator=allocator.in_use(), val_text=self.task.val_text())
+                         compiled=self.compiled, allocator=allocator.in_use(), val_text=self.task.val_text(),
+                         budget=self.budget or None)
         for text in start_warnings(cfg, vocab_size=self.tokenizer.vocab_size, resuming=self.resume,
                                    peak_flops=self.peak, device_type=self.device.type) + self.ignored:
             self.events.emit("warning", self.step, kind="config", message=text)
@@ -190,24 +191,24 @@ class Trainer(Recovery, Checkpointing):
         tr = self.cfg.train
         ckpt_every = tr.checkpoint_interval or tr.eval_interval
         sample_every = tr.eval_interval if tr.sample_interval == 0 else tr.sample_interval
-        self.t0 = time.monotonic()
-        self._mark = (self.step, time.monotonic())
-        self.clock = Stopwatch()
+        self.start_clock()
         step_times: deque[float] = deque(maxlen=50)
         if self.step == 0:
             self.clock.time(self.evaluate)
-        reason = "finished"
+            if self.budget_s and sample_every > 0 and (self.dist.is_main or self.fsdp):  # timed: the end samples
+                self.clock.time(self.sample)
+        reason, last = "finished", False
         self.model.train()
-        while self.step < tr.max_steps:
+        while self.step < tr.max_steps and not last:
             if self._poll_control() == "stop":
                 reason = "stopped"
                 break
             loss, grad_norm = self.train_step()
             self.step += 1
-            last = self.step == tr.max_steps
+            last = self.step == tr.max_steps or self.budget_ends_run()
             if self.step % self.log_every == 0 or last:
                 self._log_step(loss, grad_norm, step_times)
-            if self.step % tr.eval_interval == 0 or last:
+            if self.step % tr.eval_interval == 0 and not self.skip_eval or last:
                 improved = self.clock.time(self.evaluate)
                 if self.step % ckpt_every == 0 or last:
                     self.clock.time(self.save, best=improved)
@@ -243,8 +244,7 @@ class Trainer(Recovery, Checkpointing):
 
     def _train_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         tr = self.cfg.train
-        lr = learning_rate(self.step, lr=tr.lr, min_lr=tr.min_lr, warmup_steps=tr.warmup_steps,
-                           max_steps=tr.decay_steps or tr.max_steps, schedule=tr.schedule) * self.lr_scale
+        lr = self.scheduled_lr() * self.lr_scale
         set_lr(self.optimizer, lr)
         self.current_lr = lr
         if self.cfg.model.dropout > 0:  # dropout masks: a function of the step, for exact resume
@@ -293,7 +293,7 @@ class Trainer(Recovery, Checkpointing):
         tr = self.cfg.train
         value = float(loss)  # waits for the GPU, so the clock below is honest
         self.losses_since_eval.append(value)
-        now = time.monotonic()
+        now = self.now()
         steps = self.step - self._mark[0]
         if steps > 0:
             step_times.append((now - self._mark[1] - self.clock.excluded) / steps)
@@ -303,7 +303,7 @@ class Trainer(Recovery, Checkpointing):
         tokens_step = self.tokens_per_step * self.dist.world_size
         tps = tokens_step / t_step if t_step else 0.0
         mfu = self.flops_per_token * tps / self.dist.world_size / self.peak if self.peak else 0.0
-        eta = (tr.max_steps - self.step) * t_step
+        eta = self.eta(t_step)
         gn = float(grad_norm) if grad_norm is not None else None
         if not self.dist.is_main:
             return
@@ -312,9 +312,6 @@ class Trainer(Recovery, Checkpointing):
                              message=f"gradient norm {gn:.1f} clipped to {tr.grad_clip}")
         self.events.emit("step", self.step, loss=value, lr=self.current_lr, grad_norm=gn, tokens_per_s=tps,
                          mfu=mfu, elapsed=self.elapsed(), eta=eta, step_time=t_step)
-
-    def elapsed(self) -> float:
-        return self.elapsed_before + time.monotonic() - self.t0
 
     # ----- evaluation, samples, attention ------------------------------------------------------
     def evaluate(self) -> bool:

@@ -1,0 +1,218 @@
+"""One dial: a run that gives only its corpus and `train.time_budget` gets the rest chosen here, from the corpus's
+size in tokens, the tokenizer's vocabulary and the seconds a step takes on the machine (measured where that shape
+was measured, else estimated from its FLOPs: engine/plan/estimate.py). Pure functions, no torch.
+
+What the user set wins. A RunConfig does not record which fields its file gave, so a field counts as set when it
+differs from its default (`set_fields`): a field written with its default value is chosen by the dial like an
+absent one. The rules, each a constant below so that a benchmark can tune it:
+- the shape, from LADDER: the largest rung the budget trains on TOKENS_PER_PARAM tokens per parameter (Hoffmann et
+  al., 2022); where that would read the corpus more than MAX_EPOCHS times (up to ~4, repeated tokens are worth
+  nearly as much as new ones: Muennighoff et al., 2023), a larger rung, while it still sees MIN_TOKENS_PER_PARAM;
+- the micro-batch with the rung, growing with the model as nanoGPT's configs do;
+- the learning rate ~ 1/sqrt(width), 1e-3 at 384 (nanoGPT's Shakespeare model), min_lr a tenth of it;
+- warm-up, stable, decay by time: the first WARMUP_SHARE of the budget warms up, the last DECAY_SHARE decays, and
+  the decay ends at the budget (engine/train/schedule.py);
+- evaluations taking about EVAL_SHARE of the budget, at most MAX_EVALS;
+- AdamW: Muon is to be chosen only where it is measured faster on the machine (issue 37, later);
+- no torch.compile under COMPILE_MIN_BUDGET_S: compiling costs tens of seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.config.schema import RunConfig
+from engine.plan.estimate import DISK_BYTES_PER_S, STEP_OVERHEAD_S, estimate, eval_passes, padded_vocab, parameters
+
+TOKENS_PER_PARAM = 20.0
+MIN_TOKENS_PER_PARAM = 5.0
+MAX_EPOCHS = 4.0
+WARMUP_SHARE = 0.05
+DECAY_SHARE = 0.25
+EVAL_SHARE = 0.10
+MAX_EVALS = 20
+STEP_CAP = 4
+"""max_steps is this many times the estimated steps: a cap the budget ends the run well before."""
+COMPILE_MIN_BUDGET_S = 300.0
+LR_AT_384, LR_RANGE = 1e-3, (3e-4, 3e-3)
+
+
+@dataclass(frozen=True)
+class Rung:
+    n_layer: int
+    n_head: int
+    n_embd: int
+    block_size: int
+    batch_size: int
+
+
+LADDER = (
+    Rung(2, 2, 64, 64, 16),  # ~0.1M parameters in the blocks
+    Rung(4, 4, 128, 64, 32),  # ~0.8M: the default shape
+    Rung(4, 4, 192, 128, 32),  # ~1.8M
+    Rung(6, 4, 256, 128, 48),  # ~4.7M
+    Rung(6, 6, 384, 256, 64),  # ~10.6M: nanoGPT's Shakespeare model
+    Rung(8, 8, 512, 256, 64),  # ~25M
+    Rung(12, 12, 768, 512, 32),  # ~85M: GPT-2 small's blocks
+    Rung(24, 16, 1024, 1024, 16),  # ~300M: GPT-2 medium's
+)
+SHAPE_KEYS = ("model.n_layer", "model.n_head", "model.n_embd", "model.block_size", "train.batch_size")
+
+
+@dataclass
+class Forecast:
+    """What one candidate config would do in the budget, by the step time it was given."""
+    cfg: RunConfig
+    params: int
+    """Parameters outside the embeddings (Kaplan et al., 2020): what the tokens-per-parameter rules count."""
+    step_s: float
+    eval_s: float
+    evals: int
+    steps: int
+    tokens: int
+
+    @property
+    def per_param(self) -> float:
+        return self.tokens / max(1, self.params)
+
+
+@dataclass
+class BudgetPlan:
+    seconds: float
+    choices: dict[str, dict]
+    """{key: {"value", "why"}}: a dotted config field (set by the dial, or kept as the user set it), or a note
+    without a dot (the schedule's phases, what the run is expected to see). The started event carries it."""
+
+    def apply(self, cfg: RunConfig) -> None:
+        for key, choice in self.choices.items():
+            if "." in key:
+                section, name = key.split(".")
+                setattr(getattr(cfg, section), name, choice["value"])
+
+
+def set_fields(cfg: RunConfig) -> set[str]:
+    """The dotted [model] and [train] fields that differ from their defaults: what the user set (see above)."""
+    fresh = RunConfig()
+    return {f"{s}.{f.name}" for s in ("model", "train") for f in dataclasses.fields(getattr(cfg, s))
+            if getattr(getattr(cfg, s), f.name) != getattr(getattr(fresh, s), f.name)}
+
+
+def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig], float], device_type: str = "cpu",
+           corpus_tokens: int | None = None, val_tokens: int | None = None, memory_limit: float | None = None,
+           world_size: int = 1, given: set[str] | None = None) -> BudgetPlan:
+    """The choices for `cfg.train.time_budget` seconds. `step_seconds(candidate)`: a training step's seconds;
+    `corpus_tokens` None (no token stream: labelled rows, pairs) keeps the configured shape; `given`: the fields
+    the user set (default: those off their defaults); `memory_limit`: bytes a candidate's estimate must fit in."""
+    budget = cfg.train.time_budget
+    given = (set_fields(cfg) if given is None else set(given)) | (set() if corpus_tokens else set(SHAPE_KEYS))
+    if "train.auto_batch_size" in given:  # the micro-batch is fitted to the memory after the dial
+        given.add("train.batch_size")
+    trials = [_candidate(cfg, rung, given, val_tokens) for rung in LADDER]
+    if memory_limit is not None:
+        trials = [t for t in trials if estimate(t, vocab_size=vocab_size, device_type=device_type).memory_bytes
+                  <= memory_limit] or trials[:1]
+    runs = [_forecast(t, budget, vocab_size, step_seconds, device_type, world_size) for t in trials]
+    pick, why_shape = _choose(runs, corpus_tokens)
+    f = runs[pick]
+    choices: dict[str, dict] = {"train.time_budget": {"value": budget, "why": "the one dial: the run ends by then, "
+                                                      "its evaluations included"}}
+
+    def choose(key: str, value, why: str) -> None:
+        section, name = key.split(".")
+        kept = key in given
+        choices[key] = {"value": getattr(getattr(cfg, section), name) if kept else value,
+                        "why": "set in the config" if kept else why}
+
+    m, t = f.cfg.model, f.cfg.train
+    for key in SHAPE_KEYS[:4]:
+        choose(key, getattr(m, key.split(".")[1]), why_shape)
+        if key not in given:  # said once, at the first field it chose
+            why_shape = "the same rung of the ladder of shapes (engine/plan/budget.py)"
+    choose("train.batch_size", t.batch_size, f"grows with the shape: {f.tokens // max(1, f.steps):,} tokens a step")
+    lr = float(f"{min(max(LR_AT_384 * math.sqrt(384 / m.n_embd), LR_RANGE[0]), LR_RANGE[1]):.2g}")
+    choose("train.lr", max(lr, cfg.train.min_lr if "train.min_lr" in given else 0.0),
+           f"higher for narrower models: 1e-3 x sqrt(384 / n_embd {m.n_embd}) (nanoGPT's 1e-3 at 384)")
+    choose("train.min_lr", float(f"{choices['train.lr']['value'] / 10:.2g}"),
+           "a tenth of the learning rate, as nanoGPT decays to")
+    choose("train.schedule", "wsd", "warm up, hold, decay, ending at the budget (by time, not steps)")
+    choices["warmup"] = {"value": f"{WARMUP_SHARE:.0%}", "why": f"the first {WARMUP_SHARE * budget:.1f} s warm up"}
+    shape = choices["train.schedule"]["value"]
+    choices["decay"] = {"value": f"{DECAY_SHARE:.0%}" if shape == "wsd" else shape,
+                        "why": f"the last {DECAY_SHARE * budget:.1f} s decay to min_lr" if shape == "wsd" else
+                        "none: the rate holds" if shape == "constant" else "from the warm-up's end to the budget"}
+    choose("train.optimizer", "adamw", "the default; Muon is to be chosen only where it is measured faster here")
+    choose("train.eval_interval", max(1, f.steps // f.evals), f"about {f.evals} evaluations of ~{f.eval_s:.2g} s, "
+           f"{EVAL_SHARE:.0%} of the budget")
+    choose("train.max_steps", STEP_CAP * f.steps, f"a cap only: the budget ends the run, by the estimate at about "
+           f"{f.steps:,} steps")
+    if budget < COMPILE_MIN_BUDGET_S:
+        choose("train.compile", "off", f"compiling costs tens of seconds: not for a budget under "
+               f"{COMPILE_MIN_BUDGET_S / 60:.0f} minutes")
+    epochs = f" ({f.tokens / corpus_tokens:.1f} epochs of the corpus)" if corpus_tokens else ""
+    choices["expected"] = {"value": f"{f.steps:,} steps, {f.tokens:,} tokens{epochs}",
+                           "why": f"at {f.step_s * 1000:.3g} ms a step (measured or estimated for this machine), "
+                                  f"{f.params:,} parameters in the blocks, {f.per_param:.0f} tokens per parameter"}
+    return BudgetPlan(budget, choices)
+
+
+def _candidate(cfg: RunConfig, rung: Rung, given: set[str], val_tokens: int | None) -> RunConfig:
+    """`cfg` with the rung's values in the fields the user left; heads fitted to a width the user set."""
+    trial = cfg.copy()
+    block = rung.block_size
+    if val_tokens:  # evaluation needs windows of the context in the validation split
+        block = min(block, 1 << max(3, (val_tokens // 2).bit_length() - 1))
+    values = dict(zip(SHAPE_KEYS, (rung.n_layer, rung.n_head, rung.n_embd, block, rung.batch_size)))
+    for key, value in values.items():
+        if key not in given:
+            section, name = key.split(".")
+            setattr(getattr(trial, section), name, value)
+    m = trial.model
+    unit = 2 if m.position == "rope" else 1  # rope needs an even head size
+    if m.n_embd % (m.n_head * unit):
+        if "model.n_head" in given and "model.n_embd" not in given:
+            m.n_embd = max(1, round(m.n_embd / (m.n_head * unit))) * m.n_head * unit
+        elif "model.n_head" not in given:
+            m.n_head = max([h for h in range(1, m.n_head + 1) if m.n_embd % (h * unit) == 0] or [1])
+    return trial
+
+
+def _forecast(trial: RunConfig, budget: float, vocab_size: int, step_seconds, device_type: str,
+              world_size: int) -> Forecast:
+    """Steps, evaluations and tokens in the budget: evaluations take EVAL_SHARE of it (forward passes of a third of
+    a step each, a sample's decoded tokens, a checkpoint written), the steps the rest."""
+    m, t = trial.model, trial.train
+    step_s = max(float(step_seconds(trial)), 1e-6)
+    total, _ = parameters(trial, vocab_size)
+    vocab = m.vocab_size or padded_vocab(vocab_size)
+    embedding = vocab * m.n_embd * (1 if m.tie_weights else 2) + (m.block_size * m.n_embd if m.position == "learned"
+                                                                  else 0)
+    per_layer, fixed = STEP_OVERHEAD_S.get(device_type, STEP_OVERHEAD_S["cpu"])
+    sample_s = len(t.sample_prompts) * t.sample_tokens * (per_layer * m.n_layer + fixed) / 3 \
+        if t.sample_interval >= 0 else 0.0
+    eval_s = (eval_passes(trial) * t.eval_batches * step_s / t.grad_accum / 3 + sample_s
+              + total * 12 / DISK_BYTES_PER_S)  # fp32 weights and Adam's two moments
+    evals = max(1, min(MAX_EVALS, int(EVAL_SHARE * budget / eval_s)))
+    steps = max(1, int((budget - (evals + 1) * eval_s) / step_s))
+    tokens = steps * t.batch_size * t.grad_accum * m.block_size * world_size
+    return Forecast(trial, max(1, total - embedding), step_s, eval_s, evals, steps, tokens)
+
+
+def _choose(runs: list[Forecast], corpus_tokens: int | None) -> tuple[int, str]:
+    """The rung and why (see the module's rules): a larger rung is taken for the corpus's sake only where it reads
+    it fewer times (a larger batch can make it read more)."""
+    full = [i for i, f in enumerate(runs) if f.per_param >= TOKENS_PER_PARAM]
+    if not full:
+        return 0, (f"the smallest shape: in this budget even it sees only {runs[0].per_param:.1f} tokens per "
+                   f"parameter (a longer budget would train a larger one)")
+    i = full[-1]
+    why = f"the largest shape this budget trains on {TOKENS_PER_PARAM:.0f}+ tokens per parameter"
+    first = runs[i].tokens / corpus_tokens if corpus_tokens else 0.0
+    while (corpus_tokens and runs[i].tokens / corpus_tokens > MAX_EPOCHS and i + 1 < len(runs)
+           and runs[i + 1].per_param >= MIN_TOKENS_PER_PARAM and runs[i + 1].tokens < runs[i].tokens):
+        i += 1
+        why = (f"larger than {TOKENS_PER_PARAM:.0f} tokens per parameter asks ({runs[i].per_param:.0f} here): that "
+               f"would read the corpus {first:.0f} times, this reads it {runs[i].tokens / corpus_tokens:.1f} times")
+    return i, why

@@ -1,0 +1,109 @@
+"""The trainer's time: its clock (`Trainer(clock=...)`, a fake one in tests), the run's elapsed time, and a
+`train.time_budget`: the dial's choices applied once the corpus is known (engine/plan/budget.py), the learning rate
+by the share of the budget spent, and the run's end when the time left holds no further step with the final
+evaluation, samples and checkpoint (as long as the latest of each took)."""
+
+from __future__ import annotations
+
+from engine.data.encode import cache_root
+from engine.plan import estimate as est
+from engine.plan.budget import SHAPE_KEYS, WARMUP_SHARE, derive, set_fields
+from engine.runtime import device as dev
+from engine.runtime import distributed as ddp
+from engine.train.schedule import learning_rate, learning_rate_by_time
+from engine.train.stopwatch import Stopwatch
+
+
+class TimeBudget:
+    """Mixed into the Trainer: its config, device, corpus, tokenizer, step and stopwatch are used here."""
+
+    budget_s = 0.0
+    budget: dict = {}
+    budget_origin = 0.0
+    skip_eval = False
+    """Elapsed seconds at the first step: the schedule's time starts there, after the first evaluation."""
+    """What the dial chose and why, for the started event: {key: {"value", "why"}} (engine/plan/budget.py)."""
+
+    def start_clock(self) -> None:
+        """This session's time starts: its elapsed time, the throughput's mark, the activities' stopwatch."""
+        self.t0 = self.now()
+        self._mark = (self.step, self.t0)
+        self.clock = Stopwatch(self.now)
+        self.budget_from = self.step
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + self.now() - self.t0
+
+    def resolve_budget(self, *, keep_shape: bool = False) -> None:
+        """With a budget, choose what the config leaves to the dial, before the task is built (its batch and context
+        are among the choices; `keep_shape`: a task built already); a resumed run keeps the choices in run.toml."""
+        tr = self.cfg.train
+        self.budget_s = tr.time_budget
+        if not self.budget_s or self.resume:
+            self.budget = {"train.time_budget": {"value": self.budget_s, "why": "resumed: what the dial chose at the "
+                                                 "start is in run.toml"}} if self.budget_s else {}
+            return
+        vocab, device = self.tokenizer.vocab_size, self.device
+        peak = self._agreed(dev.peak_flops(device, self.precision), max)
+        free = dev.free_memory(device)
+        limit = None if free is None else free * 0.8 if device.type == "cuda" else free * 0.5 / self.dist.world_size
+        limit = None if limit is None else self._agreed(limit, min)
+
+        def step_seconds(trial) -> float:  # a measurement of the shape on this device where there is one
+            known = est.known_calibration(trial, vocab, device.type, cache_root(self.cfg))
+            return known["step_s"] if known else est.estimate(
+                trial, vocab_size=vocab, peak_flops=peak, device_type=device.type,
+                world_size=self.dist.world_size).seconds_per_step
+
+        corpus = self.corpus.stats if self.corpus is not None and not keep_shape else None
+        given = set_fields(self.cfg) | (set(SHAPE_KEYS[:4]) if self.source else set())  # a fine-tune's: its source's
+        plan = derive(self.cfg, vocab_size=vocab, step_seconds=step_seconds, device_type=device.type,
+                      corpus_tokens=corpus.train_tokens if corpus else None,
+                      val_tokens=corpus.val_tokens if corpus else None, memory_limit=limit,
+                      world_size=self.dist.world_size, given=given)
+        plan.apply(self.cfg)
+        self.budget = plan.choices
+        dev.check_memory(self.cfg, device, vocab_size=vocab, processes=self.dist.world_size)
+
+    def _agreed(self, value: float, pick) -> float:
+        """One value on every process (the largest or the smallest), so that each derives the same choices."""
+        if not self.dist.enabled:
+            return value
+        sign = 1 if pick is max else -1
+        return sign * ddp.broadcast_code(sign * int(value / 1e6), self.dist, self.device) * 1e6
+
+    def scheduled_lr(self) -> float:
+        """The rate for the coming step: by the share spent of the budget's training time (from the first step to
+        where the final evaluation must start), or by the step."""
+        tr = self.cfg.train
+        if self.budget_s:
+            if self.step == 0:
+                self.budget_origin = self.elapsed()
+            end = self.budget_s - sum(self.clock.last.values())
+            spent = (self.elapsed() - self.budget_origin) / max(1e-9, end - self.budget_origin)
+            return learning_rate_by_time(spent, lr=tr.lr, min_lr=tr.min_lr, warmup=WARMUP_SHARE, schedule=tr.schedule)
+        return learning_rate(self.step, lr=tr.lr, min_lr=tr.min_lr, warmup_steps=tr.warmup_steps,
+                             max_steps=tr.decay_steps or tr.max_steps, schedule=tr.schedule)
+
+    def budget_ends_run(self) -> bool:
+        """After a step: True when the time left would not hold another step and then the final evaluation,
+        samples and checkpoint. A periodic evaluation due now that would leave no room for another step before the
+        final one is dropped instead (`skip_eval`): the final one comes a few steps later. Every process agrees."""
+        self.skip_eval = False
+        if not self.budget_s:
+            return False
+        tail = sum(self.clock.last.values())
+        session = self.elapsed() - self.elapsed_before
+        step_s = max(0.0, session - sum(self.clock.spent.values())) / max(1, self.step - self.budget_from)
+        left = self.budget_s - self.elapsed()
+        code = 2 if left <= step_s + tail else 1 if self.step % self.cfg.train.eval_interval == 0 and \
+            left <= 2 * tail + step_s else 0
+        code = ddp.broadcast_code(code, self.dist, self.device) if self.dist.enabled else code
+        self.skip_eval = code == 1
+        return code == 2
+
+    def eta(self, step_s: float) -> float:
+        """Seconds to the run's end: the budget's rest, or the steps left at `step_s` each."""
+        if self.budget_s:
+            return max(0.0, self.budget_s - self.elapsed())
+        return (self.cfg.train.max_steps - self.step) * step_s

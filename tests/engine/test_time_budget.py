@@ -1,0 +1,185 @@
+"""train.time_budget, the one dial: read as seconds or "10m"; the rest of the run derived from the corpus and the
+machine (engine/plan/budget.py) where the user left it; a warm-up/stable/decay schedule by time; the run ended on
+time, its evaluations counted. Time comes from a fake clock: no test here measures the machine."""
+
+import pytest
+
+from engine.cli import main
+from engine.config import rules
+from engine.config.schema import RunConfig, apply_overrides, from_dict, loads
+from engine.core.errors import ConfigError
+from engine.plan.budget import LADDER, SHAPE_KEYS, derive
+from engine.plan.estimate import estimate, parameters
+from engine.plan.preflight import check
+from engine.run.events import EventWriter, read_events
+from engine.run.humanlog import describe
+from engine.train.schedule import learning_rate, learning_rate_by_time
+from engine.train.trainer import Trainer
+from tests.conftest import tiny_config
+
+
+# ----- reading the budget ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("given, seconds", [("10m", 600.0), ("90s", 90.0), ("1h", 3600.0), ("1.5h", 5400.0),
+                                            ("45", 45.0), (90, 90.0), (2.5, 2.5)])
+def test_a_budget_is_read_as_seconds_or_a_duration(given, seconds):
+    assert loads(f"[data]\npath = 'x.txt'\n[train]\ntime_budget = {given!r}\n").train.time_budget == seconds
+    data = {"data": {"path": "x.txt"}}
+    apply_overrides(data, [f"train.time_budget={given}"])  # --set, as typed on the command line
+    assert from_dict(data).train.time_budget == seconds
+
+
+@pytest.mark.parametrize("given", ["ten minutes", "10 parsecs", "", "-5m", "nan"])
+def test_a_budget_that_is_not_a_duration_is_refused_in_one_sentence_naming_the_field(given):
+    with pytest.raises(ConfigError) as e:
+        from_dict({"data": {"path": "x.txt"}, "train": {"time_budget": given}})
+    assert str(e.value).count("train.time_budget") == 1 and "\n" not in str(e.value)
+    assert f'such as "90s", "10m" or "1h", got {given!r}' in str(e.value)
+
+
+def test_a_negative_budget_is_refused():
+    with pytest.raises(ConfigError, match=r"train.time_budget must be seconds >= 0 .*got -5.0"):
+        check(from_dict({"data": {"path": "x.txt"}, "train": {"time_budget": -5}}))
+
+
+# ----- the derivation ----------------------------------------------------------------------------------------------
+def flop_seconds(cfg: RunConfig) -> float:
+    """A step's seconds on an imaginary machine of 1e11 FLOP/s: the choices' only input from the machine."""
+    return estimate(cfg, vocab_size=65, peak_flops=1e11).seconds_per_step
+
+
+def budgeted(seconds: float, **model) -> RunConfig:
+    cfg = RunConfig()
+    cfg.data.path, cfg.train.time_budget = "x.txt", seconds
+    for key, value in model.items():
+        setattr(cfg.model, key, value)
+    return cfg
+
+
+def chosen(cfg: RunConfig, corpus_tokens: int = 10**10) -> RunConfig:
+    plan = derive(cfg, vocab_size=65, step_seconds=flop_seconds, corpus_tokens=corpus_tokens, val_tokens=10**6)
+    plan.apply(cfg)
+    return cfg
+
+
+@pytest.mark.parametrize("corpus", [10**10, 1_000_000])
+def test_a_bigger_budget_never_chooses_a_smaller_model(corpus):
+    sizes = [parameters(chosen(budgeted(s), corpus), 65)[0] for s in (5, 60, 600, 3600, 36_000, 360_000)]
+    assert sizes == sorted(sizes) and sizes[-1] > 10 * sizes[0]
+
+
+def test_a_small_corpus_gets_a_larger_model_than_repeating_it_would_ask():
+    """Where 20 tokens per parameter would read the corpus more than 4 times, a larger shape reads it fewer."""
+    plenty, scarce = chosen(budgeted(3600)), chosen(budgeted(3600), corpus_tokens=200_000)
+    assert parameters(scarce, 65)[0] > parameters(plenty, 65)[0]
+
+
+def test_what_the_user_set_wins_and_the_rest_is_chosen_with_a_reason():
+    cfg = budgeted(600, n_layer=7)
+    plan = derive(cfg, vocab_size=65, step_seconds=flop_seconds, corpus_tokens=10**8, val_tokens=10**6)
+    assert plan.choices["model.n_layer"] == {"value": 7, "why": "set in the config"}
+    plan.apply(cfg)
+    assert cfg.model.n_layer == 7 and cfg.train.schedule == "wsd" and cfg.train.optimizer == "adamw"
+    assert all(c["why"] for c in plan.choices.values())
+    assert "tokens per parameter" in plan.choices["model.n_head"]["why"]  # the shape's reason, at its first choice
+    assert cfg.train.lr > chosen(budgeted(360_000)).train.lr  # narrower models get higher rates
+    wide = chosen(budgeted(600, n_embd=200))  # heads fitted to a width the user set
+    assert wide.model.n_embd == 200 and 200 % wide.model.n_head == 0
+
+
+def test_every_rung_of_the_ladder_is_a_valid_config():
+    for rung in LADDER:
+        cfg = budgeted(60)
+        for key, value in zip(SHAPE_KEYS, (rung.n_layer, rung.n_head, rung.n_embd, rung.block_size, rung.batch_size)):
+            section, name = key.split(".")
+            setattr(getattr(cfg, section), name, value)
+        cfg.model.position = "rope"
+        assert rules.problems(cfg) == []
+
+
+def test_the_context_fits_the_validation_split():
+    cfg = budgeted(360_000)
+    derive(cfg, vocab_size=65, step_seconds=flop_seconds, corpus_tokens=10**7, val_tokens=300).apply(cfg)
+    assert cfg.model.block_size <= 150
+
+
+# ----- the schedule ------------------------------------------------------------------------------------------------
+def test_warm_up_stable_decay_by_the_share_of_the_budget_spent():
+    kw = dict(lr=1e-3, min_lr=1e-4, warmup=0.05)
+    assert learning_rate_by_time(0.0, **kw) == pytest.approx(1e-5)
+    assert learning_rate_by_time(0.025, **kw) == pytest.approx(5e-4)
+    assert learning_rate_by_time(0.05, **kw) == learning_rate_by_time(0.75, **kw) == pytest.approx(1e-3)
+    assert learning_rate_by_time(0.875, **kw) == pytest.approx(5.5e-4)  # half way down the last quarter
+    assert learning_rate_by_time(1.0, **kw) == learning_rate_by_time(1.2, **kw) == pytest.approx(1e-4)
+    assert learning_rate_by_time(0.525, schedule="cosine", **kw) == pytest.approx(5.5e-4)
+    steps = dict(lr=1e-3, min_lr=1e-4, warmup_steps=10, max_steps=110, schedule="wsd")
+    assert learning_rate(80, **steps) == pytest.approx(1e-3) and learning_rate(110, **steps) == pytest.approx(1e-4)
+
+
+# ----- the run ends on time ----------------------------------------------------------------------------------------
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def run_on_a_fake_clock(cfg, *, step_s: float, eval_s: float):
+    """Train with each step taking `step_s` and each evaluation `eval_s` of the fake clock's seconds."""
+    clock, events = FakeClock(), []
+    writer = EventWriter(None)
+    writer.listeners.append(events.append)
+    trainer = Trainer(cfg, events=writer, clock=clock)
+    trainer.setup()
+    step, assess = trainer.train_step, trainer.evaluate
+
+    def train_step():
+        clock.t += step_s
+        return step()
+
+    def evaluate():
+        clock.t += eval_s
+        return assess()
+
+    trainer.train_step, trainer.evaluate = train_step, evaluate
+    try:
+        reason = trainer.fit()
+    finally:
+        trainer.close()
+        writer.close()
+    return trainer, reason, events
+
+
+def test_the_budget_ends_the_run_on_time_with_its_evaluations_counted(tmp_path, tiny_text):
+    runs = {}
+    for eval_s in (0.0, 5.0):
+        cfg = tiny_config(tiny_text, tmp_path / str(eval_s), train={"time_budget": 100, "max_steps": 10_000})
+        runs[eval_s] = run_on_a_fake_clock(cfg, step_s=1.0, eval_s=eval_s)
+    for eval_s, (trainer, reason, events) in runs.items():
+        assert reason == "finished" and 95 <= trainer.elapsed() <= 100, (eval_s, trainer.elapsed())
+        assert [e.step for e in events if e.type == "checkpoint"][-1] == trainer.step
+        lrs = [e["lr"] for e in events if e.type == "step"]
+        assert lrs[0] < 0.2 * 3e-3 and max(lrs) == pytest.approx(3e-3) and lrs[-1] < 0.35 * 3e-3  # warm, hold, decay
+    assert runs[5.0][0].step < runs[0.0][0].step - 30  # seven evaluations of 5 s: some 35 steps fewer
+    # the one due at step 60 would have left no room for another step: dropped, the final one comes at the end
+    assert [e.step for e in runs[5.0][2] if e.type == "eval"] == [0, 10, 20, 30, 40, 50, runs[5.0][0].step]
+    started = next(e for e in runs[5.0][2] if e.type == "started")
+    assert started["budget"]["train.time_budget"]["value"] == 100
+    assert started["budget"]["model.n_layer"] == {"value": 1, "why": "set in the config"}
+    assert "budget: train.schedule = wsd: warm up, hold, decay" in describe(started)
+
+
+def test_a_minimal_config_with_only_a_corpus_and_a_budget_trains_and_says_what_it_chose(tmp_path, tiny_text, capsys):
+    path = tmp_path / "run.toml"  # a test keeps its token cache in tmp_path too
+    path.write_text(f"[data]\npath = '{tiny_text}'\ncache_dir = 'cache'\n\n[train]\ntime_budget = '3s'\n")
+    assert main(["train", str(path), "--human"]) == 0
+    run = tmp_path / "runs" / "run"
+    events = read_events(run / "events.jsonl")
+    started = next(e for e in events if e.type == "started")
+    assert {"model.n_layer", "model.n_embd", "train.batch_size", "train.lr", "train.schedule"} <= set(started["budget"])
+    assert [e["reason"] for e in events if e.type == "finished"] == ["finished"]
+    assert any(e.type == "checkpoint" for e in events) and list((run / "checkpoints").iterdir())
+    said = capsys.readouterr().err
+    assert "budget: model.n_layer = " in said and "budget: train.lr = " in said
+    written = loads((run / "run.toml").read_text())
+    assert written.train.time_budget == 3.0 and written.train.schedule == "wsd"  # the choices, kept for a resume
