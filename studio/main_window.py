@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import schema as C
-from engine.demo import demo_config_toml
 from studio.corpus.page import CorpusPage
 from studio.corpus.session import corpus_state, restore_corpus
 from studio.inspect.page import InspectPage
@@ -28,6 +27,7 @@ from studio.playground.page import PlaygroundPage
 from studio.runs.page import RunsPage
 from studio.runs.queue_runner import QueueRunner
 from studio.settings import Settings
+from studio.state.demo import DEMO_CORPUS, demo_config
 from studio.state.training import alongside_question, comparable
 from studio.store import Store
 from studio.train.page import TrainPage
@@ -100,12 +100,13 @@ class MainWindow(QMainWindow):
         self.client.sig_events.connect(self.store.add_events)
         self.client.sig_process_ended.connect(self._on_process_ended)
         self.status_timer.timeout.connect(self._update_status)
-        self.train_page.sig_progress_shown.connect(self._schedule_status)  # a run no trainer client follows too
+        self.train_page.sig_progress_shown.connect(self._update_status)  # at once: the same step and time left
         self.store.sig_runs_changed.connect(self._schedule_status)
         self.store.sig_run_updated.connect(self._schedule_status)
         self.state.training.changed.connect(self._schedule_status)
         self.save_timer.timeout.connect(self.save_session)
-        for changed in (self.corpus_page.sig_changed, self.model_page.form.sig_changed, self.nav.currentRowChanged):
+        for changed in (self.corpus_page.sig_changed, self.model_page.form.sig_changed, self.nav.currentRowChanged,
+                        self.runs_page.sig_sort_changed):
             changed.connect(self.save_timer.start)
 
         self.resize(1280, 820)
@@ -303,10 +304,8 @@ class MainWindow(QMainWindow):
         user's unsaved edits of the form are replaced only if they say so)."""
         if not self.model_page.may_replace("Opening the demo"):
             return
-        corpus = self.corpus_page.use_demo("python-stdlib")
-        from engine.config import schema as C
-
-        cfg = C.loads(demo_config_toml(corpus, self.store.runs_dir / "demo"))
+        corpus = self.corpus_page.use_demo(DEMO_CORPUS)
+        cfg = demo_config(corpus, self.store.runs_dir)
         cfg.data.cache_dir = str(self.store.cache_dir)
         self.model_page.set_config(cfg)
         self.model_page.kept.mark()
@@ -326,13 +325,14 @@ class MainWindow(QMainWindow):
             self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def save_session(self) -> None:
-        """Corpus page, model form and page, as the user left them (kept as they work, not only at exit)."""
+        """Corpus page, model form, page and the Runs table's sort, as the user left them (kept as they work, not
+        only at exit)."""
         cfg, _ = self.model_page.current_config()
         if self.isVisible():
             self.settings.save_window(self.normalGeometry() if self.isMaximized() else self.geometry(),
                                       self.isMaximized())
         self.settings.save_session({"corpus": corpus_state(self.corpus_page), "model": cfg.to_toml(),
-                                    "model_kept": self.model_page.kept.values,
+                                    "model_kept": self.model_page.kept.values, "runs_sort": self.runs_page.sort_state(),
                                     "page": self.nav.currentRow(), "workspace": str(self.store.workspace)})
 
     def restore_session(self) -> bool:
@@ -346,6 +346,7 @@ class MainWindow(QMainWindow):
         except Exception:  # noqa: BLE001 (a config from an older version: the form keeps its defaults)
             pass
         self.model_page.kept.restore(session.get("model_kept"))  # edits not saved then are still unsaved
+        self.runs_page.restore_sort(session.get("runs_sort"))
         page = session.get("page", 0)
         if not self.store.current:  # a re-attached run shows itself on the Train page
             self.nav.setCurrentRow(page if isinstance(page, int) and 0 <= page < len(PAGES) else 0)

@@ -44,20 +44,36 @@ class LabelledData:
     truncated: int
 
 
-def load_labelled(cfg: RunConfig, tokenizer, cache_dir: str | Path, *, encoder: bool, pad_id: int,
-                  cls_id: int | None = None, sep_id: int | None = None) -> LabelledData:
-    d, k, T = cfg.data, cfg.task, cfg.model.block_size
-    docs = load_documents(d, cache_dir, extra_columns=(k.label_column,))
+def labelled_rows(cfg: RunConfig, cache_dir: str | Path) -> tuple[list[str], list[str]]:
+    """The corpus's texts and their labels as strings, rows without either (or with a blank text) left out."""
+    docs = load_documents(cfg.data, cache_dir, extra_columns=(cfg.task.label_column,))
     texts, raw = [], []
     for rows in docs.dataset.iter(batch_size=1000):
-        for text, label in zip(rows["text"], rows[k.label_column]):
+        for text, label in zip(rows["text"], rows[cfg.task.label_column]):
             if text is None or label is None or str(text).strip() == "":
                 continue
             texts.append(str(text))
             raw.append(str(label))
+    return texts, raw
+
+
+def label_names(labels: list[str], raw: list[str]) -> list[str]:
+    """The labels a classifier learns, in order: task.labels, or when empty every label found, sorted."""
+    return list(labels) or sorted(set(raw), key=_natural)
+
+
+def labels_found(cfg: RunConfig, cache_dir: str | Path) -> list[str]:
+    """The labels a run of `cfg` learns, read as the trainer reads them (the estimate counts its head with them)."""
+    return label_names(cfg.task.labels, labelled_rows(cfg, cache_dir)[1])
+
+
+def load_labelled(cfg: RunConfig, tokenizer, cache_dir: str | Path, *, encoder: bool, pad_id: int,
+                  cls_id: int | None = None, sep_id: int | None = None) -> LabelledData:
+    d, k, T = cfg.data, cfg.task, cfg.model.block_size
+    texts, raw = labelled_rows(cfg, cache_dir)
     if len(texts) < 4:
         raise UserError(f"{Path(d.path).name} has {len(texts)} labelled rows: a classifier needs a few per label")
-    names = list(k.labels) or sorted(set(raw), key=_natural)
+    names = label_names(k.labels, raw)
     unknown = sorted(set(raw) - set(names))
     if unknown:
         raise UserError(f"labels {', '.join(unknown[:5])} are not in task.labels ({', '.join(names)}): add them or "

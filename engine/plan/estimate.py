@@ -232,6 +232,27 @@ def known_calibration(cfg: RunConfig, vocab_size: int, device: str, cache_dir) -
     return known.get(calibration_key(cfg, vocab_size, device))
 
 
+UNDER_LOAD = "under_load"
+"""A measurement's mark: a run trained on the machine while it was taken, so its times are slower than the shape's."""
+
+
+def note_calibration_load(key: str, cache_dir, under_load: bool) -> None:
+    """Keep with the measurement of `key` whether it was taken under load, so it says so whenever it is read."""
+    import json
+    from pathlib import Path
+
+    from engine.core.tomlio import write_atomic
+
+    path = Path(cache_dir) / CALIBRATION_FILE
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(known.get(key), dict):
+        known[key][UNDER_LOAD] = under_load
+        write_atomic(path, json.dumps(known, indent=1))
+
+
 def eval_passes(cfg: RunConfig) -> int:
     """Splits an evaluation runs forward passes over: validation, and the training rows where train metrics
     are reported (a causal LM's train loss is its steps' own)."""

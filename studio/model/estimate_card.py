@@ -17,17 +17,20 @@ SHAPE_ROWS = [key for key, _ in ROWS if key != "device"]
 
 def estimate_card() -> Card:
     card = Card("Estimate", ROWS)
-    card.values["assumes"].setWordWrap(True)
+    for key in ("params", "assumes"):  # a classifier's head not counted yet says why, in a sentence
+        card.values[key].setWordWrap(True)
     return card
 
 
 def show_estimate(card: Card, cfg: C.RunConfig, e: Estimate, device, measured: dict | None, approx: str, *,
-                  under_load: bool = False) -> None:
+                  under_load: bool = False, head_note: str = "") -> None:
     """Fill the shape's rows; `approx` ("≈ " or "") marks counts made from a guessed vocabulary; `under_load`: the
-    measured figures were taken while a run trained here."""
+    measured figures were taken while a run trained here; `head_note`: why a classifier's label head is not
+    counted yet (the parameters are then approximate too)."""
     matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==
                e.params else f"{human_count(e.matmul_params)} in matmuls")
-    card.set("params", f"{approx}{human_count(e.params)} ({matmuls})")
+    approx = approx or ("≈ " if head_note else "")
+    card.set("params", f"{approx}{human_count(e.params)} ({matmuls}{'; ' + head_note if head_note else ''})")
     trained = trainable_parameters(cfg, e.params)
     card.set("trainable", "all" if trained == e.params else
              f"{approx}{human_count(trained)} ({trained / e.params:.2%}: LoRA adapters"

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from engine.config import schema as C
 from engine.core.errors import UserError
 from engine.data.corpus_check import holds_pairs
-from engine.plan.estimate import known_calibration
+from engine.plan.estimate import UNDER_LOAD, known_calibration, note_calibration_load
 from studio.model.auto_measure import AutoMeasure
 from studio.model.cluster_job import ask_cluster_job, write_cluster_job
 from studio.model.edits import NAME, KeptForm, edited, flat
@@ -39,6 +39,7 @@ from studio.model.form_words import in_form_words
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.recipes import reference_note
+from studio.state.demo import holds_demo
 from studio.state.design import CorpusFacts, Design
 from studio.widgets.first_steps import FirstSteps
 from studio.widgets.replace_question import may_replace
@@ -93,7 +94,8 @@ class ModelPage(QWidget):
         self.measure_job = None
         self.auto_measure = AutoMeasure(self, self.measure, enabled=auto_measure, device=store.state.device)
         store.state.device.changed.connect(self._on_device_changed)
-        self.first_steps = FirstSteps(store, self.name, self)  # a first start: what to do, until a run exists
+        self.first_steps = FirstSteps(store, self.name, lambda: holds_demo(  # a first start: what to do
+            self.name.text().strip(), self.form.config()[0], store.corpora_dir), self)
         self.problems = QLabel()
         self.problems.setObjectName("problems")
         self.problems.setWordWrap(True)
@@ -208,12 +210,14 @@ class ModelPage(QWidget):
 
     def _on_measured(self, _result) -> None:
         self.measure_job = None
-        self.store.state.device.measurement_ended(self.store.state.device.measuring or "", ok=True)
+        key = self.store.state.device.measuring or ""
+        under_load = self.store.state.device.measurement_ended(ok=True)
+        note_calibration_load(key, self.store.cache_dir, under_load)  # kept with the figures, shown after a restart
         self._on_form_changed()
 
     def _on_measure_failed(self, message: str) -> None:
         self.measure_job = None
-        self.store.state.device.measurement_ended(self.store.state.device.measuring or "", ok=False)
+        self.store.state.device.measurement_ended(ok=False)
         self._on_form_changed()
         self.card.set("step", f"could not be measured: {message}")
 
@@ -251,6 +255,7 @@ class ModelPage(QWidget):
         for button in (self.train_btn, self.queue_btn):  # one decision: the queue never takes what Train refuses
             button.setEnabled(d.can_train)
         self.train_btn.setToolTip("Fix the problems listed above first" if d.problems else "Start training")
+        self.first_steps.update_steps()  # what the demo is, only while the form still holds it
 
     def _show_estimate(self, d: Design) -> None:
         """The estimate card and Measure, as the design decided them."""
@@ -265,8 +270,8 @@ class ModelPage(QWidget):
         self.auto_measure.consider(d.calibration_key if unmeasured else None, d.estimate.seconds_per_step)
         self.measure_btn.setText("Measuring…" if self.measure_job else "Measure again" if d.measured
                                  else "Measure on this machine")
-        under_load = d.measured is not None and d.calibration_key in device_use.under_load
-        show_estimate(self.card, d.config, d.estimate, d.device, d.measured, d.approx, under_load=under_load)
+        show_estimate(self.card, d.counted, d.estimate, d.device, d.measured, d.approx,
+                      under_load=bool(d.measured and d.measured.get(UNDER_LOAD)), head_note=d.head_note)
 
     def _on_device_changed(self) -> None:
         """A run started or ended training, or a measurement did: Measure follows (never beside a run)."""

@@ -6,7 +6,7 @@ reads the same figures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import schema as C
@@ -21,6 +21,7 @@ from engine.plan.memory import available_ram, memory_problem
 from engine.run.folder import CHECKPOINTS_DIR, TOKENIZER_FILE, checkpoints
 from engine.run.source import SourceInfo, describe_source
 from studio.state.events import Event
+from studio.state.label_head import LabelHead
 
 CHAR_VOCAB_GUESS = 100
 """A char vocabulary before the corpus was prepared: a guess, and the estimate says so (≈)."""
@@ -53,7 +54,11 @@ class Design:
     measurable: bool = False
     memory_problem: str | None = None
     precision_problem: str | None = None
-    notes: list[str] = field(default_factory=list)
+    counted: C.RunConfig | None = None
+    """The config the estimate counts: `config` with a classifier's labels read from its corpus where the form
+    leaves them to it."""
+    head_note: str = ""
+    """Why a classifier's label head is not counted in the estimate yet (its corpus cannot be read), or ""."""
 
     @property
     def can_train(self) -> bool:
@@ -121,10 +126,12 @@ class DesignState:
         self.current: Design | None = None
         self._sources: dict[str, tuple[SourceInfo | None, int | None, str | None, str]] = {}
         self._corpus_check: tuple[tuple, list[str]] = ((), [])
+        self.label_head = LabelHead()
 
     def recheck(self) -> None:
         """Forget what was read from disk (the corpus or a source may have changed there)."""
         self._corpus_check, self._sources = ((), []), {}
+        self.label_head.forget()
 
     def read_source(self, path: str) -> tuple[SourceInfo | None, int | None, str | None, str]:
         """(its description, its tokenizer's vocabulary and kind, why it cannot be read)."""
@@ -175,10 +182,11 @@ class DesignState:
         if not any(p.startswith("model.") for p in problems):
             d.measurable = device.type == "cpu" and world == 1
             d.measured = known_calibration(cfg, vocab, "cpu", cache_dir) if d.measurable and cache_dir else None
-            d.estimate = estimate(cfg, vocab_size=vocab, peak_flops=device.peak_flops, device_type=device.type,
+            d.counted, d.head_note = self.label_head.counted(cfg, cache_dir)  # the labels its head learns
+            d.estimate = estimate(d.counted, vocab_size=vocab, peak_flops=device.peak_flops, device_type=device.type,
                                   world_size=world, measured=d.measured)
             cpu = device.type == "cpu"  # what the trainer would refuse (auto batch: even one sequence too many)
-            checked = cfg if not cfg.train.auto_batch_size else _one_sequence(cfg)
+            checked = d.counted if not cfg.train.auto_batch_size else _one_sequence(d.counted)
             d.memory_problem = memory_problem(checked, vocab_size=vocab, device_type=device.type,
                                               available=available_ram() if cpu else device.memory,
                                               where="this machine" if cpu else device.name)

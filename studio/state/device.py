@@ -1,6 +1,7 @@
 """What uses this machine's device: the training runs and a measurement of a shape. Measuring never starts
 beside a training run (it would time both slower); a figure taken while a run trained anyway (one started
-during the measurement) is remembered as taken under load, and says so."""
+during the measurement) is taken under load: the measurement keeps that mark (engine/plan/estimate.py), so it says
+so whenever it is shown, after the studio is reopened too."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ class DeviceUse:
         """The shape (its calibration key) being measured now."""
         self.disturbed = False
         """A run trained during the measurement now under way."""
-        self.under_load: set[str] = set()
-        """Shapes whose remembered figure was taken while a run trained."""
         training.changed.connect(self._on_training_changed)
 
     def can_measure(self) -> bool:
@@ -33,13 +32,12 @@ class DeviceUse:
         self.measuring, self.disturbed = key, bool(self.training.live)
         self.changed.emit()
 
-    def measurement_ended(self, key: str, *, ok: bool) -> None:
-        if ok and self.disturbed:
-            self.under_load.add(key)
-        elif ok:
-            self.under_load.discard(key)
+    def measurement_ended(self, *, ok: bool) -> bool:
+        """The measurement under way ended (`ok`: with figures); True when a run trained while it was taken."""
+        under_load = ok and self.disturbed
         self.measuring, self.disturbed = None, False
         self.changed.emit()
+        return under_load
 
     def _on_training_changed(self) -> None:
         if self.measuring is not None and self.training.live:

@@ -40,7 +40,6 @@ from studio.widgets.plots import PALETTE, PERCENT, UNIT, MetricPlot, RunningEma,
 STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
                 "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
 
-
 TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge_l", "ROUGE-L", 100.0),
                ("val_exact_match", "exact match", 100.0))
 """The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100."""
@@ -49,11 +48,10 @@ TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge
 class TrainPage(QWidget):
     sig_resume_requested = Signal(object, object)
     """(run folder, new total steps or None): resume, or extend a finished run."""
-    """The user asked to resume a run (its Path)."""
     sig_back_requested = Signal()
-    sig_progress_shown = Signal()
-    """The header has just shown a live run's progress: the window's status bar reads the same run again."""
     """Go back to the Model page (after a run that failed to start)."""
+    sig_progress_shown = Signal()
+    """The header has just shown a live run's progress: the window's status bar reads the same run again, at once."""
     sig_retry_requested = Signal(object)
     """Train this RunConfig again (after running out of memory, with a smaller micro-batch)."""
 
@@ -122,11 +120,8 @@ class TrainPage(QWidget):
         self.x_axis = QComboBox()
         self.x_axis.addItems(["step", "time (s)"])
         options = QHBoxLayout()
-        options.addWidget(QLabel("Smoothing"))
-        options.addWidget(self.smoothing)
-        options.addWidget(self.log_y)
-        options.addWidget(QLabel("x axis"))
-        options.addWidget(self.x_axis)
+        for widget in (QLabel("Smoothing"), self.smoothing, self.log_y, QLabel("x axis"), self.x_axis):
+            options.addWidget(widget)
         options.addStretch()
 
         self.samples = QPlainTextEdit(readOnly=True)
@@ -164,6 +159,7 @@ class TrainPage(QWidget):
         self.x_axis.currentIndexChanged.connect(self._redraw)
         store.sig_current_run_changed.connect(self._on_current_changed)
         store.sig_runs_changed.connect(self._update_header)
+        store.sig_run_updated.connect(self._on_run_updated)
         store.state.training.changed.connect(self._update_header)
         self.timer = QTimer(self)  # one plot per tick: each plot redraws 5 times a second, whatever the event rate
         self.timer.setInterval(50)
@@ -181,8 +177,14 @@ class TrainPage(QWidget):
         self._set_objective(self.run.objective if self.run else "causal")
         self.samples.clear()
         self.log.clear()
+        self.confusion.set_matrix(None, [])  # another classifier's labels (and the room they took) go too
         self.message.clear()
         self._on_timer()
+
+    def _on_run_updated(self, path) -> None:
+        """New events of the run shown, in the header at once: the status bar never shows a newer step than it."""
+        if self.run is not None and path == self.run.path:
+            self._update_header()
 
     def _on_timer(self) -> None:
         """Repaint one plot per tick: a plot paints in ~20 ms on a slow CPU, four at once would block input."""
@@ -370,7 +372,6 @@ class TrainPage(QWidget):
                                 "preparing the corpus and the model…" if live else "")
         if run.last_step and live:
             self.eta.setText(training.progress_text(run))
-            self.sig_progress_shown.emit()  # the status bar follows, whoever started the run
         else:
             test = f" · test: {test_line(s.test)}" if s.test else ""  # scored once, at the end
             self.eta.setText((f"best val loss {s.best_val_loss:.4f}" if s.best_val_loss is not None else "") + test)
@@ -394,3 +395,5 @@ class TrainPage(QWidget):
         elif status == "failed" and s.message and not self.message.text():
             self.message.setText(in_form_words(s.message))
         self.back_btn.setVisible(status == "failed" and not s.checkpoints)
+        if run.last_step and live:  # last, once the header is whole: the status bar follows, whoever started the run
+            self.sig_progress_shown.emit()

@@ -26,11 +26,11 @@ def steps_line() -> str:
 
 class FirstSteps(QLabel):
     """The steps on the Model page: shown while the workspace has no run, saying what the demo is while the
-    form holds it (its run name is "demo")."""
+    form holds it (`holds_demo()`, asked again by update_steps whenever the form or its run name changes)."""
 
-    def __init__(self, store, name_field, parent=None):
+    def __init__(self, store, name_field, holds_demo, parent=None):
         super().__init__(parent)
-        self.store, self.name_field = store, name_field
+        self.store, self.holds_demo = store, holds_demo
         self.setObjectName("first_steps")
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.RichText)
@@ -43,4 +43,4 @@ class FirstSteps(QLabel):
         first = not getattr(self.store, "runs", {})
         self.setVisible(first)
         if first:
-            self.setText(steps_html(demo=self.name_field.text().strip() == "demo"))
+            self.setText(steps_html(demo=self.holds_demo()))

@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from engine.run.folder import best_checkpoint, checkpoints
+from studio.state.checkpoint_loss import checkpoint_label, loss_at
 
 
 class RunPicker(QWidget):
@@ -66,9 +67,10 @@ class RunPicker(QWidget):
         if run is not None:
             best = best_checkpoint(run)
             found = checkpoints(run)
-            for name, _, val_loss in reversed(found):
-                self.checkpoints.addItem(name + (f"  (val {val_loss:.3f})" if val_loss else "")
-                                         + ("  best" if name == best else ""), name)
+            val = self.store.run(run).curves["val_loss"]  # the loss measured at each one's step, if any
+            for name, step, _ in reversed(found):
+                self.checkpoints.addItem(checkpoint_label(name, loss_at(val.steps, val.values, step),
+                                                          best=name == best), name)
             shown = self.choice.checkpoint([name for name, _, _ in found], best)
             self.checkpoints.setCurrentIndex(self.checkpoints.findData(shown))
         self.checkpoints.blockSignals(False)
