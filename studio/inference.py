@@ -14,15 +14,17 @@ import numpy as np
 from studio.inference_client import Request, client
 
 
-def _maps(result: dict) -> tuple[np.ndarray | dict, list[str] | dict]:
+def _maps(result: dict) -> tuple[np.ndarray | dict, list[str] | dict, str | None]:
     """A decoder's or an encoder's (L, H, T, T) maps and tokens; an encoder-decoder's three stacks and
-    {"source", "target"} tokens."""
+    {"source", "target"} tokens; and the worker's sentence when the text was cut to the model's context."""
     path = Path(result["maps"])
+    cut = result.get("cut")
     try:
         if path.suffix == ".npz":
             with np.load(path) as stacks:
-                return {k: stacks[k] for k in stacks.files}, {"source": result["tokens"], "target": result["target"]}
-        return np.load(path), result["tokens"]
+                return ({k: stacks[k] for k in stacks.files}, {"source": result["tokens"], "target": result["target"]},
+                        cut)
+        return np.load(path), result["tokens"], cut
     finally:
         path.unlink(missing_ok=True)
 
@@ -36,8 +38,9 @@ def started(request: Request, parent, on_done, on_failed) -> Request:
 
 
 def attention_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
-    """Its result is (maps (L, H, T, T) float32, tokens), or for an encoder-decoder, which translates the
-    text first, ({"encoder", "decoder", "cross"}, {"source", "target"})."""
+    """Its result is (maps (L, H, T, T) float32, tokens, cut), or for an encoder-decoder, which translates the
+    text first, ({"encoder", "decoder", "cross"}, {"source", "target"}, cut); cut: the sentence saying the text
+    was cut to the model's context, or None."""
     return client().request("attention", _maps, run=str(run_dir), checkpoint=checkpoint, text=text)
 
 
@@ -62,13 +65,13 @@ def token_stream(run_dir: Path, checkpoint: str | None, prompt: str, options: di
 
 def lens_job(run_dir: Path, checkpoint: str | None, text: str, k: int = 5) -> Request:
     """Its result is {"depths", "tokens", "top" [depth][position][k] strings, "probs" alike, "target"
-    [depth][position]: the probability each depth gives the token that comes next}."""
+    [depth][position]: the probability each depth gives the token that comes next, "cut": a sentence or None}."""
     return client().request("lens", run=str(run_dir), checkpoint=checkpoint, text=text, k=k)
 
 
 def ablation_job(run_dir: Path, checkpoint: str | None, text: str, heads: list[tuple[int, int]]) -> Request:
     """Its result is {"ranking": [(layer, head, loss rise)], "tokens"} and, for a chosen set of heads,
-    {"loss", "base_loss", "probs", "base_probs"} with those heads zeroed together."""
+    {"loss", "base_loss", "probs", "base_probs"} with those heads zeroed together; "cut" as for lens_job."""
     return client().request("ablate", run=str(run_dir), checkpoint=checkpoint, text=text, heads=heads)
 
 

@@ -163,8 +163,10 @@ class Worker:
         import numpy as np
 
         from engine.probes.attention import attention_maps
+        from engine.probes.text_cut import cut_note
 
         model, tokenizer, _ = self.model(req)
+        cut = cut_note(model, tokenizer, req["text"])  # the page says what of the text it shows
         self.send({"id": req["id"], "type": "progress", "stage": "attention", "message": "computing attention"})
         hold_here("attention")
         self.tmp.mkdir(parents=True, exist_ok=True)  # made again if a cleaner took it
@@ -180,15 +182,15 @@ class Worker:
                 maps, queries, keys = seq2seq_stack(model, tokenizer, req["text"], req["stack"], max_len=most)
                 path = self.tmp / f"attention-{req['id']}.npy"
                 np.save(path, maps)
-                return {"maps": str(path), "tokens": queries, "keys": keys, "stack": req["stack"]}
+                return {"maps": str(path), "tokens": queries, "keys": keys, "stack": req["stack"], "cut": cut}
             stacks, source, target = seq2seq_attention(model, tokenizer, req["text"], max_len=most)
             path = self.tmp / f"attention-{req['id']}.npz"
             np.savez(path, **stacks)
-            return {"maps": str(path), "tokens": source, "target": target}
+            return {"maps": str(path), "tokens": source, "target": target, "cut": cut}
         maps, tokens = attention_maps(model, tokenizer, req["text"])
         path = self.tmp / f"attention-{req['id']}.npy"
         np.save(path, maps)
-        return {"maps": str(path), "tokens": tokens}
+        return {"maps": str(path), "tokens": tokens, "cut": cut}
 
     def op_predict(self, req: dict) -> dict:
         from engine.infer.predict import classify, fill_mask
@@ -238,21 +240,24 @@ class Worker:
 
     def op_lens(self, req: dict) -> dict:
         from engine.probes.logit_lens import logit_lens
+        from engine.probes.text_cut import cut_note
 
         model, tokenizer, _ = self.model(req)
         lens = logit_lens(model, tokenizer, req["text"], k=min(req.get("k", 5), tokenizer.vocab_size))
         return {"depths": lens.depths, "tokens": lens.tokens, "top": lens.top_strings,
-                "probs": lens.top_probs.round(5).tolist(), "target": lens.target_probs.round(5).tolist()}
+                "probs": lens.top_probs.round(5).tolist(), "target": lens.target_probs.round(5).tolist(),
+                "cut": cut_note(model, tokenizer, req["text"])}
 
     def op_ablate(self, req: dict) -> dict:
         """Every head ranked by what zeroing it alone costs; with `heads`, that set zeroed together."""
         from engine.probes.ablation import ablate, rank_heads
+        from engine.probes.text_cut import cut_note
 
         model, tokenizer, _ = self.model(req)
         heads = [(int(a), int(b)) for a, b in req.get("heads") or []]
         self.send({"id": req["id"], "type": "progress", "stage": "ablate", "message": "zeroing each head in turn"})
         out = {"ranking": rank_heads(model, tokenizer, req["text"]), "tokens": tokenizer.token_strings(
-            tokenizer.encode(req["text"])[: model.config.block_size])}
+            tokenizer.encode(req["text"])[: model.config.block_size]), "cut": cut_note(model, tokenizer, req["text"])}
         if heads:
             a = ablate(model, tokenizer, req["text"], heads)
             out.update(heads=a.heads, loss=a.loss, base_loss=a.base_loss, probs=a.probs.tolist(),

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from studio.inference import ablation_job, started
 from studio.inspect.lens_panel import shown
+from studio.inspect.text_cut import with_cut
 
 HELP = ("Rank heads zeroes each head alone and measures how much the loss on the text rises. Tick heads in "
         "the ranking and press Zero the ticked heads to remove them together and see each token's probability.")
@@ -103,12 +104,12 @@ class AblationPanel(QWidget):
         self.ranking.resizeColumnsToContents()
         if "loss" not in r:
             top = r["ranking"][0] if r["ranking"] else None
-            self.status.setText(HELP + (f" Most needed here: layer {top[0]}, head {top[1]} (loss {top[2]:+.3f})."
-                                        if top else ""))
+            self.status.setText(with_cut(HELP + (f" Most needed here: layer {top[0]}, head {top[1]} "
+                                                 f"(loss {top[2]:+.3f})." if top else ""), r.get("cut")))
             return
         names = ", ".join(f"{a}.{b}" for a, b in r["heads"])
-        self.status.setText(f"Without heads {names}: loss {r['base_loss']:.3f} → {r['loss']:.3f} "
-                            f"({r['loss'] - r['base_loss']:+.3f} nats per token).")
+        self.status.setText(with_cut(f"Without heads {names}: loss {r['base_loss']:.3f} → {r['loss']:.3f} "
+                                     f"({r['loss'] - r['base_loss']:+.3f} nats per token).", r.get("cut")))
         tokens = r["tokens"]
         self.tokens.setRowCount(len(r["probs"]))
         for t, (before, after) in enumerate(zip(r["base_probs"], r["probs"])):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.inference import lens_job, started
+from studio.inspect.text_cut import with_cut
 
 HELP = ("Each row reads the residual stream after one layer through the model's final norm and output head. "
         "A cell shows that depth's likeliest next token and its probability; the greener, the more it gives "
@@ -97,7 +98,8 @@ class LensPanel(QWidget):
         self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()
         found = self.first_right_depth()
-        self.status.setText(HELP + (f" The answer appears, on average, at {found}." if found else ""))
+        self.status.setText(with_cut(HELP + (f" The answer appears, on average, at {found}." if found else ""),
+                                     r.get("cut")))
 
     def first_right_depth(self) -> str | None:
         """The first depth whose top guess is right for most positions (where the answer appears)."""

@@ -1,14 +1,16 @@
 """One head as BertViz's head view draws it, readable for long texts: the tokens down the left (queries)
 and again down the right (keys), a line from each query to each key it attends to, as opaque as the
-weight. Pointing at a token on the left shows its lines alone; clicking it chooses it."""
+weight. Pointing at a token on the left shows its lines alone and, after a rest, a tooltip naming what it attends
+to most (gone the moment the pointer leaves the token or the view, or the map changes); clicking it chooses it."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QScrollArea, QWidget
 
+from studio.inspect.tip import Tip
 from studio.inspect.token_axis import short_label, token_label
 
 GAP = 220
@@ -36,6 +38,7 @@ class LinesView(QWidget):
         self.title = ""
         self.focus: int | None = None
         """The query token under the pointer: only its lines are drawn."""
+        self.tip = Tip(self)
 
     # ----- data ------------------------------------------------------------------------------------
     def set_map(self, weights: np.ndarray, tokens: list[str], title: str, keys: list[str] | None = None) -> None:
@@ -43,6 +46,7 @@ class LinesView(QWidget):
         self.tokens, self.keys = tokens, keys if keys is not None else tokens
         self.title = title
         self.focus = None
+        self.tip.hide()  # it described the map before
         rows = max(len(self.tokens), len(self.keys))
         self.setMinimumHeight(int(self.top() + rows * self.row_height() + 8))
         self.setMinimumWidth(int(2 * self.column_width() + GAP / 2))
@@ -119,6 +123,12 @@ class LinesView(QWidget):
                 p.drawText(rect.adjusted(4, 0, -4, 0), align | Qt.AlignmentFlag.AlignVCenter, short_label(t))
         p.end()
 
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:  # the pointer rested: name the token under it, if any
+            self.show_tip(self.row_at(QPointF(event.pos())), event.globalPos())
+            return True
+        return super().event(event)
+
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         row = self.row_at(event.position())
         if row != self.focus:
@@ -126,11 +136,19 @@ class LinesView(QWidget):
             self.update()
             if row is not None:
                 self.sig_hovered.emit(self.describe(row))
-        self.setToolTip(self.describe(row) if row is not None else "")
+            if row is None or self.tip.isVisible():  # off the tokens: gone; onto another: it follows
+                self.show_tip(row, event.globalPosition().toPoint())
 
-    def leaveEvent(self, event) -> None:  # noqa: N802
+    def leaveEvent(self, event) -> None:  # noqa: N802 (the tip hides itself)
         self.focus = None
         self.update()
+
+    def show_tip(self, row: int | None, at: QPoint) -> None:
+        """The tooltip naming query token `row` at `at` (global); none for None."""
+        if row is None:
+            self.tip.hide()
+        else:
+            self.tip.show_at(self.describe(row), at)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         row = self.row_at(event.position())

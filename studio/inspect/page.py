@@ -8,6 +8,7 @@ import html
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +34,7 @@ from studio.inspect.heatmaps import HeadsGrid, HeadView
 from studio.inspect.lens_panel import LensPanel
 from studio.inspect.lines_view import LinesView, scrolled
 from studio.inspect.stacks import STACKS, load_recorded, recorded_steps, stack_axes
+from studio.inspect.text_cut import with_cut
 from studio.widgets.run_picker import RunPicker
 from studio.widgets.run_texts import run_text, unknown_note
 
@@ -209,14 +211,14 @@ class InspectPage(QWidget):
     def _on_maps(self, result) -> None:
         if self.computed_for != self.picker.run_dir():  # another run was chosen meanwhile
             return
-        maps, tokens = result
+        maps, tokens, cut = result  # cut: the worker's word that a long text was cut to the model's context
         if isinstance(maps, dict):
-            self._idle(f"the source as the model translates it: {self.picker.checkpoint()} wrote "
-                       f"{''.join(tokens['target'])!r}")
+            self._idle(with_cut(f"the source as the model translates it: {self.picker.checkpoint()} wrote "
+                                f"{''.join(tokens['target'])!r}", cut))
             self.show_stacks(maps, tokens)
             return
-        self._idle(f"{maps.shape[0]} layers × {maps.shape[1]} heads over {len(tokens)} tokens "
-                   f"({self.picker.checkpoint()})")
+        self._idle(with_cut(f"{maps.shape[0]} layers × {maps.shape[1]} heads over {len(tokens)} tokens "
+                            f"({self.picker.checkpoint()})", cut))
         self.set_maps(maps, tokens)
 
     def _on_failed(self, message: str) -> None:
@@ -258,11 +260,10 @@ class InspectPage(QWidget):
         self.grid.set_maps(maps)
         self.head_views.setVisible(True)
         self.placeholder.setVisible(False)
-        self.query.blockSignals(True)
-        self.query.clear()
-        self.query.addItems([f"{i}: {t!r}" for i, t in enumerate(tokens)])
-        self.query.setCurrentIndex(len(tokens) - 1)
-        self.query.blockSignals(False)
+        with QSignalBlocker(self.query):
+            self.query.clear()
+            self.query.addItems([f"{i}: {t!r}" for i, t in enumerate(tokens)])
+            self.query.setCurrentIndex(len(tokens) - 1)
         self._show_head()
 
     def select_head(self, layer: int, head: int) -> None:
@@ -314,9 +315,8 @@ class InspectPage(QWidget):
         self.grid.setVisible(False)
         self.head_views.setVisible(False)
         self.placeholder.setVisible(True)
-        self.query.blockSignals(True)
-        self.query.clear()
-        self.query.blockSignals(False)
+        with QSignalBlocker(self.query):
+            self.query.clear()
         for label in (self.status, self.hover, self.token_view):
             label.setText("")
 
@@ -331,11 +331,10 @@ class InspectPage(QWidget):
         self._check_text()
         steps = recorded_steps(self.picker.run_dir())
         self.recorded = steps
-        self.steps.blockSignals(True)
-        self.steps.setRange(0, max(0, len(steps) - 1))
-        self.steps.setValue(max(0, len(steps) - 1))
-        self.steps.setEnabled(bool(steps))
-        self.steps.blockSignals(False)
+        with QSignalBlocker(self.steps):
+            self.steps.setRange(0, max(0, len(steps) - 1))
+            self.steps.setValue(max(0, len(steps) - 1))
+            self.steps.setEnabled(bool(steps))
         self.steps_label.setText(f"Attention over training: step {steps[-1]}" if steps else
                                  "Attention over training: (no recorded steps)")
         run = self.picker.run_dir()

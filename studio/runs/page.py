@@ -31,7 +31,7 @@ from engine.core.text import human_count, human_seconds
 from engine.run.folder import CHECKPOINTS_DIR
 from engine.run.runinfo import delete_run
 from studio.runs.queue_panel import QueuePanel
-from studio.runs.sorting import SORT_ROLE, SortItem, sort_keys
+from studio.runs.sorting import SORT_ROLE, SortItem, kept_sort, restore_sort, sort_keys
 from studio.runs.sweep_view import SweepView, best_run
 from studio.store import Store
 from studio.widgets.export_dialog import ExportDialog
@@ -103,6 +103,8 @@ class RunsPage(QWidget):
     """Load this run's config (a RunConfig) into the Model page for editing."""
     sig_finetune_requested = Signal(object)
     """Design a run that fine-tunes this run (a Path) on the Model page."""
+    sig_sort_changed = Signal()
+    """The user sorted the table by another column or order (the window keeps it for the next session)."""
 
     def __init__(self, store: Store, parent=None):
         super().__init__(parent)
@@ -116,6 +118,7 @@ class RunsPage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COLUMNS.index("Started"), Qt.SortOrder.DescendingOrder)  # newest first, and the
         # header says so; a click on another header sorts by it
+        self.table.horizontalHeader().sortIndicatorChanged.connect(lambda *_: self.sig_sort_changed.emit())
         self.plot = MetricPlot("Validation loss of the selected runs")
         self.diff = QPlainTextEdit(readOnly=True)
         self.diff.setObjectName("config_diff")
@@ -183,6 +186,12 @@ class RunsPage(QWidget):
         self.reload()
 
     # ----- table -----------------------------------------------------------------------------------
+    def sort_state(self) -> dict:
+        return kept_sort(self.table.horizontalHeader(), COLUMNS)
+
+    def restore_sort(self, kept) -> None:
+        restore_sort(self.table, COLUMNS, kept)
+
     def reload(self) -> None:
         selected = set(self.selected())
         self.table.setSortingEnabled(False)

@@ -1,5 +1,6 @@
 """What the Runs table sorts by: each cell's value as a number (parameters, loss, steps, time) or as words
-(names in natural order: run-9 before run-10), not the text it shows ("1.2M" before "800K" as text)."""
+(names in natural order: run-9 before run-10), not the text it shows ("1.2M" before "800K" as text); and the
+column and order the user chose, as plain data the window keeps between sessions."""
 
 from __future__ import annotations
 
@@ -21,6 +22,22 @@ class SortItem(QTableWidgetItem):
         if mine is None or theirs is None or isinstance(mine, str) != isinstance(theirs, str):
             return super().__lt__(other)
         return mine < theirs
+
+
+def kept_sort(header, columns: list[str]) -> dict:
+    """The sort `header` shows as {"column": its name, "descending": bool} (a name, not a place: a column added
+    in a later version does not shift it)."""
+    section = header.sortIndicatorSection()
+    return {"column": columns[section] if 0 <= section < len(columns) else None,
+            "descending": header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder}
+
+
+def restore_sort(table, columns: list[str], kept) -> None:
+    """Sort `table` as `kept` (from kept_sort) says; nothing kept, or a column no longer there, leaves it as it is."""
+    if not isinstance(kept, dict) or kept.get("column") not in columns:
+        return
+    order = Qt.SortOrder.DescendingOrder if kept.get("descending") else Qt.SortOrder.AscendingOrder
+    table.sortByColumn(columns.index(kept["column"]), order)
 
 
 def natural(text: str) -> str:
