@@ -28,7 +28,7 @@ from engine.worker.serve import COMMANDS as SERVE_COMMANDS
 __all__ = ["EXIT_CRASH", "EXIT_FAULT", "EXIT_USER", "build_parser", "commands", "main"]
 
 HELP_ORDER = ("train", "resume", "prepare", "tokenizer", "eval", "generate", "predict", "export", "attention", "heads",
-              "lens", "control", "serve", "demo", "runs", "sweep", "queue", "cluster")
+              "lens", "fourier", "control", "serve", "demo", "runs", "sweep", "queue", "cluster")
 """The commands as `--help` lists them; each group's commands module registers its own (engine/core/commands.py)."""
 
 

@@ -6,6 +6,10 @@
 - copy, sort, add, brackets: generated tasks whose attention patterns are known (a copy head looks
   back one period; sorting looks for the next larger symbol; brackets look at their opener).
 - balanced: a CSV of bracket sequences labelled balanced or not (classification).
+- modular: every pair of a + b mod 97 once, `a+b=` labelled with the sum (classification): the grokking lab's
+  table (engine/demo/modular.py); the run's validation split is the part of the table it must generalise to.
+- entities: sentences tagged with people, places, organisations and dates, some words ambiguous (Jordan the
+  person or the place), as CoNLL-style text for the tag objective (engine/demo/entities.py).
 - translate, summarize: source -> target pairs (JSONL) for seq2seq and instruct: a made-up language with
   known word alignment, and sentences summed up as who did what (engine/demo/pairs.py).
 
@@ -20,6 +24,8 @@ from pathlib import Path
 
 from engine.config.schema import DEMO_PREFIX
 from engine.demo import generated as g
+from engine.demo.entities import entities_conll
+from engine.demo.modular import modular_csv
 from engine.demo.pairs import PAIR_MAKERS, pairs_jsonl
 
 DEMOS = {
@@ -30,10 +36,13 @@ DEMOS = {
     "add": "add two numbers: 123+45=168",
     "brackets": "balanced bracket sequences; each closer attends to its opener",
     "balanced": "classification: is a bracket sequence balanced? (a CSV of text and label)",
+    "modular": "classification: a+b mod 97, every pair once; trained on part of it, a small model groks the rest",
+    "entities": "named entities: people, places, organisations and dates tagged in generated sentences (tag)",
     "translate": "translation pairs into a made-up language that reorders words (seq2seq, instruct)",
     "summarize": "a few sentences and who did what: 'the old dog runs in the park. ...' -> dog runs, ...",
 }
-SUFFIXES = {"balanced": ".csv", "translate": ".jsonl", "summarize": ".jsonl"}
+SUFFIXES = {"balanced": ".csv", "modular": ".csv", "translate": ".jsonl", "summarize": ".jsonl",
+            "entities": ".conll"}
 
 
 def demo_path(name: str, folder: str | Path) -> Path:
@@ -66,6 +75,10 @@ def make_demo_corpus(name: str, folder: str | Path, *, size_bytes: int = 1_000_0
             rows.append(f"{text},{label}")
             total += len(rows[-1]) + 1
         text = "\n".join(rows) + "\n"
+    elif name == "modular":  # the whole table, whatever the size asked
+        text = modular_csv()
+    elif name == "entities":
+        text = entities_conll(rng, size_bytes)
     elif name == "python-stdlib":
         text = g.stdlib_text(size_bytes)
     elif name in ("copy", "sort", "add", "brackets", "induction"):

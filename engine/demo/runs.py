@@ -11,7 +11,8 @@ from engine.demo import DEMOS, demo_path, make_demo_corpus
 from engine.run.folder import RUN_FILE
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
-RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct"}
+RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct",
+             "modular": "modular-addition"}
 
 PLAIN = '''# {what}
 [meta]
@@ -71,6 +72,37 @@ out_dir = "runs/{name}"
 '''
 
 
+TAG = '''# {what}
+[meta]
+name = "{name}"
+
+[data]
+path = "{name}.conll"
+
+[tokenizer]
+kind = "wordpiece"  # a word is one piece or a few; each is tagged on its first
+vocab_size = 400
+
+[model]
+objective = "tag"
+arch = "bert"  # reads both sides of a word: "Apple is hiring" vs "Apple is the favourite fruit"
+n_layer = 2
+n_head = 4
+n_embd = 64
+block_size = 48
+
+[train]
+batch_size = 32
+max_steps = 400
+lr = 2e-3
+min_lr = 2e-4
+warmup_steps = 40
+eval_interval = 100
+eval_batches = 8
+out_dir = "runs/{name}"
+'''
+
+
 def demo_run_toml(name: str) -> str:
     """The run config of demo `name`, its paths relative to the folder it is written in."""
     recipe = RECIPES / f"{RECIPE_OF.get(name, '')}.toml"
@@ -83,7 +115,7 @@ def demo_run_toml(name: str) -> str:
 
         return demo_config_toml(Path(f"{name}.txt"), Path(f"runs/{name}")).replace(
             "[meta]", f"# {DEMOS[name]}\n[meta]", 1)
-    return (CLASSIFY if name == "balanced" else PLAIN).format(name=name, what=DEMOS[name])
+    return {"balanced": CLASSIFY, "entities": TAG}.get(name, PLAIN).format(name=name, what=DEMOS[name])
 
 
 def write_demo(name: str, out: str | Path) -> tuple[Path, Path]:

@@ -9,7 +9,9 @@ import sys
 from engine.core.commands import CHECKPOINT_HELP, Command
 from engine.core.errors import UserError
 from engine.core.paths import output_file
+from engine.probes.fourier_command import FOURIER
 from engine.probes.support import model_kind, require
+from engine.probes.text_cut import cut_note
 
 
 def cmd_heads(args) -> int:
@@ -33,6 +35,7 @@ def cmd_heads(args) -> int:
         for head, role in enumerate(row):
             print(f"{layer}.{head:<3}" + "".join(f"{scores[s][layer][head]:>10.3f}" for s in SCORES) + f"  {role}")
     if args.text:
+        _warn_cut(model, tokenizer, args.text)
         print(f"\nablating each head alone on the text ({len(tokenizer.encode(args.text))} tokens):")
         for layer, head, rise in rank_heads(model, tokenizer, args.text)[:10]:
             print(f"  {layer}.{head:<3} loss {rise:+.4f}")
@@ -49,6 +52,7 @@ def cmd_lens(args) -> int:
         raise UserError("--top-k must be at least 1")
     model, tokenizer, _ = load_announced(args)
     lens = logit_lens(model, tokenizer, args.text, k=args.top_k)
+    _warn_cut(model, tokenizer, args.text)
     width = 10 + 9 * args.top_k
     print(f"{'pos':>4} {'token':>8} {'next':>8}  " + "".join(f"{d:<{width}}" for d in lens.depths))
     for t, token in enumerate(lens.tokens):
@@ -70,10 +74,8 @@ def cmd_attention(args) -> int:
     model, tokenizer, path = load_announced(args)
     require(model, "attention")
     if model_kind(model) == "seq2seq":  # three stacks: the text is the source, the target is written greedily
-        from engine.infer.respond import source_cut_note, target_context
+        from engine.infer.respond import target_context
 
-        if note := source_cut_note(model, tokenizer, args.text):
-            print(f"warning: {note}", file=sys.stderr)
         stack = args.stack or "cross"
         maps, tokens, keys = seq2seq_stack(model, tokenizer, args.text, stack,
                                            max_len=target_context(args.run_dir, model))
@@ -84,9 +86,15 @@ def cmd_attention(args) -> int:
     else:
         (maps, tokens), keys = attention_maps(model, tokenizer, args.text), None
         what = f"{maps.shape[2]} tokens"  # queries and keys alike
+    _warn_cut(model, tokenizer, args.text)
     save_maps(args.out, maps, tokens, keys)
     print(f"wrote {maps.shape[0]} layers x {maps.shape[1]} heads x {what} from {path.name} to {args.out}")
     return 0
+
+
+def _warn_cut(model, tokenizer, text: str) -> None:
+    if note := cut_note(model, tokenizer, text):
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def _attention_arguments(sp) -> None:
@@ -121,4 +129,5 @@ COMMANDS = [
                                 "entropy) and name its role; with --text, rank heads by what zeroing each costs",
             _heads_arguments),
     Command("lens", cmd_lens, "the logit lens: each layer's guess at the next token of a text", _lens_arguments),
+    FOURIER,
 ]
