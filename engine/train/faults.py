@@ -38,7 +38,8 @@ class Faults:
         env = os.environ.get
         wait_at, _, wait_for = env("ENGINE_FAULT_WAIT_AT", "").partition(":")
         return cls(oom_above=int(env("ENGINE_FAULT_OOM_ABOVE") or 0),
-                   nan_steps=_steps(env("ENGINE_FAULT_NAN_STEPS", "")), hold_at=int(env("ENGINE_FAULT_HOLD_AT") or -1), wait_at=int(wait_at or -1), wait_for=wait_for,
+                   nan_steps=_steps(env("ENGINE_FAULT_NAN_STEPS", "")), hold_at=int(env("ENGINE_FAULT_HOLD_AT") or -1),
+                   wait_at=int(wait_at or -1), wait_for=wait_for,
                    disk_full_at=int(env("ENGINE_FAULT_DISK_FULL_AT") or -1))
 
     def loss(self, loss: torch.Tensor, step: int, batch_size: int) -> torch.Tensor:
