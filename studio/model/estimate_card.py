@@ -13,20 +13,24 @@ ROWS = [("params", "Parameters"), ("trainable", "Trained"), ("flops", "FLOPs per
         ("assumes", "Assuming")]
 SHAPE_ROWS = [key for key, _ in ROWS if key != "device"]
 """The rows a shape the engine would refuse leaves blank."""
+MEASURE_TIP = ("Time three real training steps of this shape here (a few seconds), so the times and memory above "
+               "are measured, not counted from FLOPs and a formula; remembered for this shape. Measure again when "
+               "the machine was busy the first time")
 
 
 def estimate_card() -> Card:
     card = Card("Estimate", ROWS)
-    for key in ("params", "assumes"):  # a classifier's head not counted yet says why, in a sentence
+    for key in ("params", "assumes", "tokens", "total"):  # sentences: a head not counted yet, a time budget
         card.values[key].setWordWrap(True)
     return card
 
 
 def show_estimate(card: Card, cfg: C.RunConfig, e: Estimate, device, measured: dict | None, approx: str, *,
-                  under_load: bool = False, head_note: str = "") -> None:
+                  under_load: bool = False, head_note: str = "", budget=None) -> None:
     """Fill the shape's rows; `approx` ("≈ " or "") marks counts made from a guessed vocabulary; `under_load`: the
     measured figures were taken while a run trained here; `head_note`: why a classifier's label head is not
-    counted yet (the parameters are then approximate too)."""
+    counted yet (the parameters are then approximate too); `budget`: a time budget's choices
+    (studio/state/budget.py), whose run takes the budget, not its steps' time."""
     matmuls = ("all in matmuls: the token embedding is also the output head" if e.matmul_params ==
                e.params else f"{human_count(e.matmul_params)} in matmuls")
     approx = approx or ("≈ " if head_note else "")
@@ -47,6 +51,10 @@ def show_estimate(card: Card, cfg: C.RunConfig, e: Estimate, device, measured: d
     card.set("total", f"{about}{human_seconds(e.seconds_total)}" + (
         f" (evaluations {human_seconds(e.seconds_evaluating)})" if e.seconds_evaluating else ""))
     card.set("assumes", assumptions(device, cfg, measured is not None, under_load=under_load))
+    if budget is not None and budget.choices:
+        card.set("tokens", f"≈ {budget.choices['expected']['value']} in the budget")
+        card.set("total", f"{human_seconds(budget.seconds)}: the time budget (the run ends by then, its evaluations "
+                          f"included)")
 
 
 def blank_estimate(card: Card) -> None:

@@ -37,6 +37,7 @@ SHAPE = [("model", k) for k in (*SHAPE_KEYS, "arch")] + [
 """Fields a fine-tune takes from its source model, shown but not editable then."""
 
 GROUPS = {
+    "Time budget": [("train", "time_budget")],
     "Architecture": [("model", k) for k in ("n_layer", "n_encoder_layer", "n_head", "n_embd", "block_size",
                                              "target_block_size", "dropout", "vocab_size", "position", "norm", "mlp",
                                              "bias", "tie_weights")],
@@ -67,6 +68,14 @@ ZERO_MEANS = {("model", "vocab_size"): "from the tokenizer", ("train", "log_inte
               ("train", "decay_steps"): "over all the steps", ("model", "n_encoder_layer"): "as the decoder",
               ("model", "target_block_size"): "as the context", ("task", "metric_samples"): "loss only"}
 """What 0 means for a number field, shown in the field instead of a bare 0."""
+
+GROUP_NOTES = {"Time budget": (
+    "One dial: how long the run may take, its evaluations included (90s, 10m, 1h; empty: no budget). It "
+    "chooses the model's shape, the batch, the learning rate and schedule and the evaluations for this corpus "
+    "and machine, and the run ends on time. Its fields say (by the budget); change one to set it yourself.")}
+"""A sentence shown at the top of a group: what its fields do together."""
+DURATIONS = {("train", "time_budget")}
+"""Fields typed as a duration ("10m"), shown empty when 0."""
 
 # wide numeric ranges: the form accepts what the engine validates, and shows the engine's messages
 INT_RANGE = (0, 10_000_000)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -22,7 +23,9 @@ from studio.model.fields import (
     CHOICES,
     CLASSIFY_ONLY,
     DECODER_LAYOUT,
+    DURATIONS,
     EDITABLE,
+    GROUP_NOTES,
     GROUPS,
     INT_RANGE,
     ITEM_HINTS,
@@ -35,6 +38,7 @@ from studio.model.fields import (
     field_docs,
     label,
 )
+from studio.state.budget import budget_text, read_budget
 
 
 class ConfigForm(QWidget):
@@ -51,6 +55,10 @@ class ConfigForm(QWidget):
         for title, fields in groups.items():
             box = QGroupBox(title)
             form = QFormLayout(box)
+            if title in GROUP_NOTES:
+                note = QLabel(GROUP_NOTES[title])
+                note.setWordWrap(True)
+                form.addRow(note)
             for section, key in fields:
                 default = getattr(getattr(defaults, section), key)
                 w = self._make(section, key, default)
@@ -64,6 +72,11 @@ class ConfigForm(QWidget):
         self.set_config(defaults)
 
     def _make(self, section: str, key: str, default) -> QWidget:
+        if (section, key) in DURATIONS:
+            w = QLineEdit()
+            w.setPlaceholderText("off (such as 90s, 10m or 1h)")
+            w.textChanged.connect(self._on_changed)
+            return w
         if (section, key) in CHOICES:
             w = QComboBox()
             w.setEditable((section, key) in EDITABLE)
@@ -116,23 +129,34 @@ class ConfigForm(QWidget):
         self._loading = True
         try:
             for (section, key), w in self.widgets.items():
-                value = getattr(getattr(cfg, section), key)
-                if isinstance(w, QComboBox):
-                    if w.findText(str(value)) < 0:
-                        w.addItem(str(value))
-                    w.setCurrentText(str(value))
-                elif isinstance(w, QCheckBox):
-                    w.setChecked(bool(value))
-                elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-                    w.setValue(value)
-                elif isinstance(value, list):
-                    w.setText(" | ".join(v.replace("\n", "\\n") for v in value))
-                else:
-                    w.setText(repr(value) if isinstance(value, float) else str(value))
+                self._show(section, key, getattr(getattr(cfg, section), key))
         finally:
             self._loading = False
         self.name = cfg.name
         self.sig_changed.emit()
+
+    def set_values(self, values: dict[str, object]) -> None:
+        """Show these values ({"section.key": value}) without announcing the change."""
+        with self.quietly():
+            for dotted, value in values.items():
+                self._show(*dotted.split("."), value)
+
+    def _show(self, section: str, key: str, value) -> None:
+        w = self.widgets[(section, key)]
+        if isinstance(w, QComboBox):
+            if w.findText(str(value)) < 0:
+                w.addItem(str(value))
+            w.setCurrentText(str(value))
+        elif isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            w.setValue(value)
+        elif (section, key) in DURATIONS:
+            w.setText(budget_text(value))
+        elif isinstance(value, list):
+            w.setText(" | ".join(v.replace("\n", "\\n") for v in value))
+        else:
+            w.setText(repr(value) if isinstance(value, float) else str(value))
 
     def config(self) -> tuple[C.RunConfig, list[str]]:
         """The config the form shows, and the problems of fields the form could not even read."""
@@ -147,6 +171,11 @@ class ConfigForm(QWidget):
                 value = w.isChecked()
             elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
                 value = w.value()
+            elif (section, key) in DURATIONS:
+                value, problem = read_budget(w.text())
+                if problem:
+                    problems.append(problem)
+                    continue
             elif isinstance(default, list):
                 value = [v.strip().replace("\\n", "\n") for v in w.text().split("|") if v.strip()]
             elif isinstance(default, float):

@@ -30,9 +30,10 @@ from engine.core.errors import UserError
 from engine.data.corpus_check import holds_pairs
 from engine.plan.estimate import UNDER_LOAD, known_calibration, note_calibration_load
 from studio.model.auto_measure import AutoMeasure
+from studio.model.budget_box import BudgetMarks
 from studio.model.cluster_job import ask_cluster_job, write_cluster_job
 from studio.model.edits import NAME, KeptForm, edited, flat
-from studio.model.estimate_card import blank_estimate, estimate_card, show_estimate
+from studio.model.estimate_card import MEASURE_TIP, blank_estimate, estimate_card, show_estimate
 from studio.model.fields import SHAPE
 from studio.model.form import ConfigForm
 from studio.model.form_words import in_form_words
@@ -44,10 +45,6 @@ from studio.state.design import CorpusFacts, Design
 from studio.widgets.first_steps import FirstSteps
 from studio.widgets.replace_question import may_replace
 from studio.widgets.sweep_dialog import SweepDialog
-
-MEASURE_TIP = ("Time three real training steps of this shape here (a few seconds), so the times and memory above "
-               "are measured, not counted from FLOPs and a formula; remembered for this shape. Measure again when "
-               "the machine was busy the first time")
 
 
 class ModelPage(QWidget):
@@ -71,6 +68,7 @@ class ModelPage(QWidget):
         self.presets.addItem("Presets…")
         self.presets.addItems(preset_names())
         self.form = ConfigForm()
+        self.budget_marks = BudgetMarks(self.form, store.state.design.budget)  # what a time budget chooses
         device = self.form.widget("train", "device")
         device.clear()
         device.addItems(["auto"] + [d.key for d in self.devices])
@@ -144,7 +142,7 @@ class ModelPage(QWidget):
         self.form.sig_changed.connect(self._on_form_changed)
         self.presets.activated.connect(self._on_preset_chosen)
         self.train_btn.clicked.connect(self._on_train_clicked)
-        self.cluster_btn.clicked.connect(self._on_cluster)
+        self.cluster_btn.clicked.connect(lambda: ask_cluster_job(self))
         self.queue_btn.clicked.connect(self._on_queue)
         self.sweep_btn.clicked.connect(self._on_sweep)
         save.clicked.connect(self._on_save)
@@ -168,7 +166,7 @@ class ModelPage(QWidget):
         """The run as designed (the source's fixed fields in it) and what the engine would refuse about it, the
         corpus included (this machine's memory and precision not: a cluster has its own)."""
         d = self.design()
-        return d.config, [p for p in d.problems if p not in (d.memory_problem, d.precision_problem)]
+        return d.written, [p for p in d.problems if p not in (d.memory_problem, d.precision_problem)]
 
     @property
     def corpus_tokens(self) -> int | None:
@@ -177,6 +175,7 @@ class ModelPage(QWidget):
     def set_config(self, cfg: C.RunConfig) -> None:
         if cfg.name:
             self.name.setText(cfg.name)
+        self.store.state.design.budget.load(cfg)  # its dial fields off their defaults are the user's
         self.form.set_config(cfg)
 
     def set_corpus(self, corpus: C.RunConfig, vocab_size: int | None = None, tokens: int | None = None) -> None:
@@ -191,7 +190,7 @@ class ModelPage(QWidget):
             cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
         self.corpus = CorpusFacts(corpus.tokenizer, vocab_size, tokens)
         before = flat(self.current_config()[0])
-        self.set_config(cfg)
+        self.form.set_config(cfg)  # the form's own config: what a time budget chose stays the budget's
         self.kept.mark(keys=edited(flat(self.current_config()[0]), before))  # chosen on its page: not an edit
 
     def measure(self) -> None:
@@ -237,6 +236,7 @@ class ModelPage(QWidget):
 
     def _on_form_changed(self) -> None:
         d = self.design()
+        self.budget_marks.show(d)
         filled = (d.config.finetune.source, tuple(d.fixed.items())) if d.source else None
         if filled != self._filled:
             self._filled = filled
@@ -271,7 +271,8 @@ class ModelPage(QWidget):
         self.measure_btn.setText("Measuring…" if self.measure_job else "Measure again" if d.measured
                                  else "Measure on this machine")
         show_estimate(self.card, d.counted, d.estimate, d.device, d.measured, d.approx,
-                      under_load=bool(d.measured and d.measured.get(UNDER_LOAD)), head_note=d.head_note)
+                      under_load=bool(d.measured and d.measured.get(UNDER_LOAD)), head_note=d.head_note,
+                      budget=d.budget)
 
     def _on_device_changed(self) -> None:
         """A run started or ended training, or a measurement did: Measure follows (never beside a run)."""
@@ -290,8 +291,7 @@ class ModelPage(QWidget):
     def _on_preset_chosen(self, index: int) -> None:
         if index <= 0:
             return
-        cfg, _ = self.form.config()
-        cfg.name = self.name.text()
+        cfg = self.current_config()[0]  # as written: what a time budget chose is not the preset's to keep
         name = self.presets.itemText(index)
         self.presets.setCurrentIndex(0)
         try:
@@ -337,9 +337,6 @@ class ModelPage(QWidget):
         dialog = SweepDialog(self, self.current_config()[0])
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.sig_queue_requested.emit(dialog.configs)
-
-    def _on_cluster(self) -> None:
-        ask_cluster_job(self)
 
     def write_cluster_job(self, plan, folder: Path) -> Path | None:
         return write_cluster_job(self, plan, folder)

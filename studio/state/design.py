@@ -20,6 +20,7 @@ from engine.plan.estimate import Estimate, calibration_key, estimate, known_cali
 from engine.plan.memory import available_ram, memory_problem
 from engine.run.folder import CHECKPOINTS_DIR, TOKENIZER_FILE, checkpoints
 from engine.run.source import SourceInfo, describe_source
+from studio.state.budget import BudgetDial, DialPlan
 from studio.state.events import Event
 from studio.state.label_head import LabelHead
 
@@ -38,7 +39,8 @@ class CorpusFacts:
 @dataclass
 class Design:
     config: C.RunConfig
-    """The form's config with the fine-tuning source's fixed fields in it."""
+    """The run as it trains: the form's config with the fine-tuning source's fixed fields and a time budget's
+    choices in it."""
     problems: list[str]
     source: SourceInfo | None
     fixed: dict[tuple[str, str], object]
@@ -59,6 +61,10 @@ class Design:
     leaves them to it."""
     head_note: str = ""
     """Why a classifier's label head is not counted in the estimate yet (its corpus cannot be read), or ""."""
+    budget: DialPlan | None = None
+    """What a time budget chooses (studio/state/budget.py)."""
+    written: C.RunConfig | None = None
+    """The config the studio writes: `config` with the fields a time budget chooses at their defaults."""
 
     @property
     def can_train(self) -> bool:
@@ -127,6 +133,8 @@ class DesignState:
         self._sources: dict[str, tuple[SourceInfo | None, int | None, str | None, str]] = {}
         self._corpus_check: tuple[tuple, list[str]] = ((), [])
         self.label_head = LabelHead()
+        self.budget = BudgetDial()
+        """Which fields a time budget chooses and which the user took back."""
 
     def recheck(self) -> None:
         """Forget what was read from disk (the corpus or a source may have changed there)."""
@@ -161,6 +169,7 @@ class DesignState:
                cache_dir: Path | None = None) -> Design:
         """Every decision about the designed run, once; the result becomes `current`."""
         cfg = cfg.copy()
+        self.budget.notice(cfg)
         problems = list(form_problems)
         info = vocab = kind = None
         fixed: dict = {}
@@ -171,14 +180,18 @@ class DesignState:
             fixed = source_fields(info, vocab, kind)
             for (section, key), value in fixed.items():
                 setattr(getattr(cfg, section), key, value)
+        vocab, vocab_from = vocabulary(cfg, vocab if info is not None else None, corpus)
+        device = pick_device(devices, cfg.train.device)
+        world, _ = local_plan(cfg.train.device, cfg.train.processes)
+        budget = self.budget.plan(cfg, vocab=vocab, device=device, world=world, corpus_tokens=corpus.tokens,
+                                  cache_dir=cache_dir, fixed={f"{s}.{k}" for s, k in fixed})
+        cfg = budget.written  # what the engine reads and checks before it applies a budget's choices
         problems += preflight.problems(cfg)
         if not cfg.name.strip():
             problems.append("give the run a name")
         problems += self.corpus_problems(cfg, corpus.tokens)
-        vocab, vocab_from = vocabulary(cfg, vocab if info is not None else None, corpus)
-        device = pick_device(devices, cfg.train.device)
-        world, _ = local_plan(cfg.train.device, cfg.train.processes)
-        d = Design(cfg, problems, info, fixed, vocab, vocab_from, device, world)
+        cfg = budget.applied
+        d = Design(cfg, problems, info, fixed, vocab, vocab_from, device, world, budget=budget, written=budget.written)
         if not any(p.startswith("model.") for p in problems):
             d.measurable = device.type == "cpu" and world == 1
             d.measured = known_calibration(cfg, vocab, "cpu", cache_dir) if d.measurable and cache_dir else None
