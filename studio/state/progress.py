@@ -29,6 +29,10 @@ class Progress:
     """None while there are too few steps to measure a speed."""
     unsure: bool
     tokens_per_s: float | None
+    budget_s: float = 0.0
+    """A time-budget run's budget: it ends on time, so its step count is a cap and its time left is the budget's."""
+    elapsed_s: float = 0.0
+    """Seconds this training session has run, by its step events."""
 
     def eta_text(self) -> str:
         if self.seconds_left is None:
@@ -40,15 +44,29 @@ class Progress:
         return f"{self.tokens_per_s:,.0f} tokens/s" if self.tokens_per_s else ""
 
     def where_text(self) -> str:
+        if self.budget_s:
+            return f"step {self.step:,}, {human_seconds(self.elapsed_s)} of a {human_seconds(self.budget_s)} budget"
         return f"step {self.step:,} of {self.max_steps:,}"
+
+    def bar(self) -> tuple[int, int]:
+        """(value, maximum) of a progress bar: by the time spent for a budget run, else by steps."""
+        if self.budget_s:
+            return round(min(self.elapsed_s, self.budget_s) * 10), max(1, round(self.budget_s * 10))
+        return min(self.step, max(1, self.max_steps)), max(1, self.max_steps)
 
 
 def progress(steps: list[float], times: list[float], max_steps: int, *,
-             tokens_per_step: float | None = None) -> Progress:
-    """From the (step, event time) points of a run; `tokens_per_step` turns the step rate into tokens a second."""
+             tokens_per_step: float | None = None, budget_s: float = 0.0) -> Progress:
+    """From the (step, event time) points of a run; `tokens_per_step` turns the step rate into tokens a second;
+    a run with a time budget (`budget_s`) has the budget's time left, whatever its steps."""
     start = _session_start(times)
     steps, times = list(steps[start:]), list(times[start:])
     step = int(steps[-1]) if steps else 0
+    elapsed = times[-1] - times[0] if len(times) > 1 else 0.0
+    if budget_s:
+        speed = _rate(steps, times, _since(times, SPEED_WINDOW_S)) if len(steps) > 1 and elapsed > 0 else 0.0
+        return Progress(step, max_steps, max(0.0, budget_s - elapsed), False,
+                        speed * tokens_per_step if tokens_per_step and speed else None, budget_s, elapsed)
     if len(steps) < 2 or times[-1] <= times[0] or steps[-1] <= steps[0]:
         return Progress(step, max_steps, None, True, None)
     window = _since(times, ETA_WINDOW_S)

@@ -27,3 +27,17 @@ def test_too_few_points_measure_nothing_yet():
     p = progress([3], [1.0], 10)
     assert p.seconds_left is None and p.tokens_per_s is None and p.eta_text() == "time left: measuring…"
     assert p.step == 3
+
+
+def test_a_time_budget_run_has_the_budgets_time_left_and_its_bar_goes_by_time():
+    steps = [float(s) for s in range(0, 50, 5)]
+    times = [100.0 + s * 0.2 for s in range(10)]  # 1.8 s of steps so far
+    p = progress(steps, times, 4000, budget_s=10.0, tokens_per_step=64)
+    assert p.seconds_left == pytest.approx(10.0 - 1.8) and not p.unsure
+    assert p.bar() == (18, 100)  # 1.8 of 10 s, not 45 of the 4000-step cap
+    assert "of a 10.0 s budget" in p.where_text() and "4,000" not in p.where_text()
+    assert p.tokens_per_s == pytest.approx(25 * 64)
+    late = progress(steps, [100.0 + s * 2 for s in range(10)], 4000, budget_s=10.0)
+    assert late.seconds_left == 0 and late.bar() == (100, 100)  # an overrun reads full, never past it
+    plain = progress(steps, times, 100)
+    assert plain.bar() == (45, 100) and plain.where_text() == "step 45 of 100"
