@@ -164,7 +164,7 @@ def _validate_task(cfg: RunConfig, resuming: bool, source_check) -> list[str]:
     m, k, f = cfg.model, cfg.task, cfg.finetune
     if m.objective == "masked" and m.arch == "gpt":
         p.append('model.objective = "masked" needs a bidirectional encoder: set model.arch = "bert" or "auto"')
-    if m.objective in ("causal", "instruct", "classify") and m.arch == "t5":
+    if m.objective in ("causal", "instruct", "classify", "tag") and m.arch == "t5":
         p.append(f'model.objective = "{m.objective}" needs a decoder or an encoder alone: model.arch = "t5" is '
                  f'the encoder-decoder of the seq2seq objective; set it to "auto"')
     if m.objective in ("causal", "instruct") and m.arch == "bert":
@@ -192,6 +192,12 @@ def _validate_task(cfg: RunConfig, resuming: bool, source_check) -> list[str]:
         p.append("task.label_column is empty: name the column holding each row's label")
     if len(set(k.labels)) != len(k.labels):
         p.append("task.labels lists a label twice")
+    if m.objective == "tag" and importlib.util.find_spec("seqeval") is None:
+        p.append('model.objective = "tag" scores entities with the seqeval package: ./dev install tag (or pip '
+                 'install seqeval)')
+    if m.objective == "tag" and m.block_size < 3:
+        p.append("model.objective = \"tag\" needs model.block_size of at least 3 (an encoder's [CLS] and [SEP] "
+                 "around a word)")
     if m.objective == "masked" and k.nsp and m.block_size < 8:
         p.append("task.nsp needs model.block_size of at least 8 to hold two sentences")
     _choice(p, "finetune.method", f.method, FINETUNE_METHODS)

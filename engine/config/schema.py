@@ -27,7 +27,7 @@ LONG_PAIRS = ("refuse", "truncate", "drop")
 POSITIONS = ("learned", "sinusoidal", "rope")
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "gelu_tanh", "swiglu")
-OBJECTIVES = ("causal", "masked", "classify", "seq2seq", "instruct")
+OBJECTIVES = ("causal", "masked", "classify", "seq2seq", "instruct", "tag")
 PAIR_OBJECTIVES = ("seq2seq", "instruct")
 """Objectives that read source -> target pairs (seq2seq also pretrains on plain text by denoising)."""
 ARCHS = ("auto", "gpt", "bert", "t5")
@@ -117,9 +117,10 @@ class ModelConfig(Shape):
     objective: str = "causal"
     """causal (GPT-style next token) | masked (BERT-style) | classify (text -> label) | seq2seq (an
     encoder-decoder: source -> target pairs, or T5 span corruption on plain text) | instruct (a decoder
-    learns the responses to prompts: pairs, loss on the responses only)."""
+    learns the responses to prompts: pairs, loss on the responses only) | tag (a tag for every word: named
+    entities, from CoNLL-style text or JSONL tokens/tags lists in BIO tags)."""
     arch: str = "auto"
-    """auto (bert for masked, t5 for seq2seq, else gpt or the fine-tuned model's) | gpt (causal decoder) | bert
+    """auto (bert for masked and tag, t5 for seq2seq, else gpt or the fine-tuned model's) | gpt (causal decoder) | bert
     (encoder) | t5 (encoder-decoder)."""
     target_block_size: int = 0
     """seq2seq: the longest target in tokens (block_size is the source's); 0 = block_size."""
@@ -137,7 +138,8 @@ class TaskConfig:
     label_column: str = "label"
     """classify: the column holding each row's label in a CSV/JSONL/Parquet corpus."""
     labels: list[str] = field(default_factory=list)
-    """classify: the label names in order; empty = every label found, sorted."""
+    """classify: the label names in order; empty = every label found, sorted. tag: the tags in order; empty = O,
+    then B- and I- of every entity type found, sorted."""
     label_smoothing: float = 0.0
     """seq2seq: the share of each target's probability spread over the whole vocabulary."""
     metric_samples: int = 64
@@ -264,7 +266,7 @@ class RunConfig:
         """gpt, bert or t5: what the model is, given the objective (a fine-tune's source may decide later)."""
         if self.model.arch != "auto":
             return self.model.arch
-        return {"masked": "bert", "seq2seq": "t5"}.get(self.model.objective, "gpt")
+        return {"masked": "bert", "seq2seq": "t5", "tag": "bert"}.get(self.model.objective, "gpt")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"meta": {"format": self.format, "name": self.name}}

@@ -8,6 +8,7 @@ from engine.config.schema import PAIR_OBJECTIVES, RunConfig
 from engine.core.errors import UserError
 from engine.data.files import find_corpus_files, peek_columns
 from engine.data.pair_check import pair_problems
+from engine.data.tagged import tagged_file_problems
 
 
 def corpus_problems(cfg: RunConfig) -> list[str]:
@@ -19,6 +20,8 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
         files = find_corpus_files(d.path)
     except UserError as e:
         return [str(e)]
+    if objective == "tag":  # tagged sentences, not a text column
+        return tagged_file_problems(files)
     if files.saved_dataset is not None:
         return []  # its columns are checked when it is opened
     text_files = files.by_builder.get("text", [])

@@ -1,7 +1,7 @@
-"""`prepare` and `tokenizer` for a pair objective (seq2seq or instruct on a table of source, target pairs):
-they do what training does (engine/train/pair_tasks.py): the tokenizer is trained on the sources and the
-targets (and, for instruct, the prompt template), then the pairs are encoded, checked against the model's
-lengths as data.long_pairs says, shuffled with the run's seed and split three ways."""
+"""A pair objective's data (seq2seq or instruct on a table of source, target pairs), read once here for
+training (engine/train/pair_tasks.py) and the `prepare` and `tokenizer` commands: the tokenizer is trained
+on the sources and the targets (and, for instruct, the prompt template), then the pairs are encoded, checked
+against the model's lengths as data.long_pairs says, shuffled with the run's seed and split three ways."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from engine.config.schema import RunConfig
 from engine.data.encode import cache_root
-from engine.data.pairs import PROMPT_TEMPLATE, PairData, read_pairs, seq2seq_specials, split_pairs
+from engine.data.pairs import PROMPT_TEMPLATE, PairData, Specials, read_pairs, seq2seq_specials, split_pairs
 from engine.data.tokenizer import Tokenizer, train_tokenizer
 
 
@@ -19,6 +19,7 @@ class PreparedPairs:
     tokenizer: Tokenizer
     data: PairData
     target_key: str
+    specials: Specials
 
 
 def pair_limits(cfg: RunConfig, tokenizer) -> tuple[int, int, str]:
@@ -26,6 +27,7 @@ def pair_limits(cfg: RunConfig, tokenizer) -> tuple[int, int, str]:
     m = cfg.model
     if m.objective == "seq2seq":
         return m.block_size - 1, (m.target_block_size or m.block_size) - 1, "model.target_block_size"
+    # instruct: the response and its <eos> beside at least the template and a token of source
     template = len(tokenizer.encode(PROMPT_TEMPLATE.format(source="")))
     return m.block_size, max(1, m.block_size - template - 2), "model.block_size"
 
@@ -48,7 +50,7 @@ def prepare_pairs(cfg: RunConfig, *, tokenizer: Tokenizer | None = None,
     say("load", f"reading {cfg.data.path}")
     sources, targets = read_pairs(cfg.data, cache_root(cfg))
     tokenizer = tokenizer or pair_tokenizer(cfg, sources, targets, say)
-    seq2seq_specials(tokenizer)  # the start and end tokens, as training adds them
+    specials = seq2seq_specials(tokenizer)  # the start and end tokens
     if not split:
         return tokenizer
     max_source, max_target, target_key = pair_limits(cfg, tokenizer)
@@ -56,7 +58,7 @@ def prepare_pairs(cfg: RunConfig, *, tokenizer: Tokenizer | None = None,
     data = split_pairs(sources, targets, tokenizer, seed=cfg.train.seed, val_fraction=cfg.data.val_fraction,
                        test_fraction=cfg.data.test_fraction, max_source=max_source, max_target=max_target,
                        target_key=target_key, long_pairs=cfg.data.long_pairs)
-    return PreparedPairs(tokenizer, data, target_key)
+    return PreparedPairs(tokenizer, data, target_key, specials)
 
 
 def pair_report(cfg: RunConfig, prepared: PreparedPairs) -> list[str]:

@@ -67,14 +67,17 @@ def _check_sampling(args) -> None:
 
 def cmd_predict(args) -> int:
     from engine.infer.predict import classify, fill_mask
+    from engine.infer.tagging import is_tagger
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
 
     if not args.text.strip():
-        raise UserError("--text is empty: give a text to label, or one with [MASK] to fill in")
+        raise UserError("--text is empty: give a text to label or tag, or one with [MASK] to fill in")
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1 (the guesses shown for each [MASK])")
     model, tokenizer, _ = load_announced(args)
-    if model.config.num_labels:
+    if is_tagger(model):
+        _print_entities(model, tokenizer, args.text)
+    elif model.config.num_labels:
         for label, p in classify(model, tokenizer, args.text):
             print(f"{p:7.2%}  {label}")
     elif model.config.arch == "bert":
@@ -85,6 +88,19 @@ def cmd_predict(args) -> int:
     else:
         raise UserError("predict is for classifiers and masked-LM models; use `generate` for this run")
     return 0
+
+
+def _print_entities(model, tokenizer, text: str) -> None:
+    """The text with its entities marked, then one entity a line: type, text, character offsets, score."""
+    from engine.infer.tagging import marked_text, tag_text
+
+    tagged = tag_text(model, tokenizer, text)
+    print(marked_text([w for w, _, _ in tagged.words], tagged.tags))
+    width = max((len(e.kind) for e in tagged.entities), default=0)
+    for e in tagged.entities:
+        print(f"{e.kind:<{width}}  {e.text!r} at {e.start}-{e.end} ({e.score:.1%})")
+    if not tagged.entities:
+        print("no entities found")
 
 
 def cmd_export(args) -> int:
@@ -134,8 +150,8 @@ def _export_arguments(sp) -> None:
 
 COMMANDS = [
     Command("generate", cmd_generate, "continue a prompt with a run's model", _generate_arguments),
-    Command("predict", cmd_predict, "label a text (classifier) or fill in its [MASK] tokens (masked LM)",
-            _predict_arguments),
+    Command("predict", cmd_predict, "label a text (classifier), find its entities (tagger) or fill in its [MASK] "
+                                    "tokens (masked LM)", _predict_arguments),
     Command("export", cmd_export, "write a run's model as a transformers folder (GPT-2, GPT-NeoX, Llama, BERT) or "
                                   "a GGUF file for llama.cpp", _export_arguments),
 ]

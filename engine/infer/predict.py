@@ -30,8 +30,9 @@ def encoder_ids(model, tokenizer, text: str) -> list[int]:
 @torch.no_grad()
 def classify(model, tokenizer, text: str) -> list[tuple[str, float]]:
     """Every label with its probability, most likely first."""
-    if not model.config.num_labels:
-        raise UserError("this run's model is not a classifier")
+    if not model.config.num_labels or model.config.label_head == "tokens":
+        raise UserError("this run's model is not a classifier" + (" but a tagger, which finds entities in a text"
+                                                                  if model.config.num_labels else ""))
     ids = encoder_ids(model, tokenizer, text)
     if not tokenizer.encode(text):
         raise UserError("the text is empty after tokenization: type some text")

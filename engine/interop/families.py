@@ -46,6 +46,11 @@ def family_of(cfg: GPTConfig) -> str:
                     f"RMSNorm and SwiGLU")
 
 
+def is_tagger(cfg: GPTConfig) -> bool:
+    """A token classifier (label_head "tokens"): each family writes it as its *ForTokenClassification."""
+    return bool(cfg.num_labels) and cfg.label_head == "tokens"
+
+
 def activation(name: str, family: str) -> str:
     if name not in IMPORT_ACTS:
         raise UserError(f"the {family} model's activation {name!r} is not supported (gelu or gelu_new)")

@@ -1,5 +1,6 @@
 """BERT in transformers' layout: the fused query/key/value projection split in three, the masked-LM
-head as cls.predictions, next-sentence prediction as cls.seq_relationship."""
+head as cls.predictions, next-sentence prediction as cls.seq_relationship, a classifier's or a tagger's
+head as classifier."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 
 from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
-from engine.interop.families import GELU_NAMES, activation, width, zeros_if_none
+from engine.interop.families import GELU_NAMES, activation, is_tagger, width, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -33,7 +34,10 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
     if "pooler.weight" in sd:
         t["bert.pooler.dense.weight"] = sd["pooler.weight"]
         t["bert.pooler.dense.bias"] = sd["pooler.bias"]
-    if cfg.num_labels:
+    if is_tagger(cfg):  # no pooler: transformers builds this model's BERT without one
+        arch = "BertForTokenClassification"
+        t["classifier.weight"], t["classifier.bias"] = sd["classifier.weight"], sd["classifier.bias"]
+    elif cfg.num_labels:
         arch = "BertForSequenceClassification"
         t["classifier.weight"], t["classifier.bias"] = sd["classifier.weight"], sd["classifier.bias"]
     else:

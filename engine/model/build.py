@@ -22,14 +22,15 @@ def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:
 
 
 def gpt_config(cfg: ModelConfig, tokenizer_vocab: int, *, arch: str = "gpt", nsp: bool = False,
-               num_labels: int = 0) -> GPTConfig:
+               num_labels: int = 0, label_head: str = "sequence") -> GPTConfig:
     shape, vocab_size = shape_of(cfg), model_vocab_size(cfg, tokenizer_vocab)
     if arch == "t5":  # T5's own layout (engine/model/seq2seq.py): the form's position, norm and MLP do not apply
         shape.update(bias=False, position="relative", norm="rmsnorm", mlp="gelu_tanh")
         return GPTConfig(**shape, dropout=cfg.dropout, vocab_size=vocab_size, arch="t5", norm_eps=1e-6,
                          mlp_hidden=mlp_hidden(cfg.n_embd, "swiglu"))
     shape.update(n_encoder_layer=0)  # a decoder or an encoder alone has no separate encoder stack
-    return GPTConfig(**shape, dropout=cfg.dropout, vocab_size=vocab_size, arch=arch, nsp=nsp, num_labels=num_labels)
+    return GPTConfig(**shape, dropout=cfg.dropout, vocab_size=vocab_size, arch=arch, nsp=nsp, num_labels=num_labels,
+                     label_head=label_head)
 
 
 def gpt_config_from_dict(d: dict) -> GPTConfig:

@@ -4,7 +4,9 @@ The layout is BERT's, so a model exports to a `transformers` BERT folder weight 
 position and token-type embeddings summed and normalized; post-norm blocks (norm after each
 residual add); a masked-LM head of dense, GELU, norm and a decoder tied to the word embeddings with
 its own bias; a pooler (dense + tanh on the first token, [CLS]) feeding the next-sentence and
-classification heads. Attention and MLP are the decoder's (engine/model/gpt.py), without the mask.
+classification heads; a tagger (label_head "tokens") reads every token's final state instead, without a
+pooler, as transformers' BertForTokenClassification. Attention and MLP are the decoder's
+(engine/model/gpt.py), without the mask.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from engine.model.gpt import MLP, GPTConfig, SelfAttention, decay_groups, make_norm, rope_tables, sinusoid_table
+from engine.model.gpt import (
+    MLP,
+    GPTConfig,
+    SelfAttention,
+    decay_groups,
+    make_norm,
+    rope_tables,
+    sinusoid_table,
+    token_logits,
+)
 from engine.model.hooks import HookPoint
 
 TYPE_VOCAB = 2
@@ -48,8 +59,10 @@ class Encoder(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.hook_embed = HookPoint()
         self.h = nn.ModuleList(EncoderBlock(cfg, i) for i in range(cfg.n_layer))
+        self.tagger = bool(cfg.num_labels) and cfg.label_head == "tokens"
         if cfg.num_labels or cfg.nsp:
-            self.pooler = nn.Linear(C, C)
+            if not self.tagger:
+                self.pooler = nn.Linear(C, C)
             self.head_drop = nn.Dropout(cfg.dropout)
         if cfg.num_labels:
             self.classifier = nn.Linear(C, cfg.num_labels)
@@ -117,13 +130,15 @@ class Encoder(nn.Module):
 
     def forward(self, idx, targets=None, *, token_types=None, pad_mask=None, nsp_labels=None,
                 lengths=None):
-        """Masked-LM logits (B, T, vocab), or class logits (B, num_labels), and the loss when targets
-        are given (-100 marks unmasked positions). With nsp_labels the next-sentence loss is added.
-        With masked-LM targets the head reads only the masked positions (about 15%: with a big vocabulary
-        the head is a third of the step or more) and no logits are returned."""
+        """Masked-LM logits (B, T, vocab), class logits (B, num_labels) or a tagger's (B, T, num_labels), and
+        the loss when targets are given (-100 marks unmasked or unlabelled positions). With nsp_labels the
+        next-sentence loss is added. With masked-LM targets the head reads only the masked positions (about
+        15%: with a big vocabulary the head is a third of the step or more) and no logits are returned."""
         if pad_mask is None and lengths is not None:
             pad_mask = torch.arange(idx.size(1), device=idx.device)[None, :] < lengths[:, None]
         hidden = self.encode(idx, token_types, pad_mask)
+        if self.tagger:
+            return token_logits(self.classifier(self.head_drop(hidden)), targets)
         if self.config.num_labels:
             logits = self.classifier(self.pooled(hidden))
             loss = None if targets is None else F.cross_entropy(logits.float(), targets)

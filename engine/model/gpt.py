@@ -4,7 +4,8 @@ Pre-norm blocks; positions learned, sinusoidal or rotary; LayerNorm or RMSNorm; 
 Training uses fused `scaled_dot_product_attention`; a probe hooked on `h.{i}.attn.hook_pattern` makes
 that layer compute its weights explicitly (engine/model/hooks.py names every hook point). The attention and MLP here are
 shared with the bidirectional encoder (engine/model/encoder.py). With `num_labels` the output head is
-a sequence classifier reading the last real token, the one that has seen the whole text.
+a sequence classifier reading the last real token, the one that has seen the whole text, or a tagger labelling
+every token.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class GPTConfig(Shape):
     nsp: bool = False
     """bert only: a next-sentence-prediction head on the pooled first token."""
     num_labels: int = 0
-    """Above 0: a sequence classifier with this many classes instead of the language-model head."""
+    """Above 0: a classifier with this many classes instead of the language-model head."""
+    label_head: str = "sequence"
+    """With num_labels: sequence (one label a text) | tokens (a label every token: a tagger, named entities)."""
     mlp_hidden: int = 0
     """The MLP's hidden width; 0: 4 x n_embd (GELU) or 2/3 of that rounded up to 64 (SwiGLU). Imported
     models bring their own."""
@@ -214,8 +217,8 @@ class GPT(nn.Module):
         self.hook_embed = HookPoint()
         self.h = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
         self.ln_f = make_norm(cfg)
-        if cfg.num_labels:
-            self.classifier = nn.Linear(cfg.n_embd, cfg.num_labels, bias=False)
+        if cfg.num_labels:  # a tagger's head has a bias, as transformers' *ForTokenClassification heads
+            self.classifier = nn.Linear(cfg.n_embd, cfg.num_labels, bias=cfg.label_head == "tokens")
         else:
             self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
             if cfg.tie_weights:
@@ -256,7 +259,8 @@ class GPT(nn.Module):
 
         With a cache, positions continue after the cached tokens. A classifier returns (B, num_labels) logits
         read at position `lengths - 1` (right padding is never seen by a causal model) and takes class
-        ids as targets. Training with targets and a big vocabulary returns no logits, only the loss, computed
+        ids as targets; a tagger (label_head "tokens") returns (B, T, num_labels) logits, each token read with
+        what comes before it. Training with targets and a big vocabulary returns no logits, only the loss, computed
         slice by slice (engine/model/linear_loss.py).
         """
         B, T = idx.shape
@@ -276,6 +280,8 @@ class GPT(nn.Module):
         for block in self.h:
             x = block(x, rope, cache)
         x = self.ln_f(x)
+        if self.config.label_head == "tokens" and self.config.num_labels:
+            return token_logits(self.classifier(x), targets)
         if self.config.num_labels:
             last = (lengths - 1) if lengths is not None else torch.full((B,), T - 1, device=idx.device)
             logits = self.classifier(x[torch.arange(B, device=idx.device), last])
@@ -296,6 +302,14 @@ class GPT(nn.Module):
 
     def param_groups(self, weight_decay: float) -> list[dict]:
         return decay_groups(self, weight_decay)
+
+
+def token_logits(logits, targets=None):
+    """A tagger's (B, T, num_labels) logits and, with targets (-100 where a token is not labelled), the mean
+    cross-entropy over the labelled tokens."""
+    if targets is None:
+        return logits, None
+    return logits, F.cross_entropy(logits.float().flatten(0, 1), targets.reshape(-1), ignore_index=-100)
 
 
 def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:

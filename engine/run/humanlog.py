@@ -35,8 +35,9 @@ def describe(e: Event) -> str | None:
         star = " (best)" if g("best") else ""
         extra = "".join(f", {label} {g(key):.2f}" for key, label in (
             ("val_ppl", "val perplexity"), ("val_accuracy", "val accuracy"), ("val_nsp_accuracy", "NSP accuracy"),
-            ("val_macro_f1", "val macro-F1"), ("icl_score", "ICL score"), ("val_bleu", "BLEU"), ("val_chrf", "chrF"),
-            ("val_rouge_l", "ROUGE-L"), ("val_exact_match", "exact match")) if g(key) is not None)
+            ("val_macro_f1", "val macro-F1"), ("val_entity_f1", "val entity F1"), ("icl_score", "ICL score"),
+            ("val_bleu", "BLEU"), ("val_chrf", "chrF"), ("val_rouge_l", "ROUGE-L"), ("val_exact_match", "exact match"))
+            if g(key) is not None)
         if g("head_scores") and g("head_scores").get("induction"):
             extra += f", top induction {max(max(row) for row in g('head_scores')['induction']):.2f}"
         return f"eval at step {e.step}: train loss {g('train_loss'):.4f}, val loss {g('val_loss'):.4f}{extra}{star}"
@@ -73,9 +74,11 @@ def test_line(test: dict) -> str:
     """The test split's metrics in words: loss, then whichever scores the task has."""
     classifier = test.get("macro_f1") is not None
     names = {"loss": "loss", "accuracy": "accuracy" if classifier else "token accuracy", "macro_f1": "macro-F1",
-             "bleu": "BLEU", "chrf": "chrF", "rouge_l": "ROUGE-L", "exact_match": "exact match"}
+             "bleu": "BLEU", "chrf": "chrF", "rouge_l": "ROUGE-L", "exact_match": "exact match",
+             "entity_f1": "entity F1"}
     return ", ".join(f"{label} {test[key]:.3f}" if key in ("loss", "rouge_l", "macro_f1") else
-                     f"{label} {test[key]:.1%}" if key in ("accuracy", "exact_match") else f"{label} {test[key]:.1f}"
+                     f"{label} {test[key]:.1%}" if key in ("accuracy", "exact_match", "entity_f1") else
+                     f"{label} {test[key]:.1f}"
                      for key, label in names.items() if test.get(key) is not None)
 
 

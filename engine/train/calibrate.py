@@ -41,8 +41,10 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
     precision = resolve_precision(cfg.train.precision, dev)
     memory = PeakMemory(dev).start()
     torch.manual_seed(0)
-    model = build_model(gpt_config(cfg.model, vocab_size, arch=cfg.arch,
-                                   num_labels=2 if cfg.model.objective == "classify" else 0)).to(dev)
+    tag = cfg.model.objective == "tag"  # a tagger's head: a few labels at every token (the demo has nine)
+    labels = 2 if cfg.model.objective == "classify" else 9 if tag else 0
+    model = build_model(gpt_config(cfg.model, vocab_size, arch=cfg.arch, num_labels=labels,
+                                   label_head="tokens" if tag else "sequence")).to(dev)
     model = fp8.apply(model, precision)
     optimizer = make_optimizer(model, cfg.train, dev.type)
     B, T = cfg.train.batch_size, cfg.model.block_size
@@ -78,7 +80,7 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
             sync()
             forward.append(time.perf_counter() - t0)
     token_s = 0.0
-    if cfg.arch == "gpt" and not cfg.model.objective == "classify":
+    if cfg.arch == "gpt" and cfg.model.objective not in ("classify", "tag"):
         n = 16
         t0 = time.perf_counter()
         list(stream(model, [0], SamplingOptions(max_new_tokens=n, temperature=0.8, top_k=50, seed=0), device=dev))
@@ -94,6 +96,8 @@ def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
         return {"src": ids, "tgt_in": tgt, "targets": tgt}
     if cfg.model.objective == "classify":
         return {"idx": ids, "targets": torch.zeros(ids.size(0), dtype=torch.long, device=ids.device)}
+    if cfg.model.objective == "tag":
+        return {"idx": ids, "targets": torch.zeros_like(ids)}
     return {"idx": ids, "targets": ids}
 
 

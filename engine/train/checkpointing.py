@@ -50,7 +50,7 @@ class Checkpointing:
         if not self.dist.is_main:
             return
         extra = {"lora": self.lora, "base": BASE_DIR} if self.lora else {}
-        if getattr(self.task, "labels", None):
+        if self.task.labels:
             extra["labels"] = self.task.labels
         meta = {**extra, "val_loss": None if math.isinf(self.best_val) else self.best_val, "best": best,
                 "best_val_loss": None if math.isinf(self.best_val) else self.best_val, "lr_scale": self.lr_scale,

@@ -40,12 +40,13 @@ def cmd_eval(args) -> int:
     if cfg.model.objective == "causal":
         parts.append(f"perplexity {m['ppl']:.2f}")
     names = {"accuracy": {"masked": "masked-token accuracy", "seq2seq": "token accuracy",
-                          "instruct": "token accuracy"}.get(cfg.model.objective, "accuracy"),
-             "nsp_accuracy": "next-sentence accuracy", "macro_f1": "macro-F1", "exact_match": "exact match"}
+                          "instruct": "token accuracy", "tag": "word accuracy"}.get(cfg.model.objective, "accuracy"),
+             "nsp_accuracy": "next-sentence accuracy", "macro_f1": "macro-F1", "exact_match": "exact match",
+             "entity_precision": "entity precision", "entity_recall": "entity recall", "entity_f1": "entity F1"}
     parts += [f"{text} {m[key]:.1%}" for key, text in names.items() if key in m]
     parts += [f"{text} {m[key]:.1f}" for key, text in (("bleu", "BLEU"), ("chrf", "chrF")) if key in m]
     parts += [f"ROUGE-L {m['rouge_l']:.3f}"] if "rouge_l" in m else []
-    over = (f"every {split} example" if cfg.model.objective == "classify" else
+    over = (f"every {split} example" if cfg.model.objective in ("classify", "tag") else
             "every test pair, each target written" if cfg.model.objective in PAIR_OBJECTIVES and split == "test"
             and "exact_match" in m else
             f"up to {args.batches} batches of {cfg.train.batch_size} pairs, {cfg.task.metric_samples} targets written"
@@ -140,7 +141,7 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         trainer = Trainer(cfg, events=writer, run_dir=run_dir, resume=resume)
         trainer.setup()
         reason = trainer.fit()
-        test = getattr(trainer.task, "evaluate_test", lambda _: None)(trainer.model)  # all ranks; None: no test split
+        test = trainer.task.evaluate_test(trainer.model)  # all ranks; None: no test split
         if trainer.dist.is_main:
             writer.emit("finished", trainer.step, reason=reason, elapsed=trainer.elapsed(),
                         session_elapsed=trainer.elapsed() - trainer.elapsed_before,  # a resumed run's: this session
@@ -244,6 +245,12 @@ def cmd_prepare(args) -> int:
 
         print("\n".join(pair_report(cfg, prepare_pairs(cfg, tokenizer=given, progress=_say_stage))))
         return 0
+    if cfg.model.objective == "tag":  # as training does: tagged sentences, their words tokenized
+        from engine.data.tagged import read_tagged, tag_report, tag_tokenizer
+
+        sentences = read_tagged(cfg.data.path, cfg.data.encoding)
+        print("\n".join(tag_report(cfg, sentences, given or tag_tokenizer(cfg, sentences, _say_stage))))
+        return 0
     corpus = prepare_corpus(cfg, tokenizer=given, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                      file=sys.stderr))
     s = corpus.stats
@@ -296,6 +303,10 @@ def cmd_tokenizer(args) -> int:
         from engine.data.pair_prepare import prepare_pairs
 
         given = prepare_pairs(cfg, progress=_say_stage, split=False)
+    if given is None and cfg.model.objective == "tag":  # trained on the sentences, never on their tags
+        from engine.data.tagged import read_tagged, tag_tokenizer
+
+        given = tag_tokenizer(cfg, read_tagged(cfg.data.path, cfg.data.encoding), _say_stage)
     tokenizer = given or prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                file=sys.stderr)).tokenizer
     tokenizer.save(args.out)

@@ -5,39 +5,10 @@ accuracy and the generated targets' BLEU, chrF, ROUGE-L and exact match (seq2seq
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
-
-import numpy as np
-import torch
-
 from engine.config.schema import PAIR_OBJECTIVES, RunConfig
 from engine.core.errors import UserError
-from engine.data.encode import prepare_corpus
-from engine.run.events import EventWriter
-from engine.runtime.distributed import DistInfo
 from engine.train.make_task import make_task
-
-
-@dataclass
-class _Host:
-    """What a task reads from the trainer that owns it: one process, full precision, no event file."""
-    cfg: RunConfig
-    arch: str
-    device: torch.device
-    dist: DistInfo
-    events: EventWriter
-    tokenizer: object = None
-    corpus: object = None
-
-    def _prepare_corpus(self, tokenizer):
-        return prepare_corpus(self.cfg, tokenizer=tokenizer)
-
-    def to_device(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        return {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
-
-    def autocast(self):
-        return contextlib.nullcontext()
+from engine.train.task_context import TaskContext
 
 
 def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, device: str = "cpu",
@@ -47,10 +18,10 @@ def evaluate_checkpoint(cfg: RunConfig, model, tokenizer, *, batches: int, devic
     as in training. A run that holds out no test split is refused in words."""
     cfg.train.eval_batches = batches
     cfg.train.auto_batch_size = False
-    host = _Host(cfg, model.config.arch, torch.device(device), DistInfo(), EventWriter(None))
-    # a fine-tune's, or a pair run's (trained on both sides, with its start and end tokens)
-    own = cfg.finetune.source or cfg.model.objective in PAIR_OBJECTIVES
-    task = make_task(host, tokenizer if own else None)
+    ctx = TaskContext.single_process(cfg, model.config.arch, device)
+    # a fine-tune's, a pair run's (trained on both sides, with its start and end tokens), a tagger's (on sentences)
+    own = cfg.finetune.source or cfg.model.objective in (*PAIR_OBJECTIVES, "tag")
+    task = make_task(ctx, tokenizer if own else None)
     if split == "test" and not task.has_test():
         raise UserError(f"this run has no test split (data.test_fraction = {cfg.data.test_fraction} holds out no "
                         f"rows): score --split validation, or train with a larger data.test_fraction")

@@ -49,7 +49,8 @@ def load_source(path: str | Path) -> Source:
     return Source(model.config, ckpt.model_tensors(model), Tokenizer.load(tok_file), f"{run_dir.name}/{ck.name}")
 
 
-def fine_tune_config(source: GPTConfig, *, dropout: float, nsp: bool, num_labels: int, objective: str) -> GPTConfig:
+def fine_tune_config(source: GPTConfig, *, dropout: float, nsp: bool, num_labels: int, objective: str,
+                     label_head: str = "sequence") -> GPTConfig:
     if objective == "masked" and source.arch != "bert":
         raise UserError("masked-LM fine-tuning needs an encoder (BERT-style) source; this one is a GPT decoder")
     kinds = {"gpt": "a GPT decoder", "bert": "a BERT-style encoder", "t5": "a T5-style encoder-decoder"}
@@ -60,7 +61,8 @@ def fine_tune_config(source: GPTConfig, *, dropout: float, nsp: bool, num_labels
     if (objective == "seq2seq") != (source.arch == "t5"):
         wanted = "an encoder-decoder (T5)" if objective == "seq2seq" else "a decoder or an encoder"
         raise UserError(f"{objective} fine-tuning needs {wanted} source; this one is {kinds[source.arch]}")
-    return replace(source, dropout=dropout, nsp=nsp and objective == "masked", num_labels=num_labels)
+    return replace(source, dropout=dropout, nsp=nsp and objective == "masked", num_labels=num_labels,
+                   label_head=label_head)
 
 
 def init_from(model: torch.nn.Module, source: Source) -> tuple[list[str], list[str]]:
@@ -112,11 +114,13 @@ def build_for_run(cfg: RunConfig, tokenizer: Tokenizer, source: Source | None, *
                   num_labels: int) -> BuiltModel:
     ft, objective = cfg.finetune, cfg.model.objective
     nsp = cfg.task.nsp and objective == "masked"
+    head = "tokens" if objective == "tag" else "sequence"  # a tagger labels every token
     if source:
         gcfg = fine_tune_config(source.config, dropout=cfg.model.dropout, nsp=nsp, num_labels=num_labels,
-                                objective=objective)
+                                objective=objective, label_head=head)
     else:
-        gcfg = gpt_config(cfg.model, tokenizer.vocab_size, arch=arch, nsp=nsp, num_labels=num_labels)
+        gcfg = gpt_config(cfg.model, tokenizer.vocab_size, arch=arch, nsp=nsp, num_labels=num_labels,
+                          label_head=head)
     if tokenizer.vocab_size > gcfg.vocab_size:
         raise UserError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {gcfg.vocab_size}: the "
                         f"source model lacks tokens this objective needs ([CLS] [SEP] [MASK] [PAD])")

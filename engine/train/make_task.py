@@ -1,38 +1,48 @@
-"""The run's task, chosen by its objective: a language model's (causal, masked), a classifier's, or a
-pair objective's (seq2seq, instruct). Apart from the tasks, so that the pair tasks can build on tasks.py."""
+"""The run's task, chosen by its objective: a language model's (causal, masked), a classifier's, a tagger's, or
+a pair objective's (seq2seq, instruct). Apart from the tasks, so that the pair tasks can build on tasks.py."""
 
 from __future__ import annotations
 
 from engine.config.schema import PAIR_OBJECTIVES
-from engine.data.encode import cache_root
+from engine.data.encode import CorpusStats, cache_root
+from engine.data.tagged import read_tagged, tag_tokenizer
+from engine.data.tokenizer import Tokenizer
 from engine.train.pair_tasks import make_pair_task
+from engine.train.tag_task import TagTask
+from engine.train.task_context import TaskContext
 from engine.train.tasks import CausalTask, ClassifyTask, MaskedTask, Task, resolve_auto_batch
 
 
-def make_task(trainer, tokenizer=None) -> Task:
+def make_task(ctx: TaskContext, tokenizer: Tokenizer | None = None) -> Task:
     """The run's task with its data ready; `tokenizer` (a fine-tune's) replaces the [tokenizer] section.
 
-    Sets `trainer.tokenizer`, and `trainer.corpus` for language models (a token stream); applies a time budget's
-    choices (engine/train/time_budget.py) once the corpus is known."""
-    objective = trainer.cfg.model.objective
-    trainer.corpus = None
+    The task holds the tokenizer it was built with, and a language model's token stream as `corpus`; a time
+    budget's choices (ctx.choose_budget) are made once the corpus is known, then the micro-batch is fitted."""
+    objective = ctx.cfg.model.objective
     if objective in PAIR_OBJECTIVES:
-        task = make_pair_task(trainer, tokenizer)
-        _budget(trainer, keep_shape=True)  # built already: a budget chooses the schedule, not the shape
+        task = make_pair_task(ctx, tokenizer)
+        resolve_auto_batch(ctx, task.tokenizer.vocab_size)
+        _budget(ctx, task.tokenizer, None)  # built already: a budget chooses the schedule, not the shape
         return task
+    if objective == "tag":  # tagged sentences; the tokenizer learns their words, never their tags
+        sentences = read_tagged(ctx.cfg.data.path, ctx.cfg.data.encoding)
+        tokenizer = tokenizer or tag_tokenizer(ctx.cfg, sentences, lambda stage, msg: ctx.events.emit(
+            "prepare", stage=stage, message=msg))
+        _budget(ctx, tokenizer, None)
+        resolve_auto_batch(ctx, tokenizer.vocab_size)
+        return TagTask(ctx, tokenizer, sentences)
     if objective == "classify":
-        trainer.tokenizer = tokenizer or trainer._prepare_corpus(None).tokenizer
-        _budget(trainer)
-        resolve_auto_batch(trainer)
-        return ClassifyTask(trainer, cache_root(trainer.cfg))
-    trainer.corpus = trainer._prepare_corpus(tokenizer)
-    trainer.tokenizer = trainer.corpus.tokenizer
-    _budget(trainer)  # the shape among its choices: before the batch is fitted and the task built
-    resolve_auto_batch(trainer)
-    return (MaskedTask if objective == "masked" else CausalTask)(trainer, trainer.corpus)
+        tokenizer = tokenizer or ctx.prepare_corpus(None).tokenizer
+        _budget(ctx, tokenizer, None)
+        resolve_auto_batch(ctx, tokenizer.vocab_size)
+        return ClassifyTask(ctx, tokenizer, cache_root(ctx.cfg))
+    corpus = ctx.prepare_corpus(tokenizer)
+    _budget(ctx, corpus.tokenizer, corpus.stats)  # the shape among its choices: before the batch is fitted
+    resolve_auto_batch(ctx, corpus.tokenizer.vocab_size)
+    return (MaskedTask if objective == "masked" else CausalTask)(ctx, corpus)
 
 
-def _budget(trainer, *, keep_shape: bool = False) -> None:
-    """A time budget's choices (engine/train/time_budget.py): a Trainer makes them; evaluating a checkpoint does not."""
-    if hasattr(trainer, "resolve_budget"):
-        trainer.resolve_budget(keep_shape=keep_shape)
+def _budget(ctx: TaskContext, tokenizer: Tokenizer, corpus: CorpusStats | None) -> None:
+    """A time budget's choices: a trainer makes them; measuring a checkpoint does not."""
+    if ctx.choose_budget is not None:
+        ctx.choose_budget(tokenizer.vocab_size, corpus)

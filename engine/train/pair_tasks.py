@@ -18,8 +18,8 @@ from torch.nn import functional as F
 
 from engine.core.errors import UserError
 from engine.data.batches import hold_out_test
-from engine.data.encode import cache_root
 from engine.data.labelled import ExampleSampler
+from engine.data.pair_prepare import prepare_pairs
 from engine.data.pairs import (
     IGNORE,
     PROMPT_TEMPLATE,
@@ -27,28 +27,17 @@ from engine.data.pairs import (
     Rows,
     instruct_batch,
     padded_pairs,
-    read_pairs,
     seq2seq_batch,
     seq2seq_specials,
-    split_pairs,
 )
 from engine.data.span_corruption import SpanCorruptionSampler, window_length
-from engine.data.tokenizer import train_tokenizer
+from engine.data.tokenizer import Tokenizer
 from engine.infer.seq2seq_generate import greedy_batch
 from engine.probes.cross_attention import save_recorded, seq2seq_patterns
-from engine.train.tasks import SPLIT_SEEDS, Task, resolve_auto_batch
+from engine.train.probe import Probes
+from engine.train.task_context import TaskContext
+from engine.train.tasks import SPLIT_SEEDS, Task
 from engine.train.text_metrics import text_metrics
-
-
-def pair_tokenizer(trainer, texts: list[str]):
-    """The [tokenizer] section's tokenizer trained on both sides of the pairs (a file is loaded as it is)."""
-    t = trainer.cfg.tokenizer
-    if t.kind == "file":
-        from engine.data.tokenizer import Tokenizer
-
-        return Tokenizer.load(t.path)
-    trainer.events.emit("prepare", stage="tokenizer", message=f"training a {t.kind} tokenizer on sources and targets")
-    return train_tokenizer(t.kind, lambda: iter(texts), vocab_size=t.vocab_size, length=len(texts))
 
 
 class PairTask(Task):
@@ -56,26 +45,22 @@ class PairTask(Task):
 
     metric_names = ("accuracy",)
 
-    def load_pairs(self, tokenizer, limits, *, target_key: str, extra_text: str = "") -> None:
-        """Read, tokenize and split the pairs; `limits(tokenizer)` gives the longest source and target."""
-        cfg = self.t.cfg
-        sources, targets = read_pairs(cfg.data, cache_root(cfg))
-        self.t.tokenizer = tokenizer or pair_tokenizer(self.t, sources + targets + [extra_text])
-        self.specials = seq2seq_specials(self.t.tokenizer)
-        max_source, max_target = limits(self.t.tokenizer)
-        self.data = split_pairs(sources, targets, self.t.tokenizer, seed=self.tr.seed,
-                                val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction,
-                                max_source=max_source, max_target=max_target, target_key=target_key,
-                                long_pairs=cfg.data.long_pairs)
+    def load_pairs(self, tokenizer) -> None:
+        """Read, tokenize and split the pairs as the `prepare` command does, reporting each stage as an event."""
+        events = self.ctx.events
+        prepared = prepare_pairs(self.ctx.cfg, tokenizer=tokenizer, progress=lambda stage, msg: events.emit(
+            "prepare", stage=stage, message=msg))
+        self.tokenizer, self.data, self.specials = prepared.tokenizer, prepared.data, prepared.specials
+        target_key = prepared.target_key
         if self.data.truncated:
-            self.t.events.emit("warning", kind="truncated", message=(
+            events.emit("warning", kind="truncated", message=(
                 f"{self.data.truncated} source(s) are longer than model.block_size and were cut to it"))
         if self.data.targets_cut:
-            self.t.events.emit("warning", kind="truncated", message=(
+            events.emit("warning", kind="truncated", message=(
                 f"{self.data.targets_cut} target(s) are longer than {target_key} and were cut to it "
                 f"(data.long_pairs = \"truncate\")"))
         if self.data.dropped:
-            self.t.events.emit("warning", kind="dropped", message=(
+            events.emit("warning", kind="dropped", message=(
                 f"{self.data.dropped} pair(s) longer than the model takes were left out (data.long_pairs = \"drop\")"))
 
     def stats(self) -> dict:
@@ -83,7 +68,7 @@ class PairTask(Task):
         n = len(d.train) + len(d.val) + len(d.test)
         return {"documents": n, "train_examples": len(d.train), "val_examples": len(d.val),
                 "test_examples": len(d.test), "truncated": d.truncated, "targets_cut": d.targets_cut,
-                "dropped": d.dropped, "vocab_size": self.t.tokenizer.vocab_size}
+                "dropped": d.dropped, "vocab_size": self.tokenizer.vocab_size}
 
     def eval_rows(self, which: str) -> PairSplit:
         return {"val": self.data.val, "train": self.data.train, "test": self.data.test}[which]
@@ -103,9 +88,9 @@ class PairTask(Task):
 
     def evaluate(self, model, which: str) -> dict:
         metrics = super().evaluate(model, which)
-        if which != "train" and self.t.cfg.task.metric_samples:
+        if which != "train" and self.ctx.cfg.task.metric_samples:
             split = self.eval_rows(which)
-            n = len(split) if which == "test" else min(len(split), self.t.cfg.task.metric_samples)
+            n = len(split) if which == "test" else min(len(split), self.ctx.cfg.task.metric_samples)
             predictions = self.write_targets(model, split, n)
             metrics.update(text_metrics(predictions, split.targets[:n]))
         return metrics
@@ -122,9 +107,6 @@ class PairTask(Task):
         model.train()
         return [(f"{split.sources[i]}\n→ ", f"{predictions[i]}\n  (reference: {split.targets[i]})") for i in range(n)]
 
-    def probe_ids(self) -> list[int]:
-        return []
-
     def val_text(self) -> str:
         return self.data.val.sources[0] if len(self.data.val) else ""
 
@@ -132,37 +114,36 @@ class PairTask(Task):
 class Seq2SeqTask(PairTask):
     name = "seq2seq"
 
-    def __init__(self, trainer, tokenizer=None):
-        super().__init__(trainer)
-        m = trainer.cfg.model
+    def __init__(self, ctx: TaskContext, tokenizer: Tokenizer | None = None):
+        super().__init__(ctx)
+        m = ctx.cfg.model
         self.max_target = m.target_block_size or m.block_size
-        self.denoise = not is_table_corpus(trainer.cfg.data.path)
+        self.denoise = not is_table_corpus(ctx.cfg.data.path)
         self._sample_batch = None  # denoising: the validation window each sample reads, built once
         if self.denoise:
-            self._init_denoising(trainer, tokenizer)
+            self._init_denoising(tokenizer)
         else:
-            self.load_pairs(tokenizer, lambda _tok: (m.block_size - 1, self.max_target - 1),
-                            target_key="model.target_block_size")
+            self.load_pairs(tokenizer)
             self.make_batch = lambda split, rows: seq2seq_batch(split, rows, self.specials)
             self.sampler = ExampleSampler(Rows(len(self.data.train), lambda r: self.make_batch(self.data.train, r)),
                                           self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
             self.tokens_per_row = int(np.mean([len(t) + 1 for t in self.data.train.tgt]))
 
-    def _init_denoising(self, trainer, tokenizer) -> None:
-        trainer.corpus = trainer._prepare_corpus(tokenizer)
-        trainer.tokenizer = trainer.corpus.tokenizer
-        self.specials = seq2seq_specials(trainer.tokenizer, sentinels=True)
-        self.train_tokens, self.val_tokens = trainer.corpus.arrays()
-        m = trainer.cfg.model
+    def _init_denoising(self, tokenizer: Tokenizer | None) -> None:
+        cfg = self.ctx.cfg
+        self.corpus = self.ctx.prepare_corpus(tokenizer)
+        self.tokenizer = self.corpus.tokenizer
+        self.specials = seq2seq_specials(self.tokenizer, sentinels=True)
+        self.train_tokens, self.val_tokens = self.corpus.arrays()
+        m = cfg.model
         self.train_tokens, _, self.test_tokens, _ = hold_out_test(
-            self.train_tokens, np.zeros(1, dtype=np.int64), trainer.corpus.stats.tokens, trainer.cfg.data.test_fraction,
+            self.train_tokens, np.zeros(1, dtype=np.int64), self.corpus.stats.tokens, cfg.data.test_fraction,
             m.block_size + self.max_target)
-        self.window = window_length(m.block_size, self.max_target, len(self.specials.sentinels),
-                                    trainer.cfg.task.mask_prob)
+        self.window = window_length(m.block_size, self.max_target, len(self.specials.sentinels), cfg.task.mask_prob)
         if len(self.val_tokens) <= self.window:
             raise UserError(f"the validation split holds {len(self.val_tokens)} tokens, fewer than one denoising "
                             f"window of {self.window}: add text or lower model.block_size")
-        kw = {"density": trainer.cfg.task.mask_prob}
+        kw = {"density": cfg.task.mask_prob}
         self.sampler = SpanCorruptionSampler(self.train_tokens, self.window, self.tr.batch_size, self.specials,
                                              seed=self.tr.seed, **kw, **self.rank_args())
         self._eval = {w: SpanCorruptionSampler(tokens, self.window, self.tr.batch_size, self.specials, seed=0, **kw)
@@ -172,10 +153,8 @@ class Seq2SeqTask(PairTask):
 
     def stats(self):
         if self.denoise:
-            from engine.data.encode import stats_dict
-
-            return stats_dict(self.t.corpus.stats) | {"denoising_window": self.window, "test_tokens":
-                                                      len(self.test_tokens), "train_tokens": len(self.train_tokens)}
+            return Task.stats(self) | {"denoising_window": self.window, "test_tokens": len(self.test_tokens),
+                                       "train_tokens": len(self.train_tokens)}
         return super().stats()
 
     def has_test(self) -> bool:
@@ -187,7 +166,7 @@ class Seq2SeqTask(PairTask):
         return super().eval_batches(which)
 
     def configure(self, model) -> None:
-        model.label_smoothing = self.t.cfg.task.label_smoothing
+        model.label_smoothing = self.ctx.cfg.task.label_smoothing
 
     def batch_sums(self, model, batch):
         logits, _ = model(batch["src"], batch["tgt_in"], src_lengths=batch["src_lengths"])
@@ -198,34 +177,34 @@ class Seq2SeqTask(PairTask):
             return Task.evaluate(self, model, which)
         return super().evaluate(model, which)
 
-    def record_attention(self, model, step: int, run_dir: Path | None) -> Path | None:
+    def record_attention(self, model, step: int, probes: Probes, *, main: bool, sharded: bool) -> Path | None:
         """The first validation pair's three attention stacks, teacher-forced on its reference target, so
-        that every evaluation's maps share their rows (attention/step-NNNNNN.npz)."""
+        that every evaluation's maps share their rows (attention/step-NNNNNN.npz); none for denoising."""
         if self.denoise or not len(self.data.val):
             return None
         src, tgt = self.data.val.src[0] + [self.specials.eos], self.data.val.tgt[0]
         maps = seq2seq_patterns(model, src, [self.specials.pad] + tgt)
-        if run_dir is None:
+        if not main:
             return None
-        tok = self.t.tokenizer
-        if not self.t.fsdp:
-            self.t.probes.embeddings.record(model, step)  # the shared token embedding's map, as a decoder's
-        return save_recorded(Path(run_dir) / "attention", step, maps, tok.token_strings(src), tok.token_strings(tgt))
+        tok = self.tokenizer
+        if not sharded:
+            probes.embeddings.record(model, step)  # the shared token embedding's map, as a decoder's
+        return save_recorded(probes.run_dir / "attention", step, maps, tok.token_strings(src), tok.token_strings(tgt))
 
     def val_text(self) -> str:
         if self.denoise:
-            return self.t.tokenizer.decode(self.val_tokens[: self.window].tolist())
+            return self.tokenizer.decode(self.val_tokens[: self.window].tolist())
         return super().val_text()
 
     def write_targets(self, model, split: PairSplit, n: int) -> list[str]:
         out = []
         for first in range(0, n, 64):
             rows = np.arange(first, min(first + 64, n))
-            batch = self.t.to_device(padded_pairs([split.src[i] for i in rows], [[] for _ in rows], self.specials))
-            with self.t.autocast():
+            batch = self.ctx.to_device(padded_pairs([split.src[i] for i in rows], [[] for _ in rows], self.specials))
+            with self.ctx.autocast():
                 ids = greedy_batch(model, batch["src"], batch["src_lengths"], max_len=self.max_target,
                                    start=self.specials.pad, eos=self.specials.eos)
-            out += [self.t.tokenizer.decode(row) for row in ids]
+            out += [self.tokenizer.decode(row) for row in ids]
         return out
 
     def samples(self, model):
@@ -233,14 +212,14 @@ class Seq2SeqTask(PairTask):
             return super().samples(model)
         if self._sample_batch is None:
             self._sample_batch = self._eval["val"].eval_batches(1, seed=self.tr.seed + 1)[0]
-        batch = self.t.to_device(self._sample_batch)
+        batch = self.ctx.to_device(self._sample_batch)
         model.eval()
         with torch.no_grad():
             src, n = batch["src"][:1], int(batch["src_lengths"][0])
             guess = greedy_batch(model, src[:, :n], batch["src_lengths"][:1], max_len=self.max_target,
                                  start=self.specials.pad, eos=self.specials.eos)[0]
         model.train()
-        tok = self.t.tokenizer
+        tok = self.tokenizer
         truth = [t for t in batch["targets"][0].tolist() if t not in (IGNORE, self.specials.eos)]
         return [(tok.decode(src[0, : n - 1].tolist()) + "\n→ ", f"{tok.decode(guess)}\n  (reference: "
                                                               f"{tok.decode(truth)})")]
@@ -251,15 +230,10 @@ class InstructTask(PairTask):
 
     name = "instruct"
 
-    def __init__(self, trainer, tokenizer=None):
-        super().__init__(trainer)
-        T = trainer.cfg.model.block_size
-
-        def limits(tok):  # the response and its <eos> beside at least the template and a token of source
-            return T, max(1, T - len(tok.encode(PROMPT_TEMPLATE.format(source=""))) - 2)
-
-        self.load_pairs(tokenizer, limits, target_key="model.block_size", extra_text=PROMPT_TEMPLATE)
-        tok = trainer.tokenizer
+    def __init__(self, ctx: TaskContext, tokenizer: Tokenizer | None = None):
+        super().__init__(ctx)
+        self.load_pairs(tokenizer)
+        tok = self.tokenizer
         self.prompts = {name: [tok.encode(PROMPT_TEMPLATE.format(source=s)) for s in split.sources]
                         for name, split in (("train", self.data.train), ("val", self.data.val),
                                             ("test", self.data.test))}
@@ -271,10 +245,7 @@ class InstructTask(PairTask):
 
     def _batch(self, split, rows):
         return instruct_batch(split, rows, self.prompts[split.name], self.specials.eos,
-                              self.specials.pad, self.t.cfg.model.block_size)
-
-    def configure(self, model) -> None:
-        pass
+                              self.specials.pad, self.ctx.cfg.model.block_size)
 
     def batch_sums(self, model, batch):
         logits, _ = model(batch["idx"])
@@ -285,8 +256,8 @@ class InstructTask(PairTask):
         from engine.infer.generate import greedy_continuations
 
         ids = greedy_continuations(model, self.prompts[split.name][:n], eos=self.specials.eos,
-                                   banned=[self.specials.pad], device=self.t.device)
-        return [self.t.tokenizer.decode(row) for row in ids]
+                                   banned=[self.specials.pad], device=self.ctx.device)
+        return [self.tokenizer.decode(row) for row in ids]
 
 
 def token_sums(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -305,8 +276,6 @@ def is_table_corpus(path: str) -> bool:
     return files.saved_dataset is not None or any(b != "text" for b in files.by_builder)
 
 
-def make_pair_task(trainer, tokenizer=None) -> Task:
-    trainer.corpus = None
-    task = (Seq2SeqTask if trainer.cfg.model.objective == "seq2seq" else InstructTask)(trainer, tokenizer)
-    resolve_auto_batch(trainer)
-    return task
+def make_pair_task(ctx: TaskContext, tokenizer: Tokenizer | None = None) -> Task:
+    """A pair objective's task, its tokenizer trained on both sides of the pairs unless one is given."""
+    return (Seq2SeqTask if ctx.cfg.model.objective == "seq2seq" else InstructTask)(ctx, tokenizer)

@@ -8,20 +8,24 @@ The trainer's loop is the same for all three.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from engine.data.batches import WindowSampler, eval_starts, hold_out_test
-from engine.data.encode import stats_dict
+from engine.data.encode import PreparedCorpus, stats_dict
 from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
+from engine.data.tokenizer import Tokenizer
 from engine.infer.generate import SamplingOptions, generate_text
 from engine.infer.grad_free import grad_free
 from engine.probes.icl import icl_positions
 from engine.runtime import distributed as ddp
+from engine.train.probe import Probes
 from engine.train.sharding import whole_root
+from engine.train.task_context import TaskContext
 
 SPLIT_SEEDS = {"val": 1, "train": 2, "test": 3}
 """Each split's fixed evaluation windows are drawn with the run's seed plus this."""
@@ -31,18 +35,33 @@ and this much of logits: on CPU, 12-row batches in fours took 12% less time (ben
 
 
 class Task:
+    """Every hook the trainer calls is declared here, with a default where a task may leave it out; subclasses
+    fill in their data (`sampler`, `eval_batches`) and metrics (`n_sums`, `batch_sums`, `summarize`).
+
+    A task is given a TaskContext (engine/train/task_context.py), never its owner; it holds the tokenizer it was
+    built with, and a language model's token stream as `corpus`."""
+
     name = ""
     metric_names: tuple[str, ...] = ()
+    labels: list[str] | None = None
+    """A classifier's label names, in the order of its outputs."""
+    corpus: PreparedCorpus | None = None
+    tokenizer: Tokenizer
+    tokens_per_row: int
+    """Tokens a batch row trains on, for the throughput."""
 
-    def __init__(self, trainer):
-        self.t = trainer
-        self.tr = trainer.cfg.train
+    def __init__(self, ctx: TaskContext):
+        self.ctx = ctx
+        self.tr = ctx.cfg.train
 
     def batch(self, step: int, micro: int) -> dict[str, np.ndarray]:
         return self.sampler.batch(step, micro)
 
+    def configure(self, model) -> None:
+        """Set what the task decides on the built model, before it is sharded or wrapped."""
+
     def rank_args(self) -> dict:
-        d = self.t.dist
+        d = self.ctx.dist
         return {"grad_accum": self.tr.grad_accum, "rank": d.rank, "world_size": d.world_size}
 
     def evaluate(self, model, which: str) -> dict:
@@ -54,17 +73,18 @@ class Task:
     def _evaluate(self, model, which: str) -> dict:
         batches = self.eval_batches(which)
         total = None
-        rank, world = self.t.dist.rank, self.t.dist.world_size
+        ctx = self.ctx
+        rank, world = ctx.dist.rank, ctx.dist.world_size
         for first in range(0, len(batches), world):  # every rank runs every round (sharded models need it)
             b = first + rank
-            batch = self.t.to_device(batches[b if b < len(batches) else 0])
-            with self.t.autocast():
+            batch = ctx.to_device(batches[b if b < len(batches) else 0])
+            with ctx.autocast():
                 sums = self.batch_sums(model, batch)
             if b < len(batches):
                 total = sums if total is None else total + sums
         if total is None:
-            total = torch.zeros(self.n_sums(), device=self.t.device)
-        ddp.all_reduce_sum(total, self.t.dist)
+            total = torch.zeros(self.n_sums(), device=ctx.device)
+        ddp.all_reduce_sum(total, ctx.dist)
         metrics = self.summarize(total.double().cpu().numpy())
         return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in metrics.items()}
 
@@ -83,28 +103,50 @@ class Task:
         model.train()
         return out
 
+    def probe_ids(self) -> list[int]:
+        """The start of the validation data as token ids (what the attention probe reads)."""
+        return []
+
+    def record_attention(self, model, step: int, probes: Probes, *, main: bool, sharded: bool) -> Path | None:
+        """The attention maps of train.probe_text, or of the validation data's start, and the embedding map, by
+        the run's probes; the main process writes them and returns where (every rank of a sharded model joins)."""
+        probe = self.ctx.cfg.train.probe_text
+        ids = self.tokenizer.encode(probe)[: model.config.block_size] if probe else self.probe_ids()
+        return probes.record(model, ids, step, main=main, sharded=sharded)
+
     def val_text(self) -> str:
         """The start of the validation data as text (what the attention probe reads): the studio's default
         prompt and inspection text come from the run's own corpus this way."""
-        return self.t.tokenizer.decode(self.probe_ids())
+        return self.tokenizer.decode(self.probe_ids())
 
     def stats(self) -> dict:
         """The data's statistics for the `started` event."""
-        return stats_dict(self.t.corpus.stats)
+        return stats_dict(self.corpus.stats)
+
+    def warn_unknown_tokens(self, tokens: np.ndarray) -> None:
+        """A fine-tune's tokenizer may not know the new corpus's characters: say so when it shows."""
+        unk = [i for t in ("<unk>", "[UNK]") if (i := self.tokenizer.token_id(t)) is not None]
+        head = tokens[: 1_000_000]
+        share = float(np.isin(head, unk).mean()) if unk and len(head) else 0.0
+        if share > 0.01:
+            self.ctx.events.emit("warning", kind="unknown_tokens", share=share, message=(
+                f"{share:.0%} of the corpus is unknown to the tokenizer: the model cannot learn those parts "
+                f"(a fine-tune keeps its source's tokenizer)"))
 
 
 class CausalTask(Task):
     name = "causal"
 
-    def __init__(self, trainer, corpus):
-        super().__init__(trainer)
+    def __init__(self, ctx: TaskContext, corpus: PreparedCorpus):
+        super().__init__(ctx)
+        self.corpus, self.tokenizer = corpus, corpus.tokenizer
         self.train_tokens, self.val_tokens = corpus.arrays()
-        T = trainer.cfg.model.block_size
+        T = ctx.cfg.model.block_size
         self.train_tokens, _, self.test_tokens, _ = hold_out_test(
-            self.train_tokens, np.zeros(1, dtype=np.int64), corpus.stats.tokens, trainer.cfg.data.test_fraction, T)
+            self.train_tokens, np.zeros(1, dtype=np.int64), corpus.stats.tokens, ctx.cfg.data.test_fraction, T)
         self.sampler = WindowSampler(self.train_tokens, T, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
         self.tokens_per_row = T
-        warn_unknown_tokens(trainer, self.train_tokens)
+        self.warn_unknown_tokens(self.train_tokens)
 
     def batch(self, step, micro):
         return dict(zip(("idx", "targets"), self.sampler.batch(step, micro)))
@@ -113,16 +155,16 @@ class CausalTask(Task):
         return len(self.test_tokens) > 0
 
     def stats(self) -> dict:
-        return stats_dict(self.t.corpus.stats) | {"train_tokens": len(self.train_tokens),
-                                                   "test_tokens": len(self.test_tokens)}
+        return stats_dict(self.corpus.stats) | {"train_tokens": len(self.train_tokens),
+                                                 "test_tokens": len(self.test_tokens)}
 
     def eval_batches(self, which):
         tokens = {"val": self.val_tokens, "train": self.train_tokens, "test": self.test_tokens}[which]
-        T = self.t.cfg.model.block_size
+        T = self.ctx.cfg.model.block_size
         starts = eval_starts(len(tokens), T, self.tr.eval_batches, self.tr.batch_size,
                              seed=self.tr.seed + SPLIT_SEEDS[which])
         sampler = WindowSampler(tokens, T, self.tr.batch_size, seed=0)
-        vocab = self.t.cfg.model.vocab_size or self.t.tokenizer.vocab_size
+        vocab = self.ctx.cfg.model.vocab_size or self.tokenizer.vocab_size
         rows = min(EVAL_ROWS, EVAL_LOGIT_BYTES // (T * vocab * 4))
         per = max(1, rows // self.tr.batch_size)  # equal batches merged: the mean of their means is kept
         return [dict(zip(("idx", "targets"), sampler.windows(starts[i: i + per].reshape(-1))))
@@ -148,14 +190,14 @@ class CausalTask(Task):
         return {"loss": loss, "ppl": math.exp(min(loss, 50)), "icl_score": (s[3] - s[2]) / n}
 
     def probe_ids(self) -> list[int]:
-        return [int(t) for t in self.val_tokens[: min(64, self.t.cfg.model.block_size)]]
+        return [int(t) for t in self.val_tokens[: min(64, self.ctx.cfg.model.block_size)]]
 
     def samples(self, model):
         out = []
         for i, prompt in enumerate(self.tr.sample_prompts):
             opts = SamplingOptions(max_new_tokens=self.tr.sample_tokens, temperature=0.8, top_k=50,
                                    seed=self.tr.seed + i)
-            out.append((prompt, generate_text(model, self.t.tokenizer, prompt, opts, device=self.t.device)))
+            out.append((prompt, generate_text(model, self.tokenizer, prompt, opts, device=self.ctx.device)))
         return out
 
 
@@ -163,26 +205,27 @@ class MaskedTask(CausalTask):
     name = "masked"
     metric_names = ("accuracy", "nsp_accuracy")
 
-    def __init__(self, trainer, corpus):
-        Task.__init__(self, trainer)
-        self.specials = special_ids(trainer.tokenizer)
+    def __init__(self, ctx: TaskContext, corpus: PreparedCorpus):
+        Task.__init__(self, ctx)
+        self.corpus, self.tokenizer = corpus, corpus.tokenizer
+        self.specials = special_ids(self.tokenizer)
         self.train_tokens, self.val_tokens = corpus.arrays()
         self.train_docs, self.val_docs = corpus.doc_starts()
         self.train_tokens, self.train_docs, self.test_tokens, self.test_docs = hold_out_test(
-            self.train_tokens, self.train_docs, corpus.stats.tokens, trainer.cfg.data.test_fraction,
-            trainer.cfg.model.block_size)
-        self.tokens_per_row = trainer.cfg.model.block_size
-        warn_unknown_tokens(trainer, self.train_tokens)
+            self.train_tokens, self.train_docs, corpus.stats.tokens, ctx.cfg.data.test_fraction,
+            ctx.cfg.model.block_size)
+        self.tokens_per_row = ctx.cfg.model.block_size
+        self.warn_unknown_tokens(self.train_tokens)
         self.sampler = self.make_sampler(self.train_tokens, self.train_docs, **self.rank_args())
 
     batch = Task.batch  # dicts already, unlike the causal sampler's pairs
 
     def make_sampler(self, tokens, docs, **kwargs) -> MaskedSampler:
-        k, tok = self.t.cfg.task, self.t.tokenizer
+        k, tok = self.ctx.cfg.task, self.tokenizer
         spaces = None
         if tok.kind == "char":
             spaces = np.array([i for ch in " \t\n\r" if (i := tok.token_id(ch)) is not None], dtype=np.int64)
-        return MaskedSampler(tokens, docs, self.t.cfg.model.block_size, self.tr.batch_size, specials=self.specials,
+        return MaskedSampler(tokens, docs, self.ctx.cfg.model.block_size, self.tr.batch_size, specials=self.specials,
                              seed=self.tr.seed, prob=k.mask_prob, nsp=k.nsp, whole_word=k.whole_word_mask,
                              continues=continuation_table(tok), space_ids=spaces, **kwargs)
 
@@ -222,7 +265,7 @@ class MaskedTask(CausalTask):
 
     def samples(self, model):
         """The first validation window with its masks filled in by the model."""
-        batch = self.t.to_device(self.eval_batches("val")[0])
+        batch = self.ctx.to_device(self.eval_batches("val")[0])
         row = {k: v[:1] for k, v in batch.items()}
         model.eval()
         with torch.no_grad(), whole_root(model):
@@ -231,7 +274,7 @@ class MaskedTask(CausalTask):
         model.train()
         ids = row["idx"][0].tolist()[1:49]
         targets = row["targets"][0].tolist()[1:49]
-        tok = self.t.tokenizer
+        tok = self.tokenizer
         filled, run = [], []
         for i, (x, t) in enumerate(zip(ids, targets)):
             if t == IGNORE:
@@ -248,28 +291,28 @@ class ClassifyTask(Task):
     name = "classify"
     metric_names = ("accuracy", "macro_f1")
 
-    def __init__(self, trainer, cache_dir):
-        super().__init__(trainer)
-        encoder = trainer.arch == "bert"
-        tok = trainer.tokenizer
+    def __init__(self, ctx: TaskContext, tokenizer: Tokenizer, cache_dir):
+        super().__init__(ctx)
+        self.tokenizer = tok = tokenizer
+        encoder = ctx.arch == "bert"
         kw = {}
         if encoder:
             sp = special_ids(tok)
             kw = {"pad_id": sp.pad, "cls_id": sp.cls, "sep_id": sp.sep}
         else:
             kw = {"pad_id": tok.token_id("[PAD]") or 0}
-        self.data = load_labelled(trainer.cfg, tok, cache_dir, encoder=encoder, **kw)
+        self.data = load_labelled(ctx.cfg, tok, cache_dir, encoder=encoder, **kw)
         self.labels = self.data.label_names
         self.sampler = ExampleSampler(self.data.train, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
         train = self.data.train
-        warn_unknown_tokens(trainer, train.idx[np.arange(train.idx.shape[1])[None, :] < train.lengths[:, None]])
+        self.warn_unknown_tokens(train.idx[np.arange(train.idx.shape[1])[None, :] < train.lengths[:, None]])
         self.tokens_per_row = int(self.data.train.lengths.mean())
 
     def stats(self):
         d = self.data
         return {"documents": d.texts, "labels": self.labels, "train_examples": len(d.train),
                 "val_examples": len(d.val), "test_examples": len(d.test), "truncated": d.truncated,
-                "vocab_size": self.t.tokenizer.vocab_size}
+                "vocab_size": self.tokenizer.vocab_size}
 
     def has_test(self) -> bool:
         return len(self.data.test) > 0
@@ -305,42 +348,31 @@ class ClassifyTask(Task):
     def samples(self, model):
         """The first validation examples with the model's label and its confidence."""
         n = min(5, len(self.data.val))
-        batch = self.t.to_device(self.data.val.take(np.arange(n)))
+        batch = self.ctx.to_device(self.data.val.take(np.arange(n)))
         model.eval()
         with torch.no_grad():
             probs = torch.softmax(model(**batch)[0].float(), -1)
         model.train()
         out = []
-        specials = {self.t.tokenizer.token_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")}
+        specials = {self.tokenizer.token_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")}
         for i in range(n):
             ids = [t for t in self.data.val.idx[i, : int(self.data.val.lengths[i])].tolist() if t not in specials]
             guess, truth = int(probs[i].argmax()), int(self.data.val.labels[i])
             mark = "✓" if guess == truth else "✗"
-            out.append((self.t.tokenizer.decode(ids)[:200],
+            out.append((self.tokenizer.decode(ids)[:200],
                         f"\n  {mark} predicted {self.labels[guess]} ({float(probs[i, guess]):.0%}), "
                         f"true {self.labels[truth]}"))
         return out
 
 
-def warn_unknown_tokens(trainer, tokens: np.ndarray) -> None:
-    """A fine-tune's tokenizer may not know the new corpus's characters: say so when it shows."""
-    unk = [i for t in ("<unk>", "[UNK]") if (i := trainer.tokenizer.token_id(t)) is not None]
-    head = tokens[: 1_000_000]
-    share = float(np.isin(head, unk).mean()) if unk and len(head) else 0.0
-    if share > 0.01:
-        trainer.events.emit("warning", kind="unknown_tokens", share=share,
-                            message=f"{share:.0%} of the corpus is unknown to the tokenizer: the model cannot learn "
-                                    f"those parts (a fine-tune keeps its source's tokenizer)")
-
-
-def resolve_auto_batch(trainer) -> None:
+def resolve_auto_batch(ctx: TaskContext, vocab_size: int) -> None:
     """train.auto_batch_size picks the micro-batch here, once the vocabulary is known; run.toml records the
     number (and the choice as made), so a resumed run keeps it."""
-    tr = trainer.cfg.train
+    tr = ctx.cfg.train
     if tr.auto_batch_size:
         from engine.runtime.device import auto_batch_size
 
-        tr.batch_size = auto_batch_size(trainer.cfg, trainer.tokenizer.vocab_size, trainer.device)
+        tr.batch_size = auto_batch_size(ctx.cfg, vocab_size, ctx.device)
         tr.auto_batch_size = False
-        trainer.events.emit("prepare", stage="batch", message=f"micro-batch {tr.batch_size}: the largest that fits "
-                            f"the memory estimate")
+        ctx.events.emit("prepare", stage="batch", message=f"micro-batch {tr.batch_size}: the largest that fits "
+                        f"the memory estimate")

@@ -3,8 +3,6 @@ F-measure (rouge-score, 0-1) and exact match (0-1, after trimming surrounding wh
 
 from __future__ import annotations
 
-TEXT_METRICS = ("bleu", "chrf", "rouge_l", "exact_match")
-
 
 def text_metrics(predictions: list[str], references: list[str]) -> dict[str, float]:
     import sacrebleu

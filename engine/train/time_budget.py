@@ -5,7 +5,7 @@ evaluation, samples and checkpoint (as long as the latest of each took)."""
 
 from __future__ import annotations
 
-from engine.data.encode import cache_root
+from engine.data.encode import CorpusStats, cache_root
 from engine.plan import estimate as est
 from engine.plan.budget import SHAPE_KEYS, WARMUP_SHARE, derive, set_fields
 from engine.runtime import device as dev
@@ -15,7 +15,7 @@ from engine.train.stopwatch import Stopwatch
 
 
 class TimeBudget:
-    """Mixed into the Trainer: its config, device, corpus, tokenizer, step and stopwatch are used here."""
+    """Mixed into the Trainer: its config, device, step and stopwatch are used here."""
 
     budget_s = 0.0
     budget: dict = {}
@@ -34,16 +34,17 @@ class TimeBudget:
     def elapsed(self) -> float:
         return self.elapsed_before + self.now() - self.t0
 
-    def resolve_budget(self, *, keep_shape: bool = False) -> None:
+    def resolve_budget(self, vocab: int, corpus: CorpusStats | None) -> None:
         """With a budget, choose what the config leaves to the dial, before the task is built (its batch and context
-        are among the choices; `keep_shape`: a task built already); a resumed run keeps the choices in run.toml."""
+        are among the choices), for a vocabulary of `vocab` tokens and the token stream's statistics (None: no
+        stream, or a task built already, whose shape stays); a resumed run keeps the choices in run.toml."""
         tr = self.cfg.train
         self.budget_s = tr.time_budget
         if not self.budget_s or self.resume:
             self.budget = {"train.time_budget": {"value": self.budget_s, "why": "resumed: what the dial chose at the "
                                                  "start is in run.toml"}} if self.budget_s else {}
             return
-        vocab, device = self.tokenizer.vocab_size, self.device
+        device = self.device
         peak = self._agreed(dev.peak_flops(device, self.precision), max)
         free = dev.free_memory(device)
         limit = None if free is None else free * 0.8 if device.type == "cuda" else free * 0.5 / self.dist.world_size
@@ -55,7 +56,6 @@ class TimeBudget:
                 trial, vocab_size=vocab, peak_flops=peak, device_type=device.type,
                 world_size=self.dist.world_size).seconds_per_step
 
-        corpus = self.corpus.stats if self.corpus is not None and not keep_shape else None
         given = set_fields(self.cfg) | (set(SHAPE_KEYS[:4]) if self.source else set())  # a fine-tune's: its source's
         plan = derive(self.cfg, vocab_size=vocab, step_seconds=step_seconds, device_type=device.type,
                       corpus_tokens=corpus.train_tokens if corpus else None,

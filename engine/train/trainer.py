@@ -23,7 +23,7 @@ from engine.config.schema import RunConfig
 from engine.core.errors import UserError
 from engine.core.text import engine_command
 from engine.core.tomlio import write_atomic
-from engine.data.encode import PreparedCorpus, prepare_corpus
+from engine.data.encode import PreparedCorpus
 from engine.data.tokenizer import Tokenizer
 from engine.launch import allocator
 from engine.model import checkpoint as ckpt
@@ -53,6 +53,7 @@ from engine.train.probe import Probes
 from engine.train.recovery import Recovery
 from engine.train.source_shape import adopt_source_shape
 from engine.train.start_warnings import start_warnings
+from engine.train.task_context import TaskContext, batch_to_device, shared_corpus
 from engine.train.time_budget import TimeBudget
 
 _trainers_made = 0
@@ -92,41 +93,18 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
 
     # ----- set-up -------------------------------------------------------------------------------
     def setup(self) -> None:
-        cfg, tr = self.cfg, self.cfg.train
+        """Everything before the first step: the device, the task and its data, the model, the run folder."""
+        tr = self.cfg.train
         if not self.resume and (self.run_dir / RUN_FILE).exists():
             raise UserError(f"{self.run_dir} already holds a run: continue it with `{engine_command()} resume "
                             f"{self.run_dir}` or choose another train.out_dir")
         self.device = dev.resolve_device(ddp.device_name_for(self.dist, tr.device))
         self.precision = dev.resolve_precision(tr.precision, self.device)
         dev.prepare(self.device, tr.threads)
-        self.source = finetune.source_for_run(cfg, self.run_dir, resume=self.resume)
-        self.arch = self.source.config.arch if self.source else cfg.arch
-        given = self.source.tokenizer if self.source else None
-        if given is not None and self.resume and (self.run_dir / TOKENIZER_FILE).is_file():
-            given = Tokenizer.load(self.run_dir / TOKENIZER_FILE)
-        if not tr.auto_batch_size:  # (that picks a micro-batch that fits) refused before anything large exists
-            dev.check_memory(cfg, self.device, vocab_size=given.vocab_size if given else cfg.model.vocab_size,
-                             processes=self.dist.world_size)
-        self.task = make_task(self, given)  # sets the tokenizer, and the corpus of a language model
-        self.corpus_stats = self.task.stats()
-        self.probes = Probes(self.tokenizer, self.run_dir, resume=self.resume, seed=tr.seed)
-        self.sampler = self.task.sampler
-        torch.manual_seed(tr.seed)
-        labels = len(self.task.labels) if cfg.model.objective == "classify" else 0
-        self.memory = PeakMemory(self.device).start()  # what the model, its training and evaluation take
-        self.built = finetune.build_for_run(cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
-        self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
-        self.model = fp8.apply(self.built.model.to(self.device), self.precision)  # fp8: its linear layers
-        if hasattr(self.task, "configure"):
-            self.task.configure(self.model)
-        self.fsdp = self.dist.enabled and tr.parallel == "fsdp"
-        if self.fsdp:
-            sharding.shard(self.model)  # before the optimizer: it must hold the shards
-        self.optimizer = make_optimizer(self.model, tr, self.device.type)
-        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
-        self.clip = GradClipper(self.model, self.optimizer, tr.grad_clip, fold=self.scaler is None and not self.fsdp)
-        self.flops_per_token = est.flops_per_token(cfg, self.model.num_params(), self.model.config.vocab_size)
-        self.peak = dev.peak_flops(self.device, self.precision)
+        self.source = finetune.source_for_run(self.cfg, self.run_dir, resume=self.resume)
+        self.arch = self.source.config.arch if self.source else self.cfg.arch
+        self._prepare_task()
+        self._build_model()
         if self.dist.is_main:
             self._open_run_folder()  # lock and events first: what resuming finds is recorded in the run
         resumed_from = self._load_latest() if self.resume else None
@@ -138,12 +116,53 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         self.control = ControlChannel(self.run_dir if self.dist.is_main else None, since=self.session_start)
         self.control.install_signal_handlers()
         self.monitor = LossMonitor(tr.spike_factor)
+        self._announce_start(resumed_from)
+
+    def _prepare_task(self) -> None:
+        """The task with its data (engine/train/make_task.py), given a context; its tokenizer becomes the run's."""
+        cfg = self.cfg
+        given = self.source.tokenizer if self.source else None
+        if given is not None and self.resume and (self.run_dir / TOKENIZER_FILE).is_file():
+            given = Tokenizer.load(self.run_dir / TOKENIZER_FILE)
+        if not cfg.train.auto_batch_size:  # (that picks a micro-batch that fits) refused before anything large exists
+            dev.check_memory(cfg, self.device, vocab_size=given.vocab_size if given else cfg.model.vocab_size,
+                             processes=self.dist.world_size)
+        ctx = TaskContext(cfg, self.arch, self.device, self.dist, self.events,
+                          prepare_corpus=shared_corpus(cfg, self.dist, self.events, given=self.given_corpus),
+                          to_device=self.to_device, autocast=self.autocast, choose_budget=self.resolve_budget)
+        self.task = make_task(ctx, given)
+        self.tokenizer = self.task.tokenizer
+        self.corpus_stats = self.task.stats()
+        self.probes = Probes(self.tokenizer, self.run_dir, resume=self.resume, seed=cfg.train.seed)
+
+    def _build_model(self) -> None:
+        """The model on its device (a fine-tune's from its source), sharded if so, with its optimizer."""
+        tr = self.cfg.train
+        torch.manual_seed(tr.seed)
+        labels = len(self.task.labels) if self.cfg.model.objective in ("classify", "tag") else 0
+        self.memory = PeakMemory(self.device).start()  # what the model, its training and evaluation take
+        self.built = finetune.build_for_run(self.cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
+        self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
+        self.model = fp8.apply(self.built.model.to(self.device), self.precision)  # fp8: its linear layers
+        self.task.configure(self.model)
+        self.fsdp = self.dist.enabled and tr.parallel == "fsdp"
+        if self.fsdp:
+            sharding.shard(self.model)  # before the optimizer: it must hold the shards
+        self.optimizer = make_optimizer(self.model, tr, self.device.type)
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
+        self.clip = GradClipper(self.model, self.optimizer, tr.grad_clip, fold=self.scaler is None and not self.fsdp)
+        self.flops_per_token = est.flops_per_token(self.cfg, self.model.num_params(), self.model.config.vocab_size)
+        self.peak = dev.peak_flops(self.device, self.precision)
+
+    def _announce_start(self, resumed_from) -> None:
+        """The `started` event, with everything the studio shows of the run, and the config's warnings."""
+        cfg = self.cfg
         self.events.emit("started", self.step, run_dir=str(self.run_dir.resolve()), config=cfg.to_dict(),
                          **param_counts(self.model), device=dev.describe(self.device),
                          precision=self.precision, world_size=self.dist.world_size, resumed_from=resumed_from,
                          corpus=self.corpus_stats, pid=os.getpid(), peak_flops=self.peak,
                          flops_per_token=self.flops_per_token, objective=cfg.model.objective, arch=self.arch,
-                         trainable_params=count_trainable(self.model), labels=getattr(self.task, "labels", None),
+                         trainable_params=count_trainable(self.model), labels=self.task.labels,
                          source=self.source.description if self.source else None, method=cfg.finetune.method,
                          compiled=self.compiled, allocator=allocator.in_use(), val_text=self.task.val_text(),
                          budget=self.budget or None)
@@ -157,17 +176,6 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         if self.dist.enabled and not self.fsdp:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward_model = DDP(self.forward_model, device_ids=ids)
-
-    def _prepare_corpus(self, tokenizer: Tokenizer | None) -> PreparedCorpus:
-        if self.given_corpus is not None:
-            return self.given_corpus
-        if self.dist.is_main:
-            corpus = prepare_corpus(self.cfg, tokenizer=tokenizer, progress=lambda stage, msg: self.events.emit(
-                "prepare", stage=stage, message=msg))
-            ddp.barrier(self.dist)
-            return corpus
-        ddp.barrier(self.dist)  # rank 0 encodes; the others read its cache
-        return prepare_corpus(self.cfg, tokenizer=tokenizer)
 
     def _open_run_folder(self) -> None:
         make_writable_folder(self.run_dir)
@@ -281,10 +289,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         return loss, grad_norm
 
     def to_device(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        out = {k: torch.from_numpy(v) for k, v in batch.items()}
-        if self.device.type == "cuda":
-            return {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in out.items()}
-        return out
+        return batch_to_device(batch, self.device)
 
     def autocast(self):
         return dev.autocast(self.device, self.precision)
@@ -337,7 +342,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         if self.dist.is_main:
             extra = {f"val_{k}": v for k, v in val_metrics.items()}
             extra.update({f"train_{k}": v for k, v in train_metrics.items() if k in self.task.metric_names})
-            if getattr(self.task, "labels", None):
+            if self.task.labels:
                 extra["labels"] = self.task.labels
             self.events.emit("eval", self.step, train_loss=train, val_loss=val, best=improved, **extra, **probes)
             if phase:
@@ -357,13 +362,8 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         self.model.train()
 
     def record_attention(self) -> None:
-        own = getattr(self.task, "record_attention", None)  # an encoder-decoder records its three stacks
-        if own is not None:
-            path = own(self.model, self.step, self.run_dir if self.dist.is_main else None)
-        else:
-            probe = self.cfg.train.probe_text
-            ids = self.tokenizer.encode(probe)[: self.gpt_config.block_size] if probe else self.task.probe_ids()
-            path = self.probes.record(self.model, ids, self.step, main=self.dist.is_main, sharded=self.fsdp)
+        path = self.task.record_attention(self.model, self.step, self.probes, main=self.dist.is_main,
+                                          sharded=self.fsdp)
         if path is not None:
             self.events.emit("attention", self.step, path=str(path.relative_to(self.run_dir)))
 

@@ -30,7 +30,7 @@ def test_a_token_stream_holds_out_its_test_stretch(tmp_path, tiny_text, objectiv
     trainer.setup()
     try:
         task = trainer.task
-        total = trainer.corpus.stats.tokens
+        total = task.corpus.stats.tokens
         assert len(task.test_tokens) == round(total * 0.2)
         assert len(task.train_tokens) + len(task.test_tokens) + len(task.val_tokens) == total
         trainer.fit()
