@@ -80,6 +80,12 @@ def neighbours_job(run_dir: Path, checkpoint: str | None, token_id: int, k: int 
     return client().request("neighbours", run=str(run_dir), checkpoint=checkpoint, token_id=token_id, k=k)
 
 
+def fourier_job(run_dir: Path) -> Request:
+    """A modular-addition run's Fourier view, as `engine fourier RUN --json` prints it: {"p", "keys" (the key
+    frequencies of its last checkpoint), "share", "checkpoints": [{"checkpoint", "step", "norms" (frequency 0..p // 2),
+    "own_keys", "restricted_loss", "excluded_loss", "val_loss", ...}]}; any other run fails in the engine's sentence."""
+    return client().request("fourier", run=str(run_dir))
+
 
 def calibration_job(config: dict, vocab_size: int, cache_dir: Path, device: str = "cpu",
                     again: bool = False) -> Request:

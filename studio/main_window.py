@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from engine.config import schema as C
 from studio.corpus.page import CorpusPage
 from studio.corpus.session import corpus_state, restore_corpus
+from studio.grokking_lab import open_grokking_lab
 from studio.inspect.page import InspectPage
 from studio.model.page import ModelPage
 from studio.playground.page import PlaygroundPage
@@ -143,9 +144,11 @@ class MainWindow(QMainWindow):
         self.auto_measure_action.toggled.connect(self._on_auto_measure_toggled)
         view.addAction(self.auto_measure_action)
         help_menu = self.menuBar().addMenu("&Help")
-        demo = QAction("Open the &demo", self)
-        demo.triggered.connect(self.offer_demo)
-        help_menu.addAction(demo)
+        for text, slot in (("Open the &demo", self.offer_demo), ("Open the &grokking lab (a + b mod 97)",
+                                                                   lambda: open_grokking_lab(self))):
+            action = QAction(text, self)
+            action.triggered.connect(slot)
+            help_menu.addAction(action)
 
     def _on_auto_measure_toggled(self, on: bool) -> None:
         self.settings.auto_measure = on

@@ -38,6 +38,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "lens": {**MODEL, "text": TEXT, "k": Field("int", required=False, low=1, high=100)},
     "ablate": {**MODEL, "text": TEXT, "heads": Field("heads", required=False)},
     "neighbours": {**MODEL, "token_id": Field("int", low=0), "k": Field("int", required=False, low=1, high=1000)},
+    "fourier": {"run": RUN},
     "calibrate": {"config": Field("object"), "vocab_size": Field("int", low=1, high=10_000_000),
                   "device": Field("str", required=False, nonempty=True),
                   "cache_dir": Field("str", required=False, nonempty=True), "again": Field("bool", required=False)},

@@ -32,6 +32,13 @@ def keys_text(keys: list[int], limit: int = 8) -> str:
     return shown if len(keys) <= limit else f"{shown} ... ({len(keys)} in all)"
 
 
+def as_json(table, keys: list[int], share: float, views) -> dict:
+    """The view as `fourier --json` prints it and the inference worker answers it (the studio's Fourier tab)."""
+    return {"p": table.p, "keys": keys, "share": share, "checkpoints": [
+        {"checkpoint": v.name, "step": v.step, "norms": [round(float(x), 6) for x in v.norms],
+         "own_keys": v.own_keys, **v.measures} for v in views]}
+
+
 def cmd_fourier(args) -> int:
     from engine.probes.fourier import KEY_SHARE, key_share  # here, not at the top: the CLI starts without torch
     from engine.probes.grokking import fourier_views
@@ -43,9 +50,7 @@ def cmd_fourier(args) -> int:
     table, keys, views = fourier_views(args.run_dir, keys=keys, share=share, checkpoint=args.checkpoint,
                                        warn=lambda text: print(f"warning: {text}", file=sys.stderr))
     if args.json:
-        print(json.dumps({"p": table.p, "keys": keys, "share": share, "checkpoints": [
-            {"checkpoint": v.name, "step": v.step, "norms": [round(float(x), 6) for x in v.norms],
-             "own_keys": v.own_keys, **v.measures} for v in views]}))
+        print(json.dumps(as_json(table, keys, share, views)))
         return 0
     chosen = "as asked (--keys)" if args.keys else f"those of {views[-1].name}, the fewest carrying {share:.0%}"
     print(f"a + b mod {table.p}: {int(table.train.sum())} training pairs, {int(table.val.sum())} held out")

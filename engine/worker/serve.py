@@ -10,7 +10,8 @@ thread takes requests while the main thread works, so a stop is seen at once (be
 ops: ping; attention (run, checkpoint, text; stack: a seq2seq run's encoder, decoder or cross attention alone);
 predict (run, checkpoint, text); generate (run, checkpoint,
 prompt, options; a seq2seq or instruct run answers the prompt as its source); lens (run, checkpoint, text,
-k); ablate (run, checkpoint, text, heads); neighbours (run, checkpoint, token_id, k); calibrate (config,
+k); ablate (run, checkpoint, text, heads); neighbours (run, checkpoint, token_id, k); fourier (run: a
+modular-addition run's Fourier view over its checkpoints, as `fourier --json` prints it); calibrate (config,
 vocab_size, device, cache_dir, again); export (run, out, type); forget (run); stop (target: answered at once
 with {"id": its id or null, "type": "done", "result": {"target": n, "stopping": whether n was running}}).
 
@@ -194,8 +195,11 @@ class Worker:
 
     def op_predict(self, req: dict) -> dict:
         from engine.infer.predict import classify, fill_mask
+        from engine.infer.tagging import is_tagger, tag_text
 
         model, tokenizer, _ = self.model(req)
+        if is_tagger(model):  # each entity with its type, character offsets and score
+            return {"kind": "tag", "entities": [vars(e) for e in tag_text(model, tokenizer, req["text"]).entities]}
         if model.config.num_labels:
             return {"kind": "classify", "labels": classify(model, tokenizer, req["text"])}
         filled, guesses = fill_mask(model, tokenizer, req["text"])
@@ -282,6 +286,19 @@ class Worker:
         row = int(np.nonzero(ids == tid)[0][0])
         found = nearest(vectors, row, int(req.get("k", 10)))
         return {"neighbours": [(tokenizer.token_strings([int(ids[i])])[0], sim) for i, sim in found]}
+
+    def op_fourier(self, req: dict) -> dict:
+        """Every checkpoint's embedding norm per frequency and progress measures (engine/probes/grokking.py)."""
+        from engine.probes.fourier import KEY_SHARE
+        from engine.probes.fourier_command import as_json
+        from engine.probes.grokking import fourier_views
+
+        def say(text: str) -> None:
+            self.send({"id": req["id"], "type": "progress", "stage": "fourier", "message": text})
+
+        say("reading every checkpoint")
+        table, keys, views = fourier_views(req["run"], warn=lambda text: say(f"warning: {text}"))
+        return as_json(table, keys, KEY_SHARE, views)
 
     def op_calibrate(self, req: dict) -> dict:
         """A few real training steps of the designed shape timed here (cached): engine/train/calibrate.py."""

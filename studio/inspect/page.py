@@ -1,6 +1,6 @@
-"""The Inspect page: run + checkpoint + text over five tabs. Attention: heads grid | one head large |
+"""The Inspect page: run + checkpoint + text over six tabs. Attention: heads grid | one head large |
 the token view (or a step of training), exports as PNG, CSV or NumPy; Heads: head roles over training;
-Logit lens; Ablation; Embeddings."""
+Logit lens; Ablation; Embeddings; Fourier (a modular-addition run's key frequencies, fourier_panel.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from engine.probes.head_scores import head_roles
 from studio.inference import attention_job, started
 from studio.inspect.ablation_panel import AblationPanel
 from studio.inspect.embeddings_panel import EmbeddingsPanel
+from studio.inspect.fourier_panel import FourierPanel
 from studio.inspect.heads_panel import HeadsPanel
 from studio.inspect.heatmaps import HeadsGrid, HeadView
 from studio.inspect.lens_panel import LensPanel
@@ -124,6 +125,7 @@ class InspectPage(QWidget):
         self.lens_panel = LensPanel(self.picker, self.text.toPlainText)
         self.ablation_panel = AblationPanel(self.picker, self.text.toPlainText, self._head_roles)
         self.embeddings_panel = EmbeddingsPanel(self.picker)
+        self.fourier_panel = FourierPanel(self.picker)
         actions = QHBoxLayout()
         actions.addWidget(self.show_btn)
         actions.addWidget(self.busy)
@@ -168,7 +170,8 @@ class InspectPage(QWidget):
                 (self.heads_panel, "Heads", "what each head does, scored at every evaluation of training"),
                 (self.lens_panel, "Logit lens", "each layer's guess at the next token"),
                 (self.ablation_panel, "Ablation", "zero heads and see what the text's loss does"),
-                (self.embeddings_panel, "Embeddings", "the token embeddings as a map, over training")):
+                (self.embeddings_panel, "Embeddings", "the token embeddings as a map, over training"),
+                (self.fourier_panel, "Fourier", "a modular-addition run's embedding per frequency, over training")):
             self.tabs.addTab(widget, name)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
             self.tips[widget] = tip
@@ -356,12 +359,9 @@ class InspectPage(QWidget):
         self._refresh_panels()
 
     def _refresh_panels(self) -> None:
-        """The Heads and Embeddings tabs read the run folder: only the one in view, when it comes into view."""
-        current = self.tabs.currentWidget()
-        if current is self.heads_panel:
-            self.heads_panel.refresh()
-        elif current is self.embeddings_panel:
-            self.embeddings_panel.refresh()
+        """The Heads, Embeddings and Fourier tabs read the run: only the one in view, when it comes into view."""
+        if (refresh := getattr(self.tabs.currentWidget(), "refresh", None)) is not None:
+            refresh()
 
     def _on_step_moved(self, index: int) -> None:
         run = self.picker.run_dir()

@@ -1,7 +1,8 @@
 """The Train page: header with status, progress and controls; four live plots; samples; log.
 
-The second plot follows the objective: perplexity for a causal LM, masked-token and next-sentence
-accuracy for a masked LM, accuracy and macro-F1 (plus a live confusion matrix) for a classifier."""
+The second plot follows the objective (objective_plot.py): perplexity for a causal LM, masked-token and
+next-sentence accuracy for a masked LM, training and validation accuracy and macro-F1 (plus a live confusion
+matrix) for a classifier."""
 
 from __future__ import annotations
 
@@ -27,22 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config.schema import PAIR_OBJECTIVES
 from engine.run.humanlog import describe, test_line
 from studio.model.form_words import in_form_words
 from studio.recipes import reference_for
 from studio.store import RunState, Store
+from studio.train.objective_plot import KNOWN_RANGES, draw_objective_plot, objective_title
 from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.first_steps import steps_line
-from studio.widgets.plots import PALETTE, PERCENT, UNIT, MetricPlot, RunningEma, set_x_axis
+from studio.widgets.plots import PALETTE, MetricPlot, RunningEma, set_x_axis
 
 STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
                 "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
-
-TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge_l", "ROUGE-L", 100.0),
-               ("val_exact_match", "exact match", 100.0))
-"""The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100."""
 
 
 class TrainPage(QWidget):
@@ -273,22 +270,7 @@ class TrainPage(QWidget):
             self._draw_markers()
         elif index == 1:
             self._set_objective(self.run.objective)
-            if self.run.objective == "causal":
-                self.ppl_plot.set_series("validation", self._x(c["val_ppl"]), c["val_ppl"].values, color=PALETTE[1],
-                                         symbol="o")
-                return
-            if self.run.objective in PAIR_OBJECTIVES:  # every score on 0-100
-                for i, (key, name, scale) in enumerate(TEXT_SCORES):
-                    if c[key].steps:
-                        self.ppl_plot.set_series(name, self._x(c[key]), [v * scale for v in c[key].values],
-                                                 color=PALETTE[(1 + i) % len(PALETTE)], symbol="o")
-                return
-            second = ("val_nsp_accuracy", "next sentence") if self.run.objective == "masked" else \
-                ("val_macro_f1", "macro-F1")
-            for i, (key, name) in enumerate((("val_accuracy", "accuracy"), second)):
-                if c[key].steps:
-                    self.ppl_plot.set_series(name, self._x(c[key]), c[key].values, color=PALETTE[1 + 3 * i],
-                                             symbol="o")
+            draw_objective_plot(self.ppl_plot, self.run, self._x)
         elif index == 2:
             self.lr_plot.set_series("lr", self._x(c["lr"]), c["lr"].values, color=PALETTE[2])
         else:
@@ -297,16 +279,11 @@ class TrainPage(QWidget):
 
     def _set_objective(self, objective: str) -> None:
         """Title the metric plot and show the confusion matrix for the run's objective."""
-        title = {"causal": "Validation perplexity", "masked": "Masked-token and next-sentence accuracy",
-                 "classify": "Validation accuracy and macro-F1",
-                 "seq2seq": "Generated targets against references (0-100)",
-                 "instruct": "Generated responses against references (0-100)"}.get(objective, "Validation")
         if getattr(self, "_objective", None) != objective:
             self._objective = objective
             self.ppl_plot.clear_series()
-            self.ppl_plot.set_title(title)
-            self.ppl_plot.set_known_range({"masked": UNIT, "classify": UNIT, "seq2seq": PERCENT,
-                                           "instruct": PERCENT}.get(objective))
+            self.ppl_plot.set_title(objective_title(objective))
+            self.ppl_plot.set_known_range(KNOWN_RANGES.get(objective))
             self.tabs.setTabVisible(2, objective == "classify")
             self.tabs.setTabText(0, "Predictions" if objective == "classify" else "Samples")
 
@@ -365,10 +342,13 @@ class TrainPage(QWidget):
         self.title.setText(f"<b>{s.name}</b> &nbsp; <span style='color:#666'>{run.path}</span>")
         self.title.setToolTip(str(run.path))
         self.status.setText(STATUS_WORDS.get(status, status))
-        self.progress.setMaximum(max(1, s.max_steps))
+        p = training.progress(run)  # a time-budget run's bar goes by its time, not its step cap
+        value, top = p.bar()
         step = run.last_step.step if run.last_step else s.step
-        self.progress.setValue(min(step or 0, max(1, s.max_steps)))
-        self.progress.setFormat("step %v of %m" if step or status not in ("new", "failed") else
+        self.progress.setMaximum(top)
+        self.progress.setValue(value if p.budget_s else min(step or 0, top))
+        self.progress.setFormat((p.where_text().replace("%", "%%") if p.budget_s else "step %v of %m")
+                                if step or status not in ("new", "failed") else
                                 "preparing the corpus and the model…" if live else "")
         if run.last_step and live:
             self.eta.setText(training.progress_text(run))

@@ -56,7 +56,7 @@ def test_a_masked_lm_with_next_sentence_prediction(qtbot, window, tmp_path):
     run_dir = press_train(qtbot, window)
     train = window.train_page
     qtbot.waitUntil(lambda: train.ppl_plot.point_count("next sentence") == 4, timeout=5000)
-    assert train.ppl_plot.point_count("accuracy") == 4
+    assert train.ppl_plot.point_count("validation accuracy") == 4
     assert "next-sentence" in train.ppl_plot.plotItem.titleLabel.text
     assert "[" in train.samples.toPlainText(), "samples show the filled-in masks"
     out = predict_in_playground(qtbot, window, run_dir, "The [MASK] fox")

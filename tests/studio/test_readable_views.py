@@ -69,7 +69,8 @@ def test_accuracy_keeps_its_range_and_legends_sit_off_the_data(qtbot, window):
     open_run(qtbot, window, folder)
     page = window.train_page
     plot = page.ppl_plot
-    qtbot.waitUntil(lambda: plot.point_count("accuracy") == 2 and plot.point_count("macro-F1") == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: plot.point_count("validation accuracy") == 2
+                    and plot.point_count("macro-F1") == 2, timeout=WAIT)
     _, (y0, y1) = plot.viewRange()
     assert y0 <= 0 and 1 <= y1 <= 1.1, "0 to 1, not a flat line zoomed into noise"
     qtbot.waitUntil(lambda: page.loss_plot.point_count("validation") == 2, timeout=WAIT)

@@ -1,0 +1,57 @@
+"""The Train page's second plot, which follows the run's objective: validation perplexity for a causal LM; accuracy
+for a masked LM (with next-sentence accuracy), a classifier (with macro-F1) and a tagger; the generated targets'
+scores on 0-100 for seq2seq and instruct.
+
+Where the evaluations measured accuracy on the training data too (every evaluation of a classifier does), it is
+drawn beside the validation accuracy: a grokking run's training accuracy reaches 100% long before its validation
+accuracy climbs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine.config.schema import PAIR_OBJECTIVES
+from studio.widgets.plots import PALETTE, PERCENT, UNIT, MetricPlot
+
+TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge_l", "ROUGE-L", 100.0),
+               ("val_exact_match", "exact match", 100.0))
+"""The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100."""
+ACCURACY = (("train_accuracy", "training accuracy", PALETTE[0]), ("val_accuracy", "validation accuracy", PALETTE[1]))
+"""The colours of the loss plot's training and validation curves."""
+SECOND = {"masked": ("val_nsp_accuracy", "next sentence"), "classify": ("val_macro_f1", "macro-F1")}
+"""The score drawn beside the accuracy."""
+TITLES = {"causal": "Validation perplexity", "masked": "Masked-token and next-sentence accuracy",
+          "classify": "Validation accuracy and macro-F1", "seq2seq": "Generated targets against references (0-100)",
+          "instruct": "Generated responses against references (0-100)"}
+WITH_TRAINING = {"masked": "Masked-token accuracy (training and validation) and next-sentence accuracy",
+                 "classify": "Training and validation accuracy, and macro-F1"}
+"""The titles once the training accuracy is drawn too."""
+KNOWN_RANGES = {"masked": UNIT, "classify": UNIT, "tag": UNIT, "seq2seq": PERCENT, "instruct": PERCENT}
+
+
+def objective_title(objective: str, *, training: bool = False) -> str:
+    """The plot's title; `training`: the training accuracy is drawn beside the validation accuracy."""
+    if training:
+        return WITH_TRAINING.get(objective, "Training and validation accuracy")
+    return TITLES.get(objective, "Validation accuracy")
+
+
+def draw_objective_plot(plot: MetricPlot, run, x: Callable) -> None:
+    """Set the plot's series from the run's curves; x(curve) gives a curve's x values (step or time)."""
+    c = run.curves
+    if run.objective == "causal":
+        plot.set_series("validation", x(c["val_ppl"]), c["val_ppl"].values, color=PALETTE[1], symbol="o")
+        return
+    if run.objective in PAIR_OBJECTIVES:  # every score on 0-100
+        for i, (key, name, scale) in enumerate(TEXT_SCORES):
+            if c[key].steps:
+                plot.set_series(name, x(c[key]), [v * scale for v in c[key].values],
+                                color=PALETTE[(1 + i) % len(PALETTE)], symbol="o")
+        return
+    second = SECOND.get(run.objective)
+    for key, name, color in (*ACCURACY, *([(*second, PALETTE[4])] if second else [])):
+        if c[key].steps:
+            plot.set_series(name, x(c[key]), c[key].values, color=color, symbol="o")
+    title = objective_title(run.objective, training=bool(c["train_accuracy"].steps))
+    if plot.getPlotItem().titleLabel.text != title:
+        plot.set_title(title)
