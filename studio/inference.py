@@ -45,8 +45,9 @@ def attention_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
 
 
 def prediction_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
-    """Its result is {"kind": "classify", "labels": [(label, p)]} or
-    {"kind": "fill", "text": filled text, "guesses": [(position, [(token, p)])]}."""
+    """Its result is {"kind": "classify", "labels": [(label, p)]},
+    {"kind": "fill", "text": filled text, "guesses": [(position, [(token, p)])]}, or a tagger's
+    {"kind": "tag", "entities": [{kind, text, start, end, score}]} (character offsets in `text`)."""
     return client().request("predict", run=str(run_dir), checkpoint=checkpoint, text=text)
 
 

@@ -17,7 +17,7 @@ from engine.run.runinfo import RunSummary, is_run_dir, summarize
 from studio.state import AppState
 
 EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "train_accuracy", "val_nsp_accuracy",
-               "val_macro_f1", "icl_score", "val_bleu", "val_chrf", "val_rouge_l", "val_exact_match")
+               "val_macro_f1", "val_entity_f1", "icl_score", "val_bleu", "val_chrf", "val_rouge_l", "val_exact_match")
 CURVES = ("loss", "lr", "tokens_per_s", "grad_norm", *EVAL_CURVES, "top_induction")
 FOLLOWED_FILE = "followed.json"
 
@@ -43,7 +43,7 @@ class RunState:
     the first time anything they say is asked for (a workspace of thousands of runs lists from summaries)."""
 
     DERIVED = ("curves", "samples", "markers", "log", "last_step", "last_error", "state", "objective", "labels",
-               "confusion", "val_text", "first_time", "version", "heads", "phase_change")
+               "confusion", "val_text", "first_time", "version", "heads", "phase_change", "last_eval")
 
     def __init__(self, path: Path, summary: RunSummary):
         self.path, self.summary = Path(path), summary
@@ -72,6 +72,8 @@ class RunState:
         self.labels: list[str] = []
         self.confusion: list[list[int]] | None = None
         """The newest validation confusion matrix of a classifier (rows = true label)."""
+        self.last_eval: Event | None = None
+        """The newest evaluation, every metric it reported (a tagger's entity scores per type among them)."""
         self.val_text = ""
         """The start of the run's validation data, said by its `started` event (default prompts come from it)."""
         self.heads: list[tuple[int, dict]] = []
@@ -98,6 +100,7 @@ class RunState:
                         self.curves[k].append(e.step, e[k], e.time)
                 self.last_step = e
             elif e.type == "eval":
+                self.last_eval = e
                 for k in EVAL_CURVES:
                     if e.get(k) is not None:
                         self.curves[k].append(e.step, e[k], e.time)

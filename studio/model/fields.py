@@ -25,7 +25,9 @@ ITEM_HINTS = {("train", "optimizer"): C.OPTIMIZER_HINTS, ("train", "precision"):
 """Choices the user may also type into (a device name, a folder)."""
 
 MASKED_ONLY = [("task", k) for k in ("mask_prob", "whole_word_mask", "nsp")]
-CLASSIFY_ONLY = [("task", k) for k in ("label_column", "labels")]
+CLASSIFY_ONLY = [("task", "label_column")]
+LABELLED = [("task", "labels")]
+"""Shown for the objectives that learn named labels: a classifier's labels, a tagger's tags (named entities)."""
 PAIRS_ONLY = [("data", k) for k in ("source_column", "target_column")] + [("task", "metric_samples")]
 """Shown for the objectives that read source -> target pairs (seq2seq, instruct)."""
 SEQ2SEQ_ONLY = [("model", "n_encoder_layer"), ("model", "target_block_size"), ("task", "label_smoothing")]
@@ -41,8 +43,8 @@ GROUPS = {
     "Architecture": [("model", k) for k in ("n_layer", "n_encoder_layer", "n_head", "n_embd", "block_size",
                                              "target_block_size", "dropout", "vocab_size", "position", "norm", "mlp",
                                              "bias", "tie_weights")],
-    "Objective": [("model", "objective"), ("model", "arch"), *MASKED_ONLY, *CLASSIFY_ONLY, ("task", "label_smoothing"),
-                  ("task", "metric_samples")],
+    "Objective": [("model", "objective"), ("model", "arch"), *MASKED_ONLY, *CLASSIFY_ONLY, *LABELLED,
+                  ("task", "label_smoothing"), ("task", "metric_samples")],
     "Fine-tuning": [("finetune", k) for k in ("source", "method", "lora_rank", "lora_alpha", "lora_dropout",
                                               "lora_targets")],
     "Optimization": [("train", k) for k in ("optimizer", "lr", "min_lr", "schedule", "warmup_steps", "max_steps",

@@ -29,6 +29,7 @@ from studio.model.fields import (
     GROUPS,
     INT_RANGE,
     ITEM_HINTS,
+    LABELLED,
     LORA_ONLY,
     MASKED_ONLY,
     PAIRS_ONLY,
@@ -202,6 +203,7 @@ class ConfigForm(QWidget):
         """Show the fields this run's objective and fine-tuning method use, and only those."""
         objective = cfg.model.objective
         for fields, shown in ((MASKED_ONLY, objective == "masked"), (CLASSIFY_ONLY, objective == "classify"),
+                              (LABELLED, objective in ("classify", "tag")),
                               (PAIRS_ONLY, objective in C.PAIR_OBJECTIVES), (SEQ2SEQ_ONLY, objective == "seq2seq"),
                               (DECODER_LAYOUT, objective != "seq2seq"), (LORA_ONLY, cfg.finetune.method == "lora")):
             for section, key in fields:

@@ -1,8 +1,8 @@
 """The Model page: the config form | a live estimate card, inline problems, presets, Save/Load, Train.
 
-The form follows the objective (masking options for a masked LM, label options for a classifier, the pair's
-columns and the encoder's depth for seq2seq, whose layout is T5's own) and
-the fine-tuning source: a source fixes the architecture and tokenizer, which are then shown, not edited.
+The form follows the objective (masking options for a masked LM, label options for a classifier and a tagger,
+the pair's columns and the encoder's depth for seq2seq, whose layout is T5's own; a corpus of pairs chooses seq2seq,
+a tagged one tag) and the fine-tuning source: a source fixes the architecture and tokenizer, shown, not edited.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from studio.model.presets import apply_preset, preset_names
 from studio.recipes import reference_note
 from studio.state.demo import holds_demo
 from studio.state.design import CorpusFacts, Design
+from studio.state.tagged_corpus import is_tagged
 from studio.widgets.first_steps import FirstSteps
 from studio.widgets.replace_question import may_replace
 from studio.widgets.sweep_dialog import SweepDialog
@@ -188,6 +189,8 @@ class ModelPage(QWidget):
         cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer
         if cfg.model.objective not in C.PAIR_OBJECTIVES and holds_pairs(cfg.data):
             cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
+        elif is_tagged(cfg.data.path):
+            cfg.model.objective = "tag"  # tagged sentences are what a tagger learns from
         self.corpus = CorpusFacts(corpus.tokenizer, vocab_size, tokens)
         before = flat(self.current_config()[0])
         self.form.set_config(cfg)  # the form's own config: what a time budget chose stays the budget's

@@ -1,10 +1,14 @@
-"""A read-only text view of generated tokens, shaded by probability; hovering a token shows alternatives."""
+"""A read-only text view of generated tokens, shaded by probability; hovering a token shows alternatives. A
+classifier's labels, a masked LM's guesses and a tagger's entities (marked in the text, hover for type and score)
+are shown in it too."""
 
 from __future__ import annotations
 
 import html
 
 from PySide6.QtWidgets import QTextBrowser, QToolTip
+
+from studio.widgets.entity_marks import entity_list_html, entity_tip, marked_html
 
 
 class TokenOutput(QTextBrowser):
@@ -15,10 +19,14 @@ class TokenOutput(QTextBrowser):
         self.tokens: list[dict] = []
         self.spans: list[tuple[int, int]] = []
         """Character range of each token in the plain text."""
+        self.entities: list[dict] = []
+        """A tagger's entities in the text shown ({kind, text, start, end, score}, from the worker)."""
+        self.entity_spans: list[tuple[int, int]] = []
+        """Where each entity's characters sit in the document (its type label shifts what follows)."""
 
     def start(self, prompt: str) -> None:
         self.prompt = prompt
-        self.tokens, self.spans = [], []
+        self.tokens, self.spans, self.entities, self.entity_spans = [], [], [], []
         self.setHtml(self._escape(prompt, bold=True))
 
     def add(self, token: dict) -> None:
@@ -32,8 +40,14 @@ class TokenOutput(QTextBrowser):
         cursor.insertHtml(f'<span style="white-space:pre-wrap;{shade}">{self._escape(token["text"])}</span>')
 
     def show_prediction(self, result: dict) -> None:
-        """A classifier's labels as probability bars, or a masked LM's filled-in text and its guesses."""
-        self.tokens, self.spans = [], []
+        """A classifier's labels as probability bars, a masked LM's filled-in text and its guesses, or the text with
+        a tagger's entities marked."""
+        self.tokens, self.spans, self.entities, self.entity_spans = [], [], [], []
+        if result["kind"] == "tag":
+            self.entities = list(result["entities"])
+            marked, self.entity_spans = marked_html(self.prompt, self.entities)
+            self.setHtml(f"<p style='white-space:pre-wrap'>{marked}</p>{entity_list_html(self.entities)}")
+            return
         if result["kind"] == "classify":
             rows = "".join(
                 f"<tr><td style='padding-right:8px'>{html.escape(label)}</td>"
@@ -64,10 +78,16 @@ class TokenOutput(QTextBrowser):
         return f"<b>{html.escape(repr(t['text']))}</b>: {t['prob']:.1%}" + (f"<br>other choices:<br>{alts}"
                                                                             if alts else "")
 
+    def entity_at(self, position: int) -> int | None:
+        return next((i for i, (a, b) in enumerate(self.entity_spans) if a <= position < b), None)
+
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        index = self.token_at(self.cursorForPosition(event.position().toPoint()).position())
+        position = self.cursorForPosition(event.position().toPoint()).position()
+        index, entity = self.token_at(position), self.entity_at(position)
         if index is not None:
             QToolTip.showText(event.globalPosition().toPoint(), self.describe(index), self)
+        elif entity is not None:
+            QToolTip.showText(event.globalPosition().toPoint(), entity_tip(self.entities[entity]), self)
         super().mouseMoveEvent(event)
 
     @staticmethod

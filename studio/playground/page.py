@@ -2,7 +2,7 @@
 
 A causal model streams a continuation; a seq2seq model (an encoder-decoder) or an instruction-tuned
 decoder streams its target for the source typed; a masked LM fills in the [MASK] tokens of the text; a
-classifier shows the probability of each label for the text."""
+classifier shows the probability of each label for the text; a tagger marks the entities it finds in it."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from engine.config.schema import PAIR_OBJECTIVES
 from studio.inference import prediction_job, started, token_stream
 from studio.inference_client import Request
 from studio.playground.output import TokenOutput
+from studio.widgets.entity_marks import entities_line
 from studio.widgets.run_picker import RunPicker
 from studio.widgets.run_texts import default_prompt, run_text, unknown_note
 
@@ -100,6 +101,7 @@ class Column(QWidget):
         self.busy = False
         self.output.show_prediction(result)
         self.state.setText("Most likely: " + result["labels"][0][0] if result["kind"] == "classify" else
+                           entities_line(result["entities"]) if result["kind"] == "tag" else
                            f"{len(result['guesses'])} [MASK] filled in")
         self.sig_finished.emit()
 
@@ -204,12 +206,13 @@ class PlaygroundPage(QWidget):
         self.objective_shown = objective
         self.settings.setEnabled(objective == "causal" or answering)
         self.generate_btn.setText({"masked": "Fill in [MASK]", "classify": "Classify", "seq2seq": "Write the target",
-                                   "instruct": "Respond"}.get(objective, "Generate"))
+                                   "instruct": "Respond", "tag": "Find entities"}.get(objective, "Generate"))
         self.prompt_label.setText("<b>Source</b>" if answering else "<b>Prompt</b>")
         hints = {"masked": "Type a text with [MASK] where the model should fill in a token",
                  "classify": "Type a text to classify", "causal": "A prompt to continue",
                  "seq2seq": "A source: the model writes its target (a sentence to translate, a text to sum up)",
-                 "instruct": "A prompt: the model responds (the template it was trained with is added for you)"}
+                 "instruct": "A prompt: the model responds (the template it was trained with is added for you)",
+                 "tag": "A sentence: the model marks the entities it finds (people, places, organisations…)"}
         self.prompt.setPlaceholderText(hints.get(objective, ""))
         typed = self.prompt.toPlainText()
         if not typed.strip() or typed == self.default_prompt:  # the user's own prompt stays

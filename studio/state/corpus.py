@@ -1,12 +1,13 @@
-"""The current corpus: its source, and what was derived from it (the preview's pairs, the prepared corpus and
-its ready line, an error). A new source clears everything derived from the old one, so no panel goes on
-describing a corpus that is no longer chosen."""
+"""The current corpus: its source, and what was derived from it (the preview's pairs or tagged sentences, the
+prepared corpus and its ready line and report, an error). A new source clears everything derived from the old
+one, so no panel goes on describing a corpus that is no longer chosen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from studio.state.events import Event
+from studio.state.tagged_corpus import TaggedPreview
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class CorpusState:
         """() the source or something derived from it changed."""
         self.source = ""
         self.pairs: list[tuple[str, str]] = []
+        self.tagged: TaggedPreview | None = None
+        """A tagged corpus's sentences and entity types (named entities), None for any other source."""
+        self.report: list[str] = []
+        """What preparing a tagged corpus reported (the engine's lines), [] before or for another source."""
         self.prepared: Prepared | None = None
         self.message = ""
         """The ready line once prepared (or what was cancelled)."""
@@ -30,20 +35,21 @@ class CorpusState:
         """Another source (or another reading of it): nothing derived from the old one still holds."""
         self.source = str(source)
         self.pairs, self.prepared, self.message, self.error = [], None, "", ""
+        self.tagged, self.report = None, []
         self.changed.emit()
 
     def forget_prepared(self) -> None:
         """An option of cleaning or tokenizing changed: the prepared corpus no longer matches."""
         if self.prepared is not None or self.message:
-            self.prepared, self.message = None, ""
+            self.prepared, self.message, self.report = None, "", []
             self.changed.emit()
 
-    def previewed(self, pairs: list[tuple[str, str]]) -> None:
-        self.pairs, self.error = list(pairs), ""
+    def previewed(self, pairs: list[tuple[str, str]], tagged: TaggedPreview | None = None) -> None:
+        self.pairs, self.tagged, self.error = list(pairs), tagged, ""
         self.changed.emit()
 
-    def set_prepared(self, tokens: int, vocab: int, message: str) -> None:
-        self.prepared, self.message, self.error = Prepared(tokens, vocab), message, ""
+    def set_prepared(self, tokens: int, vocab: int, message: str, report: list[str] | tuple = ()) -> None:
+        self.prepared, self.message, self.error, self.report = Prepared(tokens, vocab), message, "", list(report)
         self.changed.emit()
 
     def set_message(self, message: str) -> None:
@@ -53,4 +59,5 @@ class CorpusState:
     def failed(self, error: str) -> None:
         """Reading or preparing failed: nothing measured stands, and the panels say why."""
         self.pairs, self.prepared, self.message, self.error = [], None, "", error
+        self.tagged, self.report = None, []
         self.changed.emit()

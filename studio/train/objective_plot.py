@@ -18,13 +18,15 @@ TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge
 """The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100."""
 ACCURACY = (("train_accuracy", "training accuracy", PALETTE[0]), ("val_accuracy", "validation accuracy", PALETTE[1]))
 """The colours of the loss plot's training and validation curves."""
-SECOND = {"masked": ("val_nsp_accuracy", "next sentence"), "classify": ("val_macro_f1", "macro-F1")}
+SECOND = {"masked": ("val_nsp_accuracy", "next sentence"), "classify": ("val_macro_f1", "macro-F1"),
+          "tag": ("val_entity_f1", "entity F1")}
 """The score drawn beside the accuracy."""
 TITLES = {"causal": "Validation perplexity", "masked": "Masked-token and next-sentence accuracy",
           "classify": "Validation accuracy and macro-F1", "seq2seq": "Generated targets against references (0-100)",
-          "instruct": "Generated responses against references (0-100)"}
+          "instruct": "Generated responses against references (0-100)", "tag": "Validation word accuracy and entity F1"}
 WITH_TRAINING = {"masked": "Masked-token accuracy (training and validation) and next-sentence accuracy",
-                 "classify": "Training and validation accuracy, and macro-F1"}
+                 "classify": "Training and validation accuracy, and macro-F1",
+                 "tag": "Word accuracy (training and validation) and entity F1"}
 """The titles once the training accuracy is drawn too."""
 KNOWN_RANGES = {"masked": UNIT, "classify": UNIT, "tag": UNIT, "seq2seq": PERCENT, "instruct": PERCENT}
 

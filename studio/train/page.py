@@ -32,6 +32,7 @@ from engine.run.humanlog import describe, test_line
 from studio.model.form_words import in_form_words
 from studio.recipes import reference_for
 from studio.store import RunState, Store
+from studio.train.entity_panel import EntityPanel
 from studio.train.objective_plot import KNOWN_RANGES, draw_objective_plot, objective_title
 from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.extend_dialog import ask_total_steps
@@ -131,6 +132,9 @@ class TrainPage(QWidget):
         tabs.addTab(self.log, "Log")
         tabs.addTab(self.confusion, "Confusion matrix")
         tabs.setTabVisible(2, False)
+        self.entities = EntityPanel()  # a tagger's entity F1, overall and per type
+        tabs.addTab(self.entities, "Entities")
+        tabs.setTabVisible(3, False)
         split = QSplitter()
         split.setOrientation(split.orientation().Vertical)
         top = QWidget()
@@ -284,11 +288,13 @@ class TrainPage(QWidget):
             self.ppl_plot.clear_series()
             self.ppl_plot.set_title(objective_title(objective))
             self.ppl_plot.set_known_range(KNOWN_RANGES.get(objective))
-            self.tabs.setTabVisible(2, objective == "classify")
+            self.tabs.setTabVisible(2, objective in ("classify", "tag"))  # a tagger's: one row a tag
+            self.tabs.setTabVisible(3, objective == "tag")
             self.tabs.setTabText(0, "Predictions" if objective == "classify" else "Samples")
 
     def _draw_texts(self) -> None:
         run = self.run
+        self.entities.show_scores(run.last_eval)
         if run.confusion is not None:
             last = run.curves["val_accuracy"].steps
             self.confusion.set_matrix(run.confusion, run.labels, int(last[-1]) if last else None)

@@ -27,12 +27,13 @@ def run_text(store, run_dir: Path | None) -> str:
 
 def default_prompt(text: str, objective: str) -> str:
     """A prompt from the corpus: its first whole line (a name, a verse line, a sentence), which the model
-    continues and then goes on from; a masked model gets one word of it masked."""
+    continues and then goes on from; a masked model gets one word of it masked; an encoder's framing ([CLS] ...
+    [SEP], around a tagger's sentence) is left out."""
     lines = text.split("\n")
     whole = [ln for ln in lines[1:-1] if ln.strip()] or [ln for ln in lines if ln.strip()]
     if not whole:
         return ""
-    line = whole[0].strip()
+    line = whole[0].strip().removeprefix("[CLS]").removesuffix("[SEP]").strip()
     if len(line) > MAX_PROMPT:
         line = line[:MAX_PROMPT].rsplit(" ", 1)[0]
     if objective == "masked":

@@ -1,0 +1,147 @@
+"""A tagged corpus (named entities) on the Corpus page, read the way `model.objective = "tag"` reads it
+(engine/data/tagged.py): whether a source is one, its first sentences with their entities marked, and Prepare's
+tokenizer and report (sentences, words, entities per type, pieces per word, as `engine prepare` prints them).
+
+A source is tagged when its JSONL rows hold `tokens` and `tags` lists, or when the first lines of its text are
+CoNLL's (a token, maybe more columns, and a BIO tag last); reading it whole then refuses a bad line in the
+engine's sentence."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import accumulate
+from pathlib import Path
+
+from engine.config import schema as C
+from engine.core.errors import UserError
+from engine.data.entity_metrics import entities
+from engine.data.files import find_corpus_files, peek_columns
+from engine.data.tagged import (
+    DOCSTART,
+    JSON_KEYS,
+    check_tag,
+    entity_types,
+    read_tagged,
+    sentence_text,
+    tag_names,
+    tag_report,
+    tag_tokenizer,
+    word_pieces,
+)
+from engine.run.humanlog import counted
+
+SNIFF_LINES = 20
+"""The non-blank lines of a text file looked at to tell CoNLL from prose."""
+SHOWN = 5
+"""The sentences the preview shows with their entities marked."""
+
+
+# ----- is it tagged? ------------------------------------------------------------------------------------
+def is_tagged(path: str | Path) -> bool:
+    """Whether the source reads as tagged sentences: every file JSONL with tokens and tags lists, or CoNLL-style
+    text (a folder of them too)."""
+    if not str(path).strip():
+        return False
+    try:
+        files = find_corpus_files(path)
+    except (UserError, OSError):
+        return False
+    kinds = files.by_builder
+    if files.saved_dataset is not None or not kinds or set(kinds) - {"text", "json"}:
+        return False
+    return all(set(JSON_KEYS) <= set(peek_columns(p)) if kind == "json" else _reads_as_conll(p)
+               for kind, paths in kinds.items() for p in paths[:3])
+
+
+def _reads_as_conll(path: Path) -> bool:
+    """The first non-blank lines are `token ... TAG` with BIO tags (a -DOCSTART- line allowed)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    seen = 0
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                cols = line.split()
+                if not cols or cols[0] == DOCSTART:
+                    continue
+                if len(cols) < 2:
+                    return False
+                check_tag(cols[-1], path.name, 0)
+                seen += 1
+                if seen == SNIFF_LINES:
+                    break
+    except (OSError, UserError):
+        return False
+    return seen > 0
+
+
+# ----- the preview: sentences with their entities marked ----------------------------------------------------
+@dataclass(frozen=True)
+class MarkedSentence:
+    text: str
+    """The sentence's words joined by single spaces, as the tagger reads them."""
+    entities: list[dict]
+    """Each entity as the worker's predict reply gives one: kind, text, start and end (character offsets)."""
+
+
+@dataclass(frozen=True)
+class TaggedPreview:
+    sentences: int
+    types: list[str]
+    """The entity types its tags name (O, B- and I- of each), sorted."""
+    first: list[MarkedSentence] = field(default_factory=list)
+    note: str = ""
+    """Why the entities are not marked (the package that groups tags into entities is missing), or ""."""
+
+
+def marked_sentence(words: list[str], tags: list[str]) -> MarkedSentence:
+    """The sentence as text with its entities' character offsets (tags grouped into entities as seqeval does)."""
+    starts = list(accumulate((len(w) + 1 for w in words), initial=0))  # each word's first character
+    text = sentence_text(words)
+    found = [{"kind": kind, "start": starts[a], "end": starts[b] + len(words[b]), "text": text[starts[a]:starts[b]
+             + len(words[b])]} for kind, a, b in entities(tags)]
+    return MarkedSentence(text, found)
+
+
+def preview_tagged(data: C.DataConfig, shown: int = SHOWN) -> TaggedPreview:
+    """Every sentence read (a bad line refused in the engine's sentence); the first `shown` marked."""
+    sentences = read_tagged(data.path, data.encoding)
+    types = entity_types(tag_names([], sentences))
+    try:
+        first = [marked_sentence(s.words, s.tags) for s in sentences[:shown]]
+    except UserError as e:  # seqeval missing: the sentences unmarked, and how to install it
+        return TaggedPreview(len(sentences), types, [MarkedSentence(sentence_text(s.words), [])
+                                                     for s in sentences[:shown]], str(e))
+    return TaggedPreview(len(sentences), types, first)
+
+
+# ----- Prepare: the tokenizer and the engine's report ------------------------------------------------------
+@dataclass
+class PreparedTagged:
+    tokenizer: object
+    sentences: int
+    tokens: int
+    """Every sentence's pieces, as the tagger reads them (no [CLS] and [SEP])."""
+    report: list[str]
+    """`engine prepare`'s lines for a tagged corpus, less the one about the model's context (the Model page's)."""
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.vocab_size
+
+    def ready_line(self) -> str:
+        return (f"Ready: {counted(self.sentences, 'tagged sentence')}, {counted(self.tokens, 'token')}, vocabulary "
+                f"of {self.vocab_size:,}.")
+
+
+def prepare_tagged(cfg: C.RunConfig, progress: Callable[[str, str], None]) -> PreparedTagged:
+    """Read the sentences and train the [tokenizer] section's tokenizer on them as training does (never on their
+    tags); `progress(stage, message)` reports, and raises to cancel."""
+    progress("read", f"reading tagged sentences from {Path(cfg.data.path).name}")
+    sentences = read_tagged(cfg.data.path, cfg.data.encoding)
+    tokenizer = tag_tokenizer(cfg, sentences, progress)
+    progress("measure", f"splitting {counted(len(sentences), 'sentence')} into pieces")
+    tokens = sum(len(ids) for ids, _ in word_pieces(tokenizer, [s.words for s in sentences]))
+    report = tag_report(cfg, sentences, tokenizer)[:-1]  # its last line judges a context this page does not set
+    return PreparedTagged(tokenizer, len(sentences), tokens, report)
