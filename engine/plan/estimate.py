@@ -84,14 +84,18 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     if cfg.arch == "bert":
         embedding += 2 * C  # token types
         pooled = C * C + C
-        if m.objective == "classify":
+        if m.objective == "tag":  # a classifier on every token, no pooler
+            heads = C * labels + labels
+        elif m.objective == "classify":
             heads = pooled + C * labels + labels
         else:
             heads = C * C + C + norm + vocab + (pooled + 2 * C + 2 if cfg.task.nsp else 0)
         non_embedding += heads
+    elif m.objective == "tag":
+        non_embedding += C * labels + labels
     elif m.objective == "classify":
         non_embedding += C * labels
-    if m.objective == "classify":
+    if m.objective in ("classify", "tag"):
         return non_embedding + embedding, non_embedding
     head = vocab * C
     total = non_embedding + embedding + (0 if m.tie_weights else head)
@@ -126,9 +130,11 @@ def trainable_parameters(cfg: RunConfig, total: int) -> int:
     adapters = m.n_layer * sum(f.lora_rank * (i + o) for i, o in shapes)
     if m.objective == "masked":
         return adapters + (C * C + C + 2 * C + 2 if cfg.task.nsp else 0)
-    if m.objective != "classify":
+    if m.objective not in ("classify", "tag"):
         return adapters
     labels = len(cfg.task.labels) or 2
+    if m.objective == "tag":
+        return adapters + C * labels + labels
     if cfg.arch == "bert":
         return adapters + C * C + C + C * labels + labels
     return adapters + C * labels

@@ -88,7 +88,8 @@ def test_weight_decay_only_on_matrices():
 
 
 @pytest.mark.parametrize("objective,arch,nsp", [("masked", "bert", False), ("masked", "bert", True),
-                                                ("classify", "bert", False), ("classify", "gpt", False)])
+                                                ("classify", "bert", False), ("classify", "gpt", False),
+                                                ("tag", "bert", False), ("tag", "gpt", False)])
 @pytest.mark.parametrize("lora", [False, True])
 def test_estimated_counts_equal_encoders_classifiers_and_lora(objective, arch, nsp, lora):
     from engine.model.build import build_model
@@ -100,7 +101,8 @@ def test_estimated_counts_equal_encoders_classifiers_and_lora(objective, arch, n
     cfg.model.objective, cfg.model.arch, cfg.task.nsp = objective, arch, nsp
     cfg.task.labels = ["a", "b", "c"]
     model = build_model(gpt_config(cfg.model, 300, arch=arch, nsp=nsp and objective == "masked",
-                                   num_labels=3 if objective == "classify" else 0))
+                                   num_labels=3 if objective in ("classify", "tag") else 0,
+                                   label_head="tokens" if objective == "tag" else "sequence"))
     total, _ = parameters(cfg, 300)
     assert total == sum(p.numel() for p in model.parameters())
     if lora:
