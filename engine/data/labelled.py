@@ -16,6 +16,7 @@ import numpy as np
 from engine.config.schema import RunConfig
 from engine.core.errors import UserError
 from engine.data.corpus import load_documents
+from engine.data.masked import special_ids
 
 
 @dataclass
@@ -24,14 +25,16 @@ class LabelledSplit:
     """(N, T) token ids, right-padded."""
     lengths: np.ndarray
     labels: np.ndarray
+    """(N,) a label a row (classify), or (N, T) a tag a token (tag: each word's at its first piece, -100 elsewhere)."""
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         width = int(self.lengths[rows].max())
+        labels = self.labels[rows] if self.labels.ndim == 1 else self.labels[rows, :width]
         return {"idx": self.idx[rows, :width].astype(np.int64), "lengths": self.lengths[rows].astype(np.int64),
-                "targets": self.labels[rows].astype(np.int64)}
+                "targets": labels.astype(np.int64)}
 
 
 @dataclass
@@ -145,3 +148,12 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray, n_classe
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
     return {"accuracy": float(tp.sum() / max(1, len(labels))), "macro_f1": float(f1.mean()),
             "confusion": confusion.tolist()}
+
+
+def framing_ids(tokenizer, *, encoder: bool) -> dict[str, int]:
+    """How a labelled example is framed: an encoder reads [CLS] text [SEP] padded with [PAD] (added to the
+    vocabulary when missing); a decoder reads the text alone, padded with [PAD] or id 0."""
+    if encoder:
+        sp = special_ids(tokenizer)
+        return {"pad_id": sp.pad, "cls_id": sp.cls, "sep_id": sp.sep}
+    return {"pad_id": tokenizer.token_id("[PAD]") or 0}

@@ -24,6 +24,7 @@ import numpy as np
 from engine.config.schema import RunConfig
 from engine.core.errors import UserError
 from engine.data.files import CorpusFiles, check_text_file, find_corpus_files, peek_columns
+from engine.data.labelled import LabelledSplit
 from engine.data.masked import IGNORE
 from engine.data.tokenizer import Tokenizer, train_tokenizer
 
@@ -203,21 +204,8 @@ def tag_report(cfg: RunConfig, sentences: list[Sentence], tokenizer: Tokenizer) 
 
 
 # ----- encoded splits ---------------------------------------------------------------------------------
-@dataclass
-class TaggedSplit:
-    idx: np.ndarray
-    """(N, T) token ids, right-padded."""
-    lengths: np.ndarray
-    targets: np.ndarray
-    """(N, T) each word's tag id at its first piece, -100 elsewhere."""
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-    def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        width = int(self.lengths[rows].max())
-        return {"idx": self.idx[rows, :width].astype(np.int64), "lengths": self.lengths[rows].astype(np.int64),
-                "targets": self.targets[rows, :width].astype(np.int64)}
+TaggedSplit = LabelledSplit
+"""A tagged split is a labelled one whose labels are (N, T): engine/data/labelled.py."""
 
 
 @dataclass

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from engine.data.entity_metrics import entity_counts, entity_scores
-from engine.data.labelled import ExampleSampler
-from engine.data.masked import IGNORE, special_ids
+from engine.data.labelled import ExampleSampler, framing_ids
+from engine.data.masked import IGNORE
 from engine.data.tagged import Sentence, entity_types, load_tagged
 from engine.data.tokenizer import Tokenizer
 from engine.infer.tagging import marked_text
@@ -30,12 +30,7 @@ class TagTask(ClassifyTask):
         Task.__init__(self, ctx)
         self.tokenizer = tok = tokenizer
         encoder = ctx.arch == "bert"
-        if encoder:
-            sp = special_ids(tok)
-            kw = {"pad_id": sp.pad, "cls_id": sp.cls, "sep_id": sp.sep}
-        else:
-            kw = {"pad_id": tok.token_id("[PAD]") or 0}
-        self.data = load_tagged(ctx.cfg, tok, sentences, encoder=encoder, **kw)
+        self.data = load_tagged(ctx.cfg, tok, sentences, encoder=encoder, **framing_ids(tok, encoder=encoder))
         self.labels = self.data.tag_names
         self.types = entity_types(self.labels)
         self.sampler = ExampleSampler(self.data.train, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())

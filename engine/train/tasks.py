@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from engine.data.batches import WindowSampler, eval_starts, hold_out_test
 from engine.data.encode import PreparedCorpus, stats_dict
-from engine.data.labelled import ExampleSampler, classification_metrics, load_labelled
+from engine.data.labelled import ExampleSampler, classification_metrics, framing_ids, load_labelled
 from engine.data.masked import IGNORE, MaskedSampler, continuation_table, special_ids
 from engine.data.tokenizer import Tokenizer
 from engine.infer.generate import SamplingOptions, generate_text
@@ -295,13 +295,7 @@ class ClassifyTask(Task):
         super().__init__(ctx)
         self.tokenizer = tok = tokenizer
         encoder = ctx.arch == "bert"
-        kw = {}
-        if encoder:
-            sp = special_ids(tok)
-            kw = {"pad_id": sp.pad, "cls_id": sp.cls, "sep_id": sp.sep}
-        else:
-            kw = {"pad_id": tok.token_id("[PAD]") or 0}
-        self.data = load_labelled(ctx.cfg, tok, cache_dir, encoder=encoder, **kw)
+        self.data = load_labelled(ctx.cfg, tok, cache_dir, encoder=encoder, **framing_ids(tok, encoder=encoder))
         self.labels = self.data.label_names
         self.sampler = ExampleSampler(self.data.train, self.tr.batch_size, seed=self.tr.seed, **self.rank_args())
         train = self.data.train
