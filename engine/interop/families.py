@@ -51,6 +51,18 @@ def is_tagger(cfg: GPTConfig) -> bool:
     return bool(cfg.num_labels) and cfg.label_head == "tokens"
 
 
+def label_head(cfg: GPTConfig, sd: dict, family: str, *, tagger_name: str = "classifier") -> tuple[dict, str] | None:
+    """A tagger's or a classifier's head as transformers' `family`ForTokenClassification (its head named
+    `tagger_name`) or `family`ForSequenceClassification (`score`, no bias) holds it, with that architecture's name;
+    None for a language model."""
+    if is_tagger(cfg):
+        return ({f"{tagger_name}.weight": sd["classifier.weight"], f"{tagger_name}.bias": sd["classifier.bias"]},
+                f"{family}ForTokenClassification")
+    if cfg.num_labels:
+        return {"score.weight": sd["classifier.weight"]}, f"{family}ForSequenceClassification"
+    return None
+
+
 def activation(name: str, family: str) -> str:
     if name not in IMPORT_ACTS:
         raise UserError(f"the {family} model's activation {name!r} is not supported (gelu or gelu_new)")

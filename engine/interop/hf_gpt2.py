@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.config.hf_shape import hf_shape
-from engine.interop.families import GELU_NAMES, activation, is_tagger, width, zeros_if_none
+from engine.interop.families import GELU_NAMES, activation, label_head, width, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -23,11 +23,9 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
     t["transformer.ln_f.weight"] = sd["ln_f.weight"]
     t["transformer.ln_f.bias"] = zeros_if_none(sd, "ln_f.bias", C)
     arch = "GPT2LMHeadModel"
-    if is_tagger(cfg):
-        t["classifier.weight"], t["classifier.bias"] = sd["classifier.weight"], sd["classifier.bias"]
-        arch = "GPT2ForTokenClassification"
-    elif cfg.num_labels:
-        t["score.weight"], arch = sd["classifier.weight"], "GPT2ForSequenceClassification"
+    if head := label_head(cfg, sd, "GPT2"):
+        t.update(head[0])
+        arch = head[1]
     elif not cfg.tie_weights:
         t["lm_head.weight"] = sd["lm_head.weight"]
     config = {"architectures": [arch], "model_type": "gpt2", "vocab_size": cfg.vocab_size,

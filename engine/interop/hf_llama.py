@@ -8,7 +8,7 @@ import torch
 
 from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
-from engine.interop.families import from_halves, is_tagger, rope_config, rope_theta, to_halves, width
+from engine.interop.families import from_halves, label_head, rope_config, rope_theta, to_halves, width
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -33,11 +33,9 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
                 t[f"{theirs}self_attn.k_proj.{kind}"] = to_halves(k, nh)
                 t[f"{theirs}self_attn.v_proj.{kind}"] = v
     arch = "LlamaForCausalLM"
-    if is_tagger(cfg):
-        t["score.weight"], t["score.bias"], arch = sd["classifier.weight"], sd["classifier.bias"], \
-            "LlamaForTokenClassification"
-    elif cfg.num_labels:
-        t["score.weight"], arch = sd["classifier.weight"], "LlamaForSequenceClassification"
+    if head := label_head(cfg, sd, "Llama", tagger_name="score"):
+        t.update(head[0])
+        arch = head[1]
     elif not cfg.tie_weights:
         t["lm_head.weight"] = sd["lm_head.weight"]
     config = {"architectures": [arch], "model_type": "llama", "vocab_size": cfg.vocab_size, "hidden_size": C,

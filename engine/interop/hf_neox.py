@@ -12,7 +12,7 @@ from engine.interop.families import (
     GELU_NAMES,
     activation,
     from_halves,
-    is_tagger,
+    label_head,
     rope_config,
     rope_theta,
     to_halves,
@@ -59,11 +59,9 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
     t["gpt_neox.final_layer_norm.weight"] = sd["ln_f.weight"]
     t["gpt_neox.final_layer_norm.bias"] = zeros_if_none(sd, "ln_f.bias", C)
     arch = "GPTNeoXForCausalLM"
-    if is_tagger(cfg):
-        t["classifier.weight"], t["classifier.bias"] = sd["classifier.weight"], sd["classifier.bias"]
-        arch = "GPTNeoXForTokenClassification"
-    elif cfg.num_labels:
-        t["score.weight"], arch = sd["classifier.weight"], "GPTNeoXForSequenceClassification"
+    if head := label_head(cfg, sd, "GPTNeoX"):
+        t.update(head[0])
+        arch = head[1]
     else:  # written even when tied: transformers 4 calls it embed_out, 5 renames it on loading
         t["embed_out.weight"] = sd["lm_head.weight"] if "lm_head.weight" in sd else sd["wte.weight"]
     config = {"architectures": [arch], "model_type": "gpt_neox", "vocab_size": cfg.vocab_size, "hidden_size": C,
