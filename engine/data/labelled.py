@@ -97,18 +97,24 @@ def load_labelled(cfg: RunConfig, tokenizer, cache_dir: str | Path, *, encoder: 
         idx[row, : len(ids)] = ids
         lengths[row] = len(ids)
     labels = np.array([index[raw[i]] for i in order], dtype=np.int64)
-    n_val = max(1, int(round(len(texts) * d.val_fraction)))
-    n_test = int(round(len(texts) * d.test_fraction))
-    split = len(texts) - n_val
+    return LabelledData(*split_rows(idx, lengths, labels, d, "labelled rows"), names, len(texts), truncated)
+
+
+def split_rows(idx: np.ndarray, lengths: np.ndarray, labels: np.ndarray, d, noun: str):
+    """(train, validation, test) of shuffled examples: validation the last data.val_fraction, test the
+    data.test_fraction before it."""
+    n = len(lengths)
+    n_val = max(1, int(round(n * d.val_fraction)))
+    n_test = int(round(n * d.test_fraction))
+    split = n - n_val
     if split - n_test < 1:
-        raise UserError(f"{len(texts)} labelled rows leave none to train on after the validation and test splits: "
+        raise UserError(f"{n} {noun} leave none to train on after the validation and test splits: "
                         f"lower data.val_fraction or data.test_fraction")
 
     def rows(a: int, b: int) -> LabelledSplit:
         return LabelledSplit(idx[a:b], lengths[a:b], labels[a:b])
 
-    return LabelledData(rows(0, split - n_test), rows(split, len(texts)), rows(split - n_test, split), names,
-                        len(texts), truncated)
+    return rows(0, split - n_test), rows(split, n), rows(split - n_test, split)
 
 
 class ExampleSampler:

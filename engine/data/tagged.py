@@ -24,7 +24,7 @@ import numpy as np
 from engine.config.schema import RunConfig
 from engine.core.errors import UserError
 from engine.data.files import CorpusFiles, check_text_file, find_corpus_files, peek_columns
-from engine.data.labelled import LabelledSplit
+from engine.data.labelled import LabelledSplit, split_rows
 from engine.data.masked import IGNORE
 from engine.data.tokenizer import Tokenizer, train_tokenizer
 
@@ -251,15 +251,5 @@ def load_tagged(cfg: RunConfig, tokenizer, sentences: list[Sentence], *, encoder
         for pos, word in enumerate(starts):
             if word >= 0:
                 targets[row, first + pos] = index[s.tags[word]]
-    n_val = max(1, int(round(len(sentences) * d.val_fraction)))
-    n_test = int(round(len(sentences) * d.test_fraction))
-    split = len(sentences) - n_val
-    if split - n_test < 1:
-        raise UserError(f"{len(sentences)} tagged sentences leave none to train on after the validation and test "
-                        f"splits: lower data.val_fraction or data.test_fraction")
-
-    def rows(a: int, b: int) -> TaggedSplit:
-        return TaggedSplit(idx[a:b], lengths[a:b], targets[a:b])
-
-    return TaggedData(rows(0, split - n_test), rows(split, len(sentences)), rows(split - n_test, split), names,
-                      len(sentences), truncated, picked[split:])
+    train, val, test = split_rows(idx, lengths, targets, d, "tagged sentences")
+    return TaggedData(train, val, test, names, len(sentences), truncated, picked[len(picked) - len(val):])
