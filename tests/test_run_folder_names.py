@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("run.toml", "events.jsonl", "train.log", "optimizer.safetensors", "control.json", "stdout.jsonl",
-         "stderr.log")
+         "stderr.log", "fewshot.json")
 """Names that mean a run folder's file wherever they appear (model.safetensors, meta.json and tokenizer.json
 also name files of the corpus cache and of Hugging Face folders)."""
 PATH_USES = re.compile(r"""/ ["'](checkpoints|lock|control\.json)["']""")

@@ -1,5 +1,7 @@
 """Numbers in words for people: counts, bytes and durations, as the CLI, the logs and the studio print them."""
 
+import os
+
 
 def human_count(n: float) -> str:
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
@@ -30,6 +32,4 @@ def human_seconds(s: float | None) -> str:
 def engine_command() -> str:
     """How the user calls the engine, for the hints that tell them what to type next: `./dev engine` (the `dev`
     script exports ENGINE_COMMAND as the user typed it) or else `python -m engine`."""
-    import os
-
     return os.environ.get("ENGINE_COMMAND", "").strip() or "python -m engine"

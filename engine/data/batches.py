@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.core.errors import UserError
+
 
 class WindowSampler:
     def __init__(self, tokens: np.ndarray, block_size: int, batch_size: int, *, seed: int, grad_accum: int = 1,
@@ -55,8 +57,6 @@ def hold_out_test(train: np.ndarray, docs: np.ndarray, total: int, fraction: flo
     if not n:
         return train, docs, train[:0], np.zeros(1, dtype=np.int64)
     if n < block_size + 1 or len(train) - n < block_size + 1:
-        from engine.core.errors import UserError
-
         raise UserError(f"data.test_fraction = {fraction} holds out {n:,} of {total:,} tokens, leaving "
                         f"{len(train) - n:,} to train on: each needs more than model.block_size = {block_size}. "
                         f"Change data.test_fraction or add text")

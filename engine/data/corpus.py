@@ -7,6 +7,7 @@ line or file per document (`data.documents`), so joining documents with `doc_sep
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
     `keys` name the settings of the text column and the extra ones (for messages)."""
     files = find_corpus_files(cfg.path)
     _quiet_datasets()
-    import datasets
+    import datasets  # heavy: the studio imports this module at start
 
     cache = str(Path(cache_dir) / "datasets")
     if files.saved_dataset is not None:
@@ -95,7 +96,7 @@ def load_documents(cfg: DataConfig, cache_dir: str | Path, extra_columns: tuple[
 
 
 def _load_saved(path: Path):
-    import datasets
+    import datasets  # heavy: the studio imports this module at start
 
     try:
         ds = datasets.load_from_disk(str(path))
@@ -118,8 +119,6 @@ def warm_up() -> None:
     """Load a one-line text file and forget it: `datasets` imports most of what a load needs (its builders, the
     modules its streaming patches touch) only at the first load. For a caller that must have those imports
     made on its own thread before loads run on others (the studio's jobs, studio/jobs.py)."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="as-warm-") as folder:
         path = Path(folder) / "warm.txt"
         path.write_text("warm\n", encoding="utf-8")
@@ -130,7 +129,7 @@ def _quiet_datasets() -> None:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    import datasets
+    import datasets  # after the offline switches above: datasets reads them at import
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # a file it cannot read is said in our words

@@ -17,7 +17,7 @@ INSTALL = "tagging's entity metrics need the seqeval package: ./dev install tag 
 
 def _get_entities():
     try:
-        from seqeval.metrics.sequence_labeling import get_entities
+        from seqeval.metrics.sequence_labeling import get_entities  # optional: the tag extra
     except ImportError:
         raise UserError(INSTALL) from None
     return get_entities

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 from engine.config.schema import DEMO_PREFIX
 from engine.core.errors import UserError
 from engine.demo import demo_file
+from engine.run.humanlog import counted
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "text", ".markdown": "text", ".rst": "text",
                  ".py": "text"}
@@ -86,8 +89,6 @@ def file_kind(f: Path) -> tuple[str | None, str]:
 
 def skip_summary(skipped, most: int = 5) -> str:
     """'skipped 2 files: a.png (unknown file type '.png' that is not text), ...' naming the first few; "" for none."""
-    from engine.run.humanlog import counted
-
     if not skipped:
         return ""
     shown = ", ".join(f"{f.name} ({why})" for f, why in skipped[:most])
@@ -164,9 +165,6 @@ def _looks_like_text(path: Path) -> bool:
 
 def peek_columns(path: str | Path) -> list[str]:
     """The column names of a JSONL/CSV/Parquet file, read from its first record; [] for text."""
-    import csv
-    import json
-
     p = Path(path)
     suffix = p.suffix.lower()
     try:
@@ -180,7 +178,7 @@ def peek_columns(path: str | Path) -> list[str]:
             with open(p, encoding="utf-8", newline="") as f:
                 return next(csv.reader(f), [])
         elif suffix == ".parquet":
-            import pyarrow.parquet as pq
+            import pyarrow.parquet as pq  # heavy: only a Parquet file needs it
 
             return list(pq.read_schema(p).names)
     except (OSError, ValueError, UnicodeDecodeError):

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.clean import CleanStats, clean_documents
+from engine.data.corpus import Documents
 from engine.data.token_file import encode_to_file, progress_interval
+from engine.data.tokenizer import Tokenizer
 
 PARALLEL_MIN_BYTES = 64 << 20
 """Smaller corpora encode faster than worker processes start."""
@@ -90,9 +92,6 @@ def _start_worker(done) -> None:
 
 def _encode_shard(dataset, column: str, index: int, n: int, clean: dict, tokenizer_json: str, prefix: str,
                   separator: str) -> dict:
-    from engine.data.corpus import Documents
-    from engine.data.tokenizer import Tokenizer
-
     shard = Documents(dataset.shard(n, index, contiguous=True), column, None)
     stats = CleanStats()
 

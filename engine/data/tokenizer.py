@@ -14,6 +14,7 @@ from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, tra
 from tokenizers import Tokenizer as HFTokenizer
 
 from engine.core.errors import UserError
+from engine.core.tomlio import write_atomic
 
 UNK = "<unk>"
 EOS = "<eos>"
@@ -97,8 +98,6 @@ class Tokenizer:
         return self.hf.token_to_id(token)
 
     def save(self, path: str | Path) -> None:
-        from engine.core.tomlio import write_atomic
-
         write_atomic(path, self.hf.to_str(pretty=False))
 
     def to_str(self) -> str:

@@ -10,6 +10,8 @@
   table (engine/demo/modular.py); the run's validation split is the part of the table it must generalise to.
 - entities: sentences tagged with people, places, organisations and dates, some words ambiguous (Jordan the
   person or the place), as CoNLL-style text for the tag objective (engine/demo/entities.py).
+- fewshot: questions answered by a hidden rule that changes from episode to episode; only the examples before a
+  question say which, and task files ask each rule with 0 to 8 examples (engine/demo/fewshot.py).
 - translate, summarize: source -> target pairs (JSONL) for seq2seq and instruct: a made-up language with
   known word alignment, and sentences summed up as who did what (engine/demo/pairs.py).
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from engine.config.schema import DEMO_PREFIX
 from engine.demo import generated as g
 from engine.demo.entities import entities_conll
+from engine.demo.fewshot import fewshot_corpus, write_fewshot_tasks
 from engine.demo.modular import modular_csv
 from engine.demo.pairs import PAIR_MAKERS, pairs_jsonl
 
@@ -38,6 +41,7 @@ DEMOS = {
     "balanced": "classification: is a bracket sequence balanced? (a CSV of text and label)",
     "modular": "classification: a+b mod 97, every pair once; trained on part of it, a small model groks the rest",
     "entities": "named entities: people, places, organisations and dates tagged in generated sentences (tag)",
+    "fewshot": "questions answered by a rule only the examples before them show: better with more shots (fewshot)",
     "translate": "translation pairs into a made-up language that reorders words (seq2seq, instruct)",
     "summarize": "a few sentences and who did what: 'the old dog runs in the park. ...' -> dog runs, ...",
 }
@@ -79,6 +83,9 @@ def make_demo_corpus(name: str, folder: str | Path, *, size_bytes: int = 1_000_0
         text = modular_csv()
     elif name == "entities":
         text = entities_conll(rng, size_bytes)
+    elif name == "fewshot":
+        text = fewshot_corpus(rng, size_bytes)
+        write_fewshot_tasks(folder, seed)
     elif name == "python-stdlib":
         text = g.stdlib_text(size_bytes)
     elif name in ("copy", "sort", "add", "brackets", "induction"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.core.errors import UserError
 from engine.demo import DEMOS, demo_path, make_demo_corpus
+from engine.demo.fewshot import FEWSHOT
 from engine.run.folder import RUN_FILE
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
@@ -115,7 +116,8 @@ def demo_run_toml(name: str) -> str:
 
         return demo_config_toml(Path(f"{name}.txt"), Path(f"runs/{name}")).replace(
             "[meta]", f"# {DEMOS[name]}\n[meta]", 1)
-    return {"balanced": CLASSIFY, "entities": TAG}.get(name, PLAIN).format(name=name, what=DEMOS[name])
+    template = {"balanced": CLASSIFY, "entities": TAG, "fewshot": FEWSHOT}.get(name, PLAIN)
+    return template.format(name=name, what=DEMOS[name])
 
 
 def write_demo(name: str, out: str | Path) -> tuple[Path, Path]:

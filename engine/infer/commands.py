@@ -1,4 +1,4 @@
-"""The command line's commands that use a trained run: generate, predict, export. Each checks
+"""The command line's commands that use a trained run: generate, predict, fewshot, export. Each checks
 its arguments before it loads anything. COMMANDS registers them (engine/core/commands.py)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.config.schema import PAIR_OBJECTIVES
 from engine.core.commands import CHECKPOINT_HELP, Command
 from engine.core.errors import UserError
+from engine.infer.fewshot_command import FEWSHOT
 from engine.run.folder import RUN_FILE
 
 
@@ -154,4 +155,5 @@ COMMANDS = [
                                     "tokens (masked LM)", _predict_arguments),
     Command("export", cmd_export, "write a run's model as a transformers folder (GPT-2, GPT-NeoX, Llama, BERT) or "
                                   "a GGUF file for llama.cpp", _export_arguments),
+    FEWSHOT,
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from engine.config import schema as config_mod
 from engine.data.pairs import EOS_NAMES, PAD_NAMES, PROMPT_TEMPLATE, special_id
 from engine.infer.generate import GeneratedToken, SamplingOptions, banned_ids, beam_search, stream
 from engine.infer.seq2seq_generate import beam_target, stream_target
@@ -15,8 +16,6 @@ from engine.run.folder import RUN_FILE
 
 def run_objective(run_dir: str | Path) -> str:
     """The objective a run was trained for, as its run.toml says (causal when it cannot be read)."""
-    from engine.config import schema as config_mod
-
     try:
         return config_mod.load(Path(run_dir) / RUN_FILE).model.objective
     except Exception:  # a run folder from elsewhere may lack its config: treat it as a plain decoder
@@ -26,8 +25,6 @@ def run_objective(run_dir: str | Path) -> str:
 def target_context(run_dir: str | Path, model) -> int:
     """An encoder-decoder's longest target in tokens, as it was trained (model.target_block_size in run.toml,
     0 = block_size); the source's context when the run's config cannot be read."""
-    from engine.config import schema as config_mod
-
     try:
         m = config_mod.load(Path(run_dir) / RUN_FILE).model
     except Exception:  # a run folder from elsewhere may lack its config

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from engine.core.errors import UserError
+
 MAX_NEW_TOKENS = 100_000
 """The most new tokens one generation may ask for (the Playground's own maximum): a generation always ends."""
 
@@ -42,8 +44,6 @@ RULES: dict[str, tuple[Callable[[object], bool], str]] = {  # setting: (test, wh
 def check_sampling(values: dict, name: Callable[[str], str] = str) -> None:
     """Raise UserError naming the first setting in `values` that breaks its rule; `name` spells a setting
     as the caller's user knows it (the command line: --top-p). A setting with no rule is refused."""
-    from engine.core.errors import UserError
-
     for key, value in values.items():
         if key not in RULES:
             raise UserError(f"{name(key)} is not a generation setting; they are: {', '.join(RULES)}")

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from engine.core.errors import UserError
 from engine.interop.families import TITLES, family_of
+from engine.interop.gguf_export import ARCHS, export_gguf
+from engine.interop.hf import export_model
+from engine.model.checkpoint import all_finite
 
 FORMATS = ("hf", "gguf")
 
@@ -24,20 +27,14 @@ def export_any(model, tokenizer, out: str | Path, *, format: str | None = None, 
         raise UserError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     check_finite(model)
     if fmt == "gguf":
-        from engine.interop.gguf_export import ARCHS, export_gguf
-
         path = export_gguf(model, tokenizer, out, dtype=dtype)
         return f"a GGUF file for llama.cpp ({ARCHS[family_of(model.config)]}, {dtype.upper()}) at {path}"
-    from engine.interop.hf import export_model
-
     path = export_model(model, tokenizer, out, labels=labels)
     return f"a Hugging Face {TITLES[family_of(model.config)]} folder at {path}"
 
 
 def check_finite(model) -> None:
     """Refuse a model with NaN or inf weights: an export of a diverged run would be silently useless."""
-    from engine.model.checkpoint import all_finite
-
     if not all_finite(model.state_dict().values()):
         raise UserError("the model's weights are not finite (NaN or inf): the run had diverged, so it is not "
                         "exported; export an earlier checkpoint (--checkpoint)")

@@ -31,7 +31,7 @@ TYPES = ("f32", "f16", "q8_0")
 def export_gguf(model, tokenizer, out: str | Path, *, dtype: str = "f16") -> Path:
     """Write `model` as one .gguf file (atomically: a temporary file renamed into place)."""
     try:
-        import gguf
+        import gguf  # optional: the gguf extra
     except ImportError:
         raise UserError("GGUF export needs the gguf package: pip install -e \".[gguf]\" (./dev installs it)") from None
     cfg: GPTConfig = model.config

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+from tokenizers import Tokenizer as HFTokenizer
+from tokenizers import decoders, models, normalizers, pre_tokenizers
 
 from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
@@ -109,9 +111,6 @@ def import_model(folder: str | Path) -> tuple[GPTConfig, dict[str, torch.Tensor]
 def _import_tokenizer(folder: Path) -> Tokenizer:
     if (folder / "tokenizer.json").is_file():
         return Tokenizer.load(folder / "tokenizer.json")
-    from tokenizers import Tokenizer as HFTokenizer
-    from tokenizers import decoders, models, normalizers, pre_tokenizers
-
     if (folder / "vocab.txt").is_file():
         lower = True
         if (folder / "tokenizer_config.json").is_file():

@@ -23,6 +23,8 @@ import glob
 import os
 import sys
 
+from engine import PROCESS_START
+
 LIBRARIES = ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4", "libjemalloc.so.2")
 SEARCH = ("/usr/lib/*-linux-gnu", "/lib/*-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
 TBB = ("libtbbmalloc.so.2", "libtbbmalloc_proxy.so.2")
@@ -97,8 +99,6 @@ def restart_with_allocator(argv: list[str]) -> None:
     env = training_env(dict(os.environ))
     if not preloaded(env):
         return
-    from engine import PROCESS_START
-
     env[TRIED] = "1"
     env.setdefault(STARTED, repr(PROCESS_START))
     sys.stdout.flush()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.core.tomlio import write_atomic
 from engine.run.folder import RUN_FILE
 
 SCRIPT_FILE = "train.sbatch"
@@ -86,8 +87,6 @@ def write_cluster_job(cfg, plan: ClusterPlan, folder: Path, *, repo: Path) -> Pa
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create {folder}: {e.strerror}") from None
-    from engine.core.tomlio import write_atomic
-
     cfg = cfg.copy()
     run_dir = folder / "run"
     cfg.train.out_dir, cfg.train.device, cfg.train.processes = str(run_dir), "cuda", 1

@@ -8,7 +8,9 @@ from dataclasses import asdict, fields
 from engine.config.schema import ModelConfig
 from engine.config.shape import shape_of
 from engine.core.errors import UserError
+from engine.model.encoder import Encoder
 from engine.model.gpt import GPT, GPTConfig
+from engine.model.seq2seq import Seq2Seq
 from engine.plan.estimate import mlp_hidden, padded_vocab
 
 
@@ -40,12 +42,8 @@ def gpt_config_from_dict(d: dict) -> GPTConfig:
 
 def build_model(gcfg: GPTConfig):
     if gcfg.arch == "t5":
-        from engine.model.seq2seq import Seq2Seq
-
         return Seq2Seq(gcfg)
     if gcfg.arch == "bert":
-        from engine.model.encoder import Encoder
-
         return Encoder(gcfg)
     return GPT(gcfg)
 

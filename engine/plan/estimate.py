@@ -6,9 +6,13 @@ checks `parameters()` against the real model's count.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.config.schema import RunConfig
+from engine.core.tomlio import write_atomic
 
 # dense bf16 tensor-core peaks (FLOP/s) by device-name fragment, for MFU and time estimates on GPUs
 GPU_BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12,
@@ -217,8 +221,6 @@ def logit_memory(cfg: RunConfig, vocab: int) -> int:
 
 def calibration_key(cfg: RunConfig, vocab_size: int, device: str) -> str:
     """What a measured step depends on: the device, its threads, the shape and the step's settings."""
-    import os
-
     m, t = cfg.model, cfg.train
     shape = (cfg.arch, m.objective, m.n_layer, m.n_encoder_layer, m.n_head, m.n_embd, m.block_size,
              m.target_block_size, m.position, m.norm, m.mlp, m.tie_weights, m.vocab_size or vocab_size, t.batch_size,
@@ -228,9 +230,6 @@ def calibration_key(cfg: RunConfig, vocab_size: int, device: str) -> str:
 
 def known_calibration(cfg: RunConfig, vocab_size: int, device: str, cache_dir) -> dict | None:
     """A measurement made before for this device and shape (engine/train/calibrate.py), or None."""
-    import json
-    from pathlib import Path
-
     try:
         known = json.loads((Path(cache_dir) / CALIBRATION_FILE).read_text())
     except (OSError, ValueError):
@@ -244,11 +243,6 @@ UNDER_LOAD = "under_load"
 
 def note_calibration_load(key: str, cache_dir, under_load: bool) -> None:
     """Keep with the measurement of `key` whether it was taken under load, so it says so whenever it is read."""
-    import json
-    from pathlib import Path
-
-    from engine.core.tomlio import write_atomic
-
     path = Path(cache_dir) / CALIBRATION_FILE
     try:
         known = json.loads(path.read_text())

@@ -10,7 +10,10 @@ import numpy as np
 import torch
 
 from engine.core.errors import UserError
+from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
+from engine.infer.seq2seq_generate import greedy_batch
 from engine.model.hooks import STACKS, attention_patterns
+from engine.probes.cross_attention import seq2seq_patterns
 
 
 def attention_maps(model, tokenizer, text: str) -> tuple[np.ndarray, list[str]]:
@@ -53,10 +56,6 @@ def save_maps(path: str | Path, maps: np.ndarray, tokens: list[str], keys: list[
 def seq2seq_attention(model, tokenizer, text: str, max_len: int = 64) -> tuple[dict[str, np.ndarray], list, list]:
     """An encoder-decoder's three attention stacks for `text` as the source and the target it writes
     greedily: ({"encoder", "decoder", "cross"} float32 arrays, source tokens, target tokens)."""
-    from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
-    from engine.infer.seq2seq_generate import greedy_batch
-    from engine.probes.cross_attention import seq2seq_patterns
-
     eos, pad = special_id(tokenizer, EOS_NAMES), special_id(tokenizer, PAD_NAMES)
     src = tokenizer.encode(text)[: model.config.block_size - 1]
     if not src:
@@ -76,8 +75,6 @@ def seq2seq_stack(model, tokenizer, text: str, stack: str, max_len: int = 64
     greedily: (layers, heads, queries, keys) weights, the query tokens and the key tokens. The decoder's
     row i writes target token i (the last writes the end token) after reading the start token and the
     target so far, as the Inspect page labels them."""
-    from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
-
     if stack not in STACKS:
         raise UserError(f"--stack {stack!r} is not one of {', '.join(STACKS)}")
     stacks, source, target = seq2seq_attention(model, tokenizer, text, max_len=max_len)

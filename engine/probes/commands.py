@@ -18,7 +18,6 @@ def cmd_heads(args) -> int:
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
     from engine.probes.ablation import rank_heads
     from engine.probes.head_scores import SCORES, head_roles, head_scores
-    from engine.probes.support import require
 
     if args.text is not None and not args.text.strip():
         raise UserError("--text is empty: give a text to ablate the heads on")
@@ -74,7 +73,7 @@ def cmd_attention(args) -> int:
     model, tokenizer, path = load_announced(args)
     require(model, "attention")
     if model_kind(model) == "seq2seq":  # three stacks: the text is the source, the target is written greedily
-        from engine.infer.respond import target_context
+        from engine.infer.respond import target_context  # here, not at the top: the CLI starts without torch
 
         stack = args.stack or "cross"
         maps, tokens, keys = seq2seq_stack(model, tokenizer, args.text, stack,

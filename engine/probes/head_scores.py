@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.probes.support import require
+
 SCORES = ("induction", "previous", "duplicate", "sink", "local", "entropy")
 ROLES = ("induction", "previous", "duplicate", "sink")  # scores that name a head when they dominate
 LOCAL_WINDOW = 4
@@ -88,11 +90,9 @@ def top_head(scores: dict, name: str = "induction") -> tuple[float, int, int]:
 def head_scores(model, ids: np.ndarray, *, rows: int = 8, seed: int = 0) -> dict[str, list[list[float]]]:
     """Every layer's and head's scores for `model` on probe rows drawn from token ids `ids`, as
     nested lists rounded to 4 places (what the eval event carries)."""
-    # here, not at the top: the scores' names and roles serve the studio, which runs without torch
-    import torch
+    import torch  # here, not at the top: the scores' names and roles serve the studio, which runs without torch
 
     from engine.model.hooks import attention_patterns
-    from engine.probes.support import require
 
     require(model, "heads")
     block = model.config.block_size

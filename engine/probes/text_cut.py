@@ -8,7 +8,7 @@ from __future__ import annotations
 def cut_note(model, tokenizer, text: str) -> str | None:
     """A sentence saying how much of `text` the probes read when it is longer than the model's context, else None."""
     if model.config.arch == "t5":
-        from engine.infer.respond import source_cut_note
+        from engine.infer.respond import source_cut_note  # here, not at the top: the CLI starts without torch
 
         return source_cut_note(model, tokenizer, text)
     total, context = len(tokenizer.encode(text)), model.config.block_size

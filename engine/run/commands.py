@@ -7,13 +7,13 @@ from pathlib import Path
 
 from engine.core.commands import Command
 from engine.core.errors import UserError
+from engine.core.text import human_seconds
+from engine.run.control import request
+from engine.run.folder import require_run_folder
+from engine.run.runinfo import is_run_dir, list_runs, summarize
 
 
 def cmd_control(args) -> int:
-    from engine.run.control import request
-    from engine.run.folder import require_run_folder
-    from engine.run.runinfo import summarize
-
     s = summarize(require_run_folder(args.run_dir))
     if not s.live:
         raise UserError(f"{args.run_dir} is not running (status: {s.status})")
@@ -23,9 +23,6 @@ def cmd_control(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from engine.core.text import human_seconds
-    from engine.run.runinfo import is_run_dir, list_runs, summarize
-
     if not Path(args.folder).is_dir():
         raise UserError(f"{args.folder} is not a folder" if Path(args.folder).exists() else
                         f"folder not found: {args.folder}")

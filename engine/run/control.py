@@ -12,6 +12,7 @@ import signal
 import time
 from pathlib import Path
 
+from engine import PROCESS_START
 from engine.core.tomlio import write_atomic
 from engine.run.folder import CONTROL_FILE
 
@@ -34,8 +35,6 @@ class ControlChannel:
     def __init__(self, run_dir: Path | None, *, since: float | None = None):
         """Requests written before `since` (default: when this process started) are stale and ignored;
         later ones, even those written while the trainer was still starting, are acted on."""
-        from engine import PROCESS_START
-
         self.path = Path(run_dir) / CONTROL_FILE if run_dir else None
         self._mtime = 0.0
         self._seq = 0

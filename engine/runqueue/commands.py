@@ -5,20 +5,26 @@ started on a SLURM cluster instead. COMMANDS registers them (engine/core/command
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
+from engine.config import schema as config_mod
 from engine.core.commands import SET_METAVAR, Command
 from engine.core.errors import UserError
 from engine.core.paths import output_folder, workspace_folder
 from engine.core.text import engine_command
+from engine.launch.slurm import ClusterPlan, write_cluster_job
+from engine.launch.start import start_trainer
 from engine.plan.preflight import check
+from engine.run.folder import RUN_FILE, checkpoints
+from engine.run.runinfo import summarize
+from engine.runqueue.foreground import StopSignals, stop_trainer
 from engine.runqueue.queue_file import DEFAULT_WORKSPACE, RunQueue
+from engine.runqueue.sweep import load_sweep, point_configs, point_text, points
 
 
 def cmd_sweep(args) -> int:
-    from engine.runqueue.sweep import load_sweep, point_configs, point_text, points
-
     workspace = workspace_folder(args.workspace)
     sweep = load_sweep(args.sweep, args.set)
     configs = point_configs(sweep)
@@ -34,8 +40,6 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_queue(args) -> int:
-    from engine.config import schema as config_mod
-
     queue = RunQueue(workspace_folder(args.workspace, existing=args.action in ("list", "run")))
     if args.action == "add":
         if not args.what:
@@ -87,10 +91,6 @@ def run_queue(queue: RunQueue) -> int:
     when a run failed (it is off the queue; its run folder says why). Ctrl-C (or SIGTERM) asks the run in
     progress to stop at a checkpoint (it can be resumed), says so in one line and ends with status 130
     (engine/runqueue/foreground.py)."""
-    from engine.launch.start import start_trainer
-    from engine.run.runinfo import summarize
-    from engine.runqueue.foreground import StopSignals
-
     items, paused = queue.state()
     if paused:
         print(f"the queue is paused with {len(items)} run(s) waiting: `{_hint(queue, 'queue resume')}` lets "
@@ -125,11 +125,6 @@ def run_queue(queue: RunQueue) -> int:
 
 def _interrupted(queue: RunQueue, item, proc, signals) -> int:
     """Stop the trainer of `item`, leave the queue and its run folder consistent, say so in one line: 130."""
-    import shutil
-
-    from engine.run.folder import RUN_FILE, checkpoints
-    from engine.runqueue.foreground import stop_trainer
-
     how = stop_trainer(proc, item.run_dir, signals)
     late = {"terminated": " (it needed SIGTERM)", "killed": " (it did not stop in time and was killed)"}.get(how, "")
     saved = max(checkpoints(item.run_dir), key=lambda c: c[1], default=None)
@@ -163,9 +158,6 @@ def _queue_arguments(sp) -> None:
 
 
 def cmd_cluster(args) -> int:
-    from engine.config import schema as config_mod
-    from engine.launch.slurm import ClusterPlan, write_cluster_job
-
     output_folder(args.out)
     cfg = check(config_mod.load(args.config, args.set))
     plan = ClusterPlan(nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time, partition=args.partition,

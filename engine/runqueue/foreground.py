@@ -13,6 +13,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from engine.run.control import request
+
 STOP_WAIT_S = 300.0
 """How long a trainer asked to stop may take to write its checkpoint before it is sent SIGTERM."""
 TERM_WAIT_S = 60.0
@@ -67,8 +69,6 @@ def stop_trainer(proc: subprocess.Popen, run_dir: str | Path, signals: StopSigna
                  stop_wait: float = STOP_WAIT_S, term_wait: float = TERM_WAIT_S) -> str:
     """Ask the trainer `proc` of `run_dir` to stop at a checkpoint and wait for it: 'stopped' when it did,
     'terminated' when it needed SIGTERM, 'killed' when it needed SIGKILL."""
-    from engine.run.control import request
-
     if proc.poll() is not None:
         return "stopped"
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import time
 from contextlib import nullcontext
 
@@ -12,6 +13,8 @@ import torch
 from engine.config.rules import precision_problem
 from engine.core.errors import UserError
 from engine.plan.estimate import GPU_BF16_PEAK
+from engine.plan.estimate import auto_batch_size as estimated_batch_size
+from engine.plan.memory import available_ram, memory_problem
 
 
 def resolve_device(name: str, setting: str = "train.device") -> torch.device:
@@ -142,8 +145,6 @@ def should_compile(setting: str, device: torch.device, n_params: int, max_steps:
 
 
 def cxx_compiler() -> str | None:
-    import shutil
-
     return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 
 
@@ -163,18 +164,14 @@ CPU_AUTO_BATCH = 16
 
 def auto_batch_size(cfg, vocab_size: int, device: torch.device) -> int:
     """train.auto_batch_size: the micro-batch that fits 80% of the free memory by the estimate."""
-    from engine.plan.estimate import auto_batch_size as fit
-
     free = free_memory(device) or 8 << 30
     if device.type == "cuda":
-        return fit(cfg, vocab_size, 0.8 * free)
-    return fit(cfg, vocab_size, 0.5 * free, cap=CPU_AUTO_BATCH)
+        return estimated_batch_size(cfg, vocab_size, 0.8 * free)
+    return estimated_batch_size(cfg, vocab_size, 0.5 * free, cap=CPU_AUTO_BATCH)
 
 
 def free_memory(device: torch.device) -> int | None:
     """Bytes a new allocation can have on `device` now: free GPU memory, or available RAM; None if unknown."""
-    from engine.plan.memory import available_ram
-
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
     return available_ram() if device.type == "cpu" else None
@@ -183,8 +180,6 @@ def free_memory(device: torch.device) -> int | None:
 def check_memory(cfg, device: torch.device, *, vocab_size: int, processes: int = 1) -> None:
     """Refuse a run the device cannot hold, in words, before it allocates anything large. `vocab_size` 0
     (not known before the corpus is encoded) leaves the output layer out: the estimate is then a floor."""
-    from engine.plan.memory import memory_problem
-
     available = free_memory(device)
     if available is None:
         return

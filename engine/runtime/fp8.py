@@ -35,7 +35,7 @@ def apply(model: nn.Module, precision: str) -> nn.Module:
     for quiet in ("torchao", "torch.utils._pytree"):  # its optional kernels for other cards, said at import
         logging.getLogger(quiet).setLevel(logging.ERROR)
     try:
-        from torchao.float8 import convert_to_float8_training
+        from torchao.float8 import convert_to_float8_training  # optional: the fp8 extra
     except Exception as e:  # a torchao built for another torch fails as it loads
         raise UserError(f"torchao does not load with torch {torch.__version__} ({type(e).__name__}: "
                         f"{str(e)[:200]}): install the torchao release made for this torch") from None
