@@ -8,19 +8,7 @@ import pytest
 
 from engine.cli import main
 from tests.conftest import SHAKESPEARE
-
-
-def write_config(tmp_path, data_path, model=None, train=None, data=None, tokenizer=None):
-    import tomli_w
-
-    cfg = {"data": {"path": str(data_path), "cache_dir": str(tmp_path / "cache")} | (data or {}),
-           "tokenizer": {"kind": "char"} | (tokenizer or {}),
-           "model": {"n_layer": 1, "n_head": 1, "n_embd": 16, "block_size": 8} | (model or {}),
-           "train": {"batch_size": 2, "max_steps": 2, "device": "cpu", "out_dir": str(tmp_path / "run")}
-           | (train or {})}
-    path = tmp_path / "run.toml"
-    path.write_text(tomli_w.dumps(cfg))
-    return path
+from tests.helpers import write_config
 
 
 def _binary(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from engine.runqueue.queue_file import RunQueue
 from tests.conftest import pangram_text, tiny_config
-from tests.engine.test_training import train
+from tests.helpers import train
 from tests.reliability.helpers import digest, engine_here, last_line, refused
 
 

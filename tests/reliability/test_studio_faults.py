@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from engine.run.events import read_events
 from tests.studio.conftest import close_keeping_runs, tiny_model
-from tests.studio.test_training_flow import LONG, RUN_TIMEOUT, train_through_gui
+from tests.studio.helpers import LONG, RUN_TIMEOUT, train_through_gui
 
 
 def test_a_run_folder_deleted_while_shown_goes_quietly(qtbot, window, tmp_path):

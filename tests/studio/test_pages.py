@@ -10,12 +10,7 @@ from engine.model.build import gpt_config
 from engine.model.gpt import GPT
 from tests.conftest import PANGRAMS
 from tests.studio.conftest import answer
-
-
-def write_corpus(tmp_path: Path, name="corpus.txt") -> Path:
-    p = tmp_path / name
-    p.write_text("\n\n".join(PANGRAMS * 30) + "\n")
-    return p
+from tests.studio.helpers import write_corpus
 
 
 def test_corpus_page_previews_measures_and_tokenizes(qtbot, window, tmp_path):
@@ -140,7 +135,6 @@ def test_a_hugging_face_folder_as_the_start_of_a_fine_tune(qtbot, window, tmp_pa
     from engine.interop.hf import export_model
     from engine.model.build import build_model
     from engine.model.gpt import GPTConfig
-    from tests.conftest import PANGRAMS
 
     tok = train_tokenizer("wordpiece", lambda: PANGRAMS * 10, vocab_size=300)
     bert = build_model(GPTConfig(vocab_size=tok.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=32,

@@ -1,4 +1,4 @@
-"""The Qt-free parts of the walk-through's fixes (tests/studio/test_walk_fixes.py drives them through the window):
+"""The Qt-free parts of the walk-through's fixes (tests/studio/flows/test_walk_fixes.py drives them through the window):
 the demo is the demo field for field, a classifier's head counts the labels its corpus holds, a checkpoint's loss
 is the one measured at its step."""
 

@@ -1,0 +1,141 @@
+"""Helpers the test files share (one module, so no test file imports another)."""
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QTextDocument
+from PySide6.QtWidgets import QApplication, QSplitter
+
+from studio.main_window import PAGES
+from tests.conftest import PANGRAMS
+from tests.studio.conftest import tiny_model
+from tests.studio.fake_runs import causal_maps, record_attention, word_tokens, write_run
+
+
+def write_corpus(tmp_path: Path, name="corpus.txt") -> Path:
+    p = tmp_path / name
+    p.write_text("\n\n".join(PANGRAMS * 30) + "\n")
+    return p
+
+
+RUN_TIMEOUT = 90_000
+
+
+def train_through_gui(qtbot, window, tmp_path, name="e2e", **train) -> Path:
+    window.corpus_page.set_sources([write_corpus(tmp_path)])
+    qtbot.mouseClick(window.corpus_page.prepare_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.corpus_page.use_btn.isEnabled, timeout=30000)
+    qtbot.mouseClick(window.corpus_page.use_btn, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.model_page
+    page = window.model_page
+    page.name.setText(name)
+    tiny_model(page, **train)
+    assert page.train_btn.isEnabled(), page.problems.text()
+    qtbot.mouseClick(page.train_btn, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.train_page
+    return window.store.current
+
+
+LONG = 1_000_000
+"""Steps of a run that a test stops itself: no machine gets through them while the test looks on."""
+
+
+WAIT = 20000
+
+
+def go_to(qtbot, window, page: str) -> None:
+    nav = window.nav
+    spot = nav.visualItemRect(nav.item(PAGES.index(page))).center()
+    qtbot.mouseClick(nav.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+
+
+def point(widget, spot: QPoint) -> None:
+    """The pointer moves onto `spot` of `widget` (as the window system delivers it; QTest's own move reaches
+    only a window on the offscreen screen's 800 pixels)."""
+    event = QMouseEvent(QEvent.Type.MouseMove, QPointF(spot), QPointF(widget.mapToGlobal(spot)),
+                        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def open_run(qtbot, window, folder) -> None:
+    """Runs page: click the run's row, then Open (the Train page shows it)."""
+    window.store.refresh()
+    go_to(qtbot, window, "Runs")
+    table = window.runs_page.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).data(Qt.ItemDataRole.UserRole) == str(folder))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(row, 0)).center())
+    qtbot.mouseClick(window.runs_page.buttons["open"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.train_page.run is not None and window.train_page.run.path == folder, timeout=WAIT)
+
+
+def long_text_run(window):
+    tokens = word_tokens(128)
+    tokens[100] = " internationalisation"
+    folder = write_run(window.store.runs_dir, "long-text", started=1000.0, steps=20)
+    maps = {10: causal_maps(2, 4, 128, seed=1), 20: causal_maps(2, 4, 128, seed=2)}
+    for step, m in maps.items():
+        record_attention(folder, m, tokens, step)
+    return folder, tokens, maps
+
+
+def show_recorded(qtbot, window, folder):
+    """Inspect: choose the run, walk the attention-over-training slider back to its first step; the map's side
+    of the splitter is widened."""
+    window.store.refresh()
+    go_to(qtbot, window, "Inspect")
+    page = window.inspect_page
+    page.picker.runs.setCurrentIndex(page.picker.runs.findData(str(folder)))
+    page.steps.setFocus()
+    qtbot.keyClick(page.steps, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: page.maps is not None and page.view.isVisible(), timeout=WAIT)
+    split = page.findChild(QSplitter)
+    split.setSizes([1, 10 * split.width()])
+    return page
+
+
+RUN = ("runs", "pangrams")
+
+
+def open_tab(qtbot, page, name):
+    from studio.main_window import PAGES
+
+    page.window().nav.setCurrentRow(PAGES.index("Inspect"))
+    tabs = page.tabs
+    index = next(i for i in range(tabs.count()) if tabs.tabText(i) == name)
+    qtbot.mouseClick(tabs.tabBar(), Qt.MouseButton.LeftButton, pos=tabs.tabBar().tabRect(index).center())
+    assert tabs.currentIndex() == index
+    return tabs.widget(index)
+
+
+def use_corpus(qtbot, window, path: Path) -> None:
+    window.corpus_page.set_sources([path])
+    qtbot.mouseClick(window.corpus_page.prepare_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.corpus_page.use_btn.isEnabled, timeout=30000)
+    qtbot.mouseClick(window.corpus_page.use_btn, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.model_page
+
+
+def press_train(qtbot, window) -> Path:
+    page = window.model_page
+    assert page.train_btn.isEnabled(), page.problems.text()
+    qtbot.mouseClick(page.train_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.train_page.status.text() == "Finished", timeout=RUN_TIMEOUT)
+    return window.store.current
+
+
+def predict_in_playground(qtbot, window, run_dir: Path, text: str) -> str:
+    window.nav.setCurrentRow(5)
+    play = window.playground_page
+    play.left.picker.choose(run_dir)
+    play.prompt.setPlainText(text)
+    qtbot.mouseClick(play.generate_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not play.left.busy and play.generate_btn.isEnabled(), timeout=30000)
+    assert "color:#b91c1c" not in play.left.state.text(), play.left.state.text()
+    return play.left.output.toPlainText()
+
+
+def shown_text(label) -> str:
+    """What a rich-text label shows on screen (entities decoded)."""
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    return doc.toPlainText()
