@@ -34,8 +34,9 @@ WARMUP_SHARE = 0.05
 DECAY_SHARE = 0.25
 EVAL_SHARE = 0.10
 MAX_EVALS = 20
-STEP_CAP = 4
-"""max_steps is this many times the estimated steps: a cap the budget ends the run well before."""
+STEP_CAP = 100
+"""max_steps is this many times the estimated steps: a cap the budget ends the run well before, even when the
+machine turns out much faster than when the step was measured (a measurement taken under load)."""
 COMPILE_MIN_BUDGET_S = 300.0
 LR_AT_384, LR_RANGE = 1e-3, (3e-4, 3e-3)
 
@@ -144,8 +145,10 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
                         "why": f"the last {DECAY_SHARE * budget:.1f} s decay to min_lr" if shape == "wsd" else
                         "none: the rate holds" if shape == "constant" else "from the warm-up's end to the budget"}
     choose("train.optimizer", "adamw", "the default; Muon is to be chosen only where it is measured faster here")
-    choose("train.eval_interval", max(1, f.steps // f.evals), f"about {f.evals} evaluations of ~{f.eval_s:.2g} s, "
-           f"{EVAL_SHARE:.0%} of the budget")
+    share = f.evals * f.eval_s / budget
+    choose("train.eval_interval", max(1, f.steps // f.evals), f"about {f.evals} evaluation"
+           f"{'s' if f.evals != 1 else ''} of ~{f.eval_s:.2g} s, {share:.0%} of the budget (at most "
+           f"{EVAL_SHARE:.0%} and {MAX_EVALS} evaluations)")
     choose("train.max_steps", STEP_CAP * f.steps, f"a cap only: the budget ends the run, by the estimate at about "
            f"{f.steps:,} steps")
     if budget < COMPILE_MIN_BUDGET_S:
@@ -154,7 +157,7 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     epochs = f" ({f.tokens / corpus_tokens:.1f} epochs of the corpus)" if corpus_tokens else ""
     choices["expected"] = {"value": f"{f.steps:,} steps, {f.tokens:,} tokens{epochs}",
                            "why": f"at {f.step_s * 1000:.3g} ms a step (measured or estimated for this machine), "
-                                  f"{f.params:,} parameters in the blocks, {f.per_param:.0f} tokens per parameter"}
+                                  f"{f.params:,} parameters in the blocks, {f.per_param:.2g} tokens per parameter"}
     return BudgetPlan(budget, choices)
 
 
@@ -205,10 +208,11 @@ def _choose(runs: list[Forecast], corpus_tokens: int | None) -> tuple[int, str]:
     it fewer times (a larger batch can make it read more)."""
     full = [i for i, f in enumerate(runs) if f.per_param >= TOKENS_PER_PARAM]
     if not full:
-        return 0, (f"the smallest shape: in this budget even it sees only {runs[0].per_param:.1f} tokens per "
+        return 0, (f"the smallest shape: in this budget even it sees only {runs[0].per_param:.2g} tokens per "
                    f"parameter (a longer budget would train a larger one)")
     i = full[-1]
-    why = f"the largest shape this budget trains on {TOKENS_PER_PARAM:.0f}+ tokens per parameter"
+    why = (f"the largest shape this budget trains on {TOKENS_PER_PARAM:.0f}+ tokens per parameter" if i + 1 < len(runs)
+           else f"the ladder's largest shape: this budget gives it {runs[i].per_param:.2g} tokens per parameter")
     first = runs[i].tokens / corpus_tokens if corpus_tokens else 0.0
     while (corpus_tokens and runs[i].tokens / corpus_tokens > MAX_EPOCHS and i + 1 < len(runs)
            and runs[i + 1].per_param >= MIN_TOKENS_PER_PARAM and runs[i + 1].tokens < runs[i].tokens):

@@ -348,13 +348,13 @@ class TrainPage(QWidget):
         self.title.setText(f"<b>{s.name}</b> &nbsp; <span style='color:#666'>{run.path}</span>")
         self.title.setToolTip(str(run.path))
         self.status.setText(STATUS_WORDS.get(status, status))
-        p = training.progress(run)  # a time-budget run's bar goes by its time, not its step cap
+        p = training.progress(run)  # the words and the bar of the status bar's Progress; a budget run's by time
         value, top = p.bar()
         step = run.last_step.step if run.last_step else s.step
+        where = p.where_text() if p.step or p.budget_s else f"step {step or 0:,} of {top:,}"
         self.progress.setMaximum(top)
-        self.progress.setValue(value if p.budget_s else min(step or 0, top))
-        self.progress.setFormat((p.where_text().replace("%", "%%") if p.budget_s else "step %v of %m")
-                                if step or status not in ("new", "failed") else
+        self.progress.setValue(value if p.step or p.budget_s else min(step or 0, top))
+        self.progress.setFormat(where.replace("%", "%%") if step or status not in ("new", "failed") else
                                 "preparing the corpus and the model…" if live else "")
         if run.last_step and live:
             self.eta.setText(training.progress_text(run))

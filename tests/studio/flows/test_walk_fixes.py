@@ -132,7 +132,7 @@ def test_the_train_header_and_the_status_bar_show_the_same_progress_at_each_upda
 
     def caught_up() -> bool:
         """The header at the newest step and the status bar showing it (each look is kept, to check them all)."""
-        seen.append((train.progress.value(), train.eta.text(), window.run_label.text()))
+        seen.append((train.progress.value(), train.eta.text(), window.run_label.text(), train.progress.text()))
         return seen[-1][0] == step and seen[-1][2].endswith(seen[-1][1])
 
     try:
@@ -147,7 +147,9 @@ def test_the_train_header_and_the_status_bar_show_the_same_progress_at_each_upda
             qtbot.waitUntil(caught_up, timeout=WAIT)
     finally:
         lock.release()
-    live = [(s, eta, bar) for s, eta, bar in seen if eta.startswith("step ")]
+    live = [(s, eta, bar, words) for s, eta, bar, words in seen if eta.startswith("step ")]
     assert live and live[-1][0] == step
-    drifted = [(s, eta, bar) for s, eta, bar in live if not (f"step {s:,} of" in eta and bar.endswith(eta))]
+    drifted = [(s, eta, bar) for s, eta, bar, _ in live if not (f"step {s:,} of" in eta and bar.endswith(eta))]
     assert not drifted, drifted[:3]
+    # the bar's own words say the same step, in the same form, as the line beside it
+    assert all(eta.startswith(words) and words == f"step {s:,} of 1,000" for s, eta, _, words in live), live[-3:]
