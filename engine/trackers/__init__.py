@@ -9,14 +9,13 @@ from pathlib import Path
 
 from engine.config.schema import RunConfig
 from engine.run.events import EventWriter
+from engine.trackers.tensorboard_log import TensorBoardLog
 
 
 def attach_trackers(cfg: RunConfig, events: EventWriter, run_dir: Path, *, resuming: bool) -> list:
     """Start the trackers the config asks for and let them listen to `events`; returns them (to close)."""
     made = []
     if cfg.train.tensorboard:
-        from engine.trackers.tensorboard_log import TensorBoardLog
-
         made.append(TensorBoardLog.open(run_dir, events))
     for wanted, module, name, title in ((cfg.track.mlflow, "mlflow_log", "MLflowLog", "MLflow"),
                                         (cfg.track.wandb, "wandb_log", "WandbLog", "W&B")):

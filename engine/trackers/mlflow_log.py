@@ -28,7 +28,7 @@ class MLflowLog(Tracker):
 
     def __init__(self, cfg: RunConfig, run_dir: Path, events: EventWriter, *, resuming: bool):
         super().__init__(events)
-        from mlflow.entities import Metric, Param
+        from mlflow.entities import Metric, Param  # optional: the trackers extra
         from mlflow.tracking import MlflowClient
 
         for name in ("mlflow", "alembic"):  # its table set-up lines are not the user's (set after its import)

@@ -19,7 +19,7 @@ class TensorBoardLog(Tracker):
     @classmethod
     def open(cls, run_dir: Path, events: EventWriter) -> TensorBoardLog | None:
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # optional: the trackers (or tensorboard) extra
         except ImportError:
             events.emit("warning", kind="tensorboard", message="TensorBoard is not installed, so this run writes "
                         "no TensorBoard files: ./dev install trackers (or pip install tensorboard)")

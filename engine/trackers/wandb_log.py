@@ -18,7 +18,7 @@ class WandbLog(Tracker):
 
     def __init__(self, cfg: RunConfig, run_dir: Path, events: EventWriter, *, resuming: bool):
         super().__init__(events)
-        import wandb
+        import wandb  # optional: the trackers extra
 
         self.wandb = wandb
         known = tracker_ids(run_dir).get("wandb") if resuming else None

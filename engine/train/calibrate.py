@@ -20,8 +20,19 @@ from pathlib import Path
 
 import torch
 
+from engine.config import schema as config_mod
 from engine.config.schema import RunConfig
+from engine.core.errors import UserError
+from engine.core.tomlio import write_atomic
+from engine.data.files import default_cache_dir
+from engine.infer.generate import SamplingOptions, stream
+from engine.launch.allocator import training_env
+from engine.model.build import build_model, gpt_config
 from engine.plan.estimate import CALIBRATION_FILE, calibration_key
+from engine.runtime import fp8
+from engine.runtime.device import autocast, prepare, resolve_precision
+from engine.runtime.peak_memory import PeakMemory
+from engine.train.optim import make_optimizer
 
 MEASURE_TIMEOUT_S = 900
 
@@ -30,13 +41,6 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
     """{"step_s", "first_step_s", "forward_s", "token_s", "memory_bytes"} in the run's precision: medians over
     `steps` timed steps after the first (warm-up) step, which is timed apart; the peak memory above what the
     process held before."""
-    from engine.infer.generate import SamplingOptions, stream
-    from engine.model.build import build_model, gpt_config
-    from engine.runtime import fp8
-    from engine.runtime.device import autocast, resolve_precision
-    from engine.runtime.peak_memory import PeakMemory
-    from engine.train.optim import make_optimizer
-
     dev = torch.device(device)
     precision = resolve_precision(cfg.train.precision, dev)
     memory = PeakMemory(dev).start()
@@ -103,9 +107,6 @@ def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
 
 def measure_apart(cfg: RunConfig, vocab_size: int, *, device: str = "cpu") -> dict:
     """measure() in a new process started as training processes are, with the run's thread count."""
-    from engine.core.errors import UserError
-    from engine.launch.allocator import training_env
-
     request = json.dumps({"config": cfg.to_toml(), "vocab_size": vocab_size, "device": device})
     try:
         done = subprocess.run([sys.executable, "-m", "engine.train.calibrate"], input=request, capture_output=True,
@@ -123,9 +124,6 @@ def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cach
                    again: bool = False) -> dict:
     """measure_apart(), or what it said before for this device, threads and shape (`again`: measured anew, the
     new figures replacing the old, as when the machine was busy the first time)."""
-    from engine.core.tomlio import write_atomic
-    from engine.data.files import default_cache_dir
-
     path = Path(cache_dir or default_cache_dir()) / CALIBRATION_FILE
     key = calibration_key(cfg, vocab_size, device)
     try:
@@ -140,11 +138,8 @@ def cached_measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", cach
 
 
 def _main() -> None:
-    from engine.config import schema as C
-    from engine.runtime.device import prepare
-
     req = json.loads(sys.stdin.read())
-    cfg = C.loads(req["config"])
+    cfg = config_mod.loads(req["config"])
     prepare(torch.device(req["device"]), cfg.train.threads)  # as the trainer does: 0 is torch's default
     print(json.dumps(measure(cfg, int(req["vocab_size"]), device=req["device"])))
 

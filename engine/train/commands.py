@@ -11,15 +11,19 @@ from pathlib import Path
 from engine.config import schema as config_mod
 from engine.config.schema import PAIR_OBJECTIVES
 from engine.core.commands import CHECKPOINT_HELP, EXIT_CRASH, EXIT_FAULT, SET_METAVAR, Command, output_flags, say_error
-from engine.core.errors import UserError
+from engine.core.errors import ConfigError, UserError
 from engine.core.paths import output_file
+from engine.core.tomlio import write_atomic
+from engine.launch.local import launch_local, local_plan, under_launcher
+from engine.plan.budget import STEP_CAP
 from engine.plan.preflight import check
-from engine.run.folder import LOG_FILE, RUN_FILE
+from engine.run.events import EventWriter
+from engine.run.folder import LOG_FILE, RUN_FILE, checkpoints, require_run_folder
+from engine.run.humanlog import describe, silence
 
 
 def cmd_eval(args) -> int:
-    # here, not at the top: the CLI starts without torch
-    from engine.model.load import load_announced
+    from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
     from engine.train.evaluate import evaluate_checkpoint
 
     if args.batches < 1:
@@ -58,9 +62,7 @@ def cmd_eval(args) -> int:
 
 # ----- training ----------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from engine.config import schema as config_mod
-    from engine.core.errors import ConfigError
-    from engine.data.corpus_check import corpus_problems
+    from engine.data.corpus_check import corpus_problems  # here, not at the top: the CLI starts without numpy
 
     cfg = config_mod.load(args.config, args.set)
     check(cfg)
@@ -71,12 +73,10 @@ def cmd_train(args) -> int:
 
 def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
     """Several processes: start them here (this process only waits); one: train in this process."""
-    from engine.launch.local import launch_local, local_plan, under_launcher
-
     n, visible = local_plan(cfg.train.device, cfg.train.processes)
     if n > 1 and not under_launcher():
         if visible is not None:
-            import torch
+            import torch  # here, not at the top: the CLI starts without torch
 
             have = torch.cuda.device_count()
             if max(int(g) for g in visible.split(",")) >= have:
@@ -86,10 +86,6 @@ def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
 
 
 def cmd_resume(args) -> int:
-    from engine.config import schema as config_mod
-    from engine.core.tomlio import write_atomic
-    from engine.run.folder import RUN_FILE, checkpoints, require_run_folder
-
     run_dir = require_run_folder(args.run_dir)
     if not (run_dir / RUN_FILE).is_file():
         raise UserError(f"{run_dir} is not a run folder (no {RUN_FILE})")
@@ -121,8 +117,6 @@ def _under_launcher_worker() -> bool:
 
 
 def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> int:
-    from engine.run.events import EventWriter
-
     as_json = events if events is not None else not sys.stdout.isatty()
     quiet = _under_launcher_worker()  # with several processes rank 0 alone reports
     writer = EventWriter(None, echo=sys.stdout if as_json and not quiet else None)
@@ -133,7 +127,7 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         val_accuracy=e.get("val_accuracy"), val_macro_f1=e.get("val_macro_f1")))
     trainer = None
     try:
-        import torch
+        import torch  # here, not at the top: the CLI starts without torch
 
         from engine.train.recovery import TrainingStopped
         from engine.train.trainer import Trainer
@@ -195,8 +189,6 @@ class _HumanPrinter:
         self.gone = False
 
     def __call__(self, e) -> None:
-        from engine.run.humanlog import silence
-
         if self.gone:
             return
         try:
@@ -206,11 +198,7 @@ class _HumanPrinter:
             silence(sys.stderr)
 
     def _show(self, e) -> None:
-        from engine.run.humanlog import describe
-
         if e.type == "started" and e.get("budget"):  # the bar counts the steps the dial expects, not its cap
-            from engine.plan.budget import STEP_CAP
-
             self.total = max(1, e.get("config")["train"]["max_steps"] // STEP_CAP)
         if e.type == "step" and not sys.stderr.isatty():
             if e.step % max(1, self.total // 20) == 0:
@@ -218,7 +206,7 @@ class _HumanPrinter:
             return
         if e.type == "step":
             if self.bar is None:
-                from tqdm import tqdm
+                from tqdm import tqdm  # here, not at the top: only a terminal's progress bar needs tqdm
 
                 self.bar = tqdm(total=self.total, initial=max(0, e.step - 1), unit="step", file=sys.stderr,
                                 dynamic_ncols=True)
@@ -235,18 +223,17 @@ class _HumanPrinter:
 
 # ----- corpus ------------------------------------------------------------------------------------
 def cmd_prepare(args) -> int:
-    from engine.config import schema as config_mod
-    from engine.data.encode import prepare_corpus
+    from engine.data.encode import prepare_corpus  # here, not at the top: the CLI starts without numpy
 
     cfg = check(config_mod.load(args.config, args.set))
     given = _source_tokenizer(cfg)
     if _pair_objective(cfg):  # as training does: pairs, not a token stream of data.text_column
-        from engine.data.pair_prepare import pair_report, prepare_pairs
+        from engine.data.pair_prepare import pair_report, prepare_pairs  # the CLI starts without numpy
 
         print("\n".join(pair_report(cfg, prepare_pairs(cfg, tokenizer=given, progress=_say_stage))))
         return 0
     if cfg.model.objective == "tag":  # as training does: tagged sentences, their words tokenized
-        from engine.data.tagged import read_tagged, tag_report, tag_tokenizer
+        from engine.data.tagged import read_tagged, tag_report, tag_tokenizer  # the CLI starts without numpy
 
         sentences = read_tagged(cfg.data.path, cfg.data.encoding)
         print("\n".join(tag_report(cfg, sentences, given or tag_tokenizer(cfg, sentences, _say_stage))))
@@ -264,8 +251,6 @@ def cmd_prepare(args) -> int:
 def _splits_text(cfg, s) -> str:
     """The sizes of the three splits as training makes them: a token stream's test split is the stretch
     before validation (engine/data/batches.py); labelled rows and pairs are held out by row after a shuffle."""
-    from engine.config.schema import PAIR_OBJECTIVES
-
     held = cfg.data.test_fraction
     if cfg.model.objective == "classify" or cfg.model.objective in PAIR_OBJECTIVES and _pairs(cfg.data.path):
         return (f"train {s.train_tokens:,}, validation {s.val_tokens:,}; test {int(round(s.documents * held)):,} "
@@ -280,31 +265,28 @@ def _say_stage(stage: str, msg: str) -> None:
 
 def _pair_objective(cfg) -> bool:
     """A seq2seq or instruct config on a table of pairs: prepared and tokenized as its training does."""
-    from engine.config.schema import PAIR_OBJECTIVES
-
     return cfg.model.objective in PAIR_OBJECTIVES and _pairs(cfg.data.path)
 
 
 def _pairs(path: str) -> bool:
     """A table of pairs (not plain text, which seq2seq pretrains on as one token stream)."""
-    from engine.train.pair_tasks import is_table_corpus
+    from engine.train.pair_tasks import is_table_corpus  # here, not at the top: the CLI starts without torch
 
     return is_table_corpus(path)
 
 
 def cmd_tokenizer(args) -> int:
-    from engine.config import schema as config_mod
-    from engine.data.encode import prepare_corpus
+    from engine.data.encode import prepare_corpus  # here, not at the top: the CLI starts without numpy
 
     output_file(args.out)
     cfg = check(config_mod.load(args.config, args.set))
     given = _source_tokenizer(cfg)
     if given is None and _pair_objective(cfg):
-        from engine.data.pair_prepare import prepare_pairs
+        from engine.data.pair_prepare import prepare_pairs  # here, not at the top: the CLI starts without numpy
 
         given = prepare_pairs(cfg, progress=_say_stage, split=False)
     if given is None and cfg.model.objective == "tag":  # trained on the sentences, never on their tags
-        from engine.data.tagged import read_tagged, tag_tokenizer
+        from engine.data.tagged import read_tagged, tag_tokenizer  # here, not at the top: the CLI starts without numpy
 
         given = tag_tokenizer(cfg, read_tagged(cfg.data.path, cfg.data.encoding), _say_stage)
     tokenizer = given or prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}",
@@ -318,7 +300,7 @@ def _source_tokenizer(cfg):
     """A fine-tune keeps its source's tokenizer: prepare and tokenizer use it (and say so), as training does."""
     if not cfg.finetune.source:
         return None
-    from engine.train.finetune import load_source
+    from engine.train.finetune import load_source  # here, not at the top: the CLI starts without torch
 
     tok = load_source(cfg.finetune.source).tokenizer
     print(f"[tokenizer] this fine-tune keeps its source's {tok.kind} tokenizer ({tok.vocab_size:,} tokens); the "

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from engine.core.errors import UserError
 from engine.data.batches import hold_out_test
+from engine.data.files import find_corpus_files
 from engine.data.labelled import ExampleSampler
 from engine.data.pair_prepare import prepare_pairs
 from engine.data.pairs import (
@@ -32,6 +33,7 @@ from engine.data.pairs import (
 )
 from engine.data.span_corruption import SpanCorruptionSampler, window_length
 from engine.data.tokenizer import Tokenizer
+from engine.infer.generate import greedy_continuations
 from engine.infer.seq2seq_generate import greedy_batch
 from engine.probes.cross_attention import save_recorded, seq2seq_patterns
 from engine.train.probe import Probes
@@ -253,8 +255,6 @@ class InstructTask(PairTask):
 
     def write_targets(self, model, split: PairSplit, n: int) -> list[str]:
         """Greedy responses, ended by <eos> or the context."""
-        from engine.infer.generate import greedy_continuations
-
         ids = greedy_continuations(model, self.prompts[split.name][:n], eos=self.specials.eos,
                                    banned=[self.specials.pad], device=self.ctx.device)
         return [self.tokenizer.decode(row) for row in ids]
@@ -270,8 +270,6 @@ def token_sums(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def is_table_corpus(path: str) -> bool:
-    from engine.data.files import find_corpus_files
-
     files = find_corpus_files(path)
     return files.saved_dataset is not None or any(b != "text" for b in files.by_builder)
 

@@ -14,13 +14,14 @@ import torch
 from torch import nn
 
 from engine.model import checkpoint as ckpt
+from engine.model.lora import trainable_tensors
 from engine.train.optim import join_state, load_optimizer_state, optimizer_state_tensors, split_state
 
 _meshes: list = []  # the device meshes this process sharded over (released at shutdown)
 
 
 def shard(model: nn.Module) -> None:
-    import torch.distributed as dist
+    import torch.distributed as dist  # fsdp takes ~0.7 s to import: only a sharded run pays it
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
 
@@ -62,7 +63,7 @@ def release_meshes() -> None:
 
 
 def _options():
-    from torch.distributed.checkpoint.state_dict import StateDictOptions
+    from torch.distributed.checkpoint.state_dict import StateDictOptions  # heavy: FSDP only
 
     return StateDictOptions(full_state_dict=True, cpu_offload=True)
 
@@ -71,11 +72,9 @@ def model_state(model: nn.Module, sharded: bool, *, trainable_only: bool = False
     """The full weights (on rank 0 when sharded: every rank must call this)."""
     if not sharded:
         if trainable_only:
-            from engine.model.lora import trainable_tensors
-
             return trainable_tensors(model)
         return ckpt.model_tensors(model)
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict  # heavy: FSDP only
 
     full = get_model_state_dict(model, options=_options())
     return ckpt.model_tensors_from(full, tied=_tied_names(model))
@@ -85,7 +84,7 @@ def optimizer_state(model: nn.Module, optimizer, sharded: bool) -> tuple[dict[st
     """The optimizer state as tensors + JSON, numbered by parameter position as a plain optimizer's is."""
     if not sharded:
         return optimizer_state_tensors(optimizer)
-    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict  # heavy: FSDP only
 
     settle(model)
     full = get_optimizer_state_dict(model, optimizer, options=_options())
@@ -102,7 +101,7 @@ def load_model(model: nn.Module, path, sharded: bool, *, partial: bool = False) 
     if not sharded:
         ckpt.load_model_weights(model, path, partial=partial)
         return
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict  # heavy: FSDP only
 
     tensors = ckpt.load_tensors(path / ckpt.MODEL_FILE)
     for name in _tied_names(model):
@@ -114,7 +113,7 @@ def load_optimizer(model: nn.Module, optimizer, tensors: dict, meta: dict, shard
     if not sharded:
         load_optimizer_state(optimizer, tensors, meta)
         return
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict  # heavy: FSDP only
 
     names = {id(p): n for n, p in model.named_parameters()}
     order = [names[id(p)] for g in optimizer.param_groups for p in g["params"]]

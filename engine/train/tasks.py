@@ -23,6 +23,7 @@ from engine.infer.generate import SamplingOptions, generate_text
 from engine.infer.grad_free import grad_free
 from engine.probes.icl import icl_positions
 from engine.runtime import distributed as ddp
+from engine.runtime.device import auto_batch_size
 from engine.train.probe import Probes
 from engine.train.sharding import whole_root
 from engine.train.task_context import TaskContext
@@ -364,8 +365,6 @@ def resolve_auto_batch(ctx: TaskContext, vocab_size: int) -> None:
     number (and the choice as made), so a resumed run keeps it."""
     tr = ctx.cfg.train
     if tr.auto_batch_size:
-        from engine.runtime.device import auto_batch_size
-
         tr.batch_size = auto_batch_size(ctx.cfg, vocab_size, ctx.device)
         tr.auto_batch_size = False
         ctx.events.emit("prepare", stage="batch", message=f"micro-batch {tr.batch_size}: the largest that fits "

@@ -27,15 +27,20 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import sys
 import tempfile
 import threading
 import traceback
 from pathlib import Path
 
+from engine.config import schema as config_mod
 from engine.core.commands import Command
 from engine.core.errors import UserError
 from engine.infer.requests import check_request, request_id
+from engine.infer.sampling_rules import default_temperature
+from engine.probes.fourier_command import as_json
+from engine.probes.text_cut import cut_note
 
 MAX_MODELS = 4
 MAX_LINE = 8 * 2**20
@@ -132,7 +137,7 @@ class Worker:
 
     # ----- models -------------------------------------------------------------------------------
     def model(self, req: dict):
-        from engine.model.load import load_for_inference
+        from engine.model.load import load_for_inference  # here, not at the top: the CLI starts without torch
 
         key = (req["run"], req.get("checkpoint") or "")
         if key not in self.models:
@@ -145,7 +150,7 @@ class Worker:
         return self.models[key]
 
     def objective(self, run: str) -> str:
-        from engine.infer.respond import run_objective
+        from engine.infer.respond import run_objective  # here, not at the top: the CLI starts without torch
 
         if run not in self.objectives:
             self.objectives[run] = run_objective(run)
@@ -161,10 +166,9 @@ class Worker:
         self.objectives.pop(req["run"], None)
 
     def op_attention(self, req: dict) -> dict:
-        import numpy as np
+        import numpy as np  # here, not at the top: the CLI starts without numpy or torch
 
         from engine.probes.attention import attention_maps
-        from engine.probes.text_cut import cut_note
 
         model, tokenizer, _ = self.model(req)
         cut = cut_note(model, tokenizer, req["text"])  # the page says what of the text it shows
@@ -175,7 +179,7 @@ class Worker:
             raise UserError("stack chooses among an encoder-decoder's (seq2seq) attention stacks; this run has one "
                             "stack of self-attention: leave stack out")
         if model.config.arch == "t5":  # the source, the target the model writes, and three stacks
-            from engine.infer.respond import target_context
+            from engine.infer.respond import target_context  # here, not at the top: the CLI starts without torch
             from engine.probes.attention import seq2seq_attention, seq2seq_stack
 
             most = target_context(req["run"], model)
@@ -194,7 +198,7 @@ class Worker:
         return {"maps": str(path), "tokens": tokens, "cut": cut}
 
     def op_predict(self, req: dict) -> dict:
-        from engine.infer.predict import classify, fill_mask
+        from engine.infer.predict import classify, fill_mask  # here, not at the top: the CLI starts without torch
         from engine.infer.tagging import is_tagger, tag_text
 
         model, tokenizer, _ = self.model(req)
@@ -206,9 +210,8 @@ class Worker:
         return {"kind": "fill", "text": filled, "guesses": [(g.position, g.candidates) for g in guesses]}
 
     def op_generate(self, req: dict) -> dict:
-        from engine.infer.generate import SamplingOptions, banned_ids, beam_search, stream
+        from engine.infer.generate import SamplingOptions, banned_ids, beam_search, stream  # keeps torch out of --help
         from engine.infer.respond import answers, respond, stream_response, target_context
-        from engine.infer.sampling_rules import default_temperature
 
         model, tok, _ = self.model(req)
         answering = answers(model, self.objective(req["run"]))  # seq2seq, instruct: the prompt is a source
@@ -243,8 +246,7 @@ class Worker:
         return {"reason": "stopped" if stopped() else "length"}
 
     def op_lens(self, req: dict) -> dict:
-        from engine.probes.logit_lens import logit_lens
-        from engine.probes.text_cut import cut_note
+        from engine.probes.logit_lens import logit_lens  # here, not at the top: the CLI starts without torch
 
         model, tokenizer, _ = self.model(req)
         lens = logit_lens(model, tokenizer, req["text"], k=min(req.get("k", 5), tokenizer.vocab_size))
@@ -254,8 +256,7 @@ class Worker:
 
     def op_ablate(self, req: dict) -> dict:
         """Every head ranked by what zeroing it alone costs; with `heads`, that set zeroed together."""
-        from engine.probes.ablation import ablate, rank_heads
-        from engine.probes.text_cut import cut_note
+        from engine.probes.ablation import ablate, rank_heads  # here, not at the top: the CLI starts without torch
 
         model, tokenizer, _ = self.model(req)
         heads = [(int(a), int(b)) for a, b in req.get("heads") or []]
@@ -270,7 +271,7 @@ class Worker:
 
     def op_neighbours(self, req: dict) -> dict:
         """The tokens whose embeddings are most like that of token id `token_id`, by cosine similarity."""
-        import numpy as np
+        import numpy as np  # here, not at the top: the CLI starts without numpy or torch
 
         from engine.probes.embeddings import nearest
 
@@ -289,8 +290,7 @@ class Worker:
 
     def op_fourier(self, req: dict) -> dict:
         """Every checkpoint's embedding norm per frequency and progress measures (engine/probes/grokking.py)."""
-        from engine.probes.fourier import KEY_SHARE
-        from engine.probes.fourier_command import as_json
+        from engine.probes.fourier import KEY_SHARE  # here, not at the top: the CLI starts without torch
         from engine.probes.grokking import fourier_views
 
         def say(text: str) -> None:
@@ -302,8 +302,7 @@ class Worker:
 
     def op_calibrate(self, req: dict) -> dict:
         """A few real training steps of the designed shape timed here (cached): engine/train/calibrate.py."""
-        from engine.config import schema as config_mod
-        from engine.train.calibrate import cached_measure
+        from engine.train.calibrate import cached_measure  # here, not at the top: the CLI starts without torch
 
         cfg = config_mod.from_dict(req["config"])
         self.send({"id": req["id"], "type": "progress", "stage": "calibrate", "message": "timing a few steps"})
@@ -311,7 +310,7 @@ class Worker:
                               cache_dir=req.get("cache_dir") or None, again=bool(req.get("again")))
 
     def op_export(self, req: dict) -> str:
-        from engine.interop.export import export_any
+        from engine.interop.export import export_any  # here, not at the top: the CLI starts without torch
         from engine.model.load import load_for_inference
 
         model, tokenizer, path = load_for_inference(Path(req["run"]))
@@ -371,8 +370,6 @@ def hold_here(op: str) -> None:
 
 
 def main() -> int:
-    import shutil
-
     # the protocol keeps stdout to itself: anything else printed (a library's notice, C code) goes to stderr
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

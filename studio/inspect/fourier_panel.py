@@ -29,6 +29,10 @@ MEASURES = (("restricted_loss", "restricted loss", PALETTE[2]), ("excluded_loss"
             ("val_loss", "held-out loss", PALETTE[1]))
 
 
+NOT_MODULAR = "reads a modular-addition classifier"
+"""Part of the engine's refusal of a run that is not the grokking lab's (engine/probes/grokking.py NEEDS)."""
+
+
 class FourierPanel(QWidget):
     def __init__(self, picker, parent=None):
         super().__init__(parent)
@@ -104,6 +108,9 @@ class FourierPanel(QWidget):
     def _show_words(self, words: str, *, refused: bool = False) -> None:
         self.plots.setVisible(False)
         self.caption.setText("")
+        if refused and NOT_MODULAR in words:  # what the engine says, after what a user of the studio does about it
+            words = ("This run is not a modular-addition run, so it has no Fourier view: Help > Open the grokking lab "
+                     f"sets one up. (The engine says: {words}.)")
         shown = f"<span style='color:#b91c1c'>{html.escape(words, quote=False)}</span>" if refused else words
         self.status.setText(shown)
 

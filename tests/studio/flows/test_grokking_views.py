@@ -97,6 +97,7 @@ def test_the_fourier_tab_shows_the_engines_view_of_the_chosen_checkpoint(qtbot, 
 def test_a_run_that_is_not_modular_addition_gets_the_engines_sentence(qtbot, lab_window, lab):
     panel = open_fourier(qtbot, lab_window, lab / "runs" / "pangrams")
     qtbot.waitUntil(lambda: NEEDS in panel.status.text(), timeout=WAIT)
+    assert panel.status.text().index("Help &gt; Open the grokking lab") < panel.status.text().index(NEEDS)
     assert not panel.plots.isVisible() and QApplication.activeModalWidget() is None
     panel = open_fourier(qtbot, lab_window, lab / "runs" / "modular")  # and back: the view of a modular run
     qtbot.waitUntil(panel.plots.isVisible, timeout=WAIT)
