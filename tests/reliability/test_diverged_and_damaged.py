@@ -70,6 +70,7 @@ def test_a_run_that_diverges_at_once_ends_in_one_sentence_and_saves_nothing(tmp_
     assert ckpt.list_checkpoints(run) == []  # a NaN model is never written, so never the best
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_run_that_diverges_later_names_its_last_good_checkpoint(tmp_path, tiny_text):
     cfg = write_config(tmp_path, tiny_text, max_steps=30, target_loss=10.0)  # stops at its first evaluation
     assert engine("train", cfg).returncode == 0

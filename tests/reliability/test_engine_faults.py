@@ -121,6 +121,7 @@ def test_an_unwritable_run_folder_is_explained(tmp_path, corpus):
     assert not (tmp_path / "file").is_dir()
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_truncated_newest_checkpoint_falls_back_to_the_one_before(tmp_path, corpus):
     cfg = write_config(tmp_path, corpus, max_steps=30)
     assert engine("train", cfg).returncode == 0
@@ -153,6 +154,7 @@ def test_a_checkpoint_from_another_model_shape_is_refused(tmp_path, corpus):
         ckpt.load_model_weights(other, tmp_path / "run" / "checkpoints" / "step-000010")
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_pickle_offered_as_a_checkpoint_is_never_unpickled(tmp_path, corpus, monkeypatch):
     import pickle
 
@@ -286,6 +288,7 @@ def test_a_folder_of_text_and_tables_loads_each_by_its_kind(tmp_path):
     assert "documents 8\n" in r.stdout  # 2 paragraphs + 2 rows + 2 lines + 2 rows
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_extending_a_finished_run_trains_on_at_the_final_rate(tmp_path, corpus):
     from engine.config.schema import load
 

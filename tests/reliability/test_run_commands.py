@@ -124,6 +124,7 @@ def make_best(run: Path, name: str) -> None:
     meta_path.write_text(json.dumps(meta))
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_run_commands_use_the_best_checkpoint_and_say_which(copy, tmp_path):
     make_best(copy, "step-000010")
     r = engine("generate", copy, "--max-new-tokens", "3")

@@ -2,6 +2,7 @@
 
 import shutil
 
+import pytest
 from PySide6.QtCore import Qt
 
 from engine.run.events import read_events
@@ -83,6 +84,7 @@ def test_out_of_range_values_are_refused_in_words(qtbot, window):
     assert "Gradient accumulation [train.grad_accum] must be at least 1" in text and not page.train_btn.isEnabled()
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_out_of_memory_offers_a_retry_with_the_same_global_batch(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setenv("ENGINE_FAULT_OOM_ABOVE", "2")  # micro-batches above 2 run out of memory
     train_through_gui(qtbot, window, tmp_path, name="big-batch", batch_size=4, grad_accum=1, max_steps=10)

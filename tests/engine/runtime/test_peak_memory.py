@@ -28,6 +28,7 @@ def test_a_device_without_a_reading_says_none():
     assert PeakMemory(torch.device("meta")).peak() is None
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 @linux
 def test_calibration_measures_the_memory_a_shape_takes():
     from engine.config import schema as C

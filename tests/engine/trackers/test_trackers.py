@@ -14,6 +14,7 @@ def run_events(run, kind):
     return [e for e in read_events(run / "events.jsonl") if e.type == kind]
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_mlflow_holds_the_runs_config_metrics_and_samples_and_a_resume_continues_it(tmp_path, tiny_text):
     mlflow = pytest.importorskip("mlflow")
     cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 20, "eval_interval": 10}, track={"mlflow": True})

@@ -142,6 +142,7 @@ def test_the_eta_follows_the_wall_clock_and_says_when_it_is_unsure():
 
 
 # 5, 6 ------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_reopening_restores_the_work_and_follows_a_live_run(qtbot, window, tmp_path, settings):
     from studio.main_window import MainWindow
     from tests.studio.flows.test_training_flow import LONG, RUN_TIMEOUT, train_through_gui
@@ -175,6 +176,7 @@ def test_reopening_restores_the_work_and_follows_a_live_run(qtbot, window, tmp_p
         proc.wait()
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_the_runs_table_keeps_a_selection_of_several_runs_over_refresh(qtbot, window, tmp_path):
     from tests.studio.flows.test_training_flow import RUN_TIMEOUT, train_through_gui
 

@@ -21,6 +21,7 @@ from tests.studio.helpers import (
 )
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_masked_lm_with_next_sentence_prediction(qtbot, window, tmp_path):
     use_corpus(qtbot, window, write_corpus(tmp_path))
     page = window.model_page
@@ -42,6 +43,7 @@ def test_a_masked_lm_with_next_sentence_prediction(qtbot, window, tmp_path):
     assert "→" in out and "[MASK] 1:" in out
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_classifier_shows_its_confusion_matrix_and_labels_typed_text(qtbot, window, tmp_path):
     use_corpus(qtbot, window, make_demo_corpus("balanced", tmp_path, size_bytes=8000))
     page = window.model_page

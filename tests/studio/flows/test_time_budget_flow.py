@@ -2,6 +2,7 @@
 chooses and why, a field the user changes is theirs, bad input is refused in a sentence, and the run ends by its
 budget with the choices in its started event."""
 
+import pytest
 from PySide6.QtCore import Qt
 
 from engine.config import schema as C
@@ -30,6 +31,7 @@ def label_of(page, section: str, key: str) -> str:
     return page.form.forms[(section, key)].labelForField(page.form.widget(section, key)).text()
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_new_corpus_a_budget_and_train(qtbot, window, tmp_path):
     page = use_new_corpus(qtbot, window, tmp_path)
     page.name.setText("budget")

@@ -30,6 +30,7 @@ def test_from_a_corpus_file_to_a_finished_run(qtbot, window, tmp_path):
     assert page.progress.value() == 30 and not page.stop_btn.isEnabled()
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_a_killed_trainer_is_reported_and_can_be_resumed(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setenv("ENGINE_FAULT_HOLD_AT", "20")  # the first trainer waits at step 20 for its kill
     run_dir = train_through_gui(qtbot, window, tmp_path, name="killed", max_steps=LONG, eval_interval=20,
@@ -67,6 +68,7 @@ def test_pause_and_resume_from_the_train_page(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: page.status.text() == "Stopped", timeout=RUN_TIMEOUT)
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_runs_page_compares_and_deletes(qtbot, window, tmp_path, monkeypatch):
     first = train_through_gui(qtbot, window, tmp_path, name="first", max_steps=10)
     qtbot.waitUntil(lambda: window.train_page.status.text() == "Finished", timeout=RUN_TIMEOUT)

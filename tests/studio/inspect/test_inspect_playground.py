@@ -1,6 +1,7 @@
 """The Inspect and Playground pages on a real trained run: what they show equals the engine's own answer."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from engine.infer.generate import SamplingOptions, generate_text
@@ -82,6 +83,7 @@ def test_playground_stops_at_once_and_compares_two_checkpoints(qtbot, window_on)
     assert page.left.output.generated_text() != page.right.output.generated_text()
 
 
+@pytest.mark.slow  # several seconds of training; ./dev test --quick leaves it out
 def test_the_command_line_gives_the_same_maps_and_text(qtbot, window_on, trained_run, tmp_path):
     run = trained_run / "runs" / "pangrams"
     page = window_on.inspect_page
