@@ -21,6 +21,7 @@ from engine.infer.commands import COMMANDS as INFER_COMMANDS
 from engine.launch.allocator import restart_with_allocator
 from engine.probes.commands import COMMANDS as PROBE_COMMANDS
 from engine.run.commands import COMMANDS as RUN_COMMANDS
+from engine.run.events import EventWriter
 from engine.runqueue.commands import COMMANDS as QUEUE_COMMANDS
 from engine.train.commands import COMMANDS as TRAIN_COMMANDS
 from engine.worker.serve import COMMANDS as SERVE_COMMANDS
@@ -55,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         say_error(str(e), getattr(e, "problems", []))
         if getattr(args, "events", None) and not getattr(e, "reported", False):  # a launcher reads stdout
-            from engine.run.events import EventWriter
-
             EventWriter(None, echo=sys.stdout).emit("error", kind="refused", message=str(e),
                                                     problems=getattr(e, "problems", []))
         return EXIT_USER

@@ -25,6 +25,7 @@ import random
 from pathlib import Path
 
 from engine.config.schema import DEMO_PREFIX
+from engine.core.errors import UserError
 from engine.demo import generated as g
 from engine.demo.entities import entities_conll
 from engine.demo.fewshot import fewshot_corpus, write_fewshot_tasks
@@ -56,8 +57,6 @@ def demo_path(name: str, folder: str | Path) -> Path:
 def demo_file(name: str, folder: str | Path) -> Path:
     """The demo corpus `name` in `folder`, written there first if it is not yet."""
     if name not in DEMOS:
-        from engine.core.errors import UserError
-
         raise UserError(f"data.path names the demo corpus {name!r}, which does not exist; "
                         f"choose one of {', '.join(DEMO_PREFIX + d for d in DEMOS)}")
     path = demo_path(name, folder)

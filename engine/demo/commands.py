@@ -9,7 +9,7 @@ from engine.core.text import engine_command
 
 
 def cmd_demo(args) -> int:
-    from engine.demo import DEMOS
+    from engine.demo import DEMOS  # here, not at the top: the CLI starts without the demo generators
     from engine.demo.runs import write_demo
 
     if not args.name:

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from engine.core.errors import UserError
-from engine.demo import DEMOS, demo_path, make_demo_corpus
+from engine.core.tomlio import write_atomic
+from engine.demo import DEMOS, demo_config_toml, demo_path, make_demo_corpus
 from engine.demo.fewshot import FEWSHOT
 from engine.run.folder import RUN_FILE
 
@@ -112,8 +113,6 @@ def demo_run_toml(name: str) -> str:
         text = re.sub(r'(?m)^path = "demo:[^"]*"[^\n]*', f'path = "{demo_path(name, ".").name}"', text)
         return re.sub(r'(?m)^out_dir = "[^"]*"[^\n]*', f'out_dir = "runs/{name}"', text)
     if name == "python-stdlib":
-        from engine.demo import demo_config_toml
-
         return demo_config_toml(Path(f"{name}.txt"), Path(f"runs/{name}")).replace(
             "[meta]", f"# {DEMOS[name]}\n[meta]", 1)
     template = {"balanced": CLASSIFY, "entities": TAG, "fewshot": FEWSHOT}.get(name, PLAIN)
@@ -132,7 +131,5 @@ def write_demo(name: str, out: str | Path) -> tuple[Path, Path]:
         corpus = make_demo_corpus(name, out)
     except OSError as e:
         raise UserError(f"cannot write the demo into {out}: {e.strerror or e}") from None
-    from engine.core.tomlio import write_atomic
-
     write_atomic(config, demo_run_toml(name))
     return corpus, config

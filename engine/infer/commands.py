@@ -14,7 +14,11 @@ from engine.run.folder import RUN_FILE
 
 
 def cmd_generate(args) -> int:
-    from engine.infer.generate import SamplingOptions, beam_search, generate_text
+    from engine.infer.generate import (  # here, not at the top: the CLI starts without torch
+        SamplingOptions,
+        beam_search,
+        generate_text,
+    )
     from engine.infer.respond import answers, respond, run_objective, source_cut_note, target_context, unknown_note
     from engine.infer.sampling_rules import default_temperature
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
@@ -61,13 +65,13 @@ def _warn(note: str | None) -> None:
 
 def _check_sampling(args) -> None:
     """The rule the inference worker uses too (engine/infer/sampling_rules.py), in the command line's names."""
-    from engine.infer.sampling_rules import RULES, check_sampling
+    from engine.infer.sampling_rules import RULES, check_sampling  # here, not at the top: the CLI starts without torch
 
     check_sampling({key: getattr(args, key) for key in RULES}, lambda key: "--" + key.replace("_", "-"))
 
 
 def cmd_predict(args) -> int:
-    from engine.infer.predict import classify, fill_mask
+    from engine.infer.predict import classify, fill_mask  # here, not at the top: the CLI starts without torch
     from engine.infer.tagging import is_tagger
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
 
@@ -93,7 +97,7 @@ def cmd_predict(args) -> int:
 
 def _print_entities(model, tokenizer, text: str) -> None:
     """The text with its entities marked, then one entity a line: type, text, character offsets, score."""
-    from engine.infer.tagging import marked_text, tag_text
+    from engine.infer.tagging import marked_text, tag_text  # here, not at the top: the CLI starts without torch
 
     tagged = tag_text(model, tokenizer, text)
     print(marked_text([w for w, _, _ in tagged.words], tagged.tags))
@@ -105,7 +109,7 @@ def _print_entities(model, tokenizer, text: str) -> None:
 
 
 def cmd_export(args) -> int:
-    from engine.interop.export import export_any, export_format
+    from engine.interop.export import export_any, export_format  # here, not at the top: the CLI starts without torch
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
 
     out = Path(args.out)

@@ -11,6 +11,7 @@ from pathlib import Path
 from engine.core.commands import CHECKPOINT_HELP, Command
 from engine.core.errors import UserError
 from engine.data.fewshot_task import DEFAULT_SEED, DEFAULT_SHOTS, Task, check_enough_rows, parse_shots, read_task
+from engine.run.folder import meta_of_checkpoint
 
 
 def cmd_fewshot(args) -> int:
@@ -44,8 +45,6 @@ def cmd_fewshot(args) -> int:
 
 def fewshot_entry(task: Task, checkpoint: Path, scores, seed: int) -> dict:
     """The evaluation as the run folder keeps it and `--json` prints it (engine/run/fewshot_results.py)."""
-    from engine.run.folder import meta_of_checkpoint
-
     choice = task.multiple_choice
     rows = task.rows[: scores[0].rows]
     chance = sum(1 / len(r.choices) for r in rows) / len(rows) if choice else None

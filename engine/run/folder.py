@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine.core.errors import UserError
+
 RUN_FILE = "run.toml"
 EVENTS_FILE = "events.jsonl"
 TOKENIZER_FILE = "tokenizer.json"
@@ -61,8 +63,6 @@ def meta_of_checkpoint(path: Path) -> dict:
 
 def make_writable_folder(run_dir: Path) -> None:
     """Make the run folder and prove it can be written, or say in words why not."""
-    from engine.core.errors import UserError
-
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -76,8 +76,6 @@ def make_writable_folder(run_dir: Path) -> None:
 def require_run_folder(path: str | Path) -> Path:
     """`path` as a run folder to read, or a UserError that says which of missing, a file, or a folder that
     is no run it is (a run that has not trained yet passes: the command that needs a checkpoint says so)."""
-    from engine.core.errors import UserError
-
     path = Path(path)
     if not path.exists():
         raise UserError(f"run folder not found: {path}")
