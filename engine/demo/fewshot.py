@@ -58,35 +58,3 @@ def write_fewshot_tasks(folder: str | Path, seed: int = 0) -> list[Path]:
         paths.append(Path(folder) / task_name(rule))
         paths[-1].write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return paths
-
-
-FEWSHOT = '''# {what}
-# Trained, its accuracy against the number of examples in the prompt (or -copy, -digits, -shift):
-#   python -m engine fewshot runs/{name} --task {name}-upper.jsonl
-[meta]
-name = "{name}"
-
-[data]
-path = "{name}.txt"
-
-[tokenizer]
-kind = "char"
-
-[model]
-n_layer = 2
-n_head = 4
-n_embd = 64
-block_size = 256  # 8 examples and a question fit: a block is 27 characters
-position = "rope"
-
-[train]
-batch_size = 16
-max_steps = 1500
-lr = 2e-3
-min_lr = 2e-4
-warmup_steps = 50
-eval_interval = 250
-eval_batches = 8
-sample_prompts = ["Question: abc\\nAnswer:"]
-out_dir = "runs/{name}"
-'''

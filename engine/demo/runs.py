@@ -9,12 +9,11 @@ from pathlib import Path
 from engine.core.errors import UserError
 from engine.core.tomlio import write_atomic
 from engine.demo import DEMOS, demo_config_toml, demo_path, make_demo_corpus
-from engine.demo.fewshot import FEWSHOT
 from engine.run.folder import RUN_FILE
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
 RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct",
-             "modular": "modular-addition"}
+             "modular": "modular-addition", "fewshot": "fewshot"}
 
 PLAIN = '''# {what}
 [meta]
@@ -115,7 +114,7 @@ def demo_run_toml(name: str) -> str:
     if name == "python-stdlib":
         return demo_config_toml(Path(f"{name}.txt"), Path(f"runs/{name}")).replace(
             "[meta]", f"# {DEMOS[name]}\n[meta]", 1)
-    template = {"balanced": CLASSIFY, "entities": TAG, "fewshot": FEWSHOT}.get(name, PLAIN)
+    template = {"balanced": CLASSIFY, "entities": TAG}.get(name, PLAIN)
     return template.format(name=name, what=DEMOS[name])
 
 
