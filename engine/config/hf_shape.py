@@ -30,6 +30,22 @@ DEFAULTS: dict[str, dict[str, int]] = {
 """What transformers assumes where a config.json leaves a field out (a family without a default here requires it)."""
 
 
+LAYOUT: dict[str, dict[str, tuple[str, object]]] = {
+    "gpt2": {"activation": ("activation_function", "gelu_new"), "norm_eps": ("layer_norm_epsilon", 1e-5),
+             "mlp_hidden": ("n_inner", None), "tie_weights": ("tie_word_embeddings", True)},
+    "bert": {"activation": ("hidden_act", "gelu"), "norm_eps": ("layer_norm_eps", 1e-12),
+             "mlp_hidden": ("intermediate_size", None), "tie_weights": ("tie_word_embeddings", True)},
+    "gpt_neox": {"activation": ("hidden_act", "gelu"), "norm_eps": ("layer_norm_eps", 1e-5),
+                 "mlp_hidden": ("intermediate_size", None), "tie_weights": ("tie_word_embeddings", False)},
+}
+"""Beside the shape, the config.json names (and transformers' defaults) of the layout a family's importer reads."""
+
+
+def hf_layout(hf: dict, family: str) -> dict:
+    """The activation's name, norm epsilon, MLP width (None: the family's default) and tying of a config.json."""
+    return {field: hf.get(name, default) for field, (name, default) in LAYOUT[family].items()}
+
+
 def hf_shape(hf: dict, family: str) -> dict:
     """The engine's shape fields of a config.json of `family` (its model_type), by the family's names."""
     shape = {}

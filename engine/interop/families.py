@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from engine.config.hf_shape import hf_layout, hf_shape
 from engine.core.errors import UserError
 from engine.model.gpt import GPTConfig
 from engine.plan.estimate import mlp_hidden
@@ -61,6 +62,16 @@ def label_head(cfg: GPTConfig, sd: dict, family: str, *, tagger_name: str = "cla
     if cfg.num_labels:
         return {"score.weight": sd["classifier.weight"]}, f"{family}ForSequenceClassification"
     return None
+
+
+def imported_config(hf: dict, family: str, label: str, **fixed) -> GPTConfig:
+    """The GPTConfig of a transformers config.json of `family` (named `label` in messages): its shape and layout
+    by the family's names (engine/config/hf_shape.py), and what the importer `fixed`."""
+    layout = hf_layout(hf, family)
+    cfg = GPTConfig(**hf_shape(hf, family), mlp=activation(layout["activation"], label), norm_eps=layout["norm_eps"],
+                    tie_weights=layout["tie_weights"], dropout=0.0, **fixed)
+    cfg.mlp_hidden = width(cfg.n_embd, cfg.mlp, layout["mlp_hidden"])
+    return cfg
 
 
 def activation(name: str, family: str) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
-from engine.interop.families import GELU_NAMES, activation, is_tagger, width, zeros_if_none
+from engine.interop.families import GELU_NAMES, imported_config, is_tagger, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -63,17 +62,11 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
 
 
 def import_config(hf: dict) -> GPTConfig:
-    C = hf.get("hidden_size", 768)
     if hf.get("position_embedding_type", "absolute") != "absolute":
         raise UserError("only BERT models with absolute positions can be imported")
     if hf.get("type_vocab_size", 2) != 2:
         raise UserError(f"this BERT has {hf.get('type_vocab_size')} token types (2 supported)")
-    cfg = GPTConfig(**hf_shape(hf, "bert"), bias=True, position="learned",
-                    mlp=activation(hf.get("hidden_act", "gelu"), "BERT"),
-                    norm_eps=hf.get("layer_norm_eps", 1e-12), tie_weights=hf.get("tie_word_embeddings", True),
-                    arch="bert", dropout=0.0)
-    cfg.mlp_hidden = width(C, cfg.mlp, hf.get("intermediate_size"))
-    return cfg
+    return imported_config(hf, "bert", "BERT", bias=True, position="learned", arch="bert")
 
 
 def import_tensors(cfg: GPTConfig, sd: dict) -> dict:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from engine.config.hf_shape import hf_shape
-from engine.interop.families import GELU_NAMES, activation, label_head, width, zeros_if_none
+from engine.interop.families import GELU_NAMES, imported_config, label_head, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -37,13 +36,7 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
 
 
 def import_config(hf: dict) -> GPTConfig:
-    C = hf.get("n_embd", 768)
-    cfg = GPTConfig(**hf_shape(hf, "gpt2"), bias=True, position="learned",
-                    mlp=activation(hf.get("activation_function", "gelu_new"), "GPT-2"),
-                    norm_eps=hf.get("layer_norm_epsilon", 1e-5), tie_weights=hf.get("tie_word_embeddings", True),
-                    arch="gpt", dropout=0.0)
-    cfg.mlp_hidden = width(C, cfg.mlp, hf.get("n_inner"))
-    return cfg
+    return imported_config(hf, "gpt2", "GPT-2", bias=True, position="learned", arch="gpt")
 
 
 def import_tensors(cfg: GPTConfig, sd: dict) -> dict:

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import torch
 
-from engine.config.hf_shape import hf_shape
 from engine.core.errors import UserError
 from engine.interop.families import (
     GELU_NAMES,
-    activation,
     from_halves,
+    imported_config,
     label_head,
     rope_config,
     rope_theta,
     to_halves,
-    width,
     zeros_if_none,
 )
 from engine.interop.special_ids import special_ids
@@ -82,13 +80,8 @@ def import_config(hf: dict) -> GPTConfig:
     rotary = (hf.get("rope_parameters") or {}).get("partial_rotary_factor", hf.get("rotary_pct", 0.25))
     if rotary != 1.0:
         raise UserError(f"this GPT-NeoX rotates {rotary:.0%} of each head (rotary_pct); the engine rotates all of it")
-    C = hf["hidden_size"]
-    cfg = GPTConfig(**hf_shape(hf, "gpt_neox"), bias=True, position="rope",
-                    mlp=activation(hf.get("hidden_act", "gelu"), "GPT-NeoX"), norm_eps=hf.get("layer_norm_eps", 1e-5),
-                    tie_weights=hf.get("tie_word_embeddings", False), arch="gpt", dropout=0.0,
-                    rope_base=rope_theta(hf))
-    cfg.mlp_hidden = width(C, cfg.mlp, hf.get("intermediate_size"))
-    return cfg
+    return imported_config(hf, "gpt_neox", "GPT-NeoX", bias=True, position="rope", arch="gpt",
+                           rope_base=rope_theta(hf))
 
 
 def import_tensors(cfg: GPTConfig, sd: dict) -> dict:
