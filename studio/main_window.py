@@ -251,8 +251,7 @@ class MainWindow(QMainWindow):
 
     def _designs(self) -> list[dict]:
         """The designs (configs without where they write) of the runs training now."""
-        return [comparable(run.summary.config.to_dict()) for d in self.state.training.paths
-                if (run := self.store.runs.get(d)) is not None and run.summary.config is not None]
+        return self.state.training.designs(self.store.runs)
 
     def live_runs(self) -> list[Path]:
         """Runs training now: those this window launched and those it re-attached to."""
@@ -373,7 +372,7 @@ class MainWindow(QMainWindow):
         if live:
             box = QMessageBox(self)
             box.setWindowTitle("Runs are training")
-            box.setText(f"{len(live)} run(s) are still training.")
+            box.setText(f"{len(live)} run{'s are' if len(live) != 1 else ' is'} still training.")
             box.setInformativeText("Let them continue in the background (the studio re-attaches when it opens "
                                    "again), or stop them now? Stopping saves a checkpoint first.")
             keep = box.addButton("Keep training", QMessageBox.ButtonRole.AcceptRole)

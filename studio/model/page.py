@@ -70,6 +70,7 @@ class ModelPage(QWidget):
         self.presets.addItems(preset_names())
         self.form = ConfigForm()
         self.budget_marks = BudgetMarks(self.form, store.state.design.budget)  # what a time budget chooses
+        store.state.training.changed.connect(self._on_form_changed)  # Add to queue follows what trains
         device = self.form.widget("train", "device")
         device.clear()
         device.addItems(["auto"] + [d.key for d in self.devices])
@@ -141,6 +142,7 @@ class ModelPage(QWidget):
         layout.addLayout(body)
 
         self.form.sig_changed.connect(self._on_form_changed)
+        self.name.textChanged.connect(self._on_form_changed)  # the name too: an empty one, or another run to queue
         self.presets.activated.connect(self._on_preset_chosen)
         self.train_btn.clicked.connect(self._on_train_clicked)
         self.cluster_btn.clicked.connect(lambda: ask_cluster_job(self))
@@ -223,10 +225,6 @@ class ModelPage(QWidget):
         self._on_form_changed()
         self.card.set("step", f"could not be measured: {message}")
 
-    def _vocab(self, cfg: C.RunConfig) -> int:
-        """The vocabulary the designed run uses (one place: the source's, the corpus's, or the form's)."""
-        return self.design().vocab
-
     def refresh_sources(self) -> None:
         """Offer the workspace's runs that have a checkpoint as fine-tuning sources."""
         combo = self.form.widget("finetune", "source")
@@ -255,8 +253,9 @@ class ModelPage(QWidget):
         self.card.set("device", d.device.name + (f" × {d.world} processes" if d.world > 1 else ""))
         self.reference_note.setText(reference_note(d.config))
         self.problems.setText("<br>".join(f"• {html.escape(in_form_words(p))}" for p in d.problems))
-        for button in (self.train_btn, self.queue_btn):  # one decision: the queue never takes what Train refuses
-            button.setEnabled(d.can_train)
+        self.train_btn.setEnabled(d.can_train)  # the queue never takes what Train refuses, nor a design training now
+        training = self.store.state.training.trains_design(d.written, self.store.runs)
+        self.queue_btn.setEnabled(d.can_train and not training)
         self.train_btn.setToolTip("Fix the problems listed above first" if d.problems else "Start training")
         self.first_steps.update_steps()  # what the demo is, only while the form still holds it
 

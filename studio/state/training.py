@@ -34,6 +34,15 @@ class TrainingRuns:
     def is_paused(self, path: Path | None) -> bool:
         return bool(path is not None and self.live.get(Path(path)))
 
+    def designs(self, runs: dict) -> list[dict]:
+        """The designs (`comparable` configs) of the runs training now, of the workspace's `runs`."""
+        return [comparable(run.summary.config.to_dict()) for p in self.live
+                if (run := runs.get(p)) is not None and run.summary.config is not None]
+
+    def trains_design(self, config, runs: dict) -> bool:
+        """Whether a run of this config's design trains now: the queue would not take it again."""
+        return comparable(config.to_dict()) in self.designs(runs)
+
     def progress(self, run) -> Progress:
         """The run's Progress, computed once per new events (`run.version`) whoever asks."""
         cached = self._progress.get(run.path)

@@ -50,12 +50,12 @@ def test_one_eta_one_paused_text_and_a_second_run_asks(qtbot, window, tmp_path):
     model.form.widget("model", "n_head").setValue(3)  # 32 wide in 3 heads: Train refused, so is Add to queue
     assert not model.train_btn.isEnabled() and not model.queue_btn.isEnabled()
     model.form.widget("model", "n_head").setValue(2)
-    assert model.train_btn.isEnabled() and model.queue_btn.isEnabled()
+    assert model.train_btn.isEnabled() and not model.queue_btn.isEnabled()  # the same design trains already
     queue = window.queue_runner.queue
-    qtbot.mouseClick(model.queue_btn, Qt.MouseButton.LeftButton)
-    assert queue.items() == []  # the same design trains already: not queued again
+    assert queue.items() == []
 
     model.name.setText("second")
+    assert model.queue_btn.isEnabled()  # another run: the queue takes it
     answer("Queue it")
     qtbot.mouseClick(model.train_btn, Qt.MouseButton.LeftButton)
     assert [i.name for i in queue.items()] == ["second"] and window.store.current == run_dir

@@ -9,7 +9,7 @@ from tests.studio.helpers import write_corpus
 
 def shape_key(page) -> str:
     cfg, _ = page.current_config()
-    return calibration_key(cfg, page._vocab(cfg), "cpu")
+    return calibration_key(cfg, page.design().vocab, "cpu")
 
 
 def test_a_small_shape_is_measured_unasked_and_a_big_one_waits_for_the_button(qtbot, window, settings, tmp_path):

@@ -21,7 +21,7 @@ def test_measure_times_real_steps_and_the_estimate_uses_them(qtbot, window, tmp_
     assert "measured here" in page.card.text("step"), page.card.text("step")
     assert "timed on this machine" in page.card.text("assumes") and page.measure_btn.text() == "Measure again"
     cfg, _ = page.current_config()
-    vocab = page._vocab(cfg)
+    vocab = page.design().vocab
     measured = known_calibration(cfg, vocab, "cpu", window.store.cache_dir)
     assert measured["step_s"] > 0 and measured["forward_s"] > 0 and measured["token_s"] > 0
     assert measured["memory_bytes"] > 0 and "the peak of three steps here" in page.card.text("memory")
@@ -42,14 +42,14 @@ def test_measure_again_replaces_a_figure_taken_on_a_busy_machine(qtbot, window, 
     page.form.widget("data", "path").setText(str(write_corpus(tmp_path)))
     tiny_model(page, max_steps=100)
     cfg, _ = page.current_config()
-    key = calibration_key(cfg, page._vocab(cfg), "cpu")
+    key = calibration_key(cfg, page.design().vocab, "cpu")
     busy = {"step_s": 60.0, "first_step_s": 60.0, "forward_s": 20.0, "token_s": 1.0, "memory_bytes": 1 << 20}
     (window.store.cache_dir / CALIBRATION_FILE).write_text(json.dumps({key: busy}))
     page.form.widget("train", "max_steps").setValue(101)  # the page looks again
     assert page.card.text("step").startswith("≈ 60.0 s") and page.measure_btn.text() == "Measure again"
     qtbot.mouseClick(page.measure_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.measure_job is None, timeout=60_000)
-    fresh = known_calibration(cfg, page._vocab(cfg), "cpu", window.store.cache_dir)
+    fresh = known_calibration(cfg, page.design().vocab, "cpu", window.store.cache_dir)
     assert fresh["step_s"] < 60.0 and not page.card.text("step").startswith("≈ 60.0 s"), page.card.text("step")
 
 

@@ -53,3 +53,23 @@ def test_the_same_design_compares_equal_wherever_it_is_written():
     b = {"name": "x", "train": {"out_dir": "queue/7", "lr": 1e-3}, "data": {"cache_dir": "d", "path": "p"}}
     assert comparable(a) == comparable(b) and a["train"]["out_dir"] == "runs/x-1"  # the original is untouched
     assert comparable(a) != comparable({**b, "train": {"lr": 3e-4}})
+
+
+def test_a_design_training_now_is_known_wherever_it_writes():
+    from engine.config.schema import RunConfig
+
+    training, runs = TrainingRuns(), {}
+    mine = RunConfig(name="first")
+    mine.train.out_dir = "runs/first"
+    run = fake_run("runs/first")
+    run.summary.config = mine
+    runs[run.path] = run
+    same = RunConfig(name="first")
+    same.train.out_dir = "elsewhere/first"  # where it writes is no part of the design
+    other = RunConfig(name="second")
+    assert not training.trains_design(same, runs)  # nothing trains yet
+    training.set_live({run.path: False})
+    assert training.designs(runs) == [comparable(mine.to_dict())]
+    assert training.trains_design(same, runs) and not training.trains_design(other, runs)
+    training.set_live({})
+    assert not training.trains_design(same, runs)
