@@ -52,8 +52,9 @@ def draw_objective_plot(plot: MetricPlot, run, x: Callable) -> None:
         return
     second = SECOND.get(run.objective)
     for key, name, color in (*ACCURACY, *([(*second, PALETTE[4])] if second else [])):
-        if c[key].steps:
-            plot.set_series(name, x(c[key]), c[key].values, color=color, symbol="o")
+        if c[key].steps:  # the second score dashed: equal to the accuracy on balanced classes, both stay visible
+            plot.set_series(name, x(c[key]), c[key].values, color=color, symbol="o", dashed=second is not None
+                            and key == second[0], width=2.5 if key == "val_accuracy" else 1.5)
     title = objective_title(run.objective, training=bool(c["train_accuracy"].steps))
     if plot.getPlotItem().titleLabel.text != title:
         plot.set_title(title)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from engine.cli import main
@@ -63,6 +64,9 @@ def test_training_and_validation_accuracy_are_drawn_together(qtbot, lab_window, 
         x, y = plot.series[name].getData()
         assert list(x) == [e.step for e in evals] and np.allclose(y, [e[key] for e in evals]), name
     assert plot.getPlotItem().titleLabel.text.startswith("Training and validation accuracy")
+    # macro-F1 equals the accuracy on a balanced table: dashed over a wider validation line, both stay visible
+    f1, val = plot.series["macro-F1"].opts["pen"], plot.series["validation accuracy"].opts["pen"]
+    assert f1.style() == Qt.PenStyle.DashLine and val.style() == Qt.PenStyle.SolidLine and val.widthF() > f1.widthF()
 
 
 def open_fourier(qtbot, window, run: Path, checkpoint: str | None = None):
