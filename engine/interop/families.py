@@ -74,6 +74,15 @@ def imported_config(hf: dict, family: str, label: str, **fixed) -> GPTConfig:
     return cfg
 
 
+def norm_and_head(sd: dict, cfg: GPTConfig, *, norm: str, family: str, arch: str, lm_head: dict) -> tuple[dict, str]:
+    """The final LayerNorm as transformers names it (`norm`; an absent bias as zeros) and the output head: a tagger's
+    or a classifier's (label_head), else the language model's `lm_head` tensors under architecture `arch`."""
+    t = {f"{norm}.weight": sd["ln_f.weight"], f"{norm}.bias": zeros_if_none(sd, "ln_f.bias", cfg.n_embd)}
+    if head := label_head(cfg, sd, family):
+        return {**t, **head[0]}, head[1]
+    return {**t, **lm_head}, arch
+
+
 def activation(name: str, family: str) -> str:
     if name not in IMPORT_ACTS:
         raise UserError(f"the {family} model's activation {name!r} is not supported (gelu or gelu_new)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.interop.families import GELU_NAMES, imported_config, label_head, zeros_if_none
+from engine.interop.families import GELU_NAMES, imported_config, norm_and_head, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -19,14 +19,9 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
             w = sd[ours + part + ".weight"]
             t[theirs + part + ".weight"] = w.t()  # Conv1D keeps (in, out)
             t[theirs + part + ".bias"] = zeros_if_none(sd, ours + part + ".bias", w.shape[0])
-    t["transformer.ln_f.weight"] = sd["ln_f.weight"]
-    t["transformer.ln_f.bias"] = zeros_if_none(sd, "ln_f.bias", C)
-    arch = "GPT2LMHeadModel"
-    if head := label_head(cfg, sd, "GPT2"):
-        t.update(head[0])
-        arch = head[1]
-    elif not cfg.tie_weights:
-        t["lm_head.weight"] = sd["lm_head.weight"]
+    tail, arch = norm_and_head(sd, cfg, norm="transformer.ln_f", family="GPT2", arch="GPT2LMHeadModel",
+                               lm_head={} if cfg.tie_weights else {"lm_head.weight": sd["lm_head.weight"]})
+    t.update(tail)
     config = {"architectures": [arch], "model_type": "gpt2", "vocab_size": cfg.vocab_size,
               "n_positions": cfg.block_size, "n_embd": C, "n_layer": cfg.n_layer, "n_head": cfg.n_head,
               "n_inner": mlp_width(cfg), "activation_function": GELU_NAMES[cfg.mlp], "resid_pdrop": cfg.dropout,

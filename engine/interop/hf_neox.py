@@ -11,7 +11,7 @@ from engine.interop.families import (
     GELU_NAMES,
     from_halves,
     imported_config,
-    label_head,
+    norm_and_head,
     rope_config,
     rope_theta,
     to_halves,
@@ -54,14 +54,10 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
             w = sd[f"{ours}{our}.weight"]
             t[f"{theirs}{their}.weight"] = w
             t[f"{theirs}{their}.bias"] = zeros_if_none(sd, f"{ours}{our}.bias", w.shape[0])
-    t["gpt_neox.final_layer_norm.weight"] = sd["ln_f.weight"]
-    t["gpt_neox.final_layer_norm.bias"] = zeros_if_none(sd, "ln_f.bias", C)
-    arch = "GPTNeoXForCausalLM"
-    if head := label_head(cfg, sd, "GPTNeoX"):
-        t.update(head[0])
-        arch = head[1]
-    else:  # written even when tied: transformers 4 calls it embed_out, 5 renames it on loading
-        t["embed_out.weight"] = sd["lm_head.weight"] if "lm_head.weight" in sd else sd["wte.weight"]
+    # the output head is written even when tied: transformers 4 calls it embed_out, 5 renames it on loading
+    tail, arch = norm_and_head(sd, cfg, norm="gpt_neox.final_layer_norm", family="GPTNeoX", arch="GPTNeoXForCausalLM",
+                               lm_head={"embed_out.weight": sd.get("lm_head.weight", sd["wte.weight"])})
+    t.update(tail)
     config = {"architectures": [arch], "model_type": "gpt_neox", "vocab_size": cfg.vocab_size, "hidden_size": C,
               "num_hidden_layers": cfg.n_layer, "num_attention_heads": nh, "intermediate_size": mlp_width(cfg),
               "hidden_act": GELU_NAMES[cfg.mlp], "max_position_embeddings": cfg.block_size,
