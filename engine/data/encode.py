@@ -28,6 +28,11 @@ from engine.data.token_file import Progress, encode_to_file
 from engine.data.tokenizer import Tokenizer, train_tokenizer
 from engine.run.humanlog import counted
 
+ENTRY_META = "meta.json"
+"""A cache entry's counts, dtype and source; written last, so an entry with it is whole."""
+ENTRY_TOKENIZER = "tokenizer.json"
+ENTRY_TOKENS = "tokens.bin"
+
 CACHE_VERSION = "3"
 
 
@@ -89,7 +94,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
                       str(t.vocab_size),
                       hashlib.blake2b(tok_source, digest_size=16).hexdigest())
     entry = root / "corpora" / key
-    meta_path = entry / "meta.json"
+    meta_path = entry / ENTRY_META
     if meta_path.is_file():
         say("cache", f"using the encoded corpus cached in {entry}")
         return _from_cache(entry, d.val_fraction, cfg.model.block_size)
@@ -124,15 +129,15 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         if workers > 1:
             clean = {"normalize": d.normalize, "collapse_whitespace": d.collapse_whitespace, "dedupe": False,
                      "min_chars": d.min_chars}
-            counts, stats = encode_parallel(docs, clean, tokenizer, tmp / "tokens.bin", workers, say, separator)
+            counts, stats = encode_parallel(docs, clean, tokenizer, tmp / ENTRY_TOKENS, workers, say, separator)
         else:
-            counts = encode_to_file(cleaned(), tokenizer, tmp / "tokens.bin", len(docs), say, separator=separator)
+            counts = encode_to_file(cleaned(), tokenizer, tmp / ENTRY_TOKENS, len(docs), say, separator=separator)
         if counts["tokens"] == 0:
             raise UserError(f"{Path(d.path).name} holds no text after cleaning: nothing to train on")
-        tokenizer.save(tmp / "tokenizer.json")
+        tokenizer.save(tmp / ENTRY_TOKENIZER)
         meta = {"version": CACHE_VERSION, "dtype": counts.pop("dtype"), "documents": stats.documents_out,
                 "removed": stats.removed, **counts, "source": str(d.path), "created": time.time()}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        (tmp / ENTRY_META).write_text(json.dumps(meta, indent=1))
         if entry.exists():
             shutil.rmtree(entry)
         os.replace(tmp, entry)
@@ -159,8 +164,8 @@ def split_problem(tokens: int, val_fraction: float, block_size: int) -> str | No
 
 
 def _from_cache(entry: Path, val_fraction: float, block_size: int) -> PreparedCorpus:
-    meta = json.loads((entry / "meta.json").read_text())
-    tokenizer = Tokenizer.load(entry / "tokenizer.json")
+    meta = json.loads((entry / ENTRY_META).read_text())
+    tokenizer = Tokenizer.load(entry / ENTRY_TOKENIZER)
     n = meta["tokens"]
     if problem := split_problem(n, val_fraction, block_size):
         raise UserError(problem)
@@ -169,7 +174,7 @@ def _from_cache(entry: Path, val_fraction: float, block_size: int) -> PreparedCo
     stats = CorpusStats(documents=meta["documents"], characters=meta["characters"], bytes=meta["bytes"], tokens=n,
                         train_tokens=split_at, val_tokens=n_val, vocab_size=tokenizer.vocab_size,
                         removed=meta.get("removed", {}))
-    return PreparedCorpus(tokenizer, entry / "tokens.bin", meta["dtype"], split_at, stats)
+    return PreparedCorpus(tokenizer, entry / ENTRY_TOKENS, meta["dtype"], split_at, stats)
 
 
 def stats_dict(stats: CorpusStats) -> dict:

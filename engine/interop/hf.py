@@ -21,7 +21,7 @@ from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
 from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox, hf_t5
 from engine.interop.families import family_of
-from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer
+from engine.interop.hf_tokenizer import HF_TOKENIZER_FILE, check_tokenizer, write_tokenizer
 from engine.interop.permissions import as_created
 from engine.interop.special_ids import generation_config
 from engine.model.checkpoint import load_tensors
@@ -109,8 +109,8 @@ def import_model(folder: str | Path) -> tuple[GPTConfig, dict[str, torch.Tensor]
 
 
 def _import_tokenizer(folder: Path) -> Tokenizer:
-    if (folder / "tokenizer.json").is_file():
-        return Tokenizer.load(folder / "tokenizer.json")
+    if (folder / HF_TOKENIZER_FILE).is_file():
+        return Tokenizer.load(folder / HF_TOKENIZER_FILE)
     if (folder / "vocab.txt").is_file():
         lower = True
         if (folder / "tokenizer_config.json").is_file():

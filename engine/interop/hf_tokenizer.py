@@ -19,6 +19,8 @@ from engine.model.gpt import GPTConfig
 SPECIAL_NAMES = {"[CLS]": "cls_token", "[SEP]": "sep_token", "[MASK]": "mask_token", "[UNK]": "unk_token",
                  "<unk>": "unk_token"}
 """Tokens named by their spelling; the start, end and padding tokens come from special_ids.py."""
+HF_TOKENIZER_FILE = "tokenizer.json"
+"""The fast tokenizer of a transformers folder (transformers' own name for it)."""
 SAMPLE = "The quick brown fox jumps over the lazy dog."
 
 
@@ -33,7 +35,7 @@ def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
         end = tokenizer.hf.id_to_token(eos)
         hf.post_processor = TemplateProcessing(single=f"$A {end}", pair=f"$A {end} $B:1 {end}:1",
                                                special_tokens=[(end, eos)])
-    (folder / "tokenizer.json").write_text(hf.to_str(), encoding="utf-8")
+    (folder / HF_TOKENIZER_FILE).write_text(hf.to_str(), encoding="utf-8")
     specials = {key: token for token, key in SPECIAL_NAMES.items() if tokenizer.token_id(token) is not None}
     specials |= special_tokens(tokenizer, cfg)
     config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg.block_size, **specials}
@@ -61,7 +63,7 @@ def check_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig, text: st
     text = " ".join(words)
     while len(text) > 1 and len(tokenizer.encode(text)) > cfg.block_size - 2:
         text = text[:-1]
-    written = HFTokenizer.from_file(str(folder / "tokenizer.json"))
+    written = HFTokenizer.from_file(str(folder / HF_TOKENIZER_FILE))
     theirs = written.encode(text, add_special_tokens=True).ids
     ours = engine_ids(tokenizer, cfg, text)
     if theirs != ours:

@@ -107,15 +107,15 @@ def child(code: str) -> subprocess.Popen:
 
 
 def test_a_trainer_that_ignores_the_stop_request_is_terminated(tmp_path):
-    proc = child("import time\nwhile True: time.sleep(1)")  # exits on SIGTERM, never reads control.json
+    proc = child("import signal\nsignal.pause()")  # exits on SIGTERM, never reads control.json
     assert stop_trainer(proc, tmp_path, StopSignals(), stop_wait=0, term_wait=60) == "terminated"
     assert proc.returncode == -signal.SIGTERM and (tmp_path / "control.json").is_file()
 
 
 def test_a_trainer_that_ignores_sigterm_is_killed(tmp_path):
     ready = tmp_path / "ready"
-    proc = child(f"import signal, time, pathlib\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                 f"pathlib.Path({str(ready)!r}).touch()\nwhile True: time.sleep(1)")
+    proc = child(f"import signal, pathlib\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                 f"pathlib.Path({str(ready)!r}).touch()\nwhile True: signal.pause()")
     wait_for(ready.exists, timeout=600)
     assert stop_trainer(proc, tmp_path, StopSignals(), stop_wait=0, term_wait=0) == "killed"
     assert proc.returncode == -signal.SIGKILL

@@ -49,6 +49,12 @@ def go_to(qtbot, window, page: str) -> None:
     qtbot.mouseClick(nav.viewport(), Qt.MouseButton.LeftButton, pos=spot)
 
 
+def help_action(window, words: str):
+    """The Help menu's entry whose text holds `words`, as a user picks it (the demos and labs open from there)."""
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    return next(a for a in menu.actions() if words in a.text())
+
+
 def point(widget, spot: QPoint) -> None:
     """The pointer moves onto `spot` of `widget` (as the window system delivers it; QTest's own move reaches
     only a window on the offscreen screen's 800 pixels)."""

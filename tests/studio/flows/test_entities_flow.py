@@ -15,7 +15,7 @@ from studio.inference import prediction_job, started
 from studio.state.entities import OVERALL
 from studio.widgets.entity_marks import entities_line, type_color
 from tests.studio.conftest import tiny_model
-from tests.studio.helpers import predict_in_playground, press_train
+from tests.studio.helpers import help_action, predict_in_playground, press_train
 
 TYPES = ["DATE", "LOC", "ORG", "PER"]
 SENTENCE = "Ada Lovelace flew to Paris on May 3 ."
@@ -105,8 +105,7 @@ def test_a_tagger_designed_trained_and_tried_through_the_gui(qtbot, window, tmp_
 
 
 def test_the_help_menu_opens_the_named_entities_demo(qtbot, window):
-    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
-    next(a for a in menu.actions() if "named-entities" in a.text()).trigger()
+    help_action(window, "named-entities").trigger()
     page = window.model_page
     assert window.stack.currentWidget() is page
     cfg, _ = page.current_config()

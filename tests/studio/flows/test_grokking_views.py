@@ -19,7 +19,7 @@ from engine.probes.grokking import NEEDS, fourier_views
 from engine.run.events import read_events
 from tests.conftest import PANGRAMS
 from tests.reliability.helpers import write_config
-from tests.studio.helpers import go_to, open_run
+from tests.studio.helpers import go_to, help_action, open_run
 
 RECIPE = Path(__file__).resolve().parents[3] / "resources" / "recipes" / "modular-addition.toml"
 P = 11
@@ -109,8 +109,7 @@ def test_a_run_that_is_not_modular_addition_gets_the_engines_sentence(qtbot, lab
 
 
 def test_the_help_menu_opens_the_grokking_lab(qtbot, window):
-    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
-    next(a for a in menu.actions() if "grokking" in a.text()).trigger()
+    help_action(window, "grokking").trigger()
     page = window.model_page
     assert window.stack.currentWidget() is page
     cfg, _ = page.current_config()

@@ -16,6 +16,7 @@ from studio.state import design as design_module  # the memory verdict is decide
 from studio.widgets.export_dialog import ExportDialog
 from tests.conftest import PANGRAMS
 from tests.studio.conftest import answer, tiny_model
+from tests.studio.helpers import help_action
 
 RUN_TIMEOUT = 300_000  # a hang guard, not a speed test
 SECTIONS = "model|train|data|tokenizer|task|finetune|track"
@@ -131,7 +132,7 @@ def test_a_first_start_says_what_to_do_in_three_steps(qtbot, tmp_path):
 # ----- nothing replaces the user's edits without asking --------------------------------------------
 def test_open_the_demo_asks_before_replacing_edits_and_not_otherwise(qtbot, window, tmp_path):
     page = window.model_page
-    demo_action = next(a for a in window.menuBar().actions()[-1].menu().actions() if "demo" in a.text())
+    demo_action = help_action(window, "demo")
     asked = answer("Cancel")
     demo_action.trigger()  # an unchanged form: the demo replaces it at once
     asked.stop()
