@@ -32,6 +32,8 @@ class Checkpointing:
                 raise UserError(f"{path.name}: optimizer state does not fit this run ({e})") from None
         self.step = int(meta["step"])
         self.best_val = meta.get("best_val_loss") or math.inf
+        own = meta.get("val_loss")  # a saved checkpoint's weights were sound: no earlier NaN loss carries over
+        self.last_val, self.last_val_step = (own, self.step) if own is not None else (0.0, -1)
         self.lr_scale = meta.get("lr_scale", 1.0)
         self.elapsed_before = meta.get("elapsed", 0.0)
         self.evals_without_gain = meta.get("evals_without_gain", 0)
@@ -52,7 +54,8 @@ class Checkpointing:
         extra = {"lora": self.lora, "base": BASE_DIR} if self.lora else {}
         if self.task.labels:
             extra["labels"] = self.task.labels
-        meta = {**extra, "val_loss": None if math.isinf(self.best_val) else self.best_val, "best": best,
+        own = self.last_val if self.last_val_step == self.step else None  # measured on these weights, or none
+        meta = {**extra, "val_loss": own, "best": best,
                 "best_val_loss": None if math.isinf(self.best_val) else self.best_val, "lr_scale": self.lr_scale,
                 "elapsed": self.elapsed(), "evals_without_gain": self.evals_without_gain,
                 "model": config_dict(self.gpt_config), "optimizer": opt_meta, "time": time.time()}

@@ -85,7 +85,7 @@ class Recovery:
         weights can overflow to NaN in the forward pass); None when it is sound."""
         if not self.weights_finite():
             return "its weights became non-finite (NaN or inf)"
-        val = getattr(self, "last_val", 0.0)
+        val = self.last_val
         return None if math.isfinite(val) else f"its validation loss became {val}"
 
     def _last_good(self) -> str | None:

@@ -80,6 +80,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         self.control = ControlChannel(None)
         self.step = 0
         self.best_val = math.inf
+        self.last_val, self.last_val_step = 0.0, -1  # the latest evaluation's loss and its step
         self.evals_without_gain = 0
         self.ignored: list[str] = []  # a fine-tune's config settings its source overrode (said at start)
         self.losses_since_eval: list[float] = []  # the train loss an evaluation reports (a causal LM's)
@@ -331,7 +332,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         sharding.settle(self.model)
         self.model.train()
         val, train = val_metrics.pop("loss"), train_metrics["loss"]
-        self.last_val = val  # a NaN one: the model is not saved (Recovery.broken)
+        self.last_val, self.last_val_step = val, self.step  # a NaN one: the model is not saved (Recovery.broken)
         if "icl_score" in val_metrics:
             probes["icl_score"] = val_metrics.pop("icl_score")
         improved = val < self.best_val

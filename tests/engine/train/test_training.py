@@ -256,3 +256,18 @@ def test_a_run_on_all_cores_after_one_on_a_single_thread_gets_them_back(tmp_path
         train(tiny_config(tiny_text, tmp_path / run, train={"max_steps": 2, "threads": threads}))
     torch.set_num_threads(before)
     assert seen == [1, 3]
+
+
+def test_a_checkpoint_records_its_own_validation_loss_and_best_is_chosen_by_it(tmp_path, tiny_text):
+    """Checkpoints between evaluations hold no loss of their own (not the best so far), so `best` is a
+    checkpoint whose own weights scored lowest."""
+    from engine.run.folder import best_checkpoint, checkpoints
+
+    cfg = tiny_config(tiny_text, tmp_path, train={"max_steps": 8, "eval_interval": 4, "checkpoint_interval": 2,
+                                                  "keep_last": 10})
+    train(cfg)
+    run = tmp_path / "run"
+    evals = {e.step: e["val_loss"] for e in read_events(run / "events.jsonl") if e.type == "eval"}
+    found = {step: loss for _, step, loss in checkpoints(run)}
+    assert found == {2: None, 4: pytest.approx(evals[4], abs=1e-4), 6: None, 8: pytest.approx(evals[8], abs=1e-4)}
+    assert best_checkpoint(run) == f"step-{min((4, 8), key=evals.get):06d}"
