@@ -80,6 +80,12 @@ def test_text(test: dict | None) -> str:
     return f"loss {test['loss']:.4f}" if test.get("loss") is not None else ""
 
 
+def steps_text(step: int, s) -> str:
+    """"step/max_steps"; a time-budget run's max_steps is only a guard, so it says the budget instead."""
+    budget = s.config.train.time_budget if s.config is not None else 0
+    return f"{step} in a {human_seconds(budget)} budget" if budget else f"{step}/{s.max_steps}"
+
+
 def row_values(run) -> list[str]:
     """A run's cells; a live run's step, best loss and duration come from its newest events."""
     s = run.summary
@@ -90,7 +96,7 @@ def row_values(run) -> list[str]:
     best = min(val) if val else s.best_val_loss
     started = datetime.datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
     return [s.name, s.status, objective_text(s.config), human_count(s.n_params) if s.n_params else "",
-            f"{best:.4f}" if best is not None else "", test_text(s.test), f"{step}/{s.max_steps}",
+            f"{best:.4f}" if best is not None else "", test_text(s.test), steps_text(step, s),
             human_seconds(duration) if duration else "", started]
 
 

@@ -50,7 +50,7 @@ def sort_keys(run, values: list[str]) -> list:
     holds one, words elsewhere."""
     s = run.summary
     best = _number(values[4])
-    steps = re.match(r"(\d+)/", values[6])
+    steps = re.match(r"(\d+)(/| in a )", values[6])  # "412/5000", or "412 in a 10 min budget"
     test = s.test or {}
     score = test.get("exact_match") if test.get("exact_match") is not None else test.get("loss")
     duration = _seconds(values[7])

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from engine.config import schema as C
 from engine.run.events import read_events
+from studio.runs.page import COLUMNS, row_values
 from tests.studio.helpers import write_corpus
 
 RUN_TIMEOUT = 120_000
@@ -75,6 +76,8 @@ def test_a_new_corpus_a_budget_and_train(qtbot, window, tmp_path):
     assert C.load(run_dir / "run.toml").train.time_budget == 3.0
     sent = C.load(window.store.configs_dir / f"{run_dir.name}.toml")  # what the studio wrote for the engine
     assert sent.model.n_layer == C.ModelConfig().n_layer and sent.train.optimizer == "adam"
+    steps = row_values(window.store.run(run_dir))[COLUMNS.index("Steps")]  # the Runs table: the budget, not the cap
+    assert steps == f"{window.store.run(run_dir).summary.step} in a 3.0 s budget"
 
 
 def test_a_preset_sets_its_fields_and_clearing_the_budget_gives_the_others_back(qtbot, window, tmp_path):
