@@ -42,6 +42,9 @@ COLUMNS = ["Name", "Status", "Objective", "Parameters", "Best val loss", "Test",
 
 
 
+IDLE = "(not used)"
+
+
 def config_differences(configs: dict[str, dict]) -> list[str]:
     """Lines `section.key: a | b | c` for every value that differs between the named configs."""
     names = list(configs)
@@ -50,10 +53,19 @@ def config_differences(configs: dict[str, dict]) -> list[str]:
     for section, key in keys:
         if section == "meta" or key in ("out_dir", "cache_dir"):
             continue
-        values = [configs[n].get(section, {}).get(key) for n in names]
+        values = [IDLE if unused(configs[n], section, key) else configs[n].get(section, {}).get(key) for n in names]
         if any(v != values[0] for v in values[1:]):
-            lines.append(f"{section}.{key}: " + " | ".join(f"{n}={v!r}" for n, v in zip(names, values)))
+            lines.append(f"{section}.{key}: " + " | ".join(f"{n} {v}" if v is IDLE else f"{n}={v!r}"
+                                                            for n, v in zip(names, values)))
     return lines
+
+
+def unused(config: dict, section: str, key: str) -> bool:
+    """A field this config's other choices make idle: a character vocabulary is what the corpus holds, and only a
+    tokenizer of kind "file" reads a path (two char runs do not differ by tokenizer.vocab_size)."""
+    kind = config.get("tokenizer", {}).get("kind")
+    return section == "tokenizer" and (key == "vocab_size" and kind in ("char", "file") or
+                                       key == "path" and kind != "file")
 
 
 def objective_text(cfg) -> str:
