@@ -61,11 +61,28 @@ TORCH_DEFAULT_THREADS = torch.get_num_threads()
 """torch's own choice (one per physical core), taken at import, before any run of this process sets another."""
 
 
+_busy_cut = 0
+"""Threads the last automatic choice left out because other work kept cores busy (said by describe)."""
+
+
 def set_threads(threads: int) -> int:
-    """train.threads, 0 meaning torch's default: an earlier run in the same process (a sweep, a notebook,
+    """train.threads, 0 meaning automatic (auto_threads): an earlier run in the same process (a sweep, a notebook,
     the tests) that asked for fewer threads does not slow the next one down."""
-    torch.set_num_threads(threads if threads > 0 else TORCH_DEFAULT_THREADS)
+    global _busy_cut
+    chosen = threads if threads > 0 else auto_threads()
+    _busy_cut = 0 if threads > 0 else TORCH_DEFAULT_THREADS - chosen
+    torch.set_num_threads(chosen)
     return torch.get_num_threads()
+
+
+def auto_threads() -> int:
+    """torch's default (one a physical core) less the cores other work kept busy over the last minute: torch's
+    threads wait on each other, and beside other work a step of two threads on two cores ran 20-70x slower."""
+    try:
+        busy = int(os.getloadavg()[0])
+    except (OSError, AttributeError):  # no load average on this system
+        busy = 0
+    return max(1, min(TORCH_DEFAULT_THREADS, cpu_count() - busy))
 
 
 def keep_freed_memory() -> None:
@@ -113,7 +130,8 @@ def measure_cpu_matmul_peak(size: int = 1024, repeats: int = 5) -> float:
 def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
+    busy = f", {_busy_cut} fewer: other work keeps the cores busy" if _busy_cut else ""
+    return f"CPU ({torch.get_num_threads()} threads{busy})"
 
 
 def cpu_count() -> int:

@@ -250,12 +250,33 @@ def test_a_run_on_all_cores_after_one_on_a_single_thread_gets_them_back(tmp_path
 
     before = torch.get_num_threads()
     monkeypatch.setattr(device, "TORCH_DEFAULT_THREADS", 3)  # as on a 3-core machine, whatever this one has
+    monkeypatch.setattr(device, "cpu_count", lambda: 3)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (0.4, 0.4, 0.4))  # an idle machine
     seen = []
     monkeypatch.setattr(Trainer, "fit", lambda self: seen.append(torch.get_num_threads()) or "done")
     for run, threads in (("one", 1), ("all", 0)):
         train(tiny_config(tiny_text, tmp_path / run, train={"max_steps": 2, "threads": threads}))
     torch.set_num_threads(before)
     assert seen == [1, 3]
+
+
+@pytest.mark.parametrize("load, threads", [(0.9, 4), (1.2, 3), (3.5, 1), (9.0, 1)])
+def test_automatic_threads_leave_out_the_cores_other_work_keeps_busy(monkeypatch, load, threads):
+    """Threads that wait on each other beside other work made steps 20-70x slower: a busy machine gets fewer."""
+    from engine.runtime import device
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(device, "TORCH_DEFAULT_THREADS", 4)
+    monkeypatch.setattr(device, "cpu_count", lambda: 4)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    try:
+        assert device.set_threads(0) == threads
+        said = device.describe(torch.device("cpu"))
+        assert said == f"CPU ({threads} threads" + (f", {4 - threads} fewer: other work keeps the cores busy)"
+                                                     if threads < 4 else ")")
+        assert device.set_threads(2) == 2 and device.describe(torch.device("cpu")) == "CPU (2 threads)"
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_checkpoint_records_its_own_validation_loss_and_best_is_chosen_by_it(tmp_path, tiny_text):
