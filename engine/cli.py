@@ -1,5 +1,5 @@
 """The engine's command line: prepare, tokenizer, train, resume, eval, generate, predict, fewshot, attention, heads,
-lens, export, control, serve, runs.
+lens, export, control, intervene, serve, runs.
 
 One table of commands (commands(), in HELP_ORDER): each group's commands module lists its own as COMMANDS
 (engine/core/commands.py).
@@ -28,8 +28,9 @@ from engine.worker.serve import COMMANDS as SERVE_COMMANDS
 
 __all__ = ["EXIT_CRASH", "EXIT_FAULT", "EXIT_USER", "build_parser", "commands", "main"]
 
-HELP_ORDER = ("train", "resume", "prepare", "tokenizer", "eval", "generate", "predict", "fewshot", "export",
-              "attention", "heads", "lens", "fourier", "control", "serve", "demo", "runs", "sweep", "queue", "cluster")
+HELP_ORDER = ("train", "resume", "prepare", "tokenizer", "eval", "generate", "chat", "predict", "fewshot", "export",
+              "attention", "heads", "lens", "fourier", "features", "concept", "control", "intervene", "serve", "demo",
+              "runs", "sweep", "queue", "cluster")
 """The commands as `--help` lists them; each group's commands module registers its own (engine/core/commands.py)."""
 
 

@@ -64,6 +64,14 @@ def token_stream(run_dir: Path, checkpoint: str | None, prompt: str, options: di
                             prompt=prompt, options=options)
 
 
+def chat_stream(run_dir: Path, checkpoint: str | None, messages: list[dict], options: dict, parent=None) -> Request:
+    """An instruct run's reply to `messages` ({role, content}: system, user, assistant, the last the user's) as its
+    tokens come (sig_token, as token_stream's); sig_done gives {"reason": end | length | stopped, "reply": the whole
+    reply, "cut": a sentence when the conversation is longer than the model reads, else None}. stop() ends it."""
+    return client().request("chat", None, parent, run=str(run_dir), checkpoint=checkpoint, messages=messages,
+                            options=options)
+
+
 def lens_job(run_dir: Path, checkpoint: str | None, text: str, k: int = 5) -> Request:
     """Its result is {"depths", "tokens", "top" [depth][position][k] strings, "probs" alike, "target"
     [depth][position]: the probability each depth gives the token that comes next, "cut": a sentence or None}."""

@@ -9,14 +9,12 @@ words saying so, and the next request starts a new worker.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, QProcess, Signal
 
-ROOT = Path(__file__).resolve().parents[1]
+from studio.engine_process import ROOT, engine_environment
 
 
 class Request(QObject):
@@ -120,11 +118,7 @@ class InferenceClient(QObject):
         if self.proc is not None:
             return
         proc = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), env.value("PYTHONPATH")])))
-        for key in ("PYTHONUNBUFFERED", "HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
-            env.insert(key, "1")
-        proc.setProcessEnvironment(env)
+        proc.setProcessEnvironment(engine_environment())
         proc.setWorkingDirectory(str(ROOT))
         proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
         proc.readyReadStandardOutput.connect(self._read)

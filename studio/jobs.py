@@ -14,6 +14,7 @@ second, once.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import threading
 import traceback
 from collections.abc import Callable
@@ -32,6 +33,9 @@ _ONE_AT_A_TIME = threading.Lock()
 
 THREAD_IMPORTS = ("datasets", "engine.data.encode")
 """What the jobs import (the Corpus page's preview and prepare), imported on the GUI thread first."""
+OPTIONAL_THREAD_IMPORTS = ("seqeval.metrics.sequence_labeling",)
+"""The same for optional packages, where installed: a tagged corpus's preview finds its entities with seqeval
+(and so imports scikit-learn and scipy), which crashed the process from a job's thread."""
 _imported = False
 
 
@@ -42,6 +46,9 @@ def import_here() -> None:
         return
     for name in THREAD_IMPORTS:
         importlib.import_module(name)
+    for name in OPTIONAL_THREAD_IMPORTS:
+        if importlib.util.find_spec(name.split(".")[0]) is not None:
+            importlib.import_module(name)
     from engine.data.corpus import warm_up
 
     try:

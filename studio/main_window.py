@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from engine.config import schema as C
 from studio.corpus.page import CorpusPage
 from studio.corpus.session import corpus_state, restore_corpus
+from studio.dialogue_demo import open_dialogue_demo
 from studio.entities_demo import open_entities_demo
 from studio.grokking_lab import open_grokking_lab
 from studio.inspect.page import InspectPage
@@ -147,7 +148,8 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         for text, slot in (("Open the &demo", self.offer_demo), ("Open the &grokking lab (a + b mod 97)",
                                                                    lambda: open_grokking_lab(self)),
-                           ("Open the &named-entities demo", lambda: open_entities_demo(self))):
+                           ("Open the &named-entities demo", lambda: open_entities_demo(self)),
+                           ("Open the dialogue demo (a &shop assistant)", lambda: open_dialogue_demo(self))):
             action = QAction(text, self)
             action.triggered.connect(slot)
             help_menu.addAction(action)

@@ -43,7 +43,8 @@ class RunState:
     the first time anything they say is asked for (a workspace of thousands of runs lists from summaries)."""
 
     DERIVED = ("curves", "samples", "markers", "log", "last_step", "last_error", "state", "objective", "labels",
-               "confusion", "val_text", "first_time", "version", "heads", "phase_change", "last_eval")
+               "confusion", "val_text", "first_time", "version", "heads", "phase_change", "last_eval",
+               "interventions", "diagnoses", "concepts")
 
     def __init__(self, path: Path, summary: RunSummary):
         self.path, self.summary = Path(path), summary
@@ -80,6 +81,12 @@ class RunState:
         """(step, head_scores) of every evaluation that scored the heads."""
         self.phase_change: Event | None = None
         """The trainer's newest phase-change mark (a later, steeper rise supersedes an earlier one)."""
+        self.interventions: list[Event] = []
+        """Interventions the trainer made (freeze, zero, reinit of a part), in order (studio/state/interventions.py)."""
+        self.diagnoses: list[Event] = []
+        """The loss-spike doctor's diagnoses, in order."""
+        self.concepts: list[Event] = []
+        """The evaluations that probed the run's concept (train.concept_regex): studio/state/concepts.py."""
         self.first_time: float | None = None
         self.version = 0
         """Bumped on every change, so views redraw only when something is new."""
@@ -94,6 +101,9 @@ class RunState:
                 for c in self.curves.values():  # a resumed run replays the steps after its checkpoint
                     c.truncate_after(e.step)
                 self.heads = [h for h in self.heads if h[0] <= e.step]
+                self.concepts = [c for c in self.concepts if c.step <= e.step]
+                self.interventions = [i for i in self.interventions if i.step < e.step]  # (one at the checkpoint's
+                self.diagnoses = [d for d in self.diagnoses if d.step <= e.step]  # step is made again before its next)
             if e.type == "step":
                 for k in ("loss", "lr", "tokens_per_s", "grad_norm"):
                     if e.get(k) is not None:
@@ -106,12 +116,18 @@ class RunState:
                         self.curves[k].append(e.step, e[k], e.time)
                 if e.get("val_confusion") is not None:
                     self.confusion, self.labels = e["val_confusion"], e.get("labels") or self.labels
+                if e.get("concept_accuracy") or e.get("concept_problem"):
+                    self.concepts.append(e)
                 if e.get("head_scores"):
                     self.heads.append((e.step, e["head_scores"]))
                     top = max((max(row) for row in e["head_scores"].get("induction") or [[0.0]]), default=0.0)
                     self.curves["top_induction"].append(e.step, top, e.time)
             elif e.type == "phase_change":
                 self.phase_change = e
+            elif e.type == "intervention":
+                self.interventions.append(e)
+            elif e.type == "diagnosis":
+                self.diagnoses.append(e)
             elif e.type == "sample":
                 self.samples.append(e)
             elif e.type == "warning" and e.get("kind") != "config":  # settings warnings go to the log only

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.config.interventions import entry_problems
 from engine.config.schema import (
     ARCHS,
     COMPILE_MODES,
@@ -108,6 +110,10 @@ def problems(cfg: RunConfig, *, resuming: bool = False,
         p.append("train.keep_last must be at least 1")
     if tr.spike_factor <= 1:
         p.append("train.spike_factor must be above 1")
+    p.extend(_concept_problems(tr.concept_regex, m.objective))
+    p.extend(entry_problems(tr.interventions, arch=cfg.arch, n_layer=m.n_layer, n_head=m.n_head,
+                            n_encoder_layer=m.n_encoder_layer, parallel=tr.parallel, method=cfg.finetune.method,
+                            shape_known=not cfg.finetune.source))  # a fine-tune's: its source's, checked later
     for key, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("precision", PRECISIONS),
                          ("health_policy", HEALTH_POLICIES), ("compile", COMPILE_MODES), ("parallel", PARALLELS)):
         _choice(p, f"train.{key}", getattr(tr, key), choices)
@@ -139,6 +145,20 @@ def problems(cfg: RunConfig, *, resuming: bool = False,
             p.append(f"{key} needs the {package} package, which is installed with the trackers: ./dev install "
                      f"trackers (or pip install {package})")
     return p
+
+
+def _concept_problems(regex: str, objective: str) -> list[str]:
+    """train.concept_regex: a regex that compiles, on a run with a token stream to label."""
+    if not regex:
+        return []
+    if objective not in ("causal", "masked"):
+        return [f"train.concept_regex labels a language model's validation tokens (a causal or masked run), not a "
+                f"{objective} run's: leave it empty"]
+    try:
+        re.compile(regex)
+    except re.error as e:
+        return [f"train.concept_regex {regex!r} does not compile: {e}"]
+    return []
 
 
 FP8_MIN_CAPABILITY = (8, 9)
@@ -198,6 +218,15 @@ def _validate_task(cfg: RunConfig, resuming: bool, source_check) -> list[str]:
     if m.objective == "tag" and m.block_size < 3:
         p.append("model.objective = \"tag\" needs model.block_size of at least 3 (an encoder's [CLS] and [SEP] "
                  "around a word)")
+    if m.objective == "span" and m.arch in ("gpt", "t5"):
+        p.append('model.objective = "span" finds answers with a bidirectional encoder: set model.arch = "bert" or '
+                 '"auto"')
+    if k.doc_stride < 0:
+        p.append("task.doc_stride must be >= 0 (0 = a quarter of model.block_size)")
+    elif m.objective == "span" and (stride := k.doc_stride or m.block_size // 4) > m.block_size - 5:
+        p.append(f"model.objective = \"span\" needs model.block_size well above task.doc_stride: a window holds "
+                 f"[CLS], the question, [SEP], more context than the overlap of {stride} tokens, and [SEP]; "
+                 f"raise model.block_size or lower task.doc_stride")
     if m.objective == "masked" and k.nsp and m.block_size < 8:
         p.append("task.nsp needs model.block_size of at least 8 to hold two sentences")
     _choice(p, "finetune.method", f.method, FINETUNE_METHODS)

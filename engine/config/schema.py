@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.config.interventions import read_entries
 from engine.config.shape import Shape
 from engine.config.values import coerce, parse_duration, suggest
 from engine.core.errors import ConfigError, UserError
@@ -27,7 +28,7 @@ LONG_PAIRS = ("refuse", "truncate", "drop")
 POSITIONS = ("learned", "sinusoidal", "rope")
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "gelu_tanh", "swiglu")
-OBJECTIVES = ("causal", "masked", "classify", "seq2seq", "instruct", "tag")
+OBJECTIVES = ("causal", "masked", "classify", "seq2seq", "instruct", "tag", "span")
 PAIR_OBJECTIVES = ("seq2seq", "instruct")
 """Objectives that read source -> target pairs (seq2seq also pretrains on plain text by denoising)."""
 ARCHS = ("auto", "gpt", "bert", "t5")
@@ -82,7 +83,8 @@ class DataConfig:
     long_pairs: str = "refuse"
     """seq2seq and instruct pairs longer than the model takes: refuse (a too-long target stops the run, naming its
     row; long sources are cut) | truncate (cut sources and targets to fit) | drop (leave such pairs out). How many
-    were cut or dropped is said in the run's log."""
+    were cut or dropped is said in the run's log. Conversations likewise: refused, cut at the context's end, or
+    left out."""
     encoding: str = "utf-8"
     """Text encoding of text files; anything else is decoded and re-encoded as UTF-8."""
     normalize: str = ""
@@ -117,11 +119,13 @@ class ModelConfig(Shape):
     objective: str = "causal"
     """causal (GPT-style next token) | masked (BERT-style) | classify (text -> label) | seq2seq (an
     encoder-decoder: source -> target pairs, or T5 span corruption on plain text) | instruct (a decoder
-    learns the responses to prompts: pairs, loss on the responses only) | tag (a tag for every word: named
-    entities, from CoNLL-style text or JSONL tokens/tags lists in BIO tags)."""
+    learns the responses to prompts: pairs, loss on the responses only; or conversations, JSONL `messages` or
+    ShareGPT `conversations`, loss on the assistant's turns) | tag (a tag for every word: named
+    entities, from CoNLL-style text or JSONL tokens/tags lists in BIO tags) | span (extractive question answering:
+    an encoder finds each question's answer in its context, from JSONL/CSV rows or SQuAD's JSON)."""
     arch: str = "auto"
-    """auto (bert for masked and tag, t5 for seq2seq, else gpt or the fine-tuned model's) | gpt (causal decoder) | bert
-    (encoder) | t5 (encoder-decoder)."""
+    """auto (bert for masked, tag and span, t5 for seq2seq, else gpt or the fine-tuned model's) | gpt (causal
+    decoder) | bert (encoder) | t5 (encoder-decoder)."""
     target_block_size: int = 0
     """seq2seq: the longest target in tokens (block_size is the source's); 0 = block_size."""
 
@@ -142,9 +146,12 @@ class TaskConfig:
     then B- and I- of every entity type found, sorted."""
     label_smoothing: float = 0.0
     """seq2seq: the share of each target's probability spread over the whole vocabulary."""
+    doc_stride: int = 0
+    """span: the tokens two windows of a context longer than the model share (0 = a quarter of
+    model.block_size); a question's answer is looked for in every window."""
     metric_samples: int = 64
     """seq2seq and instruct: validation sources the model writes targets for at each evaluation (BLEU, chrF,
-    ROUGE-L, exact match); 0 = loss only."""
+    ROUGE-L, exact match; of conversations, held-out assistant turns); 0 = loss only."""
 
 
 @dataclass
@@ -206,6 +213,11 @@ class TrainConfig:
     sample_tokens: int = 120
     probe_text: str = ""
     """A text whose attention maps are recorded at each evaluation ("" = first 64 tokens of val)."""
+    concept_regex: str = ""
+    """A concept probed at each evaluation ("" = none; causal and masked runs): a regex over the text, as
+    `engine concept --regex`; a linear probe per layer on 2048 validation positions, its accuracy per layer in
+    the eval event (engine/probes/concept_watch.py). About 0.6 s an evaluation on the baby recipe's model (2.6 s
+    more at the first): about 4% of that recipe's run."""
     seed: int = 1337
     device: str = "auto"
     """auto | cpu | cuda | cuda:N | cuda:0,1,... (data parallel over those GPUs, one process each)."""
@@ -220,12 +232,15 @@ class TrainConfig:
     """auto (where compiling pays for itself: CUDA models of 10M+ parameters for 500+ steps, CPU runs of ten
     minutes or more) | on | off. A compile that fails falls back to eager with a warning."""
     threads: int = 0
-    """CPU threads for torch; 0 = torch's default, one per physical core."""
+    """CPU threads for torch; 0 = automatic: one per physical core, less the cores other work keeps busy."""
     health_policy: str = "skip"
     """On a NaN/inf loss: skip the step (up to max_bad_steps in a row), then rollback or stop."""
     max_bad_steps: int = 5
     spike_factor: float = 3.0
     """A loss above spike_factor x its recent mean is reported as a spike."""
+    interventions: list[dict] = field(default_factory=list)
+    """[[train.interventions]] step = N, action = "freeze" | "zero" | "reinit", target = "h.1.attn.head.2" (a head),
+    "h.1.mlp", "h.1.attn" or "h.1" (a layer): applied before step N + 1 (engine/config/interventions.py)."""
     tensorboard: bool = False
     out_dir: str = "runs/run"
 
@@ -266,7 +281,7 @@ class RunConfig:
         """gpt, bert or t5: what the model is, given the objective (a fine-tune's source may decide later)."""
         if self.model.arch != "auto":
             return self.model.arch
-        return {"masked": "bert", "seq2seq": "t5", "tag": "bert"}.get(self.model.objective, "gpt")
+        return {"masked": "bert", "seq2seq": "t5", "tag": "bert", "span": "bert"}.get(self.model.objective, "gpt")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"meta": {"format": self.format, "name": self.name}}
@@ -312,6 +327,11 @@ def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> RunConfi
                 if problem:
                     problems.append(problem)
                     continue
+            if (section, key) == ("train", "interventions"):  # a list of tables, not of strings
+                value, found = read_entries(value)
+                problems.extend(found)
+                target.interventions = value
+                continue
             if (section, key) == ("train", "compile") and isinstance(value, bool):
                 value = "on" if value else "off"  # format 1 configs wrote true/false
             coerced, problem = coerce(value, getattr(target, key), f"{section}.{key}")

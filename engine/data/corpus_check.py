@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from engine.config.schema import PAIR_OBJECTIVES, RunConfig
 from engine.core.errors import UserError
+from engine.data.chat_data import chat_file_problems, chat_files
 from engine.data.files import find_corpus_files, peek_columns
 from engine.data.pair_check import pair_problems
+from engine.data.span_examples import span_file_problems
 from engine.data.tagged import tagged_file_problems
 
 
@@ -22,6 +24,10 @@ def corpus_problems(cfg: RunConfig) -> list[str]:
         return [str(e)]
     if objective == "tag":  # tagged sentences, not a text column
         return tagged_file_problems(files)
+    if chat_files(d.path) is not None:  # conversations, which the instruct objective reads
+        return chat_file_problems(cfg)
+    if objective == "span":  # questions on contexts, not a text column
+        return span_file_problems(files)
     if files.saved_dataset is not None:
         return []  # its columns are checked when it is opened
     text_files = files.by_builder.get("text", [])

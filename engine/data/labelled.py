@@ -104,17 +104,24 @@ def split_rows(idx: np.ndarray, lengths: np.ndarray, labels: np.ndarray, d, noun
     """(train, validation, test) of shuffled examples: validation the last data.val_fraction, test the
     data.test_fraction before it."""
     n = len(lengths)
+    train_end, val_start = split_bounds(n, d, noun)
+
+    def rows(a: int, b: int) -> LabelledSplit:
+        return LabelledSplit(idx[a:b], lengths[a:b], labels[a:b])
+
+    return rows(0, train_end), rows(val_start, n), rows(train_end, val_start)
+
+
+def split_bounds(n: int, d, noun: str) -> tuple[int, int]:
+    """Where training ends and validation starts among `n` shuffled examples: validation the last
+    data.val_fraction, test the data.test_fraction before it."""
     n_val = max(1, int(round(n * d.val_fraction)))
     n_test = int(round(n * d.test_fraction))
     split = n - n_val
     if split - n_test < 1:
         raise UserError(f"{n} {noun} leave none to train on after the validation and test splits: "
                         f"lower data.val_fraction or data.test_fraction")
-
-    def rows(a: int, b: int) -> LabelledSplit:
-        return LabelledSplit(idx[a:b], lengths[a:b], labels[a:b])
-
-    return rows(0, split - n_test), rows(split, n), rows(split - n_test, split)
+    return split - n_test, split
 
 
 class ExampleSampler:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.config.schema import RunConfig
+from engine.data.chat_prepare import PreparedChats, chat_report, is_chat_corpus, prepare_chats
 from engine.data.encode import cache_root
 from engine.data.pairs import PROMPT_TEMPLATE, PairData, Specials, read_pairs, seq2seq_specials, split_pairs
 from engine.data.tokenizer import Tokenizer, train_tokenizer
@@ -43,9 +44,12 @@ def pair_tokenizer(cfg: RunConfig, sources: list[str], targets: list[str],
     return train_tokenizer(t.kind, lambda: iter(texts), vocab_size=t.vocab_size, length=len(texts))
 
 
-def prepare_pairs(cfg: RunConfig, *, tokenizer: Tokenizer | None = None,
-                  progress: Callable[[str, str], None] | None = None, split: bool = True) -> PreparedPairs | Tokenizer:
-    """The pairs as training reads them; with split=False only the tokenizer (the `tokenizer` command)."""
+def prepare_pairs(cfg: RunConfig, *, tokenizer: Tokenizer | None = None, progress: Callable[[str, str], None] | None
+                  = None, split: bool = True) -> PreparedPairs | PreparedChats | Tokenizer:
+    """The pairs as training reads them (an instruct corpus of conversations as chat_prepare.py reads it); with
+    split=False only the tokenizer (the `tokenizer` command)."""
+    if is_chat_corpus(cfg):  # the instruct objective's other data: conversations (engine/data/chat_prepare.py)
+        return prepare_chats(cfg, tokenizer=tokenizer, progress=progress, split=split)
     say = progress or (lambda stage, msg: None)
     say("load", f"reading {cfg.data.path}")
     sources, targets = read_pairs(cfg.data, cache_root(cfg))
@@ -61,8 +65,11 @@ def prepare_pairs(cfg: RunConfig, *, tokenizer: Tokenizer | None = None,
     return PreparedPairs(tokenizer, data, target_key, specials)
 
 
-def pair_report(cfg: RunConfig, prepared: PreparedPairs) -> list[str]:
-    """The statistics `prepare` prints for pairs: the splits, the lengths, what data.long_pairs did."""
+def pair_report(cfg: RunConfig, prepared: PreparedPairs | PreparedChats) -> list[str]:
+    """The statistics `prepare` prints for pairs (or conversations): the splits, the lengths, what
+    data.long_pairs did."""
+    if isinstance(prepared, PreparedChats):
+        return chat_report(cfg, prepared)
     d, tok = prepared.data, prepared.tokenizer
     splits = (d.train, d.val, d.test)
     n = sum(len(s) for s in splits)

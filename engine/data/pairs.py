@@ -4,7 +4,8 @@ An encoder-decoder (seq2seq) reads the source and learns the target by teacher f
 sees [PAD] (T5's start token) and the target so far, and predicts the next target token, the last
 one <eos>; the source ends with <eos> too, as T5's tokenizers write it. A decoder taught the same
 task (instruct) reads one sequence, the prompt template around the source and then the response,
-and is trained on the response tokens only:
+and is trained on the response tokens only; the template is the chat template's one-turn conversation
+(engine/data/chat_template.py):
 
     ### Prompt:
     {source}
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.core.errors import UserError
+from engine.data.chat_template import prompt_text
 from engine.data.corpus import load_documents
 
 PAD, EOS = "[PAD]", "<eos>"
@@ -31,7 +33,8 @@ PAD_NAMES, EOS_NAMES = (PAD, "<pad>"), (EOS, "</s>")
 """Ours, then T5's own (a fine-tuned T5 keeps its tokenizer's)."""
 IGNORE = -100
 N_SENTINELS = 32
-PROMPT_TEMPLATE = "### Prompt:\n{source}\n### Response:\n"
+PROMPT_TEMPLATE = prompt_text("{source}")
+"""The instruct prompt, the chat template's one user turn (engine/data/chat_template.py), with {source} to fill."""
 PAIR_KEYS = ("data.source_column", "data.target_column")
 
 
@@ -148,20 +151,27 @@ def split_pairs(sources: list[str], targets: list[str], tokenizer, *, seed: int,
     targets_cut = len(cut)
     truncated = sum(len(s) > max_source for s in src_ids)
     src_ids = [s[:max_source] for s in src_ids]
-    order = np.random.default_rng(seed).permutation(len(sources))
-    n_test = int(round(len(order) * test_fraction))
-    n_val = max(1, int(round(len(order) * val_fraction)))
-    if len(order) - n_test - n_val < 1:
-        raise UserError(f"{len(order)} pairs leave none to train on after the validation and test splits: "
-                        f"lower data.val_fraction or data.test_fraction")
-    cuts = (len(order) - n_test - n_val, len(order) - n_test)
+    train, val, test = three_way(len(sources), seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
 
     def part(rows, name):
         return PairSplit([src_ids[i] for i in rows], [tgt_ids[i] for i in rows], [sources[i] for i in rows],
                          [targets[i] for i in rows], name)
 
-    return PairData(part(order[: cuts[0]], "train"), part(order[cuts[0]: cuts[1]], "val"),
-                    part(order[cuts[1]:], "test"), truncated, targets_cut, dropped)
+    return PairData(part(train, "train"), part(val, "val"), part(test, "test"), truncated, targets_cut, dropped)
+
+
+def three_way(n: int, *, seed: int, val_fraction: float, test_fraction: float,
+              what: str = "pairs") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the training, validation and test splits: shuffled once with the run's seed, the last
+    test_fraction held out for the test, the val_fraction before it (at least one row) for validation."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(n * test_fraction))
+    n_val = max(1, int(round(n * val_fraction)))
+    if n - n_test - n_val < 1:
+        raise UserError(f"{n} {what} leave none to train on after the validation and test splits: "
+                        f"lower data.val_fraction or data.test_fraction")
+    cuts = (n - n_test - n_val, n - n_test)
+    return order[: cuts[0]], order[cuts[0]: cuts[1]], order[cuts[1]:]
 
 
 def seq2seq_batch(split: PairSplit, rows: np.ndarray, specials: Specials) -> dict[str, np.ndarray]:
@@ -198,11 +208,15 @@ def instruct_ids(prompt_ids: list[int], response_ids: list[int], eos: int, block
 
 def instruct_batch(split: PairSplit, rows: np.ndarray, prompts: list[list[int]], eos: int, pad: int,
                    block_size: int) -> dict[str, np.ndarray]:
-    pairs = [instruct_ids(prompts[i], split.tgt[i], eos, block_size) for i in rows]
-    T = max(len(idx) for idx, _ in pairs)
+    return decoder_batch([instruct_ids(prompts[i], split.tgt[i], eos, block_size) for i in rows], pad)
+
+
+def decoder_batch(rows: list[tuple[list[int], list[int]]], pad: int) -> dict[str, np.ndarray]:
+    """(idx, targets) rows right-padded into one batch: idx with [PAD], targets with -100."""
+    T = max(len(idx) for idx, _ in rows)
     out = {"idx": np.full((len(rows), T), pad, dtype=np.int64), "targets": np.full((len(rows), T), IGNORE,
                                                                                     dtype=np.int64)}
-    for r, (idx, targets) in enumerate(pairs):
+    for r, (idx, targets) in enumerate(rows):
         out["idx"][r, : len(idx)] = idx
         out["targets"][r, : len(targets)] = targets
     return out

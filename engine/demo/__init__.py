@@ -10,10 +10,14 @@
   table (engine/demo/modular.py); the run's validation split is the part of the table it must generalise to.
 - entities: sentences tagged with people, places, organisations and dates, some words ambiguous (Jordan the
   person or the place), as CoNLL-style text for the tag objective (engine/demo/entities.py).
+- qa: paragraphs of facts (who was born, moved, won a prize where and when) with who/where/when questions, some
+  of which the paragraph does not answer, as JSONL for extractive question answering (engine/demo/facts.py).
 - fewshot: questions answered by a hidden rule that changes from episode to episode; only the examples before a
   question say which, and task files ask each rule with 0 to 8 examples (engine/demo/fewshot.py).
 - translate, summarize: source -> target pairs (JSONL) for seq2seq and instruct: a made-up language with
   known word alignment, and sentences summed up as who did what (engine/demo/pairs.py).
+- dialogue: a shop assistant's multi-turn conversations (JSONL `messages`) for instruct, whose follow-ups refer
+  back to earlier turns (engine/demo/dialogue.py).
 
 Each has a ready run config (engine/demo/runs.py): `python -m engine demo NAME --out DIR` writes both.
 """
@@ -27,7 +31,9 @@ from pathlib import Path
 from engine.config.schema import DEMO_PREFIX
 from engine.core.errors import UserError
 from engine.demo import generated as g
+from engine.demo.dialogue import dialogue_jsonl
 from engine.demo.entities import entities_conll
+from engine.demo.facts import facts_jsonl
 from engine.demo.fewshot import fewshot_corpus, write_fewshot_tasks
 from engine.demo.modular import modular_csv
 from engine.demo.pairs import PAIR_MAKERS, pairs_jsonl
@@ -42,12 +48,14 @@ DEMOS = {
     "balanced": "classification: is a bracket sequence balanced? (a CSV of text and label)",
     "modular": "classification: a+b mod 97, every pair once; trained on part of it, a small model groks the rest",
     "entities": "named entities: people, places, organisations and dates tagged in generated sentences (tag)",
+    "qa": "question answering: who/where/when questions on paragraphs of facts, some unanswerable (span)",
     "fewshot": "questions answered by a rule only the examples before them show: better with more shots (fewshot)",
     "translate": "translation pairs into a made-up language that reorders words (seq2seq, instruct)",
     "summarize": "a few sentences and who did what: 'the old dog runs in the park. ...' -> dog runs, ...",
+    "dialogue": "a shop assistant's conversations: price, colour, stock, and follow-ups that refer back (instruct)",
 }
 SUFFIXES = {"balanced": ".csv", "modular": ".csv", "translate": ".jsonl", "summarize": ".jsonl",
-            "entities": ".conll"}
+            "entities": ".conll", "dialogue": ".jsonl", "qa": ".jsonl"}
 
 
 def demo_path(name: str, folder: str | Path) -> Path:
@@ -82,6 +90,10 @@ def make_demo_corpus(name: str, folder: str | Path, *, size_bytes: int = 1_000_0
         text = modular_csv()
     elif name == "entities":
         text = entities_conll(rng, size_bytes)
+    elif name == "dialogue":
+        text = dialogue_jsonl(rng, size_bytes)
+    elif name == "qa":  # four times the size: enough questions that names are found, not paragraphs remembered
+        text = facts_jsonl(rng, 4 * size_bytes)
     elif name == "fewshot":
         text = fewshot_corpus(rng, size_bytes)
         write_fewshot_tasks(folder, seed)

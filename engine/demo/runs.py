@@ -13,7 +13,8 @@ from engine.run.folder import RUN_FILE
 
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
 RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct",
-             "modular": "modular-addition", "fewshot": "fewshot"}
+             "modular": "modular-addition", "fewshot": "fewshot", "dialogue": "dialogue",
+             "qa": "qa"}
 
 PLAIN = '''# {what}
 [meta]

@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.config.schema import PAIR_OBJECTIVES
 from engine.core.commands import CHECKPOINT_HELP, Command
 from engine.core.errors import UserError
+from engine.infer.chat_command import CHAT
 from engine.infer.fewshot_command import FEWSHOT
 from engine.run.folder import RUN_FILE
 
@@ -72,15 +73,19 @@ def _check_sampling(args) -> None:
 
 def cmd_predict(args) -> int:
     from engine.infer.predict import classify, fill_mask  # here, not at the top: the CLI starts without torch
+    from engine.infer.span_answer import is_span_model
     from engine.infer.tagging import is_tagger
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
 
-    if not args.text.strip():
+    asking = _check_question(args)
+    if not asking and not args.text.strip():
         raise UserError("--text is empty: give a text to label or tag, or one with [MASK] to fill in")
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1 (the guesses shown for each [MASK])")
     model, tokenizer, _ = load_announced(args)
-    if is_tagger(model):
+    if is_span_model(model) or asking:
+        _print_answer(model, tokenizer, args)
+    elif is_tagger(model):
         _print_entities(model, tokenizer, args.text)
     elif model.config.num_labels:
         for label, p in classify(model, tokenizer, args.text):
@@ -93,6 +98,41 @@ def cmd_predict(args) -> int:
     else:
         raise UserError("predict is for classifiers and masked-LM models; use `generate` for this run")
     return 0
+
+
+def _check_question(args) -> bool:
+    """True for a question (--context and --question), False for a --text; refused in a sentence when neither or
+    both are given, or one of the pair is empty."""
+    if args.context is None and args.question is None:
+        if args.text is None:
+            raise UserError("give --text (a text to label, tag or fill in), or --context and --question for a "
+                            "question answerer")
+        return False
+    if args.text is not None:
+        raise UserError("give --text (to label, tag or fill in) or --context and --question (to answer), not both")
+    for flag, value, what in (("--context", args.context, "the text the answer is found in"),
+                              ("--question", args.question, "a question on the context")):
+        if not (value or "").strip():
+            raise UserError(f"{flag} is {'missing' if value is None else 'empty'}: give {what}")
+    return True
+
+
+def _print_answer(model, tokenizer, args) -> None:
+    """The answer to --question in --context with its score and character offsets, or that there is none."""
+    from engine.infer.span_answer import answer_question, is_span_model, run_stride  # the CLI starts without torch
+
+    if not is_span_model(model):
+        raise UserError("--context and --question are for a question answerer (model.objective = \"span\"); this "
+                        "run takes --text")
+    if args.context is None:
+        raise UserError("this run answers questions: give --context (the text) and --question (a question on it)")
+    found = answer_question(model, tokenizer, args.context, args.question, doc_stride=run_stride(args.run_dir))
+    windows = f", read in {found.windows} windows" if found.windows > 1 else ""
+    if found.text:
+        print(f"answer: {found.text!r} at {found.start}-{found.end} (score {found.score:.1%}{windows})")
+    else:
+        print(f"no answer: the context does not answer the question, the model finds (no-answer score "
+              f"{found.no_answer:.1%} over the best span's {found.score:.1%}{windows})")
 
 
 def _print_entities(model, tokenizer, text: str) -> None:
@@ -109,6 +149,8 @@ def _print_entities(model, tokenizer, text: str) -> None:
 
 
 def cmd_export(args) -> int:
+    from engine.data.chat_template import chat_template_of
+    from engine.infer.respond import run_objective
     from engine.interop.export import export_any, export_format  # here, not at the top: the CLI starts without torch
     from engine.model.load import load_announced  # here, not at the top: the CLI starts without torch
 
@@ -117,7 +159,8 @@ def cmd_export(args) -> int:
         raise UserError(f"--out {out} is a file: name a new folder for the export")
     model, tokenizer, path = load_announced(args)
     what = export_any(model, tokenizer, out, format=args.format, dtype=args.type,
-                      labels=getattr(model, "labels", None))
+                      labels=getattr(model, "labels", None),
+                      chat_template=chat_template_of(run_objective(args.run_dir)))
     print(f"wrote {path.name} as {what}")
     return 0
 
@@ -140,7 +183,9 @@ def _generate_arguments(sp) -> None:
 
 def _predict_arguments(sp) -> None:
     sp.add_argument("run_dir")
-    sp.add_argument("--text", required=True)
+    sp.add_argument("--text", help="the text to label (classifier), tag (tagger) or fill in (masked LM)")
+    sp.add_argument("--context", help="a question answerer's text, in which the answer to --question is found")
+    sp.add_argument("--question", help="a question on --context (a question answerer: model.objective = \"span\")")
     sp.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sp.add_argument("--top-k", type=int, default=5)
 
@@ -155,9 +200,11 @@ def _export_arguments(sp) -> None:
 
 COMMANDS = [
     Command("generate", cmd_generate, "continue a prompt with a run's model", _generate_arguments),
-    Command("predict", cmd_predict, "label a text (classifier), find its entities (tagger) or fill in its [MASK] "
-                                    "tokens (masked LM)", _predict_arguments),
+    Command("predict", cmd_predict, "label a text (classifier), find its entities (tagger), answer a question on a "
+                                    "context (question answerer) or fill in its [MASK] tokens (masked LM)",
+            _predict_arguments),
     Command("export", cmd_export, "write a run's model as a transformers folder (GPT-2, GPT-NeoX, Llama, BERT) or "
                                   "a GGUF file for llama.cpp", _export_arguments),
     FEWSHOT,
+    CHAT,
 ]

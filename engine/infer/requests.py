@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.data.chat_template import USER, check_conversation
 from engine.infer.sampling_rules import RULES, check_sampling
 
 
 @dataclass(frozen=True)
 class Field:
     kind: str
-    """run (an existing run folder), str, int, bool, object, heads, options, id"""
+    """run (an existing run folder), str, int, bool, object, heads, options, messages, id"""
     required: bool = True
     low: int | None = None
     high: int | None = None
@@ -33,8 +34,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "ping": {},
     "forget": {"run": Field("str", nonempty=True)},
     "attention": {**MODEL, "text": TEXT, "stack": Field("str", required=False, choices=STACKS)},
-    "predict": {**MODEL, "text": TEXT},
+    "predict": {**MODEL, "text": TEXT, "question": Field("str", required=False, nonempty=True)},
     "generate": {**MODEL, "prompt": Field("str"), "options": Field("options", required=False)},
+    "chat": {**MODEL, "messages": Field("messages"), "options": Field("options", required=False)},
     "lens": {**MODEL, "text": TEXT, "k": Field("int", required=False, low=1, high=100)},
     "ablate": {**MODEL, "text": TEXT, "heads": Field("heads", required=False)},
     "neighbours": {**MODEL, "token_id": Field("int", low=0), "k": Field("int", required=False, low=1, high=1000)},
@@ -87,10 +89,22 @@ def check_request(req) -> dict:
                 if name not in OPTIONS:
                     raise UserError(f"options has no setting {name!r}; the settings are: {', '.join(OPTIONS)}")
             check_sampling(value)
+        if field.kind == "messages":
+            _check_messages(value)
         if field.kind == "run":
             _check_run(Path(value))
         out[key] = value
     return out
+
+
+def _check_messages(messages: list) -> None:
+    """A conversation the chat template takes, ending with the user's message the reply answers."""
+    check_conversation(messages, training=False, where="messages")
+    if not all(_encodable(m["content"]) for m in messages):
+        raise UserError("messages hold a lone surrogate (an escape from \\ud800 to \\udfff), which is not text")
+    if messages[-1]["role"] != USER:
+        raise UserError(f"the last message is the {messages[-1]['role']}'s: a reply answers the user, so the "
+                        f"messages end with the user's")
 
 
 def _check_run(path: Path) -> None:
@@ -126,6 +140,8 @@ def _fits(field: Field, value) -> bool:
             isinstance(h, list) and len(h) == 2 and all(_whole(i) and i >= 0 for i in h) for h in value)
     if kind == "id":
         return _whole(value) or isinstance(value, str)
+    if kind == "messages":
+        return isinstance(value, list)
     return isinstance(value, bool if kind == "bool" else dict)  # bool, object, options
 
 
@@ -139,6 +155,7 @@ def _what(field: Field) -> str:
     return {"run": "the path of a run folder", "str": "a string" + (" that is not empty" if field.nonempty else ""),
             "bool": "true or false", "object": "a JSON object", "options": "a JSON object of generation settings",
             "heads": "a list of [layer, head] pairs of whole numbers >= 0",
+            "messages": "a list of {\"role\", \"content\"} messages (system, user, assistant)",
             "id": "the id of a request (a whole number or a string)"}[field.kind]
 
 

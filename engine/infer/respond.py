@@ -1,6 +1,7 @@
 """A target for a source from a run that learned pairs: an encoder-decoder (seq2seq) writes it after
-reading the source; an instruction-tuned decoder (instruct) continues the prompt template around it
-and stops at <eos>. Streaming with every sampling option, or beam search."""
+reading the source; an instruction-tuned decoder (instruct) continues the chat template around it (the
+source as a one-turn conversation, or a whole conversation's history) and stops at <eos>. Streaming with
+every sampling option, or beam search."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from engine.config import schema as config_mod
-from engine.data.pairs import EOS_NAMES, PAD_NAMES, PROMPT_TEMPLATE, special_id
+from engine.data.chat_encode import prompt_ids
+from engine.data.chat_template import one_turn
+from engine.data.pairs import EOS_NAMES, PAD_NAMES, special_id
 from engine.infer.generate import GeneratedToken, SamplingOptions, banned_ids, beam_search, stream
 from engine.infer.seq2seq_generate import beam_target, stream_target
 from engine.run.folder import RUN_FILE
@@ -65,7 +68,16 @@ def stream_response(model, tokenizer, source: str, opts: SamplingOptions, *, dev
         yield from stream_target(model, tokenizer.encode(source), opts, start=pad, eos=eos, device=device,
                                  should_stop=should_stop)
         return
-    prompt = tokenizer.encode(PROMPT_TEMPLATE.format(source=source))[-(model.config.block_size - 1):]
+    yield from stream_reply(model, tokenizer, one_turn(source), opts, device=device, should_stop=should_stop)
+
+
+def stream_reply(model, tokenizer, messages: list[dict], opts: SamplingOptions, *, device="cpu",
+                 should_stop: Callable[[], bool] | None = None) -> Iterator[GeneratedToken]:
+    """An instruct decoder's next assistant turn after `messages`, ended by the end-of-turn token (left out) or
+    the context; a conversation longer than the context keeps its end."""
+    eos = special_id(tokenizer, EOS_NAMES)
+    opts.banned = opts.banned or banned_ids(model, tokenizer)
+    prompt = prompt_ids(tokenizer, [messages])[0][-(model.config.block_size - 1):]
     opts.max_new_tokens = min(opts.max_new_tokens, model.config.block_size - len(prompt))
     for token in stream(model, prompt, opts, device=device, should_stop=should_stop):
         if token.id == eos:
@@ -82,7 +94,7 @@ def respond(model, tokenizer, source: str, opts: SamplingOptions, *, beams: int 
                           max_new_tokens=opts.max_new_tokens, banned=banned_ids(model, tokenizer), device=device,
                           should_stop=should_stop)
     elif beams > 1:
-        prompt = tokenizer.encode(PROMPT_TEMPLATE.format(source=source))
+        prompt = prompt_ids(tokenizer, [one_turn(source)])[0]
         ids = beam_search(model, prompt, beams=beams, max_new_tokens=opts.max_new_tokens, device=device,
                           should_stop=should_stop)
         ids = ids[: ids.index(eos)] if eos in ids else ids

@@ -20,16 +20,17 @@ def export_format(out: str | Path, format: str | None = None) -> str:
 
 
 def export_any(model, tokenizer, out: str | Path, *, format: str | None = None, dtype: str = "f16",
-               labels: list[str] | None = None) -> str:
-    """Write the model; returns what was written, in words. Weights that are not finite are refused."""
+               labels: list[str] | None = None, chat_template: str | None = None) -> str:
+    """Write the model, with the chat template it was trained in when it has one (chat_template_of, in
+    engine/data/chat_template.py); returns what was written, in words. Weights that are not finite are refused."""
     fmt = export_format(out, format)
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     check_finite(model)
     if fmt == "gguf":
-        path = export_gguf(model, tokenizer, out, dtype=dtype)
+        path = export_gguf(model, tokenizer, out, dtype=dtype, chat_template=chat_template)
         return f"a GGUF file for llama.cpp ({ARCHS[family_of(model.config)]}, {dtype.upper()}) at {path}"
-    path = export_model(model, tokenizer, out, labels=labels)
+    path = export_model(model, tokenizer, out, labels=labels, chat_template=chat_template)
     return f"a Hugging Face {TITLES[family_of(model.config)]} folder at {path}"
 
 

@@ -53,9 +53,13 @@ def is_tagger(cfg: GPTConfig) -> bool:
 
 
 def label_head(cfg: GPTConfig, sd: dict, family: str, *, tagger_name: str = "classifier") -> tuple[dict, str] | None:
-    """A tagger's or a classifier's head as transformers' `family`ForTokenClassification (its head named
-    `tagger_name`) or `family`ForSequenceClassification (`score`, no bias) holds it, with that architecture's name;
-    None for a language model."""
+    """A tagger's, a question answerer's or a classifier's head as transformers' `family`ForTokenClassification (its
+    head named `tagger_name`), `family`ForQuestionAnswering (qa_outputs: start, end) or
+    `family`ForSequenceClassification (`score`, no bias) holds it, with that architecture's name; None for a
+    language model."""
+    if cfg.num_labels and cfg.label_head == "span":
+        return ({"qa_outputs.weight": sd["classifier.weight"], "qa_outputs.bias": sd["classifier.bias"]},
+                f"{family}ForQuestionAnswering")
     if is_tagger(cfg):
         return ({f"{tagger_name}.weight": sd["classifier.weight"], f"{tagger_name}.bias": sd["classifier.bias"]},
                 f"{family}ForTokenClassification")

@@ -28,8 +28,9 @@ ARCHS = {"gpt2": "gpt2", "gpt_neox": "gptneox", "llama": "llama"}
 TYPES = ("f32", "f16", "q8_0")
 
 
-def export_gguf(model, tokenizer, out: str | Path, *, dtype: str = "f16") -> Path:
-    """Write `model` as one .gguf file (atomically: a temporary file renamed into place)."""
+def export_gguf(model, tokenizer, out: str | Path, *, dtype: str = "f16", chat_template: str | None = None) -> Path:
+    """Write `model` as one .gguf file (atomically: a temporary file renamed into place); a chat template
+    (engine/data/chat_template.py) goes into its tokenizer.chat_template."""
     try:
         import gguf  # optional: the gguf extra
     except ImportError:
@@ -62,6 +63,8 @@ def export_gguf(model, tokenizer, out: str | Path, *, dtype: str = "f16") -> Pat
     w = gguf.GGUFWriter(str(tmp), arch)
     try:
         _write_header(w, gguf, cfg, family, vocab, dtype)
+        if chat_template:
+            w.add_chat_template(chat_template)
         for name, t in _tensors(cfg, family, sd):
             _add(w, gguf, name, t, dtype)
         w.write_header_to_file()

@@ -34,8 +34,10 @@ IMPORTERS = {"gpt2": hf_gpt2, "gpt_neox": hf_neox, "llama": hf_llama, "bert": hf
 renames and reorders the weights."""
 
 
-def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: list[str] | None = None) -> Path:
-    """Write `model` as a transformers folder (atomically: a temporary folder renamed into place)."""
+def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: list[str] | None = None,
+                 chat_template: str | None = None) -> Path:
+    """Write `model` as a transformers folder (atomically: a temporary folder renamed into place); a chat
+    template (engine/data/chat_template.py) goes into its tokenizer_config.json."""
     cfg: GPTConfig = model.config
     family = family_of(cfg)
     sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
@@ -60,7 +62,7 @@ def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: li
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         if (generation := generation_config(tokenizer, cfg)) is not None:
             (tmp / "generation_config.json").write_text(json.dumps(generation, indent=2))
-        write_tokenizer(tmp, tokenizer, cfg)
+        write_tokenizer(tmp, tokenizer, cfg, chat_template)
         check_tokenizer(tmp, tokenizer, cfg)
         as_created(tmp)  # 0644/0755 under umask 022: safetensors writes its file for the owner alone
         if out.exists():

@@ -1,13 +1,13 @@
 """BERT in transformers' layout: the fused query/key/value projection split in three, the masked-LM
 head as cls.predictions, next-sentence prediction as cls.seq_relationship, a classifier's or a tagger's
-head as classifier."""
+head as classifier, a question answerer's as qa_outputs."""
 
 from __future__ import annotations
 
 import torch
 
 from engine.core.errors import UserError
-from engine.interop.families import GELU_NAMES, imported_config, is_tagger, zeros_if_none
+from engine.interop.families import GELU_NAMES, imported_config, label_head, zeros_if_none
 from engine.interop.special_ids import special_ids
 from engine.model.gpt import GPTConfig, mlp_width
 
@@ -33,9 +33,9 @@ def export(cfg: GPTConfig, sd: dict, tokenizer) -> tuple[dict, dict]:
     if "pooler.weight" in sd:
         t["bert.pooler.dense.weight"] = sd["pooler.weight"]
         t["bert.pooler.dense.bias"] = sd["pooler.bias"]
-    if is_tagger(cfg):  # no pooler: transformers builds this model's BERT without one
-        arch = "BertForTokenClassification"
-        t["classifier.weight"], t["classifier.bias"] = sd["classifier.weight"], sd["classifier.bias"]
+    if cfg.num_labels and cfg.label_head != "sequence":  # a head on every token, no pooler (nor in transformers)
+        head, arch = label_head(cfg, sd, "Bert")
+        t.update(head)
     elif cfg.num_labels:
         arch = "BertForSequenceClassification"
         t["classifier.weight"], t["classifier.bias"] = sd["classifier.weight"], sd["classifier.bias"]

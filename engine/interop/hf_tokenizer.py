@@ -24,7 +24,9 @@ HF_TOKENIZER_FILE = "tokenizer.json"
 SAMPLE = "The quick brown fox jumps over the lazy dog."
 
 
-def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
+def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig, chat_template: str | None = None) -> None:
+    """tokenizer.json, tokenizer_config.json (with the run's chat template, which `apply_chat_template` renders)
+    and special_tokens_map.json."""
     hf = HFTokenizer.from_str(tokenizer.to_str())
     cls, sep = tokenizer.token_id("[CLS]"), tokenizer.token_id("[SEP]")
     eos = special_ids(tokenizer, cfg).get("eos_token_id")
@@ -39,6 +41,8 @@ def write_tokenizer(folder: Path, tokenizer: Tokenizer, cfg: GPTConfig) -> None:
     specials = {key: token for token, key in SPECIAL_NAMES.items() if tokenizer.token_id(token) is not None}
     specials |= special_tokens(tokenizer, cfg)
     config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg.block_size, **specials}
+    if chat_template:
+        config["chat_template"] = chat_template
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
     (folder / "special_tokens_map.json").write_text(json.dumps(specials, indent=2))
 

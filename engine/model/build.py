@@ -23,6 +23,12 @@ def model_vocab_size(cfg: ModelConfig, tokenizer_vocab: int) -> int:
     return padded_vocab(tokenizer_vocab)
 
 
+def label_head_of(objective: str) -> str:
+    """Where a model of `objective` reads its labels: at every token (tag: a tag each; span: an answer's start and
+    end) or once a text (classify; unused by the language models)."""
+    return {"tag": "tokens", "span": "span"}.get(objective, "sequence")
+
+
 def gpt_config(cfg: ModelConfig, tokenizer_vocab: int, *, arch: str = "gpt", nsp: bool = False,
                num_labels: int = 0, label_head: str = "sequence") -> GPTConfig:
     shape, vocab_size = shape_of(cfg), model_vocab_size(cfg, tokenizer_vocab)

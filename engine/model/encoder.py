@@ -5,8 +5,9 @@ position and token-type embeddings summed and normalized; post-norm blocks (norm
 residual add); a masked-LM head of dense, GELU, norm and a decoder tied to the word embeddings with
 its own bias; a pooler (dense + tanh on the first token, [CLS]) feeding the next-sentence and
 classification heads; a tagger (label_head "tokens") reads every token's final state instead, without a
-pooler, as transformers' BertForTokenClassification. Attention and MLP are the decoder's
-(engine/model/gpt.py), without the mask.
+pooler, as transformers' BertForTokenClassification, and so does a question answerer (label_head "span": two
+outputs a token, the answer's start and end, as BertForQuestionAnswering's qa_outputs). Attention and MLP are the
+decoder's (engine/model/gpt.py), without the mask.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Encoder(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.hook_embed = HookPoint()
         self.h = nn.ModuleList(EncoderBlock(cfg, i) for i in range(cfg.n_layer))
-        self.tagger = bool(cfg.num_labels) and cfg.label_head == "tokens"
+        self.tagger = bool(cfg.num_labels) and cfg.label_head in ("tokens", "span")  # a head on every token
         if cfg.num_labels or cfg.nsp:
             if not self.tagger:
                 self.pooler = nn.Linear(C, C)
@@ -130,15 +131,19 @@ class Encoder(nn.Module):
 
     def forward(self, idx, targets=None, *, token_types=None, pad_mask=None, nsp_labels=None,
                 lengths=None):
-        """Masked-LM logits (B, T, vocab), class logits (B, num_labels) or a tagger's (B, T, num_labels), and
-        the loss when targets are given (-100 marks unmasked or unlabelled positions). With nsp_labels the
+        """Masked-LM logits (B, T, vocab), class logits (B, num_labels), a tagger's (B, T, num_labels) or a question
+        answerer's (B, T, 2), and the loss when targets are given (-100 marks unmasked or unlabelled positions;
+        a question answerer's are (B, 2) start and end positions). With nsp_labels the
         next-sentence loss is added. With masked-LM targets the head reads only the masked positions (about
         15%: with a big vocabulary the head is a third of the step or more) and no logits are returned."""
         if pad_mask is None and lengths is not None:
             pad_mask = torch.arange(idx.size(1), device=idx.device)[None, :] < lengths[:, None]
         hidden = self.encode(idx, token_types, pad_mask)
         if self.tagger:
-            return token_logits(self.classifier(self.head_drop(hidden)), targets)
+            logits = self.classifier(self.head_drop(hidden))
+            if self.config.label_head == "span":
+                return span_logits(logits, targets)
+            return token_logits(logits, targets)
         if self.config.num_labels:
             logits = self.classifier(self.pooled(hidden))
             loss = None if targets is None else F.cross_entropy(logits.float(), targets)
@@ -156,3 +161,12 @@ class Encoder(nn.Module):
 
     def param_groups(self, weight_decay: float) -> list[dict]:
         return decay_groups(self, weight_decay)
+
+
+def span_logits(logits, targets=None):
+    """A question answerer's (B, T, 2) start and end logits and, with (B, 2) targets (the answer's first and
+    last token, 0 for [CLS]: no answer here), the mean of the start and end cross-entropies."""
+    if targets is None:
+        return logits, None
+    start, end = logits.float().unbind(-1)
+    return logits, (F.cross_entropy(start, targets[:, 0]) + F.cross_entropy(end, targets[:, 1])) / 2

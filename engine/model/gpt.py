@@ -38,7 +38,8 @@ class GPTConfig(Shape):
     num_labels: int = 0
     """Above 0: a classifier with this many classes instead of the language-model head."""
     label_head: str = "sequence"
-    """With num_labels: sequence (one label a text) | tokens (a label every token: a tagger, named entities)."""
+    """With num_labels: sequence (one label a text) | tokens (a label every token: a tagger, named entities) |
+    span (an encoder's answer start and end logits at every token: extractive question answering)."""
     mlp_hidden: int = 0
     """The MLP's hidden width; 0: 4 x n_embd (GELU) or 2/3 of that rounded up to 64 (SwiGLU). Imported
     models bring their own."""

@@ -84,11 +84,11 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     per_layer = attn + mlp + 2 * norm
     non_embedding = L * per_layer + norm  # the final norm (GPT) or the embedding norm (encoder)
     embedding = vocab * C + (m.block_size * C if m.position == "learned" else 0)
-    labels = len(cfg.task.labels) or 2
+    labels = 2 if m.objective == "span" else len(cfg.task.labels) or 2  # a span head: start and end
     if cfg.arch == "bert":
         embedding += 2 * C  # token types
         pooled = C * C + C
-        if m.objective == "tag":  # a classifier on every token, no pooler
+        if m.objective in ("tag", "span"):  # a classifier on every token, no pooler
             heads = C * labels + labels
         elif m.objective == "classify":
             heads = pooled + C * labels + labels
@@ -99,7 +99,7 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
         non_embedding += C * labels + labels
     elif m.objective == "classify":
         non_embedding += C * labels
-    if m.objective in ("classify", "tag"):
+    if m.objective in ("classify", "tag", "span"):
         return non_embedding + embedding, non_embedding
     head = vocab * C
     total = non_embedding + embedding + (0 if m.tie_weights else head)
@@ -134,10 +134,10 @@ def trainable_parameters(cfg: RunConfig, total: int) -> int:
     adapters = m.n_layer * sum(f.lora_rank * (i + o) for i, o in shapes)
     if m.objective == "masked":
         return adapters + (C * C + C + 2 * C + 2 if cfg.task.nsp else 0)
-    if m.objective not in ("classify", "tag"):
+    if m.objective not in ("classify", "tag", "span"):
         return adapters
-    labels = len(cfg.task.labels) or 2
-    if m.objective == "tag":
+    labels = 2 if m.objective == "span" else len(cfg.task.labels) or 2
+    if m.objective in ("tag", "span"):
         return adapters + C * labels + labels
     if cfg.arch == "bert":
         return adapters + C * C + C + C * labels + labels

@@ -9,6 +9,8 @@ import sys
 from engine.core.commands import CHECKPOINT_HELP, Command
 from engine.core.errors import UserError
 from engine.core.paths import output_file
+from engine.probes.concept_command import CONCEPT
+from engine.probes.features_command import FEATURES
 from engine.probes.fourier_command import FOURIER
 from engine.probes.support import model_kind, require
 from engine.probes.text_cut import cut_note
@@ -129,4 +131,6 @@ COMMANDS = [
             _heads_arguments),
     Command("lens", cmd_lens, "the logit lens: each layer's guess at the next token of a text", _lens_arguments),
     FOURIER,
+    FEATURES,
+    CONCEPT,
 ]

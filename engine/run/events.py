@@ -35,6 +35,10 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "checkpoint": ("step", "path", "best"),
     "status": ("state",),                       # running | paused | stopping
     "warning": ("kind", "message"),             # loss_spike | nan_loss | clipped | rollback | ...
+    "diagnosis": ("step", "cause", "advice", "message"),  # a loss spike's likely cause (engine/train/diagnosis.py)
+    # and the numbers read at it: readings {lr, lr_median, grad_norm, logit_max, entropy, their befores, ...}
+    "intervention": ("step", "action", "target", "source", "message"),  # freeze | zero | reinit of a part, from
+    # the config or asked for live (engine/train/intervening.py)
     "finished": ("step", "reason", "best_val_loss", "elapsed"),  # and time_spent: {evaluation, samples,
     # checkpoints: seconds} outside the training steps; peak_memory: bytes the model, its training and
     # evaluation took at their peak (engine/runtime/peak_memory.py), null where unknown

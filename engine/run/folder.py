@@ -23,6 +23,13 @@ CONTROL_FILE = "control.json"
 FEWSHOT_FILE = "fewshot.json"
 """Few-shot evaluations of the run: accuracy against the number of examples in the prompt, per task file and
 checkpoint (engine/run/fewshot_results.py)."""
+FEATURES_DIR = "features"
+"""Sparse autoencoders of a layer's residual stream, one per checkpoint, with their features and timeline
+(engine/probes/features_command.py): features/layer-L-wN-kK/{step-NNNNNN/ (SAELens' layout), features.json}."""
+FEATURES_FILE = "features.json"
+"""In each features/layer-L-wN-kK/: the settings, and per checkpoint its fit, feature cards and events."""
+CONCEPTS_DIR = "concepts"
+"""Linear probes of a concept, accuracy per layer and checkpoint (engine/probes/concept_command.py): NAME.json."""
 CHECKPOINTS_DIR = "checkpoints"
 """One folder a checkpoint, step-NNNNNN, each holding the three files below."""
 MODEL_FILE = "model.safetensors"

@@ -36,8 +36,8 @@ def describe(e: Event) -> str | None:
         extra = "".join(f", {label} {g(key):.2f}" for key, label in (
             ("val_ppl", "val perplexity"), ("val_accuracy", "val accuracy"), ("val_nsp_accuracy", "NSP accuracy"),
             ("val_macro_f1", "val macro-F1"), ("val_entity_f1", "val entity F1"), ("icl_score", "ICL score"),
-            ("val_bleu", "BLEU"), ("val_chrf", "chrF"), ("val_rouge_l", "ROUGE-L"), ("val_exact_match", "exact match"))
-            if g(key) is not None)
+            ("val_bleu", "BLEU"), ("val_chrf", "chrF"), ("val_rouge_l", "ROUGE-L"), ("val_exact_match", "exact match"),
+            ("val_f1", "val F1")) if g(key) is not None)
         if g("head_scores") and g("head_scores").get("induction"):
             extra += f", top induction {max(max(row) for row in g('head_scores')['induction']):.2f}"
         return f"eval at step {e.step}: train loss {g('train_loss'):.4f}, val loss {g('val_loss'):.4f}{extra}{star}"
@@ -52,6 +52,10 @@ def describe(e: Event) -> str | None:
         return f"status: {g('state')}"
     if e.type == "warning":
         return f"warning ({g('kind')}): {g('message')}"
+    if e.type == "diagnosis":
+        return f"doctor: {g('message')}"
+    if e.type == "intervention":
+        return f"intervention: {g('message')}"
     if e.type == "finished":
         best = g("best_val_loss")
         spent = g("time_spent") or {}  # this session's activities: their shares are of this session's time
@@ -75,9 +79,9 @@ def test_line(test: dict) -> str:
     classifier = test.get("macro_f1") is not None
     names = {"loss": "loss", "accuracy": "accuracy" if classifier else "token accuracy", "macro_f1": "macro-F1",
              "bleu": "BLEU", "chrf": "chrF", "rouge_l": "ROUGE-L", "exact_match": "exact match",
-             "entity_f1": "entity F1"}
+             "entity_f1": "entity F1", "f1": "F1"}
     return ", ".join(f"{label} {test[key]:.3f}" if key in ("loss", "rouge_l", "macro_f1") else
-                     f"{label} {test[key]:.1%}" if key in ("accuracy", "exact_match", "entity_f1") else
+                     f"{label} {test[key]:.1%}" if key in ("accuracy", "exact_match", "entity_f1", "f1") else
                      f"{label} {test[key]:.1f}"
                      for key, label in names.items() if test.get(key) is not None)
 

@@ -82,6 +82,8 @@ def objective_problem(objective: str, arch: str) -> str | None:
             "masked or classify" if arch == "bert" else "seq2seq")
     if objective == "seq2seq" and arch != "t5":
         return f"a seq2seq run fine-tunes an encoder-decoder (T5); {this}"
+    if objective == "span" and arch != "bert":
+        return f"question answering fine-tunes an encoder (BERT-style); {this}"
     if objective in ("classify", "tag") and arch == "t5":
         return f"a classifier or tagger fine-tunes a decoder or an encoder; {this}: choose seq2seq"
     return None

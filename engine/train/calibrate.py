@@ -27,7 +27,7 @@ from engine.core.tomlio import write_atomic
 from engine.data.files import default_cache_dir
 from engine.infer.generate import SamplingOptions, stream
 from engine.launch.allocator import training_env
-from engine.model.build import build_model, gpt_config
+from engine.model.build import build_model, gpt_config, label_head_of
 from engine.plan.estimate import CALIBRATION_FILE, calibration_key
 from engine.runtime import fp8
 from engine.runtime.device import autocast, prepare, resolve_precision
@@ -45,10 +45,10 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
     precision = resolve_precision(cfg.train.precision, dev)
     memory = PeakMemory(dev).start()
     torch.manual_seed(0)
-    tag = cfg.model.objective == "tag"  # a tagger's head: a few labels at every token (the demo has nine)
-    labels = 2 if cfg.model.objective == "classify" else 9 if tag else 0
+    objective = cfg.model.objective  # a tagger's head: a few labels at every token (the demo has nine)
+    labels = {"classify": 2, "tag": 9, "span": 2}.get(objective, 0)
     model = build_model(gpt_config(cfg.model, vocab_size, arch=cfg.arch, num_labels=labels,
-                                   label_head="tokens" if tag else "sequence")).to(dev)
+                                   label_head=label_head_of(objective))).to(dev)
     model = fp8.apply(model, precision)
     optimizer = make_optimizer(model, cfg.train, dev.type)
     B, T = cfg.train.batch_size, cfg.model.block_size
@@ -84,7 +84,7 @@ def measure(cfg: RunConfig, vocab_size: int, *, device: str = "cpu", steps: int 
             sync()
             forward.append(time.perf_counter() - t0)
     token_s = 0.0
-    if cfg.arch == "gpt" and cfg.model.objective not in ("classify", "tag"):
+    if cfg.arch == "gpt" and cfg.model.objective not in ("classify", "tag", "span"):
         n = 16
         t0 = time.perf_counter()
         list(stream(model, [0], SamplingOptions(max_new_tokens=n, temperature=0.8, top_k=50, seed=0), device=dev))
@@ -102,6 +102,9 @@ def _batch(cfg: RunConfig, ids: torch.Tensor) -> dict:
         return {"idx": ids, "targets": torch.zeros(ids.size(0), dtype=torch.long, device=ids.device)}
     if cfg.model.objective == "tag":
         return {"idx": ids, "targets": torch.zeros_like(ids)}
+    if cfg.model.objective == "span":  # the answer's start and end, the question and context as token types
+        return {"idx": ids, "targets": torch.zeros(ids.size(0), 2, dtype=torch.long, device=ids.device),
+                "token_types": torch.zeros_like(ids)}
     return {"idx": ids, "targets": ids}
 
 

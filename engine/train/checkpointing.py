@@ -37,6 +37,7 @@ class Checkpointing:
         self.lr_scale = meta.get("lr_scale", 1.0)
         self.elapsed_before = meta.get("elapsed", 0.0)
         self.evals_without_gain = meta.get("evals_without_gain", 0)
+        self.interventions.restart(self.step)  # what the interventions before this step hold, held again
 
     def _checkpoint_at(self, step: int) -> bool:
         return (self.run_dir / CHECKPOINTS_DIR / f"step-{step:06d}").is_dir()

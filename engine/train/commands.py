@@ -46,11 +46,13 @@ def cmd_eval(args) -> int:
     names = {"accuracy": {"masked": "masked-token accuracy", "seq2seq": "token accuracy",
                           "instruct": "token accuracy", "tag": "word accuracy"}.get(cfg.model.objective, "accuracy"),
              "nsp_accuracy": "next-sentence accuracy", "macro_f1": "macro-F1", "exact_match": "exact match",
-             "entity_precision": "entity precision", "entity_recall": "entity recall", "entity_f1": "entity F1"}
+             "entity_precision": "entity precision", "entity_recall": "entity recall", "entity_f1": "entity F1",
+             "f1": "F1"}
     parts += [f"{text} {m[key]:.1%}" for key, text in names.items() if key in m]
     parts += [f"{text} {m[key]:.1f}" for key, text in (("bleu", "BLEU"), ("chrf", "chrF")) if key in m]
     parts += [f"ROUGE-L {m['rouge_l']:.3f}"] if "rouge_l" in m else []
     over = (f"every {split} example" if cfg.model.objective in ("classify", "tag") else
+            f"every {split} question" if cfg.model.objective == "span" else
             "every test pair, each target written" if cfg.model.objective in PAIR_OBJECTIVES and split == "test"
             and "exact_match" in m else
             f"up to {args.batches} batches of {cfg.train.batch_size} pairs, {cfg.task.metric_samples} targets written"
@@ -238,6 +240,13 @@ def cmd_prepare(args) -> int:
         sentences = read_tagged(cfg.data.path, cfg.data.encoding)
         print("\n".join(tag_report(cfg, sentences, given or tag_tokenizer(cfg, sentences, _say_stage))))
         return 0
+    if cfg.model.objective == "span":  # as training does: questions on contexts, in windows
+        from engine.data.span_examples import read_span_examples  # the CLI starts without numpy
+        from engine.data.span_windows import span_report, span_tokenizer
+
+        examples = read_span_examples(cfg.data.path)
+        print("\n".join(span_report(cfg, examples, given or span_tokenizer(cfg, examples, _say_stage))))
+        return 0
     corpus = prepare_corpus(cfg, tokenizer=given, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                      file=sys.stderr))
     s = corpus.stats
@@ -289,6 +298,11 @@ def cmd_tokenizer(args) -> int:
         from engine.data.tagged import read_tagged, tag_tokenizer  # here, not at the top: the CLI starts without numpy
 
         given = tag_tokenizer(cfg, read_tagged(cfg.data.path, cfg.data.encoding), _say_stage)
+    if given is None and cfg.model.objective == "span":  # trained on the contexts and questions
+        from engine.data.span_examples import read_span_examples  # the CLI starts without numpy
+        from engine.data.span_windows import span_tokenizer
+
+        given = span_tokenizer(cfg, read_span_examples(cfg.data.path), _say_stage)
     tokenizer = given or prepare_corpus(cfg, progress=lambda stage, msg: print(f"[{stage}] {msg}",
                                                                                file=sys.stderr)).tokenizer
     tokenizer.save(args.out)

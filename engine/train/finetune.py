@@ -17,7 +17,7 @@ from engine.data.tokenizer import Tokenizer
 from engine.interop.families import TITLES, family_of
 from engine.interop.hf import import_model, is_hf_folder
 from engine.model import checkpoint as ckpt
-from engine.model.build import build_model, gpt_config
+from engine.model.build import build_model, gpt_config, label_head_of
 from engine.model.gpt import GPTConfig
 from engine.model.load import BASE_DIR, model_from_checkpoint, resolve_checkpoint
 from engine.model.lora import apply_lora
@@ -58,6 +58,9 @@ def fine_tune_config(source: GPTConfig, *, dropout: float, nsp: bool, num_labels
         raise UserError(f"{objective} fine-tuning needs a GPT decoder source; this one is {kinds[source.arch]}"
                         + (": choose the masked or classify objective" if source.arch == "bert" else
                            ": choose the seq2seq objective"))
+    if objective == "span" and source.arch != "bert":
+        raise UserError(f"question answering fine-tunes an encoder (BERT-style) source; this one is "
+                        f"{kinds[source.arch]}")
     if (objective == "seq2seq") != (source.arch == "t5"):
         wanted = "an encoder-decoder (T5)" if objective == "seq2seq" else "a decoder or an encoder"
         raise UserError(f"{objective} fine-tuning needs {wanted} source; this one is {kinds[source.arch]}")
@@ -114,7 +117,7 @@ def build_for_run(cfg: RunConfig, tokenizer: Tokenizer, source: Source | None, *
                   num_labels: int) -> BuiltModel:
     ft, objective = cfg.finetune, cfg.model.objective
     nsp = cfg.task.nsp and objective == "masked"
-    head = "tokens" if objective == "tag" else "sequence"  # a tagger labels every token
+    head = label_head_of(objective)
     if source:
         gcfg = fine_tune_config(source.config, dropout=cfg.model.dropout, nsp=nsp, num_labels=num_labels,
                                 objective=objective, label_head=head)

@@ -12,6 +12,8 @@ class LossMonitor:
         self.history: deque[float] = deque(maxlen=window)
         self.warmup = warmup
         self.bad_in_a_row = 0
+        self.recent_mean = math.nan
+        """The mean a spike was judged against."""
 
     def check(self, loss: float) -> str | None:
         """None for a healthy loss, else "nan_loss" or "loss_spike"."""
@@ -21,7 +23,7 @@ class LossMonitor:
         self.bad_in_a_row = 0
         verdict = None
         if len(self.history) >= self.warmup:
-            mean = sum(self.history) / len(self.history)
+            mean = self.recent_mean = sum(self.history) / len(self.history)
             if loss > self.spike_factor * mean:
                 verdict = "loss_spike"
         self.history.append(loss)

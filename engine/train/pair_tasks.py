@@ -18,12 +18,12 @@ from torch.nn import functional as F
 
 from engine.core.errors import UserError
 from engine.data.batches import hold_out_test
+from engine.data.chat_template import prompt_text
 from engine.data.files import find_corpus_files
 from engine.data.labelled import ExampleSampler
 from engine.data.pair_prepare import prepare_pairs
 from engine.data.pairs import (
     IGNORE,
-    PROMPT_TEMPLATE,
     PairSplit,
     Rows,
     instruct_batch,
@@ -228,7 +228,8 @@ class Seq2SeqTask(PairTask):
 
 
 class InstructTask(PairTask):
-    """A decoder reads PROMPT_TEMPLATE around the source and learns the response; prompt tokens carry no loss."""
+    """A decoder reads the chat template's one-turn prompt around the source (engine/data/chat_template.py) and
+    learns the response; prompt tokens carry no loss. Conversations are engine/train/chat_task.py's."""
 
     name = "instruct"
 
@@ -236,7 +237,7 @@ class InstructTask(PairTask):
         super().__init__(ctx)
         self.load_pairs(tokenizer)
         tok = self.tokenizer
-        self.prompts = {name: [tok.encode(PROMPT_TEMPLATE.format(source=s)) for s in split.sources]
+        self.prompts = {name: [tok.encode(prompt_text(s)) for s in split.sources]
                         for name, split in (("train", self.data.train), ("val", self.data.val),
                                             ("test", self.data.test))}
         self.make_batch = self._batch

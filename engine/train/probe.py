@@ -11,6 +11,7 @@ import torch
 
 from engine.core.tomlio import write_atomic
 from engine.model.hooks import attention_patterns
+from engine.probes.concept_watch import ConceptWatch
 from engine.probes.embeddings import MAP_TOKENS, align, pca_2d
 from engine.probes.head_scores import head_scores, top_head
 from engine.probes.phase_change import find_phase_change
@@ -125,17 +126,19 @@ class EmbeddingTrail:
 class Probes:
     """What the trainer measures of the model at each evaluation besides its losses."""
 
-    def __init__(self, tokenizer, run_dir: Path, *, resume: bool, seed: int):
+    def __init__(self, tokenizer, run_dir: Path, *, resume: bool, seed: int, concept_regex: str = ""):
         self.tokenizer, self.run_dir = tokenizer, Path(run_dir)
         self.heads = HeadWatch(tokenizer.ordinary_ids(), self.run_dir if resume else None, seed=seed)
         self.embeddings = EmbeddingTrail(tokenizer, self.run_dir)
+        self.concept = ConceptWatch(concept_regex, self.run_dir) if concept_regex else None
 
     def at_eval(self, model, step: int, *, join: bool) -> tuple[dict, dict | None]:
-        """The eval event's head scores and a newly marked phase change; ({}, None) where this process
-        does not take part."""
+        """The eval event's head scores (and the concept's accuracy per layer, where one is watched) and a newly
+        marked phase change; ({}, None) where this process does not take part."""
         if not join or model.config.arch == "t5":  # head scores read a decoder or an encoder alone
             return {}, None
-        return self.heads.at_eval(model, step)
+        scores, phase = self.heads.at_eval(model, step)
+        return scores | (self.concept.at_eval(model) if self.concept else {}), phase
 
     def record(self, model, ids: list[int], step: int, *, main: bool, sharded: bool) -> Path | None:
         """The attention maps of `ids` and the embedding map; every rank of a sharded model joins in,

@@ -13,6 +13,8 @@ from engine.core.errors import UserError
 from engine.model import checkpoint as ckpt
 from engine.run.folder import RUN_FILE
 from engine.runtime import distributed as ddp
+from engine.train.doctor import SpikeDoctor
+from engine.train.health import LossMonitor
 
 MAX_ROLLBACKS = 3
 
@@ -28,6 +30,14 @@ class TrainingStopped(Exception):
 class Recovery:
     """Mixed into the Trainer: its loss monitor, run folder, checkpoints and events are used here."""
 
+    def watch_health(self) -> None:
+        """The loss monitor, and the doctor that says what caused its spikes (it reads the probe text, where one
+        process holds the whole model and it has one stack of layers)."""
+        self.monitor = LossMonitor(self.cfg.train.spike_factor)
+        readable = not self.fsdp and self.model.config.arch != "t5" and self.dist.is_main
+        self.doctor = SpikeDoctor(self.model, self.task.probe_ids() if readable else [], self.cfg.train)
+        self.events.listeners.append(self.doctor)
+
     def _healthy(self, loss: torch.Tensor) -> bool:
         value = float(loss)
         verdict = self.monitor.check(value)
@@ -35,6 +45,11 @@ class Recovery:
             factor = self.cfg.train.spike_factor
             self.events.emit("warning", self.step + 1, kind="loss_spike", loss=value,
                              message=f"loss spiked to {value:.3f} (over {factor}x its recent mean)")
+            scale = self.scaler.get_scale() if self.scaler else 1.0  # fp16's loss scale, still in the gradients
+            said = self.doctor.examine(self.step + 1, value, self.monitor.recent_mean, self.current_lr,
+                                       lr_scale=self.lr_scale, grad_scale=scale)
+            if said:  # the first spike of a streak
+                self.events.emit("diagnosis", self.step + 1, **said)
             return True
         if verdict != "nan_loss":
             return True

@@ -13,7 +13,11 @@ def text_metrics(predictions: list[str], references: list[str]) -> dict[str, flo
     refs = [references]
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     rouge = [scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(predictions, references)]
-    exact = [p.strip() == r.strip() for p, r in zip(predictions, references)]
     return {"bleu": float(sacrebleu.corpus_bleu(predictions, refs).score),
             "chrf": float(sacrebleu.corpus_chrf(predictions, refs).score),
-            "rouge_l": sum(rouge) / len(rouge), "exact_match": sum(exact) / len(exact)}
+            "rouge_l": sum(rouge) / len(rouge), "exact_match": exact_match(predictions, references)}
+
+
+def exact_match(predictions: list[str], references: list[str]) -> float:
+    """The share of predictions equal to their reference once surrounding whitespace is trimmed."""
+    return sum(p.strip() == r.strip() for p, r in zip(predictions, references)) / max(1, len(predictions))

@@ -46,7 +46,7 @@ from engine.train import finetune, sharding
 from engine.train.checkpointing import Checkpointing
 from engine.train.clipping import GradClipper
 from engine.train.faults import Faults
-from engine.train.health import LossMonitor
+from engine.train.intervening import Intervening
 from engine.train.make_task import make_task
 from engine.train.optim import make_optimizer, set_lr
 from engine.train.probe import Probes
@@ -59,7 +59,7 @@ from engine.train.time_budget import TimeBudget
 _trainers_made = 0
 
 
-class Trainer(Recovery, Checkpointing, TimeBudget):
+class Trainer(Recovery, Checkpointing, TimeBudget, Intervening):
     def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False,
                  corpus: PreparedCorpus | None = None, clock=time.monotonic):
         """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way); `clock`: the run's time."""
@@ -116,7 +116,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         self.log_every = tr.log_interval or (1 if self.device.type == "cpu" else 10)
         self.control = ControlChannel(self.run_dir if self.dist.is_main else None, since=self.session_start)
         self.control.install_signal_handlers()
-        self.monitor = LossMonitor(tr.spike_factor)
+        self.watch_health()  # the loss monitor and its spike doctor (engine/train/recovery.py)
         self._announce_start(resumed_from)
 
     def _prepare_task(self) -> None:
@@ -134,13 +134,14 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         self.task = make_task(ctx, given)
         self.tokenizer = self.task.tokenizer
         self.corpus_stats = self.task.stats()
-        self.probes = Probes(self.tokenizer, self.run_dir, resume=self.resume, seed=cfg.train.seed)
+        self.probes = Probes(self.tokenizer, self.run_dir, resume=self.resume, seed=cfg.train.seed,
+                             concept_regex=cfg.train.concept_regex)
 
     def _build_model(self) -> None:
         """The model on its device (a fine-tune's from its source), sharded if so, with its optimizer."""
         tr = self.cfg.train
         torch.manual_seed(tr.seed)
-        labels = len(self.task.labels) if self.cfg.model.objective in ("classify", "tag") else 0
+        labels = len(self.task.labels) if self.cfg.model.objective in ("classify", "tag", "span") else 0
         self.memory = PeakMemory(self.device).start()  # what the model, its training and evaluation take
         self.built = finetune.build_for_run(self.cfg, self.tokenizer, self.source, arch=self.arch, num_labels=labels)
         self.gpt_config, self.lora = self.built.config, self.built.lora  # lora: None, or rank/alpha/targets
@@ -212,6 +213,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
             if self._poll_control() == "stop":
                 reason = "stopped"
                 break
+            self.intervene()  # the interventions due before this step (engine/train/intervening.py)
             loss, grad_norm = self.train_step()
             self.step += 1
             last = self.step == tr.max_steps or self.budget_ends_run()
@@ -393,6 +395,6 @@ class Trainer(Recovery, Checkpointing, TimeBudget):
         self.lock.release()
         self.text_log.close()
         if self.dist.enabled:  # nothing may keep the process group alive past its shutdown
-            self.forward_model = self.model = self.optimizer = self.clip = self.built = None
+            self.forward_model = self.model = self.optimizer = self.clip = self.built = self.interventions = None
             sharding.release_meshes()
         ddp.shutdown(self.dist)

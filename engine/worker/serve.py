@@ -8,8 +8,8 @@ the reader deletes them). {"op": "stop", "target": n} ends a generation at its n
 thread takes requests while the main thread works, so a stop is seen at once (beam search included).
 
 ops: ping; attention (run, checkpoint, text; stack: a seq2seq run's encoder, decoder or cross attention alone);
-predict (run, checkpoint, text); generate (run, checkpoint,
-prompt, options; a seq2seq or instruct run answers the prompt as its source); lens (run, checkpoint, text,
+predict (run, checkpoint, text); chat (run, checkpoint, messages, options: engine/worker/chat.py); generate (run,
+checkpoint, prompt, options; a seq2seq or instruct run answers the prompt as its source); lens (run, checkpoint, text,
 k); ablate (run, checkpoint, text, heads); neighbours (run, checkpoint, token_id, k); fourier (run: a
 modular-addition run's Fourier view over its checkpoints, as `fourier --json` prints it); calibrate (config,
 vocab_size, device, cache_dir, again); export (run, out, type); forget (run); stop (target: answered at once
@@ -41,13 +41,15 @@ from engine.infer.requests import check_request, request_id
 from engine.infer.sampling_rules import default_temperature
 from engine.probes.fourier_command import as_json
 from engine.probes.text_cut import cut_note
+from engine.worker.chat import ChatRequests
+from engine.worker.errors import in_words
 
 MAX_MODELS = 4
 MAX_LINE = 8 * 2**20
 """The longest request line read, in bytes; a longer one is answered with a sentence and skipped."""
 
 
-class Worker:
+class Worker(ChatRequests):
     def __init__(self, out=sys.stdout):
         self.out = out
         self.write_lock = threading.Lock()
@@ -199,9 +201,15 @@ class Worker:
 
     def op_predict(self, req: dict) -> dict:
         from engine.infer.predict import classify, fill_mask  # here, not at the top: the CLI starts without torch
+        from engine.infer.span_answer import answer_question, is_span_model, run_stride
         from engine.infer.tagging import is_tagger, tag_text
 
         model, tokenizer, _ = self.model(req)
+        if is_span_model(model):  # the text is the context; the answer with its character offsets and score
+            if "question" not in req:
+                raise UserError("this run answers questions: the predict request needs a question on its text")
+            found = answer_question(model, tokenizer, req["text"], req["question"], doc_stride=run_stride(req["run"]))
+            return {"kind": "span", **vars(found)}
         if is_tagger(model):  # each entity with its type, character offsets and score
             return {"kind": "tag", "entities": [vars(e) for e in tag_text(model, tokenizer, req["text"]).entities]}
         if model.config.num_labels:
@@ -310,13 +318,15 @@ class Worker:
                               cache_dir=req.get("cache_dir") or None, again=bool(req.get("again")))
 
     def op_export(self, req: dict) -> str:
+        from engine.data.chat_template import chat_template_of
         from engine.interop.export import export_any  # here, not at the top: the CLI starts without torch
         from engine.model.load import load_for_inference
 
         model, tokenizer, path = load_for_inference(Path(req["run"]))
         self.send({"id": req["id"], "type": "progress", "stage": "export", "message": f"writing {req['out']}"})
         what = export_any(model, tokenizer, req["out"], dtype=req.get("type", "f16"),
-                          labels=getattr(model, "labels", None))
+                          labels=getattr(model, "labels", None),
+                          chat_template=chat_template_of(self.objective(req["run"])))
         return f"{path.name} written as {what}"
 
 
@@ -330,34 +340,6 @@ def request_lines(stream, limit: int = MAX_LINE):
         while (rest := stream.readline(limit + 1)) and not rest.endswith(b"\n"):
             pass
         yield None
-
-
-def in_words(e: Exception, op: str) -> str:
-    """What went wrong while doing a request, as a sentence (never an exception's name and raw text)."""
-    if isinstance(e, OSError) and e.filename:
-        path = Path(os.fsdecode(e.filename))
-        above = next((p for p in path.parents if p.exists()), None)
-        if above is not None and not above.is_dir():
-            said = f"{above} is a file, not a folder, so {path} cannot be reached"
-        elif isinstance(e, NotADirectoryError | FileExistsError) and path.is_file():
-            said = f"{path} is a file, not a folder"
-        elif isinstance(e, FileNotFoundError):
-            said = f"{path} does not exist" if path.parent.is_dir() else f"the folder {path.parent} does not exist"
-        else:
-            said = {NotADirectoryError: f"{path} is not a folder", IsADirectoryError: f"{path} is a folder, not a file",
-                    FileExistsError: f"{path} already exists",
-                    PermissionError: f"{path} may not be read or written (permission denied)"}.get(type(e))
-            said = said or f"{path}: {(e.strerror or 'a system error').lower()}"
-        return f"the {op} request failed: {said}"
-    if isinstance(e, OSError):
-        return f"the {op} request failed: the system said {(e.strerror or str(e) or 'nothing more').lower()}"
-    if isinstance(e, KeyError):
-        key = e.args[0] if e.args else "?"
-        return f"the {op} request failed: the entry {key!r} was missing (a damaged or foreign file?)"
-    if isinstance(e, ValueError):
-        return f"the {op} request failed: {str(e).splitlines()[0] if str(e) else 'a value was out of place'}"
-    return f"the {op} request failed inside the worker (a bug: its details are on the worker's stderr); " \
-           f"the worker goes on serving"
 
 
 def hold_here(op: str) -> None:

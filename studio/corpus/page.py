@@ -32,6 +32,7 @@ from studio.corpus.tagged_view import TaggedView, show_tagged_stats
 from studio.corpus.tokenizer_box import TokenizerBox, error_html
 from studio.jobs import Job
 from studio.model.form_words import CORPUS_LABELS, in_form_words
+from studio.state.chat_corpus import PreparedChats, is_chat, prepare_chat_corpus
 from studio.state.tagged_corpus import PreparedTagged, is_tagged, prepare_tagged
 from studio.widgets.cards import token_html
 
@@ -228,7 +229,7 @@ class CorpusPage(QWidget):
         text = ("\n" if by_line else "\n\n─────\n\n").join(d[:2000] for d in first)
         head = f"The first {len(first)}:" if len(first) < n else ("It reads:" if n == 1 else "They read:")
         skipped = f"{preview.skipped}\n" if preview.skipped else ""
-        noun = "tagged sentence" if preview.tagged else "document"
+        noun = "tagged sentence" if preview.tagged else "conversation" if preview.chats else "document"
         self.preview.setPlainText(f"{skipped}{counted(n, noun)}. {head}\n\n{text}")
         self.stats.set("documents", f"{n:,}")
         self.corpus.previewed(preview.pairs, preview.tagged)
@@ -249,6 +250,8 @@ class CorpusPage(QWidget):
         def run(progress):
             if is_tagged(cfg.data.path):  # sentences and their tags, read as the tagger reads them
                 return prepare_tagged(cfg, progress)
+            if is_chat(cfg.data.path):  # conversations, read as instruct reads them
+                return prepare_chat_corpus(cfg, progress)
             from engine.data.encode import prepare_corpus
 
             return prepare_corpus(cfg, progress=progress)
@@ -274,6 +277,9 @@ class CorpusPage(QWidget):
         if isinstance(corpus, PreparedTagged):
             self._on_tagged_prepared(corpus)
             return
+        if isinstance(corpus, PreparedChats):
+            self._on_chats_prepared(corpus)
+            return
         s = corpus.stats
         self.tokenizer, self.tokens = corpus.tokenizer, s.tokens
         self.stats.show_stats(s)
@@ -290,6 +296,18 @@ class CorpusPage(QWidget):
         self._show_vocabulary()
         self.corpus.set_prepared(tagged.tokens, tagged.vocab_size, tagged.ready_line(), tagged.report)
         self.tokenizer_box.idle(tagged.ready_line())
+        self.sig_changed.emit()
+
+    def _on_chats_prepared(self, chats: PreparedChats) -> None:
+        """Conversations prepared: they are the documents in the card; the engine's report is kept with the corpus."""
+        self.tokenizer, self.tokens = chats.tokenizer, chats.tokens
+        self.stats.clear()
+        for key, value in (("documents", f"{chats.conversations:,} conversations"), ("tokens", f"{chats.tokens:,}"),
+                           ("vocab", f"{chats.vocab_size:,}")):
+            self.stats.set(key, value)
+        self._show_vocabulary()
+        self.corpus.set_prepared(chats.tokens, chats.vocab_size, chats.ready_line(), chats.report)
+        self.tokenizer_box.idle(chats.ready_line())
         self.sig_changed.emit()
 
     def _show_vocabulary(self) -> None:

@@ -1,6 +1,7 @@
 """The Corpus page's first look at a source: how many documents, the first few, and whether the file looks
 like one record per line (names, sentences) read as one big paragraph; a tagged corpus (named entities) is read
-as the tagger reads it, one sentence a document."""
+as the tagger reads it, one sentence a document, and a corpus of conversations as instruct reads it, one
+conversation a document, a turn a line."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from engine.data.corpus import load_documents
 from engine.data.corpus_check import holds_pairs
 from engine.data.files import skip_summary
 from engine.data.pairs import PAIR_KEYS
+from studio.state.chat_corpus import ChatPreview, is_chat, preview_chats
 from studio.state.tagged_corpus import TaggedPreview, is_tagged, preview_tagged
 
 PREVIEW_DOCS = 30
@@ -32,12 +34,17 @@ class Preview:
     """The first (source, target) rows of a table that holds pairs (seq2seq, instruct)."""
     tagged: TaggedPreview | None = None
     """A tagged corpus's sentences (the documents) and entity types, None for any other source."""
+    chats: ChatPreview | None = None
+    """A corpus of conversations (the documents), None for any other source."""
 
 
 def read_preview(data: C.DataConfig, cache_dir) -> Preview:
     if is_tagged(data.path):
         tagged = preview_tagged(data)
         return Preview(tagged.sentences, [s.text for s in tagged.first], False, tagged=tagged)
+    if is_chat(data.path):
+        chats = preview_chats(data)
+        return Preview(chats.conversations, chats.first, False, chats=chats)
     docs = load_documents(data, cache_dir)
     first = next(iter(docs.iter_text(batch=PREVIEW_DOCS)), [])
     skipped = skip_summary(docs.files.skipped)

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from engine.probes.head_scores import SCORES, head_roles
 from engine.run.humanlog import describe
+from studio.state.interventions import HELD_WORDS, head_hold, marks
+from studio.train.loss_marks import intervention_line
 from studio.widgets.plots import PALETTE, MetricPlot
 
 SCORE_HINTS = {
@@ -30,6 +32,10 @@ SCORE_HINTS = {
     "local": "attention within the last four tokens",
     "entropy": "how evenly attention spreads (1 = uniform)",
 }
+ZEROED = "#d1d5db"
+"""A zeroed head's cell: it adds nothing, and its attention (zero queries and keys) is uniform, so its scores
+say nothing of a role; another head taking the role shows in the cells beside it."""
+ZEROED_WORDS = "it adds nothing: its attention is uniform, its scores name no role"
 EMPTY = ("No head scores yet: the trainer scores every head at each evaluation (runs trained before this "
          "version have none). Try the induction recipe on the Model page.")
 
@@ -64,6 +70,10 @@ class HeadsPanel(QWidget):
         self.circuit_plot = MetricPlot("Induction and in-context learning")
         self.circuit_plot.setObjectName("circuit_plot")
         self.phase_lines: list[tuple[MetricPlot, pg.InfiniteLine]] = []
+        self.intervention_lines: list[tuple[MetricPlot, pg.InfiniteLine]] = []
+        """A line at each intervention's step: the loss's bump and another head taking the role show after it."""
+        self.shown_made: list = []
+        """The interventions drawn now."""
         self.step_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#94a3b8", width=1))  # the slider's step
         self.circuit_plot.addItem(self.step_line)
         self.step_line.setVisible(False)
@@ -111,7 +121,8 @@ class HeadsPanel(QWidget):
     def _on_run_updated(self, path) -> None:
         if path == self.picker.run_dir() and self.isVisible():
             state = self.store.run(path)  # step events come many times a second: redraw only what is new
-            if len(state.heads) != len(self.history) or state.phase_change is not self.shown_phase:
+            if len(state.heads) != len(self.history) or state.phase_change is not self.shown_phase or \
+                    state.interventions != self.shown_made:
                 self.refresh()
 
     def show_step(self, index: int) -> None:
@@ -132,14 +143,20 @@ class HeadsPanel(QWidget):
         self.table.setHorizontalHeaderLabels([f"head {h}" for h in range(heads)])
         self.table.setVerticalHeaderLabels([f"layer {layer}" for layer in range(layers)])
         cmap = pg.colormap.get("viridis")
+        made = self.store.run(self.picker.run_dir()).interventions
         for layer in range(layers):
             for head in range(heads):
                 v = float(values[layer][head])
-                role = roles[layer][head]
-                item = QTableWidgetItem(f"{v:.2f}" + (f"\n{role}" if role else ""))
-                item.setBackground(QBrush(cmap.map(v, mode="qcolor")))
-                item.setForeground(QBrush(QColor("black" if v > 0.6 else "white")))
-                item.setToolTip(f"layer {layer}, head {head}: {name} {v:.3f}" + (f" — a {role} head" if role else "")
+                held = head_hold(made, step, layer, head)  # zeroed, frozen or re-initialised before this step
+                said = f"{HELD_WORDS.get(held[0], held[0])} at step {held[1]}" if held else ""
+                zeroed = held is not None and held[0] == "zero"
+                role = "" if zeroed else roles[layer][head]
+                item = QTableWidgetItem(said if zeroed else "\n".join(t for t in (f"{v:.2f}", role, said) if t))
+                item.setBackground(QBrush(QColor(ZEROED) if zeroed else cmap.map(v, mode="qcolor")))
+                item.setForeground(QBrush(QColor("black" if v > 0.6 or zeroed else "white")))
+                what = f"a {role} head" if role else ZEROED_WORDS if zeroed else ""
+                item.setToolTip(f"layer {layer}, head {head}: {name} {v:.3f}" + "".join(f" — {t}" for t in (said, what)
+                                                                                        if t)
                                 + "\n" + "\n".join(f"{k} {scores[k][layer][head]:.3f}" for k in SCORES if k in scores))
                 self.table.setItem(layer, head, item)
         self.step_label.setText(f"step {step}")
@@ -154,9 +171,10 @@ class HeadsPanel(QWidget):
     def _draw_curves(self, state) -> None:
         for plot in (self.loss_plot, self.circuit_plot):
             plot.clear_series()
-        for plot, line in self.phase_lines:
+        for plot, line in self.phase_lines + self.intervention_lines:
             plot.removeItem(line)
         self.phase_lines.clear()
+        self.intervention_lines.clear()
         if state is None:
             return
         c = state.curves
@@ -174,3 +192,9 @@ class HeadsPanel(QWidget):
                 line.setToolTip(describe(state.phase_change))
                 plot.addItem(line)
                 self.phase_lines.append((plot, line))
+        self.shown_made = list(state.interventions)
+        for mark in marks(state.interventions):
+            for plot in (self.loss_plot, self.circuit_plot):
+                line = intervention_line(float(mark.step), mark, height=0.7)
+                plot.addItem(line, ignoreBounds=True)
+                self.intervention_lines.append((plot, line))

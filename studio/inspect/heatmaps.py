@@ -1,10 +1,13 @@
-"""Attention heatmaps: a grid of every layer x head, and one head large with token labels and a colour bar."""
+"""Inspect's heatmaps: attention as a grid of every layer x head, and one head large with token labels and a colour
+bar; accuracies per layer x checkpoint as a coloured table."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 from studio.inspect.token_axis import TokenAxis, token_label
 
@@ -118,3 +121,36 @@ class HeadView(pg.PlotWidget):
         self.setToolTip(text)
         if text:
             self.sig_hovered.emit(text)
+
+
+class AccuracyGrid(QTableWidget):
+    """A layers x checkpoints heatmap of accuracies as a table (a concept probe's, studio/inspect/concepts_panel.py):
+    each cell says its accuracy and takes its colour from the same colour map as the attention maps, from `low` (the
+    baseline) to 1."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for header in (self.horizontalHeader(), self.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.cmap = pg.colormap.get(CMAP)
+        self.values: list[list[float | None]] = []
+
+    def set_grid(self, values: list[list[float | None]], rows: list[str], columns: list[str], low: float,
+                 tip: str = "") -> None:
+        """values[row][column], in [0, 1]; None shows as empty."""
+        self.values = values
+        self.setRowCount(len(rows))
+        self.setColumnCount(len(columns))
+        self.setVerticalHeaderLabels(rows)
+        self.setHorizontalHeaderLabels(columns)
+        for r, row in enumerate(values):
+            for c, value in enumerate(row):
+                item = QTableWidgetItem("" if value is None else f"{value:.1%}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if value is not None:
+                    level = max(0.0, min(1.0, (value - low) / max(1.0 - low, 1e-6)))
+                    item.setBackground(QBrush(self.cmap.map(level, mode="qcolor")))
+                    item.setForeground(QBrush(QColor("black" if level > 0.6 else "white")))
+                    item.setToolTip(f"{rows[r]}, {columns[c]}: {value:.1%}" + (f"\n{tip}" if tip else ""))
+                self.setItem(r, c, item)

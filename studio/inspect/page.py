@@ -1,6 +1,6 @@
-"""The Inspect page: run + checkpoint + text over six tabs. Attention: heads grid | one head large |
-the token view (or a step of training), exports as PNG, CSV or NumPy; Heads: head roles over training;
-Logit lens; Ablation; Embeddings; Fourier (a modular-addition run's key frequencies, fourier_panel.py)."""
+"""The Inspect page: run + checkpoint + text over eight tabs. Attention: heads grid | one head large | the token view
+(or a step of training), exports as PNG, CSV or NumPy; Heads: head roles over training; Logit lens; Ablation;
+Embeddings; Fourier (fourier_panel.py); Features (SAE features forming); Concepts (probes over training)."""
 
 from __future__ import annotations
 
@@ -28,12 +28,15 @@ from PySide6.QtWidgets import (
 from engine.probes.head_scores import head_roles
 from studio.inference import attention_job, started
 from studio.inspect.ablation_panel import AblationPanel
+from studio.inspect.concepts_panel import ConceptsPanel
 from studio.inspect.embeddings_panel import EmbeddingsPanel
+from studio.inspect.features_panel import FeaturesPanel
 from studio.inspect.fourier_panel import FourierPanel
 from studio.inspect.heads_panel import HeadsPanel
 from studio.inspect.heatmaps import HeadsGrid, HeadView
 from studio.inspect.lens_panel import LensPanel
 from studio.inspect.lines_view import LinesView, scrolled
+from studio.inspect.shaded_text import shaded_html
 from studio.inspect.stacks import STACKS, load_recorded, recorded_steps, stack_axes
 from studio.inspect.text_cut import with_cut
 from studio.widgets.run_picker import RunPicker
@@ -126,6 +129,7 @@ class InspectPage(QWidget):
         self.ablation_panel = AblationPanel(self.picker, self.text.toPlainText, self._head_roles)
         self.embeddings_panel = EmbeddingsPanel(self.picker)
         self.fourier_panel = FourierPanel(self.picker)
+        self.features_panel, self.concepts_panel = FeaturesPanel(self.picker), ConceptsPanel(self.picker)
         actions = QHBoxLayout()
         actions.addWidget(self.show_btn)
         actions.addWidget(self.busy)
@@ -171,7 +175,9 @@ class InspectPage(QWidget):
                 (self.lens_panel, "Logit lens", "each layer's guess at the next token"),
                 (self.ablation_panel, "Ablation", "zero heads and see what the text's loss does"),
                 (self.embeddings_panel, "Embeddings", "the token embeddings as a map, over training"),
-                (self.fourier_panel, "Fourier", "a modular-addition run's embedding per frequency, over training")):
+                (self.fourier_panel, "Fourier", "a modular-addition run's embedding per frequency, over training"),
+                (self.features_panel, "Features", "a sparse autoencoder's features of a layer, forming over training"),
+                (self.concepts_panel, "Concepts", "what each layer knows of a concept, probed over training")):
             self.tabs.addTab(widget, name)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
             self.tips[widget] = tip
@@ -296,14 +302,9 @@ class InspectPage(QWidget):
             return
         q = self.query.currentIndex()
         row = self.current_map()[q]
-        top = max(float(row.max()), 1e-6)
-        spans = []
-        for k, t in enumerate(self.keys):
-            alpha = row[k] / top if k <= q or not self.causal else 0.0
-            border = "border-bottom:2px solid #d62728;" if k == q and self.keys is self.tokens else ""
-            shown = html.escape(t).replace("\n", "&#8629;")
-            spans.append(f'<span style="background:rgba(37,99,235,{alpha:.2f});{border}">{shown}</span>')
-        self.token_view.setText("".join(spans))
+        weights = [w if k <= q or not self.causal else 0.0 for k, w in enumerate(row[:len(self.keys)])]
+        self.token_view.setText(shaded_html(self.keys, weights, mark=q if self.keys is self.tokens else None,
+                                            top=float(row.max())))
 
     # ----- attention over training ---------------------------------------------------------------
     def _check_text(self) -> None:
@@ -359,7 +360,7 @@ class InspectPage(QWidget):
         self._refresh_panels()
 
     def _refresh_panels(self) -> None:
-        """The Heads, Embeddings and Fourier tabs read the run: only the one in view, when it comes into view."""
+        """The tabs that read the run (Heads, Embeddings, Fourier, Features...) do it when they come into view."""
         if (refresh := getattr(self.tabs.currentWidget(), "refresh", None)) is not None:
             refresh()
 

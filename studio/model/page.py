@@ -40,9 +40,9 @@ from studio.model.form_words import in_form_words
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.recipes import reference_note
+from studio.state.corpus import records_objective
 from studio.state.demo import holds_demo
 from studio.state.design import CorpusFacts, Design
-from studio.state.tagged_corpus import is_tagged
 from studio.widgets.first_steps import FirstSteps
 from studio.widgets.replace_question import may_replace
 from studio.widgets.sweep_dialog import SweepDialog
@@ -191,8 +191,8 @@ class ModelPage(QWidget):
         cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer
         if cfg.model.objective not in C.PAIR_OBJECTIVES and holds_pairs(cfg.data):
             cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
-        elif is_tagged(cfg.data.path):
-            cfg.model.objective = "tag"  # tagged sentences are what a tagger learns from
+        elif objective := records_objective(cfg.data.path):  # tagged sentences, conversations
+            cfg.model.objective = objective
         self.corpus = CorpusFacts(corpus.tokenizer, vocab_size, tokens)
         before = flat(self.current_config()[0])
         self.form.set_config(cfg)  # the form's own config: what a time budget chose stays the budget's

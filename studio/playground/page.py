@@ -1,8 +1,10 @@
 """The Playground page: prompt | sampling settings | streamed output, with an optional second checkpoint.
 
-A causal model streams a continuation; a seq2seq model (an encoder-decoder) or an instruction-tuned
-decoder streams its target for the source typed; a masked LM fills in the [MASK] tokens of the text; a
-classifier shows the probability of each label for the text; a tagger marks the entities it finds in it."""
+A causal model streams a continuation; a seq2seq model (an encoder-decoder) streams its target for the source
+typed; a masked LM fills in the [MASK] tokens of the text; a classifier shows the probability of each label for
+the text; a tagger marks the entities it finds in it. An instruction-tuned decoder (instruct) is talked with in the
+Chat view instead (studio/playground/chat_view.py): a system message, the conversation's turns, a message box;
+its history stays while the run stays chosen."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 from engine.config.schema import PAIR_OBJECTIVES
 from studio.inference import prediction_job, started, token_stream
 from studio.inference_client import Request
+from studio.playground.chat_view import ChatView
 from studio.playground.output import TokenOutput
 from studio.widgets.entity_marks import entities_line
 from studio.widgets.run_picker import RunPicker
@@ -161,6 +164,10 @@ class PlaygroundPage(QWidget):
         self.left = Column(store, "A")
         self.right = Column(store, "B")
         self.right.setVisible(False)
+        self.chat = ChatView(store.state.chat, self.left.picker, self.options)
+        self.left.layout().insertWidget(2, self.chat, 1)  # under column A's run picker, in place of its output
+        self.chatting = False
+        """An instruct run is chosen: the Chat view shows, the prompt, Generate and the output do not."""
         buttons = QHBoxLayout()
         buttons.addWidget(self.compare)
         buttons.addStretch()
@@ -198,20 +205,22 @@ class PlaygroundPage(QWidget):
         self._follow_objective()
 
     def _follow_objective(self) -> None:
-        """Sampling is for causal models; others predict, and their prompt says what to type."""
+        """Sampling is for causal models; others predict, and their prompt says what to type (instruct runs chat)."""
         objective = self.left.objective()
         answering = objective in PAIR_OBJECTIVES
         if answering and self.objective_shown not in PAIR_OBJECTIVES and self.temperature.value() == 0.8:
             self.temperature.setValue(0.0)  # a target is written greedily unless asked otherwise
         self.objective_shown = objective
+        self.chatting = objective == "instruct"
+        self.chat.follow(self.left.picker.run_dir())  # the same run keeps its conversation, another starts anew
+        self._show_chat_or_prompt()
         self.settings.setEnabled(objective == "causal" or answering)
         self.generate_btn.setText({"masked": "Fill in [MASK]", "classify": "Classify", "seq2seq": "Write the target",
-                                   "instruct": "Respond", "tag": "Find entities"}.get(objective, "Generate"))
+                                   "tag": "Find entities"}.get(objective, "Generate"))
         self.prompt_label.setText("<b>Source</b>" if answering else "<b>Prompt</b>")
         hints = {"masked": "Type a text with [MASK] where the model should fill in a token",
                  "classify": "Type a text to classify", "causal": "A prompt to continue",
                  "seq2seq": "A source: the model writes its target (a sentence to translate, a text to sum up)",
-                 "instruct": "A prompt: the model responds (the template it was trained with is added for you)",
                  "tag": "A sentence: the model marks the entities it finds (people, places, organisations…)"}
         self.prompt.setPlaceholderText(hints.get(objective, ""))
         typed = self.prompt.toPlainText()
@@ -220,10 +229,19 @@ class PlaygroundPage(QWidget):
             self.prompt.setPlainText(self.default_prompt)
         self._check_prompt()
 
+    def _show_chat_or_prompt(self) -> None:
+        if self.chatting:
+            self.compare.setChecked(False)  # one conversation, with column A's run
+        for widget in (self.prompt_label, self.prompt, self.compare, self.generate_btn, self.stop_btn,
+                       self.left.output, self.left.state):
+            widget.setVisible(not self.chatting)
+        self.chat.setVisible(self.chatting)
+        self.beams.setEnabled(not self.chatting)  # a reply streams a token at a time
+
     def _check_prompt(self) -> None:
         note = unknown_note(self.left.picker.run_dir(), self.prompt.toPlainText())
         self.prompt_note.setText(note)
-        self.prompt_note.setVisible(bool(note))
+        self.prompt_note.setVisible(bool(note) and not self.chatting)
 
     def options(self) -> dict:
         return {"max_new_tokens": self.max_tokens.value(), "temperature": self.temperature.value(),

@@ -8,6 +8,7 @@ reads the same state."""
 
 from __future__ import annotations
 
+from studio.state.chat import ChatState
 from studio.state.choice import RunChoice
 from studio.state.corpus import CorpusState
 from studio.state.design import CorpusFacts, Design, DesignState
@@ -26,11 +27,13 @@ class AppState:
         """The designed run as decided once (studio/state/design.py): its problems are the form's."""
         self.design.changed.connect(lambda: self.form.set_problems(self.design.current.problems))
         self.choices: dict[str, RunChoice] = {}
+        self.chat = ChatState()
+        """The Playground's conversation with an instruct run (studio/state/chat.py)."""
 
     def choice(self, page: str) -> RunChoice:
         """The run and checkpoint chosen on a page (one per picker: "inspect", "playground A", ...)."""
         return self.choices.setdefault(page, RunChoice())
 
 
-__all__ = ["AppState", "CorpusFacts", "CorpusState", "Design", "DesignState", "DeviceUse", "FormState", "RunChoice",
-           "TrainingRuns"]
+__all__ = ["AppState", "ChatState", "CorpusFacts", "CorpusState", "Design", "DesignState", "DeviceUse", "FormState",
+           "RunChoice", "TrainingRuns"]

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.state.chat_corpus import is_chat
 from studio.state.events import Event
-from studio.state.tagged_corpus import TaggedPreview
+from studio.state.tagged_corpus import TaggedPreview, is_tagged
+
+
+def records_objective(path: str) -> str | None:
+    """The objective a source's records are for, or None for text and tables: tagged sentences teach a tagger
+    (tag), conversations a decoder the assistant's turns (instruct)."""
+    return "tag" if is_tagged(path) else "instruct" if is_chat(path) else None
 
 
 @dataclass(frozen=True)

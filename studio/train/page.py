@@ -6,10 +6,7 @@ matrix) for a classifier."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,11 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.run.humanlog import describe, test_line
+from engine.run.humanlog import test_line
 from studio.model.form_words import in_form_words
 from studio.recipes import reference_for
 from studio.store import RunState, Store
+from studio.train.doctor_label import DoctorLabel
 from studio.train.entity_panel import EntityPanel
+from studio.train.intervene_box import InterveneBox
+from studio.train.loss_marks import LossMarks
 from studio.train.objective_plot import KNOWN_RANGES, draw_objective_plot, objective_title
 from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.extend_dialog import ask_total_steps
@@ -104,6 +104,9 @@ class TrainPage(QWidget):
         self.lr_plot = MetricPlot("Learning rate")
         self.tps_plot = MetricPlot("Throughput", y_label="tokens/s")
         self.plots = [self.loss_plot, self.ppl_plot, self.lr_plot, self.tps_plot]
+        self.loss_marks = LossMarks(self.loss_plot)  # spikes, the phase change, interventions
+        self.intervene = InterveneBox()  # freeze, zero or re-initialise a part of the model while it trains
+        self.doctor = DoctorLabel()  # the newest loss spike's likely cause and fix
         grid = QGridLayout()
         for i, plot in enumerate(self.plots):
             grid.addWidget(plot, i // 2, i % 2)
@@ -121,6 +124,7 @@ class TrainPage(QWidget):
         for widget in (QLabel("Smoothing"), self.smoothing, self.log_y, QLabel("x axis"), self.x_axis):
             options.addWidget(widget)
         options.addStretch()
+        options.addWidget(self.intervene)
 
         self.samples = QPlainTextEdit(readOnly=True)
         self.samples.setObjectName("samples")
@@ -141,6 +145,7 @@ class TrainPage(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(options)
+        top_layout.addWidget(self.doctor)
         top_layout.addWidget(plots)
         split.addWidget(top)
         split.addWidget(tabs)
@@ -175,6 +180,7 @@ class TrainPage(QWidget):
         self._shown = (0, 0)
         for p in self.plots:
             p.clear_series()
+        self.loss_marks.clear()
         self._set_objective(self.run.objective if self.run else "causal")
         self.samples.clear()
         self.log.clear()
@@ -271,7 +277,7 @@ class TrainPage(QWidget):
             self.loss_plot.set_series("validation", self._x(c["val_loss"]), c["val_loss"].values, color=PALETTE[1],
                                       width=2, symbol="o")
             self._draw_reference()
-            self._draw_markers()
+            self.loss_marks.draw(self.run, by_step=self.x_axis.currentIndex() == 0)
         elif index == 1:
             self._set_objective(self.run.objective)
             draw_objective_plot(self.ppl_plot, self.run, self._x)
@@ -295,6 +301,7 @@ class TrainPage(QWidget):
     def _draw_texts(self) -> None:
         run = self.run
         self.entities.show_scores(run.last_eval)
+        self.doctor.show_run(run)
         if run.confusion is not None:
             last = run.curves["val_accuracy"].steps
             self.confusion.set_matrix(run.confusion, run.labels, int(last[-1]) if last else None)
@@ -315,31 +322,14 @@ class TrainPage(QWidget):
         else:
             self.loss_plot.remove_series("reference (validation)")
 
-    def _draw_markers(self) -> None:
-        """Spikes, NaNs and rollbacks as orange triangles over the loss; the phase change as a star."""
-        marks = [m for m in self.run.markers if m.get("kind") in ("loss_spike", "nan_loss", "rollback")]
-        words = [m.get("message") for m in marks]
-        if (pc := self.run.phase_change) is not None:
-            marks.append(pc)
-            words.append(describe(pc))
-        loss = self.run.curves["loss"]
-        if not marks or not loss.steps:
-            self.loss_plot.markers.setData([], [])
-            return
-        top = max(v for v in loss.values if v is not None and math.isfinite(v))
-        star = [m.type == "phase_change" for m in marks]
-        t0 = self.run.first_time or 0.0  # on the time axis a mark sits at its own time
-        xs = [m.step or 0 for m in marks] if self.x_axis.currentIndex() == 0 else [m.time - t0 for m in marks]
-        self.loss_plot.markers.setData(xs, [top] * len(marks), data=words,
-                                       symbol=["star" if s else "t" for s in star], size=[16 if s else 9 for s in star],
-                                       brush=[pg.mkBrush("#7c3aed" if s else "#e6550d") for s in star])
-
     def _update_header(self) -> None:
         run = self.run
         if run is None:
             for b in (self.pause_btn, self.stop_btn, self.resume_btn):
                 b.setEnabled(False)
             self.back_btn.setVisible(False)
+            self.intervene.show_run(None, training=False)
+            self.doctor.show_run(None)
             return
         s = run.summary
         training = self.store.state.training  # the same state as the status bar's: one truth of what trains
@@ -365,6 +355,7 @@ class TrainPage(QWidget):
         # restarts an ended run) is hidden, so a paused run never shows two Resume buttons
         self.pause_btn.setText("Resume" if status == "paused" else "Pause")
         self.pause_btn.setEnabled(live)
+        self.intervene.show_run(run, training=live, paused=status == "paused")
         self.pause_btn.setVisible(live)
         self.stop_btn.setEnabled(live)
         self.resume_btn.setText("Extend…" if status == "finished" else "Resume")

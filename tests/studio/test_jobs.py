@@ -5,7 +5,43 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.reliability.helpers import ROOT
+
+
+def test_a_jobs_tagged_sentence_reading_imports_nothing_on_its_thread():
+    """A tagged corpus's preview finds its entities with seqeval, which imports scikit-learn and scipy: first
+    imported from a job's thread, that crashed the process (a segmentation fault) under load."""
+    pytest.importorskip("seqeval")
+    script = textwrap.dedent("""
+        import sys
+        from PySide6.QtCore import QCoreApplication, QTimer
+        from studio.jobs import Job
+
+        app = QCoreApplication([])
+
+        def read(progress):
+            before = set(sys.modules)
+            from engine.data.entity_metrics import entities
+
+            assert entities(["B-PER", "I-PER", "O", "B-LOC"]) == [("PER", 0, 1), ("LOC", 3, 3)]
+            return sorted(set(sys.modules) - before - {"engine.data.entity_metrics"})
+
+        seen = []
+        job = Job(read)
+        job.sig_done.connect(lambda new: (seen.append(new), app.quit()))
+        job.sig_failed.connect(lambda why: (seen.append(why), app.quit()))
+        job.start()
+        QTimer.singleShot(120_000, app.quit)
+        app.exec()
+        job.thread.join(60)
+        print(seen)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[[]]", done.stdout[-2000:]
 
 
 def test_a_jobs_corpus_load_imports_nothing_on_its_thread(tmp_path):

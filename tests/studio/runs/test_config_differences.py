@@ -1,7 +1,7 @@
 """The Runs page's config differences: a field says it differs only where it does something in both runs."""
 
 from engine.config.schema import RunConfig
-from studio.runs.page import config_differences
+from studio.runs.config_diff import config_differences
 
 
 def config(**sections) -> dict:
