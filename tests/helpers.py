@@ -50,14 +50,16 @@ def small(**kw):
     return GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=32, **kw)
 
 
-def train_span_demo(folder: Path, *, steps: int = 60, size_bytes: int = 40_000) -> Path:
-    """A tiny question answerer (model.objective = "span") trained briefly on the qa demo; returns its run folder."""
+def train_span_demo(folder: Path, *, steps: int = 60, size_bytes: int = 40_000, **model) -> Path:
+    """A tiny question answerer (model.objective = "span", `model` overriding its shape) trained briefly on the qa
+    demo; returns its run folder."""
     from engine.demo import make_demo_corpus
     from tests.conftest import tiny_config
 
     corpus = make_demo_corpus("qa", folder, size_bytes=size_bytes)
     cfg = tiny_config(corpus, folder, tokenizer={"kind": "wordpiece", "vocab_size": 300},
-                      model={"objective": "span", "n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 48},
+                      model={"objective": "span", "n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 48,
+                             **model},
                       train={"max_steps": steps, "eval_interval": steps // 2, "batch_size": 16, "lr": 3e-3,
                              "warmup_steps": 5, "eval_batches": 2})
     train(cfg)

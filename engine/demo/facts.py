@@ -3,7 +3,8 @@ answering (`model.objective = "span"`), as JSONL rows of context, question, answ
 
 A paragraph tells what two to four people did (was born, moved, opened a bakery, won a prize, wrote a book),
 each in a place and a year of their own, drawn from fixed lists; no first name, last name, place or year appears
-twice in it. A question names a fact's person and asks where or when, or names its place and asks who ("Where
+twice in it, and in half the paragraphs everyone did the same thing, so that the event alone never tells the
+facts apart. A question names a fact's person and asks where or when, or names its place and asks who ("Where
 was Ada Turing born?", "When did Omar Chen move to Oslo?", "Who won a prize in Lima?"), so its answer is found by
 finding that name or place in the paragraph and reading the slot the question asks for from its sentence. About
 one question in six names a person or a place the paragraph does not mention; its answer is empty (SQuAD 2.0's
@@ -39,9 +40,10 @@ def paragraph(rng: random.Random) -> tuple[str, list[dict]]:
     """A paragraph and its facts: each with its event, person, place and year, and where each stands in the text."""
     n = rng.randint(2, 4)
     people = [f"{first} {last}" for first, last in zip(rng.sample(FIRST, n), rng.sample(LAST, n))]
+    shared = rng.choice(sorted(EVENTS)) if rng.random() < 0.5 else None
     text, facts = "", []
     for person, place, year in zip(people, rng.sample(PLACES, n), rng.sample(range(1820, 2021), n)):
-        fact = {"kind": rng.choice(sorted(EVENTS)), "P": person, "L": place, "Y": str(year)}
+        fact = {"kind": shared or rng.choice(sorted(EVENTS)), "P": person, "L": place, "Y": str(year)}
         sentence = EVENTS[fact["kind"]][0]
         at = len(text) + (1 if text else 0)
         for slot in ("P", "L", "Y"):  # each slot's offset in the paragraph, read off the filled sentence

@@ -32,17 +32,11 @@ class ChatTask(PairTask):
 
     def __init__(self, ctx: TaskContext, tokenizer: Tokenizer | None = None):
         Task.__init__(self, ctx)
-        events = ctx.events
-        prepared = prepare_chats(ctx.cfg, tokenizer=tokenizer, progress=lambda stage, msg: events.emit(
-            "prepare", stage=stage, message=msg))
-        self.tokenizer, self.data, self.specials = prepared.tokenizer, prepared.data, prepared.specials
-        if self.data.cut:
-            events.emit("warning", kind="truncated", message=(
-                f"{self.data.cut} conversation(s) are longer than model.block_size and were cut to it "
-                f"(data.long_pairs = \"truncate\")"))
-        if self.data.dropped:
-            events.emit("warning", kind="dropped", message=(
-                f"{self.data.dropped} conversation(s) longer than the model takes were left out"))
+        self.prepared(prepare_chats, tokenizer)
+        self.warn_left(
+            (self.data.cut, "truncated", 'conversation(s) are longer than model.block_size and were cut to it '
+                                         '(data.long_pairs = "truncate")'),
+            (self.data.dropped, "dropped", "conversation(s) longer than the model takes were left out"))
         self.make_batch = lambda split, rows: decoder_batch([split.rows[i] for i in rows], self.specials.pad)
         train = self.data.train
         self.sampler = ExampleSampler(Rows(len(train), lambda r: self.make_batch(train, r)), self.tr.batch_size,

@@ -47,23 +47,30 @@ class PairTask(Task):
 
     metric_names = ("accuracy",)
 
-    def load_pairs(self, tokenizer) -> None:
-        """Read, tokenize and split the pairs as the `prepare` command does, reporting each stage as an event."""
+    def prepared(self, prepare, tokenizer):
+        """`prepare(cfg, tokenizer=, progress=)` as the `prepare` command runs it, each stage reported as an event;
+        its tokenizer, data and special ids become the task's."""
         events = self.ctx.events
-        prepared = prepare_pairs(self.ctx.cfg, tokenizer=tokenizer, progress=lambda stage, msg: events.emit(
+        prepared = prepare(self.ctx.cfg, tokenizer=tokenizer, progress=lambda stage, msg: events.emit(
             "prepare", stage=stage, message=msg))
         self.tokenizer, self.data, self.specials = prepared.tokenizer, prepared.data, prepared.specials
-        target_key = prepared.target_key
-        if self.data.truncated:
-            events.emit("warning", kind="truncated", message=(
-                f"{self.data.truncated} source(s) are longer than model.block_size and were cut to it"))
-        if self.data.targets_cut:
-            events.emit("warning", kind="truncated", message=(
-                f"{self.data.targets_cut} target(s) are longer than {target_key} and were cut to it "
-                f"(data.long_pairs = \"truncate\")"))
-        if self.data.dropped:
-            events.emit("warning", kind="dropped", message=(
-                f"{self.data.dropped} pair(s) longer than the model takes were left out (data.long_pairs = \"drop\")"))
+        return prepared
+
+    def warn_left(self, *counted: tuple[int, str, str]) -> None:
+        """A warning event for each (count, kind, sentence) whose count is not zero: what the data lost."""
+        for count, kind, sentence in counted:
+            if count:
+                self.ctx.events.emit("warning", kind=kind, message=f"{count} {sentence}")
+
+    def load_pairs(self, tokenizer) -> None:
+        """Read, tokenize and split the pairs as the `prepare` command does, reporting each stage as an event."""
+        target_key = self.prepared(prepare_pairs, tokenizer).target_key
+        d = self.data
+        self.warn_left(
+            (d.truncated, "truncated", "source(s) are longer than model.block_size and were cut to it"),
+            (d.targets_cut, "truncated",
+             f'target(s) are longer than {target_key} and were cut to it (data.long_pairs = "truncate")'),
+            (d.dropped, "dropped", 'pair(s) longer than the model takes were left out (data.long_pairs = "drop")'))
 
     def stats(self) -> dict:
         d = self.data

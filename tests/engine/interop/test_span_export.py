@@ -99,17 +99,17 @@ def test_an_exported_random_answerer_finds_the_same_spans_over_several_windows(t
 
 
 @pytest.mark.slow  # a tiny training first
-@pytest.mark.skip(reason="issue 38: failed in a clean clone (no answer agreed); its rework is on branch qa-recipe-wip")
 def test_an_exported_trained_answerer_gives_predicts_answers_in_transformers(tmp_path):
     from engine.cli import main
     from engine.infer.span_answer import run_stride
     from engine.model.load import load_for_inference
 
-    run = train_span_demo(tmp_path, steps=300)  # long enough to answer some questions, not to be right
+    # long enough to answer questions, not to be right; each in one window (the random answerer tries several)
+    run = train_span_demo(tmp_path, steps=300, n_layer=2, n_head=4, n_embd=64, block_size=96)
     out = tmp_path / "hf"
     assert main(["export", str(run), "--out", str(out)]) == 0
     assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForQuestionAnswering"]
     model, tok, _ = load_for_inference(run)
     rows = [json.loads(line) for line in (tmp_path / "qa.jsonl").read_text().splitlines()[:24]]
     said = _agree(model, tok, out, [(r["context"], r["question"]) for r in rows], doc_stride=run_stride(run))
-    assert any(said) and not all(said)
+    assert sum(bool(s) for s in said) >= 5

@@ -99,7 +99,6 @@ def test_the_inference_worker_answers_a_question_answerers_predict(span_run):
 
 
 @pytest.mark.recipe
-@pytest.mark.skip(reason="issue 38: the qa recipe reached 67% exact match in the clean-clone run, not yet its 90% bar")
 def test_the_qa_recipe_reaches_an_exact_match_of_90_percent_on_validation(tmp_path):
     from pathlib import Path
 
