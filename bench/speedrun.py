@@ -6,6 +6,9 @@ target (nanoGPT's 1.886). Each contender is a fresh process; the wall time count
 corpus, model) to its exit. They run in turns, pair after pair, and the medians are compared:
     python bench/speedrun.py [--corpus ../shared/data/tinyshakespeare.txt] [--pairs 2] [--target 1.886]
         [--recipe resources/recipes/baby-speedrun.toml]
+With --suite, every corpus of bench/corpora.py instead, nanoGPT's whole recipe against the engine given only the
+corpus and a time budget (bench/speedrun_suite.py):
+    python bench/speedrun.py --suite [--corpora prose,names] [--pairs 1] [--quick] [--out DIR] [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def split_for_nanogpt(recipe: Path, corpus: Path, folder: Path) -> None:
-    """The engine's own train/validation tokens of the recipe's corpus, as the nanoGPT contender reads them."""
+def split_for_nanogpt(config: Path, folder: Path, overrides: list[str] | tuple = ()) -> None:
+    """The engine's own train/validation tokens of a run config's corpus, as the nanoGPT contender reads them."""
     from engine.config import schema as config_mod
     from engine.data.encode import prepare_corpus
 
-    cfg = config_mod.load(recipe, [f"data.path={corpus}"])
+    cfg = config_mod.load(config, list(overrides))
     train, val = prepare_corpus(cfg).arrays()
     np.save(folder / "train.npy", np.asarray(train))
     np.save(folder / "val.npy", np.asarray(val))
@@ -57,10 +60,19 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--target", type=float, default=1.886)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--suite", action="store_true", help="every corpus of bench/corpora.py (bench/speedrun_suite.py)")
+    ap.add_argument("--corpora", help="--suite: a comma-separated selection of its corpora (default: all)")
+    ap.add_argument("--quick", action="store_true", help="--suite: tiny corpora and steps, a smoke test")
+    ap.add_argument("--out", help="--suite: where its corpora and runs go (default: a new temporary folder)")
+    ap.add_argument("--cache-dir", default="", help="--suite: data.cache_dir (default: the engine's)")
     a = ap.parse_args()
+    if a.suite:
+        from speedrun_suite import suite_main
+
+        return suite_main(a)
     corpus, recipe = Path(a.corpus).resolve(), Path(a.recipe).resolve()
     tmp = Path(tempfile.mkdtemp(prefix="as-speedrun-"))
-    split_for_nanogpt(recipe, corpus, tmp)  # (the engine's corpus cache is warm for its runs too)
+    split_for_nanogpt(recipe, tmp, [f"data.path={corpus}"])  # (the engine's corpus cache is warm for its runs too)
     times: dict[str, list[float]] = {"nanogpt": [], "engine": []}
     for pair in range(a.pairs):
         for who in (("nanogpt", "engine") if pair % 2 == 0 else ("engine", "nanogpt")):
@@ -75,9 +87,9 @@ def main() -> None:
                                   "--set", f"train.target_loss={a.target}", "--set", f"train.threads={a.threads}"])
                 result = engine_result(out_dir)
             times[who].append(seconds)
-            print(json.dumps({"pair": pair, "contender": who, "wall_s": round(seconds, 2),
-                              **{k: v for k, v in result.items() if k != "curve"}, "curve": result["curve"]}),
-                  flush=True)
+            rest = {k: v for k, v in result.items() if k not in ("curve", "eval_times")}
+            print(json.dumps({"pair": pair, "contender": who, "wall_s": round(seconds, 2), **rest,
+                              "curve": result["curve"]}), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(json.dumps({"target": a.target, "nanogpt_median_s": round(med["nanogpt"], 2),
                       "engine_median_s": round(med["engine"], 2), "recipe": recipe.name,

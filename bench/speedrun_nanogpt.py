@@ -4,9 +4,12 @@ nanoGPT's model (bench/nanogpt_model.py) and habits: AdamW (betas 0.9/0.99, deca
 1e-3 warmed up over 100 steps and cosine-decayed to 1e-4 at step 2000 (then held there, as train.py does
 when max_iters passes lr_decay_iters), clipping at 1, batch 12 x 64. It reads the engine's own split
 (the .npy files bench/speedrun.py writes) and evaluates both splits every `--eval-interval` steps on
-the engine's fixed windows, so both contenders are judged on the same tokens. Prints one JSON line.
+the engine's fixed windows, so both contenders are judged on the same tokens. Prints one JSON line, with the
+wall-clock time (time.time()) of each evaluation's end. `--target 0` runs the whole recipe, `--max-steps` steps
+ending with an evaluation (bench/speedrun.py --suite: nanoGPT's whole run, 2000 steps).
 
     python bench/speedrun_nanogpt.py DATA_DIR --target 1.886
+    python bench/speedrun_nanogpt.py DATA_DIR --target 0 --max-steps 2000
 """
 
 from __future__ import annotations
@@ -65,12 +68,13 @@ def main() -> None:
         return out
 
     rng = np.random.default_rng(a.seed)
-    curve = []
+    curve, eval_times = [], []
     for it in range(a.max_steps + 1):
-        if it % a.eval_interval == 0:
+        if it % a.eval_interval == 0 or it == a.max_steps:
             v, _ = evaluate("val", val), evaluate("train", train)  # nanoGPT's estimate_loss: both splits
             curve.append((it, round(v, 4)))
-            if v <= a.target:
+            eval_times.append(time.time())
+            if v <= a.target or it == a.max_steps:
                 break
         for g in opt.param_groups:
             g["lr"] = learning_rate(it, lr=1e-3, min_lr=1e-4, warmup_steps=100, max_steps=2000)
@@ -82,7 +86,7 @@ def main() -> None:
         opt.zero_grad(set_to_none=True)
     print(json.dumps({"contender": "nanoGPT baby recipe", "reached": curve[-1][1] <= a.target, "step": curve[-1][0],
                       "val_loss": curve[-1][1], "seconds_in_process": round(time.monotonic() - t_start, 2),
-                      "curve": curve}))
+                      "curve": curve, "eval_times": eval_times}))
 
 
 if __name__ == "__main__":

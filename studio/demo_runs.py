@@ -1,13 +1,49 @@
-"""A demo run opened from the Help menu: one of engine/demo's generated corpora written into the workspace and put on
-the Corpus page with the run's tokenizer, and the demo's run config (its recipe where it has one: engine/demo/runs.py)
-in the Model page's form, so one click on Train starts it. The named-entities and dialogue demos open this way."""
+"""The applications' demos opened from the Help menu: one of engine/demo's generated corpora written into the
+workspace and put on the Corpus page with the run's tokenizer, and the demo's recipe (engine/demo/runs.py) in the
+Model page's form, so one click on Train starts it and the status bar says what to look at.
+
+- named entities (`entities`): sentences with people, places, organisations and dates, some words ambiguous
+  (engine/demo/entities.py), and a small encoder that tags every word;
+- dialogue (`dialogue`): a shop assistant's conversations about a fixed catalogue whose follow-ups refer back to
+  earlier turns (engine/demo/dialogue.py), learnt as instruct with the loss on the assistant's turns;
+- question answering (`qa`): paragraphs of facts with who, where and when questions, one in six unanswered
+  (engine/demo/facts.py), and an encoder with start and end heads (`model.objective = "span"`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from engine.config import schema as C
 from engine.demo.runs import demo_run_toml
+
+
+class HelpDemo(NamedTuple):
+    menu: str
+    """The Help menu's entry."""
+    ready: str
+    """What the status bar says once it is in place: what to press and where to look."""
+
+
+HELP_DEMOS = {
+    "entities": HelpDemo(
+        "Open the &named-entities demo",
+        "The named-entities demo is ready: generated sentences with people, places, organisations and dates, and a "
+        "small encoder that tags every word. Press Train: the Train page's Entities tab shows entity F1 per type; "
+        "then type a sentence in the Playground to see its entities marked."),
+    "dialogue": HelpDemo(
+        "Open the dialogue demo (a &shop assistant)",
+        "The dialogue demo is ready: a shop assistant's conversations about a fixed catalogue, whose follow-ups "
+        "(\"and how much is it?\") refer back to earlier turns, and a small decoder that learns the assistant's "
+        "turns. Press Train: the Train page shows exact match on held-out turns; then talk with it in the "
+        "Playground's Chat view."),
+    "qa": HelpDemo(
+        "Open the &question-answering demo",
+        "The question-answering demo is ready: generated paragraphs of facts (who was born, moved or won a prize, "
+        "where and when) with questions on them, some of which the paragraph does not answer, and a small encoder "
+        "that points at each answer in its paragraph. Press Train: the Train page shows exact match and F1; then "
+        "ask a question on a paragraph in the Playground to see its answer marked."),
+}
 
 
 def demo_run_config(name: str, corpus: Path, cache_dir: Path) -> C.RunConfig:
@@ -17,12 +53,12 @@ def demo_run_config(name: str, corpus: Path, cache_dir: Path) -> C.RunConfig:
     return cfg
 
 
-def open_demo_run(window, name: str, opening: str, ready: str) -> None:
-    """Put the demo's corpus and run in place and show the Model page, then say `ready` in the status bar (the
-    user's unsaved edits of the form are replaced only if they say so, asked about `opening`); the Corpus page's
-    tokenizer is the run's, so Prepare measures what it trains on."""
-    model = window.model_page
-    if not model.may_replace(opening):
+def open_demo_run(window, name: str) -> None:
+    """Put demo `name`'s corpus and run in place and show the Model page, then say what to do in the status bar
+    (the user's unsaved edits of the form are replaced only if they say so); the Corpus page's tokenizer is the
+    run's, so Prepare measures what it trains on."""
+    demo, model = HELP_DEMOS[name], window.model_page
+    if not model.may_replace(f"Opening the {demo.menu.replace('&', '').removeprefix('Open the ')}"):
         return
     corpus = window.corpus_page
     cfg = demo_run_config(name, corpus.use_demo(name), window.store.cache_dir)
@@ -31,4 +67,4 @@ def open_demo_run(window, name: str, opening: str, ready: str) -> None:
     model.set_config(cfg)
     model.kept.mark()
     window.nav.setCurrentRow(window.stack.indexOf(model))
-    window.statusBar().showMessage(ready, 30000)
+    window.statusBar().showMessage(demo.ready, 30000)

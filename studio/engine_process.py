@@ -109,3 +109,39 @@ class EngineProcess(QObject):
         if error == QProcess.ProcessError.FailedToStart and not self.stopped:
             self.stopped = True
             self.sig_failed.emit(f"the engine could not start ({self.proc.errorString()})")
+
+
+class RunCommandView:
+    """What a view that runs one engine command at a time about one run shares (Inspect's Features and Concepts
+    tabs, the Runs page's Few-shot panel): the process and the run it is about, started with its lines, end and
+    refusal wired to the view, and the note that it works on another run than the one shown. Mixed into a
+    QWidget that has `_busy(bool)`, which shows its start button or its Stop."""
+
+    job: EngineProcess | None = None
+    job_run: Path | None = None
+
+    @property
+    def job_running(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def start_job(self, run: Path, args: list[str], *, on_line, on_done, on_failed) -> None:
+        if self.job is not None:
+            self.job.deleteLater()
+        self.job_run = run
+        self.job = EngineProcess(args, self)
+        self.job.sig_line.connect(on_line)
+        self.job.sig_done.connect(on_done)
+        self.job.sig_failed.connect(on_failed)
+        self._busy(True)
+        self.job.start()
+
+    def stop_job(self) -> None:
+        if self.job is not None:
+            self.job.stop()
+        self._busy(False)
+
+    def background_note(self, shown: Path | None, doing: str) -> str:
+        """" (Probing run-2 in the background: one run at a time.)" while the job works on a run not shown."""
+        if self.job_running and self.job_run != shown:
+            return f" ({doing} {self.job_run.name} in the background: one run at a time.)"
+        return ""

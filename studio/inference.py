@@ -44,11 +44,14 @@ def attention_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
     return client().request("attention", _maps, run=str(run_dir), checkpoint=checkpoint, text=text)
 
 
-def prediction_job(run_dir: Path, checkpoint: str | None, text: str) -> Request:
+def prediction_job(run_dir: Path, checkpoint: str | None, text: str, question: str | None = None) -> Request:
     """Its result is {"kind": "classify", "labels": [(label, p)]},
-    {"kind": "fill", "text": filled text, "guesses": [(position, [(token, p)])]}, or a tagger's
-    {"kind": "tag", "entities": [{kind, text, start, end, score}]} (character offsets in `text`)."""
-    return client().request("predict", run=str(run_dir), checkpoint=checkpoint, text=text)
+    {"kind": "fill", "text": filled text, "guesses": [(position, [(token, p)])]}, a tagger's
+    {"kind": "tag", "entities": [{kind, text, start, end, score}]} (character offsets in `text`), or a question
+    answerer's answer to `question` in the context `text`: {"kind": "span", text, start, end, score, no_answer,
+    windows} (text "" and offsets 0 when the context does not answer it)."""
+    asked = {"question": question} if question is not None else {}
+    return client().request("predict", run=str(run_dir), checkpoint=checkpoint, text=text, **asked)
 
 
 def export_job(run_dir: Path, out_dir: Path, gguf_type: str | None = None) -> Request:

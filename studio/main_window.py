@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
 from engine.config import schema as C
 from studio.corpus.page import CorpusPage
 from studio.corpus.session import corpus_state, restore_corpus
-from studio.dialogue_demo import open_dialogue_demo
-from studio.entities_demo import open_entities_demo
+from studio.demo_runs import HELP_DEMOS, open_demo_run
 from studio.grokking_lab import open_grokking_lab
 from studio.inspect.page import InspectPage
 from studio.model.page import ModelPage
@@ -146,10 +145,9 @@ class MainWindow(QMainWindow):
         self.auto_measure_action.toggled.connect(self._on_auto_measure_toggled)
         view.addAction(self.auto_measure_action)
         help_menu = self.menuBar().addMenu("&Help")
-        for text, slot in (("Open the &demo", self.offer_demo), ("Open the &grokking lab (a + b mod 97)",
-                                                                   lambda: open_grokking_lab(self)),
-                           ("Open the &named-entities demo", lambda: open_entities_demo(self)),
-                           ("Open the dialogue demo (a &shop assistant)", lambda: open_dialogue_demo(self))):
+        demos = [(demo.menu, lambda _=False, name=name: open_demo_run(self, name)) for name, demo in HELP_DEMOS.items()]
+        for text, slot in (("Open the &demo", self.offer_demo),
+                           ("Open the &grokking lab (a + b mod 97)", lambda: open_grokking_lab(self)), *demos):
             action = QAction(text, self)
             action.triggered.connect(slot)
             help_menu.addAction(action)

@@ -1,10 +1,10 @@
 """The built-in recipes (resources/recipes/NAME.toml) and the curves measured with them (NAME.reference.json).
 
 A curve is drawn behind a run of the same name only when the run reads the corpus the curve was measured on,
-with the same kind of tokenizer. The reference says which: `corpus` (a file name or a built-in `demo:`
-corpus), `corpus_sha256` where the file is known byte for byte (so that a copy under another name matches
-too), `tokenizer`, and, in words, `corpus_name` and `corpus_hint` (where to find it). A curve of Tiny
-Shakespeare behind a run on other text would compare nothing."""
+with the same kind of tokenizer. The reference says which: `corpus` (a file name or a built-in `demo:` corpus,
+which the Help menu's demos write under the demo's own file name), `corpus_sha256` where the file is known byte
+for byte (so that a copy under another name matches too), `tokenizer`, and, in words, `corpus_name` and
+`corpus_hint` (where to find it). A curve of Tiny Shakespeare behind a run on other text would compare nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from engine.config import schema as C
+from engine.demo import demo_path
 from engine.demo.runs import RECIPES
 
 
@@ -41,7 +42,9 @@ def _reads(path: str, ref: dict) -> bool:
     corpus = ref.get("corpus")
     if corpus is None:
         return True  # a reference that does not say is drawn, as before references said
-    if corpus.startswith("demo:") or not ref.get("corpus_sha256"):
+    if corpus.startswith("demo:"):  # the generated corpus, read by name or as the Help menu's demo writes it
+        return path == corpus or Path(path).name in (corpus, demo_path(corpus.removeprefix("demo:"), ".").name)
+    if not ref.get("corpus_sha256"):
         return path == corpus or Path(path).name == corpus
     try:
         st = Path(path).stat()

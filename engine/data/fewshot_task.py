@@ -20,6 +20,8 @@ from engine.core.fewshot_layout import QUESTION, shown
 DEFAULT_SHOTS = (0, 1, 2, 4, 8)
 DEFAULT_SEED = 1234
 """lm-evaluation-harness's own few-shot seed."""
+FEWSHOT_OBJECTIVES = ("causal", "instruct")
+"""The runs a prompt is asked of: a decoder that continues text (engine/infer/fewshot.py checks the model)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from engine.run.folder import RUN_FILE
 RECIPES = Path(__file__).resolve().parents[2] / "resources" / "recipes"
 RECIPE_OF = {"induction": "induction", "translate": "translate", "summarize": "summarize-instruct",
              "modular": "modular-addition", "fewshot": "fewshot", "dialogue": "dialogue",
-             "qa": "qa"}
+             "qa": "qa", "entities": "entities"}
 
 PLAIN = '''# {what}
 [meta]
@@ -74,37 +74,6 @@ out_dir = "runs/{name}"
 '''
 
 
-TAG = '''# {what}
-[meta]
-name = "{name}"
-
-[data]
-path = "{name}.conll"
-
-[tokenizer]
-kind = "wordpiece"  # a word is one piece or a few; each is tagged on its first
-vocab_size = 400
-
-[model]
-objective = "tag"
-arch = "bert"  # reads both sides of a word: "Apple is hiring" vs "Apple is the favourite fruit"
-n_layer = 2
-n_head = 4
-n_embd = 64
-block_size = 48
-
-[train]
-batch_size = 32
-max_steps = 400
-lr = 2e-3
-min_lr = 2e-4
-warmup_steps = 40
-eval_interval = 100
-eval_batches = 8
-out_dir = "runs/{name}"
-'''
-
-
 def demo_run_toml(name: str) -> str:
     """The run config of demo `name`, its paths relative to the folder it is written in."""
     recipe = RECIPES / f"{RECIPE_OF.get(name, '')}.toml"
@@ -115,7 +84,7 @@ def demo_run_toml(name: str) -> str:
     if name == "python-stdlib":
         return demo_config_toml(Path(f"{name}.txt"), Path(f"runs/{name}")).replace(
             "[meta]", f"# {DEMOS[name]}\n[meta]", 1)
-    template = {"balanced": CLASSIFY, "entities": TAG}.get(name, PLAIN)
+    template = CLASSIFY if name == "balanced" else PLAIN
     return template.format(name=name, what=DEMOS[name])
 
 

@@ -21,13 +21,11 @@ import torch
 
 from engine.core.errors import UserError
 from engine.core.fewshot_layout import DELIMITER
-from engine.data.fewshot_task import Task, check_enough_rows, context
+from engine.data.fewshot_task import FEWSHOT_OBJECTIVES, Task, check_enough_rows, context
 from engine.data.pairs import PROMPT_TEMPLATE
 from engine.infer.generate import SamplingOptions, generate_text
 from engine.infer.grad_free import grad_free
 from engine.infer.respond import respond
-
-FEWSHOT_OBJECTIVES = ("causal", "instruct")
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,34 @@ def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7, dtype=torc
     tall = x.size(-2) > x.size(-1)  # work on the short side's Gram matrix
     if tall:
         x = x.mT
+    stack = x.reshape(-1, *x.shape[-2:])  # the batched products' 3-D form (one matrix: a stack of one)
     for _ in range(steps):
-        gram = x @ x.mT
-        x = a * x + (b * gram + c * gram @ gram) @ x
+        gram = torch.bmm(stack, stack.mT)
+        # a x + (b gram + c gram @ gram) @ x, each sum fused into its product rather than separate passes that scale
+        # and add: on a CPU those cost much of the iteration, most of all in bfloat16 (and rounded after each pass)
+        stack = torch.baddbmm(stack, torch.baddbmm(gram, gram, gram, beta=b, alpha=c), stack, beta=a)
+    x = stack.reshape(x.shape)
     return (x.mT if tall else x).to(g.dtype)
+
+
+def orthogonalize_stacked(matrices: list[torch.Tensor], steps: int = 5, dtype=torch.float32) -> list[torch.Tensor]:
+    """`orthogonalize` of each matrix, those of one shape (the same weight of every layer; a tall matrix transposed
+    joins the wide ones of its shape) as one stack: one batched product an iteration instead of one a matrix, fewer
+    and larger calls for a small model's many small matrices (bench/muon_step.py times it against one at a time)."""
+    by_shape: dict[tuple[int, int], list[int]] = {}
+    for i, m in enumerate(matrices):
+        by_shape.setdefault((min(m.shape), max(m.shape)), []).append(i)
+    out: list[torch.Tensor] = [None] * len(matrices)  # type: ignore[list-item]
+    for same in by_shape.values():
+        stack = orthogonalize(torch.stack([_wide(matrices[i]) for i in same]), steps, dtype=dtype)
+        for i, o in zip(same, stack):
+            out[i] = o if matrices[i].size(0) <= matrices[i].size(1) else o.T
+    return out
+
+
+def orthogonalize_each(matrices: list[torch.Tensor], steps: int = 5, dtype=torch.float32) -> list[torch.Tensor]:
+    """One matrix at a time: what the stacked form is checked and timed against (bench/muon_step.py)."""
+    return [orthogonalize(m, steps, dtype=dtype) for m in matrices]
 
 
 def iteration_dtype(device: torch.device) -> torch.dtype:
@@ -68,6 +92,9 @@ def muon_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 class Muon(torch.optim.Optimizer):
+    orthogonal_steps = staticmethod(orthogonalize_stacked)
+    """How the momenta become steps: stacked by shape; bench/muon_step.py swaps in `orthogonalize_each` to time it."""
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.95, betas=(0.9, 0.95), eps: float = 1e-8,
                  weight_decay: float = 0.0, ns_steps: int = 5):
         super().__init__(params, dict(lr=lr, momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -75,45 +102,50 @@ class Muon(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Each update is a handful of list-wide (foreach) operations, not a handful per tensor: fewer tiny
+        operations to dispatch on a small model."""
         loss = closure_loss(closure)
         for group in self.param_groups:
             live = [p for p in group["params"] if p.grad is not None]
-            for p in live:
-                p.mul_(1 - group["lr"] * group["weight_decay"])  # decoupled decay, as AdamW's
+            if not live:
+                continue
+            if group["weight_decay"]:
+                torch._foreach_mul_(live, 1 - group["lr"] * group["weight_decay"])  # decoupled decay, as AdamW's
             if group["muon"]:
                 self._muon_steps(live, group)
             else:
-                for p in live:
-                    self._adamw_step(p, group)
+                self._adamw_steps(live, group)
         return loss
 
     def _muon_steps(self, params, group) -> None:
-        """Matrices of one shape (the same weight of every layer) are orthogonalized as one stack."""
-        by_shape: dict[tuple, list] = {}  # a tall matrix joins the wide ones of its shape, transposed
+        for p in params:
+            if "momentum_buffer" not in self.state[p]:
+                self.state[p]["momentum_buffer"] = torch.zeros_like(p)
+        grads = [p.grad for p in params]
+        momenta = [self.state[p]["momentum_buffer"] for p in params]
+        torch._foreach_lerp_(momenta, grads, 1 - group["momentum"])
+        nesterov = torch._foreach_lerp(grads, momenta, group["momentum"])
+        steps = self.orthogonal_steps(nesterov, group["ns_steps"], dtype=iteration_dtype(params[0].device))
+        torch._foreach_mul_(steps, [-group["lr"] * 0.2 * math.sqrt(max(p.shape)) for p in params])
+        torch._foreach_add_(params, steps)
+
+    def _adamw_steps(self, params, group) -> None:
         for p in params:
             state = self.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p)
-            state["momentum_buffer"].lerp_(p.grad, 1 - group["momentum"])
-            by_shape.setdefault((min(p.shape), max(p.shape)), []).append(p)
-        for shape, same in by_shape.items():
-            nesterov = torch.stack([_wide(p.grad.lerp(self.state[p]["momentum_buffer"], group["momentum"]))
-                                    for p in same])
-            steps = orthogonalize(nesterov, group["ns_steps"], dtype=iteration_dtype(nesterov.device))
-            alpha = -group["lr"] * 0.2 * math.sqrt(shape[1])
-            for p, step in zip(same, steps):
-                p.add_(step if p.size(0) <= p.size(1) else step.T, alpha=alpha)
-
-    def _adamw_step(self, p, group) -> None:
-        state = self.state[p]
-        if "step" not in state:
-            state["step"] = torch.zeros((), dtype=torch.float32)
-            state["exp_avg"] = torch.zeros_like(p)
-            state["exp_avg_sq"] = torch.zeros_like(p)
-        state["step"] += 1
+            if "step" not in state:
+                state["step"] = torch.zeros((), dtype=torch.float32)
+                state["exp_avg"] = torch.zeros_like(p)
+                state["exp_avg_sq"] = torch.zeros_like(p)
+            state["step"] += 1
         b1, b2 = group["betas"]
-        t = float(state["step"])
-        state["exp_avg"].lerp_(p.grad, 1 - b1)
-        state["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-        denom = (state["exp_avg_sq"] / (1 - b2 ** t)).sqrt_().add_(group["eps"])
-        p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - b1 ** t))
+        grads = [p.grad for p in params]
+        exp_avg = [self.state[p]["exp_avg"] for p in params]
+        exp_avg_sq = [self.state[p]["exp_avg_sq"] for p in params]
+        t = [float(self.state[p]["step"]) for p in params]
+        torch._foreach_lerp_(exp_avg, grads, 1 - b1)
+        torch._foreach_mul_(exp_avg_sq, b2)
+        torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - b2)
+        denom = torch._foreach_div(exp_avg_sq, [1 - b2 ** ti for ti in t])
+        torch._foreach_sqrt_(denom)
+        torch._foreach_add_(denom, group["eps"])
+        torch._foreach_addcdiv_(params, exp_avg, denom, [-group["lr"] / (1 - b1 ** ti) for ti in t])

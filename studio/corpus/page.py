@@ -25,15 +25,19 @@ from engine.plan import preflight
 from engine.run.humanlog import counted
 from studio.corpus.pairs_view import PairsView
 from studio.corpus.preview import read_preview
+from studio.corpus.qa_view import qa_html
 from studio.corpus.reading_box import ReadingBox
+from studio.corpus.records_view import RecordsView
 from studio.corpus.sources_row import SourcesRow
 from studio.corpus.stats_card import StatsCard
-from studio.corpus.tagged_view import TaggedView, show_tagged_stats
+from studio.corpus.tagged_view import tagged_html
 from studio.corpus.tokenizer_box import TokenizerBox, error_html
 from studio.jobs import Job
 from studio.model.form_words import CORPUS_LABELS, in_form_words
-from studio.state.chat_corpus import PreparedChats, is_chat, prepare_chat_corpus
-from studio.state.tagged_corpus import PreparedTagged, is_tagged, prepare_tagged
+from studio.state.chat_corpus import is_chat, prepare_chat_corpus
+from studio.state.qa_corpus import is_questions, prepare_questions
+from studio.state.records_corpus import PreparedRecords
+from studio.state.tagged_corpus import is_tagged, prepare_tagged
 from studio.widgets.cards import token_html
 
 NOT_PREPARED = "Press Prepare first: it trains the tokenizer and measures the corpus the Model page needs."
@@ -71,7 +75,8 @@ class CorpusPage(QWidget):
         self.preview = QPlainTextEdit(readOnly=True)
         self.preview.setObjectName("preview")
         self.pairs_view = PairsView()
-        self.tagged_view = TaggedView()
+        self.tagged_view = RecordsView("tagged_view")
+        self.qa_view = RecordsView("qa_view")
         self.vocab_list = QListWidget()
         self.vocab_list.setObjectName("vocab_list")
         self.sentence = QLineEdit()
@@ -102,6 +107,7 @@ class CorpusPage(QWidget):
         right.addWidget(self.preview, 3)
         right.addWidget(self.pairs_view)
         right.addWidget(self.tagged_view)
+        right.addWidget(self.qa_view)
         right.addWidget(QLabel("<b>Vocabulary</b>"))
         right.addWidget(self.vocab_list, 1)
         right.addWidget(QLabel("<b>A sentence as tokens</b>"))
@@ -229,10 +235,11 @@ class CorpusPage(QWidget):
         text = ("\n" if by_line else "\n\n─────\n\n").join(d[:2000] for d in first)
         head = f"The first {len(first)}:" if len(first) < n else ("It reads:" if n == 1 else "They read:")
         skipped = f"{preview.skipped}\n" if preview.skipped else ""
-        noun = "tagged sentence" if preview.tagged else "conversation" if preview.chats else "document"
+        noun = ("tagged sentence" if preview.tagged else "conversation" if preview.chats else
+                "question" if preview.questions else "document")
         self.preview.setPlainText(f"{skipped}{counted(n, noun)}. {head}\n\n{text}")
         self.stats.set("documents", f"{n:,}")
-        self.corpus.previewed(preview.pairs, preview.tagged)
+        self.corpus.previewed(preview.pairs, preview.tagged, preview.questions)
         self.reading.offer_lines(n, preview.suggest_lines)
         typed = self.sentence.text()
         if first and (not typed.strip() or typed == self.own_sentence):  # a sentence of this corpus, not a pangram
@@ -252,6 +259,8 @@ class CorpusPage(QWidget):
                 return prepare_tagged(cfg, progress)
             if is_chat(cfg.data.path):  # conversations, read as instruct reads them
                 return prepare_chat_corpus(cfg, progress)
+            if is_questions(cfg.data.path):  # questions on contexts, read as the question answerer reads them
+                return prepare_questions(cfg, progress)
             from engine.data.encode import prepare_corpus
 
             return prepare_corpus(cfg, progress=progress)
@@ -274,11 +283,8 @@ class CorpusPage(QWidget):
         job.start()
 
     def _on_prepared(self, corpus) -> None:
-        if isinstance(corpus, PreparedTagged):
-            self._on_tagged_prepared(corpus)
-            return
-        if isinstance(corpus, PreparedChats):
-            self._on_chats_prepared(corpus)
+        if isinstance(corpus, PreparedRecords):
+            self._on_records_prepared(corpus)
             return
         s = corpus.stats
         self.tokenizer, self.tokens = corpus.tokenizer, s.tokens
@@ -289,25 +295,16 @@ class CorpusPage(QWidget):
         self.tokenizer_box.idle(ready)
         self.sig_changed.emit()
 
-    def _on_tagged_prepared(self, tagged: PreparedTagged) -> None:
-        """A tagged corpus prepared: its sentences in the card, the engine's report beside them, the rest as above."""
-        self.tokenizer, self.tokens = tagged.tokenizer, tagged.tokens
-        show_tagged_stats(self.stats, tagged)
-        self._show_vocabulary()
-        self.corpus.set_prepared(tagged.tokens, tagged.vocab_size, tagged.ready_line(), tagged.report)
-        self.tokenizer_box.idle(tagged.ready_line())
-        self.sig_changed.emit()
-
-    def _on_chats_prepared(self, chats: PreparedChats) -> None:
-        """Conversations prepared: they are the documents in the card; the engine's report is kept with the corpus."""
-        self.tokenizer, self.tokens = chats.tokenizer, chats.tokens
+    def _on_records_prepared(self, records: PreparedRecords) -> None:
+        """Records prepared (tagged sentences, conversations, questions): they are the documents in the card; the
+        engine's report is kept with the corpus."""
+        self.tokenizer, self.tokens = records.tokenizer, records.tokens
         self.stats.clear()
-        for key, value in (("documents", f"{chats.conversations:,} conversations"), ("tokens", f"{chats.tokens:,}"),
-                           ("vocab", f"{chats.vocab_size:,}")):
+        for key, value in records.card().items():
             self.stats.set(key, value)
         self._show_vocabulary()
-        self.corpus.set_prepared(chats.tokens, chats.vocab_size, chats.ready_line(), chats.report)
-        self.tokenizer_box.idle(chats.ready_line())
+        self.corpus.set_prepared(records.tokens, records.vocab_size, records.ready_line(), records.report)
+        self.tokenizer_box.idle(records.ready_line())
         self.sig_changed.emit()
 
     def _show_vocabulary(self) -> None:
@@ -332,7 +329,8 @@ class CorpusPage(QWidget):
         """What the state's corpus says stands: a new source leaves no ready line, error or pairs of the one before."""
         c = self.corpus
         self.pairs_view.show_pairs(c.pairs)
-        self.tagged_view.show_tagged(c.tagged, c.report)
+        self.tagged_view.show_html(tagged_html(c.tagged, c.report))
+        self.qa_view.show_html(qa_html(c.questions, c.report))
         if "prepare" in self.jobs and self.jobs["prepare"].running:
             return  # its progress line stays until it ends
         error = error_html(c.error) if c.error else ""

@@ -1,7 +1,8 @@
 """The Corpus page's first look at a source: how many documents, the first few, and whether the file looks
 like one record per line (names, sentences) read as one big paragraph; a tagged corpus (named entities) is read
-as the tagger reads it, one sentence a document, and a corpus of conversations as instruct reads it, one
-conversation a document, a turn a line."""
+as the tagger reads it, one sentence a document, a corpus of conversations as instruct reads it, one
+conversation a document, a turn a line, and questions on contexts as the question answerer reads them, one question
+a document."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from engine.data.corpus_check import holds_pairs
 from engine.data.files import skip_summary
 from engine.data.pairs import PAIR_KEYS
 from studio.state.chat_corpus import ChatPreview, is_chat, preview_chats
+from studio.state.qa_corpus import QuestionsPreview, is_questions, preview_questions
 from studio.state.tagged_corpus import TaggedPreview, is_tagged, preview_tagged
 
 PREVIEW_DOCS = 30
@@ -36,6 +38,8 @@ class Preview:
     """A tagged corpus's sentences (the documents) and entity types, None for any other source."""
     chats: ChatPreview | None = None
     """A corpus of conversations (the documents), None for any other source."""
+    questions: QuestionsPreview | None = None
+    """Questions on contexts (the documents) with their answers, None for any other source."""
 
 
 def read_preview(data: C.DataConfig, cache_dir) -> Preview:
@@ -45,6 +49,9 @@ def read_preview(data: C.DataConfig, cache_dir) -> Preview:
     if is_chat(data.path):
         chats = preview_chats(data)
         return Preview(chats.conversations, chats.first, False, chats=chats)
+    if is_questions(data.path):
+        questions = preview_questions(data)
+        return Preview(questions.questions, questions.readable(), False, questions=questions)
     docs = load_documents(data, cache_dir)
     first = next(iter(docs.iter_text(batch=PREVIEW_DOCS)), [])
     skipped = skip_summary(docs.files.skipped)

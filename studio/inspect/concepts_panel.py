@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.core.errors import UserError
 from engine.run.folder import checkpoints
-from studio.engine_process import EngineProcess
+from studio.engine_process import RunCommandView
 from studio.inspect.heatmaps import AccuracyGrid
 from studio.state.concepts import (
     KINDS,
@@ -50,7 +50,7 @@ EMPTY = "Train a run first: its checkpoints appear here."
 KIND_NAMES = {"regex": "Regex", "tokens": "Token list", "csv": "CSV file"}
 
 
-class ConceptsPanel(QWidget):
+class ConceptsPanel(QWidget, RunCommandView):
     def __init__(self, picker, parent=None):
         super().__init__(parent)
         self.picker, self.store = picker, picker.store
@@ -58,8 +58,6 @@ class ConceptsPanel(QWidget):
         self.tables: list[dict] = []
         """What the Shown list offers: the run's live table (if it has one), then its saved ones."""
         self.table: dict | None = None
-        self.job: EngineProcess | None = None
-        self.job_run: Path | None = None
         self.job_result: Path | None = None
         self.seconds: list[float] = []
         self.total = 0
@@ -148,27 +146,20 @@ class ConceptsPanel(QWidget):
         run = self.picker.run_dir()
         if run is None:
             return self._tell(None, EMPTY)
-        if self.job is not None and self.job.running:
+        if self.job_running:
             return
         try:
             concept = checked_concept(self.kind.currentData(), self.spec.text())
         except UserError as e:
             return self._tell(run, str(e), refused=True)
-        self.job_run, self.job_result, self.seconds, self.said = run, result_path(run, concept), [], None
+        self.job_result, self.seconds, self.said = result_path(run, concept), [], None
         self.total = len(checkpoints(run))
-        if self.job is not None:
-            self.job.deleteLater()
-        self.job = EngineProcess(concept_args(run, concept), self)
-        self.job.sig_line.connect(self._on_line)
-        self.job.sig_done.connect(self._on_done)
-        self.job.sig_failed.connect(lambda words: self._tell(self.job_run, words, refused=True))
-        self._busy(True)
-        self.job.start()
+        self.start_job(run, concept_args(run, concept), on_line=self._on_line, on_done=self._on_done,
+                       on_failed=lambda words: self._tell(self.job_run, words, refused=True))
         self._say()
 
     def stop(self) -> None:
-        if self.job is not None:
-            self.job.stop()
+        self.stop_job()
         self._tell(self.job_run, "Stopped: nothing was saved.")
 
     def _busy(self, busy: bool) -> None:
@@ -176,7 +167,7 @@ class ConceptsPanel(QWidget):
         self.stop_btn.setVisible(busy)
 
     def _tell(self, run: Path | None, words: str, *, refused: bool = False) -> None:
-        self._busy(self.job is not None and self.job.running)
+        self._busy(self.job_running)
         shown = html.escape(words, quote=False)
         self.said = (run, f"<span style='color:#b91c1c'>{shown}</span>" if refused else shown)
         self._say()
@@ -232,14 +223,13 @@ class ConceptsPanel(QWidget):
     def _say(self) -> None:
         if self.run is None:
             words = EMPTY
-        elif self.job is not None and self.job.running and self.job_run == self.run:
+        elif self.job_running and self.job_run == self.run:
             words = progress_words(self.seconds, self.total)
         elif self.said is not None and self.said[0] == self.run:
             words = self.said[1]
         else:
             words = HELP if self.tables else f"{HELP} Nothing probed for this run yet: type a concept and press Probe."
-        if self.job is not None and self.job.running and self.job_run != self.run:
-            words += f" (Probing {self.job_run.name} in the background: one run at a time.)"
+        words += self.background_note(self.run, "Probing")
         self.status.setText(words)
 
     def _show(self, table: dict | None) -> None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.run.folder import checkpoints
-from studio.engine_process import EngineProcess
+from studio.engine_process import RunCommandView
 from studio.inspect.feature_views import ContextsView, FeatureList, TimelineTable
 from studio.state.features import (
     WIDTH_PER_DIM,
@@ -50,7 +50,7 @@ def error_html(words: str) -> str:
     return f"<span style='color:#b91c1c'>{html.escape(words, quote=False)}</span>"
 
 
-class FeaturesPanel(QWidget):
+class FeaturesPanel(QWidget, RunCommandView):
     def __init__(self, picker, parent=None):
         super().__init__(parent)
         self.picker, self.store = picker, picker.store
@@ -59,8 +59,6 @@ class FeaturesPanel(QWidget):
         self.saved: list[dict] = []
         self.data: dict | None = None
         """The features shown (a features.json)."""
-        self.job: EngineProcess | None = None
-        self.job_run: Path | None = None
         self.job_options: FeatureOptions | None = None
         self.seconds: list[float] = []
         """How long each checkpoint of the running job took."""
@@ -176,24 +174,16 @@ class FeaturesPanel(QWidget):
         if run is None:
             self.status.setText(EMPTY)
             return
-        if self.job is not None and self.job.running:
+        if self.job_running:
             return
-        self.job_run, self.job_options, self.seconds, self.said = run, self.options(), [], None
+        self.job_options, self.seconds, self.said = self.options(), [], None
         self.total = len(checkpoints(run))
-        if self.job is not None:
-            self.job.deleteLater()
-        self.job = EngineProcess(features_args(run, self.job_options), self)
-        self.job.sig_line.connect(self._on_line)
-        self.job.sig_done.connect(self._on_done)
-        self.job.sig_failed.connect(self._on_failed)
-        self._busy(True)
-        self.job.start()
+        self.start_job(run, features_args(run, self.job_options), on_line=self._on_line, on_done=self._on_done,
+                       on_failed=self._on_failed)
         self._say()
 
     def stop(self) -> None:
-        if self.job is not None:
-            self.job.stop()
-        self._busy(False)
+        self.stop_job()
         self.said = (self.job_run, "Stopped: nothing was saved (the features are written once every checkpoint is "
                                    "done).")
         self._say()
@@ -224,14 +214,13 @@ class FeaturesPanel(QWidget):
         """The status: the job's progress while it works on the run shown, what it said when it ended, or help."""
         if self.run is None:
             words = EMPTY
-        elif self.job is not None and self.job.running and self.job_run == self.run:
+        elif self.job_running and self.job_run == self.run:
             words = progress_words(self.seconds, self.total)
         elif self.said is not None and self.said[0] == self.run:
             words = self.said[1]
         else:
             words = HELP if self.data is not None else f"{HELP} Nothing found for this run yet."
-        if self.job is not None and self.job.running and self.job_run != self.run:
-            words += f" (Finding the features of {self.job_run.name} in the background: one run at a time.)"
+        words += self.background_note(self.run, "Finding the features of")
         self.status.setText(words)
 
     def _show(self) -> None:

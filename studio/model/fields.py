@@ -30,6 +30,8 @@ LABELLED = [("task", "labels")]
 """Shown for the objectives that learn named labels: a classifier's labels, a tagger's tags (named entities)."""
 PAIRS_ONLY = [("data", k) for k in ("source_column", "target_column")] + [("task", "metric_samples")]
 """Shown for the objectives that read source -> target pairs (seq2seq, instruct)."""
+SPAN_ONLY = [("task", "doc_stride")]
+"""Shown for a question answerer (span): how much the windows of a long context share."""
 SEQ2SEQ_ONLY = [("model", "n_encoder_layer"), ("model", "target_block_size"), ("task", "label_smoothing")]
 DECODER_LAYOUT = [("model", k) for k in ("position", "norm", "mlp", "bias")]
 """What the encoder-decoder does not take from the form: it has T5's own layout."""
@@ -44,7 +46,7 @@ GROUPS = {
                                              "target_block_size", "dropout", "vocab_size", "position", "norm", "mlp",
                                              "bias", "tie_weights")],
     "Objective": [("model", "objective"), ("model", "arch"), *MASKED_ONLY, *CLASSIFY_ONLY, *LABELLED,
-                  ("task", "label_smoothing"), ("task", "metric_samples")],
+                  ("task", "label_smoothing"), ("task", "metric_samples"), *SPAN_ONLY],
     "Fine-tuning": [("finetune", k) for k in ("source", "method", "lora_rank", "lora_alpha", "lora_dropout",
                                               "lora_targets")],
     "Optimization": [("train", k) for k in ("optimizer", "lr", "min_lr", "schedule", "warmup_steps", "max_steps",
@@ -68,7 +70,8 @@ ZERO_MEANS = {("model", "vocab_size"): "from the tokenizer", ("train", "log_inte
               ("train", "target_loss"): "never",
               ("train", "threads"): "all cores", ("data", "min_chars"): "keep all",
               ("train", "decay_steps"): "over all the steps", ("model", "n_encoder_layer"): "as the decoder",
-              ("model", "target_block_size"): "as the context", ("task", "metric_samples"): "loss only"}
+              ("model", "target_block_size"): "as the context", ("task", "metric_samples"): "loss only",
+              ("task", "doc_stride"): "a quarter of the context"}
 """What 0 means for a number field, shown in the field instead of a bare 0."""
 
 GROUP_NOTES = {"Time budget": (
@@ -105,5 +108,5 @@ def label(key: str) -> str:
                "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout", "lora_targets": "LoRA projections",
                "labels": "Labels (| separated)", "n_encoder_layer": "Encoder layers",
                "target_block_size": "Target length", "test_fraction": "Test fraction",
-               "metric_samples": "Scored samples"}
+               "metric_samples": "Scored samples", "doc_stride": "Window overlap (doc stride)"}
     return special.get(key, key.replace("_", " ").capitalize())

@@ -35,6 +35,7 @@ from studio.model.fields import (
     PAIRS_ONLY,
     SCIENTIFIC,
     SEQ2SEQ_ONLY,
+    SPAN_ONLY,
     ZERO_MEANS,
     field_docs,
     label,
@@ -205,6 +206,7 @@ class ConfigForm(QWidget):
         for fields, shown in ((MASKED_ONLY, objective == "masked"), (CLASSIFY_ONLY, objective == "classify"),
                               (LABELLED, objective in ("classify", "tag")),
                               (PAIRS_ONLY, objective in C.PAIR_OBJECTIVES), (SEQ2SEQ_ONLY, objective == "seq2seq"),
+                              (SPAN_ONLY, objective == "span"),
                               (DECODER_LAYOUT, objective != "seq2seq"), (LORA_ONLY, cfg.finetune.method == "lora")):
             for section, key in fields:
                 self.set_row_visible(section, key, shown)

@@ -1,6 +1,6 @@
 """A read-only text view of generated tokens, shaded by probability; hovering a token shows alternatives. A
-classifier's labels, a masked LM's guesses and a tagger's entities (marked in the text, hover for type and score)
-are shown in it too."""
+classifier's labels, a masked LM's guesses, a tagger's entities and a question answerer's answer (marked in the text,
+hover for type and score) are shown in it too."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import html
 
 from PySide6.QtWidgets import QTextBrowser, QToolTip
 
+from studio.playground.answer import answer_line, answer_marks
 from studio.widgets.entity_marks import entity_list_html, entity_tip, marked_html
 
 
@@ -20,7 +21,7 @@ class TokenOutput(QTextBrowser):
         self.spans: list[tuple[int, int]] = []
         """Character range of each token in the plain text."""
         self.entities: list[dict] = []
-        """A tagger's entities in the text shown ({kind, text, start, end, score}, from the worker)."""
+        """A tagger's entities (or a question answerer's answer) in the text shown ({kind, text, start, end, score})."""
         self.entity_spans: list[tuple[int, int]] = []
         """Where each entity's characters sit in the document (its type label shifts what follows)."""
 
@@ -39,14 +40,17 @@ class TokenOutput(QTextBrowser):
         cursor.movePosition(cursor.MoveOperation.End)
         cursor.insertHtml(f'<span style="white-space:pre-wrap;{shade}">{self._escape(token["text"])}</span>')
 
-    def show_prediction(self, result: dict) -> None:
-        """A classifier's labels as probability bars, a masked LM's filled-in text and its guesses, or the text with
-        a tagger's entities marked."""
+    def show_prediction(self, result: dict, question: str = "") -> None:
+        """A classifier's labels as probability bars, a masked LM's filled-in text and its guesses, the text with
+        a tagger's entities marked, or the context (the text) with the answer to `question` marked."""
         self.tokens, self.spans, self.entities, self.entity_spans = [], [], [], []
-        if result["kind"] == "tag":
-            self.entities = list(result["entities"])
+        if result["kind"] in ("tag", "span"):
+            answering = result["kind"] == "span"
+            self.entities = answer_marks(result) if answering else list(result["entities"])
             marked, self.entity_spans = marked_html(self.prompt, self.entities)
-            self.setHtml(f"<p style='white-space:pre-wrap'>{marked}</p>{entity_list_html(self.entities)}")
+            after = (f"<p><b>Q:</b> {self._escape(question)}</p><p>{self._escape(answer_line(result))}</p>"
+                     if answering else entity_list_html(self.entities))
+            self.setHtml(f"<p style='white-space:pre-wrap'>{marked}</p>{after}")
             return
         if result["kind"] == "classify":
             rows = "".join(

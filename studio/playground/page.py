@@ -2,9 +2,10 @@
 
 A causal model streams a continuation; a seq2seq model (an encoder-decoder) streams its target for the source
 typed; a masked LM fills in the [MASK] tokens of the text; a classifier shows the probability of each label for
-the text; a tagger marks the entities it finds in it. An instruction-tuned decoder (instruct) is talked with in the
-Chat view instead (studio/playground/chat_view.py): a system message, the conversation's turns, a message box;
-its history stays while the run stays chosen."""
+the text; a tagger marks the entities it finds in it; a question answerer (span) reads the text as a context with a
+question on it, and marks the answer in the context or says that the context does not answer. An instruction-tuned
+decoder (instruct) is talked with in the Chat view instead (studio/playground/chat_view.py): a system message, the
+conversation's turns, a message box; its history stays while the run stays chosen."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -29,11 +31,12 @@ from PySide6.QtWidgets import (
 from engine.config.schema import PAIR_OBJECTIVES
 from studio.inference import prediction_job, started, token_stream
 from studio.inference_client import Request
+from studio.playground.answer import answer_line, missing_input
 from studio.playground.chat_view import ChatView
 from studio.playground.output import TokenOutput
 from studio.widgets.entity_marks import entities_line
 from studio.widgets.run_picker import RunPicker
-from studio.widgets.run_texts import default_prompt, run_text, unknown_note
+from studio.widgets.run_texts import context_and_question, default_prompt, run_text, unknown_note
 
 
 class Column(QWidget):
@@ -55,6 +58,8 @@ class Column(QWidget):
         self.stream: Request | None = None
         self.busy = False
         """Between Generate and this column's end signal (set on the GUI thread, unlike the thread's state)."""
+        self.question = ""
+        """The question last asked of a question answerer (its answer is marked in the text, the context)."""
         self.picker.choice.run_switched.connect(self._on_run_switched)
 
     def _on_run_switched(self, _run) -> None:
@@ -75,7 +80,7 @@ class Column(QWidget):
         cfg = state.summary.config if state else None
         return cfg.model.objective if cfg else "causal"
 
-    def generate(self, prompt: str, options: dict) -> None:
+    def generate(self, prompt: str, options: dict, question: str = "") -> None:
         run = self.picker.run_dir()
         if run is None:
             self.state.setText("Choose a run with a checkpoint.")
@@ -84,7 +89,7 @@ class Column(QWidget):
         answering = self.objective() in PAIR_OBJECTIVES  # the prompt is a source: the target streams after it
         self.output.start(prompt + "\n→ " if answering else prompt)
         if self.objective() not in ("causal", *PAIR_OBJECTIVES):
-            self.predict(run, prompt)
+            self.predict(run, prompt, question)
             return
         self.state.setText("Generating…")
         self.busy = True
@@ -94,17 +99,23 @@ class Column(QWidget):
         self.stream.sig_failed.connect(self._on_failed)
         self.stream.start()
 
-    def predict(self, run, text: str) -> None:
+    def predict(self, run, text: str, question: str = "") -> None:
+        asking = self.objective() == "span"  # the text is the context of the question
+        if asking and (missing := missing_input(text, question)):
+            self._on_failed(missing)
+            return
         self.state.setText("Predicting…")
         self.busy = True
-        self.job = started(prediction_job(run, self.picker.checkpoint(), text), self, self._on_predicted,
-                           self._on_failed)
+        self.question = question
+        self.job = started(prediction_job(run, self.picker.checkpoint(), text, question if asking else None), self,
+                           self._on_predicted, self._on_failed)
 
     def _on_predicted(self, result: dict) -> None:
         self.busy = False
-        self.output.show_prediction(result)
+        self.output.show_prediction(result, self.question)
         self.state.setText("Most likely: " + result["labels"][0][0] if result["kind"] == "classify" else
                            entities_line(result["entities"]) if result["kind"] == "tag" else
+                           answer_line(result) if result["kind"] == "span" else
                            f"{len(result['guesses'])} [MASK] filled in")
         self.sig_finished.emit()
 
@@ -142,6 +153,12 @@ class PlaygroundPage(QWidget):
         self.prompt_note.setWordWrap(True)
         self.prompt_note.setStyleSheet("color: #92400e;")
         self.prompt_note.setVisible(False)
+        self.question_label = QLabel("<b>Question</b>")
+        self.question = QLineEdit()
+        self.question.setObjectName("question")
+        self.question.setPlaceholderText("A question on the context: the model marks its answer there")
+        self.default_question = ""
+        """The question last taken from the run's corpus (kept, as the prompt is, once the user types their own)."""
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=0.8)
         self.top_k = QSpinBox(minimum=0, maximum=100_000, value=50)
         self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, value=1.0)
@@ -178,6 +195,8 @@ class PlaygroundPage(QWidget):
         side.addWidget(self.prompt_label)
         side.addWidget(self.prompt)
         side.addWidget(self.prompt_note)
+        side.addWidget(self.question_label)
+        side.addWidget(self.question)
         side.addWidget(settings)
         side.addStretch()
         side_w = QWidget()
@@ -198,7 +217,9 @@ class PlaygroundPage(QWidget):
         self.left.picker.sig_changed.connect(self._follow_objective)
         self.compare.toggled.connect(self.right.setVisible)
         self.prompt.textChanged.connect(self._check_prompt)
+        self.question.textChanged.connect(self._check_prompt)
         self.generate_btn.clicked.connect(self.generate)
+        self.question.returnPressed.connect(self.generate_btn.click)
         self.stop_btn.clicked.connect(self.stop)
         for column in (self.left, self.right):
             column.sig_finished.connect(self._on_column_finished)
@@ -208,6 +229,7 @@ class PlaygroundPage(QWidget):
         """Sampling is for causal models; others predict, and their prompt says what to type (instruct runs chat)."""
         objective = self.left.objective()
         answering = objective in PAIR_OBJECTIVES
+        asking = objective == "span"  # the text is a context, with a question on it
         if answering and self.objective_shown not in PAIR_OBJECTIVES and self.temperature.value() == 0.8:
             self.temperature.setValue(0.0)  # a target is written greedily unless asked otherwise
         self.objective_shown = objective
@@ -216,17 +238,24 @@ class PlaygroundPage(QWidget):
         self._show_chat_or_prompt()
         self.settings.setEnabled(objective == "causal" or answering)
         self.generate_btn.setText({"masked": "Fill in [MASK]", "classify": "Classify", "seq2seq": "Write the target",
-                                   "tag": "Find entities"}.get(objective, "Generate"))
-        self.prompt_label.setText("<b>Source</b>" if answering else "<b>Prompt</b>")
+                                   "tag": "Find entities", "span": "Find the answer"}.get(objective, "Generate"))
+        self.prompt_label.setText("<b>Source</b>" if answering else "<b>Context</b>" if asking else "<b>Prompt</b>")
+        self.prompt.setMaximumHeight(160 if asking else 80)
         hints = {"masked": "Type a text with [MASK] where the model should fill in a token",
                  "classify": "Type a text to classify", "causal": "A prompt to continue",
                  "seq2seq": "A source: the model writes its target (a sentence to translate, a text to sum up)",
-                 "tag": "A sentence: the model marks the entities it finds (people, places, organisations…)"}
+                 "tag": "A sentence: the model marks the entities it finds (people, places, organisations…)",
+                 "span": "A context: a paragraph the answer to the question below is looked for in"}
         self.prompt.setPlaceholderText(hints.get(objective, ""))
         typed = self.prompt.toPlainText()
+        text = run_text(self.store, self.left.picker.run_dir())
+        context, question = context_and_question(text) if asking else (default_prompt(text, objective), "")
         if not typed.strip() or typed == self.default_prompt:  # the user's own prompt stays
-            self.default_prompt = default_prompt(run_text(self.store, self.left.picker.run_dir()), objective)
-            self.prompt.setPlainText(self.default_prompt)
+            self.default_prompt = context
+            self.prompt.setPlainText(context)
+        if not self.question.text().strip() or self.question.text() == self.default_question:  # so does a question
+            self.default_question = question
+            self.question.setText(question)
         self._check_prompt()
 
     def _show_chat_or_prompt(self) -> None:
@@ -235,11 +264,14 @@ class PlaygroundPage(QWidget):
         for widget in (self.prompt_label, self.prompt, self.compare, self.generate_btn, self.stop_btn,
                        self.left.output, self.left.state):
             widget.setVisible(not self.chatting)
+        for widget in (self.question_label, self.question):
+            widget.setVisible(self.objective_shown == "span")
         self.chat.setVisible(self.chatting)
         self.beams.setEnabled(not self.chatting)  # a reply streams a token at a time
 
     def _check_prompt(self) -> None:
-        note = unknown_note(self.left.picker.run_dir(), self.prompt.toPlainText())
+        asked = self.question.text() if self.objective_shown == "span" else ""
+        note = unknown_note(self.left.picker.run_dir(), self.prompt.toPlainText() + asked)
         self.prompt_note.setText(note)
         self.prompt_note.setVisible(bool(note) and not self.chatting)
 
@@ -261,7 +293,7 @@ class PlaygroundPage(QWidget):
         self.generate_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
         for column in self.columns():
-            column.generate(self.prompt.toPlainText(), options)
+            column.generate(self.prompt.toPlainText(), options, self.question.text())
 
     def stop(self) -> None:
         for column in self.columns():

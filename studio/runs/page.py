@@ -1,6 +1,6 @@
-"""The Runs page: a table of runs, an overlay of the selected runs' curves, their config differences,
-and actions (open, resume, extend, duplicate and edit, fine-tune, export (Hugging Face or GGUF), delete,
-open folder)."""
+"""The Runs page: a table of runs, an overlay of the selected runs' curves, a run's few-shot evaluations
+(studio/runs/fewshot_panel.py), their config differences, and actions (open, resume, extend, duplicate and edit,
+fine-tune, export (Hugging Face or GGUF), delete, open folder)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from engine.core.text import human_count, human_seconds
 from engine.run.folder import CHECKPOINTS_DIR
 from engine.run.runinfo import delete_run
 from studio.runs.config_diff import config_differences
+from studio.runs.fewshot_panel import FewshotPanel
 from studio.runs.queue_panel import QueuePanel
 from studio.runs.sorting import SORT_ROLE, SortItem, kept_sort, restore_sort, sort_keys
 from studio.runs.sweep_view import SweepView, best_run
@@ -137,6 +138,8 @@ class RunsPage(QWidget):
         self.views = QTabWidget()
         self.views.addTab(self.plot, "Curves")
         self.views.addTab(self.sweep_view, "Sweep")
+        self.fewshot_panel = FewshotPanel(store)
+        self.views.addTab(self.fewshot_panel, "Few-shot")
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.views)
         right.addWidget(self.diff)
@@ -286,6 +289,7 @@ class RunsPage(QWidget):
         self.diff.setPlainText("\n".join(lines) if lines else ("The selected configs are identical."
                                                                if len(configs) > 1 else ""))
         one = len(paths) == 1
+        self.fewshot_panel.set_run(paths[0] if one else None)
         run = self.store.runs.get(paths[0]) if one else None
         self.buttons["open"].setEnabled(one)
         self.buttons["resume"].setEnabled(bool(run and run.summary.resumable and run.summary.status != "finished"))

@@ -6,19 +6,17 @@ them, with `engine prepare`'s report. A bad conversation is refused in the engin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from engine.config import schema as C
 from engine.data.chat_data import chat_files, read_conversations
 from engine.data.chat_prepare import chat_report, prepare_chats
 from engine.run.humanlog import counted
+from studio.state.records_corpus import SHOWN, PreparedRecords, any_context
 
-SHOWN = 5
-"""The conversations the preview shows."""
 SPEAKERS = {"system": "System", "user": "User", "assistant": "Assistant"}
-ANY_LENGTH = 1 << 30
-"""A context no conversation is longer than: the page measures the corpus; the Model page judges the context."""
 
 
 def is_chat(path: str | Path) -> bool:
@@ -44,32 +42,30 @@ def preview_chats(data: C.DataConfig, shown: int = SHOWN) -> ChatPreview:
 
 
 @dataclass
-class PreparedChats:
-    tokenizer: object
+class PreparedChats(PreparedRecords):
     conversations: int
+    """The conversations (`tokens` counts every conversation's tokens in the template)."""
     turns: int
     """The assistant's turns, which training learns."""
-    tokens: int
-    """Every conversation's tokens in the template."""
-    report: list[str]
-    """`engine prepare`'s lines for conversations, less the one about the model's context (the Model page's)."""
+
+    noun: ClassVar[str] = "conversation"
+    unit: ClassVar[str] = "conversations"
 
     @property
-    def vocab_size(self) -> int:
-        return self.tokenizer.vocab_size
+    def records(self) -> int:
+        return self.conversations
 
-    def ready_line(self) -> str:
-        return (f"Ready: {counted(self.conversations, 'conversation')} ({counted(self.turns, 'assistant turn')}), "
-                f"{counted(self.tokens, 'token')}, vocabulary of {self.vocab_size:,}.")
+    def counted(self) -> str:
+        return f"{super().counted()} ({counted(self.turns, 'assistant turn')})"
 
 
 def prepare_chat_corpus(cfg: C.RunConfig, progress: Callable[[str, str], None]) -> PreparedChats:
     """Read the conversations and train the [tokenizer] section's tokenizer on them as training does;
     `progress(stage, message)` reports, and raises to cancel."""
-    cfg = replace(cfg, model=replace(cfg.model, block_size=ANY_LENGTH))
+    cfg = any_context(cfg)
     prepared = prepare_chats(cfg, progress=progress)
     splits = (prepared.data.train, prepared.data.val, prepared.data.test)
     turns = sum(m["role"] == "assistant" for s in splits for c in s.conversations for m in c)
     tokens = sum(len(idx) + 1 for s in splits for idx, _ in s.rows)
-    return PreparedChats(prepared.tokenizer, sum(len(s) for s in splits), turns, tokens,
-                         chat_report(cfg, prepared)[:-1])
+    return PreparedChats(prepared.tokenizer, tokens, chat_report(cfg, prepared)[:-1], sum(len(s) for s in splits),
+                         turns)

@@ -1,5 +1,5 @@
-"""The current corpus: its source, and what was derived from it (the preview's pairs or tagged sentences, the
-prepared corpus and its ready line and report, an error). A new source clears everything derived from the old
+"""The current corpus: its source, and what was derived from it (the preview's pairs, tagged sentences or questions,
+the prepared corpus and its ready line and report, an error). A new source clears everything derived from the old
 one, so no panel goes on describing a corpus that is no longer chosen."""
 
 from __future__ import annotations
@@ -8,13 +8,15 @@ from dataclasses import dataclass
 
 from studio.state.chat_corpus import is_chat
 from studio.state.events import Event
+from studio.state.qa_corpus import QuestionsPreview, is_questions
 from studio.state.tagged_corpus import TaggedPreview, is_tagged
 
 
 def records_objective(path: str) -> str | None:
     """The objective a source's records are for, or None for text and tables: tagged sentences teach a tagger
-    (tag), conversations a decoder the assistant's turns (instruct)."""
-    return "tag" if is_tagged(path) else "instruct" if is_chat(path) else None
+    (tag), conversations a decoder the assistant's turns (instruct), questions on contexts a question answerer
+    (span)."""
+    return "tag" if is_tagged(path) else "instruct" if is_chat(path) else "span" if is_questions(path) else None
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,10 @@ class CorpusState:
         self.pairs: list[tuple[str, str]] = []
         self.tagged: TaggedPreview | None = None
         """A tagged corpus's sentences and entity types (named entities), None for any other source."""
+        self.questions: QuestionsPreview | None = None
+        """Questions on contexts with their answers (question answering), None for any other source."""
         self.report: list[str] = []
-        """What preparing a tagged corpus reported (the engine's lines), [] before or for another source."""
+        """What preparing a corpus of records reported (the engine's lines), [] before or for another source."""
         self.prepared: Prepared | None = None
         self.message = ""
         """The ready line once prepared (or what was cancelled)."""
@@ -42,7 +46,7 @@ class CorpusState:
         """Another source (or another reading of it): nothing derived from the old one still holds."""
         self.source = str(source)
         self.pairs, self.prepared, self.message, self.error = [], None, "", ""
-        self.tagged, self.report = None, []
+        self.tagged, self.questions, self.report = None, None, []
         self.changed.emit()
 
     def forget_prepared(self) -> None:
@@ -51,8 +55,9 @@ class CorpusState:
             self.prepared, self.message, self.report = None, "", []
             self.changed.emit()
 
-    def previewed(self, pairs: list[tuple[str, str]], tagged: TaggedPreview | None = None) -> None:
-        self.pairs, self.tagged, self.error = list(pairs), tagged, ""
+    def previewed(self, pairs: list[tuple[str, str]], tagged: TaggedPreview | None = None,
+                  questions: QuestionsPreview | None = None) -> None:
+        self.pairs, self.tagged, self.questions, self.error = list(pairs), tagged, questions, ""
         self.changed.emit()
 
     def set_prepared(self, tokens: int, vocab: int, message: str, report: list[str] | tuple = ()) -> None:
@@ -66,5 +71,5 @@ class CorpusState:
     def failed(self, error: str) -> None:
         """Reading or preparing failed: nothing measured stands, and the panels say why."""
         self.pairs, self.prepared, self.message, self.error = [], None, "", error
-        self.tagged, self.report = None, []
+        self.tagged, self.questions, self.report = None, None, []
         self.changed.emit()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
+from typing import ClassVar
 
 from engine.config import schema as C
 from engine.core.errors import UserError
@@ -31,11 +32,10 @@ from engine.data.tagged import (
     word_pieces,
 )
 from engine.run.humanlog import counted
+from studio.state.records_corpus import SHOWN, PreparedRecords
 
 SNIFF_LINES = 20
 """The non-blank lines of a text file looked at to tell CoNLL from prose."""
-SHOWN = 5
-"""The sentences the preview shows with their entities marked."""
 
 
 # ----- is it tagged? ------------------------------------------------------------------------------------
@@ -118,21 +118,16 @@ def preview_tagged(data: C.DataConfig, shown: int = SHOWN) -> TaggedPreview:
 
 # ----- Prepare: the tokenizer and the engine's report ------------------------------------------------------
 @dataclass
-class PreparedTagged:
-    tokenizer: object
+class PreparedTagged(PreparedRecords):
     sentences: int
-    tokens: int
-    """Every sentence's pieces, as the tagger reads them (no [CLS] and [SEP])."""
-    report: list[str]
-    """`engine prepare`'s lines for a tagged corpus, less the one about the model's context (the Model page's)."""
+    """The tagged sentences (`tokens` counts their pieces as the tagger reads them, no [CLS] and [SEP])."""
+
+    noun: ClassVar[str] = "tagged sentence"
+    unit: ClassVar[str] = "sentences"
 
     @property
-    def vocab_size(self) -> int:
-        return self.tokenizer.vocab_size
-
-    def ready_line(self) -> str:
-        return (f"Ready: {counted(self.sentences, 'tagged sentence')}, {counted(self.tokens, 'token')}, vocabulary "
-                f"of {self.vocab_size:,}.")
+    def records(self) -> int:
+        return self.sentences
 
 
 def prepare_tagged(cfg: C.RunConfig, progress: Callable[[str, str], None]) -> PreparedTagged:
@@ -144,4 +139,4 @@ def prepare_tagged(cfg: C.RunConfig, progress: Callable[[str, str], None]) -> Pr
     progress("measure", f"splitting {counted(len(sentences), 'sentence')} into pieces")
     tokens = sum(len(ids) for ids, _ in word_pieces(tokenizer, [s.words for s in sentences]))
     report = tag_report(cfg, sentences, tokenizer)[:-1]  # its last line judges a context this page does not set
-    return PreparedTagged(tokenizer, len(sentences), tokens, report)
+    return PreparedTagged(tokenizer, tokens, report, len(sentences))

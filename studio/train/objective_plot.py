@@ -1,6 +1,6 @@
 """The Train page's second plot, which follows the run's objective: validation perplexity for a causal LM; accuracy
 for a masked LM (with next-sentence accuracy), a classifier (with macro-F1) and a tagger; the generated targets'
-scores on 0-100 for seq2seq and instruct.
+scores on 0-100 for seq2seq and instruct; a question answerer's exact match and F1 (span).
 
 Where the evaluations measured accuracy on the training data too (every evaluation of a classifier does), it is
 drawn beside the validation accuracy: a grokking run's training accuracy reaches 100% long before its validation
@@ -21,14 +21,17 @@ ACCURACY = (("train_accuracy", "training accuracy", PALETTE[0]), ("val_accuracy"
 SECOND = {"masked": ("val_nsp_accuracy", "next sentence"), "classify": ("val_macro_f1", "macro-F1"),
           "tag": ("val_entity_f1", "entity F1")}
 """The score drawn beside the accuracy."""
+SPAN_SCORES = (("val_exact_match", "exact match"), ("val_f1", "F1"))
+"""A question answerer's scores of the answers it finds, as SQuAD defines them (0-1)."""
 TITLES = {"causal": "Validation perplexity", "masked": "Masked-token and next-sentence accuracy",
           "classify": "Validation accuracy and macro-F1", "seq2seq": "Generated targets against references (0-100)",
-          "instruct": "Generated responses against references (0-100)", "tag": "Validation word accuracy and entity F1"}
+          "instruct": "Generated responses against references (0-100)", "tag": "Validation word accuracy and entity F1",
+          "span": "Validation answers: exact match and F1"}
 WITH_TRAINING = {"masked": "Masked-token accuracy (training and validation) and next-sentence accuracy",
                  "classify": "Training and validation accuracy, and macro-F1",
                  "tag": "Word accuracy (training and validation) and entity F1"}
 """The titles once the training accuracy is drawn too."""
-KNOWN_RANGES = {"masked": UNIT, "classify": UNIT, "tag": UNIT, "seq2seq": PERCENT, "instruct": PERCENT}
+KNOWN_RANGES = {"masked": UNIT, "classify": UNIT, "tag": UNIT, "span": UNIT, "seq2seq": PERCENT, "instruct": PERCENT}
 
 
 def objective_title(objective: str, *, training: bool = False) -> str:
@@ -49,6 +52,11 @@ def draw_objective_plot(plot: MetricPlot, run, x: Callable) -> None:
             if c[key].steps:
                 plot.set_series(name, x(c[key]), [v * scale for v in c[key].values],
                                 color=PALETTE[(1 + i) % len(PALETTE)], symbol="o")
+        return
+    if run.objective == "span":  # F1 dashed: it equals exact match where every answer is found or missed whole
+        for i, (key, name) in enumerate(SPAN_SCORES):
+            if c[key].steps:
+                plot.set_series(name, x(c[key]), c[key].values, color=PALETTE[1 + 3 * i], symbol="o", dashed=i == 1)
         return
     second = SECOND.get(run.objective)
     for key, name, color in (*ACCURACY, *([(*second, PALETTE[4])] if second else [])):

@@ -44,6 +44,13 @@ def default_prompt(text: str, objective: str) -> str:
     return line
 
 
+def context_and_question(text: str) -> tuple[str, str]:
+    """A question answerer's (span) default context and question: those of its first validation window, which reads
+    `[CLS] question [SEP] context [SEP]`; ("", "") when the text is not framed so."""
+    parts = [part.strip() for part in text.strip().removeprefix("[CLS]").split("[SEP]")]
+    return (parts[1], parts[0]) if len(parts) > 1 and all(parts[:2]) else ("", "")
+
+
 @lru_cache(maxsize=8)
 def _tokenizer(path: str, mtime: float):
     from engine.data.tokenizer import Tokenizer

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent, QTextDocument
+from PySide6.QtGui import QMouseEvent, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QApplication, QSplitter
 
 from studio.main_window import PAGES
@@ -145,3 +145,32 @@ def shown_text(label) -> str:
     doc = QTextDocument()
     doc.setHtml(label.text())
     return doc.toPlainText()
+
+
+def marked_chars(output) -> str:
+    """The characters of the output's first paragraph drawn on a background (marked entities or an answer, with
+    their labels)."""
+    block = output.document().firstBlock()
+    cursor = QTextCursor(output.document())
+    chars = []
+    for i, char in enumerate(block.text()):
+        cursor.setPosition(block.position() + i + 1)  # the format of the character before the cursor
+        if cursor.charFormat().background().style() != Qt.BrushStyle.NoBrush:
+            chars.append(char)
+    return "".join(chars)
+
+
+def opened_help_demo(window, words: str, objective: str, tokenizer: str, file_name: str):
+    """The Help menu's demo whose entry holds `words`, opened: the Model page shown with its recipe (`objective`,
+    `tokenizer`), its corpus written as `file_name` and on the Corpus page with the same tokenizer. Returns the run
+    config in the form."""
+    help_action(window, words).trigger()
+    page = window.model_page
+    assert window.stack.currentWidget() is page
+    cfg, _ = page.current_config()
+    assert cfg.model.objective == objective and cfg.tokenizer.kind == tokenizer
+    assert Path(cfg.data.path).name == file_name and Path(cfg.data.path).is_file()
+    corpus = window.corpus_page
+    assert corpus.path.text() == cfg.data.path and corpus.kind.currentText() == tokenizer
+    assert corpus.vocab_size.value() == cfg.tokenizer.vocab_size
+    return cfg

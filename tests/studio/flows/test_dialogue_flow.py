@@ -4,7 +4,6 @@ instruct run talked with in the Playground's Chat view: a reply streams into the
 the next message, and Reset clears it."""
 
 import json
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -12,21 +11,14 @@ from PySide6.QtCore import Qt
 from engine.demo import make_demo_corpus
 from studio.state.chat import Turn
 from tests.helpers import train_chat_demo
-from tests.studio.helpers import go_to, help_action, shown_text, use_corpus
+from tests.studio.helpers import go_to, opened_help_demo, shown_text, use_corpus
 
 SYSTEM = "You are the assistant of a small shop."
 
 
 def test_the_help_menu_opens_the_dialogue_demo(qtbot, window):
-    help_action(window, "dialogue demo").trigger()
-    page = window.model_page
-    assert window.stack.currentWidget() is page
-    cfg, _ = page.current_config()
-    assert cfg.model.objective == "instruct" and cfg.tokenizer.kind == "bpe"
-    assert Path(cfg.data.path).name == "dialogue.jsonl" and Path(cfg.data.path).is_file()
-    corpus = window.corpus_page
-    assert corpus.path.text() == cfg.data.path and corpus.kind.currentText() == "bpe"
-    assert corpus.vocab_size.value() == cfg.tokenizer.vocab_size
+    opened_help_demo(window, "dialogue demo", "instruct", "bpe", "dialogue.jsonl")
+    page, corpus = window.model_page, window.corpus_page
     assert "dialogue demo is ready" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: " conversations. The first 5:" in corpus.preview.toPlainText(), timeout=30000)
     assert "\nUser: " in corpus.preview.toPlainText() and "\nAssistant: " in corpus.preview.toPlainText()

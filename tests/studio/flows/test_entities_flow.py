@@ -15,7 +15,7 @@ from studio.inference import prediction_job, started
 from studio.state.entities import OVERALL
 from studio.widgets.entity_marks import entities_line, type_color
 from tests.studio.conftest import tiny_model
-from tests.studio.helpers import help_action, predict_in_playground, press_train
+from tests.studio.helpers import marked_chars, opened_help_demo, predict_in_playground, press_train
 
 TYPES = ["DATE", "LOC", "ORG", "PER"]
 SENTENCE = "Ada Lovelace flew to Paris on May 3 ."
@@ -36,18 +36,6 @@ def prepare_tagged(qtbot, window, path: Path) -> None:
     assert "entities DATE " in page.tagged_view.text()  # the engine's report, once prepared
     assert page.stats.values["documents"].text().endswith(" sentences")
     qtbot.mouseClick(page.use_btn, Qt.MouseButton.LeftButton)
-
-
-def colored_text(output) -> str:
-    """The characters of the output's first paragraph drawn on a background (the marked entities and their types)."""
-    block = output.document().firstBlock()
-    cursor = QTextCursor(output.document())
-    chars = []
-    for i, char in enumerate(block.text()):
-        cursor.setPosition(block.position() + i + 1)  # the format of the character before the cursor
-        if cursor.charFormat().background().style() != Qt.BrushStyle.NoBrush:
-            chars.append(char)
-    return "".join(chars)
 
 
 @pytest.mark.slow  # a few seconds of training; ./dev test --quick leaves it out
@@ -100,20 +88,13 @@ def test_a_tagger_designed_trained_and_tried_through_the_gui(qtbot, window, tmp_
         cursor = QTextCursor(column.output.document())
         cursor.setPosition(a + 1)
         assert cursor.charFormat().background().color().name() == type_color(e["kind"])
-    assert colored_text(column.output).replace("\u00a0", " ") == "".join(f"{e['text']} {e['kind']}" for e in found)
+    assert marked_chars(column.output).replace("\u00a0", " ") == "".join(f"{e['text']} {e['kind']}" for e in found)
     assert entities_line(found).split(":")[0] in column.state.text()
 
 
 def test_the_help_menu_opens_the_named_entities_demo(qtbot, window):
-    help_action(window, "named-entities").trigger()
-    page = window.model_page
-    assert window.stack.currentWidget() is page
-    cfg, _ = page.current_config()
-    assert cfg.model.objective == "tag" and cfg.tokenizer.kind == "wordpiece"
-    assert Path(cfg.data.path).name == "entities.conll" and Path(cfg.data.path).is_file()
-    corpus = window.corpus_page
-    assert corpus.path.text() == cfg.data.path and corpus.kind.currentText() == "wordpiece"
-    assert corpus.vocab_size.value() == cfg.tokenizer.vocab_size
+    opened_help_demo(window, "named-entities", "tag", "wordpiece", "entities.conll")
+    page, corpus = window.model_page, window.corpus_page
     assert "named-entities demo is ready" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not corpus.tagged_view.isHidden(), timeout=30000)
     qtbot.waitUntil(page.train_btn.isEnabled, timeout=30000)

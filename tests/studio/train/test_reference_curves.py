@@ -43,6 +43,14 @@ def test_a_recipe_on_a_generated_corpus_and_a_name_without_a_curve():
     assert reference_note(run_config("my-model", "demo:induction")) == ""
 
 
+def test_a_demo_opened_from_the_help_menu_gets_its_recipes_curve(tmp_path):
+    from studio.demo_runs import demo_run_config
+
+    cfg = demo_run_config("entities", tmp_path / "corpora" / "entities.conll", tmp_path / "cache")  # as Help writes it
+    assert cfg.name == "entities" and reference_for(cfg) == reference_curve("entities")
+    assert reference_for(run_config("entities", tmp_path / "my-tags.conll", kind="wordpiece")) is None
+
+
 def write_run(runs, name: str, corpus) -> object:
     """A finished run folder as the engine leaves it, enough for the Train page to show its curves."""
     import json
