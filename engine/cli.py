@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from engine.core.commands import EXIT_CRASH, EXIT_FAULT, EXIT_USER, Command, say_error
 from engine.core.errors import UserError
@@ -44,6 +45,7 @@ def commands() -> list[Command]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()  # a time budget counts from here: the user's wait includes the set-up
     if argv is None:  # a real command line: train/resume restart once with tcmalloc where the machine has it
         restart_with_allocator(sys.argv[1:])
     parser = build_parser()
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USER
-    args.argv = list(argv if argv is not None else sys.argv[1:])
+    args.argv, args.started = list(argv if argv is not None else sys.argv[1:]), started
     try:
         return args.func(args) or 0
     except UserError as e:

@@ -84,7 +84,7 @@ def _launch_or_train(cfg, args, run_dir: Path, *, resume: bool) -> int:
             if max(int(g) for g in visible.split(",")) >= have:
                 raise UserError(f"train.device = {cfg.train.device!r} but this machine has {have} CUDA GPU(s)")
         return launch_local(args.argv, n, visible)
-    return _run_trainer(cfg, run_dir, resume=resume, events=args.events)
+    return _run_trainer(cfg, run_dir, resume=resume, events=args.events, started=getattr(args, "started", None))
 
 
 def cmd_resume(args) -> int:
@@ -118,7 +118,7 @@ def _under_launcher_worker() -> bool:
     return int(os.environ.get("RANK", "0")) > 0
 
 
-def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> int:
+def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None, started: float | None = None) -> int:
     as_json = events if events is not None else not sys.stdout.isatty()
     quiet = _under_launcher_worker()  # with several processes rank 0 alone reports
     writer = EventWriter(None, echo=sys.stdout if as_json and not quiet else None)
@@ -134,7 +134,7 @@ def _run_trainer(cfg, run_dir: Path, *, resume: bool, events: bool | None) -> in
         from engine.train.recovery import TrainingStopped
         from engine.train.trainer import Trainer
 
-        trainer = Trainer(cfg, events=writer, run_dir=run_dir, resume=resume)
+        trainer = Trainer(cfg, events=writer, run_dir=run_dir, resume=resume, started=started)
         trainer.setup()
         reason = trainer.fit()
         test = trainer.task.evaluate_test(trainer.model)  # all ranks; None: no test split

@@ -19,14 +19,19 @@ class TimeBudget:
 
     budget_s = 0.0
     budget: dict = {}
-    budget_origin = 0.0
-    skip_eval = False
-    """Elapsed seconds at the first step: the schedule's time starts there, after the first evaluation."""
     """What the dial chose and why, for the started event: {key: {"value", "why"}} (engine/plan/budget.py)."""
+    budget_origin = 0.0
+    """Elapsed seconds at the first step: the schedule's time starts there, after the first evaluation."""
+    skip_eval = False
+    started: float | None = None
+    """When the user's wait began on the trainer's clock (the command's start: `Trainer(started=...)`); a new run's
+    set-up until then (imports, corpus, model) is spent from its budget. None: the time starts at the first step."""
 
     def start_clock(self) -> None:
         """This session's time starts: its elapsed time, the throughput's mark, the activities' stopwatch."""
         self.t0 = self.now()
+        if self.budget_s and self.started is not None and not self.resume:  # the set-up was the user's wait too
+            self.elapsed_before = max(0.0, self.t0 - self.started)
         self._mark = (self.step, self.t0)
         self.clock = Stopwatch(self.now)
         self.budget_from = self.step

@@ -61,9 +61,9 @@ _trainers_made = 0
 
 class Trainer(Recovery, Checkpointing, TimeBudget, Intervening):
     def __init__(self, cfg: RunConfig, *, events: EventWriter, run_dir: Path | None = None, resume: bool = False,
-                 corpus: PreparedCorpus | None = None, clock=time.monotonic):
+                 corpus: PreparedCorpus | None = None, clock=time.monotonic, started: float | None = None):
         """`corpus` skips corpus preparation (benchmarks feed synthetic tokens this way); `clock`: the run's time."""
-        self.now = clock
+        self.now, self.started = clock, started
         global _trainers_made
         self.cfg = check(cfg, resuming=resume)
         self.given_corpus = corpus

@@ -124,13 +124,15 @@ class FakeClock:
         return self.t
 
 
-def run_on_a_fake_clock(cfg, *, step_s: float, eval_s: float):
-    """Train with each step taking `step_s` and each evaluation `eval_s` of the fake clock's seconds."""
+def run_on_a_fake_clock(cfg, *, step_s: float, eval_s: float, setup_s: float | None = None):
+    """Train with each step taking `step_s` and each evaluation `eval_s` of the fake clock's seconds; `setup_s`: the
+    command started that long before the first step (None: the trainer is not told when it started)."""
     clock, events = FakeClock(), []
     writer = EventWriter(None)
     writer.listeners.append(events.append)
-    trainer = Trainer(cfg, events=writer, clock=clock)
+    trainer = Trainer(cfg, events=writer, clock=clock, started=None if setup_s is None else 0.0)
     trainer.setup()
+    clock.t += setup_s or 0.0
     step, assess = trainer.train_step, trainer.evaluate
 
     def train_step():
@@ -167,6 +169,19 @@ def test_the_budget_ends_the_run_on_time_with_its_evaluations_counted(tmp_path, 
     assert started["budget"]["train.time_budget"]["value"] == 100
     assert started["budget"]["model.n_layer"] == {"value": 1, "why": "set in the config"}
     assert "budget: train.schedule = wsd: warm up, hold, decay" in describe(started)
+
+
+def test_the_set_up_before_the_first_step_is_spent_from_the_budget(tmp_path, tiny_text):
+    ends = {}
+    for setup_s in (None, 20.0):
+        cfg = tiny_config(tiny_text, tmp_path / str(setup_s), train={"time_budget": 100, "max_steps": 10_000})
+        trainer, reason, events = run_on_a_fake_clock(cfg, step_s=1.0, eval_s=0.0, setup_s=setup_s)
+        assert reason == "finished" and 95 <= trainer.elapsed() <= 100, (setup_s, trainer.elapsed())
+        finished_at = [e for e in events if e.type == "step"][-1]
+        ends[setup_s] = trainer.step
+        if setup_s:
+            assert finished_at["elapsed"] >= setup_s  # the run's time includes the wait before its first step
+    assert 15 <= ends[None] - ends[20.0] <= 25  # some 20 steps of 1 s fewer
 
 
 def test_a_minimal_config_with_only_a_corpus_and_a_budget_trains_and_says_what_it_chose(tmp_path, tiny_text, capsys):
