@@ -43,17 +43,13 @@ def preview_chats(data: C.DataConfig, shown: int = SHOWN) -> ChatPreview:
 
 @dataclass
 class PreparedChats(PreparedRecords):
-    conversations: int
-    """The conversations (`tokens` counts every conversation's tokens in the template)."""
+    """The records: the conversations (`tokens` counts every conversation's tokens in the template)."""
+
     turns: int
     """The assistant's turns, which training learns."""
 
     noun: ClassVar[str] = "conversation"
     unit: ClassVar[str] = "conversations"
-
-    @property
-    def records(self) -> int:
-        return self.conversations
 
     def counted(self) -> str:
         return f"{super().counted()} ({counted(self.turns, 'assistant turn')})"

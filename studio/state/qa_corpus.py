@@ -105,15 +105,11 @@ def preview_questions(data: C.DataConfig, shown: int = SHOWN) -> QuestionsPrevie
 # ----- Prepare: the tokenizer and the engine's report ------------------------------------------------------
 @dataclass
 class PreparedQuestions(PreparedRecords):
-    questions: int
-    """The questions (`tokens` counts each one's question and context tokens, framed as the model reads them)."""
+    """The records: the questions (`tokens` counts each one's question and context tokens, framed as the model
+    reads them)."""
 
     noun: ClassVar[str] = "question"
     unit: ClassVar[str] = "questions"
-
-    @property
-    def records(self) -> int:
-        return self.questions
 
 
 def prepare_questions(cfg: C.RunConfig, progress: Callable[[str, str], None]) -> PreparedQuestions:

@@ -24,22 +24,20 @@ def any_context(cfg: C.RunConfig) -> C.RunConfig:
 
 @dataclass
 class PreparedRecords:
-    """A corpus of records prepared: a kind subclasses it, adds its counts and says `records` and its nouns."""
+    """A corpus of records prepared: a kind subclasses it for its nouns (and any counts of its own)."""
 
     tokenizer: object
     tokens: int
     """Every record's tokens as the model reads them."""
     report: list[str]
     """`engine prepare`'s lines for this kind of corpus, less the one about the model's context."""
+    records: int
+    """The sentences, conversations or questions read."""
 
     noun: ClassVar[str] = "record"
     """What one record is called in the ready line ("tagged sentence")."""
     unit: ClassVar[str] = "records"
     """What the statistics card calls the records ("sentences")."""
-
-    @property
-    def records(self) -> int:
-        raise NotImplementedError
 
     @property
     def vocab_size(self) -> int:

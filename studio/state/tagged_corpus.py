@@ -119,15 +119,10 @@ def preview_tagged(data: C.DataConfig, shown: int = SHOWN) -> TaggedPreview:
 # ----- Prepare: the tokenizer and the engine's report ------------------------------------------------------
 @dataclass
 class PreparedTagged(PreparedRecords):
-    sentences: int
-    """The tagged sentences (`tokens` counts their pieces as the tagger reads them, no [CLS] and [SEP])."""
+    """The records: the tagged sentences (`tokens` counts their pieces as the tagger reads them, no [CLS] and [SEP])."""
 
     noun: ClassVar[str] = "tagged sentence"
     unit: ClassVar[str] = "sentences"
-
-    @property
-    def records(self) -> int:
-        return self.sentences
 
 
 def prepare_tagged(cfg: C.RunConfig, progress: Callable[[str, str], None]) -> PreparedTagged:

@@ -74,12 +74,12 @@ def test_prepare_trains_the_tokenizer_on_the_sentences_and_says_what_the_engine_
     said = []
     prepared = prepare_tagged(cfg, lambda stage, message: said.append(stage))
     assert "read" in said and "tokenizer" in said
-    assert prepared.report[0].startswith(f"sentences {prepared.sentences:,}, words ")
+    assert prepared.report[0].startswith(f"sentences {prepared.records:,}, words ")
     assert prepared.report[1].startswith("entities DATE ") and "PER" in prepared.report[1]
     assert not any("model.block_size" in line for line in prepared.report)  # the context is the Model page's
     assert "B-PER" not in prepared.tokenizer.hf.get_vocab()  # never trained on the tags
-    assert prepared.tokens > prepared.sentences * 5
-    assert prepared.ready_line() == (f"Ready: {prepared.sentences:,} tagged sentences, {prepared.tokens:,} tokens, "
+    assert prepared.tokens > prepared.records * 5
+    assert prepared.ready_line() == (f"Ready: {prepared.records:,} tagged sentences, {prepared.tokens:,} tokens, "
                                      f"vocabulary of {prepared.vocab_size:,}.")
 
 

@@ -87,7 +87,7 @@ def test_prepare_trains_the_tokenizer_on_contexts_and_questions_and_says_what_th
     said = []
     prepared = prepare_questions(cfg, lambda stage, message: said.append(stage))
     assert "read" in said and "tokenizer" in said
-    n = prepared.questions
+    n = prepared.records
     assert prepared.report[0].startswith(f"questions {n:,} on ") and "the context does not answer" in prepared.report[0]
     assert prepared.report[1].startswith("tokens per context: mean ")
     assert not any("block_size" in line or "windows" in line for line in prepared.report)  # the Model page's
