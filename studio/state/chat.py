@@ -29,7 +29,7 @@ class Turn:
 class ChatState:
     def __init__(self) -> None:
         self.changed = Event()
-        """() a turn, the streaming reply, the run or a note changed."""
+        """() a turn, the streaming reply, the run, the system message or a note changed."""
         self.run: Path | None = None
         self.system = ""
         """The system message the conversation opens with ("" for none): the next reply reads it as it is then."""
@@ -53,7 +53,10 @@ class ChatState:
             self.reset()
 
     def set_system(self, text: str) -> None:
-        self.system = text
+        """The conversation shows the system message as it is now: the one the next reply reads with every turn."""
+        if text != self.system:
+            self.system = text
+            self.changed.emit()
 
     def problem(self, text: str) -> str | None:
         """Why `text` cannot be sent now, as a sentence, or None."""

@@ -90,9 +90,11 @@ def test_a_tiny_instruct_run_is_talked_with_in_the_chat_view(qtbot, window, tmp_
     qtbot.waitUntil(lambda: not state.replying, timeout=60000)
     assert [t.role for t in state.turns] == ["user", "assistant", "user", "assistant"]
     assert conversation_text(chat).count("You: ") == 2 and chat.reset_btn.isEnabled()
+    qtbot.keyClicks(chat.system, " Be brief.")  # the conversation shows the system message the next reply reads
+    assert conversation_text(chat).startswith(f"System: {SYSTEM} Be brief.\nYou: How much is the lamp?")
 
     qtbot.mouseClick(chat.reset_btn, Qt.MouseButton.LeftButton)
     assert state.turns == [] and conversation_text(chat) == "" and not chat.reset_btn.isEnabled()
-    assert chat.system.toPlainText() == SYSTEM  # a setting: it stays for the next conversation
+    assert chat.system.toPlainText() == f"{SYSTEM} Be brief."  # a setting: it stays for the next conversation
     qtbot.mouseClick(chat.send_btn, Qt.MouseButton.LeftButton)  # nothing typed: said, nothing sent
     assert "Type a message first." in chat.status.text() and state.turns == []

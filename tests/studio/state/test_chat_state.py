@@ -100,6 +100,18 @@ def test_reset_clears_the_history_and_keeps_the_system_message():
     assert state.turns == [] and state.system == "Be brief." and state.ask("Hi")[0]["role"] == "system"
 
 
+def test_a_system_message_edited_mid_conversation_is_shown_at_once_as_the_next_reply_reads_it():
+    state = talking("Be brief.")
+    state.ask("Hi")
+    state.finish({"reason": "end", "reply": "Hello.", "cut": None})
+    seen = []
+    state.changed.connect(lambda: seen.append(state.system))
+    state.set_system("Be brief.")  # the same text: nothing to show again
+    state.set_system("Answer from the catalogue.")
+    assert seen == ["Answer from the catalogue."]
+    assert state.ask("And the lamp?")[0] == {"role": "system", "content": "Answer from the catalogue."}
+
+
 def test_the_history_stays_while_the_run_stays_chosen():
     state = talking()
     state.ask("Hi")
