@@ -9,6 +9,7 @@ each wake-up (cold caches, sleeping threads). The medians then come from interle
 
 Coordinator:  results = run_in_turns({"name": [argv...], ...}, rounds=30)
 Contender:    turn = Turn.from_env(); turn.wait() ... turn.done() ... turn.finish(step_times)
+A step's median (BlockTimer) or a whole run's working seconds (RunTimer) are timed this way.
 """
 
 from __future__ import annotations
@@ -74,6 +75,47 @@ class BlockTimer:
                 return False
             self.last = time.perf_counter()
         return True
+
+
+class RunTimer:
+    """Times a whole run in turns: the seconds a contender works from its first turn to its end, evaluations,
+    samples and checkpoints included (BlockTimer's medians leave them out), its waits left out. Call `tick()`
+    after every step and `end()` after the run: a run of `steps` steps takes steps // block turns, so the
+    coordinator gives `rounds = steps // block - 1`."""
+
+    def __init__(self, turn: Turn, block: int, steps: int):
+        if steps % block:
+            raise ValueError(f"{steps} steps are not a whole number of blocks of {block}")
+        self.turn, self.block, self.steps = turn, block, steps
+        self.busy = 0.0
+        self.count = 0
+        self.woke = self.last = 0.0
+        self.step_times: list[float] = []
+        """Each step's seconds, as BlockTimer's: the first after a wake-up left out (evaluations fall in some)."""
+
+    def start(self) -> None:
+        self.turn.wait()
+        self.woke = self.last = time.perf_counter()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if self.count % self.block:
+            self.step_times.append(now - self.last)
+        self.last = now
+        self.count += 1
+        if self.count % self.block == 0 and self.count < self.steps:
+            self._hand_over()
+
+    def end(self) -> float:
+        """The seconds worked, once the coordinator has given its last turn."""
+        self._hand_over()
+        return self.busy
+
+    def _hand_over(self) -> None:
+        self.busy += time.perf_counter() - self.woke
+        self.turn.done()
+        self.turn.wait()
+        self.woke = self.last = time.perf_counter()
 
 
 def run_in_turns(contenders: dict[str, list[str]], rounds: int, env: dict[str, dict] | None = None) -> dict[str, dict]:
