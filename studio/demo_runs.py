@@ -7,7 +7,9 @@ Model page's form, so one click on Train starts it and the status bar says what 
 - dialogue (`dialogue`): a shop assistant's conversations about a fixed catalogue whose follow-ups refer back to
   earlier turns (engine/demo/dialogue.py), learnt as instruct with the loss on the assistant's turns;
 - question answering (`qa`): paragraphs of facts with who, where and when questions, one in six unanswered
-  (engine/demo/facts.py), and an encoder with start and end heads (`model.objective = "span"`)."""
+  (engine/demo/facts.py), and an encoder with start and end heads (`model.objective = "span"`);
+- few-shot prompting (`fewshot`): questions answered by a rule that changes from episode to episode, with a task
+  file per rule beside the corpus for the Runs page's Few-shot tab (engine/demo/fewshot.py)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,11 @@ HELP_DEMOS = {
         "where and when) with questions on them, some of which the paragraph does not answer, and a small encoder "
         "that points at each answer in its paragraph. Press Train: the Train page shows exact match and F1; then "
         "ask a question on a paragraph in the Playground to see its answer marked."),
+    "fewshot": HelpDemo(
+        "Open the &few-shot demo (a rule shown by examples)",
+        "The few-shot demo is ready: questions answered by a hidden rule that only the examples before them show, "
+        "and a small decoder. Press Train; then the Runs page's Few-shot tab scores it with 0 to 8 examples in the "
+        "prompt (its task files are beside the corpus): near chance with none, right with one."),
 }
 
 
