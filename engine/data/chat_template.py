@@ -102,9 +102,9 @@ def message_problem(message, *, known=ROLES) -> str | None:
     if not isinstance(content, str):
         return f"the {role} message's content is {type(content).__name__}, not text"
     if not content.strip():
-        return f"a {role} message is empty"
+        return f"the {role} message is empty"
     if END_OF_TURN in content:
-        return f"a {role} message holds {END_OF_TURN}, the end-of-turn token"
+        return f"the {role} message holds {END_OF_TURN}, the end-of-turn token"
     return None
 
 

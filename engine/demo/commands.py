@@ -17,7 +17,9 @@ def cmd_demo(args) -> int:
         print("\n".join(f"{name:<{width}}  {what}" for name, what in DEMOS.items()))
         return 0
     corpus, config = write_demo(args.name, output_folder(args.out or args.name))
-    print(f"wrote {corpus} and {config}\ntrain it with: {engine_command()} train {config}")
+    beside = sorted(p.name for p in corpus.parent.iterdir() if p not in (corpus, config))  # the few-shot task files
+    also = f" (and beside them {', '.join(beside)})" if beside else ""
+    print(f"wrote {corpus} and {config}{also}\ntrain it with: {engine_command()} train {config}")
     return 0
 
 

@@ -52,7 +52,7 @@ BAD = [
     ([{"conversations": [{"from": "bing", "value": "x"}, {"from": "gpt", "value": "y"}]}],
      "line 1: message 1: the speaker 'bing' is not one the chat template knows"),
     ([{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "y"}]}],
-     "line 1: message 1: a user message is empty"),
+     "line 1: message 1: the user message is empty"),
     ([{"text": "hello"}], "line 1: a conversation is a `messages` list"),
 ]
 

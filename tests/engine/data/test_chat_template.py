@@ -94,7 +94,7 @@ def test_a_byte_level_bpe_tokenizes_the_prompt_as_the_start_of_the_conversation(
     ([{"role": "user", "content": "hi"}], True, "has no assistant turn"),
     ([{"role": "tool", "content": "x"}, {"role": "assistant", "content": "y"}], True,
      "message 1: the role 'tool' is not one the chat template knows"),
-    ([{"role": "user", "content": "  "}, {"role": "assistant", "content": "y"}], True, "a user message is empty"),
+    ([{"role": "user", "content": "  "}, {"role": "assistant", "content": "y"}], True, "the user message is empty"),
     ([{"role": "user", "content": "a"}, {"role": "system", "content": "b"}], False,
      "message 2 is a system message: only the first message may be one"),
     ([{"role": "user", "content": "a<eos>"}], False, "holds <eos>, the end-of-turn token"),

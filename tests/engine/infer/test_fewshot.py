@@ -258,10 +258,12 @@ def test_an_instruct_run_is_scored_in_its_template(tmp_path):
     assert greedy_answer(model, tokenizer, prompt, True) == tokenizer.decode(written).split("\n")[0].strip()
 
 
-def test_the_demo_writes_a_task_file_per_rule_whose_eight_shot_prompts_fit_its_context(tmp_path):
+def test_the_demo_writes_a_task_file_per_rule_whose_eight_shot_prompts_fit_its_context(tmp_path, capsys):
     from engine.config import schema as config_mod
 
     assert main(["demo", "fewshot", "--out", str(tmp_path)]) == 0
+    said = capsys.readouterr().out.splitlines()[0]  # what was written, the task files too
+    assert said.endswith("run.toml (and beside them " + ", ".join(sorted(f"fewshot-{r}.jsonl" for r in RULES)) + ")")
     cfg = config_mod.load(tmp_path / "run.toml")
     for index, rule in enumerate(RULES):
         task = read_task(tmp_path / f"fewshot-{rule}.jsonl")

@@ -84,7 +84,7 @@ def test_chat_refuses_in_one_line_before_loading_anything(tmp_path, capsys, tiny
     history.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "robot",
                                                                                    "content": "x"}]}))
     for argv, said in [(["chat", str(causal), "-m", "hi"], "chat talks with an instruct run"),
-                       (["chat", str(causal), "-m", " "], "--message: message 1: a user message is empty"),
+                       (["chat", str(causal), "-m", " "], "--message: message 1: the user message is empty"),
                        (["chat", str(causal), "--history", str(history)], "message 2: the role 'robot'"),
                        (["chat", str(causal), "--system", ""], "--system is empty"),
                        (["chat", str(causal), "-m", "hi", "--temperature", "-1"], "--temperature must be")]:

@@ -83,7 +83,7 @@ def test_a_long_conversation_is_said_to_be_cut_and_beams_are_refused(chat_run):
 BAD = [  # (messages, the words of the sentence that refuses them)
     ([{"role": "bot", "content": "hi"}],
      "messages: message 1: the role 'bot' is not one the chat template knows (system, user, assistant)"),
-    ([{"role": "user", "content": "  "}], "messages: message 1: a user message is empty"),
+    ([{"role": "user", "content": "  "}], "messages: message 1: the user message is empty"),
     ([], "messages: the conversation has no messages"),
     ("hi", 'messages must be a list of {"role", "content"} messages (system, user, assistant)'),
     ([{"role": "user", "content": 3}], "message 1: the user message's content is int, not text"),
@@ -92,7 +92,7 @@ BAD = [  # (messages, the words of the sentence that refuses them)
     ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
      "the last message is the assistant's: a reply answers the user, so the messages end with the user's"),
     ([{"role": "system", "content": SYSTEM}], "the last message is the system's"),
-    ([{"role": "user", "content": "a <eos> b"}], "a user message holds <eos>, the end-of-turn token"),
+    ([{"role": "user", "content": "a <eos> b"}], "the user message holds <eos>, the end-of-turn token"),
 ]
 
 

@@ -46,8 +46,8 @@ def test_without_a_system_message_the_conversation_opens_with_the_user():
 @pytest.mark.parametrize("run, system, text, words", [
     (None, "", "Hi", "Choose an instruct run with a checkpoint first."),
     (RUN, "", "   ", "Type a message first."),
-    (RUN, "", "a <eos> b", "Your message cannot be sent: a user message holds <eos>, the end-of-turn token."),
-    (RUN, "be <eos> brief", "Hi", "The system message cannot be sent: a system message holds <eos>"),
+    (RUN, "", "a <eos> b", "Your message cannot be sent: the user message holds <eos>, the end-of-turn token."),
+    (RUN, "be <eos> brief", "Hi", "The system message cannot be sent: the system message holds <eos>"),
 ])
 def test_a_message_that_cannot_be_sent_is_said_in_a_sentence(run, system, text, words):
     state = ChatState()
