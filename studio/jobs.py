@@ -9,10 +9,17 @@ shiboken reads on the GUI thread, and importing `datasets` and what it pulls in 
 worker thread while the GUI thread ran Qt's event loop crashed the whole process with a segmentation fault.
 `datasets` imports most of what a load needs at the first load, so a one-line file is loaded too. Under a
 second, once.
+
+Python's garbage collector does not run while a job does: a collection runs on whichever thread happens to
+allocate, and one on a job's thread (an import, a tokenizer's batch of encodings) frees the cycles that hold a
+closed window's Qt objects there, while the GUI thread runs Qt: a test process crashed (segmentation fault in
+the GUI thread's event loop while a job encoded questions). The collector is held from a job's start, on the
+GUI thread, until the last running job has ended, and let go on the GUI thread.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import threading
@@ -58,6 +65,23 @@ def import_here() -> None:
     _imported = True
 
 
+_GC_HELD: list = []
+"""The jobs that hold the garbage collector (it is off while there is one); only the GUI thread changes it."""
+
+
+def _hold_gc(job) -> None:
+    if not _GC_HELD:
+        gc.disable()
+    _GC_HELD.append(job)
+
+
+def _release_gc(job) -> None:
+    if job in _GC_HELD:
+        _GC_HELD.remove(job)
+        if not _GC_HELD:
+            gc.enable()
+
+
 _LIVE: list = []
 """Every job whose thread may still run, held here rather than by a page: a page closed (and deleted) while its
 job reads a file must not take the job's QObject with it while the thread can still emit from it."""
@@ -70,19 +94,27 @@ class Job(QObject):
     """The function's result."""
     sig_failed = Signal(str)
     """A plain-words reason (a UserError's message, or the exception's type and text)."""
+    sig_ended = Signal()
+    """The thread's work is over, however it ended (cancelled too): the garbage collector may run again."""
 
     def __init__(self, fn: Callable, parent=None):
         super().__init__(parent)
         self.fn = fn
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        self.sig_ended.connect(self._ended)  # queued: runs on the GUI thread, where the job was made
 
     def start(self) -> Job:
         import_here()  # on the GUI thread, before any worker thread imports them
         _LIVE[:] = [job for job in _LIVE if job.running]  # a finished job is let go here, on the GUI thread
         _LIVE.append(self)
+        _hold_gc(self)
         self.thread.start()
         return self
+
+    def _ended(self) -> None:
+        self.thread.join()  # its last step was to say so: wait for it to be gone, or it might collect on the way out
+        _release_gc(self)
 
     def cancel(self) -> None:
         """Stop at the next step and tell nobody: what it would still say goes nowhere (its page may be gone)."""
@@ -103,8 +135,11 @@ class Job(QObject):
         self.sig_progress.emit(stage, message)
 
     def _run(self) -> None:
-        with _ONE_AT_A_TIME:
-            self._run_alone()
+        try:
+            with _ONE_AT_A_TIME:
+                self._run_alone()
+        finally:
+            self.sig_ended.emit()
 
     def _run_alone(self) -> None:
         if self.cancelled.is_set():

@@ -91,3 +91,45 @@ def test_closing_the_window_cancels_a_corpus_job_still_running(qtbot, window, tm
     for job in jobs:
         job.thread.join(60)  # a cancelled job delivers nothing; its thread ends
     assert not any(job.running for job in jobs)
+
+
+def test_no_garbage_collection_runs_on_a_jobs_thread_and_it_comes_back_after(qtbot):
+    """A collection on a job's thread frees a closed window's Qt objects there while the GUI thread runs Qt (a
+    test process crashed so): while a job runs the collector is held, and it is let go once every job has ended,
+    a cancelled one too."""
+    import gc
+    import threading
+
+    from studio.jobs import Job
+
+    collected_on: list[str] = []
+
+    def note(phase, _info):
+        if phase == "start":
+            collected_on.append(threading.current_thread().name)
+
+    def churn(progress):  # cycles enough to trigger collections many times over if the collector ran
+        for _ in range(200_000):
+            a: list = []
+            a.append(a)
+        return threading.current_thread().name
+
+    gc.callbacks.append(note)
+    try:
+        assert gc.isenabled()
+        job = Job(churn)
+        with qtbot.waitSignal(job.sig_done, timeout=120_000) as done:
+            job.start()
+            assert not gc.isenabled()
+        qtbot.waitUntil(gc.isenabled, timeout=60_000)
+        assert done.args[0] not in collected_on  # none on the job's thread
+
+        waiting = Job(churn)
+        cancelled = Job(churn)
+        waiting.start(), cancelled.start()
+        cancelled.cancel()
+        qtbot.waitUntil(lambda: not waiting.running and not cancelled.running, timeout=120_000)
+        qtbot.waitUntil(gc.isenabled, timeout=60_000)
+        assert waiting.thread.name not in collected_on and cancelled.thread.name not in collected_on
+    finally:
+        gc.callbacks.remove(note)
