@@ -30,6 +30,8 @@ from engine.data.tokenizer import Tokenizer, train_tokenizer
 
 OUTSIDE = "O"
 PREFIXES = ("B-", "I-")
+OTHER_PREFIXES = ("S-", "E-", "U-", "L-")
+"""IOBES's and BILOU's other prefixes (single, end; unit, last): refused, named in the refusal."""
 DOCSTART = "-DOCSTART-"
 JSON_KEYS = ("tokens", "tags")
 
@@ -129,7 +131,7 @@ def check_tag(tag, file: str, line: int) -> str:
     if tag == OUTSIDE or isinstance(tag, str) and tag[:2] in PREFIXES and tag[2:].strip():
         return tag
     text = str(tag)
-    scheme = ("IOBES or BILOU" if isinstance(tag, str) and text[:2] in ("S-", "E-", "U-", "L-") else
+    scheme = ("IOBES or BILOU" if isinstance(tag, str) and text[:2] in OTHER_PREFIXES else
               "a number, not a tag name" if isinstance(tag, (int, float)) else "not BIO")
     raise UserError(f"{file} line {line}: the tag {text!r} is {scheme}; tags must be BIO/IOB2 (O, B-TYPE or "
                     f"I-TYPE), such as B-PER and I-PER")

@@ -9,6 +9,7 @@ token-classification pipeline finds in an export with aggregation_strategy="firs
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import torch
@@ -51,10 +52,26 @@ def marked_text(words: list[str], tags: list[str]) -> str:
     return " ".join(out)
 
 
+def windows(starts: list[int], body: int) -> list[tuple[int, int]]:
+    """Token ranges [a, b) of at most `body` tokens covering a text's pieces, each beginning at a word's first
+    piece and ending before one (a word longer than a window is cut), each overlapping the last by about a
+    quarter, so a text longer than the model's context is read whole."""
+    n = len(starts)
+    firsts = [p for p, w in enumerate(starts) if w >= 0]  # where each word begins
+    out, a = [], 0
+    while a + body < n:
+        last = bisect_right(firsts, a + body) - 1  # the last word beginning inside the window
+        cut = firsts[last] if last >= 0 and firsts[last] > a else a + body
+        out.append((a, cut))
+        a = next((p for p in firsts[bisect_left(firsts, cut - body // 4):] if p > a), n)
+    return out + [(a, n)] if a < n else out
+
+
 @torch.no_grad()
 def tag_text(model, tokenizer, text: str, labels: list[str] | None = None) -> Tagged:
-    """The words of `text`, their tags, and the entities they form; words beyond the context are tagged O.
-    `labels`: the tag names (default: the loaded run's, model.labels)."""
+    """The words of `text`, their tags, and the entities they form. A text longer than the model's context is
+    read in overlapping windows of whole words, each word tagged from the window where it sits furthest from an
+    edge. `labels`: the tag names (default: the loaded run's, model.labels)."""
     if not is_tagger(model):
         raise UserError("this run's model is not a tagger (model.objective = \"tag\")")
     words = [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
@@ -64,19 +81,22 @@ def tag_text(model, tokenizer, text: str, labels: list[str] | None = None) -> Ta
     ids, starts = word_pieces(tokenizer, [[w for w, _, _ in words]])[0]
     encoder = cfg.arch == "bert"
     body = cfg.block_size - 2 if encoder else cfg.block_size
-    ids, starts = ids[:body], starts[:body]
-    if encoder:
-        ids = [tokenizer.token_id("[CLS]"), *ids, tokenizer.token_id("[SEP]")]
-    model.eval()
-    x = torch.tensor([ids], device=next(model.parameters()).device)
-    logits, _ = model(x, lengths=torch.tensor([len(ids)], device=x.device))
-    probs = torch.softmax(logits.float()[0, 1 if encoder else 0:], -1)
     names = list(labels or getattr(model, "labels", None) or [str(i) for i in range(cfg.num_labels)])
-    tags, scores = [OUTSIDE] * len(words), [1.0] * len(words)
-    for pos, word in enumerate(starts):
-        if word >= 0:
-            best = int(probs[pos].argmax())
-            tags[word], scores[word] = names[best], float(probs[pos, best])
+    tags, scores, margins = [OUTSIDE] * len(words), [1.0] * len(words), [-1] * len(words)
+    model.eval()
+    device = next(model.parameters()).device
+    for a, b in windows(starts, body):
+        window = ids[a:b]
+        if encoder:
+            window = [tokenizer.token_id("[CLS]"), *window, tokenizer.token_id("[SEP]")]
+        x = torch.tensor([window], device=device)
+        logits, _ = model(x, lengths=torch.tensor([len(window)], device=device))
+        probs = torch.softmax(logits.float()[0, 1 if encoder else 0:], -1)
+        for pos in range(a, b):
+            word, margin = starts[pos], min(pos - a, b - 1 - pos)
+            if word >= 0 and margin > margins[word]:
+                best = int(probs[pos - a].argmax())
+                tags[word], scores[word], margins[word] = names[best], float(probs[pos - a, best]), margin
     found = [Entity(kind, text[words[a][1]:words[b][2]], words[a][1], words[b][2],
                     sum(scores[a:b + 1]) / (b - a + 1)) for kind, a, b in entities(tags)]
     return Tagged(words, tags, found)

@@ -6,8 +6,9 @@ engine/worker/serve.py takes the op from ChatRequests.
 
     {"id": 7, "op": "chat", "run": RUN, "checkpoint": null, "messages": [{"role": "user", "content": "Hi"}],
      "options": {"max_new_tokens": 60, "temperature": 0}}
-    -> token lines as `generate` sends them, then {"reason": "end" | "length" | "stopped", "reply": the whole
-       reply as text, "cut": a sentence when the conversation is longer than the model reads, else null}
+    -> token lines as `generate` sends them, then {"reason": "end" | "length" | "context" | "stopped", "reply":
+       the whole reply as text, "cut": a sentence when the conversation is longer than the model reads, else null}
+       ("length": max_new_tokens were written; "context": the model's context filled up before them)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ChatRequests:
         if cut:
             self.send({"id": req["id"], "type": "progress", "stage": "chat", "message": f"warning: {cut}"})
         opts = SamplingOptions(**options)
+        asked = opts.max_new_tokens  # stream_reply lowers it to the room the context leaves
         stopped = lambda: req["id"] in self.stops  # noqa: E731
         ids = []
         for token in stream_reply(model, tok, req["messages"], opts, should_stop=stopped):
@@ -46,7 +48,8 @@ class ChatRequests:
             ids.append(token.id)
             self.send({"id": req["id"], "type": "token", "text": tok.decode([token.id]), "prob": token.prob,
                        "alternatives": [(tok.decode([i]), p) for i, p in token.alternatives]})
-        reason = "stopped" if stopped() else "length" if len(ids) >= opts.max_new_tokens else "end"
+        limit = "context" if opts.max_new_tokens < asked else "length"
+        reason = "stopped" if stopped() else limit if len(ids) >= opts.max_new_tokens else "end"
         return {"reason": reason, "reply": tok.decode(ids).strip(), "cut": cut}
 
 

@@ -24,10 +24,17 @@ def answer_line(result: dict) -> str:
             f"{result['no_answer']:.1%} over the best span's {result['score']:.1%}{windows})")
 
 
-def missing_input(context: str, question: str) -> str:
-    """What a question answerer still needs before it is asked ("" when both are there), as a sentence."""
-    if not context.strip():
-        return "Type a context first: the paragraph the model looks for the answer in."
-    if not question.strip():
+EMPTY_TEXT = {"tag": "Type a sentence first: the model marks the entities it finds in it.",
+              "classify": "Type a text first: the model gives the probability of each label for it.",
+              "span": "Type a context first: the paragraph the model looks for the answer in."}
+"""What a run that predicts on a text says before anything is sent when the text is empty."""
+
+
+def missing_input(objective: str, text: str, question: str = "") -> str:
+    """What a run that predicts still needs before it is asked ("" when nothing is missing), as a sentence: the text
+    (a question answerer's context), and a question answerer's question."""
+    if not text.strip() and objective in EMPTY_TEXT:
+        return EMPTY_TEXT[objective]
+    if objective == "span" and not question.strip():
         return "Type a question first: the model looks for its answer in the context."
     return ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -63,6 +64,8 @@ class ChatView(QWidget):
         self.send_btn, self.stop_btn, self.reset_btn = QPushButton("Send"), QPushButton("Stop"), QPushButton("Reset")
         self.reset_btn.setToolTip("Clear the conversation and start a new one (the system message stays)")
         self.status = QLabel("")
+        self.status.setObjectName("chat_status")
+        self.status.setTextFormat(Qt.TextFormat.RichText)  # escaped text shows as typed, never as &#x27;
         self.status.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.message, 1)

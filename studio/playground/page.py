@@ -60,6 +60,8 @@ class Column(QWidget):
         """Between Generate and this column's end signal (set on the GUI thread, unlike the thread's state)."""
         self.question = ""
         """The question last asked of a question answerer (its answer is marked in the text, the context)."""
+        self.failed = False
+        """The state line says why the last try failed: it goes when the input it was about changes."""
         self.picker.choice.run_switched.connect(self._on_run_switched)
 
     def _on_run_switched(self, _run) -> None:
@@ -72,7 +74,14 @@ class Column(QWidget):
             self.busy = False
             self.sig_finished.emit()
         self.output.start("")
+        self.failed = False
         self.state.setText("")
+
+    def forget_error(self) -> None:
+        """The prompt (or question) changed: an error said about the one before goes; what a run found stays."""
+        if self.failed and not self.busy:
+            self.failed = False
+            self.state.setText("")
 
     def objective(self) -> str:
         run = self.picker.run_dir()
@@ -82,6 +91,7 @@ class Column(QWidget):
 
     def generate(self, prompt: str, options: dict, question: str = "") -> None:
         run = self.picker.run_dir()
+        self.failed = False
         if run is None:
             self.state.setText("Choose a run with a checkpoint.")
             self.sig_finished.emit()
@@ -101,7 +111,7 @@ class Column(QWidget):
 
     def predict(self, run, text: str, question: str = "") -> None:
         asking = self.objective() == "span"  # the text is the context of the question
-        if asking and (missing := missing_input(text, question)):
+        if missing := missing_input(self.objective(), text, question):
             self._on_failed(missing)
             return
         self.state.setText("Predicting…")
@@ -134,7 +144,7 @@ class Column(QWidget):
         self.sig_finished.emit()
 
     def _on_failed(self, message: str) -> None:
-        self.busy = False
+        self.busy, self.failed = False, True
         self.state.setText(f"<span style='color:#b91c1c'>{html.escape(message)}</span>")
         self.sig_finished.emit()
 
@@ -274,6 +284,8 @@ class PlaygroundPage(QWidget):
         note = unknown_note(self.left.picker.run_dir(), self.prompt.toPlainText() + asked)
         self.prompt_note.setText(note)
         self.prompt_note.setVisible(bool(note) and not self.chatting)
+        for column in (self.left, self.right):
+            column.forget_error()
 
     def options(self) -> dict:
         return {"max_new_tokens": self.max_tokens.value(), "temperature": self.temperature.value(),

@@ -25,7 +25,7 @@ FORMAT = ("One JSON object a line: a question, and either choices with the answe
 
 
 class FewshotDialog(QDialog):
-    def __init__(self, parent, run_name: str, task: str = "", folder: Path | None = None):
+    def __init__(self, parent, run_name: str, task: str = "", folder: Path | None = None, shots: str = SHOTS_TEXT):
         super().__init__(parent)
         self.setWindowTitle(f"Few-shot evaluation of {run_name}")
         self.folder = folder
@@ -34,7 +34,7 @@ class FewshotDialog(QDialog):
         self.task.setPlaceholderText("a task file, such as fewshot-upper.jsonl")
         self.task.setMinimumWidth(420)
         self.browse_btn = QPushButton("Browse…")
-        self.shots = QLineEdit(SHOTS_TEXT)
+        self.shots = QLineEdit(shots)
         self.shots.setObjectName("fewshot_shots")
         self.shots.setToolTip("the numbers of examples in the prompt, separated by commas; each row is asked once "
                               "for each")

@@ -16,6 +16,7 @@ from engine.core.errors import UserError
 from studio.engine_process import RunCommandView
 from studio.runs.fewshot_dialog import FewshotDialog
 from studio.state.fewshot import (
+    SHOTS_TEXT,
     chance_levels,
     checked_request,
     done_words,
@@ -55,6 +56,10 @@ class FewshotPanel(QWidget, RunCommandView):
         """The ks the running evaluation has scored."""
         self.said: tuple[Path | None, str] | None = None
         """What was last said of a run (a refusal, an evaluation done), shown while that run is."""
+        self.said_error = False
+        """What was said is an error: it goes when another run is chosen or a new evaluation appears."""
+        self.typed: dict[Path, tuple[str, str]] = {}
+        """Each run's task file and shots as last typed in the dialog (offered again, after an error too)."""
         self.evaluate_btn = QPushButton("Few-shot evaluation…")
         self.evaluate_btn.setObjectName("fewshot_evaluate_run")
         self.evaluate_btn.setToolTip("score the selected run on a task file with k examples in the prompt")
@@ -85,6 +90,7 @@ class FewshotPanel(QWidget, RunCommandView):
     def set_run(self, run: Path | None) -> None:
         """Follow the run selected on the page (None: none, or several)."""
         if run != self.run:
+            self._forget_error()
             self.run, self.shown_stamp = run, None
             self._draw()
         self._say()
@@ -109,10 +115,12 @@ class FewshotPanel(QWidget, RunCommandView):
     def ask(self) -> None:
         if self.run is None or self.job_running or self._why_not():
             return self._say()
-        cfg = self._cfg()
-        dialog = FewshotDialog(self, self.run.name, suggested_task(self.run, cfg.data.path),
-                               task_folder(cfg.data.path))
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        cfg, run = self._cfg(), self.run
+        task, shots = self.typed.get(run, (suggested_task(run, cfg.data.path), SHOTS_TEXT))
+        dialog = FewshotDialog(self, run.name, task, task_folder(cfg.data.path), shots)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        self.typed[run] = (dialog.task.text(), dialog.shots.text())
+        if accepted:
             self.evaluate(dialog.task.text(), dialog.shots.text())
 
     def evaluate(self, task: str, shots: str) -> None:
@@ -121,10 +129,10 @@ class FewshotPanel(QWidget, RunCommandView):
         try:
             self.task, self.shots = checked_request(task, shots)
         except UserError as e:
-            return self._tell(run, error_html(said(e)))
+            return self._tell(run, error_html(said(e)), error=True)
         self.done, self.said = [], None
         self.start_job(run, fewshot_args(run, self.task, self.shots), on_line=self._on_line, on_done=self._on_done,
-                       on_failed=lambda words: self._tell(self.job_run, error_html(words)))
+                       on_failed=lambda words: self._tell(self.job_run, error_html(words), error=True))
         self._say()
 
     def stop(self) -> None:
@@ -145,10 +153,15 @@ class FewshotPanel(QWidget, RunCommandView):
         if self.job_run == self.run:
             self._draw()
 
-    def _tell(self, run: Path | None, words: str) -> None:
-        self.said = (run, words)
+    def _tell(self, run: Path | None, words: str, error: bool = False) -> None:
+        self.said, self.said_error = (run, words), error
         self._busy(self.job_running)
         self._say()
+
+    def _forget_error(self) -> None:
+        """An error shown of the current run goes (one of a run in the background waits to be seen)."""
+        if self.said_error and self.said is not None and self.said[0] == self.run:
+            self.said, self.said_error = None, False
 
     # ----- drawing ---------------------------------------------------------------------------------------
     def _say(self) -> None:
@@ -168,6 +181,7 @@ class FewshotPanel(QWidget, RunCommandView):
         self.status.setText(words + html.escape(self.background_note(self.run, "Evaluating")))
 
     def _draw(self) -> None:
+        self._forget_error()  # a new evaluation appeared (or another run is shown)
         self.shown_stamp = stamp(self.run)
         self.plot.clear_series()
         lines = run_lines(self.run) if self.run is not None and not self._why_not() else []

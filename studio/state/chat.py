@@ -15,7 +15,8 @@ from studio.state.events import Event
 NO_REPLY = "…"
 """An assistant turn stopped before its first token holds this (the template takes no empty turn)."""
 ENDINGS = {"stopped": "The reply was stopped.",
-           "length": "The reply reached the limit of new tokens before the end of its turn."}
+           "length": "The reply reached the limit of new tokens before the end of its turn.",
+           "context": "The reply filled the model's context before the end of its turn."}
 """What the state line says after a reply that did not end at its end-of-turn token."""
 
 

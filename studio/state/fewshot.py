@@ -26,6 +26,8 @@ from engine.run.folder import FEWSHOT_FILE
 SHOTS_TEXT = ",".join(map(str, DEFAULT_SHOTS))
 SCORED = re.compile(r"^(\d+) shots?: ")
 """The line `engine fewshot` prints as it has scored one k (engine/infer/fewshot.py)."""
+SHOTS_FLAG = re.compile(r"(?<![\w-])--shots\b")
+CLI_FLAG = re.compile(r"(?<![\w-])--(?=\w)")
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,14 @@ def checked_request(task: str, shots: str) -> tuple[Path, list[int]]:
 
 
 def said(error: UserError) -> str:
-    """An error in one line: its sentence, or each problem when it lists several."""
-    return "; ".join(error.problems) if len(error.problems) > 1 else str(error)
+    """An error in one line, in the dialog's words: its sentence, or each problem when it lists several."""
+    return dialog_words("; ".join(error.problems) if len(error.problems) > 1 else str(error))
+
+
+def dialog_words(words: str) -> str:
+    """The engine's sentence as the dialog says it: its --shots is the Shots field there, and any other flag keeps
+    its dashes on one line (non-breaking hyphens) when the message wraps."""
+    return CLI_FLAG.sub("\u2011\u2011", SHOTS_FLAG.sub("Shots", words))
 
 
 def fewshot_args(run_dir: Path, task: Path, shots: list[int]) -> list[str]:

@@ -46,6 +46,8 @@ class Progress:
     def where_text(self) -> str:
         if self.budget_s:
             return f"step {self.step:,}, {human_seconds(self.elapsed_s)} of a {human_seconds(self.budget_s)} budget"
+        if self.max_steps <= 0:  # the run's total is not known yet (its config not read): no "of 0", no "of 1"
+            return f"step {self.step:,}"
         return f"step {self.step:,} of {self.max_steps:,}"
 
     def bar(self) -> tuple[int, int]:

@@ -3,12 +3,14 @@
 tokenizer and report (sentences, words, entities per type, pieces per word, as `engine prepare` prints them).
 
 A source is tagged when its JSONL rows hold `tokens` and `tags` lists, or when the first lines of its text are
-CoNLL's (a token, maybe more columns, and a BIO tag last); reading it whole then refuses a bad line in the
-engine's sentence."""
+CoNLL's (a token, maybe more columns, and a BIO tag last). Lines tagged in another scheme (IOBES or BILOU's
+S-PER, or bare PER beside O) are a tagged file too, so that reading it whole refuses it on the Corpus page in the
+engine's sentence, as it refuses any bad line, rather than at Train."""
 
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -22,6 +24,7 @@ from engine.data.files import find_corpus_files, peek_columns
 from engine.data.tagged import (
     DOCSTART,
     JSON_KEYS,
+    OTHER_PREFIXES,
     check_tag,
     entity_types,
     read_tagged,
@@ -36,6 +39,8 @@ from studio.state.records_corpus import SHOWN, PreparedRecords
 
 SNIFF_LINES = 20
 """The non-blank lines of a text file looked at to tell CoNLL from prose."""
+TYPE = re.compile(r"[A-Z][A-Z0-9_]*")
+"""An entity type as tag sets spell one (PER, MISC, WORK_OF_ART): its bare use, beside O, marks a tagged file."""
 
 
 # ----- is it tagged? ------------------------------------------------------------------------------------
@@ -56,24 +61,39 @@ def is_tagged(path: str | Path) -> bool:
 
 
 def _reads_as_conll(path: Path) -> bool:
-    """The first non-blank lines are `token ... TAG` with BIO tags (a -DOCSTART- line allowed)."""
+    """The first non-blank lines are `token ... TAG` (a -DOCSTART- line allowed): every tag BIO, or every tag
+    tag-like in lines of one width, some in another scheme (S-PER, L-LOC) or bare types beside BIO's (O)."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
-    seen = 0
+    lines = []
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace") as f:
             for line in f:
                 cols = line.split()
-                if not cols or cols[0] == DOCSTART:
-                    continue
-                if len(cols) < 2:
-                    return False
-                check_tag(cols[-1], path.name, 0)
-                seen += 1
-                if seen == SNIFF_LINES:
+                if cols and cols[0] != DOCSTART:
+                    lines.append(cols)
+                if len(lines) == SNIFF_LINES:
                     break
-    except (OSError, UserError):
+    except OSError:
         return False
-    return seen > 0
+    if not lines or min(map(len, lines)) < 2:
+        return False
+    kinds = {_tag_kind(cols[-1]) for cols in lines}
+    if kinds == {"bio"}:
+        return True
+    bare_beside_bio = "bare" not in kinds or "bio" in kinds  # John PER beside lives O
+    return "" not in kinds and bare_beside_bio and len(set(map(len, lines))) == 1
+
+
+def _tag_kind(tag: str) -> str:
+    """"bio" for a tag training takes, "other" for another scheme's (S-PER, L-LOC), "bare" for a type without a
+    prefix (PER), "" for a word."""
+    try:
+        return check_tag(tag, "", 0) and "bio"
+    except UserError:
+        pass
+    if tag[:2] in OTHER_PREFIXES and TYPE.fullmatch(tag[2:]):
+        return "other"
+    return "bare" if TYPE.fullmatch(tag) else ""
 
 
 # ----- the preview: sentences with their entities marked ----------------------------------------------------

@@ -6,6 +6,8 @@ matrix) for a classifier."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -341,7 +343,7 @@ class TrainPage(QWidget):
         p = training.progress(run)  # the words and the bar of the status bar's Progress; a budget run's by time
         value, top = p.bar()
         step = run.last_step.step if run.last_step else s.step
-        where = p.where_text() if p.step or p.budget_s else f"step {step or 0:,} of {top:,}"
+        where = (p if p.step or p.budget_s else replace(p, step=step or 0)).where_text()  # the status bar's words
         self.progress.setMaximum(top)
         self.progress.setValue(value if p.step or p.budget_s else min(step or 0, top))
         self.progress.setFormat(where.replace("%", "%%") if step or status not in ("new", "failed") else

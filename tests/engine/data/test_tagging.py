@@ -316,3 +316,54 @@ def test_every_family_exports_a_tagger_that_gives_the_same_logits(tmp_path, kw):
     x = torch.tensor([tok.encode(PANGRAMS[3])[:20]])
     with torch.no_grad():
         assert (model(x)[0] - hf(x).logits).abs().max() < 1e-4
+
+
+# ----- a text longer than the context ---------------------------------------------------------------
+def test_a_text_longer_than_the_context_is_read_in_windows_of_whole_words():
+    from engine.infer.tagging import windows
+
+    starts = [0, -1, 1, -1, -1, 2, 3, -1, -1, -1, -1, -1, -1, 4, 5, -1, 6]  # word 3 is longer than a window
+    spans = windows(starts, 5)
+    firsts = [p for p, w in enumerate(starts) if w >= 0]
+    assert spans[0][0] == 0 and spans[-1][1] == len(starts)
+    assert all(b - a <= 5 and a in firsts and (b in firsts or b == len(starts) or b - a == 5) for a, b in spans)
+    assert {p for a, b in spans for p in range(a, b)} >= set(firsts)  # every word's first piece is read
+    assert windows(starts[:5], 5) == [(0, 5)]  # a text that fits: one window, as before
+
+
+def test_every_word_of_a_long_text_is_tagged_and_a_short_text_as_before():
+    import torch
+
+    from engine.infer.tagging import tag_text
+    from tests.conftest import PANGRAMS
+    from tests.engine.interop.test_hf_interop import config, randomized
+
+    tok = train_tokenizer("wordpiece", lambda: PANGRAMS * 10, vocab_size=300)
+    model = randomized(config(tok, arch="bert", num_labels=3, label_head="tokens"))
+    labels = ["O", "B-X", "I-X"]
+    short = PANGRAMS[0]
+    ids, starts = word_pieces(tok, [short.replace(".", " .").split()])[0]
+    x = torch.tensor([[tok.token_id("[CLS]"), *ids, tok.token_id("[SEP]")]])
+    with torch.no_grad():
+        best = model(x, lengths=torch.tensor([x.shape[1]]))[0][0, 1:].argmax(-1)
+    assert tag_text(model, tok, short, labels).tags == [labels[int(best[p])] for p, w in enumerate(starts) if w >= 0]
+    with torch.no_grad():  # a tagger that calls every word B-X, wherever it sits
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([0.0, 5.0, 0.0]))
+    long = " ".join(PANGRAMS * 4)  # several times the 24-token context
+    tagged = tag_text(model, tok, long, labels)
+    assert len(word_pieces(tok, [[w for w, _, _ in tagged.words]])[0][0]) > 4 * 24
+    assert tagged.tags == ["B-X"] * len(tagged.words) and len(tagged.entities) == len(tagged.words)
+    assert tagged.entities[-1].end == len(long)
+
+
+@pytest.mark.slow
+def test_a_taggers_predict_finds_the_entities_of_a_long_texts_last_sentence(tagger_run, capsys):
+    from engine.cli import main
+
+    text = " ".join(f"{name} Turing was born in Oslo in 1900 ." for name in ("Ada", "Alan", "Grace", "Marie", "Nikola",
+                                                                             "Rosa", "Kofi", "Mei"))
+    assert main(["predict", str(tagger_run), "--text", text]) == 0
+    said = capsys.readouterr().out
+    last = text.rindex("Oslo")  # in the last sentence, far beyond the 48-token context
+    assert f"'Oslo' at {last}-{last + 4}" in said

@@ -70,11 +70,13 @@ def test_a_chat_reply_streams_and_is_the_reply_chat_prints(chat_run, capsys):
 @pytest.mark.slow
 def test_a_long_conversation_is_said_to_be_cut_and_beams_are_refused(chat_run):
     long = [{"role": "user", "content": "How much is the lamp? " * 80}]
-    answers = served(chat(1, chat_run, long, max_new_tokens=2), chat(2, chat_run, ASKED, beams=2))
+    answers = served(chat(1, chat_run, long, max_new_tokens=2), chat(2, chat_run, ASKED, beams=2),
+                     chat(3, chat_run, long, max_new_tokens=200))
     warning = next(a["message"] for a in answers
                    if a["id"] == 1 and a["type"] == "progress" and "warning" in a["message"])
     assert "longer than this model's context of 256 (model.block_size)" in warning
     assert ending(answers, 1)["result"]["cut"] in warning
+    assert ending(answers, 3)["result"]["reason"] == "context"  # the context filled up, not the 200 new tokens
     refused = ending(answers, 2)
     assert refused["type"] == "error" and refused["message"] == (
         "beams must be 1 in a chat: a reply streams a token at a time (greedy or sampled)")

@@ -3,6 +3,7 @@ engine's report), the tag objective chosen on the Model page, a tiny tagger trai
 confusion matrix on the Train page, and the entities of a typed sentence marked in the Playground as the inference
 worker found them; the demo opened from the Help menu."""
 
+import html
 from pathlib import Path
 
 import pytest
@@ -100,13 +101,19 @@ def test_the_help_menu_opens_the_named_entities_demo(qtbot, window):
     qtbot.waitUntil(page.train_btn.isEnabled, timeout=30000)
 
 
-def test_a_bad_tagged_file_is_refused_on_the_corpus_page_in_one_sentence(qtbot, window, tmp_path):
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"tokens": ["Ada"], "tags": ["B-PER"]}\n{"tokens": ["Ada", "Lovelace"], "tags": ["B-PER"]}\n')
+@pytest.mark.parametrize("name, text, said", [
+    ("bad.jsonl", '{"tokens": ["Ada"], "tags": ["B-PER"]}\n{"tokens": ["Ada", "Lovelace"], "tags": ["B-PER"]}\n',
+     "bad.jsonl line 2 has 2 tokens but 1 tags: each token needs one tag"),
+    ("bilou.conll", "John U-PER\nlives O\nin O\nParis U-LOC\n",
+     "bilou.conll line 1: the tag 'U-PER' is IOBES or BILOU; tags must be BIO/IOB2"),
+])
+def test_a_bad_tagged_file_is_refused_on_the_corpus_page_in_one_sentence(qtbot, window, tmp_path, name, text, said):
+    path = tmp_path / name
+    path.write_text(text)
     page = window.corpus_page
     page.set_sources([path])
-    qtbot.waitUntil(lambda: "line 2" in page.progress_label.text(), timeout=30000)
-    assert "bad.jsonl line 2 has 2 tokens but 1 tags: each token needs one tag" in page.progress_label.text()
+    qtbot.waitUntil(lambda: "line " in page.progress_label.text(), timeout=30000)
+    assert said in html.unescape(page.progress_label.text())
     assert "Traceback" not in page.progress_label.text()
     assert page.tagged_view.isHidden() and not page.use_btn.isEnabled()
 

@@ -29,7 +29,6 @@ def test_conll_text_and_tokens_tags_jsonl_are_tagged_and_prose_tables_and_other_
     (tmp_path / "a.txt").write_text(CONLL)  # CoNLL-2003 files come as .txt or without a suffix
     (tmp_path / "b.jsonl").write_text(json.dumps({"tokens": ["Ada"], "tags": ["B-PER"]}) + "\n")
     (tmp_path / "prose.txt").write_text("The quick brown fox jumps over the lazy dog.\nAnd again.\n")
-    (tmp_path / "iobes.conll").write_text("Ada S-PER\n")
     (tmp_path / "rows.jsonl").write_text(json.dumps({"text": "Ada", "label": "x"}) + "\n")
     (tmp_path / "t.csv").write_text("tokens,tags\nAda,B-PER\n")
     folder = tmp_path / "folder"
@@ -37,7 +36,7 @@ def test_conll_text_and_tokens_tags_jsonl_are_tagged_and_prose_tables_and_other_
     (folder / "train.conll").write_text(CONLL)
     (folder / "dev.conll").write_text(CONLL)
     assert is_tagged(tmp_path / "a.txt") and is_tagged(tmp_path / "b.jsonl") and is_tagged(folder)
-    for name in ("prose.txt", "iobes.conll", "rows.jsonl", "t.csv", "missing.conll"):
+    for name in ("prose.txt", "rows.jsonl", "t.csv", "missing.conll"):
         assert not is_tagged(tmp_path / name), name
     assert not is_tagged("")
 
@@ -65,6 +64,34 @@ def test_a_bad_tagged_file_is_refused_in_the_engines_sentence(tmp_path):
     assert is_tagged(path)
     with pytest.raises(UserError, match=r"a\.conll line 26: the tag 'E-PER' is IOBES or BILOU"):
         preview_tagged(data(path))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("John U-PER\nlives O\nin O\nParis U-LOC\n", r"line 1: the tag 'U-PER' is IOBES or BILOU"),
+    ("-DOCSTART- -X- O\n\nJohn NNP S-PER\nSmith NNP E-PER\n", r"line 3: the tag 'S-PER' is IOBES or BILOU"),
+    ("Ada B-PER\nLovelace L-PER\n", r"line 2: the tag 'L-PER' is IOBES or BILOU"),
+    ("John PER\nlives O\nin O\nNew LOC\nYork LOC\n", r"line 1: the tag 'PER' is not BIO"),
+])
+def test_a_file_tagged_in_another_scheme_is_tagged_and_refused_when_read(tmp_path, text, message):
+    path = tmp_path / "a.conll"
+    path.write_text(text)
+    assert is_tagged(path)
+    with pytest.raises(UserError, match=message + "; tags must be BIO/IOB2"):
+        preview_tagged(data(path))
+
+
+@pytest.mark.parametrize("text", [
+    "Hello World\nGood Morning\n",  # two words a line, capitalised
+    "Call NASA\nthen FBI\n",  # upper-case last words, no O beside them
+    "CHAPTER ONE\nTHE END\n",
+    "I met the BBC\nin O\n",  # lines of different widths
+    "Big O\nnotation , as in the Landau PER\n",
+    "Ada Lovelace\nvisited Paris .\n",
+])
+def test_prose_stays_plain_text(tmp_path, text):
+    path = tmp_path / "prose.txt"
+    path.write_text(text)
+    assert not is_tagged(path)
 
 
 def test_prepare_trains_the_tokenizer_on_the_sentences_and_says_what_the_engine_reports(tmp_path):

@@ -12,6 +12,7 @@ from engine.run.fewshot_results import record_fewshot
 from studio.state.fewshot import (
     chance_levels,
     checked_request,
+    dialog_words,
     done_words,
     fewshot_args,
     fewshot_lines,
@@ -112,3 +113,10 @@ def test_the_dialog_offers_the_last_task_file_else_one_beside_the_corpus(tmp_pat
     other = write_rows(tmp_path / "mine.jsonl", [{"question": "a", "answer": "a"}])
     record_fewshot(run, entry(path=str(other)))
     assert suggested_task(run, str(corpus)) == str(other)
+
+
+def test_the_dialog_names_the_shots_field_and_keeps_a_flags_dashes_together():
+    assert dialog_words("ask for fewer shots (--shots 0,1,2,4)") == "ask for fewer shots (Shots 0,1,2,4)"
+    assert dialog_words("--shots is empty") == "Shots is empty"
+    kept = dialog_words("give --task a file; my-file--x.jsonl stays")
+    assert kept == "give \u2011\u2011task a file; my-file--x.jsonl stays"  # non-breaking hyphens, never a wrap

@@ -41,3 +41,10 @@ def test_a_time_budget_run_has_the_budgets_time_left_and_its_bar_goes_by_time():
     assert late.seconds_left == 0 and late.bar() == (100, 100)  # an overrun reads full, never past it
     plain = progress(steps, times, 100)
     assert plain.bar() == (45, 100) and plain.where_text() == "step 45 of 100"
+
+
+def test_a_run_whose_total_is_not_known_yet_says_its_step_alone():
+    """At the start of a training the total can be unknown (0): both views say "step 0", never "of 0" or "of 1"."""
+    start = progress([], [], 0)
+    assert start.where_text() == "step 0" and start.bar() == (0, 1)
+    assert progress([0.0], [1.0], 300).where_text() == "step 0 of 300"

@@ -131,8 +131,10 @@ def test_the_playground_says_the_answer_with_its_score_or_that_there_is_none():
     assert answer_marks(none) == []
     assert answer_line(none) == ("No answer: the context does not answer the question, the model finds (no-answer "
                                  "score 91.0% over the best span's 2.0%, read in 3 windows)")
-    assert missing_input(CONTEXT, " ") == "Type a question first: the model looks for its answer in the context."
-    assert missing_input("", "Who?").startswith("Type a context first") and missing_input(CONTEXT, "Who?") == ""
+    assert missing_input("span", CONTEXT, " ") == ("Type a question first: the model looks for its answer in the "
+                                                   "context.")
+    assert missing_input("span", "", "Who?").startswith("Type a context first")
+    assert missing_input("span", CONTEXT, "Who?") == ""
 
 
 def test_a_question_answerers_default_context_and_question_are_its_first_validation_windows():
