@@ -65,8 +65,12 @@ def whole_run(a) -> None:
     for s in recipe_sets(a, out):
         cmd += ["--set", s]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines() if line.strip()]
-    done = next(e for e in reversed(events) if e["type"] == "finished")
+    sys.path.insert(0, str(ROOT))
+    from engine.run.events import read_events
+    from engine.run.folder import EVENTS_FILE
+
+    events = read_events(out / EVENTS_FILE)
+    done = next(e for e in reversed(events) if e.type == "finished")
     elapsed, spent = done["elapsed"], done["time_spent"]
     shares = {k: round(v / elapsed, 4) for k, v in spent.items()}
     print(json.dumps({"recipe": "baby-shakespeare", "steps": a.steps, "elapsed_s": round(elapsed, 2),

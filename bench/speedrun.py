@@ -46,9 +46,12 @@ def run(cmd: list[str]) -> tuple[float, str]:
 
 
 def engine_result(out_dir: Path) -> dict:
-    events = [json.loads(line) for line in (out_dir / "events.jsonl").read_text().splitlines() if line.strip()]
-    evals = [(e["step"], round(e["val_loss"], 4)) for e in events if e["type"] == "eval"]
-    done = next(e for e in reversed(events) if e["type"] == "finished")
+    from engine.run.events import read_events
+    from engine.run.folder import EVENTS_FILE
+
+    events = read_events(out_dir / EVENTS_FILE)
+    evals = [(e.step, round(e["val_loss"], 4)) for e in events if e.type == "eval"]
+    done = next(e for e in reversed(events) if e.type == "finished")
     return {"reached": done["reason"] == "target_reached", "step": evals[-1][0], "val_loss": evals[-1][1],
             "curve": evals}
 

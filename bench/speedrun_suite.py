@@ -25,6 +25,9 @@ from pathlib import Path
 import corpora
 from speedrun import ROOT, split_for_nanogpt
 
+from engine.run.events import read_events  # noqa: E402 (speedrun puts the repository on the path)
+from engine.run.folder import EVENTS_FILE  # noqa: E402
+
 QUICK = {"size": 60_000, "max_steps": 20, "eval_interval": 10, "eval_batches": 2}
 FULL = {"size": corpora.SIZE, "max_steps": 2000, "eval_interval": 250, "eval_batches": 20}
 """nanoGPT's baby recipe (../shared/REFERENCE.md): 2000 steps, evaluated every 250 on 20 batches a split."""
@@ -58,15 +61,15 @@ def engine_turn(config: Path, out_dir: Path, budget_s: float, target: float, thr
                                    "--set", "train.device=cpu"])
     if done.returncode:
         return {"error": (done.stderr or done.stdout)[-2000:]}
-    events = [json.loads(line) for line in (out_dir / "events.jsonl").read_text().splitlines() if line.strip()]
-    started = next(e for e in events if e["type"] == "started")
-    evals = [e for e in events if e["type"] == "eval"]
+    events = read_events(out_dir / EVENTS_FILE)
+    started = next(e for e in events if e.type == "started")
+    evals = [e for e in events if e.type == "eval"]
     hit = next((e for e in evals if e["val_loss"] <= target), None)
-    return {"wall_s": round(seconds, 2), "reached": hit is not None, "step": hit["step"] if hit else None,
-            "to_target_s": round(hit["time"] - start, 2) if hit else None,
+    return {"wall_s": round(seconds, 2), "reached": hit is not None, "step": hit.step if hit else None,
+            "to_target_s": round(hit.time - start, 2) if hit else None,
             "best_val_loss": round(min(e["val_loss"] for e in evals), 4) if evals else None,
             "chose": {k: c["value"] for k, c in (started.get("budget") or {}).items()},
-            "curve": [(e["step"], round(e["val_loss"], 4)) for e in evals]}
+            "curve": [(e.step, round(e["val_loss"], 4)) for e in evals]}
 
 
 def geomean(ratios: list[float]) -> float | None:

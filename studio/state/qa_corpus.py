@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import ClassVar
 
 from engine.config import schema as C
-from engine.core.errors import UserError
-from engine.data.files import find_corpus_files, peek_columns
+from engine.data.files import peek_columns
 from engine.data.span_examples import ANSWER, CONTEXT, QUESTION, SpanExample, read_span_examples
 from engine.data.span_windows import SPECIAL_TOKENS, span_report, span_tokenizer
 from engine.run.humanlog import counted
-from studio.state.records_corpus import SHOWN, PreparedRecords, any_context
+from studio.state.records_corpus import SHOWN, PreparedRecords, any_context, files_of_kinds
 
 ANSWER_KIND = "ANSWER"
 """The mark an answer gets in its context (the entity marks' type label)."""
@@ -33,16 +32,8 @@ SQUAD_START = re.compile(r'^\s*\{.*"data"\s*:\s*\[.*"paragraphs"\s*:\s*\[', re.S
 # ----- does it hold questions? ----------------------------------------------------------------------------
 def is_questions(path: str | Path) -> bool:
     """Whether every file of the source (the first few of a folder) holds questions on contexts."""
-    if not str(path).strip():
-        return False
-    try:
-        files = find_corpus_files(path)
-    except (UserError, OSError):
-        return False
-    kinds = files.by_builder
-    if files.saved_dataset is not None or not kinds or set(kinds) - {"json", "csv"}:
-        return False
-    return all(_holds_questions(p, kind) for kind, paths in kinds.items() for p in paths[:3])
+    kinds = files_of_kinds(path, {"json", "csv"})
+    return bool(kinds) and all(_holds_questions(p, kind) for kind, paths in kinds.items() for p in paths[:3])
 
 
 def _holds_questions(path: Path, kind: str) -> bool:

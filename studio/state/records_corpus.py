@@ -6,15 +6,31 @@ that judges the model's context (the Model page's). Each kind says its own nouns
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import ClassVar
 
 from engine.config import schema as C
+from engine.core.errors import UserError
+from engine.data.files import find_corpus_files
 from engine.run.humanlog import counted
 
 SHOWN = 5
 """The records a preview shows."""
 ANY_LENGTH = 1 << 30
 """A context no record is longer than: the page measures the corpus; the Model page judges the context."""
+
+
+def files_of_kinds(path: str | Path, builders: set[str]) -> dict[str, list[Path]]:
+    """The source's files by reader ("json", "csv", "text"), when it has files and all are of `builders`; else none
+    (no source, unreadable, a saved dataset, or a file of another kind): what a kind's sniffing starts from."""
+    if not str(path).strip():
+        return {}
+    try:
+        files = find_corpus_files(path)
+    except (UserError, OSError):
+        return {}
+    kinds = files.by_builder
+    return {} if files.saved_dataset is not None or set(kinds) - builders else kinds
 
 
 def any_context(cfg: C.RunConfig) -> C.RunConfig:

@@ -20,7 +20,7 @@ from typing import ClassVar
 from engine.config import schema as C
 from engine.core.errors import UserError
 from engine.data.entity_metrics import entities
-from engine.data.files import find_corpus_files, peek_columns
+from engine.data.files import peek_columns
 from engine.data.tagged import (
     DOCSTART,
     JSON_KEYS,
@@ -35,7 +35,7 @@ from engine.data.tagged import (
     word_pieces,
 )
 from engine.run.humanlog import counted
-from studio.state.records_corpus import SHOWN, PreparedRecords
+from studio.state.records_corpus import SHOWN, PreparedRecords, files_of_kinds
 
 SNIFF_LINES = 20
 """The non-blank lines of a text file looked at to tell CoNLL from prose."""
@@ -47,16 +47,8 @@ TYPE = re.compile(r"[A-Z][A-Z0-9_]*")
 def is_tagged(path: str | Path) -> bool:
     """Whether the source reads as tagged sentences: every file JSONL with tokens and tags lists, or CoNLL-style
     text (a folder of them too)."""
-    if not str(path).strip():
-        return False
-    try:
-        files = find_corpus_files(path)
-    except (UserError, OSError):
-        return False
-    kinds = files.by_builder
-    if files.saved_dataset is not None or not kinds or set(kinds) - {"text", "json"}:
-        return False
-    return all(set(JSON_KEYS) <= set(peek_columns(p)) if kind == "json" else _reads_as_conll(p)
+    kinds = files_of_kinds(path, {"text", "json"})
+    return bool(kinds) and all(set(JSON_KEYS) <= set(peek_columns(p)) if kind == "json" else _reads_as_conll(p)
                for kind, paths in kinds.items() for p in paths[:3])
 
 
