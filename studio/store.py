@@ -18,7 +18,7 @@ from studio.state import AppState
 
 EVAL_CURVES = ("val_loss", "train_loss", "val_ppl", "val_accuracy", "train_accuracy", "val_nsp_accuracy",
                "val_macro_f1", "val_entity_f1", "icl_score", "val_bleu", "val_chrf", "val_rouge_l", "val_exact_match",
-               "val_f1")
+               "val_exact_match_first_turns", "val_exact_match_later_turns", "val_f1")
 CURVES = ("loss", "lr", "tokens_per_s", "grad_norm", *EVAL_CURVES, "top_induction")
 FOLLOWED_FILE = "followed.json"
 

@@ -14,8 +14,12 @@ from engine.config.schema import PAIR_OBJECTIVES
 from studio.widgets.plots import PALETTE, PERCENT, UNIT, MetricPlot
 
 TEXT_SCORES = (("val_bleu", "BLEU", 1.0), ("val_chrf", "chrF", 1.0), ("val_rouge_l", "ROUGE-L", 100.0),
-               ("val_exact_match", "exact match", 100.0))
-"""The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100."""
+               ("val_exact_match", "exact match", 100.0),
+               ("val_exact_match_first_turns", "exact match, first turns", 100.0),
+               ("val_exact_match_later_turns", "exact match, later turns", 100.0))
+"""The scores of generated targets (seq2seq, instruct): name, and the factor that puts it on 0-100. A run on
+conversations has its exact match split too: the first assistant turns, and the later ones that need what was said
+before."""
 ACCURACY = (("train_accuracy", "training accuracy", PALETTE[0]), ("val_accuracy", "validation accuracy", PALETTE[1]))
 """The colours of the loss plot's training and validation curves."""
 SECOND = {"masked": ("val_nsp_accuracy", "next sentence"), "classify": ("val_macro_f1", "macro-F1"),
