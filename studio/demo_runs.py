@@ -24,7 +24,7 @@ class HelpDemo(NamedTuple):
     menu: str
     """The Help menu's entry."""
     ready: str
-    """What the status bar says once it is in place: what to press and where to look."""
+    """What it is, what to press and where to look: beside the Model page's form once it is in place."""
 
 
 HELP_DEMOS = {
@@ -74,4 +74,11 @@ def open_demo_run(window, name: str) -> None:
     model.set_config(cfg)
     model.kept.mark()
     window.nav.setCurrentRow(window.stack.indexOf(model))
-    window.statusBar().showMessage(demo.ready, 30000)
+    model.show_demo_note(demo.ready)
+    window.statusBar().showMessage(ready_status(demo.ready), 30000)
+
+
+def ready_status(ready: str) -> str:
+    """The status bar's short line for a demo put in place; its whole note is beside the Model page's form (a
+    status bar shows one line, cut at the window's width)."""
+    return ready.split(":")[0] + ". Press Train on the Model page; what it shows is beside the form."

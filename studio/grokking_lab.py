@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.config import schema as C
 from engine.demo.runs import RECIPE_OF, RECIPES
+from studio.demo_runs import ready_status
 
 LAB = "modular"
 """The demo corpus of the lab; its recipe is engine/demo/runs.py's RECIPE_OF[LAB]."""
@@ -34,4 +35,5 @@ def open_grokking_lab(window) -> None:
     model.set_config(lab_config(corpus, window.store.cache_dir))
     model.kept.mark()
     window.nav.setCurrentRow(window.stack.indexOf(model))
-    window.statusBar().showMessage(READY, 30000)
+    model.show_demo_note(READY)
+    window.statusBar().showMessage(ready_status(READY), 30000)

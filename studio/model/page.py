@@ -96,6 +96,10 @@ class ModelPage(QWidget):
         store.state.device.changed.connect(self._on_device_changed)
         self.first_steps = FirstSteps(store, self.name, lambda: holds_demo(  # a first start: what to do
             self.name.text().strip(), self.form.config()[0], store.corpora_dir), self)
+        self.demo_note = QLabel()  # what a demo opened from the Help menu shows, and where to look
+        self.demo_note.setObjectName("demo_note")
+        self.demo_note.setWordWrap(True)
+        self.demo_note.hide()
         self.problems = QLabel()
         self.problems.setObjectName("problems")
         self.problems.setWordWrap(True)
@@ -116,6 +120,7 @@ class ModelPage(QWidget):
         top.addWidget(save)
         side = QVBoxLayout()
         side.addWidget(self.first_steps)
+        side.addWidget(self.demo_note)
         side.addWidget(self.card)
         side.addWidget(self.measure_btn)
         side.addWidget(self.source_note)
@@ -176,16 +181,23 @@ class ModelPage(QWidget):
         return self.corpus.tokens
 
     def set_config(self, cfg: C.RunConfig) -> None:
+        """Put `cfg` in the form; a demo's note from before goes (a demo shows its own after this)."""
+        self.show_demo_note("")
         if cfg.name:
             self.name.setText(cfg.name)
         self.store.state.design.budget.load(cfg)  # its dial fields off their defaults are the user's
         self.form.set_config(cfg)
+
+    def show_demo_note(self, text: str) -> None:
+        self.demo_note.setText(text)
+        self.demo_note.setVisible(bool(text))
 
     def set_corpus(self, corpus: C.RunConfig, vocab_size: int | None = None, tokens: int | None = None) -> None:
         """Called by the Corpus page: its data and tokenizer settings and, once measured, vocabulary and size."""
         cfg, _ = self.form.config()
         cfg.name = self.name.text()
         if cfg.data.path != corpus.data.path:  # prompts and probe text written for another corpus do not carry over
+            self.show_demo_note("")  # nor does what a demo on the other corpus shows
             defaults = C.TrainConfig()
             cfg.train.sample_prompts, cfg.train.probe_text = defaults.sample_prompts, defaults.probe_text
         cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer

@@ -173,4 +173,7 @@ def opened_help_demo(window, words: str, objective: str, tokenizer: str, file_na
     corpus = window.corpus_page
     assert corpus.path.text() == cfg.data.path and corpus.kind.currentText() == tokenizer
     assert corpus.vocab_size.value() == cfg.tokenizer.vocab_size
+    note, status = page.demo_note, window.statusBar().currentMessage()  # the whole note beside the form, one line below
+    assert not note.isHidden() and "Press Train" in note.text() and words in note.text().split(" is ready")[0]
+    assert status.startswith(note.text().split(":")[0]) and len(status) < 110, status
     return cfg

@@ -23,6 +23,14 @@ def test_the_help_menu_opens_the_dialogue_demo(qtbot, window):
     qtbot.waitUntil(lambda: " conversations. The first 5:" in corpus.preview.toPlainText(), timeout=30000)
     assert "\nUser: " in corpus.preview.toPlainText() and "\nAssistant: " in corpus.preview.toPlainText()
     qtbot.waitUntil(page.train_btn.isEnabled, timeout=30000)
+    assert "Chat view" in page.demo_note.text()
+
+
+def test_the_demo_note_goes_when_another_corpus_is_used(qtbot, window, tmp_path):
+    opened_help_demo(window, "dialogue demo", "instruct", "bpe", "dialogue.jsonl")
+    qtbot.waitUntil(window.model_page.train_btn.isEnabled, timeout=30000)
+    use_corpus(qtbot, window, make_demo_corpus("dialogue", tmp_path, size_bytes=20_000))
+    assert window.model_page.demo_note.isHidden() and window.model_page.demo_note.text() == ""
 
 
 def test_a_file_of_conversations_is_previewed_as_turns_and_prepared_for_instruct(qtbot, window, tmp_path):

@@ -117,4 +117,5 @@ def test_the_help_menu_opens_the_grokking_lab(qtbot, window):
     assert Path(cfg.data.path).name == "modular.csv" and Path(cfg.data.path).is_file()
     assert window.corpus_page.path.text() == cfg.data.path
     assert "grokking lab is ready" in window.statusBar().currentMessage()
+    assert "Inspect → Fourier" in page.demo_note.text() and not page.demo_note.isHidden()
     qtbot.waitUntil(page.train_btn.isEnabled, timeout=WAIT)
