@@ -68,6 +68,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="--suite: tiny corpora and steps, a smoke test")
     ap.add_argument("--out", help="--suite: where its corpora and runs go (default: a new temporary folder)")
     ap.add_argument("--cache-dir", default="", help="--suite: data.cache_dir (default: the engine's)")
+    ap.add_argument("--engine-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="--suite: a field for the engine's runs (a tuning trial: the dial keeps what is set)")
+    ap.add_argument("--reuse-nanogpt", metavar="LOG",
+                    help="--suite: nanoGPT's turns from an earlier suite's output on this machine, not run again "
+                         "(a quicker tuning trial; figures to quote come from runs in turns)")
     a = ap.parse_args()
     if a.suite:
         from speedrun_suite import suite_main

@@ -9,6 +9,8 @@ its last). Whole runs alternate, corpus after corpus, turn after turn: the engin
 the two cannot share the machine in blocks of steps as bench/lockstep.py's contenders do. Prints one JSON line a
 turn, then a line a corpus (median times over its turns, their ratio, what the dial chose from the run's started
 event) and the geometric mean of the ratios (all, tuned, held out). --quick: tiny corpora and steps, a smoke test.
+Tuning trials: --engine-set SECTION.KEY=VALUE gives the engine's runs a field (the dial keeps what is set);
+--reuse-nanogpt LOG takes nanoGPT's turns from an earlier output on the same machine instead of running them again.
 """
 
 from __future__ import annotations
@@ -54,8 +56,11 @@ def nanogpt_turn(data: Path, recipe: dict, threads: int) -> dict:
             "to_target_s": round(r["eval_times"][first] - start, 2), "curve": r["curve"]}
 
 
-def engine_turn(config: Path, out_dir: Path, budget_s: float, target: float, threads: int) -> dict:
-    start, seconds, done = launch([sys.executable, "-m", "engine", "train", str(config),
+def engine_turn(config: Path, out_dir: Path, budget_s: float, target: float, threads: int,
+                extra: list[str] = ()) -> dict:
+    """`extra`: SECTION.KEY=VALUE fields set for the run (a tuning trial)."""
+    sets = [arg for field in extra for arg in ("--set", field)]
+    start, seconds, done = launch([sys.executable, "-m", "engine", "train", str(config), *sets,
                                    "--set", f"train.time_budget={budget_s:.2f}", "--set", f"train.target_loss={target}",
                                    "--set", f"train.out_dir={out_dir}", "--set", f"train.threads={threads}",
                                    "--set", "train.device=cpu"])
@@ -70,6 +75,12 @@ def engine_turn(config: Path, out_dir: Path, budget_s: float, target: float, thr
             "best_val_loss": round(min(e["val_loss"] for e in evals), 4) if evals else None,
             "chose": {k: c["value"] for k, c in (started.get("budget") or {}).items()},
             "curve": [(e.step, round(e["val_loss"], 4)) for e in evals]}
+
+
+def earlier_nanogpt(log: str) -> dict[tuple[int, str], dict]:
+    """nanoGPT's turns of an earlier suite's output, by (turn, corpus)."""
+    lines = [json.loads(line) for line in Path(log).read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    return {(r["turn"], r["corpus"]): r["nanogpt"] for r in lines if "turn" in r and "error" not in r["nanogpt"]}
 
 
 def geomean(ratios: list[float]) -> float | None:
@@ -107,18 +118,21 @@ def suite_main(a) -> None:
             split_for_nanogpt(config, config.parent)  # (and the engine's corpus cache is warm for its runs)
             ready.append((corpus, config))
     turns: dict[str, list[tuple[dict, dict]]] = {c.name: [] for c, _ in ready}
+    earlier = earlier_nanogpt(a.reuse_nanogpt) if a.reuse_nanogpt else {}
     for turn in range(a.pairs):
         for corpus, config in ready:
-            nano = nanogpt_turn(config.parent, recipe, a.threads)
+            nano = earlier.get((turn, corpus.name)) or nanogpt_turn(config.parent, recipe, a.threads)
             eng = {"error": "nanoGPT failed"} if "error" in nano else engine_turn(
-                config, config.parent / f"engine-{turn}", nano["wall_s"], nano["final_val_loss"], a.threads)
+                config, config.parent / f"engine-{turn}", nano["wall_s"], nano["final_val_loss"], a.threads,
+                a.engine_set)
             turns[corpus.name].append((nano, eng))
             print(json.dumps({"turn": turn, "corpus": corpus.name, "nanogpt": nano, "engine": eng}), flush=True)
     lines = [summary(c.name, c.held_out, turns[c.name]) for c, _ in ready]
     for line in lines:
         print(json.dumps(line), flush=True)
     ratios = {line["corpus"]: (line["ratio"], line["held_out"]) for line in lines if "ratio" in line}
-    print(json.dumps({"suite": [line["corpus"] for line in lines], "quick": a.quick,
+    print(json.dumps({"suite": [line["corpus"] for line in lines], "quick": a.quick, "engine_set": a.engine_set,
+                      "nanogpt_reused": bool(earlier),
                       "all_reached": len(ratios) == len(lines) > 0,
                       "geomean_ratio": geomean([r for r, _ in ratios.values()]),
                       "geomean_tuned": geomean([r for r, held in ratios.values() if not held]),
