@@ -177,3 +177,16 @@ def opened_help_demo(window, words: str, objective: str, tokenizer: str, file_na
     assert not note.isHidden() and "Press Train" in note.text() and words in note.text().split(" is ready")[0]
     assert status.startswith(note.text().split(":")[0]) and len(status) < 110, status
     return cfg
+
+
+def chat_run_in_playground(qtbot, window, tmp_path):
+    """A tiny instruct run on the dialogue demo (tests/helpers.train_chat_demo) in the workspace, chosen on the
+    Playground page; returns the page."""
+    from tests.helpers import train_chat_demo
+
+    run = train_chat_demo(tmp_path, out=window.store.runs_dir / "shop")
+    window.store.refresh()
+    go_to(qtbot, window, "Playground")
+    play = window.playground_page
+    play.left.picker.choose(run)
+    return play

@@ -10,8 +10,7 @@ from PySide6.QtCore import Qt
 
 from engine.demo import make_demo_corpus
 from studio.state.chat import Turn
-from tests.helpers import train_chat_demo
-from tests.studio.helpers import go_to, opened_help_demo, shown_text, use_corpus
+from tests.studio.helpers import chat_run_in_playground, go_to, opened_help_demo, shown_text, use_corpus
 
 SYSTEM = "You are the assistant of a small shop."
 
@@ -65,11 +64,7 @@ def conversation_text(chat) -> str:
 
 @pytest.mark.slow  # a tiny run trained for a few seconds, and the inference worker started
 def test_a_tiny_instruct_run_is_talked_with_in_the_chat_view(qtbot, window, tmp_path):
-    run = train_chat_demo(tmp_path, out=window.store.runs_dir / "shop")
-    window.store.refresh()
-    go_to(qtbot, window, "Playground")
-    play = window.playground_page
-    play.left.picker.choose(run)
+    play = chat_run_in_playground(qtbot, window, tmp_path)
     chat, state = play.chat, window.store.state.chat
     assert not chat.isHidden() and play.generate_btn.isHidden() and play.prompt.isHidden()
     assert play.left.output.isHidden() and play.compare.isHidden()

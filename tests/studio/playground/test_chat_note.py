@@ -6,8 +6,7 @@ import pytest
 from PySide6 import QtGui
 from PySide6.QtCore import Qt
 
-from tests.helpers import train_chat_demo
-from tests.studio.helpers import go_to
+from tests.studio.helpers import chat_run_in_playground
 
 WAIT = 120_000
 """A hang guard only: the wait ends on a condition."""
@@ -26,11 +25,7 @@ def on_screen(label) -> str:
 
 @pytest.mark.slow  # a tiny run trained for a few seconds, and the inference worker started
 def test_a_message_longer_than_the_context_is_said_to_fill_it(qtbot, window, tmp_path):
-    run = train_chat_demo(tmp_path, out=window.store.runs_dir / "shop")
-    window.store.refresh()
-    go_to(qtbot, window, "Playground")
-    play = window.playground_page
-    play.left.picker.choose(run)
+    play = chat_run_in_playground(qtbot, window, tmp_path)
     play.temperature.setValue(0.0)
     assert play.max_tokens.value() == 200
     chat, state = play.chat, window.store.state.chat
