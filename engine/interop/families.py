@@ -33,6 +33,10 @@ def family_of(cfg: GPTConfig) -> str:
     """The transformers model_type that holds `cfg`, or a UserError naming what each family needs."""
     if cfg.arch == "t5":
         return "t5"  # the encoder-decoder has T5's layout only
+    if cfg.arch == "bert" and cfg.prenorm:
+        raise UserError("this encoder normalizes before each block (model.prenorm = true) and cannot be written as a "
+                        "Hugging Face BERT model, which normalizes after each one: train it with prenorm = false "
+                        "to export it")
     names = ("bert",) if cfg.arch == "bert" else ("gpt2", "gpt_neox", "llama")
     for name in names:
         positions, norm, mlps = FAMILIES[name]

@@ -2,7 +2,7 @@
 
 The layout is BERT's, so a model exports to a `transformers` BERT folder weight for weight: word,
 position and token-type embeddings summed and normalized; post-norm blocks (norm after each
-residual add); a masked-LM head of dense, GELU, norm and a decoder tied to the word embeddings with
+residual add; `prenorm` makes them the decoder's pre-norm blocks with a final norm, which no BERT holds); a masked-LM head of dense, GELU, norm and a decoder tied to the word embeddings with
 its own bias; a pooler (dense + tanh on the first token, [CLS]) feeding the next-sentence and
 classification heads; a tagger (label_head "tokens") reads every token's final state instead, without a
 pooler, as transformers' BertForTokenClassification, and so does a question answerer (label_head "span": two
@@ -38,9 +38,13 @@ class EncoderBlock(nn.Module):
         self.ln_1 = make_norm(cfg)
         self.mlp = MLP(cfg)
         self.ln_2 = make_norm(cfg)
+        self.prenorm = cfg.prenorm
         self.hook_resid_post = HookPoint()
 
     def forward(self, x, rope=None, pad_mask=None):
+        if self.prenorm:
+            x = x + self.attn(self.ln_1(x), rope, None, pad_mask)
+            return self.hook_resid_post(x + self.mlp(self.ln_2(x)))
         x = self.ln_1(x + self.attn(x, rope, None, pad_mask))
         return self.hook_resid_post(self.ln_2(x + self.mlp(x)))
 
@@ -60,6 +64,8 @@ class Encoder(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.hook_embed = HookPoint()
         self.h = nn.ModuleList(EncoderBlock(cfg, i) for i in range(cfg.n_layer))
+        if cfg.prenorm:
+            self.ln_f = make_norm(cfg)
         self.tagger = bool(cfg.num_labels) and cfg.label_head in ("tokens", "span")  # a head on every token
         if cfg.num_labels or cfg.nsp:
             if not self.tagger:
@@ -117,7 +123,7 @@ class Encoder(nn.Module):
         x = self.hook_embed(self.drop(self.ln_e(x)))
         for block in self.h:
             x = block(x, rope, pad_mask)
-        return x
+        return self.ln_f(x) if self.config.prenorm else x
 
     def pooled(self, hidden):
         return self.head_drop(torch.tanh(self.pooler(hidden[:, 0])))

@@ -87,6 +87,7 @@ def parameters(cfg: RunConfig, vocab_size: int) -> tuple[int, int]:
     labels = 2 if m.objective == "span" else len(cfg.task.labels) or 2  # a span head: start and end
     if cfg.arch == "bert":
         embedding += 2 * C  # token types
+        non_embedding += norm if m.prenorm else 0  # a pre-norm encoder's final norm
         pooled = C * C + C
         if m.objective in ("tag", "span"):  # a classifier on every token, no pooler
             heads = C * labels + labels

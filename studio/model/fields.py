@@ -34,6 +34,8 @@ SPAN_ONLY = [("task", "doc_stride")]
 """Shown for a question answerer (span): how much the windows of a long context share."""
 SEQ2SEQ_ONLY = [("model", "n_encoder_layer"), ("model", "target_block_size"), ("task", "label_smoothing")]
 DECODER_LAYOUT = [("model", k) for k in ("position", "norm", "mlp", "bias")]
+ENCODER_ONLY = [("model", "prenorm")]
+"""Shown for an encoder (arch bert) alone: decoders are always pre-norm, T5 has its own layout."""
 """What the encoder-decoder does not take from the form: it has T5's own layout."""
 LORA_ONLY = [("finetune", k) for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_targets")]
 SHAPE = [("model", k) for k in (*SHAPE_KEYS, "arch")] + [
@@ -44,7 +46,7 @@ GROUPS = {
     "Time budget": [("train", "time_budget")],
     "Architecture": [("model", k) for k in ("n_layer", "n_encoder_layer", "n_head", "n_embd", "block_size",
                                              "target_block_size", "dropout", "vocab_size", "position", "norm", "mlp",
-                                             "bias", "tie_weights")],
+                                             "bias", "tie_weights", "prenorm")],
     "Objective": [("model", "objective"), ("model", "arch"), *MASKED_ONLY, *CLASSIFY_ONLY, *LABELLED,
                   ("task", "label_smoothing"), ("task", "metric_samples"), *SPAN_ONLY],
     "Fine-tuning": [("finetune", k) for k in ("source", "method", "lora_rank", "lora_alpha", "lora_dropout",

@@ -23,6 +23,7 @@ from studio.model.fields import (
     CHOICES,
     CLASSIFY_ONLY,
     DECODER_LAYOUT,
+    ENCODER_ONLY,
     DURATIONS,
     EDITABLE,
     GROUP_NOTES,
@@ -207,7 +208,8 @@ class ConfigForm(QWidget):
                               (LABELLED, objective in ("classify", "tag")),
                               (PAIRS_ONLY, objective in C.PAIR_OBJECTIVES), (SEQ2SEQ_ONLY, objective == "seq2seq"),
                               (SPAN_ONLY, objective == "span"),
-                              (DECODER_LAYOUT, objective != "seq2seq"), (LORA_ONLY, cfg.finetune.method == "lora")):
+                              (DECODER_LAYOUT, objective != "seq2seq"), (ENCODER_ONLY, cfg.arch == "bert"),
+                              (LORA_ONLY, cfg.finetune.method == "lora")):
             for section, key in fields:
                 self.set_row_visible(section, key, shown)
 

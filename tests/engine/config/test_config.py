@@ -56,6 +56,15 @@ def test_validation_lists_every_problem():
     assert "'adamx' is not one of adamw, adam, sgd, adagrad, lamb, adafactor, muon (did you mean 'adam'?)" in text
 
 
+def test_prenorm_is_refused_where_it_means_nothing():
+    cfg = config_mod.RunConfig()
+    cfg.data.path, cfg.model.prenorm = "x.txt", True
+    with pytest.raises(ConfigError, match='model.prenorm is for encoders .*already pre-norm'):
+        check(cfg)
+    cfg.model.objective = "span"
+    check(cfg)  # an encoder takes it
+
+
 def test_unknown_key_and_wrong_type_are_named(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key train\.lrr \(did you mean 'lr'\?\)"):
         config_mod.from_dict({"train": {"lrr": 1.0}})

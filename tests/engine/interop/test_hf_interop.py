@@ -148,6 +148,8 @@ def test_export_refuses_what_no_family_holds_and_a_nonempty_folder(tmp_path, tok
         export_model(randomized(config(tokenizer, position="rope", norm="rmsnorm")), tokenizer, tmp_path / "x")
     with pytest.raises(UserError, match="cannot be written as a Hugging Face BERT"):
         export_model(randomized(config(tokenizer, arch="bert", position="rope")), tokenizer, tmp_path / "x")
+    with pytest.raises(UserError, match="normalizes before each block .*prenorm = false"):
+        export_model(randomized(config(tokenizer, arch="bert", prenorm=True)), tokenizer, tmp_path / "x")
     assert not (tmp_path / "x").exists()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")

@@ -133,3 +133,28 @@ def test_a_masked_lms_loss_reads_the_head_at_the_masked_positions_only():
     for n, p in model.named_parameters():
         assert torch.allclose(grads[n], p.grad, atol=1e-6), n
     assert model(idx)[0].shape == (4, 16, 300)  # without targets: every position's logits
+
+
+def test_a_prenorm_encoder_normalizes_before_each_block_and_after_the_last():
+    """model.prenorm: each block is x + attn(ln_1(x)), then + mlp(ln_2(.)), and a final norm reads the last; the
+    estimate counts that norm."""
+    from engine.model.build import build_model
+
+    cfg = RunConfig()
+    cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd, cfg.model.block_size = 2, 2, 32, 16
+    cfg.model.objective, cfg.model.prenorm = "span", True
+    torch.manual_seed(0)
+    model = build_model(gpt_config(cfg.model, 300, arch="bert", num_labels=2, label_head="span")).eval()
+    assert parameters(cfg, 300)[0] == sum(p.numel() for p in model.parameters())
+    for p in model.parameters():  # norms away from their identity start, so that where they sit matters
+        p.data.add_(0.1 * torch.randn_like(p))
+    idx = torch.randint(0, 300, (2, 16))
+    x = model.ln_e(model.wte(idx) + model.wpe(torch.arange(16)) + model.wtt(torch.zeros_like(idx)))
+    for block in model.h:
+        x = x + block.attn(block.ln_1(x), None, None, None)
+        x = x + block.mlp(block.ln_2(x))
+    assert torch.allclose(model.encode(idx), model.ln_f(x), atol=1e-5)
+    model.config.prenorm = False
+    for block in model.h:
+        block.prenorm = False
+    assert not torch.allclose(model.encode(idx)[:, :, :8], model.ln_f(x)[:, :, :8], atol=1e-3)

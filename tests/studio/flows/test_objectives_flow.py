@@ -27,9 +27,10 @@ def test_a_masked_lm_with_next_sentence_prediction(qtbot, window, tmp_path):
     page = window.model_page
     page.name.setText("bert")
     form = page.form
-    assert not form.is_row_visible("task", "nsp")
+    assert not form.is_row_visible("task", "nsp") and not form.is_row_visible("model", "prenorm")
     form.widget("model", "objective").setCurrentText("masked")
     assert form.is_row_visible("task", "nsp") and not form.is_row_visible("task", "label_column")
+    assert form.is_row_visible("model", "prenorm")  # an encoder's choice: decoders are always pre-norm
     form.widget("task", "nsp").setChecked(True)
     tiny_model(page)
     run_dir = press_train(qtbot, window)
