@@ -7,10 +7,9 @@ a tagged one tag) and the fine-tuning source: a source fixes the architecture an
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,12 +32,13 @@ from studio.model.auto_measure import AutoMeasure
 from studio.model.budget_box import BudgetMarks
 from studio.model.cluster_job import ask_cluster_job, write_cluster_job
 from studio.model.edits import NAME, KeptForm, edited, flat
-from studio.model.estimate_card import MEASURE_TIP, blank_estimate, estimate_card, show_estimate
+from studio.model.estimate_card import MEASURE_TIP, blank_estimate, show_estimate
 from studio.model.fields import SHAPE
 from studio.model.form import ConfigForm
 from studio.model.form_words import in_form_words
 from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
+from studio.model.side_panel import SidePanel
 from studio.recipes import reference_note
 from studio.state.corpus import records_objective
 from studio.state.demo import holds_demo
@@ -80,34 +80,20 @@ class ModelPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
-        self.source_note, self.reference_note = QLabel(), QLabel()  # what is fine-tuned; the curve drawn behind
-        for label, name in ((self.source_note, "source_note"), (self.reference_note, "reference_note")):
-            label.setObjectName(name)
-            label.setWordWrap(True)
         browse = QPushButton("Fine-tune a model folder…")
         browse.setToolTip("Start from a run folder, a checkpoint, or a Hugging Face GPT-2/BERT folder")
         browse.clicked.connect(self._on_browse_source)
-        self.card = estimate_card()
-        self.measure_btn = QPushButton("Measure on this machine")
-        self.measure_btn.setObjectName("measure_speed")
+        self.first_steps = FirstSteps(store, self.name, lambda: holds_demo(  # a first start: what to do
+            self.name.text().strip(), self.form.config()[0], store.corpora_dir), self)
+        self.side = side = SidePanel(self.first_steps)
+        self.card, self.measure_btn, self.demo_note = side.card, side.measure_btn, side.demo_note
+        self.source_note, self.reference_note, self.problems = side.source_note, side.reference_note, side.problems
+        self.train_btn, self.queue_btn, self.sweep_btn, self.cluster_btn = (side.train_btn, side.queue_btn,
+                                                                            side.sweep_btn, side.cluster_btn)
         self.measure_btn.clicked.connect(self.measure)
         self.measure_job = None
         self.auto_measure = AutoMeasure(self, self.measure, enabled=auto_measure, device=store.state.device)
         store.state.device.changed.connect(self._on_device_changed)
-        self.first_steps = FirstSteps(store, self.name, lambda: holds_demo(  # a first start: what to do
-            self.name.text().strip(), self.form.config()[0], store.corpora_dir), self)
-        self.demo_note = QLabel()  # what a demo opened from the Help menu shows, and where to look
-        self.demo_note.setObjectName("demo_note")
-        self.demo_note.setWordWrap(True)
-        self.demo_note.hide()
-        self.problems = QLabel()
-        self.problems.setObjectName("problems")
-        self.problems.setWordWrap(True)
-        self.problems.setTextFormat(Qt.TextFormat.RichText)  # escaped text shows as typed, never as &#x27;
-        self.problems.setStyleSheet("color: #b91c1c;")
-        self.train_btn = QPushButton("Train")
-        self.train_btn.setObjectName("train_button")
-        self.train_btn.setDefault(True)
         save = QPushButton("Save TOML…")
         load = QPushButton("Load TOML…")
         top = QHBoxLayout()
@@ -118,30 +104,9 @@ class ModelPage(QWidget):
         top.addWidget(browse)
         top.addWidget(load)
         top.addWidget(save)
-        side = QVBoxLayout()
-        side.addWidget(self.first_steps)
-        side.addWidget(self.demo_note)
-        side.addWidget(self.card)
-        side.addWidget(self.measure_btn)
-        side.addWidget(self.source_note)
-        side.addWidget(self.reference_note)
-        side.addWidget(self.problems)
-        side.addStretch()
-        side.addWidget(self.train_btn)
-        queue_row = QHBoxLayout()
-        self.queue_btn = QPushButton("Add to queue")
-        self.queue_btn.setToolTip("Train this run when the runs before it in the queue have finished (Runs page)")
-        self.sweep_btn = QPushButton("Sweep…")
-        self.sweep_btn.setToolTip("Queue a grid or random search over chosen fields: each point a run")
-        queue_row.addWidget(self.queue_btn)
-        queue_row.addWidget(self.sweep_btn)
-        side.addLayout(queue_row)
-        self.cluster_btn = QPushButton("Run on a cluster…")
-        self.cluster_btn.setToolTip("Write a SLURM batch script for this run and follow its folder")
-        side.addWidget(self.cluster_btn)
         body = QHBoxLayout()
         body.addWidget(scroll, 3)
-        body.addLayout(side, 2)
+        body.addWidget(side, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(body)
@@ -189,8 +154,7 @@ class ModelPage(QWidget):
         self.form.set_config(cfg)
 
     def show_demo_note(self, text: str) -> None:
-        self.demo_note.setText(text)
-        self.demo_note.setVisible(bool(text))
+        self.side.show_demo_note(text)
 
     def set_corpus(self, corpus: C.RunConfig, vocab_size: int | None = None, tokens: int | None = None) -> None:
         """Called by the Corpus page: its data and tokenizer settings and, once measured, vocabulary and size."""
@@ -264,11 +228,10 @@ class ModelPage(QWidget):
         self._show_estimate(d)
         self.card.set("device", d.device.name + (f" × {d.world} processes" if d.world > 1 else ""))
         self.reference_note.setText(reference_note(d.config))
-        self.problems.setText("<br>".join(f"• {html.escape(in_form_words(p))}" for p in d.problems))
+        self.side.show_problems(d.problems)
         self.train_btn.setEnabled(d.can_train)  # the queue never takes what Train refuses, nor a design training now
         training = self.store.state.training.trains_design(d.written, self.store.runs)
         self.queue_btn.setEnabled(d.can_train and not training)
-        self.train_btn.setToolTip("Fix the problems listed above first" if d.problems else "Start training")
         self.first_steps.update_steps()  # what the demo is, only while the form still holds it
 
     def _show_estimate(self, d: Design) -> None:
