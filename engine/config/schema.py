@@ -46,7 +46,7 @@ OPTIMIZER_HINTS = {
             "today's fastest to a given loss; same learning rate as AdamW",
 }
 SCHEDULES = ("cosine", "linear", "constant", "wsd")
-"""wsd: warm up, hold (stable), then decay over the last quarter (by time under a train.time_budget)."""
+"""wsd: warm up, hold (stable), then decay over the last quarter of the steps (the last half of a train.time_budget)."""
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "fp8")
 PRECISION_HINTS = {
     "auto": "bf16 on GPUs that have it, fp32 elsewhere",

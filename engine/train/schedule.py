@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from engine.plan.budget import DECAY_SHARE
+from engine.plan.budget import BUDGET_DECAY_SHARE, DECAY_SHARE
 
 
 def learning_rate(step: int, *, lr: float, min_lr: float, warmup_steps: int, max_steps: int,
@@ -25,7 +25,8 @@ def learning_rate(step: int, *, lr: float, min_lr: float, warmup_steps: int, max
     return _decayed(progress, lr, min_lr, schedule)
 
 
-def learning_rate_by_time(spent: float, *, lr: float, min_lr: float, warmup: float, decay: float = DECAY_SHARE,
+def learning_rate_by_time(spent: float, *, lr: float, min_lr: float, warmup: float,
+                          decay: float = BUDGET_DECAY_SHARE,
                           schedule: str = "wsd") -> float:
     """The rate when `spent` of a time budget is used (0 to 1; more: past the budget)."""
     # 1) linear warm-up over the first `warmup` share, from a hundredth of lr

@@ -107,8 +107,8 @@ def test_warm_up_stable_decay_by_the_share_of_the_budget_spent():
     kw = dict(lr=1e-3, min_lr=1e-4, warmup=0.05)
     assert learning_rate_by_time(0.0, **kw) == pytest.approx(1e-5)
     assert learning_rate_by_time(0.025, **kw) == pytest.approx(5e-4)
-    assert learning_rate_by_time(0.05, **kw) == learning_rate_by_time(0.75, **kw) == pytest.approx(1e-3)
-    assert learning_rate_by_time(0.875, **kw) == pytest.approx(5.5e-4)  # half way down the last quarter
+    assert learning_rate_by_time(0.05, **kw) == learning_rate_by_time(0.5, **kw) == pytest.approx(1e-3)
+    assert learning_rate_by_time(0.75, **kw) == pytest.approx(5.5e-4)  # half way down the budget's last half
     assert learning_rate_by_time(1.0, **kw) == learning_rate_by_time(1.2, **kw) == pytest.approx(1e-4)
     assert learning_rate_by_time(0.525, schedule="cosine", **kw) == pytest.approx(5.5e-4)
     steps = dict(lr=1e-3, min_lr=1e-4, warmup_steps=10, max_steps=110, schedule="wsd")
