@@ -183,8 +183,8 @@ def _validate_task(cfg: RunConfig, resuming: bool, source_check) -> list[str]:
     p: list[str] = []
     m, k, f = cfg.model, cfg.task, cfg.finetune
     if m.prenorm and cfg.arch != "bert":
-        p.append(f'model.prenorm is for encoders (arch "bert"); this {cfg.arch} model is already pre-norm' if cfg.arch ==
-                 "gpt" else 'model.prenorm is for encoders (arch "bert"); T5 has its own layout')
+        why = "this gpt model is already pre-norm" if cfg.arch == "gpt" else "T5 has its own layout"
+        p.append(f'model.prenorm is for encoders (arch "bert"); {why}')
     if m.objective == "masked" and m.arch == "gpt":
         p.append('model.objective = "masked" needs a bidirectional encoder: set model.arch = "bert" or "auto"')
     if m.objective in ("causal", "instruct", "classify", "tag") and m.arch == "t5":

@@ -2,7 +2,8 @@
 
 The layout is BERT's, so a model exports to a `transformers` BERT folder weight for weight: word,
 position and token-type embeddings summed and normalized; post-norm blocks (norm after each
-residual add; `prenorm` makes them the decoder's pre-norm blocks with a final norm, which no BERT holds); a masked-LM head of dense, GELU, norm and a decoder tied to the word embeddings with
+residual add; `prenorm` makes them the decoder's pre-norm blocks with a final norm, which no BERT
+holds); a masked-LM head of dense, GELU, norm and a decoder tied to the word embeddings with
 its own bias; a pooler (dense + tanh on the first token, [CLS]) feeding the next-sentence and
 classification heads; a tagger (label_head "tokens") reads every token's final state instead, without a
 pooler, as transformers' BertForTokenClassification, and so does a question answerer (label_head "span": two
