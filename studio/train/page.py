@@ -43,6 +43,8 @@ from studio.widgets.plots import PALETTE, MetricPlot, RunningEma, set_x_axis
 
 STATUS_WORDS = {"running": "Training", "paused": "Paused", "finished": "Finished", "stopped": "Stopped",
                 "failed": "Failed", "interrupted": "Interrupted", "new": "Starting"}
+PLOT_MIN_HEIGHT = 180
+"""Pixels: room for a title, a three-row legend and the data under a doctor's note, at a 720-pixel-high window."""
 
 
 class TrainPage(QWidget):
@@ -111,6 +113,7 @@ class TrainPage(QWidget):
         self.doctor = DoctorLabel()  # the newest loss spike's likely cause and fix
         grid = QGridLayout()
         for i, plot in enumerate(self.plots):
+            plot.setMinimumHeight(PLOT_MIN_HEIGHT)  # a doctor's note and a long legend never squash the data away
             grid.addWidget(plot, i // 2, i % 2)
         plots = QWidget()
         plots.setLayout(grid)
@@ -151,6 +154,7 @@ class TrainPage(QWidget):
         top_layout.addWidget(plots)
         split.addWidget(top)
         split.addWidget(tabs)
+        split.setCollapsible(1, False)  # the plots' minimum takes height from the samples, never all of it
         split.setSizes([560, 180])
         layout = QVBoxLayout(self)
         layout.addLayout(header)
