@@ -53,6 +53,7 @@ def main() -> None:
     import torch
 
     from engine.plan.estimate import estimate
+    from engine.run.folder import EVENTS_FILE
     from engine.runtime.device import peak_flops
     from engine.train.calibrate import measure_apart
 
@@ -76,7 +77,7 @@ def main() -> None:
         t0 = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - t0
-        events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines() if x.strip()]
+        events = [json.loads(x) for x in (out / EVENTS_FILE).read_text().splitlines() if x.strip()]
         step_time = next(e for e in reversed(events) if e["type"] == "step")["step_time"]
         done = next(e for e in reversed(events) if e["type"] == "finished")
         spent, used = done["time_spent"], done.get("peak_memory")

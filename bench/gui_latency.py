@@ -36,8 +36,9 @@ def config(tmp: Path, name: str, steps: int):
 
 def median_tps(run_dir: Path) -> float:
     from engine.run.events import read_events
+    from engine.run.folder import EVENTS_FILE
 
-    steps = [e for e in read_events(run_dir / "events.jsonl") if e.type == "step"]
+    steps = [e for e in read_events(run_dir / EVENTS_FILE) if e.type == "step"]
     return statistics.median(e["tokens_per_s"] for e in steps[len(steps) // 4:])
 
 

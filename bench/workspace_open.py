@@ -41,6 +41,7 @@ while w.runs_page.table.rowCount() < int(sys.argv[3]):
 def make_runs(root: Path, n: int) -> None:
     """`n` finished runs of 200 logged steps and 4 evaluations each, written as the engine writes them."""
     from engine.config.schema import RunConfig
+    from engine.run.folder import EVENTS_FILE, RUN_FILE
 
     cfg = RunConfig()
     cfg.data.path = str(root / "corpus.txt")
@@ -48,7 +49,7 @@ def make_runs(root: Path, n: int) -> None:
         d = root / "runs" / f"run-{i:05d}"
         d.mkdir(parents=True, exist_ok=True)
         cfg.name = d.name
-        (d / "run.toml").write_text(cfg.to_toml())
+        (d / RUN_FILE).write_text(cfg.to_toml())
         t = 1.79e9 + i
         ev = [{"v": 1, "type": "started", "time": t, "step": 0, "run_dir": str(d), "config": {}, "n_params": 1000,
                "device": "cpu", "world_size": 1, "resumed_from": None}]
@@ -60,7 +61,7 @@ def make_runs(root: Path, n: int) -> None:
                            "val_loss": 3 - s / 900})
         ev.append({"v": 1, "type": "finished", "time": t + 201, "step": 200, "reason": "finished",
                    "best_val_loss": 2.8, "elapsed": 20.0})
-        (d / "events.jsonl").write_text("\n".join(json.dumps(e) for e in ev) + "\n")
+        (d / EVENTS_FILE).write_text("\n".join(json.dumps(e) for e in ev) + "\n")
 
 
 def open_once(ws: Path, n: int, settings: Path) -> float:
