@@ -99,8 +99,6 @@ def test_the_inference_worker_answers_a_question_answerers_predict(span_run):
 
 
 @pytest.mark.recipe
-@pytest.mark.skip(reason="issue 38: when a run's climb from 22% (the slot) to finding the names starts varies; the "
-                         "pre-norm Muon recipe ended at 100% and 93% in two runs, 100% and 76% with BPE: not every run")
 def test_the_qa_recipe_reaches_an_exact_match_of_90_percent_on_validation(tmp_path):
     from pathlib import Path
 
