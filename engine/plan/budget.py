@@ -13,7 +13,8 @@ absent one. The rules, each a constant below so that a benchmark can tune it:
 - warm-up, stable, decay by time: the first WARMUP_SHARE of the budget warms up, the last BUDGET_DECAY_SHARE decays, and
   the decay ends at the budget (engine/train/schedule.py);
 - evaluations taking about EVAL_SHARE of the budget, at most MAX_EVALS;
-- AdamW: Muon is to be chosen only where it is measured faster on the machine (issue 37, later);
+- Muon (the blocks' matrices; the rest by AdamW) for a causal model trained from scratch whose step holds at least
+  MUON_MIN_TOKENS_PER_WIDTH tokens per unit of width, at MUON_LR_FACTOR times AdamW's rate; AdamW otherwise;
 - no torch.compile under COMPILE_MIN_BUDGET_S: compiling costs tens of seconds.
 """
 
@@ -44,6 +45,16 @@ STEP_CAP = 100
 machine turns out much faster than when the step was measured (a measurement taken under load)."""
 COMPILE_MIN_BUDGET_S = 300.0
 LR_AT_384, LR_RANGE = 1e-3, (3e-4, 3e-3)
+MUON_MIN_TOKENS_PER_WIDTH = 8
+"""Muon's Newton-Schulz iterations cost ~ width^3 a matrix whatever the batch, against a step's ~ tokens x width^2:
+with too few tokens a step per unit of width they outweigh the fewer steps Muon needs. Measured in turns against
+AdamW, each at the dial's rate (bench/README.md): at 32 (the smallest rung, batch 32) Muon reached nanoGPT's loss
+1.0-1.4x sooner on each of the suite's six corpora; at 8 (batch 8) 1.37x sooner on prose, 1.09x later on table rows;
+at 2 (batch 2) later on both. The crossover lies between, depending on the corpus."""
+MUON_LR_FACTOR = 2.0
+"""Muon's rate over AdamW's rule: in turns at the smallest rung, 4.9e-3 against 3e-3 reached nanoGPT's loss sooner
+on prose, code, manual pages and BPE prose, later on names and table rows (bench/README.md)."""
+MUON_LR_RANGE = (6e-4, 6e-3)
 
 
 @dataclass(frozen=True)
@@ -139,9 +150,13 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
         if key not in given:  # said once, at the first field it chose
             why_shape = "the same rung of the ladder of shapes (engine/plan/budget.py)"
     choose("train.batch_size", t.batch_size, f"grows with the shape: {f.tokens // max(1, f.steps):,} tokens a step")
-    lr = float(f"{min(max(LR_AT_384 * math.sqrt(384 / m.n_embd), LR_RANGE[0]), LR_RANGE[1]):.2g}")
+    choose("train.optimizer", *_optimizer(f))
+    muon = choices["train.optimizer"]["value"] == "muon"
+    factor, (low, high) = (MUON_LR_FACTOR, MUON_LR_RANGE) if muon else (1.0, LR_RANGE)
+    lr = float(f"{min(max(factor * LR_AT_384 * math.sqrt(384 / m.n_embd), low), high):.2g}")
     choose("train.lr", max(lr, cfg.train.min_lr if "train.min_lr" in given else 0.0),
-           f"higher for narrower models: 1e-3 x sqrt(384 / n_embd {m.n_embd}) (nanoGPT's 1e-3 at 384)")
+           f"higher for narrower models: {f'{factor:g} x ' if muon else ''}1e-3 x sqrt(384 / n_embd {m.n_embd}) "
+           f"(nanoGPT's 1e-3 at 384{', for AdamW' if muon else ''})")
     choose("train.min_lr", float(f"{choices['train.lr']['value'] / 10:.2g}"),
            "a tenth of the learning rate, as nanoGPT decays to")
     choose("train.schedule", "wsd", "warm up, hold, decay, ending at the budget (by time, not steps)")
@@ -150,7 +165,6 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     choices["decay"] = {"value": f"{BUDGET_DECAY_SHARE:.0%}" if shape == "wsd" else shape,
                         "why": f"the last {BUDGET_DECAY_SHARE * budget:.1f} s decay to min_lr" if shape == "wsd" else
                         "none: the rate holds" if shape == "constant" else "from the warm-up's end to the budget"}
-    choose("train.optimizer", "adamw", "the default; Muon is to be chosen only where it is measured faster here")
     share = f.evals * f.eval_s / budget
     choose("train.eval_interval", max(1, f.steps // f.evals), f"about {f.evals} evaluation"
            f"{'s' if f.evals != 1 else ''} of ~{f.eval_s:.2g} s, {share:.0%} of the budget (at most "
@@ -165,6 +179,19 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
                            "why": f"at {f.step_s * 1000:.3g} ms a step (measured or estimated for this machine), "
                                   f"{f.params:,} parameters in the blocks, {f.per_param:.2g} tokens per parameter"}
     return BudgetPlan(budget, choices)
+
+
+def _optimizer(f: Forecast) -> tuple[str, str]:
+    """Muon where it was measured to reach a target sooner (MUON_MIN_TOKENS_PER_WIDTH), AdamW elsewhere, and why."""
+    m, t = f.cfg.model, f.cfg.train
+    if m.objective != "causal" or f.cfg.finetune.source:
+        return "adamw", "Muon was measured faster for causal models trained from scratch only"
+    per_width = t.batch_size * t.grad_accum * m.block_size / m.n_embd  # a process's: each orthogonalizes alone
+    if per_width < MUON_MIN_TOKENS_PER_WIDTH:
+        return "adamw", (f"{per_width:.2g} tokens a step per unit of width: too few for Muon's orthogonalization to "
+                         f"pay (it did from {MUON_MIN_TOKENS_PER_WIDTH})")
+    return "muon", (f"{per_width:.0f} tokens a step per unit of width: Muon's orthogonalized steps reach a loss in "
+                    f"fewer steps than they cost (measured from {MUON_MIN_TOKENS_PER_WIDTH} up)")
 
 
 def _candidate(cfg: RunConfig, rung: Rung, given: set[str], val_tokens: int | None) -> RunConfig:

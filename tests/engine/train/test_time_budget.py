@@ -78,12 +78,30 @@ def test_what_the_user_set_wins_and_the_rest_is_chosen_with_a_reason():
     plan = derive(cfg, vocab_size=65, step_seconds=flop_seconds, corpus_tokens=10**8, val_tokens=10**6)
     assert plan.choices["model.n_layer"] == {"value": 7, "why": "set in the config"}
     plan.apply(cfg)
-    assert cfg.model.n_layer == 7 and cfg.train.schedule == "wsd" and cfg.train.optimizer == "adamw"
+    assert cfg.model.n_layer == 7 and cfg.train.schedule == "wsd" and cfg.train.optimizer == "muon"
     assert all(c["why"] for c in plan.choices.values())
     assert "tokens per parameter" in plan.choices["model.n_head"]["why"]  # the shape's reason, at its first choice
     assert cfg.train.lr > chosen(budgeted(360_000)).train.lr  # narrower models get higher rates
     wide = chosen(budgeted(600, n_embd=200))  # heads fitted to a width the user set
     assert wide.model.n_embd == 200 and 200 % wide.model.n_head == 0
+
+
+def test_muon_is_chosen_where_a_step_holds_enough_tokens_for_it_to_pay_and_adamw_elsewhere():
+    fresh = derive(budgeted(600), vocab_size=65, step_seconds=flop_seconds, corpus_tokens=10**8, val_tokens=10**6)
+    assert fresh.choices["train.optimizer"]["value"] == "muon"
+    assert "tokens a step per unit of width" in fresh.choices["train.optimizer"]["why"]
+    adamw_rate = derive(budgeted(600), vocab_size=65, step_seconds=flop_seconds, corpus_tokens=10**8,
+                        val_tokens=10**6, given={"train.optimizer"}).choices["train.lr"]["value"]
+    assert fresh.choices["train.lr"]["value"] == pytest.approx(2 * adamw_rate, rel=0.05)  # Muon's twice AdamW's
+    tiny = budgeted(600)
+    tiny.train.batch_size, tiny.model.block_size, tiny.model.n_embd = 1, 64, 128  # 0.5 tokens a step per width
+    plan = derive(tiny, vocab_size=65, step_seconds=flop_seconds, corpus_tokens=10**8, val_tokens=10**6)
+    assert plan.choices["train.optimizer"]["value"] == "adamw" and "too few" in plan.choices["train.optimizer"]["why"]
+    classify = budgeted(600, objective="classify")
+    assert derive(classify, vocab_size=65, step_seconds=flop_seconds).choices["train.optimizer"]["value"] == "adamw"
+    mine = budgeted(600)
+    mine.train.optimizer = "sgd"  # what the user set wins
+    assert chosen(mine).train.optimizer == "sgd"
 
 
 def test_every_rung_of_the_ladder_is_a_valid_config():
