@@ -200,10 +200,12 @@ class TrainPage(QWidget):
             self._update_header()
 
     def _on_timer(self) -> None:
-        """Repaint one plot per tick: a plot paints in ~20 ms on a slow CPU, four at once would block input."""
+        """Repaint one plot per tick, in turns: a plot paints in ~20 ms on a slow CPU, four at once would block input.
+        New data queues the plots not already waiting behind those that are, so that events arriving every tick
+        still reach every plot (restarting from the first starved the last two)."""
         if self.run is not None and self.run.version != self.shown_version:
             self.shown_version = self.run.version
-            self._dirty = [0, 1, 2, 3]
+            self._dirty += [i for i in range(len(self.plots)) if i not in self._dirty]
             self._draw_texts()
             self._update_header()
         if self._dirty and self.run is not None:
