@@ -150,7 +150,7 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
         if key not in given:  # said once, at the first field it chose
             why_shape = "the same rung of the ladder of shapes (engine/plan/budget.py)"
     choose("train.batch_size", t.batch_size, f"grows with the shape: {f.tokens // max(1, f.steps):,} tokens a step")
-    choose("train.optimizer", *_optimizer(f))
+    choose("train.optimizer", *_optimizer(f.cfg))
     muon = choices["train.optimizer"]["value"] == "muon"
     factor, (low, high) = (MUON_LR_FACTOR, MUON_LR_RANGE) if muon else (1.0, LR_RANGE)
     lr = float(f"{min(max(factor * LR_AT_384 * math.sqrt(384 / m.n_embd), low), high):.2g}")
@@ -181,10 +181,10 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     return BudgetPlan(budget, choices)
 
 
-def _optimizer(f: Forecast) -> tuple[str, str]:
+def _optimizer(cfg: RunConfig) -> tuple[str, str]:
     """Muon where it was measured to reach a target sooner (MUON_MIN_TOKENS_PER_WIDTH), AdamW elsewhere, and why."""
-    m, t = f.cfg.model, f.cfg.train
-    if m.objective != "causal" or f.cfg.finetune.source:
+    m, t = cfg.model, cfg.train
+    if m.objective != "causal" or cfg.finetune.source:
         return "adamw", "Muon was measured faster for causal models trained from scratch only"
     per_width = t.batch_size * t.grad_accum * m.block_size / m.n_embd  # a process's: each orthogonalizes alone
     if per_width < MUON_MIN_TOKENS_PER_WIDTH:
@@ -212,6 +212,8 @@ def _candidate(cfg: RunConfig, rung: Rung, given: set[str], val_tokens: int | No
             m.n_embd = max(1, round(m.n_embd / (m.n_head * unit))) * m.n_head * unit
         elif "model.n_head" not in given:
             m.n_head = max([h for h in range(1, m.n_head + 1) if m.n_embd % (h * unit) == 0] or [1])
+    if "train.optimizer" not in given:  # its step, as measured, is the optimizer's the dial would choose for it
+        trial.train.optimizer = _optimizer(trial)[0]
     return trial
 
 

@@ -37,6 +37,8 @@ DECODER_LAYOUT = [("model", k) for k in ("position", "norm", "mlp", "bias")]
 ENCODER_ONLY = [("model", "prenorm")]
 """Shown for an encoder (arch bert) alone: decoders are always pre-norm, T5 has its own layout."""
 """What the encoder-decoder does not take from the form: it has T5's own layout."""
+STEP_SCHEDULE = [("train", "warmup_steps"), ("train", "decay_steps")]
+"""Hidden under a time budget: its schedule warms up and decays by the share of the time spent, not by steps."""
 LORA_ONLY = [("finetune", k) for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_targets")]
 SHAPE = [("model", k) for k in (*SHAPE_KEYS, "arch")] + [
     ("tokenizer", k) for k in ("kind", "vocab_size", "path")]

@@ -37,6 +37,7 @@ from studio.model.fields import (
     SCIENTIFIC,
     SEQ2SEQ_ONLY,
     SPAN_ONLY,
+    STEP_SCHEDULE,
     ZERO_MEANS,
     field_docs,
     label,
@@ -202,14 +203,14 @@ class ConfigForm(QWidget):
             self._loading = False
 
     def follow(self, cfg: C.RunConfig) -> None:
-        """Show the fields this run's objective and fine-tuning method use, and only those."""
+        """Show the fields this run's objective, fine-tuning method and schedule use, and only those."""
         objective = cfg.model.objective
         for fields, shown in ((MASKED_ONLY, objective == "masked"), (CLASSIFY_ONLY, objective == "classify"),
                               (LABELLED, objective in ("classify", "tag")),
                               (PAIRS_ONLY, objective in C.PAIR_OBJECTIVES), (SEQ2SEQ_ONLY, objective == "seq2seq"),
                               (SPAN_ONLY, objective == "span"),
                               (DECODER_LAYOUT, objective != "seq2seq"), (ENCODER_ONLY, cfg.arch == "bert"),
-                              (LORA_ONLY, cfg.finetune.method == "lora")):
+                              (LORA_ONLY, cfg.finetune.method == "lora"), (STEP_SCHEDULE, not cfg.train.time_budget)):
             for section, key in fields:
                 self.set_row_visible(section, key, shown)
 

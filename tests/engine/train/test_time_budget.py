@@ -104,6 +104,17 @@ def test_muon_is_chosen_where_a_step_holds_enough_tokens_for_it_to_pay_and_adamw
     assert chosen(mine).train.optimizer == "sgd"
 
 
+def test_the_step_each_shape_is_forecast_by_is_a_step_of_the_optimizer_chosen_for_it():
+    """A step measured with Muon (the studio measures the design it shows) is the one the plan counts in."""
+    asked = []
+
+    def step_seconds(trial):
+        asked.append(trial.train.optimizer)
+        return 0.004 if trial.train.optimizer == "muon" else 0.5
+    plan = derive(budgeted(60), vocab_size=65, step_seconds=step_seconds, corpus_tokens=10**8, val_tokens=10**6)
+    assert set(asked) == {"muon"} and "at 4 ms a step" in plan.choices["expected"]["why"]
+
+
 def test_every_rung_of_the_ladder_is_a_valid_config():
     for rung in LADDER:
         cfg = budgeted(60)

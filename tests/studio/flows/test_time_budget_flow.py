@@ -47,8 +47,11 @@ def test_a_new_corpus_a_budget_and_train(qtbot, window, tmp_path):
         assert "Time budget [train.time_budget] must be seconds (90) or a duration such as" in page.problems.text()
         assert not page.train_btn.isEnabled()
 
+    assert page.form.is_row_visible("train", "warmup_steps") and page.form.is_row_visible("train", "decay_steps")
     type_budget(qtbot, page, "3s")
     assert page.train_btn.isEnabled(), page.problems.text()
+    # a budget's schedule runs by time: the step-counted warm-up and decay are not shown to contradict it
+    assert not any(page.form.is_row_visible("train", key) for key in ("warmup_steps", "decay_steps"))
     plan = window.state.design.current.budget
     n_layer = plan.owned["model.n_layer"]
     assert page.form.widget("model", "n_layer").value() == n_layer  # the form shows what the dial chooses
