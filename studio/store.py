@@ -45,7 +45,7 @@ class RunState:
 
     DERIVED = ("curves", "samples", "markers", "log", "last_step", "last_error", "state", "objective", "labels",
                "confusion", "val_text", "first_time", "version", "heads", "phase_change", "last_eval",
-               "interventions", "diagnoses", "concepts")
+               "interventions", "diagnoses", "concepts", "elapsed")
 
     def __init__(self, path: Path, summary: RunSummary):
         self.path, self.summary = Path(path), summary
@@ -89,6 +89,8 @@ class RunState:
         self.concepts: list[Event] = []
         """The evaluations that probed the run's concept (train.concept_regex): studio/state/concepts.py."""
         self.first_time: float | None = None
+        self.elapsed: float | None = None
+        """The run's own clock, by its newest step or its end: what a time budget counts (its set-up included)."""
         self.version = 0
         """Bumped on every change, so views redraw only when something is new."""
 
@@ -105,6 +107,8 @@ class RunState:
                 self.concepts = [c for c in self.concepts if c.step <= e.step]
                 self.interventions = [i for i in self.interventions if i.step < e.step]  # (one at the checkpoint's
                 self.diagnoses = [d for d in self.diagnoses if d.step <= e.step]  # step is made again before its next)
+            if e.type in ("step", "finished") and e.get("elapsed") is not None:
+                self.elapsed = e["elapsed"]
             if e.type == "step":
                 for k in ("loss", "lr", "tokens_per_s", "grad_norm"):
                     if e.get(k) is not None:

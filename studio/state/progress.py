@@ -58,14 +58,16 @@ class Progress:
 
 
 def progress(steps: list[float], times: list[float], max_steps: int, *,
-             tokens_per_step: float | None = None, budget_s: float = 0.0) -> Progress:
+             tokens_per_step: float | None = None, budget_s: float = 0.0, elapsed_s: float | None = None) -> Progress:
     """From the (step, event time) points of a run; `tokens_per_step` turns the step rate into tokens a second;
-    a run with a time budget (`budget_s`) has the budget's time left, whatever its steps."""
+    a run with a time budget (`budget_s`) has the budget's time left, whatever its steps, by the run's own clock
+    (`elapsed_s`: its set-up counted, as the budget counts it) where the run reports one."""
     start = _session_start(times)
     steps, times = list(steps[start:]), list(times[start:])
     step = int(steps[-1]) if steps else 0
     elapsed = times[-1] - times[0] if len(times) > 1 else 0.0
     if budget_s:
+        elapsed = elapsed if elapsed_s is None else elapsed_s
         speed = _rate(steps, times, _since(times, SPEED_WINDOW_S)) if len(steps) > 1 and elapsed > 0 else 0.0
         return Progress(step, max_steps, max(0.0, budget_s - elapsed), False,
                         speed * tokens_per_step if tokens_per_step and speed else None, budget_s, elapsed)

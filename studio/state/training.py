@@ -53,7 +53,7 @@ class TrainingRuns:
         tokens = (last.get("tokens_per_s") or 0) * (last.get("step_time") or 0) if last else 0
         cfg = run.summary.config
         result = progress(loss.steps, loss.times, max_steps(run), tokens_per_step=tokens or None,
-                          budget_s=cfg.train.time_budget if cfg is not None else 0.0)
+                          budget_s=cfg.train.time_budget if cfg is not None else 0.0, elapsed_s=run.elapsed)
         self._progress[run.path] = (run.version, result)
         return result
 

@@ -43,6 +43,33 @@ def test_a_time_budget_run_has_the_budgets_time_left_and_its_bar_goes_by_time():
     assert plain.bar() == (45, 100) and plain.where_text() == "step 45 of 100"
 
 
+def test_a_time_budget_run_counts_by_its_own_clock_its_set_up_included():
+    """The budget counts from the command's start (the engine's `elapsed`), not from the first step event: a run
+    that ended on time reads its whole budget spent, as its log says, with a full bar."""
+    steps = [float(s) for s in range(0, 50, 5)]
+    times = [100.0 + s * 6.4 for s in range(10)]  # 57.6 s between the first and last step events
+    done = progress(steps, times, 4000, budget_s=60.0, elapsed_s=60.0)
+    assert done.where_text() == "step 45, 60.0 s of a 60.0 s budget" and done.bar() == (600, 600)
+    assert done.seconds_left == 0
+
+
+def test_the_store_keeps_the_runs_clock_from_its_steps_and_its_end(tmp_path):
+    import json
+
+    from engine.run.events import Event
+    from engine.run.folder import EVENTS_FILE
+    from studio.store import RunState
+
+    step = {"v": 1, "type": "step", "time": 1.0, "step": 10, "loss": 2.0, "lr": 1e-3, "tokens_per_s": 900.0,
+            "elapsed": 12.5, "eta": 1.0}
+    (tmp_path / EVENTS_FILE).write_text(json.dumps(step) + "\n")
+    run = RunState(tmp_path, summary=None)
+    assert run.elapsed == 12.5  # read with the run's events, on first use
+    run.apply([Event.from_dict({"v": 1, "type": "finished", "time": 2.0, "step": 12, "reason": "finished",
+                                "elapsed": 14.0})])
+    assert run.elapsed == 14.0
+
+
 def test_a_run_whose_total_is_not_known_yet_says_its_step_alone():
     """At the start of a training the total can be unknown (0): both views say "step 0", never "of 0" or "of 1"."""
     start = progress([], [], 0)

@@ -14,7 +14,8 @@ class Curve(SimpleNamespace):
 def fake_run(path="runs/a", steps=(0, 10, 20, 30, 40, 50), seconds=1.0, max_steps=1000, version=1):
     times = [i * seconds for i in range(len(steps))]
     last = {"tokens_per_s": 500.0, "step_time": 0.1}
-    return SimpleNamespace(path=Path(path), version=version, curves={"loss": Curve(steps=list(steps), times=times)},
+    return SimpleNamespace(path=Path(path), version=version, elapsed=None,
+                           curves={"loss": Curve(steps=list(steps), times=times)},
                            last_step=SimpleNamespace(get=last.get, step=steps[-1]),
                            summary=SimpleNamespace(name=Path(path).name, max_steps=max_steps, config=None))
 
