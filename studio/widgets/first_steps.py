@@ -5,9 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-STEPS = ("Pick your text on the <b>Corpus</b> page (or keep the demo's)",
+STEPS = ("Pick your text on the <b>Corpus</b> page",
          "Choose a size on the <b>Model</b> page: a preset or the fields",
          "Press <b>Train</b>")
+KEEP_DEMO = " (or keep the demo's)"
+"""Said after the first step only while the form holds the demo."""
 
 DEMO = ("The form holds the <b>demo</b>: a small model of the Python standard library's own source code, "
         "which trains in minutes on this computer. Press Train to watch it learn, or make it yours:")
@@ -16,7 +18,8 @@ DEMO = ("The form holds the <b>demo</b>: a small model of the Python standard li
 def steps_html(*, demo: bool = False) -> str:
     """The three steps as a short numbered list, with what the demo is when the form holds it."""
     lead = DEMO if demo else "<b>Your first model, in three steps:</b>"
-    return lead + "".join(f"<br>{i}. {step}" for i, step in enumerate(STEPS, 1))
+    steps = (STEPS[0] + (KEEP_DEMO if demo else ""), *STEPS[1:])
+    return lead + "".join(f"<br>{i}. {step}" for i, step in enumerate(steps, 1))
 
 
 def steps_line() -> str:
