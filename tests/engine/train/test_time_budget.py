@@ -99,6 +99,9 @@ def test_muon_is_chosen_where_a_step_holds_enough_tokens_for_it_to_pay_and_adamw
     assert plan.choices["train.optimizer"]["value"] == "adamw" and "too few" in plan.choices["train.optimizer"]["why"]
     classify = budgeted(600, objective="classify")
     assert derive(classify, vocab_size=65, step_seconds=flop_seconds).choices["train.optimizer"]["value"] == "adamw"
+    sharded = budgeted(600)
+    sharded.train.parallel = "fsdp"  # which splits the matrices Muon orthogonalizes whole
+    assert chosen(sharded).train.optimizer == "adamw"
     mine = budgeted(600)
     mine.train.optimizer = "sgd"  # what the user set wins
     assert chosen(mine).train.optimizer == "sgd"
