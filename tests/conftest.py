@@ -28,9 +28,17 @@ for _name in ("waitUntil", "waitSignal", "waitSignals", "waitCallback", "waitAct
 
 
 def pytest_collection_modifyitems(items):
+    """Recipe tests get a longer timeout and run first, the longest (`recipe(minutes=N)`) first of all: the test
+    processes then share the short tests at the end instead of one waiting alone for a long recipe."""
     for item in items:
         if item.get_closest_marker("recipe"):
             item.add_marker(pytest.mark.timeout(RECIPE_TIMEOUT_S))
+    items.sort(key=lambda item: -_recipe_minutes(item))  # stable: the files' own order otherwise
+
+
+def _recipe_minutes(item) -> float:
+    marker = item.get_closest_marker("recipe")
+    return 0.0 if marker is None else float(marker.kwargs.get("minutes", 1))
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
