@@ -69,11 +69,12 @@ def main() -> None:
     from common import contenders_in_turns, temp_dir
 
     from engine.cli import main as engine
+    from engine.run.folder import RUN_FILE
 
     tmp = temp_dir()
     cache = tmp / "cache"  # the corpus and its tokenizer prepared once, for both contenders
-    (tmp / "run.toml").write_text(tomli_w.dumps(config(a.data, cache, a.threads, tmp / "run")))
-    if engine(["prepare", str(tmp / "run.toml")]) != 0:
+    (tmp / RUN_FILE).write_text(tomli_w.dumps(config(a.data, cache, a.threads, tmp / "run")))
+    if engine(["prepare", str(tmp / RUN_FILE)]) != 0:
         sys.exit("could not prepare the corpus")
     argv = [str(Path(__file__).resolve()), "--threads", str(a.threads), "--data", a.data, "--cache", str(cache),
             "--contender"]
