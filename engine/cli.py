@@ -15,7 +15,7 @@ import sys
 import time
 
 from engine.core.commands import EXIT_CRASH, EXIT_FAULT, EXIT_USER, Command, say_error
-from engine.core.errors import UserError
+from engine.core.errors import FolderNotConfig, UserError
 from engine.core.text import engine_command
 from engine.demo.commands import COMMANDS as DEMO_COMMANDS
 from engine.infer.commands import COMMANDS as INFER_COMMANDS
@@ -23,6 +23,7 @@ from engine.launch.allocator import restart_with_allocator
 from engine.probes.commands import COMMANDS as PROBE_COMMANDS
 from engine.run.commands import COMMANDS as RUN_COMMANDS
 from engine.run.events import EventWriter
+from engine.run.folder import folder_as_config
 from engine.runqueue.commands import COMMANDS as QUEUE_COMMANDS
 from engine.train.commands import COMMANDS as TRAIN_COMMANDS
 from engine.worker.serve import COMMANDS as SERVE_COMMANDS
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except UserError as e:
+        e = folder_as_config(e) if isinstance(e, FolderNotConfig) else e
         say_error(str(e), getattr(e, "problems", []))
         if getattr(args, "events", None) and not getattr(e, "reported", False):  # a launcher reads stdout
             EventWriter(None, echo=sys.stdout).emit("error", kind="refused", message=str(e),

@@ -10,11 +10,7 @@ NAMES = ("run.toml", "events.jsonl", "train.log", "optimizer.safetensors", "cont
 """Names that mean a run folder's file wherever they appear (model.safetensors, meta.json and tokenizer.json
 also name files of the corpus cache and of Hugging Face folders)."""
 PATH_USES = re.compile(r"""/ ["'](checkpoints|lock|control\.json)["']""")
-ALLOWED = {
-    "engine/run/folder.py",
-    # the lowest layer's hint when a run folder is given for a config file: it cannot import the run layer
-    "engine/core/tomlio.py",
-}
+ALLOWED = {"engine/run/folder.py"}
 
 
 def _code_lines(path: Path):

@@ -27,7 +27,9 @@ from engine.config.schema import (
     POSITIONS,
     PRECISIONS,
     SCHEDULES,
+    STREAM_OBJECTIVES,
     TOKENIZER_KINDS,
+    TRAINED_TOKENIZERS,
     WANDB_MODES,
     RunConfig,
 )
@@ -54,7 +56,7 @@ def problems(cfg: RunConfig, *, resuming: bool = False,
     _choice(p, "tokenizer.kind", t.kind, TOKENIZER_KINDS)
     if t.kind == "file" and not t.path:
         p.append('tokenizer.kind = "file" needs tokenizer.path = "tokenizer.json"')
-    if t.kind in ("bpe", "wordpiece", "unigram") and t.vocab_size < 300:
+    if t.kind in TRAINED_TOKENIZERS and t.vocab_size < 300:
         p.append(f"tokenizer.vocab_size {t.vocab_size} is too small for {t.kind}: use at least 300 "
                  f"(bpe alone needs 256 byte tokens)")
     if t.vocab_size > 1_000_000:
@@ -151,7 +153,7 @@ def _concept_problems(regex: str, objective: str) -> list[str]:
     """train.concept_regex: a regex that compiles, on a run with a token stream to label."""
     if not regex:
         return []
-    if objective not in ("causal", "masked"):
+    if objective not in STREAM_OBJECTIVES:
         return [f"train.concept_regex labels a language model's validation tokens (a causal or masked run), not a "
                 f"{objective} run's: leave it empty"]
     try:

@@ -22,7 +22,9 @@ DEMO_PREFIX = "demo:"
 
 FORMAT_VERSION = 1
 
-TOKENIZER_KINDS = ("char", "bpe", "wordpiece", "unigram", "file")
+TRAINED_TOKENIZERS = ("bpe", "wordpiece", "unigram")
+"""The tokenizer kinds trained to a vocabulary of `tokenizer.vocab_size` tokens (char takes the corpus's characters)."""
+TOKENIZER_KINDS = ("char", *TRAINED_TOKENIZERS, "file")
 DOCUMENT_KINDS = ("paragraph", "line", "file")
 LONG_PAIRS = ("refuse", "truncate", "drop")
 POSITIONS = ("learned", "sinusoidal", "rope")
@@ -30,6 +32,8 @@ NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "gelu_tanh", "swiglu")
 OBJECTIVES = ("causal", "masked", "classify", "seq2seq", "instruct", "tag", "span")
 PAIR_OBJECTIVES = ("seq2seq", "instruct")
+STREAM_OBJECTIVES = ("causal", "masked")
+"""Trained on one token stream cut into windows: the objectives whose shape a time budget sizes to the corpus."""
 """Objectives that read source -> target pairs (seq2seq also pretrains on plain text by denoising)."""
 ARCHS = ("auto", "gpt", "bert", "t5")
 FINETUNE_METHODS = ("full", "lora")

@@ -9,6 +9,15 @@ class UserError(Exception):
         super().__init__(message)
 
 
+class FolderNotConfig(UserError):
+    """A folder named where a config file was asked for; a caller that knows run folders may say more
+    (engine/run/folder.py `folder_as_config`)."""
+
+    def __init__(self, path):
+        self.path = path
+        super().__init__(f"{path} is a folder, not a config file: name the .toml file")
+
+
 class ConfigError(UserError):
     """One or more invalid config values; `problems` lists every one of them."""
 

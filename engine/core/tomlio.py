@@ -9,8 +9,7 @@ from pathlib import Path
 
 import tomli_w
 
-from engine.core.errors import UserError
-from engine.core.text import engine_command
+from engine.core.errors import FolderNotConfig, UserError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,10 +20,7 @@ else:  # pragma: no cover
 def read_toml(path: str | Path) -> dict:
     path = Path(path)
     if path.is_dir():
-        run = (path / "run.toml").is_file()
-        raise UserError(f"{path} is a folder, not a config file: " + (
-            f"it is a run folder; continue it with `{engine_command()} resume {path}`" if run else
-            "name the .toml file"))
+        raise FolderNotConfig(path)
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:

@@ -1,14 +1,16 @@
 """Preparing a corpus for training: documents -> cleaning -> tokenizer -> one token file, cached.
 
-The token file is a flat uint16/uint32 array (`tokens.bin`); the last `val_fraction` of it is the
-validation split; `docs.bin` (int64) holds where each document starts in it (for sentence pairs). The cache
-key covers the corpus content, the cleaning options and the tokenizer, so an unchanged corpus is never
-encoded twice.
+The token file is a flat uint16/uint32 array (`tokens.bin`); the last `val_fraction` of it is the validation split
+(the test split, `test_fraction`, comes before it). A tokenizer trained here (bpe, wordpiece, unigram) learns from
+the documents before those held-out splits, so no merge is made from validation or test text. `docs.bin` (int64)
+holds where each document starts in it (for sentence pairs). The cache key covers the corpus content, the cleaning
+options, the held-out share and the tokenizer, so an unchanged corpus is never encoded twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -33,7 +35,9 @@ ENTRY_META = "meta.json"
 ENTRY_TOKENIZER = "tokenizer.json"
 ENTRY_TOKENS = "tokens.bin"
 
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
+MIN_SPLIT_DOCUMENTS = 20
+"""A corpus of fewer documents trains its tokenizer on all of them: held-out documents are too coarse a cut."""
 
 
 @dataclass
@@ -91,7 +95,7 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
             raise UserError(f"tokenizer file not found: {t.path}")
     key = fingerprint(files, CACHE_VERSION, d.text_column, d.documents, d.encoding, d.normalize,
                       str(d.collapse_whitespace), str(d.dedupe), str(d.min_chars), "given" if tokenizer else t.kind,
-                      str(t.vocab_size),
+                      str(t.vocab_size), f"{d.val_fraction + d.test_fraction:.6g}",
                       hashlib.blake2b(tok_source, digest_size=16).hexdigest())
     entry = root / "corpora" / key
     meta_path = entry / ENTRY_META
@@ -117,7 +121,9 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
         tokenizer = Tokenizer.load(t.path)
     else:
         say("tokenizer", f"training a {t.kind} tokenizer" + ("" if t.kind == "char" else f" of {t.vocab_size} tokens"))
-        tokenizer = train_tokenizer(t.kind, lambda: _and_separator(cleaned(), separator), vocab_size=t.vocab_size,
+        learn = cleaned if t.kind == "char" else lambda: _before_held_out(cleaned(), len(docs),
+                                                                          d.val_fraction + d.test_fraction)
+        tokenizer = train_tokenizer(t.kind, lambda: _and_separator(learn(), separator), vocab_size=t.vocab_size,
                                     length=len(docs))
     stats = CleanStats()  # count again during encoding: tokenizer training may have read the docs twice
     say("encode", f"encoding {counted(len(docs), 'document')}")
@@ -144,6 +150,13 @@ def prepare_corpus(cfg: RunConfig, *, progress: Progress | None = None,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _from_cache(entry, d.val_fraction, cfg.model.block_size)
+
+
+def _before_held_out(texts, count: int, held: float):
+    """The documents before the last `held` share of `count` (the held-out splits are the token stream's end);
+    all of them for a corpus of under MIN_SPLIT_DOCUMENTS. A char vocabulary is not cut: a character seen only in
+    held-out text would be unknown there."""
+    return texts if count < MIN_SPLIT_DOCUMENTS else itertools.islice(texts, max(1, int(count * (1 - held))))
 
 
 def _and_separator(texts, separator: str):

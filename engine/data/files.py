@@ -35,6 +35,17 @@ class CorpusFiles:
     def all_files(self) -> list[Path]:
         return [f for files in self.by_builder.values() for f in files]
 
+    @property
+    def read(self) -> list[Path]:
+        """Every file read: the loose files, or a saved dataset's whole folder."""
+        return sorted(f for f in self.saved_dataset.rglob("*") if f.is_file()) if self.saved_dataset else \
+            self.all_files
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk of what is read: what a time budget sizes a tokenizer's vocabulary by, before encoding."""
+        return sum(f.stat().st_size for f in self.read)
+
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("ATTENTION_STUDIO_CACHE", Path.home() / ".cache" / "attention-studio"))
@@ -144,10 +155,7 @@ def _decode_all(path: Path, opener, decoder, encoding: str) -> None:
 def fingerprint(files: CorpusFiles, *extra: str) -> str:
     """A content hash of the corpus plus any options that change what is read from it."""
     h = hashlib.blake2b(digest_size=16)
-    paths = sorted(files.saved_dataset.rglob("*")) if files.saved_dataset else files.all_files
-    for f in paths:
-        if not f.is_file():
-            continue
+    for f in files.read:
         h.update(f.name.encode() + b"\0")
         with open(f, "rb") as fh:
             while chunk := fh.read(1 << 22):

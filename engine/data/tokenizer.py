@@ -13,6 +13,7 @@ import numpy as np
 from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
 
+from engine.config.schema import TRAINED_TOKENIZERS
 from engine.core.errors import UserError
 from engine.core.tomlio import write_atomic
 
@@ -126,7 +127,7 @@ def train_tokenizer(kind: str, texts: Callable[[], Iterable[str]], *, vocab_size
     if kind == "char":
         return _char_tokenizer(texts())
     builders = {"bpe": _bpe, "wordpiece": _wordpiece, "unigram": _unigram}
-    if kind not in builders:
+    if kind not in TRAINED_TOKENIZERS:
         raise UserError(f"unknown tokenizer kind {kind!r}")
     tok, trainer = builders[kind](vocab_size)
     tok.train_from_iterator(texts(), trainer=trainer, length=length)

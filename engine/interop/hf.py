@@ -32,6 +32,8 @@ EXPORTERS = {"gpt2": hf_gpt2.export, "gpt_neox": hf_neox.export, "llama": hf_lla
 IMPORTERS = {"gpt2": hf_gpt2, "gpt_neox": hf_neox, "llama": hf_llama, "bert": hf_bert, "t5": hf_t5}
 """Each family's import_config(hf) checks and reads config.json before any weight is read; import_tensors
 renames and reorders the weights."""
+HF_WEIGHTS_FILE = "model.safetensors"
+"""The weights of a transformers folder (transformers' own name, not the run folder's)."""
 
 
 def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: list[str] | None = None,
@@ -57,7 +59,7 @@ def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: li
     except OSError as e:
         raise UserError(f"cannot create the export folder {out}: {e.strerror}") from None
     try:
-        save_file({k: v.contiguous().clone() for k, v in tensors.items()}, tmp / "model.safetensors",
+        save_file({k: v.contiguous().clone() for k, v in tensors.items()}, tmp / HF_WEIGHTS_FILE,
                   metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         if (generation := generation_config(tokenizer, cfg)) is not None:

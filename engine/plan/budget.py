@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from engine.config.schema import RunConfig
 from engine.plan.estimate import DISK_BYTES_PER_S, STEP_OVERHEAD_S, estimate, eval_passes, padded_vocab, parameters
+from engine.plan.vocab import VOCAB_KEY, choose_vocab, vocab_given
 
 TOKENS_PER_PARAM = 20.0
 MIN_TOKENS_PER_PARAM = 5.0
@@ -113,18 +114,22 @@ class BudgetPlan:
 
 
 def set_fields(cfg: RunConfig) -> set[str]:
-    """The dotted [model] and [train] fields that differ from their defaults: what the user set (see above)."""
+    """The dotted [model] and [train] fields that differ from their defaults, and the tokenizer's vocabulary if it
+    does: what the user set (see above)."""
     fresh = RunConfig()
     return {f"{s}.{f.name}" for s in ("model", "train") for f in dataclasses.fields(getattr(cfg, s))
-            if getattr(getattr(cfg, s), f.name) != getattr(getattr(fresh, s), f.name)}
+            if getattr(getattr(cfg, s), f.name) != getattr(getattr(fresh, s), f.name)} | \
+        ({VOCAB_KEY} if vocab_given(cfg) else set())
 
 
 def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig], float], device_type: str = "cpu",
            corpus_tokens: int | None = None, val_tokens: int | None = None, memory_limit: float | None = None,
-           world_size: int = 1, given: set[str] | None = None) -> BudgetPlan:
+           world_size: int = 1, given: set[str] | None = None, corpus_bytes: int | None = None) -> BudgetPlan:
     """The choices for `cfg.train.time_budget` seconds. `step_seconds(candidate)`: a training step's seconds;
     `corpus_tokens` None (no token stream: labelled rows, pairs) keeps the configured shape; `given`: the fields
-    the user set (default: those off their defaults); `memory_limit`: bytes a candidate's estimate must fit in."""
+    the user set (default: those off their defaults); `memory_limit`: bytes a candidate's estimate must fit in;
+    `corpus_bytes`: the corpus's files' size, from which a trained tokenizer's vocabulary is chosen
+    (engine/plan/vocab.py: before encoding, so `vocab_size` is already the one chosen)."""
     budget = cfg.train.time_budget
     given = (set_fields(cfg) if given is None else set(given)) | (set() if corpus_tokens else set(SHAPE_KEYS))
     if "train.auto_batch_size" in given:  # the micro-batch is fitted to the memory after the dial
@@ -138,6 +143,9 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     f = runs[pick]
     choices: dict[str, dict] = {"train.time_budget": {"value": budget, "why": "the one dial: the run ends by then, "
                                                       "its evaluations included"}}
+
+    if vocab := choose_vocab(cfg, corpus_bytes, given=VOCAB_KEY in given):
+        choices[VOCAB_KEY] = vocab
 
     def choose(key: str, value, why: str) -> None:
         section, name = key.split(".")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.core.errors import UserError
+from engine.core.errors import FolderNotConfig, UserError
+from engine.core.text import engine_command
 
 RUN_FILE = "run.toml"
 EVENTS_FILE = "events.jsonl"
@@ -78,6 +79,14 @@ def make_writable_folder(run_dir: Path) -> None:
     except OSError as e:
         raise UserError(f"cannot write the run folder {run_dir}: {e.strerror or e}; choose another "
                         f"train.out_dir or free the disk") from None
+
+
+def folder_as_config(e: FolderNotConfig) -> UserError:
+    """A folder given as a config: a run folder's is continued with `resume`, which the message says."""
+    if not (Path(e.path) / RUN_FILE).is_file():
+        return e
+    return UserError(f"{e.path} is a folder, not a config file: it is a run folder; continue it with "
+                     f"`{engine_command()} resume {e.path}`")
 
 
 def require_run_folder(path: str | Path) -> Path:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from engine.config.schema import RunConfig
+from engine.config.schema import TRAINED_TOKENIZERS, RunConfig
 from engine.core.text import human_seconds
 from engine.plan.estimate import estimate
 
@@ -24,7 +24,7 @@ def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False, p
     if t.eval_interval > t.max_steps:
         out.append(f"train.eval_interval ({t.eval_interval}) is beyond the last step ({t.max_steps}): the run is "
                    f"evaluated only at its start and end")
-    if (not resuming and not cfg.finetune.source and tok.kind in ("bpe", "wordpiece", "unigram")
+    if (not resuming and not cfg.finetune.source and tok.kind in TRAINED_TOKENIZERS
             and vocab_size < tok.vocab_size * 0.9):
         out.append(f"tokenizer.vocab_size asked for {tok.vocab_size:,} tokens but the corpus gave {vocab_size:,}: "
                    f"the rest would never be seen, so the vocabulary is smaller")

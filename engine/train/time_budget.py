@@ -6,8 +6,10 @@ evaluation, samples and checkpoint (as long as the latest of each took)."""
 from __future__ import annotations
 
 from engine.data.encode import CorpusStats, cache_root
+from engine.data.files import find_corpus_files
 from engine.plan import estimate as est
 from engine.plan.budget import SHAPE_KEYS, WARMUP_SHARE, derive, set_fields
+from engine.plan.vocab import VOCAB_KEY, choose_vocab, sizes_vocab
 from engine.runtime import device as dev
 from engine.runtime import distributed as ddp
 from engine.train.schedule import learning_rate, learning_rate_by_time
@@ -23,6 +25,10 @@ class TimeBudget:
     budget_origin = 0.0
     """Elapsed seconds at the first step: the schedule's time starts there, after the first evaluation."""
     skip_eval = False
+    budget_given: set[str] | None = None
+    """The fields the user set, noted before the dial changes any (`resolve_vocab`)."""
+    corpus_bytes: int | None = None
+    """The corpus files' size where the dial sized a vocabulary by it."""
     started: float | None = None
     """When the user's wait began on the trainer's clock (the command's start: `Trainer(started=...)`); a new run's
     set-up until then (imports, corpus, model) is spent from its budget. None: the time starts at the first step."""
@@ -35,6 +41,16 @@ class TimeBudget:
         self._mark = (self.step, self.t0)
         self.clock = Stopwatch(self.now)
         self.budget_from = self.step
+
+    def resolve_vocab(self, tokenizer_given: bool) -> None:
+        """With a budget, what the config leaves to the dial is noted, and a tokenizer still to train gets the
+        vocabulary the dial chooses from the corpus's size, before the corpus is encoded (engine/plan/vocab.py)."""
+        self.budget_given = self._given()
+        if self.resume or tokenizer_given or not sizes_vocab(self.cfg):
+            return
+        self.corpus_bytes = find_corpus_files(self.cfg.data.path).size
+        self.cfg.tokenizer.vocab_size = choose_vocab(self.cfg, self.corpus_bytes,
+                                                     given=VOCAB_KEY in self.budget_given)["value"]
 
     def elapsed(self) -> float:
         return self.elapsed_before + self.now() - self.t0
@@ -61,14 +77,18 @@ class TimeBudget:
                 trial, vocab_size=vocab, peak_flops=peak, device_type=device.type,
                 world_size=self.dist.world_size).seconds_per_step
 
-        given = set_fields(self.cfg) | (set(SHAPE_KEYS[:4]) if self.source else set())  # a fine-tune's: its source's
         plan = derive(self.cfg, vocab_size=vocab, step_seconds=step_seconds, device_type=device.type,
                       corpus_tokens=corpus.train_tokens if corpus else None,
                       val_tokens=corpus.val_tokens if corpus else None, memory_limit=limit,
-                      world_size=self.dist.world_size, given=given)
+                      world_size=self.dist.world_size, corpus_bytes=self.corpus_bytes,
+                      given=self._given() if self.budget_given is None else self.budget_given)
         plan.apply(self.cfg)
         self.budget = plan.choices
         dev.check_memory(self.cfg, device, vocab_size=vocab, processes=self.dist.world_size)
+
+    def _given(self) -> set[str]:
+        """The fields the user set (engine/plan/budget.py `set_fields`); a fine-tune's shape is its source's."""
+        return set_fields(self.cfg) | (set(SHAPE_KEYS[:4]) if self.source else set())
 
     def _agreed(self, value: float, pick) -> float:
         """One value on every process (the largest or the smallest), so that each derives the same choices."""

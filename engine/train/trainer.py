@@ -128,6 +128,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget, Intervening):
         if not cfg.train.auto_batch_size:  # (that picks a micro-batch that fits) refused before anything large exists
             dev.check_memory(cfg, self.device, vocab_size=given.vocab_size if given else cfg.model.vocab_size,
                              processes=self.dist.world_size)
+        self.resolve_vocab(given is not None or self.given_corpus is not None)  # before the tokenizer is trained
         ctx = TaskContext(cfg, self.arch, self.device, self.dist, self.events,
                           prepare_corpus=shared_corpus(cfg, self.dist, self.events, given=self.given_corpus),
                           to_device=self.to_device, autocast=self.autocast, choose_budget=self.resolve_budget)

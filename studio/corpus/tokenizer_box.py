@@ -22,9 +22,6 @@ from PySide6.QtWidgets import (
 
 from engine.config import schema as C
 
-TRAINED_KINDS = ("bpe", "wordpiece", "unigram")
-"""The kinds trained to a vocabulary size (char takes the corpus's characters, file a tokenizer as it is)."""
-
 
 def error_html(message: str) -> str:
     return f"<span style='color:#b91c1c'>{html.escape(message)}</span>"
@@ -65,7 +62,7 @@ class TokenizerBox(QGroupBox):
         t.addRow(self.progress_label)
 
         load_tok.clicked.connect(self._on_load_tokenizer)
-        self.kind.currentTextChanged.connect(lambda k: self.vocab_size.setEnabled(k in TRAINED_KINDS))
+        self.kind.currentTextChanged.connect(lambda k: self.vocab_size.setEnabled(k in C.TRAINED_TOKENIZERS))
         self.vocab_size.setEnabled(False)
 
     def _on_load_tokenizer(self) -> None:

@@ -7,6 +7,7 @@ a tagged one tag) and the fine-tuning source: a source fixes the architecture an
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -28,6 +29,7 @@ from engine.config import schema as C
 from engine.core.errors import UserError
 from engine.data.corpus_check import holds_pairs
 from engine.plan.estimate import UNDER_LOAD, known_calibration, note_calibration_load
+from engine.plan.vocab import VOCAB_KEY
 from studio.model.auto_measure import AutoMeasure
 from studio.model.budget_box import BudgetMarks
 from studio.model.cluster_job import ask_cluster_job, write_cluster_job
@@ -164,7 +166,8 @@ class ModelPage(QWidget):
             self.show_demo_note("")  # nor does what a demo on the other corpus shows
             defaults = C.TrainConfig()
             cfg.train.sample_prompts, cfg.train.probe_text = defaults.sample_prompts, defaults.probe_text
-        cfg.data, cfg.tokenizer = corpus.data, corpus.tokenizer
+        cfg.data, cfg.tokenizer = corpus.data, dataclasses.replace(corpus.tokenizer)
+        self.store.state.design.budget.keep_shown(cfg, VOCAB_KEY)  # left to the budget there: still its choice
         if cfg.model.objective not in C.PAIR_OBJECTIVES and holds_pairs(cfg.data):
             cfg.model.objective = "seq2seq"  # a table of pairs is what the encoder-decoder learns from
         elif objective := records_objective(cfg.data.path):  # tagged sentences, conversations

@@ -12,21 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import rules
+from engine.config import schema as C
 from engine.config.schema import RunConfig
 from engine.config.values import parse_duration
 from engine.plan.budget import SHAPE_KEYS, derive, set_fields
 from engine.plan.estimate import estimate, known_calibration
 from engine.plan.memory import available_ram
+from engine.plan.vocab import VOCAB_KEY, choose_vocab
 
 BUDGET_KEY = "train.time_budget"
 DIAL_KEYS = (*SHAPE_KEYS, "train.lr", "train.min_lr", "train.schedule", "train.optimizer", "train.eval_interval",
-             "train.max_steps", "train.compile")
+             "train.max_steps", "train.compile", VOCAB_KEY)
 """Every field the dial may choose; which it does choose depends on the run (engine/plan/budget.py `derive`)."""
 KEPT = "set in the config"
 """The engine's reason for a dial field it leaves as the config gives it."""
-TOKEN_STREAM = ("causal", "masked")
-"""Objectives trained on a token stream: only there does the dial size the shape to the corpus
-(engine/train/make_task.py)."""
 
 
 def read_budget(text: str) -> tuple[float, str | None]:
@@ -108,11 +107,18 @@ class BudgetDial:
                 del self.shown[key]
                 self.before.pop(key, None)
 
+    def keep_shown(self, cfg: RunConfig, key: str) -> None:
+        """Another page put a dial field's default in `cfg` (the Corpus page its tokenizer's size): the dial's
+        choice shown there stays, for the engine reads the default as unset all the same."""
+        if key in self.shown and value(cfg, key) == value(DEFAULTS, key):
+            put(cfg, key, self.shown[key])
+
     def plan(self, cfg: RunConfig, *, vocab: int, device, world: int = 1, corpus_tokens: int | None = None,
-             cache_dir: Path | None = None, fixed: set[str] = frozenset()) -> DialPlan:
+             cache_dir: Path | None = None, fixed: set[str] = frozenset(), corpus_bytes: int | None = None) -> DialPlan:
         """The dial's choices for `cfg` (the form's, a fine-tuning source's fixed fields in it: `fixed`, which the
         dial neither chooses nor gives back); `device`: the studio's (type, peak_flops, memory); `corpus_tokens`:
-        the prepared corpus's, None where unknown."""
+        the prepared corpus's, None where unknown; `corpus_bytes`: its files' size, which a trained tokenizer's
+        vocabulary is chosen by (the run's vocabulary then, for the step times: `vocab` is the prepared one's)."""
         budget = cfg.train.time_budget
         stale = {k: self.before[k] for k in self.shown if k in self.before and k not in fixed}
         if not budget:  # none (or none readable): the fields it chose are given back
@@ -122,7 +128,9 @@ class BudgetDial:
         if any(p.startswith(("model.", "train.")) for p in rules.problems(base)):  # the engine refuses it first
             return DialPlan(budget, {}, {}, set(self.user), {}, base, base, "the budget chooses once the problems "
                             "listed are fixed (there its fields count at their defaults, as the engine reads them)")
-        options = self._options(cfg, vocab, device, world, corpus_tokens, cache_dir)
+        if chosen := choose_vocab(base, corpus_bytes, given=VOCAB_KEY in _given(base)):
+            vocab = chosen["value"]  # a tokenizer trained at the start to the dial's size: nearly all of it
+        options = self._options(cfg, vocab, device, world, corpus_tokens, cache_dir) | {"corpus_bytes": corpus_bytes}
         first = derive(base, given=_given(base), **options)
         owned = [k for k in DIAL_KEYS if first.choices.get(k, {}).get("why", KEPT) != KEPT]
         stale = {k: v for k, v in stale.items() if k not in owned}
@@ -130,8 +138,8 @@ class BudgetDial:
         plan = derive(written, given=_given(written), **options)
         applied = written.copy()
         plan.apply(applied)
-        waiting = "" if options["corpus_tokens"] or cfg.model.objective not in TOKEN_STREAM or cfg.finetune.source \
-            else "the model's shape is chosen once the corpus is prepared (Corpus page)"
+        sized = options["corpus_tokens"] or cfg.model.objective not in C.STREAM_OBJECTIVES or cfg.finetune.source
+        waiting = "" if sized else "the model's shape is chosen once the corpus is prepared (Corpus page)"
         return DialPlan(budget, plan.choices, {k: value(applied, k) for k in owned}, set(self.user), stale, written,
                         applied, waiting)
 
@@ -147,7 +155,7 @@ class BudgetDial:
     @staticmethod
     def _options(cfg: RunConfig, vocab: int, device, world: int, corpus_tokens: int | None, cache_dir) -> dict:
         """derive's view of the machine and corpus, as the trainer gives it (engine/train/time_budget.py)."""
-        stream = corpus_tokens if cfg.model.objective in TOKEN_STREAM else None
+        stream = corpus_tokens if cfg.model.objective in C.STREAM_OBJECTIVES else None
         train = round(stream * (1 - cfg.data.val_fraction)) if stream else None  # the split engine/data/encode.py makes
         free = available_ram() if device.type == "cpu" else device.memory
         limit = None if free is None else free * 0.8 if device.type == "cuda" else free * 0.5 / world

@@ -14,10 +14,12 @@ from engine.config.rules import precision_problem
 from engine.core.errors import UserError
 from engine.data.corpus_check import corpus_problems
 from engine.data.encode import split_problem
+from engine.data.files import find_corpus_files
 from engine.launch.local import local_plan
 from engine.plan import preflight
 from engine.plan.estimate import Estimate, calibration_key, estimate, known_calibration, padded_vocab
 from engine.plan.memory import available_ram, memory_problem
+from engine.plan.vocab import sizes_vocab
 from engine.run.folder import CHECKPOINTS_DIR, TOKENIZER_FILE, checkpoints
 from engine.run.source import SourceInfo, describe_source
 from studio.state.budget import BudgetDial, DialPlan
@@ -118,7 +120,7 @@ def source_fields(info: SourceInfo, vocab: int | None, kind: str | None) -> dict
         fixed["tokenizer", "vocab_size"] = vocab
         if info.shape.get("vocab_size") == padded_vocab(vocab):
             fixed["model", "vocab_size"] = 0
-    if kind in ("char", "bpe", "wordpiece", "unigram"):
+    if kind in ("char", *C.TRAINED_TOKENIZERS):
         fixed["tokenizer", "kind"] = kind
     return fixed
 
@@ -132,14 +134,27 @@ class DesignState:
         self.current: Design | None = None
         self._sources: dict[str, tuple[SourceInfo | None, int | None, str | None, str]] = {}
         self._corpus_check: tuple[tuple, list[str]] = ((), [])
+        self._sizes: dict[str, int | None] = {}
         self.label_head = LabelHead()
         self.budget = BudgetDial()
         """Which fields a time budget chooses and which the user took back."""
 
     def recheck(self) -> None:
         """Forget what was read from disk (the corpus or a source may have changed there)."""
-        self._corpus_check, self._sources = ((), []), {}
+        self._corpus_check, self._sources, self._sizes = ((), []), {}, {}
         self.label_head.forget()
+
+    def corpus_size(self, cfg: C.RunConfig) -> int | None:
+        """The corpus files' bytes, which a budget sizes a trained tokenizer by (only asked where it would), or None
+        where they cannot be read (the corpus's problems say why)."""
+        if not sizes_vocab(cfg):
+            return None
+        if cfg.data.path not in self._sizes:
+            try:
+                self._sizes[cfg.data.path] = find_corpus_files(cfg.data.path).size if cfg.data.path else None
+            except (UserError, OSError):
+                self._sizes[cfg.data.path] = None
+        return self._sizes[cfg.data.path]
 
     def read_source(self, path: str) -> tuple[SourceInfo | None, int | None, str | None, str]:
         """(its description, its tokenizer's vocabulary and kind, why it cannot be read)."""
@@ -184,7 +199,10 @@ class DesignState:
         device = pick_device(devices, cfg.train.device)
         world, _ = local_plan(cfg.train.device, cfg.train.processes)
         budget = self.budget.plan(cfg, vocab=vocab, device=device, world=world, corpus_tokens=corpus.tokens,
-                                  cache_dir=cache_dir, fixed={f"{s}.{k}" for s, k in fixed})
+                                  cache_dir=cache_dir, fixed={f"{s}.{k}" for s, k in fixed},
+                                  corpus_bytes=self.corpus_size(cfg))
+        if budget.applied.tokenizer.vocab_size != cfg.tokenizer.vocab_size:  # the dial's: trained to it at the start
+            vocab, vocab_from = vocabulary(budget.applied, None, corpus)
         cfg = budget.written  # what the engine reads and checks before it applies a budget's choices
         problems += preflight.problems(cfg)
         if not cfg.name.strip():

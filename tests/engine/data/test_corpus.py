@@ -189,3 +189,21 @@ def test_a_folder_reads_extensionless_and_gzipped_text_and_names_what_it_skips(t
     (folder / "broken.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(UserError, match="broken.gz"):
         find_corpus_files(folder / "broken.gz")
+
+
+@pytest.mark.parametrize("kind", ["bpe", "wordpiece"])  # (unigram learns no pieces from a corpus this small)
+def test_a_trained_tokenizer_learns_no_word_only_the_held_out_text_holds(tmp_path, kind):
+    common = [f"the cat sat on mat number {i}" for i in range(90)]
+    rare = ["zyxquvorple " * 12] * 10  # a word the held-out tenth alone says, many times over
+    vocabularies = {}
+    for where, docs in {"held out": common + rare, "trained on": rare + common}.items():
+        corpus = tmp_path / f"{where}.txt"
+        corpus.write_text("\n".join(docs) + "\n")
+        cfg = tiny_config(corpus, tmp_path / where, data={"documents": "line", "val_fraction": 0.1},
+                          tokenizer={"kind": kind, "vocab_size": 400})
+        vocabularies[where] = set(prepare_corpus(cfg).tokenizer.hf.get_vocab())
+    def pieces(vocabulary):  # tokens of four letters or more cut from the word
+        return {t for t in vocabulary if len(t.lstrip("Ġ▁#")) >= 4 and t.lstrip("Ġ▁#") in "zyxquvorple"}
+
+    assert pieces(vocabularies["trained on"])  # trained on, the word gives tokens of its own
+    assert not pieces(vocabularies["held out"])  # held out, it gives none

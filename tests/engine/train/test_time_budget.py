@@ -11,6 +11,7 @@ from engine.core.errors import ConfigError
 from engine.plan.budget import LADDER, SHAPE_KEYS, derive
 from engine.plan.estimate import estimate, parameters
 from engine.plan.preflight import check
+from engine.plan.vocab import VOCAB_KEY, dial_vocab
 from engine.run.events import EventWriter, read_events
 from engine.run.humanlog import describe
 from engine.train.schedule import learning_rate, learning_rate_by_time
@@ -230,3 +231,20 @@ def test_a_minimal_config_with_only_a_corpus_and_a_budget_trains_and_says_what_i
     assert "budget: model.n_layer = " in said and "budget: train.lr = " in said
     written = loads((run / "run.toml").read_text())
     assert written.train.time_budget == 3.0 and written.train.schedule == "wsd"  # the choices, kept for a resume
+
+
+@pytest.mark.parametrize("set_vocab", [None, 600])
+def test_a_trained_tokenizer_learns_the_vocabulary_the_dial_chose_from_the_corpus_size(tmp_path, tiny_text,
+                                                                                        set_vocab):
+    tokenizer = {"kind": "bpe"} | ({"vocab_size": set_vocab} if set_vocab else {})
+    cfg = tiny_config(tiny_text, tmp_path, tokenizer=tokenizer, train={"time_budget": 100})
+    trainer = Trainer(cfg, events=EventWriter(None), clock=FakeClock())
+    trainer.setup()
+    try:
+        choice = trainer.budget[VOCAB_KEY]
+        expected = set_vocab or dial_vocab(tiny_text.stat().st_size)
+        assert choice["value"] == expected == trainer.cfg.tokenizer.vocab_size
+        assert choice["why"] == "set in the config" if set_vocab else "MB of text" in choice["why"]
+        assert 256 < trainer.tokenizer.vocab_size <= expected  # trained to it (a small corpus may stop short)
+    finally:
+        trainer.close()

@@ -6,6 +6,7 @@ import pytest
 from engine.config import schema as C
 from engine.plan.budget import derive
 from engine.plan.estimate import estimate
+from engine.plan.vocab import VOCAB_KEY, dial_vocab
 from studio.model.hardware import Device
 from studio.state.budget import DIAL_KEYS, KEPT, budget_text, put, read_budget, value
 from studio.state.design import CorpusFacts, DesignState
@@ -48,15 +49,17 @@ def engine_choices(written: C.RunConfig) -> dict:
 
 def test_the_dial_keys_are_every_field_the_engine_may_choose():
     cfg = C.RunConfig()
-    cfg.train.time_budget = 60
-    choices = derive(cfg, vocab_size=VOCAB, step_seconds=lambda c: 0.01, corpus_tokens=10**6, given=set()).choices
+    cfg.train.time_budget, cfg.tokenizer.kind = 60, "bpe"
+    choices = derive(cfg, vocab_size=VOCAB, step_seconds=lambda c: 0.01, corpus_tokens=10**6, given=set(),
+                     corpus_bytes=10**7).choices
     assert {k for k in choices if "." in k} - {"train.time_budget"} == set(DIAL_KEYS)
 
 
 def test_with_a_budget_the_dial_owns_its_fields_and_the_studio_writes_them_at_their_defaults(tmp_path):
     state = DesignState()
     d = decide(state, form(tmp_path))
-    assert d.can_train and set(d.budget.owned) == set(DIAL_KEYS)  # what the form held was no user's edit
+    assert d.can_train and set(d.budget.owned) == set(DIAL_KEYS) - {VOCAB_KEY}  # what the form held was no user's
+    # edit; a char vocabulary is the corpus's characters
     assert all(value(d.written, k) == value(C.RunConfig(), k) for k in DIAL_KEYS)
     assert d.written.train.time_budget == 60 and d.written.data == d.config.data
     assert d.budget.choices == engine_choices(d.written)  # the engine derives what the form shows
@@ -74,6 +77,29 @@ def test_what_the_dial_chooses_depends_on_the_run(tmp_path):
     assert "model.n_layer" not in owned and "train.lr" in owned  # labelled rows: no token stream to size a shape to
     unprepared = DesignState().decide(form(tmp_path), [], CorpusFacts(), CPU).budget
     assert "model.n_layer" not in unprepared.owned and "once the corpus is prepared" in unprepared.waiting
+
+
+def test_a_trained_tokenizer_gets_the_dials_vocabulary_and_the_estimate_counts_it(tmp_path):
+    cfg = form(tmp_path)
+    cfg.tokenizer.kind = "bpe"
+    prepared = 8192  # the Corpus page prepared at the default size
+    state = DesignState()
+    d = state.decide(cfg, [], CorpusFacts(cfg.tokenizer, prepared, TOKENS), CPU)
+    size = (tmp_path / "c.txt").stat().st_size
+    assert d.budget.owned[VOCAB_KEY] == dial_vocab(size) == d.config.tokenizer.vocab_size != prepared
+    assert "MB of text" in d.budget.choices[VOCAB_KEY]["why"]
+    assert d.written.tokenizer.vocab_size == C.TokenizerConfig().vocab_size  # the engine chooses the same there
+    assert d.vocab == dial_vocab(size)  # the run's vocabulary, not the one prepared
+    again = shown(state, d, cfg)
+    again.tokenizer.vocab_size = prepared  # the Corpus page hands its tokenizer over again, its size left as it was
+    state.budget.keep_shown(again, VOCAB_KEY)
+    d = state.decide(again, [], CorpusFacts(cfg.tokenizer, prepared, TOKENS), CPU)
+    assert VOCAB_KEY not in d.budget.user and d.budget.owned[VOCAB_KEY] == dial_vocab(size)  # still the dial's
+    assert again.tokenizer.vocab_size == dial_vocab(size)  # and shown as such
+    edited = shown(state, d, again)
+    edited.tokenizer.vocab_size = 1000  # the user takes it back
+    d = state.decide(edited, [], CorpusFacts(cfg.tokenizer, prepared, TOKENS), CPU)
+    assert d.budget.choices[VOCAB_KEY] == {"value": 1000, "why": KEPT} and d.written.tokenizer.vocab_size == 1000
 
 
 def test_a_user_edit_wins_and_is_written_as_set(tmp_path):
