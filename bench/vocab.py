@@ -25,7 +25,6 @@ from speedrun import ROOT
 
 from engine.config.schema import TokenizerConfig  # noqa: E402 (speedrun puts the repository on the path)
 from engine.data.tokenizer import Tokenizer  # noqa: E402
-from engine.plan.vocab import dial_vocab  # noqa: E402
 from engine.run.events import read_events  # noqa: E402
 from engine.run.folder import EVENTS_FILE, TOKENIZER_FILE  # noqa: E402
 
@@ -85,8 +84,9 @@ def main(argv: list[str] | None = None) -> None:
         scores = {v: min(r["bits_per_char"] for r in rs if "error" not in r) for v, rs in by_vocab.items()
                   if any("error" not in r for r in rs)}
         best = min(scores, key=scores.get) if scores else None
+        dial = [r["vocab"] for r in by_vocab.get(DIAL, []) if "error" not in r]
         print(json.dumps({"corpus": name, "bytes": data[name].stat().st_size, "bits_per_char": scores, "best": best,
-                          "dial_would_choose": dial_vocab(data[name].stat().st_size)}), flush=True)
+                          "dial_chose": dial[0] if dial else None}), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from engine.config.schema import RunConfig
 from engine.plan.estimate import DISK_BYTES_PER_S, STEP_OVERHEAD_S, estimate, eval_passes, padded_vocab, parameters
-from engine.plan.vocab import VOCAB_KEY, choose_vocab, vocab_given
+from engine.plan.vocab import VOCAB_KEY, VOCAB_RANGE, corpus_vocab, sizes_vocab, vocab_given
 
 TOKENS_PER_PARAM = 20.0
 MIN_TOKENS_PER_PARAM = 5.0
@@ -57,6 +57,14 @@ MUON_LR_FACTOR = 2.0
 """Muon's rate over AdamW's rule: in turns at the smallest rung, 4.9e-3 against 3e-3 reached nanoGPT's loss sooner
 on prose, code, manual pages and BPE prose, later on names and table rows (bench/README.md)."""
 MUON_LR_RANGE = (6e-4, 6e-3)
+SEEN_PER_ENTRY = 128
+"""A trained tokenizer's size: the budget should show each entry this many times on average, as forecast. In bits
+per character at 45 s budgets (bench/README.md), 4,096 entries (forecast 236 times each, 200-280 in the runs) beat
+8,192 (69; 55-60 in the runs) on 1.1 MB of prose, 0.8 MB of names and 250 KB of prose, and 2,048 (712) where the
+corpus bounds it."""
+TOKENS_PER_BYTE = 0.3
+"""A byte-level BPE's tokens per byte of English prose at 2,048-8,192 entries (0.30-0.34 measured): the corpus's
+tokens, counted before it is encoded, for the shape forecast while a size is chosen."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ class BudgetPlan:
     choices: dict[str, dict]
     """{key: {"value", "why"}}: a dotted config field (set by the dial, or kept as the user set it), or a note
     without a dot (the schedule's phases, what the run is expected to see). The started event carries it."""
+    forecast: Forecast | None = None
+    """What the chosen candidate is expected to do in the budget."""
 
     def apply(self, cfg: RunConfig) -> None:
         for key, choice in self.choices.items():
@@ -134,6 +144,11 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     given = (set_fields(cfg) if given is None else set(given)) | (set() if corpus_tokens else set(SHAPE_KEYS))
     if "train.auto_batch_size" in given:  # the micro-batch is fitted to the memory after the dial
         given.add("train.batch_size")
+    if vocab := choose_vocab(cfg, corpus_bytes, given=given, step_seconds=step_seconds,
+                             device_type=device_type, memory_limit=memory_limit, world_size=world_size):
+        if vocab["value"] != vocab_size:  # the run's tokenizer is trained to it: its steps are forecast so
+            sized, vocab_size = step_seconds, vocab["value"]
+            step_seconds = lambda trial: sized(_with_vocab(trial, vocab_size))  # noqa: E731
     trials = [_candidate(cfg, rung, given, val_tokens) for rung in LADDER]
     if memory_limit is not None:
         trials = [t for t in trials if estimate(t, vocab_size=vocab_size, device_type=device_type).memory_bytes
@@ -144,7 +159,7 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     choices: dict[str, dict] = {"train.time_budget": {"value": budget, "why": "the one dial: the run ends by then, "
                                                       "its evaluations included"}}
 
-    if vocab := choose_vocab(cfg, corpus_bytes, given=VOCAB_KEY in given):
+    if vocab:
         choices[VOCAB_KEY] = vocab
 
     def choose(key: str, value, why: str) -> None:
@@ -187,7 +202,47 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     choices["expected"] = {"value": f"{f.steps:,} steps, {f.tokens:,} tokens{epochs}",
                            "why": f"at {f.step_s * 1000:.3g} ms a step (measured or estimated for this machine), "
                                   f"{f.params:,} parameters in the blocks, {f.per_param:.2g} tokens per parameter"}
-    return BudgetPlan(budget, choices)
+    return BudgetPlan(budget, choices, f)
+
+
+def choose_vocab(cfg: RunConfig, corpus_bytes: int | None, *, given: set[str] | None = None,
+                 **options) -> dict | None:
+    """{"value", "why"} for a trained tokenizer's `tokenizer.vocab_size` under the budget, or None where the dial
+    leaves it (engine/plan/vocab.py `sizes_vocab`, or no size known); `given`: the fields the user set (default:
+    those off their defaults), a vocabulary among them kept. Otherwise the largest power of two, up to what the
+    corpus supports (`corpus_vocab`), whose entries the budget shows SEEN_PER_ENTRY times each on average: each
+    size's run forecast as `derive` forecasts it (`options`: its step_seconds, device_type, memory_limit,
+    world_size), the corpus's tokens counted at TOKENS_PER_BYTE. Made before the corpus is encoded."""
+    if not corpus_bytes or not sizes_vocab(cfg):
+        return None
+    given = set_fields(cfg) if given is None else set(given)
+    if VOCAB_KEY in given:
+        return {"value": cfg.tokenizer.vocab_size, "why": "set in the config"}
+    top = corpus_vocab(corpus_bytes)
+    tokens = int(corpus_bytes * TOKENS_PER_BYTE)
+    train = int(tokens * (1 - cfg.data.val_fraction))
+    size, seen = VOCAB_RANGE[0], 0.0
+    for size in (1 << k for k in range(top.bit_length() - 1, VOCAB_RANGE[0].bit_length() - 2, -1)):
+        trial = _with_vocab(cfg, size)  # the step each size would take
+        plan = derive(trial, vocab_size=size, corpus_tokens=train, val_tokens=tokens - train, given=given, **options)
+        seen = plan.forecast.tokens / size
+        if seen >= SEEN_PER_ENTRY:
+            break
+    if seen < SEEN_PER_ENTRY:
+        return {"value": size, "why": f"the smallest {cfg.tokenizer.kind} vocabulary the dial takes: this budget "
+                                      f"shows each entry about {seen:.0f} times (it aims at {SEEN_PER_ENTRY}+)"}
+    bound = "" if size < top else f", at most {top:,} for {corpus_bytes / 1e6:.3g} MB of text (the corpus's bound)"
+    return {"value": size, "why": f"the largest {cfg.tokenizer.kind} vocabulary this budget shows each entry "
+                                  f"{SEEN_PER_ENTRY}+ times (about {seen:.0f}){bound}"}
+
+
+def _with_vocab(trial: RunConfig, vocab_size: int) -> RunConfig:
+    """`trial` whose model has `vocab_size` entries, as a step of it costs (the model's own size wins)."""
+    if trial.model.vocab_size:
+        return trial
+    out = trial.copy()
+    out.model.vocab_size = padded_vocab(vocab_size)
+    return out
 
 
 def _optimizer(cfg: RunConfig) -> tuple[str, str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from engine.data.encode import CorpusStats, cache_root
 from engine.data.files import find_corpus_files
 from engine.plan import estimate as est
-from engine.plan.budget import SHAPE_KEYS, WARMUP_SHARE, derive, set_fields
-from engine.plan.vocab import VOCAB_KEY, choose_vocab, sizes_vocab
+from engine.plan.budget import SHAPE_KEYS, WARMUP_SHARE, choose_vocab, derive, set_fields
+from engine.plan.vocab import VOCAB_KEY, sizes_vocab
 from engine.runtime import device as dev
 from engine.runtime import distributed as ddp
 from engine.train.schedule import learning_rate, learning_rate_by_time
@@ -27,8 +27,8 @@ class TimeBudget:
     skip_eval = False
     budget_given: set[str] | None = None
     """The fields the user set, noted before the dial changes any (`resolve_vocab`)."""
-    corpus_bytes: int | None = None
-    """The corpus files' size where the dial sized a vocabulary by it."""
+    vocab_choice: dict | None = None
+    """The dial's choice of a trained tokenizer's size ({"value", "why"}), made before the corpus is encoded."""
     started: float | None = None
     """When the user's wait began on the trainer's clock (the command's start: `Trainer(started=...)`); a new run's
     set-up until then (imports, corpus, model) is spent from its budget. None: the time starts at the first step."""
@@ -44,13 +44,15 @@ class TimeBudget:
 
     def resolve_vocab(self, tokenizer_given: bool) -> None:
         """With a budget, what the config leaves to the dial is noted, and a tokenizer still to train gets the
-        vocabulary the dial chooses from the corpus's size, before the corpus is encoded (engine/plan/vocab.py)."""
+        vocabulary the dial chooses, from the corpus files' size, before the corpus is encoded
+        (engine/plan/budget.py `choose_vocab`)."""
         self.budget_given = self._given()
         if self.resume or tokenizer_given or not sizes_vocab(self.cfg):
             return
-        self.corpus_bytes = find_corpus_files(self.cfg.data.path).size
-        self.cfg.tokenizer.vocab_size = choose_vocab(self.cfg, self.corpus_bytes,
-                                                     given=VOCAB_KEY in self.budget_given)["value"]
+        size = find_corpus_files(self.cfg.data.path).size
+        self.vocab_choice = choose_vocab(self.cfg, size, given=self.budget_given,
+                                         **self._dial_options(self.cfg.tokenizer.vocab_size))
+        self.cfg.tokenizer.vocab_size = self.vocab_choice["value"]
 
     def elapsed(self) -> float:
         return self.elapsed_before + self.now() - self.t0
@@ -65,26 +67,31 @@ class TimeBudget:
             self.budget = {"train.time_budget": {"value": self.budget_s, "why": "resumed: what the dial chose at the "
                                                  "start is in run.toml"}} if self.budget_s else {}
             return
+        plan = derive(self.cfg, vocab_size=vocab, corpus_tokens=corpus.train_tokens if corpus else None,
+                      val_tokens=corpus.val_tokens if corpus else None, **self._dial_options(vocab),
+                      given=self._given() if self.budget_given is None else self.budget_given)
+        plan.apply(self.cfg)
+        first, *rest = plan.choices.items()  # the vocabulary, chosen before the corpus was encoded, after the budget
+        self.budget = dict([first] + ([(VOCAB_KEY, self.vocab_choice)] if self.vocab_choice else []) + rest)
+        dev.check_memory(self.cfg, self.device, vocab_size=vocab, processes=self.dist.world_size)
+
+    def _dial_options(self, vocab: int) -> dict:
+        """What the dial knows of this machine (engine/plan/budget.py `derive`'s options): a step's seconds as
+        measured on it for the shape where it was, else estimated; the memory a candidate must fit in."""
         device = self.device
         peak = self._agreed(dev.peak_flops(device, self.precision), max)
         free = dev.free_memory(device)
         limit = None if free is None else free * 0.8 if device.type == "cuda" else free * 0.5 / self.dist.world_size
         limit = None if limit is None else self._agreed(limit, min)
 
-        def step_seconds(trial) -> float:  # a measurement of the shape on this device where there is one
+        def step_seconds(trial) -> float:
             known = est.known_calibration(trial, vocab, device.type, cache_root(self.cfg))
             return known["step_s"] if known else est.estimate(
                 trial, vocab_size=vocab, peak_flops=peak, device_type=device.type,
                 world_size=self.dist.world_size).seconds_per_step
 
-        plan = derive(self.cfg, vocab_size=vocab, step_seconds=step_seconds, device_type=device.type,
-                      corpus_tokens=corpus.train_tokens if corpus else None,
-                      val_tokens=corpus.val_tokens if corpus else None, memory_limit=limit,
-                      world_size=self.dist.world_size, corpus_bytes=self.corpus_bytes,
-                      given=self._given() if self.budget_given is None else self.budget_given)
-        plan.apply(self.cfg)
-        self.budget = plan.choices
-        dev.check_memory(self.cfg, device, vocab_size=vocab, processes=self.dist.world_size)
+        return dict(step_seconds=step_seconds, device_type=device.type, memory_limit=limit,
+                    world_size=self.dist.world_size)
 
     def _given(self) -> set[str]:
         """The fields the user set (engine/plan/budget.py `set_fields`); a fine-tune's shape is its source's."""

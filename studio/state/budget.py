@@ -18,7 +18,7 @@ from engine.config.values import parse_duration
 from engine.plan.budget import SHAPE_KEYS, derive, set_fields
 from engine.plan.estimate import estimate, known_calibration
 from engine.plan.memory import available_ram
-from engine.plan.vocab import VOCAB_KEY, choose_vocab
+from engine.plan.vocab import VOCAB_KEY
 
 BUDGET_KEY = "train.time_budget"
 DIAL_KEYS = (*SHAPE_KEYS, "train.lr", "train.min_lr", "train.schedule", "train.optimizer", "train.eval_interval",
@@ -117,8 +117,8 @@ class BudgetDial:
              cache_dir: Path | None = None, fixed: set[str] = frozenset(), corpus_bytes: int | None = None) -> DialPlan:
         """The dial's choices for `cfg` (the form's, a fine-tuning source's fixed fields in it: `fixed`, which the
         dial neither chooses nor gives back); `device`: the studio's (type, peak_flops, memory); `corpus_tokens`:
-        the prepared corpus's, None where unknown; `corpus_bytes`: its files' size, which a trained tokenizer's
-        vocabulary is chosen by (the run's vocabulary then, for the step times: `vocab` is the prepared one's)."""
+        the prepared corpus's, None where unknown; `corpus_bytes`: its files' size, from which the engine chooses a
+        trained tokenizer's vocabulary before it encodes the corpus (`vocab`, the prepared one's, then gives way)."""
         budget = cfg.train.time_budget
         stale = {k: self.before[k] for k in self.shown if k in self.before and k not in fixed}
         if not budget:  # none (or none readable): the fields it chose are given back
@@ -128,8 +128,6 @@ class BudgetDial:
         if any(p.startswith(("model.", "train.")) for p in rules.problems(base)):  # the engine refuses it first
             return DialPlan(budget, {}, {}, set(self.user), {}, base, base, "the budget chooses once the problems "
                             "listed are fixed (there its fields count at their defaults, as the engine reads them)")
-        if chosen := choose_vocab(base, corpus_bytes, given=VOCAB_KEY in _given(base)):
-            vocab = chosen["value"]  # a tokenizer trained at the start to the dial's size: nearly all of it
         options = self._options(cfg, vocab, device, world, corpus_tokens, cache_dir) | {"corpus_bytes": corpus_bytes}
         first = derive(base, given=_given(base), **options)
         owned = [k for k in DIAL_KEYS if first.choices.get(k, {}).get("why", KEPT) != KEPT]

@@ -11,7 +11,7 @@ from engine.core.errors import ConfigError
 from engine.plan.budget import LADDER, SHAPE_KEYS, derive
 from engine.plan.estimate import estimate, parameters
 from engine.plan.preflight import check
-from engine.plan.vocab import VOCAB_KEY, dial_vocab
+from engine.plan.vocab import VOCAB_KEY, VOCAB_RANGE, corpus_vocab
 from engine.run.events import EventWriter, read_events
 from engine.run.humanlog import describe
 from engine.train.schedule import learning_rate, learning_rate_by_time
@@ -242,9 +242,13 @@ def test_a_trained_tokenizer_learns_the_vocabulary_the_dial_chose_from_the_corpu
     trainer.setup()
     try:
         choice = trainer.budget[VOCAB_KEY]
-        expected = set_vocab or dial_vocab(tiny_text.stat().st_size)
-        assert choice["value"] == expected == trainer.cfg.tokenizer.vocab_size
-        assert choice["why"] == "set in the config" if set_vocab else "MB of text" in choice["why"]
-        assert 256 < trainer.tokenizer.vocab_size <= expected  # trained to it (a small corpus may stop short)
+        assert choice["value"] == trainer.cfg.tokenizer.vocab_size
+        if set_vocab:
+            assert choice == {"value": set_vocab, "why": "set in the config"}
+        else:  # a power of two, up to what 20 kB supports
+            assert VOCAB_RANGE[0] <= choice["value"] <= corpus_vocab(tiny_text.stat().st_size) == 1024
+            assert choice["value"] & (choice["value"] - 1) == 0 and "bpe vocabulary" in choice["why"]
+        assert 256 < trainer.tokenizer.vocab_size <= choice["value"]  # trained to it (a small corpus may stop short)
+        assert list(trainer.budget)[:2] == ["train.time_budget", VOCAB_KEY]  # said first, as it was chosen first
     finally:
         trainer.close()

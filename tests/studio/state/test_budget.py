@@ -6,7 +6,7 @@ import pytest
 from engine.config import schema as C
 from engine.plan.budget import derive
 from engine.plan.estimate import estimate
-from engine.plan.vocab import VOCAB_KEY, dial_vocab
+from engine.plan.vocab import VOCAB_KEY, corpus_vocab
 from studio.model.hardware import Device
 from studio.state.budget import DIAL_KEYS, KEPT, budget_text, put, read_budget, value
 from studio.state.design import CorpusFacts, DesignState
@@ -85,17 +85,17 @@ def test_a_trained_tokenizer_gets_the_dials_vocabulary_and_the_estimate_counts_i
     prepared = 8192  # the Corpus page prepared at the default size
     state = DesignState()
     d = state.decide(cfg, [], CorpusFacts(cfg.tokenizer, prepared, TOKENS), CPU)
-    size = (tmp_path / "c.txt").stat().st_size
-    assert d.budget.owned[VOCAB_KEY] == dial_vocab(size) == d.config.tokenizer.vocab_size != prepared
-    assert "MB of text" in d.budget.choices[VOCAB_KEY]["why"]
+    size = d.budget.owned[VOCAB_KEY]
+    assert size == d.config.tokenizer.vocab_size <= corpus_vocab((tmp_path / "c.txt").stat().st_size) < prepared
+    assert "bpe vocabulary" in d.budget.choices[VOCAB_KEY]["why"]
     assert d.written.tokenizer.vocab_size == C.TokenizerConfig().vocab_size  # the engine chooses the same there
-    assert d.vocab == dial_vocab(size)  # the run's vocabulary, not the one prepared
+    assert d.vocab == size  # the run's vocabulary, not the one prepared
     again = shown(state, d, cfg)
     again.tokenizer.vocab_size = prepared  # the Corpus page hands its tokenizer over again, its size left as it was
     state.budget.keep_shown(again, VOCAB_KEY)
     d = state.decide(again, [], CorpusFacts(cfg.tokenizer, prepared, TOKENS), CPU)
-    assert VOCAB_KEY not in d.budget.user and d.budget.owned[VOCAB_KEY] == dial_vocab(size)  # still the dial's
-    assert again.tokenizer.vocab_size == dial_vocab(size)  # and shown as such
+    assert VOCAB_KEY not in d.budget.user and d.budget.owned[VOCAB_KEY] == size  # still the dial's
+    assert again.tokenizer.vocab_size == size  # and shown as such
     edited = shown(state, d, again)
     edited.tokenizer.vocab_size = 1000  # the user takes it back
     d = state.decide(edited, [], CorpusFacts(cfg.tokenizer, prepared, TOKENS), CPU)
