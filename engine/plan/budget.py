@@ -141,10 +141,11 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     `corpus_bytes`: the corpus's files' size, from which a trained tokenizer's vocabulary is chosen
     (engine/plan/vocab.py: before encoding, so `vocab_size` is already the one chosen)."""
     budget = cfg.train.time_budget
-    given = (set_fields(cfg) if given is None else set(given)) | (set() if corpus_tokens else set(SHAPE_KEYS))
-    if "train.auto_batch_size" in given:  # the micro-batch is fitted to the memory after the dial
-        given.add("train.batch_size")
-    if vocab := choose_vocab(cfg, corpus_bytes, given=given, step_seconds=step_seconds,
+    user = set_fields(cfg) if given is None else set(given)
+    if "train.auto_batch_size" in user:  # the micro-batch is fitted to the memory after the dial
+        user.add("train.batch_size")
+    given = user | (set() if corpus_tokens else set(SHAPE_KEYS))  # no token stream (yet): the shape stays
+    if vocab := choose_vocab(cfg, corpus_bytes, given=user, step_seconds=step_seconds,
                              device_type=device_type, memory_limit=memory_limit, world_size=world_size):
         if vocab["value"] != vocab_size:  # the run's tokenizer is trained to it: its steps are forecast so
             sized, vocab_size = step_seconds, vocab["value"]

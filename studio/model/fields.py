@@ -103,7 +103,13 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-def label(key: str) -> str:
+SECTION_LABELS = {("tokenizer", "vocab_size"): "Vocabulary size", ("tokenizer", "kind"): "Tokenizer kind"}
+"""Labels of fields whose key another section shares ("Vocab size" is the model's)."""
+
+
+def label(key: str, section: str = "") -> str:
+    if (section, key) in SECTION_LABELS:
+        return SECTION_LABELS[section, key]
     special = {"n_layer": "Layers", "n_head": "Heads", "n_embd": "Width (n_embd)", "block_size": "Context length",
                "lr": "Learning rate", "min_lr": "Final learning rate", "mlp": "MLP", "grad_clip": "Gradient clip",
                "grad_accum": "Gradient accumulation", "val_fraction": "Validation fraction",

@@ -68,7 +68,7 @@ class ConfigForm(QWidget):
                 w = self._make(section, key, default)
                 w.setObjectName(f"{section}.{key}")
                 w.setToolTip(field_docs(type(getattr(defaults, section))).get(key, ""))
-                form.addRow(label(key), w)
+                form.addRow(label(key, section), w)
                 self.widgets[(section, key)] = w
                 self.forms[(section, key)] = form
             layout.addWidget(box)

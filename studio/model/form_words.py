@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from studio.model.fields import GROUPS, label
 
-FORM_LABELS: dict[str, str] = {f"{section}.{key}": label(key) for fields in GROUPS.values()
+FORM_LABELS: dict[str, str] = {f"{section}.{key}": label(key, section) for fields in GROUPS.values()
                                for section, key in fields}
 """Every field the Model page's form shows: "section.key" -> its label there."""
 

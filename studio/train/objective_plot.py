@@ -35,6 +35,9 @@ WITH_TRAINING = {"masked": "Masked-token accuracy (training and validation) and 
                  "classify": "Training and validation accuracy, and macro-F1",
                  "tag": "Word accuracy (training and validation) and entity F1"}
 """The titles once the training accuracy is drawn too."""
+LOG_METRICS = {"causal"}
+"""Objectives whose metric spans orders of magnitude (perplexity: thousands at the start, tens at the end), drawn on
+a log axis whatever the log-scale box says: a linear one flattens all but the first evaluations."""
 KNOWN_RANGES = {"masked": UNIT, "classify": UNIT, "tag": UNIT, "span": UNIT, "seq2seq": PERCENT, "instruct": PERCENT}
 
 

@@ -35,7 +35,7 @@ from studio.train.doctor_label import DoctorLabel
 from studio.train.entity_panel import EntityPanel
 from studio.train.intervene_box import InterveneBox
 from studio.train.loss_marks import LossMarks
-from studio.train.objective_plot import KNOWN_RANGES, draw_objective_plot, objective_title
+from studio.train.objective_plot import KNOWN_RANGES, LOG_METRICS, draw_objective_plot, objective_title
 from studio.widgets.confusion import ConfusionMatrix
 from studio.widgets.extend_dialog import ask_total_steps
 from studio.widgets.first_steps import steps_line
@@ -251,8 +251,8 @@ class TrainPage(QWidget):
             self.sig_retry_requested.emit(cfg)
 
     def _on_log_toggled(self, on: bool) -> None:
-        for p in (self.loss_plot, self.ppl_plot):
-            p.set_log_y(on)
+        self.loss_plot.set_log_y(on)
+        self.ppl_plot.set_log_y(on or getattr(self, "_objective", None) in LOG_METRICS)
 
     def show_message(self, text: str) -> None:
         self.message.setText(in_form_words(text))  # the Model page's labels, the key in brackets
@@ -302,6 +302,7 @@ class TrainPage(QWidget):
             self.ppl_plot.clear_series()
             self.ppl_plot.set_title(objective_title(objective))
             self.ppl_plot.set_known_range(KNOWN_RANGES.get(objective))
+            self.ppl_plot.set_log_y(self.log_y.isChecked() or objective in LOG_METRICS)
             self.tabs.setTabVisible(2, objective in ("classify", "tag"))  # a tagger's: one row a tag
             self.tabs.setTabVisible(3, objective == "tag")
             self.tabs.setTabText(0, "Predictions" if objective == "classify" else "Samples")

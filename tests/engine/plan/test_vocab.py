@@ -88,3 +88,9 @@ def test_derive_carries_the_choice_and_forecasts_the_steps_with_it():
     assert cfg.tokenizer.vocab_size == size and cfg.model.vocab_size == 0
     without = derive(budgeted(), vocab_size=8192, step_seconds=step_seconds, corpus_tokens=300_000)
     assert VOCAB_KEY not in without.choices  # no size known: the vocabulary stays as configured
+
+
+def test_the_vocabulary_is_chosen_as_the_engine_will_before_the_corpus_is_encoded():
+    waiting = derive(budgeted(seconds=45), vocab_size=8192, step_seconds=step_seconds, corpus_bytes=PROSE)
+    assert waiting.choices["model.n_layer"]["why"] == "set in the config"  # no token count yet: the shape waits
+    assert waiting.choices[VOCAB_KEY] == chosen(budgeted(seconds=45))  # the vocabulary does not
