@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -52,12 +54,29 @@ def set_x_axis(plots, kind: str) -> None:
         plot.set_x_kind(kind)
 
 
+class PlainLogAxis(pg.AxisItem):
+    """A log axis labelled at 1, 2 and 5 of each decade, in plain numbers ("200", "1,000"): pyqtgraph's own labels
+    every minor tick as "3·10²", which overlap on a plot a few decades tall."""
+
+    def logTickStrings(self, values, scale, spacing) -> list[str]:
+        return [_plain_log_label(10 ** float(v) * scale) for v in values]
+
+
+def _plain_log_label(x: float) -> str:
+    if x <= 0:
+        return ""
+    mantissa = x / 10 ** math.floor(math.log10(x) + 1e-9)
+    if min(abs(mantissa - m) for m in (1, 2, 5)) > 1e-6:
+        return ""
+    return f"{x:,.0f}" if x >= 1 else f"{x:.3g}"
+
+
 class MetricPlot(pg.PlotWidget):
     """One metric's plot with named series; `set_series` replaces a series' data. The legend sits above the
     data (never on a curve); a single point gets a readable range around it; a known range is kept."""
 
     def __init__(self, title: str, *, y_label: str = "", known_range: tuple[float, float] | None = None, parent=None):
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, axisItems={"left": PlainLogAxis("left")})
         self.setTitle(title, size="10pt")
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("left", y_label)
