@@ -13,6 +13,7 @@ from engine.config.schema import PAIR_OBJECTIVES
 from engine.core.commands import CHECKPOINT_HELP, EXIT_CRASH, EXIT_FAULT, SET_METAVAR, Command, output_flags, say_error
 from engine.core.errors import ConfigError, UserError
 from engine.core.paths import output_file
+from engine.core.text import human_seconds
 from engine.core.tomlio import write_atomic
 from engine.launch.local import launch_local, local_plan, under_launcher
 from engine.plan.budget import STEP_CAP
@@ -20,6 +21,7 @@ from engine.plan.preflight import check
 from engine.run.events import EventWriter
 from engine.run.folder import LOG_FILE, RUN_FILE, checkpoints, require_run_folder
 from engine.run.humanlog import describe, silence
+from engine.run.runinfo import summarize
 
 
 def cmd_eval(args) -> int:
@@ -94,16 +96,24 @@ def cmd_resume(args) -> int:
     cfg = config_mod.load(run_dir / RUN_FILE)
     cfg.train.out_dir = str(run_dir)
     done = max((step for _, step, _ in checkpoints(run_dir)), default=0)
-    if args.max_steps is None and done >= cfg.train.max_steps:
-        raise UserError(f"{run_dir.name} has finished its {cfg.train.max_steps} steps: there is nothing to resume. "
-                        f"To train it longer give --max-steps N with N above {done}")
+    spent = bool(cfg.train.time_budget) and summarize(run_dir).status == "finished"  # a budget's run ends by time
+    if args.max_steps is None and (done >= cfg.train.max_steps or spent):
+        ended = f"spent its time budget of {human_seconds(cfg.train.time_budget)}" if spent else \
+            f"finished its {cfg.train.max_steps} steps"
+        raise UserError(f"{run_dir.name} has {ended}: there is nothing to resume. To train it longer give "
+                        f"--max-steps N with N above {done}")
     if args.max_steps is not None:
         if args.max_steps < 1:
             raise UserError("--max-steps must be at least 1")
         if args.max_steps <= done:
             raise UserError(f"--max-steps {args.max_steps} is not beyond step {done}, where {run_dir.name}'s newest "
                             f"checkpoint is: give more steps to extend it")
-        if done >= cfg.train.max_steps and not cfg.train.decay_steps:  # "train longer" keeps the final rate
+        if spent:  # steps from here, not time: the budget would end it at once
+            cfg.train.time_budget, cfg.train.decay_steps = 0.0, done
+            if not _under_launcher_worker():
+                print(f"extending to {args.max_steps} steps at the final learning rate {cfg.train.min_lr:g}, without "
+                      f"the time budget it spent", file=sys.stderr)
+        elif done >= cfg.train.max_steps and not cfg.train.decay_steps:  # "train longer" keeps the final rate
             cfg.train.decay_steps = cfg.train.max_steps
             if not _under_launcher_worker():
                 print(f"extending to {args.max_steps} steps at the final learning rate {cfg.train.min_lr:g} (the "

@@ -252,3 +252,23 @@ def test_a_trained_tokenizer_learns_the_vocabulary_the_dial_chose_from_the_corpu
         assert list(trainer.budget)[:2] == ["train.time_budget", VOCAB_KEY]  # said first, as it was chosen first
     finally:
         trainer.close()
+
+
+def test_a_run_that_spent_its_budget_is_not_resumed_but_extended_by_steps(tmp_path, tiny_text, capsys):
+    path = tmp_path / "run.toml"
+    path.write_text(f"[data]\npath = '{tiny_text}'\ncache_dir = 'cache'\n\n[train]\ntime_budget = '3s'\n"
+                    "sample_interval = -1\n")
+    assert main(["train", str(path)]) == 0
+    run = tmp_path / "runs" / "run"
+    done = [e for e in read_events(run / "events.jsonl") if e.type == "finished"][-1].step
+    capsys.readouterr()
+    assert main(["resume", str(run)]) == 2  # no step past the budget it spent
+    said = capsys.readouterr().err
+    assert "has spent its time budget" in said and f"--max-steps N with N above {done}" in said
+    assert [e.step for e in read_events(run / "events.jsonl") if e.type == "finished"][-1] == done
+    assert main(["resume", str(run), "--max-steps", str(done + 3)]) == 0  # by steps, at the final rate
+    events = read_events(run / "events.jsonl")
+    written = loads((run / "run.toml").read_text())
+    assert events[-1].type == "finished" and events[-1].step == done + 3
+    assert written.train.time_budget == 0 and written.train.decay_steps == done
+    assert {e["lr"] for e in events if e.type == "step" and e.step > done} == {written.train.min_lr}
