@@ -61,7 +61,8 @@ def describe(e: Event) -> str | None:
         spent = g("time_spent") or {}  # this session's activities: their shares are of this session's time
         session = g("session_elapsed") if g("session_elapsed") is not None else g("elapsed")
         share = ", ".join(f"{k} {v / session:.0%}" for k, v in spent.items() if session) if spent else ""
-        took = human_seconds(session) + (f" this session ({human_seconds(g('elapsed'))} in all)"
+        took = human_seconds(session) + (f" this session ({human_seconds(g('elapsed'))} in all, counting its set-up "
+                                         "and any earlier session)"
                                          if g("elapsed") and g("elapsed") - session > 5e-4 else "")
         return (f"finished at step {e.step} ({g('reason')}) after {took}"
                 + (f"; best val loss {best:.4f}" if best is not None else "") + (f" ({share} of it)" if share else "")

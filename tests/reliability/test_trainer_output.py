@@ -108,7 +108,7 @@ def test_a_resumed_runs_throughput_and_time_count_its_own_session(run):
     finished = session[-1]
     assert finished.type == "finished" and 0 < finished["session_elapsed"] < finished["elapsed"]
     line = next(ln for ln in r.stderr.splitlines() if ln.startswith("finished at step 120"))
-    assert " this session (" in line and " in all)" in line
+    assert " this session (" in line and " in all, counting its set-up and any earlier session)" in line
 
 
 @pytest.mark.parametrize("position, suggestion", [("rope", "try n_head = 4 or n_embd = 66"),
