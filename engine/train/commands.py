@@ -108,8 +108,8 @@ def cmd_resume(args) -> int:
         if args.max_steps <= done:
             raise UserError(f"--max-steps {args.max_steps} is not beyond step {done}, where {run_dir.name}'s newest "
                             f"checkpoint is: give more steps to extend it")
-        if spent:  # steps from here, not time: the budget would end it at once
-            cfg.train.time_budget, cfg.train.decay_steps = 0.0, done
+        if spent:  # steps from here, not time (the budget would end it at once); it warmed up by time already
+            cfg.train.time_budget, cfg.train.decay_steps, cfg.train.warmup_steps = 0.0, done, 0
             if not _under_launcher_worker():
                 print(f"extending to {args.max_steps} steps at the final learning rate {cfg.train.min_lr:g}, without "
                       f"the time budget it spent", file=sys.stderr)

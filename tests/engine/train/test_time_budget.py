@@ -257,7 +257,7 @@ def test_a_trained_tokenizer_learns_the_vocabulary_the_dial_chose_from_the_corpu
 def test_a_run_that_spent_its_budget_is_not_resumed_but_extended_by_steps(tmp_path, tiny_text, capsys):
     path = tmp_path / "run.toml"
     path.write_text(f"[data]\npath = '{tiny_text}'\ncache_dir = 'cache'\n\n[train]\ntime_budget = '3s'\n"
-                    "sample_interval = -1\n")
+                    "sample_interval = -1\nwarmup_steps = 1000000\n")  # by steps, beyond any run: a budget's is by time
     assert main(["train", str(path)]) == 0
     run = tmp_path / "runs" / "run"
     done = [e for e in read_events(run / "events.jsonl") if e.type == "finished"][-1].step
@@ -270,5 +270,5 @@ def test_a_run_that_spent_its_budget_is_not_resumed_but_extended_by_steps(tmp_pa
     events = read_events(run / "events.jsonl")
     written = loads((run / "run.toml").read_text())
     assert events[-1].type == "finished" and events[-1].step == done + 3
-    assert written.train.time_budget == 0 and written.train.decay_steps == done
+    assert written.train.time_budget == 0 and written.train.decay_steps == done and written.train.warmup_steps == 0
     assert {e["lr"] for e in events if e.type == "step" and e.step > done} == {written.train.min_lr}
