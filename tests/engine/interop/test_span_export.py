@@ -104,12 +104,14 @@ def test_an_exported_trained_answerer_gives_predicts_answers_in_transformers(tmp
     from engine.infer.span_answer import run_stride
     from engine.model.load import load_for_inference
 
-    # long enough to answer questions, not to be right; each in one window (the random answerer tries several)
+    # long enough to answer questions, not to be right; each in one window (the random answerer tries several).
+    # The last checkpoint, not the best: which is best by two noisy evaluations differs between CPUs, and the
+    # half-trained one may answer nearly nothing, which would leave little to compare
     run = train_span_demo(tmp_path, steps=300, n_layer=2, n_head=4, n_embd=64, block_size=96)
     out = tmp_path / "hf"
-    assert main(["export", str(run), "--out", str(out)]) == 0
+    assert main(["export", str(run), "--out", str(out), "--checkpoint", "latest"]) == 0
     assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForQuestionAnswering"]
-    model, tok, _ = load_for_inference(run)
+    model, tok, _ = load_for_inference(run, "latest")
     rows = [json.loads(line) for line in (tmp_path / "qa.jsonl").read_text().splitlines()[:24]]
     said = _agree(model, tok, out, [(r["context"], r["question"]) for r in rows], doc_stride=run_stride(run))
-    assert sum(bool(s) for s in said) >= 5
+    assert sum(bool(s) for s in said) >= 3  # 17 of 24 where it was written
