@@ -199,10 +199,12 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     if budget < COMPILE_MIN_BUDGET_S:
         choose("train.compile", "off", f"compiling costs tens of seconds: not for a budget under "
                f"{COMPILE_MIN_BUDGET_S / 60:.0f} minutes")
-    epochs = f" ({f.tokens / corpus_tokens:.1f} epochs of the corpus)" if corpus_tokens else ""
-    choices["expected"] = {"value": f"{f.steps:,} steps, {f.tokens:,} tokens{epochs}",
+    epochs = f.tokens / corpus_tokens if corpus_tokens else 0.0
+    choices["expected"] = {"value": f"{f.steps:,} steps, {f.tokens:,} tokens" + (f" ({epochs:.1f} epochs of the "
+                                                                                  f"corpus)" if epochs else ""),
                            "why": f"at {f.step_s * 1000:.3g} ms a step (measured or estimated for this machine), "
-                                  f"{f.params:,} parameters in the blocks, {f.per_param:.2g} tokens per parameter"}
+                                  f"{f.params:,} parameters in the blocks, {f.per_param:.2g} tokens per parameter"
+                                  + (_rereads(epochs) if epochs > MAX_EPOCHS else "")}
     return BudgetPlan(budget, choices, f)
 
 
@@ -235,6 +237,13 @@ def choose_vocab(cfg: RunConfig, corpus_bytes: int | None, *, given: set[str] | 
     bound = "" if size < top else f", at most {top:,} for {corpus_bytes / 1e6:.3g} MB of text (the corpus's bound)"
     return {"value": size, "why": f"the largest {cfg.tokenizer.kind} vocabulary this budget shows each entry "
                                   f"{SEEN_PER_ENTRY}+ times (about {seen:.0f}){bound}"}
+
+
+def _rereads(epochs: float) -> str:
+    """What reading the corpus more than MAX_EPOCHS times means, for the expected run's reason."""
+    return (f"; it reads the corpus {epochs:.0f} times, even in the largest shape the budget allows: the model may "
+            f"begin to memorize it (the validation loss rises while the training loss falls; the best checkpoint by "
+            f"validation loss is kept), so more text or a shorter budget would serve as well")
 
 
 def _with_vocab(trial: RunConfig, vocab_size: int) -> RunConfig:

@@ -131,7 +131,8 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     busy = f", {_busy_cut} fewer: other work keeps the cores busy" if _busy_cut else ""
-    return f"CPU ({torch.get_num_threads()} threads{busy})"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' * (threads != 1)}{busy})"
 
 
 def cpu_count() -> int:

@@ -74,6 +74,22 @@ def test_a_small_corpus_gets_a_larger_model_than_repeating_it_would_ask():
     assert parameters(scarce, 65)[0] > parameters(plenty, 65)[0]
 
 
+def test_a_corpus_the_budget_reads_many_times_even_in_the_largest_shape_is_said_to_risk_memorizing():
+    """The ladder's larger shapes cut the readings of a small corpus; where none cuts them to MAX_EPOCHS, the
+    expected run says so and what to do (an hour on 20,000 tokens); a corpus read fewer times says nothing."""
+    from engine.plan.budget import MAX_EPOCHS
+
+    def expected(corpus_tokens: int) -> tuple[float, str]:
+        plan = derive(budgeted(3600), vocab_size=65, step_seconds=flop_seconds, corpus_tokens=corpus_tokens,
+                      val_tokens=10**4)
+        return plan.forecast.tokens / corpus_tokens, plan.choices["expected"]["why"]
+
+    (scarce, said), (plenty, quiet) = expected(20_000), expected(10**10)
+    assert scarce > MAX_EPOCHS and f"reads the corpus {scarce:.0f} times" in said and "memorize" in said
+    assert "more text or a shorter budget" in said
+    assert plenty < MAX_EPOCHS and "memorize" not in quiet
+
+
 def test_what_the_user_set_wins_and_the_rest_is_chosen_with_a_reason():
     cfg = budgeted(600, n_layer=7)
     plan = derive(cfg, vocab_size=65, step_seconds=flop_seconds, corpus_tokens=10**8, val_tokens=10**6)

@@ -272,7 +272,7 @@ def test_automatic_threads_leave_out_the_cores_other_work_keeps_busy(monkeypatch
     try:
         assert device.set_threads(0) == threads
         said = device.describe(torch.device("cpu"))
-        assert said == f"CPU ({threads} threads" + (f", {4 - threads} fewer: other work keeps the cores busy)"
+        assert said == f"CPU ({threads} thread{'s' * (threads > 1)}" + (f", {4 - threads} fewer: other work keeps the cores busy)"
                                                      if threads < 4 else ")")
         assert device.set_threads(2) == 2 and device.describe(torch.device("cpu")) == "CPU (2 threads)"
     finally:
