@@ -63,9 +63,7 @@ def find_corpus_files(path: str | Path) -> CorpusFiles:
             return CorpusFiles({}, saved_dataset=p)
         groups: dict[str, list[Path]] = {}
         skipped = []
-        for f in sorted(p.rglob("*")):
-            if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
-                continue
+        for f in _folder_files(p):
             builder, why = file_kind(f)
             if builder:
                 groups.setdefault(builder, []).append(f)
@@ -81,6 +79,30 @@ def find_corpus_files(path: str | Path) -> CorpusFiles:
     return CorpusFiles({builder: [p]})
 
 
+MOST_FOLDER_ENTRIES = 100_000
+"""A corpus folder holds at most this many files and folders (hidden ones aside): more is taken for a folder that
+is not a corpus's, such as / or a home folder, which would take minutes to search."""
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """The files under `folder`, sorted, hidden files and folders left out, unreadable entries passed over."""
+    found, entries = [], 0
+    for root, dirs, files in os.walk(folder, onerror=lambda error: None):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        entries += len(dirs) + len(files)
+        if entries > MOST_FOLDER_ENTRIES:
+            raise UserError(f"folder {folder} holds more than {MOST_FOLDER_ENTRIES:,} files and folders: choose the "
+                            f"folder of your corpus's text (data.path)")
+        for name in files:
+            f = Path(root) / name
+            try:
+                if not name.startswith(".") and f.is_file():
+                    found.append(f)
+            except OSError:  # a special file system's entry (/proc) that cannot even be asked
+                continue
+    return sorted(found)
+
+
 def file_kind(f: Path) -> tuple[str | None, str]:
     """(the `datasets` builder that reads `f`, "") or (None, why it cannot be read as a corpus)."""
     suffix = f.suffix.lower()
@@ -93,6 +115,8 @@ def file_kind(f: Path) -> tuple[str | None, str]:
         if builder == "text" and not _gzip_looks_like_text(f):
             return None, "a compressed file that is not text"
         return builder, ""
+    if not os.access(f, os.R_OK):
+        return None, "not readable (its permissions)"
     if _looks_like_text(f):
         return "text", ""
     return None, f"unknown file type {suffix!r} that is not text" if suffix else "not text (binary)"
@@ -166,8 +190,11 @@ def fingerprint(files: CorpusFiles, *extra: str) -> str:
 
 
 def _looks_like_text(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(4096)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:  # unreadable: not taken as text (file_kind says why)
+        return False
     return b"\x00" not in head
 
 

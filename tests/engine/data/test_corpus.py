@@ -191,6 +191,45 @@ def test_a_folder_reads_extensionless_and_gzipped_text_and_names_what_it_skips(t
         find_corpus_files(folder / "broken.gz")
 
 
+def test_a_folder_that_is_no_corpus_is_refused_in_a_line_and_what_cannot_be_asked_is_passed_over(tmp_path,
+                                                                                                 monkeypatch):
+    """/ or a home folder is not searched for minutes: past MOST_FOLDER_ENTRIES it is refused naming data.path
+    (the command line exits 2); hidden folders are not entered, and an entry that raises when asked (as /proc's
+    do) is passed over."""
+    import pathlib
+
+    from engine.cli import main
+    from engine.data import files
+    from engine.data.files import find_corpus_files
+
+    folder = tmp_path / "texts"
+    (folder / "more").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    (folder / "a.txt").write_text("one\n")
+    (folder / "more" / "b.txt").write_text("two\n")
+    (folder / "more" / "odd").write_text("three\n")
+    for i in range(10):
+        (folder / ".git" / f"object{i}").write_text("hidden\n")
+    real = pathlib.Path.is_file
+
+    def is_file(path):
+        if path.name == "odd":
+            raise OSError(22, "Invalid argument", str(path))
+        return real(path)
+
+    monkeypatch.setattr(pathlib.Path, "is_file", is_file)
+    monkeypatch.setattr(files, "MOST_FOLDER_ENTRIES", 4)  # a.txt, more, more/b.txt, more/odd (.git not entered)
+    assert [f.name for f in find_corpus_files(folder).by_builder["text"]] == ["a.txt", "b.txt"]
+    monkeypatch.setattr(files, "MOST_FOLDER_ENTRIES", 3)
+    with pytest.raises(UserError, match=r"more than 3 files and folders: choose the folder of your corpus's text "
+                                         r"\(data.path\)"):
+        find_corpus_files(folder)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[data]\npath = "{folder}"\n[train]\nmax_steps = 1\nout_dir = "{tmp_path / "run"}"\n')
+    assert main(["train", str(cfg)]) == 2
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("kind", ["bpe", "wordpiece"])  # (unigram learns no pieces from a corpus this small)
 def test_a_trained_tokenizer_learns_no_word_only_the_held_out_text_holds(tmp_path, kind):
     common = [f"the cat sat on mat number {i}" for i in range(90)]
