@@ -33,7 +33,7 @@ from engine.config.schema import (
     WANDB_MODES,
     RunConfig,
 )
-from engine.config.values import suggest
+from engine.config.values import duration_problem, suggest
 
 
 def problems(cfg: RunConfig, *, resuming: bool = False,
@@ -101,8 +101,7 @@ def problems(cfg: RunConfig, *, resuming: bool = False,
     if not math.isfinite(tr.target_loss) or tr.target_loss < 0:
         p.append("train.target_loss must be a number >= 0 (0: train all the steps)")
     if not math.isfinite(tr.time_budget) or tr.time_budget < 0:
-        p.append(f'train.time_budget must be seconds >= 0 (or "90s", "10m", "1h"; 0: no budget), got '
-                 f'{tr.time_budget}')
+        p.append(duration_problem("train.time_budget", tr.time_budget))
     if tr.grad_clip < 0:
         p.append("train.grad_clip must be >= 0 (0 disables clipping)")
     for name in ("log_interval", "checkpoint_interval", "early_stopping", "threads", "decay_steps"):

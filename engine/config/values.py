@@ -4,6 +4,7 @@ suggested for a misspelt name or choice. No config types: the config module buil
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 
@@ -34,19 +35,25 @@ def coerce(value: Any, default: Any, name: str) -> tuple[Any, str | None]:
     return value, None
 
 
-DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-"""What train.time_budget's string form may end with: seconds, minutes, hours (none: seconds)."""
+DURATION_UNITS = {**dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+                  **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+                  **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0)}
+"""The units a train.time_budget string may use, each part of it a number and a unit (a lone number: seconds)."""
+_DURATION = re.compile(r"\s*(?:(?:\d+\.?\d*|\.\d+)\s*[a-z]*\s*)+")
+_PART = re.compile(r"(\d+\.?\d*|\.\d+)\s*([a-z]*)")
+
+
+def duration_problem(name: str, value) -> str:
+    """The one sentence that refuses a duration, read from a string or given as a number."""
+    return f'{name} must be seconds >= 0 (90) or a duration such as "90s", "10m" or "1h", got {value!r}'
 
 
 def parse_duration(value: str, name: str) -> tuple[float | None, str | None]:
-    """Seconds from "90", "90s", "10m" or "1.5h" (a number of seconds is read as it is): (seconds, None), or
-    (None, the sentence that refuses it)."""
+    """Seconds from "90", "90s", "10m", "1.5h", "2 min", "1 min 38 s" or "1h30m" (the form the studio and the log
+    write times in reads back): (seconds, None), or (None, the sentence that refuses it)."""
     text = value.strip().lower()
-    unit = DURATION_UNITS.get(text[-1:], 0.0)
-    try:
-        seconds = float(text[:-1] if unit else text) * (unit or 1.0)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        return None, f'{name} must be seconds (90) or a duration such as "90s", "10m" or "1h", got {value!r}'
-    return seconds, None
+    parts = _PART.findall(text) if _DURATION.fullmatch(text) else []
+    units = [DURATION_UNITS.get(unit or "s") for _, unit in parts]
+    if not parts or None in units or (len(parts) > 1 and not all(unit for _, unit in parts)):
+        return None, duration_problem(name, value)
+    return sum(float(number) * unit for (number, _), unit in zip(parts, units)), None

@@ -22,8 +22,11 @@ def human_seconds(s: float | None) -> str:
         return "-"
     if s < 1:
         return f"{s * 1000:.0f} ms"
-    if s < 90:
+    if s < 60:
         return f"{s:.1f} s"
+    if s < 600:  # minutes and seconds: "2 min" at 98 s read as the whole of a 2-minute budget
+        minutes, seconds = divmod(round(s), 60)
+        return f"{minutes} min" + (f" {seconds} s" if seconds else "")
     if s < 5400:
         return f"{s / 60:.0f} min"
     return f"{s / 3600:.1f} h"

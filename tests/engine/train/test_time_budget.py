@@ -21,7 +21,9 @@ from tests.conftest import tiny_config
 
 # ----- reading the budget ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("given, seconds", [("10m", 600.0), ("90s", 90.0), ("1h", 3600.0), ("1.5h", 5400.0),
-                                            ("45", 45.0), (90, 90.0), (2.5, 2.5)])
+                                            ("45", 45.0), (90, 90.0), (2.5, 2.5), ("2 min", 120.0),
+                                            ("1 min 38 s", 98.0), ("1m30s", 90.0), ("1h 30m", 5400.0),
+                                            ("10 Minutes", 600.0), (".5h", 1800.0)])
 def test_a_budget_is_read_as_seconds_or_a_duration(given, seconds):
     assert loads(f"[data]\npath = 'x.txt'\n[train]\ntime_budget = {given!r}\n").train.time_budget == seconds
     data = {"data": {"path": "x.txt"}}
@@ -29,7 +31,7 @@ def test_a_budget_is_read_as_seconds_or_a_duration(given, seconds):
     assert from_dict(data).train.time_budget == seconds
 
 
-@pytest.mark.parametrize("given", ["ten minutes", "10 parsecs", "", "-5m", "nan"])
+@pytest.mark.parametrize("given", ["ten minutes", "10 parsecs", "", "-5m", "nan", "1 30", "m", "5 min -3 s"])
 def test_a_budget_that_is_not_a_duration_is_refused_in_one_sentence_naming_the_field(given):
     with pytest.raises(ConfigError) as e:
         from_dict({"data": {"path": "x.txt"}, "train": {"time_budget": given}})
@@ -38,7 +40,9 @@ def test_a_budget_that_is_not_a_duration_is_refused_in_one_sentence_naming_the_f
 
 
 def test_a_negative_budget_is_refused():
-    with pytest.raises(ConfigError, match=r"train.time_budget must be seconds >= 0 .*got -5.0"):
+    """In the same sentence as a string that is no duration (the studio's field reads "-5" that way)."""
+    with pytest.raises(ConfigError, match=r"train.time_budget must be seconds >= 0 \(90\) or a duration such as "
+                                          r"\"90s\", \"10m\" or \"1h\", got -5"):
         check(from_dict({"data": {"path": "x.txt"}, "train": {"time_budget": -5}}))
 
 

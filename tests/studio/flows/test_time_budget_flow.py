@@ -44,7 +44,7 @@ def test_a_new_corpus_a_budget_and_train(qtbot, window, tmp_path):
 
     for bad in ("ten minutes", "-5m"):  # refused in a sentence naming the field, Train disabled
         type_budget(qtbot, page, bad)
-        assert "Time budget [train.time_budget] must be seconds (90) or a duration such as" in page.problems.text()
+        assert "Time budget [train.time_budget] must be seconds &gt;= 0 (90) or a duration such as" in page.problems.text()
         assert not page.train_btn.isEnabled()
 
     assert page.form.is_row_visible("train", "warmup_steps") and page.form.is_row_visible("train", "decay_steps")

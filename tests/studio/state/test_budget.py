@@ -162,7 +162,7 @@ def test_the_budget_field_reads_the_engines_durations(text, seconds):
 @pytest.mark.parametrize("text", ["ten minutes", "-5m", "-1", "5 parsecs"])
 def test_a_budget_that_is_no_duration_is_refused_in_a_sentence(text):
     seconds, problem = read_budget(text)
-    assert problem.startswith("train.time_budget must be seconds (90) or a duration such as") and "\n" not in problem
+    assert problem.startswith("train.time_budget must be seconds >= 0 (90) or a duration such as") and "\n" not in problem
 
 
 def test_the_budget_is_shown_as_typed():

@@ -49,8 +49,10 @@ def test_a_time_budget_run_counts_by_its_own_clock_its_set_up_included():
     steps = [float(s) for s in range(0, 50, 5)]
     times = [100.0 + s * 6.4 for s in range(10)]  # 57.6 s between the first and last step events
     done = progress(steps, times, 4000, budget_s=60.0, elapsed_s=60.0)
-    assert done.where_text() == "step 45, 60.0 s of a 60.0 s budget" and done.bar() == (600, 600)
+    assert done.where_text() == "step 45, 1 min of a 1 min budget" and done.bar() == (600, 600)
     assert done.seconds_left == 0
+    midway = progress(steps, times, 4000, budget_s=120.0, elapsed_s=97.6)  # not "2 min of a 2 min budget"
+    assert midway.where_text() == "step 45, 1 min 38 s of a 2 min budget" and midway.bar() == (976, 1200)  # tenths of a second
 
 
 def test_the_store_keeps_the_runs_clock_from_its_steps_and_its_end(tmp_path):
