@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config import schema as config_mod
+from engine.core.text import engine_command
 from engine.run.events import Event, read_events
 from engine.run.folder import EVENTS_FILE, RUN_FILE, STDOUT_FILE, checkpoints
 from engine.run.lock import lock_holder
@@ -58,6 +59,16 @@ def is_run_dir(path: Path) -> bool:
 
 def read_run_config(run_dir: Path) -> config_mod.RunConfig:
     return config_mod.load(Path(run_dir) / RUN_FILE)
+
+
+def occupied(run_dir: Path) -> str:
+    """Why a new run may not start in `run_dir`, which holds one, and what to do instead: a finished run is trained
+    longer by steps (`resume` refuses it otherwise), an unfinished one continued."""
+    if summarize(run_dir).status == "finished":
+        return (f"{run_dir} already holds a finished run: choose another train.out_dir, or train that one longer "
+                f"with `{engine_command()} resume {run_dir} --max-steps N`")
+    return f"{run_dir} already holds a run: continue it with `{engine_command()} resume {run_dir}` or choose another " \
+           f"train.out_dir"
 
 
 def summarize(run_dir: str | Path, events: list[Event] | None = None) -> RunSummary:

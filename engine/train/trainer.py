@@ -21,7 +21,6 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from engine.config.schema import RunConfig
 from engine.core.errors import UserError
-from engine.core.text import engine_command
 from engine.core.tomlio import write_atomic
 from engine.data.encode import PreparedCorpus
 from engine.data.tokenizer import Tokenizer
@@ -37,6 +36,7 @@ from engine.run.events import EventWriter
 from engine.run.folder import EVENTS_FILE, LOG_FILE, RUN_FILE, TOKENIZER_FILE, make_writable_folder
 from engine.run.humanlog import TextLog
 from engine.run.lock import RunLock
+from engine.run.runinfo import occupied
 from engine.runtime import device as dev
 from engine.runtime import distributed as ddp
 from engine.runtime import fp8
@@ -97,8 +97,7 @@ class Trainer(Recovery, Checkpointing, TimeBudget, Intervening):
         """Everything before the first step: the device, the task and its data, the model, the run folder."""
         tr = self.cfg.train
         if not self.resume and (self.run_dir / RUN_FILE).exists():
-            raise UserError(f"{self.run_dir} already holds a run: continue it with `{engine_command()} resume "
-                            f"{self.run_dir}` or choose another train.out_dir")
+            raise UserError(occupied(self.run_dir))
         self.device = dev.resolve_device(ddp.device_name_for(self.dist, tr.device))
         self.precision = dev.resolve_precision(tr.precision, self.device)
         dev.prepare(self.device, tr.threads)

@@ -80,7 +80,9 @@ def test_a_second_train_into_the_same_folder_is_refused(tmp_path, capsys):
     cfg = write_config(tmp_path, SHAKESPEARE, train={"eval_interval": 1, "sample_interval": -1})
     assert main(["train", str(cfg), "--human"]) == 0
     assert main(["train", str(cfg), "--human"]) == 2
-    assert "already holds a run" in capsys.readouterr().err.splitlines()[-1]
+    said = capsys.readouterr().err.splitlines()[-1]  # resume would refuse a finished run: it is extended by steps
+    assert "already holds a finished run: choose another train.out_dir, or train that one longer with" in said
+    assert said.endswith(f"resume {tmp_path / 'run'} --max-steps N`")
 
 
 def test_the_real_command_line_trains_and_generates(tmp_path):
