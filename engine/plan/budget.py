@@ -33,6 +33,8 @@ TOKENS_PER_PARAM = 20.0
 MIN_TOKENS_PER_PARAM = 5.0
 MAX_EPOCHS = 4.0
 WARMUP_SHARE = 0.05
+SHORT_BUDGET_S = 10.0
+"""A budget under this is said to go mostly to the start-up (a few seconds) and the final evaluation."""
 DECAY_SHARE = 0.25
 """wsd by steps (a run without a budget): the last quarter of its steps decays."""
 BUDGET_DECAY_SHARE = 0.5
@@ -157,8 +159,10 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     runs = [_forecast(t, budget, vocab_size, step_seconds, device_type, world_size) for t in trials]
     pick, why_shape = _choose(runs, corpus_tokens)
     f = runs[pick]
+    short = (f"; under {SHORT_BUDGET_S:.0f} s most of it goes to the start-up (reading the corpus, building the "
+             f"model) and the final evaluation" if budget < SHORT_BUDGET_S else "")
     choices: dict[str, dict] = {"train.time_budget": {"value": budget, "why": "the one dial: the run ends by then, "
-                                                      "its evaluations included"}}
+                                                      "its evaluations included" + short}}
 
     if vocab:
         choices[VOCAB_KEY] = vocab
@@ -173,7 +177,7 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
     for key in SHAPE_KEYS[:4]:
         choose(key, getattr(m, key.split(".")[1]), why_shape)
         if key not in given:  # said once, at the first field it chose
-            why_shape = "the same rung of the ladder of shapes (engine/plan/budget.py)"
+            why_shape = "the same rung of the ladder of shapes as the layers"
     choose("train.batch_size", t.batch_size, f"grows with the shape: {f.tokens // max(1, f.steps):,} tokens a step")
     choose("train.optimizer", *_optimizer(f.cfg))
     muon = choices["train.optimizer"]["value"] == "muon"
@@ -183,28 +187,29 @@ def derive(cfg: RunConfig, *, vocab_size: int, step_seconds: Callable[[RunConfig
            f"higher for narrower models: {f'{factor:g} x ' if muon else ''}1e-3 x sqrt(384 / n_embd {m.n_embd}) "
            f"(nanoGPT's 1e-3 at 384{', for AdamW' if muon else ''})")
     choose("train.min_lr", float(f"{choices['train.lr']['value'] / 10:.2g}"),
-           "a tenth of the learning rate, as nanoGPT decays to")
+           "a tenth of the learning rate, where nanoGPT's schedule ends")
     choose("train.schedule", "wsd", "warm up, hold, decay, ending at the budget (by time, not steps)")
-    choices["warmup"] = {"value": f"{WARMUP_SHARE:.0%}", "why": f"the first {WARMUP_SHARE * budget:.1f} s warm up"}
+    choices["warmup"] = {"value": f"{WARMUP_SHARE:.0%}", "why": f"the first {WARMUP_SHARE * budget:.2g} s warm up"}
     shape = choices["train.schedule"]["value"]
     choices["decay"] = {"value": f"{BUDGET_DECAY_SHARE:.0%}" if shape == "wsd" else shape,
-                        "why": f"the last {BUDGET_DECAY_SHARE * budget:.1f} s decay to min_lr" if shape == "wsd" else
+                        "why": f"the last {BUDGET_DECAY_SHARE * budget:.2g} s decay to min_lr" if shape == "wsd" else
                         "none: the rate holds" if shape == "constant" else "from the warm-up's end to the budget"}
     share = f.evals * f.eval_s / budget
     choose("train.eval_interval", max(1, f.steps // f.evals), f"about {f.evals} evaluation"
-           f"{'s' if f.evals != 1 else ''} of ~{f.eval_s:.2g} s, {share:.0%} of the budget (at most "
-           f"{EVAL_SHARE:.0%} and {MAX_EVALS} evaluations)")
+           f"{'s' if f.evals != 1 else ''} of ~{f.eval_s:.2g} s, {share:.0%} of the budget " +
+           (f"(at most {EVAL_SHARE:.0%} and {MAX_EVALS} evaluations)" if share <= EVAL_SHARE else
+            "(the final one alone is more than a budget this short can spare)"))
     choose("train.max_steps", STEP_CAP * f.steps, f"a cap only: the budget ends the run, by the estimate at about "
-           f"{f.steps:,} steps")
+           f"{f.steps:,} step{'s' * (f.steps != 1)}")
     if budget < COMPILE_MIN_BUDGET_S:
         choose("train.compile", "off", f"compiling costs tens of seconds: not for a budget under "
                f"{COMPILE_MIN_BUDGET_S / 60:.0f} minutes")
     epochs = f.tokens / corpus_tokens if corpus_tokens else 0.0
-    choices["expected"] = {"value": f"{f.steps:,} steps, {f.tokens:,} tokens" + (f" ({epochs:.1f} epochs of the "
+    choices["expected"] = {"value": f"{f.steps:,} step{'s' * (f.steps != 1)}, {f.tokens:,} tokens" + (f" ({epochs:.{'1f' if epochs >= 0.1 else '2g'}} epochs of the "
                                                                                   f"corpus)" if epochs else ""),
                            "why": f"at {f.step_s * 1000:.3g} ms a step (measured or estimated for this machine), "
                                   f"{f.params:,} parameters in the blocks, {f.per_param:.2g} tokens per parameter"
-                                  + (_rereads(epochs) if epochs > MAX_EPOCHS else "")}
+                                  + (_rereads(epochs, runs[pick + 1:pick + 2]) if epochs > MAX_EPOCHS else "")}
     return BudgetPlan(budget, choices, f)
 
 
@@ -224,26 +229,35 @@ def choose_vocab(cfg: RunConfig, corpus_bytes: int | None, *, given: set[str] | 
     top = corpus_vocab(corpus_bytes)
     tokens = int(corpus_bytes * TOKENS_PER_BYTE)
     train = int(tokens * (1 - cfg.data.val_fraction))
-    size, seen = VOCAB_RANGE[0], 0.0
+    size, seen, above = VOCAB_RANGE[0], 0.0, ""
     for size in (1 << k for k in range(top.bit_length() - 1, VOCAB_RANGE[0].bit_length() - 2, -1)):
         trial = _with_vocab(cfg, size)  # the step each size would take
         plan = derive(trial, vocab_size=size, corpus_tokens=train, val_tokens=tokens - train, given=given, **options)
         seen = plan.forecast.tokens / size
         if seen >= SEEN_PER_ENTRY:
             break
+        above = f"; {size:,} would show each about {seen:.0f} times"
     if seen < SEEN_PER_ENTRY:
         return {"value": size, "why": f"the smallest {cfg.tokenizer.kind} vocabulary the dial takes: this budget "
                                       f"shows each entry about {seen:.0f} times (it aims at {SEEN_PER_ENTRY}+)"}
     bound = "" if size < top else f", at most {top:,} for {corpus_bytes / 1e6:.3g} MB of text (the corpus's bound)"
     return {"value": size, "why": f"the largest {cfg.tokenizer.kind} vocabulary this budget shows each entry "
-                                  f"{SEEN_PER_ENTRY}+ times (about {seen:.0f}){bound}"}
+                                  f"{SEEN_PER_ENTRY}+ times (about {seen:.0f}{above}){bound}"}
 
 
-def _rereads(epochs: float) -> str:
-    """What reading the corpus more than MAX_EPOCHS times means, for the expected run's reason."""
-    return (f"; it reads the corpus {epochs:.0f} times, even in the largest shape the budget allows: the model may "
-            f"begin to memorize it (the validation loss rises while the training loss falls; the best checkpoint by "
-            f"validation loss is kept), so more text or a shorter budget would serve as well")
+def _rereads(epochs: float, larger: list[Forecast]) -> str:
+    """What reading the corpus more than MAX_EPOCHS times means, for the expected run's reason; `larger`: the next
+    rung of the ladder, if there is one (which would read it fewer times, but is too large for the budget)."""
+    if not larger:
+        why = "the ladder has no larger shape"
+    elif larger[0].per_param < MIN_TOKENS_PER_PARAM:
+        why = (f"the next larger shape would see only {larger[0].per_param:.2g} tokens per parameter in this budget, "
+               f"under the {MIN_TOKENS_PER_PARAM:.0f} that train well")
+    else:
+        why = "the next larger shape, with its larger batch, would read it as often"
+    return (f"; it reads the corpus {epochs:.0f} times ({why}): the model may begin to memorize it (the validation "
+            f"loss rises while the training loss falls; the best checkpoint by validation loss is kept), so more text "
+            f"or a shorter budget would serve as well")
 
 
 def _with_vocab(trial: RunConfig, vocab_size: int) -> RunConfig:

@@ -18,7 +18,7 @@ def start_warnings(cfg: RunConfig, *, vocab_size: int, resuming: bool = False, p
         took = f": by the estimate the run takes {human_seconds(e.seconds_total)} here" if e.seconds_total else ""
         out.append(f"model.block_size = {m.block_size} makes attention {attention / e.flops_per_token:.0%} of each "
                    f"token's work{took}; a shorter context trains more tokens a second")
-    if t.warmup_steps >= t.max_steps:
+    if t.warmup_steps >= t.max_steps and not t.time_budget:  # a budget's warm-up is a share of its time
         out.append(f"train.warmup_steps ({t.warmup_steps}) is not shorter than the run ({t.max_steps} steps): the "
                    f"learning rate never reaches train.lr = {t.lr:g}")
     if t.eval_interval > t.max_steps:

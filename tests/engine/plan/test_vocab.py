@@ -48,6 +48,8 @@ def test_a_longer_budget_shows_each_entry_more_often_so_it_affords_a_larger_voca
     doubled = derive(budgeted(seconds=180), vocab_size=2 * one["value"], step_seconds=step_seconds,
                      corpus_tokens=300_000, val_tokens=30_000).forecast  # the next size up
     assert one["value"] == corpus_vocab(PROSE) or doubled.tokens / (2 * one["value"]) < SEEN_PER_ENTRY
+    short = chosen(budgeted(seconds=45))  # below the corpus's bound: the size above is named with its figure
+    assert short["value"] < corpus_vocab(PROSE) and f"; {2 * short['value']:,} would show each about " in short["why"]
 
 
 def test_a_small_corpus_bounds_the_vocabulary_whatever_the_budget():

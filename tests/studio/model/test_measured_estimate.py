@@ -46,11 +46,11 @@ def test_measure_again_replaces_a_figure_taken_on_a_busy_machine(qtbot, window, 
     busy = {"step_s": 60.0, "first_step_s": 60.0, "forward_s": 20.0, "token_s": 1.0, "memory_bytes": 1 << 20}
     (window.store.cache_dir / CALIBRATION_FILE).write_text(json.dumps({key: busy}))
     page.form.widget("train", "max_steps").setValue(101)  # the page looks again
-    assert page.card.text("step").startswith("≈ 60.0 s") and page.measure_btn.text() == "Measure again"
+    assert page.card.text("step").startswith("≈ 1 min (") and page.measure_btn.text() == "Measure again"
     qtbot.mouseClick(page.measure_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.measure_job is None, timeout=60_000)
     fresh = known_calibration(cfg, page.design().vocab, "cpu", window.store.cache_dir)
-    assert fresh["step_s"] < 60.0 and not page.card.text("step").startswith("≈ 60.0 s"), page.card.text("step")
+    assert fresh["step_s"] < 60.0 and not page.card.text("step").startswith("≈ 1 min ("), page.card.text("step")
 
 
 def test_a_measured_estimate_counts_only_what_the_run_evaluates():
