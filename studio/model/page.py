@@ -42,7 +42,7 @@ from studio.model.hardware import find_devices
 from studio.model.presets import apply_preset, preset_names
 from studio.model.side_panel import SidePanel
 from studio.recipes import reference_note
-from studio.state.corpus import records_objective
+from studio.state.corpus import records_objective, shown_elsewhere
 from studio.state.demo import holds_demo
 from studio.state.design import CorpusFacts, Design
 from studio.widgets.first_steps import FirstSteps
@@ -73,6 +73,7 @@ class ModelPage(QWidget):
         self.form = ConfigForm()
         self.budget_marks = BudgetMarks(self.form, store.state.design.budget)  # what a time budget chooses
         store.state.training.changed.connect(self._on_form_changed)  # Add to queue follows what trains
+        store.state.corpus.changed.connect(self._on_form_changed)  # the note while the Corpus page shows another
         device = self.form.widget("train", "device")
         device.clear()
         device.addItems(["auto"] + [d.key for d in self.devices])
@@ -90,6 +91,7 @@ class ModelPage(QWidget):
         self.side = side = SidePanel(self.first_steps)
         self.card, self.measure_btn, self.demo_note = side.card, side.measure_btn, side.demo_note
         self.source_note, self.reference_note, self.problems = side.source_note, side.reference_note, side.problems
+        self.corpus_note = side.corpus_note
         self.train_btn, self.queue_btn, self.sweep_btn, self.cluster_btn = (side.train_btn, side.queue_btn,
                                                                             side.sweep_btn, side.cluster_btn)
         self.measure_btn.clicked.connect(self.measure)
@@ -231,6 +233,7 @@ class ModelPage(QWidget):
         self._show_estimate(d)
         self.card.set("device", d.device.name + (f" × {d.world} processes" if d.world > 1 else ""))
         self.reference_note.setText(reference_note(d.config))
+        self.corpus_note.setText(shown_elsewhere(self.store.state.corpus.source, d.config.data.path))
         self.side.show_problems(d.problems)
         self.train_btn.setEnabled(d.can_train)  # the queue never takes what Train refuses, nor a design training now
         training = self.store.state.training.trains_design(d.written, self.store.runs)

@@ -29,6 +29,8 @@ class SidePanel(QWidget):
         self.card = estimate_card()
         self.measure_btn = QPushButton("Measure on this machine")
         self.measure_btn.setObjectName("measure_speed")
+        self.corpus_note = _note("corpus_note")  # the Corpus page shows another corpus than the form trains on
+        self.corpus_note.setStyleSheet("color: #b45309;")
         self.source_note = _note("source_note")  # what is fine-tuned
         self.reference_note = _note("reference_note")  # the curve drawn behind this run's
         self.problems = _note("problems")
@@ -45,7 +47,7 @@ class SidePanel(QWidget):
         self.cluster_btn.setToolTip("Write a SLURM batch script for this run and follow its folder")
         side = QVBoxLayout(self)
         side.setContentsMargins(0, 0, 0, 0)
-        for widget in (first_steps, self.demo_note, self.card, self.measure_btn, self.source_note, self.reference_note,
+        for widget in (first_steps, self.demo_note, self.corpus_note, self.card, self.measure_btn, self.source_note, self.reference_note,
                        self.problems):
             side.addWidget(widget)
         side.addStretch()

@@ -5,6 +5,9 @@ one, so no panel goes on describing a corpus that is no longer chosen."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config.schema import DEMO_PREFIX
 
 from studio.state.chat_corpus import is_chat
 from studio.state.events import Event
@@ -17,6 +20,25 @@ def records_objective(path: str) -> str | None:
     (tag), conversations a decoder the assistant's turns (instruct), questions on contexts a question answerer
     (span)."""
     return "tag" if is_tagged(path) else "instruct" if is_chat(path) else "span" if is_questions(path) else None
+
+
+def shown_elsewhere(source: str, trains_on: str) -> str:
+    """The Model page's note while the Corpus page shows a source other than the corpus the form trains on (a
+    corpus is the Model page's once prepared and used there), or ""."""
+    if not source or _same_corpus(source, trains_on):
+        return ""
+    return (f"The Corpus page shows {_name(source)}, but this run trains on {_name(trains_on) or 'no corpus yet'}: "
+            f"prepare it there and press “Use this corpus on the Model page →” to train on it.")
+
+
+def _same_corpus(a: str, b: str) -> bool:
+    if a.startswith(DEMO_PREFIX) or b.startswith(DEMO_PREFIX):
+        return a == b
+    return bool(b) and Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def _name(path: str) -> str:
+    return path if path.startswith(DEMO_PREFIX) else Path(path).name or path
 
 
 @dataclass(frozen=True)

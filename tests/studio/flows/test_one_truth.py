@@ -146,3 +146,9 @@ def test_a_new_source_clears_what_was_derived_from_the_old_one(qtbot, window, tm
 
     page.set_sources([write_corpus(tmp_path, "other.txt")])
     assert page.progress_label.text() == "" and page.progress.value() == 0 and window.state.corpus.prepared is None
+    model = window.model_page  # which trains on what its form holds, and says the Corpus page shows another
+    assert model.corpus_note.text().startswith("The Corpus page shows other.txt, but this run trains on ")
+    qtbot.mouseClick(page.prepare_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.use_btn.isEnabled(), timeout=WAIT)
+    qtbot.mouseClick(page.use_btn, Qt.MouseButton.LeftButton)
+    assert model.form.config()[0].data.path.endswith("other.txt") and model.corpus_note.text() == ""

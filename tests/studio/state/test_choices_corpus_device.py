@@ -37,6 +37,20 @@ def test_a_new_source_clears_everything_derived_from_the_old_one():
     assert corpus.error == ""
 
 
+def test_the_model_page_is_told_while_the_corpus_page_shows_another_corpus_than_it_trains_on(tmp_path, monkeypatch):
+    from studio.state.corpus import shown_elsewhere
+
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine.txt"
+    note = shown_elsewhere(str(mine), "/data/python-stdlib.txt")
+    assert note.startswith("The Corpus page shows mine.txt, but this run trains on python-stdlib.txt:")
+    assert "“Use this corpus on the Model page →”" in note
+    assert shown_elsewhere("mine.txt", str(mine)) == shown_elsewhere(str(mine), "./mine.txt") == ""  # one file
+    assert shown_elsewhere("", "/data/python-stdlib.txt") == ""  # the Corpus page shows nothing yet
+    assert "trains on no corpus yet" in shown_elsewhere(str(mine), "")
+    assert shown_elsewhere("demo:qa", "demo:qa") == "" and "shows demo:qa" in shown_elsewhere("demo:qa", str(mine))
+
+
 def test_measuring_waits_for_an_idle_device_and_a_figure_under_load_says_so():
     state = AppState()
     device, training = state.device, state.training
