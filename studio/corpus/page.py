@@ -34,6 +34,7 @@ from studio.corpus.tagged_view import tagged_html
 from studio.corpus.tokenizer_box import TokenizerBox, error_html
 from studio.jobs import Job
 from studio.model.form_words import CORPUS_LABELS, in_form_words
+from studio.state.budget import tokenizer_note
 from studio.state.chat_corpus import is_chat, prepare_chat_corpus
 from studio.state.qa_corpus import is_questions, prepare_questions
 from studio.state.records_corpus import PreparedRecords
@@ -123,7 +124,7 @@ class CorpusPage(QWidget):
         split.setSizes([420, 700])
         layout = QVBoxLayout(self)
         layout.addWidget(sources)
-        layout.addWidget(split)
+        layout.addWidget(split, 1)  # the row of sources keeps its height; the panes take the rest
 
         sources.sig_paths.connect(self.set_sources)
         sources.sig_demo.connect(self.use_demo)
@@ -140,6 +141,9 @@ class CorpusPage(QWidget):
             w.valueChanged.connect(self._forget_prepared)
         self.kind.currentTextChanged.connect(self._forget_prepared)
         self.corpus.changed.connect(self._show_derived)
+        store.state.design.changed.connect(self._show_budget_note)
+        self.kind.currentTextChanged.connect(self._show_budget_note)
+        self.vocab_size.valueChanged.connect(self._show_budget_note)
 
     # ----- choosing sources --------------------------------------------------------------------------
     def set_sources(self, paths: list[Path]) -> None:
@@ -324,6 +328,12 @@ class CorpusPage(QWidget):
         self.progress_label.setText(error_html(message))
         if self.preview.toPlainText() == "Reading…":
             self.preview.setPlainText("")
+
+    def _show_budget_note(self, *_) -> None:
+        """Whether the Model page's time budget trains the run a tokenizer of another size than this page's."""
+        design = self.store.state.design.current
+        self.tokenizer_box.show_budget_note(tokenizer_note(design.budget if design else None, self.kind.currentText(),
+                                                           self.vocab_size.value()))
 
     def _show_derived(self) -> None:
         """What the state's corpus says stands: a new source leaves no ready line, error or pairs of the one before."""

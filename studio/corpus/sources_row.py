@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from engine.demo import DEMOS
 
@@ -29,10 +29,13 @@ class SourcesRow(QWidget):
         self.demo = QComboBox()
         self.demo.setObjectName("demo_corpus")
         self.demo.addItem("Demo corpus…")
+        self.demo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.demo.setMinimumContentsLength(16)  # its items' long descriptions must not widen the window
         for name, text in DEMOS.items():
             self.demo.addItem(f"{name}: {text}", name)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("File or folder"))  # the name the page's messages give it (CORPUS_LABELS)
         row.addWidget(self.path, 1)
         row.addWidget(add_file)
         row.addWidget(add_folder)

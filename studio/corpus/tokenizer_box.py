@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import schema as C
+from studio.widgets.wrapped_label import WrappedLabel
 
 
 def error_html(message: str) -> str:
@@ -49,6 +50,11 @@ class TokenizerBox(QGroupBox):
         t = QFormLayout(self)
         t.addRow("Kind", self.kind)
         t.addRow("Vocabulary size", self.vocab_size)
+        self.budget_note = WrappedLabel()  # while the Model page's time budget chooses the run's vocabulary
+        self.budget_note.setObjectName("tokenizer_budget_note")
+        self.budget_note.setStyleSheet("color: #b45309;")
+        self.budget_note.hide()
+        t.addRow(self.budget_note)
         load_tok = QPushButton("Load tokenizer.json…")
         row = QHBoxLayout()
         row.addWidget(self.tokenizer_file)
@@ -64,6 +70,10 @@ class TokenizerBox(QGroupBox):
         load_tok.clicked.connect(self._on_load_tokenizer)
         self.kind.currentTextChanged.connect(lambda k: self.vocab_size.setEnabled(k in C.TRAINED_TOKENIZERS))
         self.vocab_size.setEnabled(False)
+
+    def show_budget_note(self, text: str) -> None:
+        self.budget_note.setText(text)
+        self.budget_note.setVisible(bool(text))
 
     def _on_load_tokenizer(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load a tokenizer", str(Path.home()), "tokenizer.json (*.json)")

@@ -7,12 +7,12 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
 
 from studio.model.form import ConfigForm
 from studio.model.form_words import FORM_LABELS
 from studio.state.budget import BUDGET_KEY, DIAL_KEYS, KEPT, BudgetDial, DialPlan, value
 from studio.state.design import Design
+from studio.widgets.wrapped_label import WrappedLabel
 
 NOTES = {"warmup": "Warm-up", "decay": "Decay", "expected": "Expected"}
 """The choices that are no field of the form: the schedule's phases, what the run is expected to see."""
@@ -28,9 +28,8 @@ class BudgetMarks:
         self.texts = {k: label.text() for k, label in self.labels.items()}
         self.notes: dict[tuple[str, str], str] = {}
         """The note each field's tooltip starts with now (its own help follows)."""
-        self.choices = QLabel()
+        self.choices = WrappedLabel()
         self.choices.setObjectName("budget_choices")
-        self.choices.setWordWrap(True)
         self.choices.setTextFormat(Qt.TextFormat.RichText)
         self.choices.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.forms[tuple(BUDGET_KEY.split("."))].addRow(self.choices)

@@ -177,3 +177,16 @@ def _with(cfg: RunConfig, values: dict[str, object]) -> RunConfig:
     for key, new in values.items():
         put(out, key, new)
     return out
+
+
+def tokenizer_note(plan: DialPlan | None, kind: str, size: int) -> str:
+    """The Corpus page's note while the Model page's time budget chooses the run's own vocabulary: the tokenizer
+    prepared there (`kind`, `size` entries) is then not the run's, or ""."""
+    if plan is None or VOCAB_KEY not in plan.owned or kind != plan.applied.tokenizer.kind:
+        return ""
+    chosen = plan.owned[VOCAB_KEY]
+    if chosen == size:
+        return ""
+    return (f"The Model page's time budget trains the run's own {kind} tokenizer of {chosen:,} entries (its choice "
+            f"for the budget), not this one of {size:,}: set a size here other than "
+            f"{value(DEFAULTS, VOCAB_KEY):,} to keep yours.")

@@ -102,6 +102,24 @@ def test_a_trained_tokenizer_gets_the_dials_vocabulary_and_the_estimate_counts_i
     assert d.budget.choices[VOCAB_KEY] == {"value": 1000, "why": KEPT} and d.written.tokenizer.vocab_size == 1000
 
 
+def test_the_corpus_page_is_told_when_the_budget_trains_the_run_a_tokenizer_of_another_size(tmp_path):
+    from studio.state.budget import tokenizer_note
+
+    cfg = form(tmp_path)
+    cfg.tokenizer.kind = "bpe"
+    d = DesignState().decide(cfg, [], CorpusFacts(cfg.tokenizer, 8192, TOKENS), CPU)
+    size = d.budget.owned[VOCAB_KEY]
+    note = tokenizer_note(d.budget, "bpe", 8192)  # the Corpus page prepared at the default
+    assert note.startswith(f"The Model page's time budget trains the run's own bpe tokenizer of {size:,} entries")
+    assert note.endswith("not this one of 8,192: set a size here other than 8,192 to keep yours.")
+    assert tokenizer_note(d.budget, "bpe", size) == ""  # the same size
+    assert tokenizer_note(d.budget, "char", 8192) == ""  # another kind than the run's: nothing of the budget's
+    assert tokenizer_note(None, "bpe", 8192) == ""
+    cfg.train.time_budget = 0.0  # no budget: the page's own tokenizer is the run's
+    assert tokenizer_note(DesignState().decide(cfg, [], CorpusFacts(cfg.tokenizer, 8192, TOKENS), CPU).budget, "bpe",
+                          8192) == ""
+
+
 def test_a_user_edit_wins_and_is_written_as_set(tmp_path):
     state = DesignState()
     cfg = form(tmp_path)
