@@ -43,7 +43,7 @@ from studio.model.presets import apply_preset, preset_names
 from studio.model.side_panel import SidePanel
 from studio.recipes import reference_note
 from studio.state.corpus import records_objective, shown_elsewhere
-from studio.state.demo import holds_demo
+from studio.state.demo import holds_demo, name_for_corpus
 from studio.state.design import CorpusFacts, Design
 from studio.widgets.first_steps import FirstSteps
 from studio.widgets.replace_question import may_replace
@@ -166,6 +166,7 @@ class ModelPage(QWidget):
         cfg.name = self.name.text()
         if cfg.data.path != corpus.data.path:  # prompts and probe text written for another corpus do not carry over
             self.show_demo_note("")  # nor does what a demo on the other corpus shows
+            cfg.name = name_for_corpus(cfg.name, cfg.data.path, corpus.data.path)  # "demo" is no name for a novel
             defaults = C.TrainConfig()
             cfg.train.sample_prompts, cfg.train.probe_text = defaults.sample_prompts, defaults.probe_text
         cfg.data, cfg.tokenizer = corpus.data, dataclasses.replace(corpus.tokenizer)
@@ -176,6 +177,7 @@ class ModelPage(QWidget):
             cfg.model.objective = objective
         self.corpus = CorpusFacts(corpus.tokenizer, vocab_size, tokens)
         before = flat(self.current_config()[0])
+        self.name.setText(cfg.name)
         self.form.set_config(cfg)  # the form's own config: what a time budget chose stays the budget's
         self.kept.mark(keys=edited(flat(self.current_config()[0]), before))  # chosen on its page: not an edit
 

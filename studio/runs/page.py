@@ -35,6 +35,7 @@ from studio.runs.fewshot_panel import FewshotPanel
 from studio.runs.queue_panel import QueuePanel
 from studio.runs.sorting import SORT_ROLE, SortItem, kept_sort, restore_sort, sort_keys
 from studio.runs.sweep_view import SweepView, best_run
+from studio.state.run_labels import run_labels
 from studio.store import Store
 from studio.widgets.export_dialog import ExportDialog
 from studio.widgets.extend_dialog import ask_total_steps
@@ -275,16 +276,13 @@ class RunsPage(QWidget):
         paths = self.selected()
         self.plot.clear_series()
         configs = {}
-        for i, path in enumerate(paths):
-            run = self.store.runs.get(path)
-            if run is None:
-                continue
+        runs = [(path, self.store.runs[path]) for path in paths if path in self.store.runs]
+        labels = run_labels([(path, run.summary.name) for path, run in runs])
+        for i, ((path, run), label) in enumerate(zip(runs, labels)):
             curve = run.curves["val_loss"]
-            self.plot.set_series(run.summary.name, curve.steps, curve.values, color=PALETTE[i % len(PALETTE)],
-                                 symbol="o")
+            self.plot.set_series(label, curve.steps, curve.values, color=PALETTE[i % len(PALETTE)], symbol="o")
             if run.summary.config:
-                configs[f"{run.summary.name}" if run.summary.name not in configs else path.name] = \
-                    run.summary.config.to_dict()
+                configs[label] = run.summary.config.to_dict()
         lines = config_differences(configs) if len(configs) > 1 else []
         self.diff.setPlainText("\n".join(lines) if lines else ("The selected configs are identical."
                                                                if len(configs) > 1 else ""))

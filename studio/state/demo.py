@@ -4,6 +4,7 @@ shape or length of training makes the run the user's own."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,3 +33,20 @@ def _what(cfg: C.RunConfig) -> tuple:
 
 def _same_path(a: str, b: str) -> bool:
     return bool(a) and Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+PLACEHOLDER_NAMES = ("", "my-model", "demo")
+"""Run names no user chose: the Model page's first name and the demo's."""
+
+
+def name_for_corpus(name: str, old_path: str, new_path: str) -> str:
+    """The run's name once the Model page takes another corpus: a name no user chose (a placeholder, or the one
+    this gave the corpus before) becomes the new corpus's file or folder name; a name the user typed stays."""
+    if name not in PLACEHOLDER_NAMES and name != _corpus_name(old_path):
+        return name
+    return _corpus_name(new_path) or name
+
+
+def _corpus_name(path: str) -> str:
+    stem = Path(path.removeprefix(C.DEMO_PREFIX)).stem if path else ""
+    return re.sub(r"[^\w.-]+", "-", stem).strip("-.")[:60]

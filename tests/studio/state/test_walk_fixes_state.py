@@ -46,3 +46,15 @@ def test_a_checkpoint_has_the_loss_measured_at_its_step_or_none():
     assert loss_at(steps, values, 20) == 2.0 and loss_at(steps, values, 27) is None
     assert checkpoint_label("step-000020", 2.0, best=True) == "step-000020  (val 2.000)  best"
     assert checkpoint_label("step-000027", None, best=False) == "step-000027  (no evaluation at this step)"
+
+
+def test_a_run_takes_its_corpus_name_unless_the_user_named_it():
+    """Two runs on one's own text were both called "demo": a name no user chose follows the corpus."""
+    from studio.state.demo import name_for_corpus
+
+    assert name_for_corpus("demo", "/c/python-stdlib.txt", "/home/me/My Letters.txt") == "My-Letters"
+    assert name_for_corpus("my-model", "", "/data/novels") == "novels"  # a folder
+    assert name_for_corpus("My-Letters", "/home/me/My Letters.txt", "/data/poems.md") == "poems"  # named by this
+    assert name_for_corpus("letters-v2", "/home/me/My Letters.txt", "/data/poems.md") == "letters-v2"  # the user's
+    assert name_for_corpus("demo", "/c/a.txt", "demo:qa") == "qa"
+    assert name_for_corpus("demo", "/c/a.txt", "") == "demo"  # no corpus: nothing to name it after
