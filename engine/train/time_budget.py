@@ -119,8 +119,9 @@ class TimeBudget:
 
     def budget_ends_run(self) -> bool:
         """After a step: True when the time left would not hold another step and then the final evaluation,
-        samples and checkpoint. A periodic evaluation due now that would leave no room for another step before the
-        final one is dropped instead (`skip_eval`): the final one comes a few steps later. Every process agrees."""
+        samples and checkpoint. A periodic evaluation due now that would leave room for less than half an interval
+        of steps before the final one is dropped instead (`skip_eval`): the final one comes soon after, and two
+        evaluations a few steps apart tell no more than the last. Every process agrees."""
         self.skip_eval = False
         if not self.budget_s:
             return False
@@ -128,8 +129,9 @@ class TimeBudget:
         session = self.elapsed() - self.elapsed_before
         step_s = max(0.0, session - sum(self.clock.spent.values())) / max(1, self.step - self.budget_from)
         left = self.budget_s - self.elapsed()
-        code = 2 if left <= step_s + tail else 1 if self.step % self.cfg.train.eval_interval == 0 and \
-            left <= 2 * tail + step_s else 0
+        interval = self.cfg.train.eval_interval
+        code = 2 if left <= step_s + tail else 1 if self.step % interval == 0 and \
+            left <= 2 * tail + step_s * max(1, interval // 2) else 0
         code = ddp.broadcast_code(code, self.dist, self.device) if self.dist.enabled else code
         self.skip_eval = code == 1
         return code == 2

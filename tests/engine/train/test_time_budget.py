@@ -224,6 +224,18 @@ def test_the_budget_ends_the_run_on_time_with_its_evaluations_counted(tmp_path, 
     assert "budget: train.schedule = wsd: warm up, hold, decay" in describe(started)
 
 
+def test_no_evaluation_comes_a_few_steps_before_the_final_one(tmp_path, tiny_text):
+    """A periodic evaluation that would leave less than half an interval of steps before the final one is dropped:
+    two evaluations a few steps apart (70 and 72 here before) tell no more than the last."""
+    for eval_s in (0.5, 3.0):
+        cfg = tiny_config(tiny_text, tmp_path / str(eval_s), train={"time_budget": 100, "max_steps": 10_000,
+                                                                    "eval_interval": 10})
+        trainer, reason, events = run_on_a_fake_clock(cfg, step_s=1.0, eval_s=eval_s)
+        steps = [e.step for e in events if e.type == "eval"]
+        assert reason == "finished" and 95 <= trainer.elapsed() <= 100 and steps[-1] == trainer.step
+        assert steps[-1] - steps[-2] >= 5, steps
+
+
 def test_the_set_up_before_the_first_step_is_spent_from_the_budget(tmp_path, tiny_text):
     ends = {}
     for setup_s in (None, 20.0):
