@@ -21,19 +21,18 @@ from engine.core.errors import UserError
 from engine.data.tokenizer import Tokenizer
 from engine.interop import hf_bert, hf_gpt2, hf_llama, hf_neox, hf_t5
 from engine.interop.families import family_of
-from engine.interop.hf_tokenizer import HF_TOKENIZER_FILE, check_tokenizer, write_tokenizer
+from engine.interop.hf_tokenizer import check_tokenizer, write_tokenizer
 from engine.interop.permissions import as_created
 from engine.interop.special_ids import generation_config
 from engine.model.checkpoint import load_tensors
 from engine.model.gpt import GPTConfig, sinusoid_table
+from engine.run.folder import HF_TOKENIZER_FILE, HF_WEIGHTS_FILE
 
 EXPORTERS = {"gpt2": hf_gpt2.export, "gpt_neox": hf_neox.export, "llama": hf_llama.export, "bert": hf_bert.export,
              "t5": hf_t5.export}
 IMPORTERS = {"gpt2": hf_gpt2, "gpt_neox": hf_neox, "llama": hf_llama, "bert": hf_bert, "t5": hf_t5}
 """Each family's import_config(hf) checks and reads config.json before any weight is read; import_tensors
 renames and reorders the weights."""
-HF_WEIGHTS_FILE = "model.safetensors"
-"""The weights of a transformers folder (transformers' own name, not the run folder's)."""
 
 
 def export_model(model, tokenizer: Tokenizer, out_dir: str | Path, *, labels: list[str] | None = None,

@@ -15,12 +15,11 @@ from engine.data.pairs import EOS_NAMES, special_id
 from engine.data.tokenizer import Tokenizer
 from engine.interop.special_ids import special_ids, special_tokens
 from engine.model.gpt import GPTConfig
+from engine.run.folder import HF_TOKENIZER_FILE
 
 SPECIAL_NAMES = {"[CLS]": "cls_token", "[SEP]": "sep_token", "[MASK]": "mask_token", "[UNK]": "unk_token",
                  "<unk>": "unk_token"}
 """Tokens named by their spelling; the start, end and padding tokens come from special_ids.py."""
-HF_TOKENIZER_FILE = "tokenizer.json"
-"""The fast tokenizer of a transformers folder (transformers' own name for it)."""
 SAMPLE = "The quick brown fox jumps over the lazy dog."
 
 

@@ -37,6 +37,9 @@ MODEL_FILE = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 META_FILE = "meta.json"
 """Step, RNG, data position and metrics of a checkpoint."""
+HF_WEIGHTS_FILE = "model.safetensors"
+HF_TOKENIZER_FILE = "tokenizer.json"
+"""An export's names in a transformers folder (engine/interop): what transformers reads, whatever a run calls its own."""
 
 
 def checkpoints(run_dir: str | Path) -> list[tuple[str, int, float | None]]:

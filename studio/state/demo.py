@@ -4,12 +4,12 @@ shape or length of training makes the run the user's own."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from pathlib import Path
 
 from engine.config import schema as C
 from engine.demo import demo_config_toml, demo_path
+from engine.runqueue.queue_file import slug
 
 DEMO_CORPUS = "python-stdlib"
 
@@ -49,4 +49,4 @@ def name_for_corpus(name: str, old_path: str, new_path: str) -> str:
 
 def _corpus_name(path: str) -> str:
     stem = Path(path.removeprefix(C.DEMO_PREFIX)).stem if path else ""
-    return re.sub(r"[^\w.-]+", "-", stem).strip("-.")[:60]
+    return slug(stem) if stem else ""
